@@ -1,0 +1,330 @@
+/* check_ignore.c: `ctxpack check-ignore`, after `git check-ignore -v`: for
+ * each path, would the builder send it, and which rule decided. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "dockerctx.h"
+#include "explain.h"
+#include "output.h"
+#include "pattern.h"
+
+enum { OPT_BUILDER = 256, OPT_JSON, OPT_STDIN };
+
+static const struct opt check_ignore_opts[] = {
+	{ "builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B", "buildkit (default) or classic semantics" },
+	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory" },
+	{ "directory", 'C', OPT_ARG_REQUIRED, "DIR", "run in DIR (the build context), as git -C" },
+	{ "verbose", 'v', OPT_ARG_NONE, NULL, "show the deciding rule as SOURCE:LINE:PATTERN<TAB>PATH" },
+	{ "non-matching", 'n', OPT_ARG_NONE, NULL, "with -v, also show paths no rule decided" },
+	{ "json", OPT_JSON, OPT_ARG_NONE, NULL, "print one JSON document with every path's verdict" },
+	{ "stdin", OPT_STDIN, OPT_ARG_NONE, NULL, "read paths from standard input, one per line" },
+	{ "null", 'z', OPT_ARG_NONE, NULL, "paths on stdin and in the output are NUL-terminated" },
+	{ "quiet", 'q', OPT_ARG_NONE, NULL, "print nothing; only the exit status" },
+	{ NULL, 0, 0, NULL, NULL },
+};
+
+static const char check_ignore_details[] =
+	"Each PATH is relative to the context (the current directory, or DIR with -C)\n"
+	"and is decided as the builder's walk reaches it: a path below an excluded\n"
+	"directory that the walk never enters is excluded by the rule that excluded\n"
+	"the directory.  Without -v, the paths that would not be sent are printed.\n"
+	"\n"
+	"Builders: 'buildkit' reads <Dockerfile>.dockerignore in place of .dockerignore\n"
+	"when it exists; 'classic' (DOCKER_BUILDKIT=0, docker-py) re-adds\n"
+	"!.dockerignore and !<Dockerfile> as the docker CLI does (shown as <builder>:0).\n"
+	"In buildkit mode the Dockerfile is always sent (ctxpack puts it in the tar).\n"
+	"\n"
+	"JSON: {\"version\":1, \"builder\":..., \"ignore_file\":..., \"results\":[{\"path\",\n"
+	"\"sent\", \"verdict\" (excluded|included|none), \"rule\" {source,line,pattern} or\n"
+	"null, \"pruned\"}]}; bytes that are not UTF-8 appear as \\udc80-\\udcff.\n"
+	"\n"
+	"Exit status: 0 if at least one path would not be sent, 1 if every path would\n"
+	"be sent, 2 on error (bad .dockerignore, a path outside the context, or a\n"
+	"pattern Docker itself would fail on).\n"
+	"\n"
+	"Examples:\n"
+	"  ctxpack check-ignore -v node_modules/x.js src/app.js\n"
+	"  git ls-files -z | ctxpack check-ignore --stdin -z --builder=classic\n";
+
+struct ci_args {
+	enum ctxpack_builder builder;
+	const char *file, *dir;
+	bool verbose, nonmatching, json, from_stdin, nul, quiet;
+};
+
+static int ci_opt(int id, const char *arg, void *payload)
+{
+	struct ci_args *a = payload;
+
+	switch (id) {
+	case OPT_BUILDER:
+		if (parse_builder(arg, &a->builder))
+			return -1;
+		break;
+	case 'f': a->file = arg; break;
+	case 'C': a->dir = arg; break;
+	case 'v': a->verbose = true; break;
+	case 'n': a->nonmatching = true; break;
+	case OPT_JSON: a->json = true; break;
+	case OPT_STDIN: a->from_stdin = true; break;
+	case 'z': a->nul = true; break;
+	case 'q': a->quiet = true; break;
+	}
+	return 0;
+}
+
+struct ci_run {
+	struct ci_args *a;
+	struct dockerctx ctx;
+	struct explainer ex;
+	size_t nresults, nignored;
+	char *buf;
+	size_t bufsz;
+};
+
+/* The path relative to the context, cleaned, into r->buf; returns its
+ * length, 0 for the context itself, or -1 when it is outside. */
+static long relative_path(struct ci_run *r, const char *p, size_t len)
+{
+	size_t rl = strlen(r->ctx.root), n;
+
+	if (len && p[0] == '/') {
+		if (len < rl || memcmp(p, r->ctx.root, rl) || (len > rl && p[rl] != '/'))
+			return -1;
+		p += rl;
+		len -= rl;
+	}
+	if (r->bufsz < len + 3) {
+		free(r->buf);
+		r->bufsz = len + 3;
+		r->buf = malloc(r->bufsz);
+		if (!r->buf)
+			return -1;
+	}
+	n = go_clean(p, len, r->buf);
+	if (n && r->buf[0] == '/') {
+		memmove(r->buf, r->buf + 1, --n);
+		if (!n)
+			r->buf[n++] = '.';
+	}
+	if ((n == 2 && memcmp(r->buf, "..", 2) == 0) || (n > 2 && memcmp(r->buf, "../", 3) == 0))
+		return -1;
+	if (n == 1 && r->buf[0] == '.')
+		return 0;
+	return (long)n;
+}
+
+static void print_rule_json(struct ci_run *r, long rule)
+{
+	struct ctxpack_rule_info ri;
+
+	if (rule < 0 || ctxpack_rules_get(r->ctx.rules, (size_t)rule, &ri)) {
+		fputs("null", stdout);
+		return;
+	}
+	fputs("{\"source\":", stdout);
+	json_string(stdout, ri.source, strlen(ri.source));
+	printf(",\"line\":%d,\"pattern\":", ri.line);
+	json_string(stdout, ri.pattern, ri.pattern_len);
+	fputc('}', stdout);
+}
+
+static const char *verdict_name(enum ctxpack_verdict v)
+{
+	return v == CTXPACK_EXCLUDE ? "excluded" : v == CTXPACK_INCLUDE ? "included" : "none";
+}
+
+static void emit(struct ci_run *r, const char *given, size_t glen, const struct explain_result *res,
+		 const char *forced)
+{
+	struct ci_args *a = r->a;
+	char term = a->nul ? '\0' : '\n';
+
+	if (!res->sent)
+		r->nignored++;
+	if (a->quiet)
+		return;
+	if (a->json) {
+		fputs(r->nresults ? ",\n" : "\n", stdout);
+		fputs("{\"path\":", stdout);
+		json_string(stdout, given, glen);
+		printf(",\"sent\":%s,\"verdict\":\"%s\",\"rule\":", res->sent ? "true" : "false",
+		       verdict_name(res->verdict));
+		if (forced) {
+			fputs("{\"source\":\"<builder>\",\"line\":0,\"pattern\":", stdout);
+			json_string(stdout, forced, strlen(forced));
+			fputc('}', stdout);
+		} else {
+			print_rule_json(r, res->rule);
+		}
+		printf(",\"pruned\":%s}", res->pruned ? "true" : "false");
+	} else if (a->verbose) {
+		struct ctxpack_rule_info ri;
+		if (forced) {
+			printf("<builder>%c0%c%s%c", a->nul ? 0 : ':', a->nul ? 0 : ':', forced,
+			       a->nul ? 0 : '\t');
+		} else if (res->rule >= 0 && !ctxpack_rules_get(r->ctx.rules, (size_t)res->rule, &ri)) {
+			printf("%s%c%d%c", ri.source, a->nul ? 0 : ':', ri.line, a->nul ? 0 : ':');
+			fwrite(ri.pattern, 1, ri.pattern_len, stdout);
+			putchar(a->nul ? 0 : '\t');
+		} else if (a->nonmatching) {
+			fputs(a->nul ? "\0\0\0" : "::\t", stdout);
+			if (a->nul)
+				fwrite("\0\0\0", 1, 3, stdout);
+		} else {
+			goto out;
+		}
+		fwrite(given, 1, glen, stdout);
+		putchar(term);
+	} else if (!res->sent) {
+		fwrite(given, 1, glen, stdout);
+		putchar(term);
+	}
+out:
+	r->nresults++;
+}
+
+static int check_one(struct ci_run *r, const char *given, size_t glen)
+{
+	struct explain_result res = { CTXPACK_NONE, -1, false, true };
+	long n = relative_path(r, given, glen);
+	char *forced = NULL;
+	int rc;
+
+	if (n < 0) {
+		fprintf(stderr, "ctxpack: '%.*s' is outside the context '%s'\n", (int)glen, given,
+			r->ctx.root);
+		return -1;
+	}
+	if (n > 0) {
+		rc = explain_path(&r->ex, r->buf, (size_t)n, &res);
+		if (rc == -ENOMEM) {
+			fprintf(stderr, "ctxpack: out of memory\n");
+			return -1;
+		}
+		if (rc) {
+			struct ctxpack_rule_info ri;
+			ctxpack_rules_get(r->ctx.rules, (size_t)res.rule, &ri);
+			fprintf(stderr,
+				"ctxpack: %s:%d: pattern '%.*s' does not compile and Docker fails when it evaluates it (here for '%.*s')\n",
+				ri.source, ri.line, (int)ri.pattern_len, ri.pattern, (int)n, r->buf);
+			return -1;
+		}
+		/* BuildKit mode: ctxpack always puts the Dockerfile in the tar. */
+		if (r->ctx.builder == CTXPACK_BUILDER_BUILDKIT && r->ctx.dockerfile &&
+		    strlen(r->ctx.dockerfile) == (size_t)n && memcmp(r->ctx.dockerfile, r->buf, (size_t)n) == 0 &&
+		    !res.sent) {
+			res.sent = true;
+			res.pruned = false;
+			res.verdict = CTXPACK_INCLUDE;
+			forced = malloc((size_t)n + 2);
+			if (forced) {
+				forced[0] = '!';
+				memcpy(forced + 1, r->buf, (size_t)n);
+				forced[n + 1] = '\0';
+			}
+		}
+	}
+	emit(r, given, glen, &res, forced);
+	free(forced);
+	return 0;
+}
+
+static int check_stdin(struct ci_run *r)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int rc = 0;
+
+	while ((len = getdelim(&line, &cap, r->a->nul ? '\0' : '\n', stdin)) > 0) {
+		if (!r->a->nul && line[len - 1] == '\n')
+			len--;
+		else if (r->a->nul && line[len - 1] == '\0')
+			len--;
+		if (len == 0)
+			continue;
+		rc = check_one(r, line, (size_t)len);
+		if (rc)
+			break;
+	}
+	free(line);
+	return rc;
+}
+
+static int cmd_check_ignore(const struct command *cmd, int argc, char **argv)
+{
+	struct ci_args a = { .builder = CTXPACK_BUILDER_BUILDKIT };
+	struct ci_run r = { .a = &a };
+	int first = opts_parse(cmd, argc, argv, ci_opt, &a), rc = 0;
+
+	if (first < 0)
+		return first == -2 ? 0 : 2;
+	if (!a.from_stdin && first >= argc) {
+		usage_error(cmd, "no path given (name paths, or use --stdin)");
+		return 2;
+	}
+	if (a.from_stdin && first < argc) {
+		usage_error(cmd, "paths given with --stdin");
+		return 2;
+	}
+	if (a.dir && chdir(a.dir) < 0) {
+		fprintf(stderr, "ctxpack: cannot change to directory '%s': %s\n", a.dir, strerror(errno));
+		return 2;
+	}
+	if (dockerctx_open(&r.ctx, ".", a.file, a.builder)) {
+		fprintf(stderr, "ctxpack: %s\n", r.ctx.errmsg);
+		dockerctx_close(&r.ctx);
+		return 2;
+	}
+	if (explainer_init(&r.ex, r.ctx.match)) {
+		fprintf(stderr, "ctxpack: out of memory\n");
+		dockerctx_close(&r.ctx);
+		return 2;
+	}
+	if (a.json && !a.quiet) {
+		printf("{\"version\":1,\"builder\":\"%s\",\"ignore_file\":",
+		       a.builder == CTXPACK_BUILDER_CLASSIC ? "classic" : "buildkit");
+		if (r.ctx.ignore_source)
+			json_string(stdout, r.ctx.ignore_source, strlen(r.ctx.ignore_source));
+		else
+			fputs("null", stdout);
+		fputs(",\"dockerfile\":", stdout);
+		if (r.ctx.dockerfile)
+			json_string(stdout, r.ctx.dockerfile, strlen(r.ctx.dockerfile));
+		else
+			fputs("null", stdout);
+		fputs(",\"results\":[", stdout);
+	}
+	if (a.from_stdin)
+		rc = check_stdin(&r);
+	for (int i = first; !rc && i < argc; i++)
+		rc = check_one(&r, argv[i], strlen(argv[i]));
+	if (a.json && !a.quiet && !rc)
+		fputs("\n]}\n", stdout);
+	explainer_release(&r.ex);
+	dockerctx_close(&r.ctx);
+	free(r.buf);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "ctxpack: cannot write output: %s\n", strerror(errno));
+		return 2;
+	}
+	if (rc)
+		return 2;
+	return r.nignored ? 0 : 1;
+}
+
+const struct command check_ignore_command = {
+	"check-ignore",
+	"Tell, for each PATH, whether the build context would include it, and which\n"
+	".dockerignore rule decided.",
+	"[--builder=buildkit|classic] [-f DOCKERFILE] [-C DIR] [-v [-n]] [--json] [-z] (PATH... | --stdin)",
+	check_ignore_details,
+	check_ignore_opts,
+	cmd_check_ignore,
+};

@@ -1,0 +1,270 @@
+/* dockerctx.c: locate the ignore file and the Dockerfile of a context, as
+ * each builder does (see dockerctx.h). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "dockerctx.h"
+#include "internal.h"
+#include "pattern.h"
+
+static int set_err(struct dockerctx *ctx, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int set_err(struct dockerctx *ctx, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(ctx->errmsg, sizeof(ctx->errmsg), fmt, ap);
+	va_end(ap);
+	return -err;
+}
+
+/* Reads all of fd into *buf (malloc'd).  Returns 0 or -errno. */
+static int read_all(int fd, char **buf, size_t *len)
+{
+	size_t n = 0, alloc = 0;
+	char *b = NULL;
+
+	for (;;) {
+		ssize_t r;
+		if (GROW(b, alloc, n + 65536)) {
+			free(b);
+			return -ENOMEM;
+		}
+		r = read(fd, b + n, alloc - n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			free(b);
+			return (int)r;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
+/* Opens name below root with every symlink resolved inside root
+ * (BuildKit's view of the context). */
+static int open_in_root(const char *root, const char *name)
+{
+	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT };
+	int dfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC), fd;
+
+	if (dfd < 0)
+		return -1;
+	fd = (int)syscall(SYS_openat2, dfd, name, &how, sizeof(how));
+	if (fd < 0 && errno == ENOSYS) {
+		/* Old kernel: refuse symlinks rather than follow them out. */
+		fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	}
+	int e = errno;
+	close(dfd);
+	errno = e;
+	return fd;
+}
+
+static char *join(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *s = malloc(la + lb + 2);
+
+	if (!s)
+		return NULL;
+	memcpy(s, a, la);
+	s[la] = '/';
+	memcpy(s + la + 1, b, lb + 1);
+	return s;
+}
+
+/* The Dockerfile: -f relative to the current directory, else Dockerfile,
+ * else dockerfile; symlinks resolved (the classic CLI's rule). */
+static int find_dockerfile(struct dockerctx *ctx, const char *given, char **as_given)
+{
+	char *cand, *real;
+	struct stat st;
+	size_t rl = strlen(ctx->root);
+
+	if (given) {
+		cand = given[0] == '/' ? xmemdup(given, strlen(given)) : realpath(".", NULL);
+		if (cand && given[0] != '/') {
+			char *j = join(cand, given);
+			free(cand);
+			cand = j;
+		}
+	} else {
+		cand = join(ctx->root, "Dockerfile");
+		if (cand && lstat(cand, &st) < 0 && errno == ENOENT) {
+			char *alt = join(ctx->root, "dockerfile");
+			if (alt && lstat(alt, &st) == 0) {
+				free(cand);
+				cand = alt;
+			} else {
+				free(alt);
+			}
+		}
+	}
+	if (!cand)
+		return -ENOMEM;
+	*as_given = cand;
+	real = realpath(cand, NULL);
+	if (!real)
+		return 0; /* no Dockerfile: nothing to re-add */
+	ctx->dockerfile_abs = real;
+	if (strncmp(real, ctx->root, rl) == 0 && real[rl] == '/') {
+		const char *rel = real + rl + 1;
+		ctx->dockerfile = malloc(strlen(rel) + 2);
+		if (!ctx->dockerfile)
+			return -ENOMEM;
+		ctx->dockerfile[go_clean(rel, strlen(rel), ctx->dockerfile)] = '\0';
+	}
+	return 0;
+}
+
+static int load_rules(struct dockerctx *ctx, const char *source, const char *buf, size_t len)
+{
+	int rc = ctxpack_rules_add_buffer(ctx->rules, source, buf, len);
+
+	if (rc)
+		return set_err(ctx, -rc, "%s", ctxpack_rules_errmsg(ctx->rules));
+	ctx->ignore_source = xmemdup(source, strlen(source));
+	return ctx->ignore_source ? 0 : -ENOMEM;
+}
+
+static int read_ignore_classic(struct dockerctx *ctx)
+{
+	char *path = join(ctx->root, ".dockerignore"), *buf = NULL;
+	size_t len = 0;
+	int fd, rc;
+
+	if (!path)
+		return -ENOMEM;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	free(path);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return set_err(ctx, errno, "cannot open '.dockerignore': %s", strerror(errno));
+	}
+	rc = read_all(fd, &buf, &len);
+	close(fd);
+	if (rc)
+		return set_err(ctx, -rc, "error reading '.dockerignore': %s", strerror(-rc));
+	rc = load_rules(ctx, ".dockerignore", buf, len);
+	free(buf);
+	return rc;
+}
+
+/* BuildKit: <Dockerfile>.dockerignore if it can be read, else the
+ * context's .dockerignore resolved inside the context; a failure to read
+ * either means no rules. */
+static int read_ignore_buildkit(struct dockerctx *ctx, const char *df_given, const char *df_arg)
+{
+	char *buf = NULL, *path;
+	size_t len = 0;
+	int fd, rc;
+
+	if (df_given) {
+		path = malloc(strlen(df_given) + sizeof(".dockerignore"));
+		if (!path)
+			return -ENOMEM;
+		strcpy(path, df_given);
+		strcat(path, ".dockerignore");
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		free(path);
+		if (fd >= 0) {
+			rc = read_all(fd, &buf, &len);
+			close(fd);
+			if (rc == 0) {
+				char *name = malloc(strlen(df_arg) + sizeof(".dockerignore"));
+				if (!name) {
+					free(buf);
+					return -ENOMEM;
+				}
+				strcpy(name, df_arg);
+				strcat(name, ".dockerignore");
+				rc = load_rules(ctx, name, buf, len);
+				free(name);
+				free(buf);
+				return rc;
+			}
+		}
+	}
+	fd = open_in_root(ctx->root, ".dockerignore");
+	if (fd < 0)
+		return 0;
+	rc = read_all(fd, &buf, &len);
+	close(fd);
+	if (rc)
+		return 0;
+	rc = load_rules(ctx, ".dockerignore", buf, len);
+	free(buf);
+	return rc;
+}
+
+int dockerctx_open(struct dockerctx *ctx, const char *dir, const char *dockerfile,
+		   enum ctxpack_builder builder)
+{
+	char *df_given = NULL;
+	struct stat st;
+	int rc;
+
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->builder = builder;
+	ctx->root = realpath(dir, NULL);
+	if (!ctx->root)
+		return set_err(ctx, errno, "cannot open context '%s': %s", dir, strerror(errno));
+	if (stat(ctx->root, &st) < 0 || !S_ISDIR(st.st_mode))
+		return set_err(ctx, ENOTDIR, "context '%s' is not a directory", dir);
+	rc = find_dockerfile(ctx, dockerfile, &df_given);
+	if (rc)
+		goto out;
+	rc = ctxpack_rules_new(&ctx->rules);
+	if (rc)
+		goto out;
+	if (builder == CTXPACK_BUILDER_CLASSIC)
+		rc = read_ignore_classic(ctx);
+	else
+		rc = read_ignore_buildkit(ctx, df_given, dockerfile ? dockerfile : "Dockerfile");
+	if (rc)
+		goto out;
+	if (builder == CTXPACK_BUILDER_CLASSIC) {
+		rc = ctxpack_rules_add_classic_readds(ctx->rules, ctx->dockerfile);
+		if (rc)
+			goto out;
+	}
+	rc = ctxpack_match_compile(&ctx->match, ctx->rules, builder);
+	if (rc)
+		set_err(ctx, -rc, "%s", ctxpack_rules_errmsg(ctx->rules));
+out:
+	free(df_given);
+	if (rc == -ENOMEM)
+		set_err(ctx, ENOMEM, "out of memory");
+	return rc;
+}
+
+void dockerctx_close(struct dockerctx *ctx)
+{
+	ctxpack_match_free(&ctx->match);
+	ctxpack_rules_free(&ctx->rules);
+	free(ctx->root);
+	free(ctx->dockerfile);
+	free(ctx->dockerfile_abs);
+	free(ctx->ignore_source);
+	memset(ctx, 0, sizeof(*ctx));
+}

@@ -1,0 +1,35 @@
+/* dockerctx.h: a build context on disk: which ignore file applies, where the
+ * Dockerfile is, and the compiled rules, per builder.
+ *
+ * Classic builder (docker CLI): <context>/.dockerignore read through
+ * symlinks (missing = no rules, unreadable = error), the Dockerfile path
+ * symlink-resolved, and the CLI's forced re-inclusions appended.
+ * BuildKit: <Dockerfile>.dockerignore replaces .dockerignore when it can be
+ * read; any read failure of either means no rules; nothing is forced in by
+ * the rules (ctxpack adds the Dockerfile itself). */
+#ifndef CTXPACK_DOCKERCTX_H
+#define CTXPACK_DOCKERCTX_H
+
+#include <stdbool.h>
+
+#include "ctxpack/ctxpack.h"
+
+struct dockerctx {
+	enum ctxpack_builder builder;
+	char *root;          /* the context directory, canonical absolute path */
+	char *dockerfile;    /* relative to root, cleaned; NULL when outside */
+	char *dockerfile_abs; /* the Dockerfile as found (absolute) */
+	char *ignore_source; /* the ignore file used, relative to root or as given; NULL if none */
+	ctxpack_rules *rules;
+	ctxpack_match *match;
+	char errmsg[1024];
+};
+
+/* Opens the context dir with the Dockerfile given as -f (relative to the
+ * current directory, as docker does; NULL for the default).  Returns 0, or
+ * a negative errno with a message in ctx->errmsg. */
+int dockerctx_open(struct dockerctx *ctx, const char *dir, const char *dockerfile,
+		   enum ctxpack_builder builder);
+void dockerctx_close(struct dockerctx *ctx);
+
+#endif

@@ -1,0 +1,20 @@
+/* internal.h: helpers shared by the library's modules (not installed). */
+#ifndef CTXPACK_INTERNAL_H
+#define CTXPACK_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Grows arr (of nr used, alloc allocated elements) to hold at least n
+ * elements.  Returns 0, or -1 on overflow or allocation failure (arr is
+ * then unchanged). */
+int grow_array(void **arr, size_t *alloc, size_t n, size_t elem);
+#define GROW(arr, alloc, n) grow_array((void **)&(arr), &(alloc), (n), sizeof(*(arr)))
+
+/* malloc'd copy of s[0..len) with a NUL after it, or NULL. */
+char *xmemdup(const char *s, size_t len);
+
+#endif

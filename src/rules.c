@@ -1,0 +1,319 @@
+/* rules.c: .dockerignore bytes to an ordered rule list.
+ *
+ * Mirrors moby/patternmatcher/ignorefile.ReadAll: bufio.Scanner lines (split
+ * at '\n', one '\r' before it dropped, a line that does not fit in 64 KiB is
+ * an error), a BOM dropped from the first line only, '#' in column 1 a
+ * comment, strings.TrimSpace, '!' then TrimSpace again, filepath.Clean and
+ * one leading '/' removed.  The reader knows bytes, not the filesystem. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ctxpack/ctxpack.h"
+#include "internal.h"
+#include "pattern.h"
+#include "rules.h"
+
+#define SCANNER_MAX_TOKEN 65536 /* bufio.MaxScanTokenSize */
+
+int ctxpack_rules_new(ctxpack_rules **out)
+{
+	*out = calloc(1, sizeof(**out));
+	return *out ? 0 : -ENOMEM;
+}
+
+void ctxpack_rules_free(ctxpack_rules **rp)
+{
+	ctxpack_rules *r;
+
+	if (!rp || !*rp)
+		return;
+	r = *rp;
+	for (size_t i = 0; i < r->n; i++)
+		free(r->v[i].text);
+	for (size_t i = 0; i < r->nsources; i++)
+		free(r->sources[i]);
+	free(r->sources);
+	free(r->v);
+	free(r);
+	*rp = NULL;
+}
+
+const char *ctxpack_rules_errmsg(const ctxpack_rules *r)
+{
+	return r->errmsg;
+}
+
+void rules_set_error(ctxpack_rules *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->errmsg, sizeof(r->errmsg), fmt, ap);
+	va_end(ap);
+}
+
+/* Interns source names so that every rule can point at one copy. */
+static const char *intern_source(ctxpack_rules *r, const char *source)
+{
+	char *copy;
+
+	if (r->nsources && strcmp(r->sources[r->nsources - 1], source) == 0)
+		return r->sources[r->nsources - 1];
+	if (GROW(r->sources, r->asources, r->nsources + 1))
+		return NULL;
+	copy = xmemdup(source, strlen(source));
+	if (!copy)
+		return NULL;
+	r->sources[r->nsources++] = copy;
+	return copy;
+}
+
+int ctxpack_rules_add_pattern(ctxpack_rules *r, const char *source, int line, const char *pattern,
+			      size_t len)
+{
+	const char *src = intern_source(r, source ? source : "");
+	struct rule *ru;
+
+	if (!src || GROW(r->v, r->alloc, r->n + 1))
+		goto oom;
+	ru = &r->v[r->n];
+	ru->text = xmemdup(pattern, len);
+	if (!ru->text)
+		goto oom;
+	ru->len = len;
+	ru->source = src;
+	ru->line = line;
+	r->n++;
+	return 0;
+oom:
+	rules_set_error(r, "out of memory");
+	return -ENOMEM;
+}
+
+/* One line's pattern, as ReadAll turns it into a string; *out_len == 0
+ * means no pattern.  buf must hold len + 3 bytes. */
+static size_t read_line_pattern(const char *line, size_t len, char *buf)
+{
+	size_t st, n, k = 0;
+	bool invert;
+
+	if (len && line[0] == '#')
+		return 0;
+	n = go_trim_space(line, len, &st);
+	if (n == 0)
+		return 0;
+	line += st;
+	invert = line[0] == '!';
+	if (invert) {
+		n = go_trim_space(line + 1, n - 1, &st);
+		line += 1 + st;
+		buf[k++] = '!';
+	}
+	if (n > 0) {
+		size_t c = go_clean(line, n, buf + k);
+		if (c > 1 && buf[k] == '/') {
+			memmove(buf + k, buf + k + 1, c - 1);
+			c--;
+		}
+		k += c;
+	}
+	return k;
+}
+
+int ctxpack_rules_add_buffer(ctxpack_rules *r, const char *source, const void *data, size_t len)
+{
+	const char *p = data, *end = p + len;
+	char *buf = NULL;
+	int lineno = 0, rc = 0;
+
+	if (!source)
+		source = ".dockerignore";
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t tok = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
+		size_t n = nl ? (size_t)(nl - p) : tok;
+		const char *line = p;
+
+		lineno++;
+		/* The scanner's buffer must hold the line and its '\n'; a final
+		 * line without one must leave a byte free to see EOF. */
+		if (tok + (nl ? 0 : 1) > SCANNER_MAX_TOKEN) {
+			rules_set_error(r, "%s:%d: line longer than %d bytes (Docker fails with 'token too long')",
+					source, lineno, SCANNER_MAX_TOKEN - 1);
+			rc = -EINVAL;
+			break;
+		}
+		if (n && line[n - 1] == '\r')
+			n--;
+		if (lineno == 1 && n >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
+			line += 3;
+			n -= 3;
+		}
+		p += tok;
+		free(buf);
+		buf = malloc(n + 3);
+		if (!buf) {
+			rules_set_error(r, "out of memory");
+			rc = -ENOMEM;
+			break;
+		}
+		n = read_line_pattern(line, n, buf);
+		if (n && (rc = ctxpack_rules_add_pattern(r, source, lineno, buf, n)))
+			break;
+	}
+	free(buf);
+	return rc;
+}
+
+size_t ctxpack_rules_count(const ctxpack_rules *r)
+{
+	return r->n;
+}
+
+int ctxpack_rules_get(const ctxpack_rules *r, size_t i, struct ctxpack_rule_info *out)
+{
+	if (i >= r->n)
+		return -ERANGE;
+	out->source = r->v[i].source;
+	out->line = r->v[i].line;
+	out->pattern = r->v[i].text;
+	out->pattern_len = r->v[i].len;
+	return 0;
+}
+
+void rules_patterns_release(struct pattern *pats, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		pattern_release(&pats[i]);
+	free(pats);
+}
+
+int rules_patterns(const ctxpack_rules *r, struct pattern **out, size_t *bad, char *msg,
+		   size_t msgsz)
+{
+	struct pattern *pats = calloc(r->n ? r->n : 1, sizeof(*pats));
+
+	*out = NULL;
+	if (!pats)
+		return PATTERN_ENOMEM;
+	for (size_t i = 0; i < r->n; i++) {
+		int rc = pattern_init(&pats[i], r->v[i].text, r->v[i].len, msg, msgsz);
+		if (rc == PATTERN_EMPTY)
+			rc = 0; /* stays a never-matching exact pattern */
+		if (rc) {
+			*bad = i;
+			rules_patterns_release(pats, i);
+			return rc;
+		}
+	}
+	*out = pats;
+	return 0;
+}
+
+/* patternmatcher.Matches (deprecated): last-match-wins where a pattern is
+ * also tried on the leading components of the file's parent directory, as
+ * many as the pattern has components.  Errors count as "not excluded". */
+static bool docker_matches_one_level(const struct pattern *pats, size_t n, struct re_scratch *s,
+				     const char *file)
+{
+	size_t len = strlen(file), plen;
+	const char *slash = strrchr(file, '/');
+	bool matched = false;
+
+	if (len == 1 && file[0] == '.')
+		return false;
+	plen = slash ? (size_t)(slash - file) : 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct pattern *p = &pats[i];
+		int m;
+		if (p->exclusion != matched)
+			continue;
+		m = pattern_match(p, s, file, len);
+		if (m < 0)
+			return false;
+		if (!m && slash) {
+			size_t dirs = 1, pdirs = 1, cut = 0;
+			for (size_t k = 0; k < p->len; k++)
+				dirs += p->text[k] == '/';
+			for (size_t k = 0; k < plen; k++)
+				pdirs += file[k] == '/';
+			if (dirs <= pdirs) {
+				/* The first `dirs` components of the parent path. */
+				size_t seen = 0;
+				for (cut = 0; cut < plen; cut++)
+					if (file[cut] == '/' && ++seen == dirs)
+						break;
+				m = pattern_match(p, s, file, cut) > 0;
+			}
+		}
+		if (m)
+			matched = !p->exclusion;
+	}
+	return matched;
+}
+
+/* Matches(file, rules) as the CLI calls it: a fresh matcher each time. */
+static int classic_excluded(ctxpack_rules *r, const char *file, bool *out)
+{
+	struct pattern *pats;
+	struct re_scratch s;
+	size_t bad = 0, maxprog = 1;
+	char msg[256];
+	int rc;
+
+	*out = false;
+	rc = rules_patterns(r, &pats, &bad, msg, sizeof(msg));
+	if (rc == PATTERN_ENOMEM)
+		return -ENOMEM;
+	if (rc)
+		return 0; /* New() failed: Matches says false */
+	for (size_t i = 0; i < r->n; i++)
+		if (pattern_prog_len(&pats[i]) > maxprog)
+			maxprog = pattern_prog_len(&pats[i]);
+	if (re_scratch_init(&s, maxprog)) {
+		rules_patterns_release(pats, r->n);
+		return -ENOMEM;
+	}
+	*out = docker_matches_one_level(pats, r->n, &s, file);
+	re_scratch_release(&s);
+	rules_patterns_release(pats, r->n);
+	return 0;
+}
+
+int ctxpack_rules_add_classic_readds(ctxpack_rules *r, const char *dockerfile)
+{
+	char *clean = NULL, *pat = NULL;
+	bool keep;
+	size_t n;
+	int rc;
+
+	/* TrimBuildFilesFromExcludes: the Dockerfile is checked against the
+	 * list that may already end with "!.dockerignore". */
+	rc = classic_excluded(r, ".dockerignore", &keep);
+	if (!rc && keep)
+		rc = ctxpack_rules_add_pattern(r, "<builder>", 0, "!.dockerignore", 14);
+	if (rc || !dockerfile)
+		goto out;
+	n = strlen(dockerfile);
+	clean = malloc(n + 2);
+	pat = malloc(n + 3);
+	if (!clean || !pat) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	n = go_clean(dockerfile, n, clean);
+	clean[n] = '\0';
+	rc = classic_excluded(r, clean, &keep);
+	if (!rc && keep) {
+		pat[0] = '!';
+		memcpy(pat + 1, clean, n);
+		rc = ctxpack_rules_add_pattern(r, "<builder>", 0, pat, n + 1);
+	}
+out:
+	free(clean);
+	free(pat);
+	if (rc == -ENOMEM)
+		rules_set_error(r, "out of memory");
+	return rc;
+}
