@@ -170,41 +170,49 @@ static int read_ignore_classic(struct dockerctx *ctx)
 	return rc;
 }
 
-/* BuildKit: <Dockerfile>.dockerignore if it can be read, else the
- * context's .dockerignore resolved inside the context; a failure to read
- * either means no rules. */
-static int read_ignore_buildkit(struct dockerctx *ctx, const char *df_given, const char *df_arg)
+/* BuildKit: <Dockerfile>.dockerignore (named after -f as given, else
+ * "Dockerfile", even when the lowercase fallback is used) in the
+ * Dockerfile's directory, symlinks resolved inside that directory; if it
+ * does not exist (or is not a readable file) the context's .dockerignore,
+ * symlinks resolved inside the context.  A permission error on the first
+ * reads as an empty file (fsutil drops the error); any failure on the
+ * second means no rules. */
+static int read_ignore_buildkit(struct dockerctx *ctx, const char *df_arg)
 {
-	char *buf = NULL, *path;
+	const char *df = df_arg ? df_arg : "Dockerfile";
+	const char *slash = strrchr(df, '/');
+	char *dir, *name, *buf = NULL;
 	size_t len = 0;
 	int fd, rc;
 
-	if (df_given) {
-		path = malloc(strlen(df_given) + sizeof(".dockerignore"));
-		if (!path)
-			return -ENOMEM;
-		strcpy(path, df_given);
-		strcat(path, ".dockerignore");
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		free(path);
-		if (fd >= 0) {
-			rc = read_all(fd, &buf, &len);
-			close(fd);
-			if (rc == 0) {
-				char *name = malloc(strlen(df_arg) + sizeof(".dockerignore"));
-				if (!name) {
-					free(buf);
-					return -ENOMEM;
-				}
-				strcpy(name, df_arg);
-				strcat(name, ".dockerignore");
-				rc = load_rules(ctx, name, buf, len);
-				free(name);
-				free(buf);
-				return rc;
-			}
-		}
+	if (df_arg)
+		dir = slash ? xmemdup(df, (size_t)(slash - df) + (slash == df)) : xmemdup(".", 1);
+	else
+		dir = xmemdup(ctx->root, strlen(ctx->root));
+	name = malloc(strlen(df) + sizeof(".dockerignore"));
+	if (!dir || !name) {
+		free(dir);
+		free(name);
+		return -ENOMEM;
 	}
+	strcpy(name, slash ? slash + 1 : df);
+	strcat(name, ".dockerignore");
+	fd = open_in_root(dir, name);
+	free(dir);
+	rc = fd < 0 ? -errno : read_all(fd, &buf, &len);
+	if (fd >= 0)
+		close(fd);
+	strcpy(name, df);
+	strcat(name, ".dockerignore");
+	if (rc == 0 || rc == -EACCES)
+		rc = load_rules(ctx, name, rc ? "" : buf, len);
+	else
+		rc = 1;
+	free(name);
+	free(buf);
+	if (rc <= 0)
+		return rc;
+	buf = NULL;
 	fd = open_in_root(ctx->root, ".dockerignore");
 	if (fd < 0)
 		return 0;
@@ -240,7 +248,7 @@ int dockerctx_open(struct dockerctx *ctx, const char *dir, const char *dockerfil
 	if (builder == CTXPACK_BUILDER_CLASSIC)
 		rc = read_ignore_classic(ctx);
 	else
-		rc = read_ignore_buildkit(ctx, df_given, dockerfile ? dockerfile : "Dockerfile");
+		rc = read_ignore_buildkit(ctx, dockerfile);
 	if (rc)
 		goto out;
 	if (builder == CTXPACK_BUILDER_CLASSIC) {

@@ -96,9 +96,9 @@ struct ctxpack_match {
 	uint32_t *fallback, *bad; /* sorted rule indices */
 	size_t nfallback, nbad;
 	uint32_t fallback_exc; /* 1 + highest fallback exception, 0 none */
-	char **exc_prefix;     /* classic: sorted exception texts + "/" */
-	size_t *exc_prefix_len;
+	char **exc_prefix;     /* sorted exception texts + "/" for the prefix rule */
 	size_t nexc;
+	bool prefix_only;      /* the builder prunes by the literal-prefix rule */
 	size_t maxprog;
 };
 
@@ -542,31 +542,71 @@ static int cmp_strp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Classic builder: the exceptions' texts + "/", sorted, for the walker's
- * literal-prefix test.  Texts with a NUL byte cannot prefix a path. */
+/* fsutil's patternWithoutTrailingGlob: a trailing slash-star-star, then a
+ * trailing slash-star, removed. */
+static size_t without_trailing_glob(const char *s, size_t n)
+{
+	if (n >= 3 && memcmp(s + n - 3, "/**", 3) == 0)
+		n -= 3;
+	if (n >= 2 && memcmp(s + n - 2, "/*", 2) == 0)
+		n -= 2;
+	return n;
+}
+
+/* The exceptions' texts + "/", sorted, for the walkers' literal-prefix
+ * test: the classic walker uses the whole text; BuildKit (fsutil) the text
+ * without a trailing glob, and only while no such text holds a wildcard
+ * character (otherwise it enters every excluded directory).  Texts with a
+ * NUL byte cannot prefix a path. */
 static int build_exc_prefixes(ctxpack_match *m)
 {
+	bool bk = m->builder == CTXPACK_BUILDER_BUILDKIT;
 	size_t k = 0;
 
+	m->prefix_only = true;
 	m->exc_prefix = calloc(m->npats ? m->npats : 1, sizeof(char *));
 	if (!m->exc_prefix)
 		return -1;
 	for (size_t i = 0; i < m->npats; i++) {
 		const struct pattern *p = &m->pats[i];
+		size_t n = bk ? without_trailing_glob(p->text, p->len) : p->len;
 		char *s;
-		if (!p->exclusion || memchr(p->text, 0, p->len))
+		if (!p->exclusion)
 			continue;
-		s = malloc(p->len + 2);
+		for (size_t j = 0; bk && j < n; j++)
+			if (strchr("*[]?^\\", p->text[j]) && p->text[j])
+				m->prefix_only = false;
+		if (memchr(p->text, 0, n))
+			continue;
+		s = malloc(n + 2);
 		if (!s)
 			return -1;
-		memcpy(s, p->text, p->len);
-		s[p->len] = '/';
-		s[p->len + 1] = '\0';
+		memcpy(s, p->text, n);
+		s[n] = '/';
+		s[n + 1] = '\0';
 		m->exc_prefix[k++] = s;
 	}
 	m->nexc = k;
 	qsort(m->exc_prefix, k, sizeof(char *), cmp_strp);
 	return 0;
+}
+
+/* BuildKit sends the patterns in gRPC metadata: a control byte fails the
+ * build, unless some pattern is not ASCII (the list is then encoded). */
+static bool buildkit_transport_error(const ctxpack_rules *r, size_t *bad)
+{
+	long first = -1;
+
+	for (size_t i = 0; i < r->n; i++)
+		for (size_t j = 0; j < r->v[i].len; j++) {
+			unsigned char c = (unsigned char)r->v[i].text[j];
+			if (c >= 0x80)
+				return false;
+			if ((c < 0x20 || c == 0x7f) && first < 0)
+				first = (long)i;
+		}
+	*bad = (size_t)first;
+	return first >= 0;
 }
 
 static void compile_error(ctxpack_rules *r, size_t i, const char *why)
@@ -593,7 +633,12 @@ int ctxpack_match_compile(ctxpack_match **out, ctxpack_rules *r, enum ctxpack_bu
 	m->rules = r;
 	m->builder = b;
 	m->maxprog = 1;
-	rc = rules_patterns(r, &m->pats, &bad, msg, sizeof(msg));
+	if (b == CTXPACK_BUILDER_BUILDKIT && buildkit_transport_error(r, &bad)) {
+		compile_error(r, bad, "control character (BuildKit cannot send the pattern)");
+		free(m);
+		return -EINVAL;
+	}
+	rc = rules_patterns(r, b == CTXPACK_BUILDER_BUILDKIT, &m->pats, &bad, msg, sizeof(msg));
 	if (rc == PATTERN_ENOMEM)
 		goto oom;
 	if (rc) {
@@ -608,7 +653,7 @@ int ctxpack_match_compile(ctxpack_match **out, ctxpack_rules *r, enum ctxpack_bu
 		if (add_rule(m, (uint32_t)i))
 			goto oom;
 	compute_reach(m);
-	if (b == CTXPACK_BUILDER_CLASSIC && build_exc_prefixes(m))
+	if (build_exc_prefixes(m))
 		goto oom;
 	*out = m;
 	return 0;
@@ -841,7 +886,8 @@ static void sort_u32(uint32_t *v, size_t n)
 	qsort(v, n, sizeof(*v), cmp_u32);
 }
 
-/* Classic walker: does some exception's text + "/" start with path + "/"? */
+/* The walkers' literal-prefix rule: does some exception's text + "/" start
+ * with path + "/"? */
 static bool classic_prefix(const ctxpack_match *m, const char *path, size_t len)
 {
 	size_t lo = 0, hi = m->nexc;
@@ -941,9 +987,13 @@ int ctxpack_match_entry(const ctxpack_match *m, ctxpack_mscratch *s, const ctxpa
 			d->descend = classic_prefix(m, path, len);
 		} else {
 			/* Only an exception after every recorded rule can flip a
-			 * descendant back, and the last recorded rule is the decider. */
+			 * descendant back, and the last recorded rule is the decider.
+			 * Where fsutil prunes by prefix, it does so even when an
+			 * exception could match below: "!a/STAR/STARSTAR" reduces to "a". */
 			uint32_t top = (uint32_t)decider + 1;
 			d->descend = reach > top || m->fallback_exc > top;
+			if (m->prefix_only)
+				d->descend = d->descend && classic_prefix(m, path, len);
 		}
 	}
 	return 0;

@@ -13,6 +13,7 @@
 #include "internal.h"
 #include "pattern.h"
 #include "rules.h"
+#include "utf8.h"
 
 #define SCANNER_MAX_TOKEN 65536 /* bufio.MaxScanTokenSize */
 
@@ -189,8 +190,33 @@ void rules_patterns_release(struct pattern *pats, size_t n)
 	free(pats);
 }
 
-int rules_patterns(const ctxpack_rules *r, struct pattern **out, size_t *bad, char *msg,
-		   size_t msgsz)
+/* Every byte that is not part of valid UTF-8 replaced by U+FFFD, as Go's
+ * encoding/json does (malloc'd; *outlen its length). */
+static char *to_valid_utf8(const char *s, size_t n, size_t *outlen)
+{
+	char *o = malloc(3 * n + 1);
+	size_t k = 0;
+
+	if (!o)
+		return NULL;
+	for (size_t i = 0; i < n;) {
+		uint32_t r;
+		size_t w = utf8_decode((const unsigned char *)s + i, n - i, &r);
+		if (r == UTF8_RUNE_ERROR && w == 1) {
+			memcpy(o + k, "\xEF\xBF\xBD", 3);
+			k += 3;
+		} else {
+			memcpy(o + k, s + i, w);
+			k += w;
+		}
+		i += w;
+	}
+	*outlen = k;
+	return o;
+}
+
+int rules_patterns(const ctxpack_rules *r, bool transport, struct pattern **out, size_t *bad,
+		   char *msg, size_t msgsz)
 {
 	struct pattern *pats = calloc(r->n ? r->n : 1, sizeof(*pats));
 
@@ -198,7 +224,20 @@ int rules_patterns(const ctxpack_rules *r, struct pattern **out, size_t *bad, ch
 	if (!pats)
 		return PATTERN_ENOMEM;
 	for (size_t i = 0; i < r->n; i++) {
-		int rc = pattern_init(&pats[i], r->v[i].text, r->v[i].len, msg, msgsz);
+		const char *text = r->v[i].text;
+		size_t len = r->v[i].len;
+		char *conv = NULL;
+		int rc;
+		if (transport) {
+			conv = to_valid_utf8(text, len, &len);
+			if (!conv) {
+				rules_patterns_release(pats, i);
+				return PATTERN_ENOMEM;
+			}
+			text = conv;
+		}
+		rc = pattern_init(&pats[i], text, len, msg, msgsz);
+		free(conv);
 		if (rc == PATTERN_EMPTY)
 			rc = 0; /* stays a never-matching exact pattern */
 		if (rc) {
@@ -263,7 +302,7 @@ static int classic_excluded(ctxpack_rules *r, const char *file, bool *out)
 	int rc;
 
 	*out = false;
-	rc = rules_patterns(r, &pats, &bad, msg, sizeof(msg));
+	rc = rules_patterns(r, false, &pats, &bad, msg, sizeof(msg));
 	if (rc == PATTERN_ENOMEM)
 		return -ENOMEM;
 	if (rc)

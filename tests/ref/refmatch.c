@@ -6,13 +6,13 @@
 #include "refmatch.h"
 #include "rules.h"
 
-int refmatch_init(struct refmatch *r, const ctxpack_rules *rules)
+int refmatch_init(struct refmatch *r, const ctxpack_rules *rules, bool transport)
 {
 	char msg[256];
 	size_t bad, cap = 1;
 
 	memset(r, 0, sizeof(*r));
-	if (rules_patterns(rules, &r->pats, &bad, msg, sizeof(msg)))
+	if (rules_patterns(rules, transport, &r->pats, &bad, msg, sizeof(msg)))
 		return -1;
 	r->n = ctxpack_rules_count(rules);
 	for (size_t i = 0; i < r->n; i++)
@@ -78,4 +78,29 @@ bool refmatch_classic_descend(const struct refmatch *r, const char *dir, size_t 
 			return true;
 	}
 	return false;
+}
+
+bool refmatch_buildkit_walks(const struct refmatch *r, const char *dir, size_t len)
+{
+	bool wild = false, any = false;
+
+	/* fsutil: prune by the literal prefix (of the text without a trailing
+	 * slash-star-star, then slash-star) unless an exception has a
+	 * wildcard character there. */
+	for (size_t i = 0; i < r->n; i++) {
+		const struct pattern *p = &r->pats[i];
+		size_t n = p->len;
+		if (!p->exclusion)
+			continue;
+		if (n >= 3 && !memcmp(p->text + n - 3, "/**", 3))
+			n -= 3;
+		if (n >= 2 && !memcmp(p->text + n - 2, "/*", 2))
+			n -= 2;
+		for (size_t j = 0; j < n; j++)
+			if (p->text[j] && strchr("*[]?^\\", p->text[j]))
+				wild = true;
+		if (n >= len && !memcmp(p->text, dir, len) && (n == len || p->text[len] == '/'))
+			any = true;
+	}
+	return wild || any;
 }

@@ -21,7 +21,8 @@ struct refinfo {
 	bool *matched; /* NULL: the zero MatchInfo (top level) */
 };
 
-int refmatch_init(struct refmatch *r, const ctxpack_rules *rules);
+/* transport: BuildKit mode (patterns made valid UTF-8 first). */
+int refmatch_init(struct refmatch *r, const ctxpack_rules *rules, bool transport);
 void refmatch_release(struct refmatch *r);
 
 /* MatchesUsingParentResults.  out->matched must hold r->n bools.  Returns
@@ -32,5 +33,8 @@ int refmatch_entry(struct refmatch *r, const char *path, size_t len, const struc
 
 /* The classic walker's literal-prefix rule for an excluded directory. */
 bool refmatch_classic_descend(const struct refmatch *r, const char *dir, size_t len);
+
+/* Whether BuildKit's walker (fsutil) enters an excluded directory. */
+bool refmatch_buildkit_walks(const struct refmatch *r, const char *dir, size_t len);
 
 #endif

@@ -162,7 +162,7 @@ static size_t run_case(const char *rules, const struct tree *t, enum ctxpack_bui
 	struct refmatch ref;
 	bool *info[8] = { 0 };
 	struct ctxpack_decision dec[8];
-	bool ref_excl[8];
+	bool ref_excl[8], ref_walks[8];
 	size_t compared = 0;
 	int rc;
 
@@ -171,7 +171,7 @@ static size_t run_case(const char *rules, const struct tree *t, enum ctxpack_bui
 	rc = ctxpack_match_compile(&m, r, b);
 	if (rc)
 		goto out; /* refused up front: pattern.c decides that for both */
-	if (refmatch_init(&ref, r))
+	if (refmatch_init(&ref, r, b == CTXPACK_BUILDER_BUILDKIT))
 		goto out;
 	ctxpack_mscratch_new(&scr, m);
 	ctxpack_mstate_new(&root, m);
@@ -187,7 +187,7 @@ static size_t run_case(const char *rules, const struct tree *t, enum ctxpack_bui
 		struct refinfo parent = { NULL }, out;
 		long rrule, crule;
 		int rres, cres;
-		bool pruned_above = false;
+		bool pruned_above = false, unvisited = false;
 
 		for (size_t k = 0; k < len; k++)
 			if (p[k] == '/') {
@@ -196,9 +196,12 @@ static size_t run_case(const char *rules, const struct tree *t, enum ctxpack_bui
 			}
 		if (depth) {
 			parent.matched = info[depth - 1];
-			for (int d = 0; d < depth; d++)
+			for (int d = 0; d < depth; d++) {
 				if (dec[d].verdict == CTXPACK_EXCLUDE && !dec[d].descend)
 					pruned_above = true;
+				if (ref_excl[d] && !ref_walks[d])
+					unvisited = true;
+			}
 		}
 		out.matched = info[depth];
 		rres = refmatch_entry(&ref, p, len, &parent, &out, &rrule);
@@ -222,8 +225,13 @@ static size_t run_case(const char *rules, const struct tree *t, enum ctxpack_bui
 		    dec[depth].descend != refmatch_classic_descend(&ref, p, len))
 			report(rules, p, "classic descend", refmatch_classic_descend(&ref, p, len),
 			       dec[depth].descend, b);
-		if (b == CTXPACK_BUILDER_BUILDKIT && pruned_above && !rres)
+		ref_walks[depth] = b == CTXPACK_BUILDER_BUILDKIT && refmatch_buildkit_walks(&ref, p, len);
+		/* A path BuildKit's walk reaches and sends must not be pruned away;
+		 * one it never reaches must not be reached. */
+		if (b == CTXPACK_BUILDER_BUILDKIT && pruned_above && !rres && !unvisited)
 			report(rules, p, "pruned but sent", 0, 1, b);
+		if (b == CTXPACK_BUILDER_BUILDKIT && rres && !ref_walks[depth] && dec[depth].descend)
+			report(rules, p, "buildkit prunes by prefix here", 0, 1, b);
 		(void)ref_excl;
 	}
 	for (int d = 0; d < 8; d++) {

@@ -1,0 +1,2 @@
+const pad = (s, n) => String(s).padStart(n);
+console.log(pad("hello", 10));

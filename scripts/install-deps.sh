@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what building and testing ctxpack needs on Debian, if missing.
+# Runs apt-get as root, or through sudo.
+set -euo pipefail
+
+pkgs=(build-essential meson ninja-build pkg-config python3
+      libarchive-dev libzstd-dev libxxhash-dev libcmocka-dev)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	exit 0
+fi
+echo "installing: ${missing[*]}" >&2
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+	command -v sudo >/dev/null || { echo "need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+	sudo=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
