@@ -49,9 +49,11 @@ decoded with surrogateescape: a raw byte 0xff is "\\udcff".
                  {"members": [[name, typeflag], ...],   archive order
                   "dockerfile": the query's dockerfile= value,
                   "headers": [...], "end": "...",        (headers cases)
-                  "tar_incomplete": true, "end": "..."}  (docker exited 0
+                  "tar_incomplete": true, "end": "...",  (docker exited 0
                                                           but the tar is
                                                           broken off)
+                  "docker_log": ["error: ..."]}          (docker exited 0
+                                                          but logged errors)
                or {"error": "first line of docker's stderr"} (paths of the
                temp dir replaced by <CTX> and <TMP>).
 """
@@ -414,6 +416,17 @@ _DEPRECATION = re.compile(
 _HEX = re.compile(r"\.dockerfile\.[0-9a-f]{20}")
 
 
+_LOGLINE = re.compile(rb'level=(error|warning|fatal) msg="((?:[^"\\]|\\.)*)"')
+
+
+def _hide_tmp(line, ctx, tmp):
+    for real in {os.path.realpath(ctx), ctx}:
+        line = line.replace(real, b"<CTX>")
+    for real in {os.path.realpath(tmp), tmp}:
+        line = line.replace(real, b"<TMP>")
+    return line
+
+
 def first_error_line(stderr, ctx, tmp):
     err = _DEPRECATION.sub(b"", stderr, count=1)
     for line in err.splitlines():
@@ -421,11 +434,14 @@ def first_error_line(stderr, ctx, tmp):
             break
     else:
         line = b""
-    for real in {os.path.realpath(ctx), ctx}:
-        line = line.replace(real, b"<CTX>")
-    for real in {os.path.realpath(tmp), tmp}:
-        line = line.replace(real, b"<TMP>")
-    return s(line.rstrip())
+    return s(_hide_tmp(line, ctx, tmp).rstrip())
+
+
+def docker_log(stderr, ctx, tmp):
+    """Messages docker logged at level error/warning (e.g. 'Error matching
+    x: syntax error in pattern' when it stops its walk but exits 0)."""
+    return [s(_hide_tmp(m.group(1) + b": " + m.group(2), ctx, tmp))
+            for m in _LOGLINE.finditer(stderr)]
 
 
 def expect_from_result(case, res, ctx, tmp):
@@ -438,6 +454,9 @@ def expect_from_result(case, res, ctx, tmp):
         return {"error": "docker exited 0 but sent no build context"}
     members, end = parse_tar(cap.body)
     exp = {"members": [[m["name"], m["type"]] for m in members]}
+    log = docker_log(res.stderr, ctx, tmp)
+    if log:
+        exp["docker_log"] = log
     q = urllib.parse.parse_qs(cap.query, keep_blank_values=True)
     if "dockerfile" in q:
         exp["dockerfile"] = q["dockerfile"][0]

@@ -156,6 +156,8 @@ static void test_walk(void **state)
 
 static struct CMUnitTest *tests;
 static size_t ntests, atests;
+static char *bufs[64];
+static size_t nbufs;
 
 static void add_test(struct vcase *c, void (*fn)(void **))
 {
@@ -199,6 +201,8 @@ static int load(const char *path)
 		fprintf(stderr, "cannot open '%s'\n", path);
 		return -1;
 	}
+	if (nbufs < 64)
+		bufs[nbufs++] = buf;
 	end = buf + len;
 	for (p = buf; p < end;) {
 		char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -239,9 +243,22 @@ static int load(const char *path)
 
 int main(int argc, char **argv)
 {
+	int rc;
+
 	for (int i = 1; i < argc; i++)
 		if (load(argv[i]))
 			return 99;
+
 	cmocka_set_message_output(CM_OUTPUT_TAP);
-	return _cmocka_run_group_tests("vectors", tests, ntests, NULL, NULL);
+	rc = _cmocka_run_group_tests("vectors", tests, ntests, NULL, NULL);
+	for (size_t i = 0; i < ntests; i++) {
+		struct vcase *c = tests[i].initial_state;
+		for (int k = 0; k < c->nf; k++)
+			free(c->f[k]);
+		free(c);
+	}
+	free(tests);
+	for (size_t i = 0; i < nbufs; i++)
+		free(bufs[i]);
+	return rc;
 }
