@@ -51,8 +51,14 @@
 #include "rules.h"
 #include "utf8.h"
 
-enum edge_kind { E_GLOB, E_PRE, E_SUF, E_ANYSEG_NONL };
+enum edge_kind { E_GLOB, E_PRE, E_SUF, E_ANYSEG_NONL }; /* E_PRE/E_SUF: keys longer than 65535 */
 enum loop_kind { LOOP_NONE, LOOP_ANY, LOOP_NONL };
+
+/* Keyed edges, all in one hash table: the segment equals (K_LIT), ends with
+ * (K_SUF) or starts with (K_PRE, K_PRE_ANY: the target loops over
+ * everything below) some bytes. */
+enum key_kind { K_LIT, K_SUF, K_PRE, K_PRE_ANY, K_NKINDS };
+
 
 struct edge {
 	uint8_t kind;
@@ -65,6 +71,8 @@ struct edge {
 struct mnode {
 	uint8_t loop;
 	bool has_lit;
+	uint16_t *keylens[K_NKINDS]; /* K_SUF..: distinct key lengths (K_LIT unused) */
+	size_t nkeylens[K_NKINDS], akeylens[K_NKINDS];
 	struct edge *edges;
 	size_t nedges, aedges;
 	uint32_t *eps; /* SKIP children */
@@ -79,6 +87,7 @@ struct mnode {
 
 struct lit {
 	uint32_t from, to;
+	uint8_t kind;
 	uint64_t hash;
 	char *name;
 	size_t len;
@@ -134,24 +143,25 @@ static uint64_t name_hash(const char *s, size_t n)
 	return XXH3_64bits(s, n);
 }
 
-static uint64_t lit_key(uint64_t h, uint32_t from)
+static uint64_t lit_key(uint64_t h, uint32_t from, uint8_t kind)
 {
-	uint64_t k = h ^ ((uint64_t)from * 0x9E3779B97F4A7C15ull);
+	uint64_t k = h ^ ((uint64_t)(from * 4u + kind) * 0x9E3779B97F4A7C15ull);
 	return k ^ (k >> 29);
 }
 
-static struct lit *lit_find(const ctxpack_match *m, uint32_t from, uint64_t h, const char *s,
-			    size_t n)
+static struct lit *lit_find(const ctxpack_match *m, uint32_t from, uint8_t kind, uint64_t h,
+			    const char *s, size_t n)
 {
 	size_t mask = m->litcap - 1, i;
 
 	if (!m->litcap)
 		return NULL;
-	for (i = lit_key(h, from) & mask;; i = (i + 1) & mask) {
+	for (i = lit_key(h, from, kind) & mask;; i = (i + 1) & mask) {
 		struct lit *l = &m->lits[i];
 		if (!l->name)
 			return NULL;
-		if (l->from == from && l->hash == h && l->len == n && memcmp(l->name, s, n) == 0)
+		if (l->from == from && l->kind == kind && l->hash == h && l->len == n &&
+		    memcmp(l->name, s, n) == 0)
 			return l;
 	}
 }
@@ -169,7 +179,7 @@ static int lit_rehash(ctxpack_match *m)
 	for (size_t i = 0; i < ocap; i++) {
 		if (!old[i].name)
 			continue;
-		size_t j = lit_key(old[i].hash, old[i].from) & (ncap - 1);
+		size_t j = lit_key(old[i].hash, old[i].from, old[i].kind) & (ncap - 1);
 		while (nl[j].name)
 			j = (j + 1) & (ncap - 1);
 		nl[j] = old[i];
@@ -185,11 +195,12 @@ static bool impossible_name(const char *s, size_t n)
 	       memchr(s, 0, n);
 }
 
-/* The node reached from `from` over literal segment s, created if needed. */
-static long step_lit(ctxpack_match *m, uint32_t from, const char *s, size_t n)
+/* The node reached from `from` over a keyed edge, created if needed. */
+static long step_key(ctxpack_match *m, uint32_t from, uint8_t kind, const char *s, size_t n)
 {
 	uint64_t h = name_hash(s, n);
-	struct lit *l = lit_find(m, from, h, s, n);
+	struct lit *l = lit_find(m, from, kind, h, s, n);
+	struct mnode *f;
 	long to;
 	size_t j;
 
@@ -197,10 +208,10 @@ static long step_lit(ctxpack_match *m, uint32_t from, const char *s, size_t n)
 		return l->to;
 	if ((m->nlits + 1) * 2 > m->litcap && lit_rehash(m))
 		return -1;
-	to = node_new(m, LOOP_NONE);
+	to = node_new(m, kind == K_PRE_ANY ? LOOP_ANY : LOOP_NONE);
 	if (to < 0)
 		return -1;
-	j = lit_key(h, from) & (m->litcap - 1);
+	j = lit_key(h, from, kind) & (m->litcap - 1);
 	while (m->lits[j].name)
 		j = (j + 1) & (m->litcap - 1);
 	m->lits[j].name = xmemdup(s, n);
@@ -208,17 +219,34 @@ static long step_lit(ctxpack_match *m, uint32_t from, const char *s, size_t n)
 		return -1;
 	m->lits[j].from = from;
 	m->lits[j].to = (uint32_t)to;
+	m->lits[j].kind = kind;
 	m->lits[j].hash = h;
 	m->lits[j].len = n;
 	m->nlits++;
-	m->nodes[from].has_lit = true;
-	if (!impossible_name(s, n)) {
-		struct mnode *f = &m->nodes[from];
+	f = &m->nodes[from];
+	if (kind == K_LIT) {
+		f->has_lit = true;
+	} else {
+		bool seen = false;
+		for (size_t i = 0; i < f->nkeylens[kind]; i++)
+			seen |= f->keylens[kind][i] == n;
+		if (!seen) {
+			if (GROW(f->keylens[kind], f->akeylens[kind], f->nkeylens[kind] + 1))
+				return -1;
+			f->keylens[kind][f->nkeylens[kind]++] = (uint16_t)n;
+		}
+	}
+	if (kind != K_LIT || !impossible_name(s, n)) {
 		if (GROW(f->litto, f->alitto, f->nlitto + 1))
 			return -1;
 		f->litto[f->nlitto++] = (uint32_t)to;
 	}
 	return to;
+}
+
+static long step_lit(ctxpack_match *m, uint32_t from, const char *s, size_t n)
+{
+	return step_key(m, from, K_LIT, s, n);
 }
 
 /* The node reached over a PRE/SUF/ANYSEG edge (shared when identical) or a
@@ -230,6 +258,8 @@ static long step_edge(ctxpack_match *m, uint32_t from, uint8_t kind, const char 
 	struct edge *e;
 	long to;
 
+	if ((kind == E_PRE || kind == E_SUF) && n <= UINT16_MAX)
+		return step_key(m, from, kind == E_SUF ? K_SUF : loop == LOOP_ANY ? K_PRE_ANY : K_PRE, s, n);
 	if (kind != E_GLOB) {
 		for (size_t i = 0; i < f->nedges; i++) {
 			e = &f->edges[i];
@@ -418,6 +448,36 @@ static bool piece_literal(const struct re_node *v, size_t n, char *out, size_t *
 	return true;
 }
 
+/* Docker's "*": [^/]* */
+static bool is_star(const struct re_node *nd)
+{
+	return nd->kind == RE_CLASS && nd->rep == RE_STAR && nd->nranges == 2 && nd->ranges[0] == 0 &&
+	       nd->ranges[1] == '/' - 1 && nd->ranges[2] == '/' + 1 && nd->ranges[3] == 0x10FFFF;
+}
+
+/* One segment's glob, as an edge: plain text, "*text" and "text*" become
+ * hashed keys (Go compares whole runes, and text without U+FFFD compares
+ * the same as bytes, so "ends with" and "starts with" are exact); anything
+ * else a compiled one-segment program. */
+static long step_piece(ctxpack_match *m, uint32_t at, const struct re_node *v, size_t n, char *buf)
+{
+	struct re_prog *p;
+	size_t blen;
+
+	if (piece_literal(v, n, buf, &blen))
+		return step_lit(m, at, buf, blen);
+	if (n >= 1 && is_star(&v[0]) && piece_literal(v + 1, n - 1, buf, &blen))
+		return step_edge(m, at, E_SUF, buf, blen, NULL, LOOP_NONE);
+	if (n >= 1 && is_star(&v[n - 1]) && piece_literal(v, n - 1, buf, &blen))
+		return step_edge(m, at, E_PRE, buf, blen, NULL, LOOP_NONE);
+	p = re_compile(v, n, true);
+	if (!p)
+		return -1;
+	if (re_prog_len(p) > m->maxprog)
+		m->maxprog = re_prog_len(p);
+	return step_edge(m, at, E_GLOB, NULL, 0, p, LOOP_NONE);
+}
+
 static int add_regexp(ctxpack_match *m, uint32_t rule, const struct re_seq *re)
 {
 	const struct re_node *v = re->v;
@@ -432,7 +492,7 @@ static int add_regexp(ctxpack_match *m, uint32_t rule, const struct re_seq *re)
 	if (!buf)
 		return -1;
 	while (at >= 0 && i <= n) {
-		size_t j = i, blen;
+		size_t j = i;
 		bool tail = false;
 
 		while (at >= 0 && i < n && is_skip_group(&v[i])) {
@@ -449,8 +509,8 @@ static int add_regexp(ctxpack_match *m, uint32_t rule, const struct re_seq *re)
 		if (tail && j - 1 == i) {
 			/* A piece that is all ".*": one or more segments without '\n'. */
 			at = step_edge(m, (uint32_t)at, E_ANYSEG_NONL, NULL, 0, NULL, LOOP_NONL);
-		} else if (!tail && piece_literal(v + i, j - i, buf, &blen)) {
-			at = step_lit(m, (uint32_t)at, buf, blen);
+		} else if (!tail) {
+			at = step_piece(m, (uint32_t)at, v + i, j - i, buf);
 		} else {
 			struct re_prog *p = re_compile(v + i, j - i, true);
 			if (!p) {
@@ -680,6 +740,8 @@ void ctxpack_match_free(ctxpack_match **mp)
 		free(n->eps);
 		free(n->acc);
 		free(n->litto);
+		for (int k = 0; k < K_NKINDS; k++)
+			free(n->keylens[k]);
 	}
 	free(m->nodes);
 	for (size_t i = 0; i < m->litcap; i++)
@@ -854,10 +916,21 @@ static size_t advance(const ctxpack_match *m, ctxpack_mscratch *s, const ctxpack
 				h = name_hash(name, len);
 				hashed = true;
 			}
-			l = lit_find(m, parent->active[i], h, name, len);
+			l = lit_find(m, parent->active[i], K_LIT, h, name, len);
 			if (l)
 				activate(m, s, l->to, active, &n);
 		}
+		for (uint8_t k = K_SUF; k < K_NKINDS; k++)
+			for (size_t j = 0; j < nd->nkeylens[k]; j++) {
+				size_t kl = nd->keylens[k][j];
+				const char *key = k == K_SUF ? name + len - kl : name;
+				const struct lit *l;
+				if (kl > len)
+					continue;
+				l = lit_find(m, parent->active[i], k, name_hash(key, kl), key, kl);
+				if (l)
+					activate(m, s, l->to, active, &n);
+			}
 		for (size_t k = 0; k < nd->nedges; k++)
 			if (edge_matches(&nd->edges[k], s, name, len, has_nl))
 				activate(m, s, nd->edges[k].to, active, &n);
