@@ -287,7 +287,9 @@ static int translate(struct pattern *p)
 		} else if (ch == '?') {
 			sb_add(&b, "[^/]", 4);
 			t = PAT_REGEXP;
-		} else if (ch < 0x80 && strchr(".+()|{}$", (int)ch) && ch) {
+		} else if (ch == '.' || ch == '+' || ch == '(' || ch == ')' || ch == '$') {
+			/* shouldEscape: the bitmap meant for .+()|{}$ keeps only the
+			 * bytes below 64, so '|', '{' and '}' reach the regexp. */
 			sb_add(&b, "\\", 1);
 			sb_rune(&b, (uint32_t)ch);
 		} else if (ch == '\\') {

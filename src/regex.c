@@ -411,25 +411,100 @@ static int parse_atom_escape(struct parser *p, struct re_node *n)
 	return parse_escape(p, &n->rune);
 }
 
+/* Go's parseInt: digits without a leading zero; -1 when too big. */
+static bool parse_int(struct parser *p, int *out)
+{
+	const unsigned char *s = p->s;
+	int n = 0;
+
+	if (s == p->end || *s < '0' || *s > '9')
+		return false;
+	if (p->end - s >= 2 && s[0] == '0' && s[1] >= '0' && s[1] <= '9')
+		return false;
+	for (; s < p->end && *s >= '0' && *s <= '9'; s++) {
+		if (n >= 100000000)
+			n = -1;
+		if (n >= 0)
+			n = n * 10 + (*s - '0');
+	}
+	p->s = s;
+	*out = n;
+	return true;
+}
+
+/* Go's parseRepeat: {n}, {n,}, {n,m}; false (and p->s untouched) when
+ * the text is not a repetition, which makes '{' a literal. */
+static bool parse_count(struct parser *p, int *min, int *max)
+{
+	const unsigned char *save = p->s;
+
+	p->s++;
+	if (!parse_int(p, min) || p->s == p->end)
+		goto no;
+	if (*p->s != ',') {
+		*max = *min;
+	} else {
+		p->s++;
+		if (p->s == p->end)
+			goto no;
+		if (*p->s == '}') {
+			*max = -1;
+		} else {
+			if (!parse_int(p, max))
+				goto no;
+			if (*max < 0)
+				*min = -1;
+		}
+	}
+	if (p->s == p->end || *p->s != '}')
+		goto no;
+	p->s++;
+	return true;
+no:
+	p->s = save;
+	return false;
+}
+
 static int parse_repeat(struct parser *p, struct re_seq *q, bool *last_repeat)
 {
 	const unsigned char *op = p->s;
+	int min = 0, max = 0;
+	uint8_t rep;
 
-	if (*op == '+')
-		return fail(p, RE_EUNSUPPORTED, "'+' repetition is not supported", op, 1);
+	if (*op == '{') {
+		if (!parse_count(p, &min, &max))
+			return 1; /* a literal '{' */
+		if (min < 0 || min > 1000 || max > 1000 || (max >= 0 && min > max))
+			return fail(p, RE_ESYNTAX, "invalid repeat count", op, (size_t)(p->s - op));
+		rep = RE_COUNT;
+	} else {
+		rep = *op == '*' ? RE_STAR : *op == '?' ? RE_QUEST : RE_COUNT;
+		if (*op == '+') {
+			min = 1;
+			max = -1;
+		}
+		p->s++;
+	}
 	if (q->n == 0)
-		return fail(p, RE_ESYNTAX, "missing argument to repetition operator", op, 1);
-	p->s++;
+		return fail(p, RE_ESYNTAX, "missing argument to repetition operator", op, (size_t)(p->s - op));
 	if (p->s < p->end && *p->s == '?')
 		p->s++; /* non-greedy: the same set of matches */
 	if (*last_repeat)
 		return fail(p, RE_ESYNTAX, "invalid nested repetition operator", op, (size_t)(p->s - op));
-	q->v[q->n - 1].rep = *op == '*' ? RE_STAR : RE_QUEST;
+	if (q->v[q->n - 1].rep != RE_ONE) {
+		/* x{2}{3} style stacking is caught above; this is a repeat of a
+		 * repeat through no operator at all, which cannot happen. */
+		return fail(p, RE_ESYNTAX, "invalid nested repetition operator", op, (size_t)(p->s - op));
+	}
+	q->v[q->n - 1].rep = rep;
+	q->v[q->n - 1].min = min;
+	q->v[q->n - 1].max = max;
 	*last_repeat = true;
 	return 0;
 }
 
-static int parse_seq(struct parser *p, struct re_seq *q, int depth)
+/* One branch of an alternation, up to '|', ')' or the end. */
+static int parse_concat(struct parser *p, struct re_seq *q, int depth)
 {
 	bool last_repeat = false;
 	int rc;
@@ -438,20 +513,17 @@ static int parse_seq(struct parser *p, struct re_seq *q, int depth)
 		unsigned char c = *p->s;
 		struct re_node *n;
 
-		if (c == '*' || c == '?' || c == '+') {
+		if (c == '*' || c == '?' || c == '+' || c == '{') {
 			rc = parse_repeat(p, q, &last_repeat);
-			if (rc)
+			if (rc == 0)
+				continue;
+			if (rc != 1)
 				return rc;
-			continue;
+			/* '{' that is not a repetition: a literal */
 		}
 		last_repeat = false;
-		if (c == ')') {
-			if (depth == 0)
-				return fail(p, RE_ESYNTAX, "unexpected )", p->s, 1);
+		if (c == ')' || c == '|')
 			return 0;
-		}
-		if (c == '|' || c == '{')
-			return fail(p, RE_EUNSUPPORTED, "unsupported regexp operator", p->s, 1);
 		n = seq_push(q);
 		if (!n)
 			return RE_ENOMEM;
@@ -489,9 +561,68 @@ static int parse_seq(struct parser *p, struct re_seq *q, int depth)
 			n->rune = next_rune(p);
 		}
 	}
-	if (depth > 0)
-		return fail(p, RE_ESYNTAX, "missing closing )", p->s, 0);
 	return 0;
+}
+
+/* Branches separated by '|'; more than one become a single RE_ALT node. */
+static int parse_seq(struct parser *p, struct re_seq *q, int depth)
+{
+	struct re_seq *branch = q;
+	struct re_node alt = { 0 };
+	int rc;
+
+	for (;;) {
+		rc = parse_concat(p, branch, depth);
+		if (rc)
+			goto out;
+		if (p->s == p->end || *p->s != '|')
+			break;
+		p->s++;
+		if (!alt.sub) {
+			/* Move what was parsed so far into the first branch. */
+			struct re_node *g;
+			alt.kind = RE_ALT;
+			alt.sub = calloc(1, sizeof(*alt.sub));
+			if (!alt.sub || !(g = seq_push(alt.sub)))
+				goto oom;
+			g->kind = RE_GROUP;
+			g->sub = calloc(1, sizeof(*g->sub));
+			if (!g->sub)
+				goto oom;
+			*g->sub = *q;
+			memset(q, 0, sizeof(*q));
+		}
+		{
+			struct re_node *g = seq_push(alt.sub);
+			if (!g)
+				goto oom;
+			g->kind = RE_GROUP;
+			g->sub = calloc(1, sizeof(*g->sub));
+			if (!g->sub)
+				goto oom;
+			branch = g->sub;
+		}
+	}
+	if (p->s < p->end && *p->s == ')' && depth == 0) {
+		rc = fail(p, RE_ESYNTAX, "unexpected )", p->s, 1);
+		goto out;
+	}
+	if (depth > 0 && p->s == p->end) {
+		rc = fail(p, RE_ESYNTAX, "missing closing )", p->s, 0);
+		goto out;
+	}
+	if (alt.sub) {
+		struct re_node *n = seq_push(q);
+		if (!n)
+			goto oom;
+		*n = alt;
+	}
+	return 0;
+oom:
+	rc = RE_ENOMEM;
+out:
+	re_seq_free(alt.sub);
+	return rc;
 }
 
 int re_parse(struct re_seq **out, const char *re, size_t len, char *msg, size_t msgsz)
@@ -570,11 +701,42 @@ static long emit(struct re_prog *p, uint8_t op, const struct re_node *node)
 
 static int compile_nodes(struct re_prog *p, const struct re_node *nodes, size_t n);
 
+static int compile_alt(struct re_prog *p, const struct re_node *nd)
+{
+	long *jumps = calloc(nd->sub->n, sizeof(long));
+	int rc = 0;
+
+	if (!jumps)
+		return -1;
+	for (size_t i = 0; !rc && i < nd->sub->n; i++) {
+		const struct re_seq *br = nd->sub->v[i].sub;
+		long split = -1;
+		if (i + 1 < nd->sub->n && (split = emit(p, OP_SPLIT, NULL)) < 0) {
+			rc = -1;
+			break;
+		}
+		if (compile_nodes(p, br->v, br->n) || (jumps[i] = emit(p, OP_JMP, NULL)) < 0) {
+			rc = -1;
+			break;
+		}
+		if (split >= 0) {
+			p->v[split].x = (uint32_t)split + 1;
+			p->v[split].y = (uint32_t)p->n;
+		}
+	}
+	for (size_t i = 0; !rc && i < nd->sub->n; i++)
+		p->v[jumps[i]].x = (uint32_t)p->n;
+	free(jumps);
+	return rc;
+}
+
 static int compile_atom(struct re_prog *p, const struct re_node *nd)
 {
 	switch (nd->kind) {
 	case RE_GROUP:
 		return compile_nodes(p, nd->sub->v, nd->sub->n);
+	case RE_ALT:
+		return compile_alt(p, nd);
 	case RE_BEGIN: case RE_END: case RE_WORDB: case RE_NWORDB:
 		return emit(p, OP_ASSERT, nd) < 0 ? -1 : 0;
 	default:
@@ -591,6 +753,27 @@ static int compile_nodes(struct re_prog *p, const struct re_node *nodes, size_t 
 		if (nd->rep == RE_ONE) {
 			if (compile_atom(p, nd))
 				return -1;
+			continue;
+		}
+		if (nd->rep == RE_COUNT) {
+			/* x{n,m}: n copies, then m-n optional ones (or a star). */
+			int k;
+			for (k = 0; k < nd->min; k++)
+				if (compile_atom(p, nd))
+					return -1;
+			for (; nd->max < 0 ? k == nd->min : k < nd->max; k++) {
+				split = emit(p, OP_SPLIT, NULL);
+				if (split < 0 || compile_atom(p, nd))
+					return -1;
+				if (nd->max < 0) {
+					jmp = emit(p, OP_JMP, NULL);
+					if (jmp < 0)
+						return -1;
+					p->v[jmp].x = (uint32_t)split;
+				}
+				p->v[split].x = (uint32_t)split + 1;
+				p->v[split].y = (uint32_t)p->n;
+			}
 			continue;
 		}
 		split = emit(p, OP_SPLIT, NULL);

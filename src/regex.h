@@ -8,8 +8,10 @@
  * node sequence into a small Thompson program and runs it as a Pike VM over
  * runes decoded as Go decodes them (utf8.h), so an invalid byte is U+FFFD.
  *
- * Constructs Go accepts but ctxpack does not reproduce (\p{..} Unicode
- * classes, \Q..\E, flag groups, alternation, counted repetition) are refused
+ * Docker escapes only . + ( ) $ (its escape bitmap loses every byte above
+ * '?'), so '|', '{' and '}' reach Go too: alternation and counted
+ * repetition are part of the syntax.  Constructs Go accepts but ctxpack does
+ * not reproduce (\p{..} Unicode classes, \Q..\E, flag groups) are refused
  * with RE_EUNSUPPORTED: never matched approximately. */
 #ifndef CTXPACK_REGEX_H
 #define CTXPACK_REGEX_H
@@ -27,15 +29,17 @@ enum re_kind {
 	RE_WORDB,  /* \b (ASCII word boundary) */
 	RE_NWORDB, /* \B */
 	RE_GROUP,  /* ( seq ) */
+	RE_ALT,    /* alternatives: sub holds one RE_GROUP per branch */
 };
 
-enum re_rep { RE_ONE, RE_STAR, RE_QUEST };
+enum re_rep { RE_ONE, RE_STAR, RE_QUEST, RE_COUNT /* {min,max}, max -1: unbounded */ };
 
 struct re_seq;
 
 struct re_node {
 	uint8_t kind;      /* enum re_kind */
 	uint8_t rep;       /* enum re_rep */
+	int min, max;      /* RE_COUNT */
 	uint32_t rune;     /* RE_LIT */
 	uint32_t *ranges;  /* RE_CLASS: lo,hi pairs, sorted, disjoint */
 	size_t nranges;    /* number of pairs */
