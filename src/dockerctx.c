@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,12 +94,17 @@ static char *join(const char *a, const char *b)
 }
 
 /* The Dockerfile: -f relative to the current directory, else Dockerfile,
- * else dockerfile; symlinks resolved (the classic CLI's rule). */
-static int find_dockerfile(struct dockerctx *ctx, const char *given, char **as_given)
+ * else dockerfile; symlinks resolved (the classic CLI's rule).  Docker
+ * refuses to build without one, and when one inside the context resolves
+ * to a place outside it; a -f path that is itself outside the context is
+ * allowed (ctx->dockerfile stays NULL). */
+static int find_dockerfile(struct dockerctx *ctx, const char *given)
 {
-	char *cand, *real;
+	char *cand, *clean = NULL, *real = NULL;
 	struct stat st;
-	size_t rl = strlen(ctx->root);
+	size_t rl = strlen(ctx->root), n;
+	bool inside;
+	int rc = 0;
 
 	if (given) {
 		cand = given[0] == '/' ? xmemdup(given, strlen(given)) : realpath(".", NULL);
@@ -121,19 +127,37 @@ static int find_dockerfile(struct dockerctx *ctx, const char *given, char **as_g
 	}
 	if (!cand)
 		return -ENOMEM;
-	*as_given = cand;
+	n = strlen(cand);
+	clean = malloc(n + 2);
+	if (!clean) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	clean[go_clean(cand, n, clean)] = '\0';
+	inside = strncmp(clean, ctx->root, rl) == 0 && clean[rl] == '/';
 	real = realpath(cand, NULL);
-	if (!real)
-		return 0; /* no Dockerfile: nothing to re-add */
+	if (!real) {
+		rc = set_err(ctx, errno, "cannot find the Dockerfile '%s': %s (docker build fails too; name one with -f)",
+			     given ? given : "Dockerfile", strerror(errno));
+		goto out;
+	}
 	ctx->dockerfile_abs = real;
 	if (strncmp(real, ctx->root, rl) == 0 && real[rl] == '/') {
 		const char *rel = real + rl + 1;
 		ctx->dockerfile = malloc(strlen(rel) + 2);
-		if (!ctx->dockerfile)
-			return -ENOMEM;
+		if (!ctx->dockerfile) {
+			rc = -ENOMEM;
+			goto out;
+		}
 		ctx->dockerfile[go_clean(rel, strlen(rel), ctx->dockerfile)] = '\0';
+	} else if (inside) {
+		rc = set_err(ctx, EXDEV, "the Dockerfile '%s' resolves to '%s', outside the context (docker build fails too)",
+			     given ? given : "Dockerfile", real);
 	}
-	return 0;
+out:
+	free(cand);
+	free(clean);
+	return rc;
 }
 
 static int load_rules(struct dockerctx *ctx, const char *source, const char *buf, size_t len)
@@ -228,7 +252,6 @@ static int read_ignore_buildkit(struct dockerctx *ctx, const char *df_arg)
 int dockerctx_open(struct dockerctx *ctx, const char *dir, const char *dockerfile,
 		   enum ctxpack_builder builder)
 {
-	char *df_given = NULL;
 	struct stat st;
 	int rc;
 
@@ -239,7 +262,7 @@ int dockerctx_open(struct dockerctx *ctx, const char *dir, const char *dockerfil
 		return set_err(ctx, errno, "cannot open context '%s': %s", dir, strerror(errno));
 	if (stat(ctx->root, &st) < 0 || !S_ISDIR(st.st_mode))
 		return set_err(ctx, ENOTDIR, "context '%s' is not a directory", dir);
-	rc = find_dockerfile(ctx, dockerfile, &df_given);
+	rc = find_dockerfile(ctx, dockerfile);
 	if (rc)
 		goto out;
 	rc = ctxpack_rules_new(&ctx->rules);
@@ -260,7 +283,6 @@ int dockerctx_open(struct dockerctx *ctx, const char *dir, const char *dockerfil
 	if (rc)
 		set_err(ctx, -rc, "%s", ctxpack_rules_errmsg(ctx->rules));
 out:
-	free(df_given);
 	if (rc == -ENOMEM)
 		set_err(ctx, ENOMEM, "out of memory");
 	return rc;

@@ -704,7 +704,7 @@ int ctxpack_match_compile(ctxpack_match **out, ctxpack_rules *r, enum ctxpack_bu
 	if (rc) {
 		compile_error(r, bad, msg);
 		free(m);
-		return rc == PATTERN_EUNSUPPORTED ? -ENOTSUP : -EINVAL;
+		return -EINVAL;
 	}
 	m->npats = r->n;
 	if (node_new(m, LOOP_NONE) < 0)
@@ -756,6 +756,13 @@ void ctxpack_match_free(ctxpack_match **mp)
 	free(m->bad);
 	free(m);
 	*mp = NULL;
+}
+
+const char *ctxpack_match_rule_error(const ctxpack_match *m, size_t i)
+{
+	if (i >= m->npats || !m->pats[i].lazy_error)
+		return NULL;
+	return m->pats[i].errmsg;
 }
 
 const ctxpack_rules *ctxpack_match_rules(const ctxpack_match *m)
@@ -1037,7 +1044,7 @@ int ctxpack_match_entry(const ctxpack_match *m, ctxpack_mscratch *s, const ctxpa
 				d->verdict = CTXPACK_NONE;
 				d->rule = (long)i;
 				d->descend = false;
-				return -EINVAL;
+				return p->unsupported ? -ENOTSUP : -EINVAL;
 			}
 			hit = in_m;
 		}

@@ -369,9 +369,11 @@ int pattern_init(struct pattern *p, const char *raw, size_t len, char *msg, size
 			return 0;
 		}
 		if (rc == RE_EUNSUPPORTED) {
-			snprintf(msg, msgsz, "%s", p->errmsg);
-			pattern_release(p);
-			return PATTERN_EUNSUPPORTED;
+			/* Refused where Docker would evaluate it, not before: a
+			 * pattern Docker never evaluates cannot matter. */
+			p->lazy_error = true;
+			p->unsupported = true;
+			return 0;
 		}
 		if (rc == 0)
 			p->prog = re_compile(p->re->v, p->re->n, false);
@@ -416,7 +418,7 @@ int pattern_match(const struct pattern *p, struct re_scratch *s, const char *pat
 		return sl > 0 && sfx[0] == '/' && len == sl - 1 && memcmp(path, sfx + 1, len) == 0;
 	case PAT_REGEXP:
 		if (p->lazy_error)
-			return -1;
+			return p->unsupported ? -2 : -1;
 		return re_run(p->prog, s, (const unsigned char *)path, len);
 	}
 	return 0;

@@ -27,6 +27,7 @@ struct pattern {
 	struct re_seq *re; /* PAT_REGEXP: parsed restr (NULL on a lazy error) */
 	struct re_prog *prog;
 	bool lazy_error;   /* restr does not compile: Docker fails when it evaluates it */
+	bool unsupported;  /* with lazy_error: Go compiles it, ctxpack cannot reproduce it */
 	char errmsg[160];  /* why, for lazy_error */
 };
 
@@ -34,7 +35,6 @@ enum {
 	PATTERN_OK = 0,
 	PATTERN_EMPTY = 1,       /* nothing left after trimming: not a pattern */
 	PATTERN_ESYNTAX = -2,    /* Docker refuses it up front (eager) */
-	PATTERN_EUNSUPPORTED = -3, /* valid for Docker, refused by ctxpack */
 	PATTERN_ENOMEM = -4,
 };
 
@@ -44,7 +44,8 @@ int pattern_init(struct pattern *p, const char *raw, size_t len, char *msg, size
 void pattern_release(struct pattern *p);
 
 /* Pattern.match on a slash-separated relative path: 1 match, 0 no match,
- * -1 the pattern has a lazy error (Docker fails here).  s must hold at least
+ * -1 the pattern has a lazy error (Docker fails here), -2 ctxpack cannot
+ * reproduce the pattern (Docker would evaluate it here).  s must hold at least
  * pattern_prog_len(p) instructions. */
 int pattern_match(const struct pattern *p, struct re_scratch *s, const char *path, size_t len);
 size_t pattern_prog_len(const struct pattern *p);

@@ -253,8 +253,8 @@ int rules_patterns(const ctxpack_rules *r, bool transport, struct pattern **out,
 /* patternmatcher.Matches (deprecated): last-match-wins where a pattern is
  * also tried on the leading components of the file's parent directory, as
  * many as the pattern has components.  Errors count as "not excluded". */
-static bool docker_matches_one_level(const struct pattern *pats, size_t n, struct re_scratch *s,
-				     const char *file)
+static int docker_matches_one_level(const struct pattern *pats, size_t n, struct re_scratch *s,
+				    const char *file)
 {
 	size_t len = strlen(file), plen;
 	const char *slash = strrchr(file, '/');
@@ -269,8 +269,10 @@ static bool docker_matches_one_level(const struct pattern *pats, size_t n, struc
 		if (p->exclusion != matched)
 			continue;
 		m = pattern_match(p, s, file, len);
+		if (m == -2)
+			return -1; /* cannot tell what Docker decides */
 		if (m < 0)
-			return false;
+			return 0;
 		if (!m && slash) {
 			size_t dirs = 1, pdirs = 1, cut = 0;
 			for (size_t k = 0; k < p->len; k++)
@@ -283,7 +285,10 @@ static bool docker_matches_one_level(const struct pattern *pats, size_t n, struc
 				for (cut = 0; cut < plen; cut++)
 					if (file[cut] == '/' && ++seen == dirs)
 						break;
-				m = pattern_match(p, s, file, cut) > 0;
+				m = pattern_match(p, s, file, cut);
+				if (m == -2)
+					return -1;
+				m = m > 0;
 			}
 		}
 		if (m)
@@ -314,9 +319,14 @@ static int classic_excluded(ctxpack_rules *r, const char *file, bool *out)
 		rules_patterns_release(pats, r->n);
 		return -ENOMEM;
 	}
-	*out = docker_matches_one_level(pats, r->n, &s, file);
+	rc = docker_matches_one_level(pats, r->n, &s, file);
 	re_scratch_release(&s);
 	rules_patterns_release(pats, r->n);
+	if (rc < 0) {
+		rules_set_error(r, "cannot tell whether Docker re-adds '%s': a pattern uses a Go regexp construct ctxpack does not reproduce", file);
+		return -ENOTSUP;
+	}
+	*out = rc;
 	return 0;
 }
 

@@ -116,6 +116,11 @@ CTXPACK_API int ctxpack_match_compile(ctxpack_match **out, ctxpack_rules *r,
 				      enum ctxpack_builder b);
 /** Frees *m and sets it to NULL. */
 CTXPACK_API void ctxpack_match_free(ctxpack_match **m);
+/**
+ * Why rule i cannot be evaluated (a regexp Docker cannot compile, or a
+ * construct ctxpack does not reproduce), or NULL when it can.  Owned by m.
+ */
+CTXPACK_API const char *ctxpack_match_rule_error(const ctxpack_match *m, size_t i);
 /** The rules m was compiled from. */
 CTXPACK_API const ctxpack_rules *ctxpack_match_rules(const ctxpack_match *m);
 
@@ -143,7 +148,9 @@ struct ctxpack_decision {
  * parent directory's state.  When the entry is a directory pass child to
  * receive its state (NULL otherwise).  No allocation.
  * @return 0; -EINVAL when Docker itself would fail on this path because a
- *   pattern that cannot compile gets evaluated (d->rule names it).
+ *   pattern that cannot compile gets evaluated, -ENOTSUP when Docker would
+ *   evaluate a pattern ctxpack cannot reproduce (d->rule names the rule,
+ *   ctxpack_match_rule_error() says why).
  */
 CTXPACK_API int ctxpack_match_entry(const ctxpack_match *m, ctxpack_mscratch *s,
 				    const ctxpack_mstate *parent, const char *path, size_t len,

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "commands.h"
@@ -41,7 +43,8 @@ static const char check_ignore_details[] =
 	"\n"
 	"JSON: {\"version\":1, \"builder\":..., \"ignore_file\":..., \"results\":[{\"path\",\n"
 	"\"sent\", \"verdict\" (excluded|included|none), \"rule\" {source,line,pattern} or\n"
-	"null, \"pruned\"}]}; bytes that are not UTF-8 appear as \\udc80-\\udcff.\n"
+	"null, \"pruned\", and \"skipped\":\"socket\" where the classic builder leaves a\n"
+	"socket out}]}; bytes that are not UTF-8 appear as \\udc80-\\udcff.\n"
 	"\n"
 	"Exit status: 0 if at least one path would not be sent, 1 if every path would\n"
 	"be sent, 2 on error (bad .dockerignore, a path outside the context, or a\n"
@@ -114,6 +117,7 @@ static long relative_path(struct ci_run *r, const char *p, size_t len)
 	}
 	if ((n == 2 && memcmp(r->buf, "..", 2) == 0) || (n > 2 && memcmp(r->buf, "../", 3) == 0))
 		return -1;
+	r->buf[n] = '\0';
 	if (n == 1 && r->buf[0] == '.')
 		return 0;
 	return (long)n;
@@ -140,7 +144,7 @@ static const char *verdict_name(enum ctxpack_verdict v)
 }
 
 static void emit(struct ci_run *r, const char *given, size_t glen, const struct explain_result *res,
-		 const char *forced)
+		 const char *forced, const char *skipped)
 {
 	struct ci_args *a = r->a;
 	char term = a->nul ? '\0' : '\n';
@@ -162,7 +166,10 @@ static void emit(struct ci_run *r, const char *given, size_t glen, const struct 
 		} else {
 			print_rule_json(r, res->rule);
 		}
-		printf(",\"pruned\":%s}", res->pruned ? "true" : "false");
+		printf(",\"pruned\":%s", res->pruned ? "true" : "false");
+		if (skipped)
+			printf(",\"skipped\":\"%s\"", skipped);
+		putchar('}');
 	} else if (a->verbose) {
 		struct ctxpack_rule_info ri;
 		if (forced) {
@@ -192,6 +199,8 @@ out:
 static int check_one(struct ci_run *r, const char *given, size_t glen)
 {
 	struct explain_result res = { CTXPACK_NONE, -1, false, true };
+	const char *skipped = NULL;
+	struct stat st;
 	long n = relative_path(r, given, glen);
 	char *forced = NULL;
 	int rc;
@@ -209,10 +218,18 @@ static int check_one(struct ci_run *r, const char *given, size_t glen)
 		}
 		if (rc) {
 			struct ctxpack_rule_info ri;
+			const char *why = ctxpack_match_rule_error(r->ctx.match, (size_t)res.rule);
 			ctxpack_rules_get(r->ctx.rules, (size_t)res.rule, &ri);
-			fprintf(stderr,
-				"ctxpack: %s:%d: pattern '%.*s' does not compile and Docker fails when it evaluates it (here for '%.*s')\n",
-				ri.source, ri.line, (int)ri.pattern_len, ri.pattern, (int)n, r->buf);
+			if (rc == -ENOTSUP)
+				fprintf(stderr,
+					"ctxpack: %s:%d: pattern '%.*s' uses a Go regexp construct ctxpack does not reproduce (%s); Docker evaluates it for '%.*s'\n",
+					ri.source, ri.line, (int)ri.pattern_len, ri.pattern, why ? why : "?",
+					(int)n, r->buf);
+			else
+				fprintf(stderr,
+					"ctxpack: %s:%d: pattern '%.*s' is not a valid regular expression (%s); Docker fails when it evaluates it, as for '%.*s'\n",
+					ri.source, ri.line, (int)ri.pattern_len, ri.pattern, why ? why : "?",
+					(int)n, r->buf);
 			return -1;
 		}
 		/* BuildKit mode: ctxpack always puts the Dockerfile in the tar. */
@@ -230,7 +247,13 @@ static int check_one(struct ci_run *r, const char *given, size_t glen)
 			}
 		}
 	}
-	emit(r, given, glen, &res, forced);
+	/* The classic builder silently leaves sockets out. */
+	if (n > 0 && res.sent && r->ctx.builder == CTXPACK_BUILDER_CLASSIC &&
+	    fstatat(AT_FDCWD, r->buf, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISSOCK(st.st_mode)) {
+		res.sent = false;
+		skipped = "socket";
+	}
+	emit(r, given, glen, &res, forced, skipped);
 	free(forced);
 	return 0;
 }
