@@ -170,35 +170,185 @@ static const char *go_chunk_err(const unsigned char *c, size_t n)
 	return NULL;
 }
 
+/* filepath.scanChunk: leading stars, then up to the next star outside a
+ * class.  Returns the chunk's length; *star says whether stars led it. */
+static size_t go_scan_chunk(const unsigned char *p, size_t n, size_t *skip, bool *star)
+{
+	size_t i = 0, j;
+	bool inrange = false;
+
+	while (i < n && p[i] == '*')
+		i++;
+	*star = i > 0;
+	*skip = i;
+	for (j = i; j < n; j++) {
+		if (p[j] == '\\') {
+			if (j + 1 < n)
+				j++;
+		} else if (p[j] == '[') {
+			inrange = true;
+		} else if (p[j] == ']') {
+			inrange = false;
+		} else if (p[j] == '*' && !inrange) {
+			break;
+		}
+	}
+	return j - i;
+}
+
+/* filepath.matchChunk: 1 with *rest set when chunk matches a prefix of s,
+ * 0 when it does not, -1 on ErrBadPattern.  The whole chunk is read even
+ * after a mismatch, so a malformed chunk is always an error. */
+static int go_match_chunk(const unsigned char *c, size_t cn, const unsigned char *s, size_t sn,
+			  size_t *rest)
+{
+	bool failed = false;
+	size_t i = 0, k;
+
+	while (i < cn) {
+		if (!failed && sn == 0)
+			failed = true;
+		if (c[i] == '[') {
+			uint32_t r = 0;
+			size_t nrange = 0;
+			bool negated = false, match = false;
+			if (!failed) {
+				size_t w = utf8_decode(s, sn, &r);
+				s += w;
+				sn -= w;
+			}
+			i++;
+			if (i < cn && c[i] == '^') {
+				negated = true;
+				i++;
+			}
+			for (;;) {
+				uint32_t lo, hi;
+				if (i < cn && c[i] == ']' && nrange > 0) {
+					i++;
+					break;
+				}
+				k = go_get_esc(c + i, cn - i);
+				if (!k)
+					return -1;
+				utf8_decode(c + i + (c[i] == '\\'), cn - i - (c[i] == '\\'), &lo);
+				hi = lo;
+				i += k;
+				if (c[i] == '-') {
+					k = go_get_esc(c + i + 1, cn - i - 1);
+					if (!k)
+						return -1;
+					utf8_decode(c + i + 1 + (c[i + 1] == '\\'),
+						    cn - i - 1 - (c[i + 1] == '\\'), &hi);
+					i += 1 + k;
+				}
+				if (lo <= r && r <= hi)
+					match = true;
+				nrange++;
+			}
+			if (match == negated)
+				failed = true;
+		} else if (c[i] == '?') {
+			if (!failed) {
+				uint32_t r;
+				size_t w;
+				if (s[0] == '/')
+					failed = true;
+				w = utf8_decode(s, sn, &r);
+				s += w;
+				sn -= w;
+			}
+			i++;
+		} else {
+			if (c[i] == '\\') {
+				i++;
+				if (i == cn)
+					return -1;
+			}
+			if (!failed) {
+				if (c[i] != s[0])
+					failed = true;
+				s++;
+				sn--;
+			}
+			i++;
+		}
+	}
+	if (failed)
+		return 0;
+	*rest = sn;
+	return 1;
+}
+
+/* filepath.Match(pattern, name) on '/'-separated names: 1, 0, or -1 for
+ * ErrBadPattern.  Like Go, it stops reading the pattern at the first chunk
+ * that cannot match, so text after it is never checked. */
+static int go_match(const unsigned char *p, size_t pn, const unsigned char *name, size_t nn)
+{
+	while (pn > 0) {
+		size_t skip, cl, rest, restp;
+		bool star;
+		int ok;
+
+		cl = go_scan_chunk(p, pn, &skip, &star);
+		restp = pn - skip - cl;
+		if (star && cl == 0)
+			return memchr(name, '/', nn) == NULL;
+		ok = go_match_chunk(p + skip, cl, name, nn, &rest);
+		if (ok == 1 && (rest == 0 || restp > 0)) {
+			name += nn - rest;
+			nn = rest;
+			p += skip + cl;
+			pn = restp;
+			continue;
+		}
+		if (ok < 0)
+			return -1;
+		if (star) {
+			bool found = false;
+			for (size_t i = 0; i < nn && name[i] != '/'; i++) {
+				ok = go_match_chunk(p + skip, cl, name + i + 1, nn - i - 1, &rest);
+				if (ok == 1) {
+					if (restp == 0 && rest > 0)
+						continue;
+					name += nn - rest;
+					nn = rest;
+					found = true;
+					break;
+				}
+				if (ok < 0)
+					return -1;
+			}
+			if (found) {
+				p += skip + cl;
+				pn = restp;
+				continue;
+			}
+		}
+		return 0;
+	}
+	return nn == 0;
+}
+
 const char *go_match_syntax_err(const char *pat, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)pat;
 	size_t i = 0;
 
-	/* filepath.Match checks every chunk (scanChunk) for well-formedness. */
+	if (go_match(p, n, (const unsigned char *)".", 1) >= 0)
+		return NULL;
+	/* Say which chunk is malformed. */
 	while (i < n) {
-		size_t j;
-		bool inrange = false;
-		while (i < n && p[i] == '*')
-			i++;
-		for (j = i; j < n; j++) {
-			if (p[j] == '\\') {
-				if (j + 1 < n)
-					j++;
-			} else if (p[j] == '[') {
-				inrange = true;
-			} else if (p[j] == ']') {
-				inrange = false;
-			} else if (p[j] == '*' && !inrange) {
-				break;
-			}
-		}
-		const char *err = go_chunk_err(p + i, j - i);
+		size_t skip, cl;
+		bool star;
+		const char *err;
+		cl = go_scan_chunk(p + i, n - i, &skip, &star);
+		err = go_chunk_err(p + i + skip, cl);
 		if (err)
 			return err;
-		i = j;
+		i += skip + cl;
 	}
-	return NULL;
+	return "syntax error in pattern";
 }
 
 /* A growable string for the regexp source. */

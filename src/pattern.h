@@ -57,8 +57,9 @@ size_t go_clean(const char *in, size_t len, char *out);
 /* Go's strings.TrimSpace: sets *start and returns the trimmed length. */
 size_t go_trim_space(const char *s, size_t len, size_t *start);
 
-/* NULL when Go's filepath.Match(pattern, ".") reports no syntax error,
- * else what is wrong with the pattern. */
+/* NULL when Go's filepath.Match(pattern, ".") reports no syntax error
+ * (patternmatcher.New's only check: it stops at the first chunk that
+ * cannot match "."), else what is wrong with the pattern. */
 const char *go_match_syntax_err(const char *pat, size_t len);
 
 #endif

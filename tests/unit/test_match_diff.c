@@ -35,6 +35,7 @@ static const char *const tokens[] = {
 	"a", "b", "ab", "a.txt", "keep", "build", "x", "node_modules", ".git", "*", "*", "?", "**",
 	"[a-c]", "[^a]", "[!a]", "\\d", "\\x61", "\\*", "*.txt", "*.js", "[/]", "a**", "**a", "\\w",
 	"\xc3\xa9", "\xff", "?*", "[[:alpha:]]", "\\.", "src", "^", "\\b", "[ab]*", "a?", "\\s",
+	"|", "a|b", "{2}", "b{1,2}", "}", "{", "\\pL", "$", "(", "+", "\\e",
 };
 
 #define MAXP 64
@@ -133,7 +134,7 @@ int main(int argc, char **argv)
 {
 	const char *es = getenv("CTXPACK_SEED"), *er = getenv("CTXPACK_ROUNDS");
 	unsigned long long seed = argc > 1 ? strtoull(argv[1], NULL, 0) : es ? strtoull(es, NULL, 0) : 20261127;
-	long rounds = argc > 2 ? atol(argv[2]) : er ? atol(er) : 3000;
+	long rounds = argc > 2 ? atol(argv[2]) : er ? atol(er) : 5000;
 	struct diffcheck dc = { 0, 20 };
 	static struct tree t;
 	const char *paths[MAXP];

@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""End-to-end tests of the ctxpack program: exit codes, output formats and
+error messages of check-ignore, help and version.  TAP output.
+
+usage: test_cli.py PATH_TO_CTXPACK"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+CTXPACK = os.path.abspath(sys.argv[1])
+results = []
+
+
+def run(args, cwd=None, stdin=b""):
+    p = subprocess.run([CTXPACK] + args, cwd=cwd, input=stdin, capture_output=True)
+    return p.returncode, p.stdout, p.stderr
+
+
+def check(name, cond, detail=""):
+    results.append((name, bool(cond), detail))
+
+
+def tree(files, ignore):
+    d = tempfile.mkdtemp(prefix="ctxpack-cli-")
+    for path, content in files.items():
+        full = os.path.join(d, path)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, "wb") as f:
+            f.write(content)
+    if ignore is not None:
+        with open(os.path.join(d, ".dockerignore"), "wb") as f:
+            f.write(ignore)
+    return d
+
+
+def main():
+    ctx = tree({"Dockerfile": b"FROM scratch\n", "src/a.js": b"", "build/out": b"",
+                "build/keep/x": b"", "node_modules/m/i.js": b""},
+               b"# deps\nnode_modules\nbuild\n!build/keep\n")
+
+    rc, out, err = run(["--help"])
+    check("help exits 0 and lists check-ignore", rc == 0 and b"check-ignore" in out, out)
+    rc, out, err = run(["check-ignore", "--help"])
+    check("check-ignore --help explains exit status", rc == 0 and b"Exit status" in out, out)
+    rc, out, err = run(["--version"])
+    check("version names ctxpack and libarchive", rc == 0 and out.startswith(b"ctxpack ") and b"libarchive" in out, out)
+    rc, out, err = run([])
+    check("no command: usage on stderr, exit 2", rc == 2 and b"usage" in err, err)
+    rc, out, err = run(["frobnicate"])
+    check("unknown command: exit 2, names it", rc == 2 and b"frobnicate" in err, err)
+    rc, out, err = run(["check-ignore", "--builder=docker", "x"], cwd=ctx)
+    check("bad --builder value: exit 2, names the option", rc == 2 and b"--builder" in err, err)
+    rc, out, err = run(["check-ignore", "--bogus", "x"], cwd=ctx)
+    check("unknown option: exit 2", rc == 2 and b"--bogus" in err, err)
+    rc, out, err = run(["check-ignore"], cwd=ctx)
+    check("no path: exit 2", rc == 2 and b"no path" in err, err)
+
+    rc, out, err = run(["check-ignore", "src/a.js", "node_modules/m/i.js"], cwd=ctx)
+    check("prints only ignored paths, exit 0", rc == 0 and out == b"node_modules/m/i.js\n", out)
+    rc, out, err = run(["check-ignore", "src/a.js"], cwd=ctx)
+    check("nothing ignored: exit 1, no output", rc == 1 and out == b"", out)
+    rc, out, err = run(["check-ignore", "-C", ctx, "-v", "build/out", "build/keep/x", "src/a.js"])
+    check("-v shows source:line:pattern and tab", rc == 0 and out ==
+          b".dockerignore:3:build\tbuild/out\n.dockerignore:4:!build/keep\tbuild/keep/x\n", out)
+    rc, out, err = run(["check-ignore", "-C", ctx, "-v", "-n", "src/a.js"])
+    check("-v -n shows unmatched paths as ::", rc == 1 and out == b"::\tsrc/a.js\n", out)
+    rc, out, err = run(["check-ignore", "-C", ctx, "--stdin", "-z"], stdin=b"src/a.js\0build/out\0")
+    check("--stdin -z reads and writes NUL-terminated paths", rc == 0 and out == b"build/out\0", out)
+    rc, out, err = run(["check-ignore", "-C", ctx, "-v", "-z", "build/out"])
+    check("-v -z: git's NUL-separated fields", out == b".dockerignore\x003\x00build\x00build/out\x00", out)
+    rc, out, err = run(["check-ignore", "-C", ctx, "--json", "node_modules/m/i.js", "src/a.js"])
+    try:
+        doc = json.loads(out)
+        r0, r1 = doc["results"]
+        ok = (doc["version"] == 1 and doc["builder"] == "buildkit" and r0["sent"] is False
+              and r0["pruned"] is True and r0["rule"]["line"] == 2 and r1["sent"] is True
+              and r1["rule"] is None and r1["verdict"] == "none")
+    except Exception as e:  # noqa: BLE001
+        ok, out = False, repr(e).encode() + out
+    check("--json: documented shape, pruned path names the pruning rule", ok, out)
+    rc, out, err = run(["check-ignore", "-C", ctx, "--json", "-q", "build/out"])
+    check("-q prints nothing and keeps the status", rc == 0 and out == b"", out)
+    rc, out, err = run(["check-ignore", "-C", ctx, "../etc/passwd"])
+    check("a path outside the context: exit 2, says so", rc == 2 and b"outside the context" in err, err)
+    rc, out, err = run(["check-ignore", "-C", ctx, "./build//out/"])
+    check("paths are cleaned (./, //, trailing /)", rc == 0 and out == b"./build//out/\n", out)
+    rc, out, err = run(["check-ignore", "-C", "/nonexistent-ctxpack-dir", "x"])
+    check("missing -C directory: exit 2 names it", rc == 2 and b"/nonexistent-ctxpack-dir" in err, err)
+
+    bad = tree({"Dockerfile": b""}, b"ok\n\n  [a-\n")
+    rc, out, err = run(["check-ignore", "x"], cwd=bad)
+    check("malformed pattern: file, line and reason", rc == 2 and b".dockerignore:3:" in err
+          and b"unterminated character class" in err and b"[a-" in err, err)
+    rc, out, err = run(["check-ignore", "--builder=classic", "x"], cwd=bad)
+    check("malformed pattern fails in classic mode too", rc == 2 and b".dockerignore:3:" in err, err)
+    lazy = tree({"Dockerfile": b""}, b"a\\e*\n")
+    rc, out, err = run(["check-ignore", "x"], cwd=lazy)
+    check("lazily bad pattern: exit 2 when evaluated", rc == 2 and b"invalid escape" in err, err)
+    rc, out, err = run(["check-ignore", "x"], cwd=tree({"Dockerfile": b""}, b"!a\\e*\n"))
+    check("lazily bad exception never evaluated: accepted", rc == 1, err)
+    rc, out, err = run(["check-ignore", "x"], cwd=tree({"Dockerfile": b""}, b"\\pL\n"))
+    check("unsupported construct: refused, naming it", rc == 2 and b"\\p" in err, err)
+    long_line = tree({"Dockerfile": b""}, b"a\n" + b"x" * 70000 + b"\n")
+    rc, out, err = run(["check-ignore", "x"], cwd=long_line)
+    check("a line over 64 KiB: exit 2 with the line", rc == 2 and b".dockerignore:2:" in err, err)
+    nodf = tree({"a": b""}, None)
+    rc, out, err = run(["check-ignore", "a"], cwd=nodf)
+    check("no Dockerfile: exit 2 (docker build fails too)", rc == 2 and b"Dockerfile" in err, err)
+    rc, out, err = run(["check-ignore", "-f", "a", "a"], cwd=nodf)
+    check("-f names the Dockerfile", rc == 1, err)
+
+    # classic re-adds .dockerignore and the Dockerfile; buildkit does not
+    every = tree({"Dockerfile": b"", "x": b""}, b"*\n")
+    rc, out, err = run(["check-ignore", "--builder=classic", "-v", ".dockerignore", "Dockerfile", "x"], cwd=every)
+    check("classic re-adds show as <builder>:0", out ==
+          b"<builder>:0:!.dockerignore\t.dockerignore\n<builder>:0:!Dockerfile\tDockerfile\n.dockerignore:1:*\tx\n", out)
+    rc, out, err = run(["check-ignore", "-v", ".dockerignore", "Dockerfile"], cwd=every)
+    check("buildkit: .dockerignore excluded, Dockerfile always sent", out ==
+          b".dockerignore:1:*\t.dockerignore\n<builder>:0:!Dockerfile\tDockerfile\n", out)
+    dfi = tree({"Dockerfile": b"", "Dockerfile.dockerignore": b"b\n", "a": b"", "b": b""}, b"a\n")
+    rc, out, err = run(["check-ignore", "a", "b"], cwd=dfi)
+    check("buildkit: Dockerfile.dockerignore replaces .dockerignore", out == b"b\n", out)
+    rc, out, err = run(["check-ignore", "--builder=classic", "a", "b"], cwd=dfi)
+    check("classic: Dockerfile.dockerignore is just a file", out == b"a\n", out)
+
+    print(f"1..{len(results)}")
+    failed = 0
+    for i, (name, ok, detail) in enumerate(results, 1):
+        print(f"{'ok' if ok else 'not ok'} {i} - {name}")
+        if not ok:
+            failed += 1
+            for line in repr(detail)[:600].splitlines():
+                print(f"# {line}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
