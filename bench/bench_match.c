@@ -8,6 +8,9 @@
  * parent's state, as a walker does.  Prints one line per (family, rules,
  * matcher) with paths per second; --iterations 1 is the smoke test.
  *
+ * Without --iterations each measurement repeats the tree until it has run
+ * for at least half a second (after one warm-up pass).
+ *
  * usage: bench_match [--iterations N] [--paths N] */
 #include <stdint.h>
 #include <stdio.h>
@@ -159,13 +162,16 @@ int main(int argc, char **argv)
 {
 	static const int sizes[] = { 10, 100, 5000 };
 	static const char *const families[] = { "literal", "mixed" };
-	int iters = 20;
+	int iters = 1;
+	bool adaptive = true;
 	size_t npaths = 20000;
 	struct tree t;
 
 	for (int i = 1; i + 1 < argc; i += 2) {
-		if (!strcmp(argv[i], "--iterations"))
+		if (!strcmp(argv[i], "--iterations")) {
 			iters = atoi(argv[i + 1]);
+			adaptive = false;
+		}
 		else if (!strcmp(argv[i], "--paths"))
 			npaths = (size_t)atol(argv[i + 1]);
 	}
@@ -186,13 +192,22 @@ int main(int argc, char **argv)
 				fprintf(stderr, "compile failed: %s\n", ctxpack_rules_errmsg(r));
 				return 1;
 			}
-			tt = run_trie(m, &t, iters, &ex_t);
-			tr = run_ref(r, &t, ref_iters, &ex_r);
+			int ti = iters, ri = ref_iters;
+			if (adaptive) {
+				run_trie(m, &t, 1, &ex_t); /* warm-up */
+				for (ti = 1; (tt = run_trie(m, &t, ti, &ex_t)) < 0.5; ti *= 2)
+					;
+				for (ri = 1; (tr = run_ref(r, &t, ri, &ex_r)) < 0.5 && ri < 64; ri *= 2)
+					;
+			} else {
+				tt = run_trie(m, &t, ti, &ex_t);
+				tr = run_ref(r, &t, ri, &ex_r);
+			}
 			printf("%-8s %6d %-9s %14.0f %10zu\n", families[f], sizes[k], "automaton",
-			       (double)t.n * iters / tt, ex_t / (size_t)iters);
+			       (double)t.n * ti / tt, ex_t / (size_t)ti);
 			printf("%-8s %6d %-9s %14.0f %10zu\n", families[f], sizes[k], "reference",
-			       (double)t.n * ref_iters / tr, ex_r / (size_t)ref_iters);
-			if (ex_t / (size_t)iters != ex_r / (size_t)ref_iters) {
+			       (double)t.n * ri / tr, ex_r / (size_t)ri);
+			if (ex_t / (size_t)ti != ex_r / (size_t)ri) {
 				fprintf(stderr, "automaton and reference disagree\n");
 				return 1;
 			}

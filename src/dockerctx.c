@@ -276,8 +276,10 @@ int dockerctx_open(struct dockerctx *ctx, const char *dir, const char *dockerfil
 		goto out;
 	if (builder == CTXPACK_BUILDER_CLASSIC) {
 		rc = ctxpack_rules_add_classic_readds(ctx->rules, ctx->dockerfile);
-		if (rc)
+		if (rc) {
+			set_err(ctx, -rc, "%s", ctxpack_rules_errmsg(ctx->rules));
 			goto out;
+		}
 	}
 	rc = ctxpack_match_compile(&ctx->match, ctx->rules, builder);
 	if (rc)

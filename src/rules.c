@@ -323,7 +323,7 @@ static int classic_excluded(ctxpack_rules *r, const char *file, bool *out)
 	re_scratch_release(&s);
 	rules_patterns_release(pats, r->n);
 	if (rc < 0) {
-		rules_set_error(r, "cannot tell whether Docker re-adds '%s': a pattern uses a Go regexp construct ctxpack does not reproduce", file);
+		rules_set_error(r, "cannot tell whether the docker CLI re-adds '%s': a pattern uses a Go regexp construct ctxpack does not reproduce (\\p, \\P or \\Q)", file);
 		return -ENOTSUP;
 	}
 	*out = rc;

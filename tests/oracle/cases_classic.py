@@ -324,7 +324,7 @@ matrix("a11", "A11", T11, [
 # ---------------------------------------------------------------- A12 -----
 # .dockerignore oddities: long lines, directory, symlinks.
 T12 = tree("x", "y", "z")
-for n in (65534, 65535, 65536, 70000):
+for n in (65535, 65536):
     case("a12-line-%d" % n, "A12", T12, "y\n" + "q" * n + "\nx\n",
          note="a %d-byte line between two patterns" % n)
 case("a12-long-last-line-no-newline", "A12", T12, "x\n" + "q" * 65536)
@@ -369,12 +369,9 @@ matrix("a13", "A13", T13, [
 # The walker only enters an excluded dir if an exception's literal text
 # starts with "dir/"; parent results are reused.
 T14 = tree("dir/", "dir/keep", "dir/x", "dir/sub/", "dir/sub/keep",
-           "build/", "build/keep", "build/keep/", "a/", "a/build/",
-           "a/build/keep", "a/build/o", "src/", "src/a.js", "src/b.txt",
-           "src/lib/", "src/lib/b.js", "keep")
-T14 = [e for e in T14 if e != ["f", "build/keep", "build/keep\n"]]
-T14.append(["f", "build/keep/k", "k\n"])
-T14.append(["f", "build/o", "o\n"])
+           "build/", "build/keep/", "build/keep/k", "build/o", "a/",
+           "a/build/", "a/build/keep", "a/build/o", "src/", "src/a.js",
+           "src/b.txt", "src/lib/", "src/lib/b.js", "keep")
 matrix("a14", "A14", T14, [
     ("star-slash-keep", "dir\n!*/keep\n"),
     ("starstar-keep", "dir\n!**/keep\n"),
@@ -570,9 +567,8 @@ case("a21-symlink-excluded-by-glob", "A21",
 
 # ---------------------------------------------------------------- A22 -----
 # Walk order is bytewise per directory.
-T22 = tree("-", "A", "B", "_", "a", "\u00e4", "a.txt", "a-b", "a0", "b/",
-           "b/x", "a/", "a/y", "a~", "\udcff", "0", ".hidden", "Z")
-T22 = [e for e in T22 if e != ["f", "a", "a\n"]]
+T22 = tree("-", "A", "B", "_", "\u00e4", "a.txt", "a-b", "a0", "b/", "b/x",
+           "a/", "a/y", "a~", "\udcff", "0", ".hidden", "Z")
 case("a22-bytewise-order", "A22", T22, None)
 case("a22-bytewise-order-excluded", "A22", T22, "a/y\nb\n")
 case("a22-hardlink-order-decides", "A22",

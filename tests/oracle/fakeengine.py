@@ -75,8 +75,10 @@ class _BodyError(Exception):
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server_version = "fakeengine/1"
-    sys_version = ""
+    server_version = "Docker/28.2.2 (linux)"
+
+    def version_string(self):
+        return self.server_version
 
     # BaseHTTPRequestHandler expects an (host, port) address.
     def address_string(self):
@@ -95,7 +97,6 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Api-Version", API_VERSION)
         self.send_header("Docker-Experimental", "false")
         self.send_header("Ostype", "linux")
-        self.send_header("Server", "Docker/28.2.2 (linux)")
         for k, v in (extra or {}).items():
             self.send_header(k, v)
         self.send_header("Content-Length", str(len(body)))

@@ -9,8 +9,9 @@ can be replayed with --seed S --index I.  Each case is a small random tree
 (a few directories deep; names from a small alphabet with '.', '-', '_',
 upper case, a UTF-8 letter, sometimes an invalid byte, and names such as
 a.txt, node_modules, build, keep; some symlinks) and a random .dockerignore
-of 3-8 rules (paths from the tree, '*', '?', '**/', '/**', '[a-c]', '[^a]',
-'!' exceptions, leading and trailing '/', comments, blank lines).
+of 3-8 rules (paths from the tree, '*', '?', '**/', '/**', '**' inside a
+name, '[a-c]', '[^a]', '[!a]', '!' exceptions, leading and trailing '/',
+comments, blank lines).
 
 Docker (classic builder, through fakeengine) builds the context; ctxpack
 check-ignore judges every path of the tree, and the two must agree as in
@@ -106,6 +107,12 @@ def mangle_component(rng, comp):
         return comp[:i] + cls + comp[i + 1:]
     if r < 0.58 and comp:
         return "*" + comp[len(comp) // 2:]
+    if r < 0.62 and comp:                   # '**' fast paths (item A5)
+        i = rng.randrange(len(comp) + 1)
+        return comp[:i] + "**" + comp[i:]
+    if r < 0.65 and comp:                   # '[!a]' is not a negation
+        i = rng.randrange(len(comp))
+        return comp[:i] + "[!" + comp[i] + "]" + comp[i + 1:]
     return comp
 
 

@@ -39,6 +39,8 @@ decoded with surrogateescape: a raw byte 0xff is "\\udcff".
                context, under the case's temp dir (context = TMP/ctx, so
                "-f ../ext/Dockerfile" reaches TMP/ext/Dockerfile)
   dockerignore null (no file) or the exact bytes of .dockerignore
+  ignorefiles  (optional) {path: content} of more ignore files (e.g.
+               "Dockerfile.dockerignore"), written after the tree
   args         extra `docker build` arguments (default []); docker runs
                with cwd = the context dir
   user         (optional) uid to run docker as (needs root + setpriv)
@@ -217,6 +219,12 @@ def materialize(case, tmp):
             f.write(b(case["dockerignore"]))
         os.chmod(di, 0o644)
     _make_entries(ctx, case.get("tree", []), dir_modes)
+    for rel, content in sorted(case.get("ignorefiles", {}).items()):
+        p = os.path.join(ctx, b(rel))
+        _mkparents(ctx, b(rel))
+        with open(p, "wb") as f:
+            f.write(b(content))
+        os.chmod(p, 0o644)
     ns = case.get("mtime_ns", MTIME_NS)
     _set_times(ctx, ns)
     for d in (os.path.join(tmp, os.fsencode(e[1]).split(b"/")[0])
@@ -268,7 +276,10 @@ def walk_paths(ctx):
         for n in names:
             rel = reldir + n
             p = os.path.join(absdir, n)
-            isdir = stat.S_ISDIR(os.lstat(p).st_mode)
+            try:
+                isdir = stat.S_ISDIR(os.lstat(p).st_mode)
+            except OSError:         # e.g. in a dir we may list, not search
+                isdir = False
             out.append((rel, isdir))
             if isdir:
                 rec(p, rel + b"/")
@@ -312,8 +323,10 @@ def _parse_pax(payload):
 def parse_tar(data):
     """Parse a tar stream without normalising anything.
 
-    Returns (members, end): members is a list of dicts with the raw header
-    fields (name as in the archive, dirs keep their trailing '/'); end is
+    Returns (members, end): members is a list of dicts with the header
+    fields (name as in the archive, dirs keep their trailing '/'; name,
+    linkname and size follow PAX path/linkpath/size records, the other
+    fields are the raw ustar values, and "pax" lists the records); end is
     "eof" (two zero blocks), "eof1" (one), "none" (data stops on a header
     boundary without end blocks) or "short" (stops inside a header, member
     data or its padding); "eof" may be followed by "+N" extra bytes.

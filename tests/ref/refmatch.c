@@ -44,7 +44,7 @@ int refmatch_entry(struct refmatch *r, const char *path, size_t len, const struc
 			if (p->exclusion != matched)
 				continue;
 			m = pattern_match(p, &r->s, path, len);
-			if (m < 0) {
+			if (m < 0) {	/* -1 Docker fails, -2 ctxpack refuses: both stop */
 				*rule = (long)i;
 				return -1;
 			}

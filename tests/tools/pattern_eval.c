@@ -48,15 +48,13 @@ int main(void)
 		rc = pattern_init(&p, pat, pl, msg, sizeof(msg));
 		if (rc == PATTERN_EMPTY) {
 			puts("0");
-		} else if (rc == PATTERN_EUNSUPPORTED) {
-			puts("U");
 		} else if (rc) {
 			puts("E");
 		} else {
 			struct re_scratch s;
 			re_scratch_init(&s, pattern_prog_len(&p) + 1);
 			rc = pattern_match(&p, &s, path, ql);
-			puts(rc < 0 ? "L" : rc ? "1" : "0");
+			puts(rc == -2 ? "U" : rc < 0 ? "L" : rc ? "1" : "0");
 			re_scratch_release(&s);
 			pattern_release(&p);
 		}
