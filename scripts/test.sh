@@ -22,7 +22,7 @@ run_suite() { # builddir meson-setup-args... -- meson-test-args...
 
 run_suite build-test -Dwerror=true -- || status=1
 run_suite build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
-	-Dbuildtype=debug -- --suite unit --suite vectors || status=1
+	-Dbuildtype=debug -- --suite unit --suite vectors --suite cli --suite oracle --suite fuzz || status=1
 
 python3 - build-test build-asan <<'PY'
 import json, sys, os
