@@ -82,6 +82,8 @@ int explain_path(struct explainer *e, const char *path, size_t len, struct expla
 			res->rule = pd->rule;
 			res->pruned = true;
 			res->sent = false;
+			res->descend = false;
+			res->state = NULL;
 			return 0;
 		}
 		slash = memchr(path + start, '/', len - start);
@@ -104,5 +106,7 @@ int explain_path(struct explainer *e, const char *path, size_t len, struct expla
 	res->rule = e->lv[k - 1].d.rule;
 	res->pruned = false;
 	res->sent = res->verdict != CTXPACK_EXCLUDE;
+	res->descend = e->lv[k - 1].d.descend;
+	res->state = e->lv[k - 1].state;
 	return 0;
 }

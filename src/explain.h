@@ -35,6 +35,8 @@ struct explain_result {
 	long rule;      /* deciding (or pruning) rule, -1 for none */
 	bool pruned;    /* decided by an excluded ancestor the walk never enters */
 	bool sent;      /* the builder would send this path */
+	bool descend;   /* an excluded directory the walk still enters */
+	const ctxpack_mstate *state; /* the path's state (valid until the next call) */
 };
 
 int explainer_init(struct explainer *e, const ctxpack_match *m);

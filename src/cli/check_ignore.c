@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -43,8 +44,10 @@ static const char check_ignore_details[] =
 	"\n"
 	"JSON: {\"version\":1, \"builder\":..., \"ignore_file\":..., \"results\":[{\"path\",\n"
 	"\"sent\", \"verdict\" (excluded|included|none), \"rule\" {source,line,pattern} or\n"
-	"null, \"pruned\", and \"skipped\":\"socket\" where the classic builder leaves a\n"
-	"socket out}]}; bytes that are not UTF-8 appear as \\udc80-\\udcff.\n"
+	"null, \"pruned\"; \"skipped\":\"socket\" where the classic builder leaves a\n"
+	"socket out; \"parent_of_sent\":true for an excluded directory that BuildKit\n"
+	"still sends because something below it is sent}]}; bytes that are not\n"
+	"UTF-8 appear as \\udc80-\\udcff.\n"
 	"\n"
 	"Exit status: 0 if at least one path would not be sent, 1 if every path would\n"
 	"be sent, 2 on error (bad .dockerignore, a path outside the context, or a\n"
@@ -144,7 +147,7 @@ static const char *verdict_name(enum ctxpack_verdict v)
 }
 
 static void emit(struct ci_run *r, const char *given, size_t glen, const struct explain_result *res,
-		 const char *forced, const char *skipped)
+		 const char *forced, const char *skipped, bool parent)
 {
 	struct ci_args *a = r->a;
 	char term = a->nul ? '\0' : '\n';
@@ -169,6 +172,8 @@ static void emit(struct ci_run *r, const char *given, size_t glen, const struct 
 		printf(",\"pruned\":%s", res->pruned ? "true" : "false");
 		if (skipped)
 			printf(",\"skipped\":\"%s\"", skipped);
+		if (parent)
+			fputs(",\"parent_of_sent\":true", stdout);
 		putchar('}');
 	} else if (a->verbose) {
 		struct ctxpack_rule_info ri;
@@ -196,10 +201,71 @@ out:
 	r->nresults++;
 }
 
+/* BuildKit sends the parents of what it sends: does its walk send anything
+ * below the excluded directory path (open as dirfd, state st)?  Returns 1,
+ * 0, or a negative errno from the matcher (*rule set). */
+static int sends_below(struct ci_run *r, int fd, char **path, size_t len, size_t *cap,
+		       const ctxpack_mstate *st, long *rule)
+{
+	ctxpack_mstate *cst = NULL;
+	struct dirent *de;
+	DIR *d;
+	int rc = 0;
+
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return 0; /* an unreadable excluded directory is skipped */
+	}
+	if (ctxpack_mstate_new(&cst, r->ctx.match)) {
+		closedir(d);
+		return -ENOMEM;
+	}
+	while (!rc && (de = readdir(d))) {
+		size_t nl = strlen(de->d_name), clen = len + 1 + nl;
+		struct ctxpack_decision dec;
+		struct stat cs;
+		bool isdir;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (clen + 1 > *cap) {
+			char *np = realloc(*path, clen + 1);
+			if (!np) {
+				rc = -ENOMEM;
+				break;
+			}
+			*path = np;
+			*cap = clen + 1;
+		}
+		(*path)[len] = '/';
+		memcpy(*path + len + 1, de->d_name, nl + 1);
+		isdir = fstatat(dirfd(d), de->d_name, &cs, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(cs.st_mode);
+		rc = ctxpack_match_entry(r->ctx.match, r->ex.scratch, st, *path, clen, len + 1,
+					 isdir ? cst : NULL, &dec);
+		if (rc) {
+			*rule = dec.rule;
+			break;
+		}
+		if (dec.verdict != CTXPACK_EXCLUDE) {
+			rc = 1;
+		} else if (isdir && dec.descend) {
+			int cfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (cfd >= 0)
+				rc = sends_below(r, cfd, path, clen, cap, cst, rule);
+		}
+	}
+	(*path)[len] = '\0';
+	ctxpack_mstate_free(&cst);
+	closedir(d);
+	return rc;
+}
+
 static int check_one(struct ci_run *r, const char *given, size_t glen)
 {
-	struct explain_result res = { CTXPACK_NONE, -1, false, true };
+	struct explain_result res = { CTXPACK_NONE, -1, false, true, false, NULL };
 	const char *skipped = NULL;
+	bool parent = false;
 	struct stat st;
 	long n = relative_path(r, given, glen);
 	char *forced = NULL;
@@ -247,13 +313,43 @@ static int check_one(struct ci_run *r, const char *given, size_t glen)
 			}
 		}
 	}
+	/* BuildKit sends the parents of sent entries.  (The Dockerfile ctxpack
+	 * adds goes in alone: parent entries would add directories to the
+	 * build that BuildKit itself would not.) */
+	if (n > 0 && !res.sent && !res.pruned && r->ctx.builder == CTXPACK_BUILDER_BUILDKIT) {
+		if (res.descend) {
+			int fd = open(r->buf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd >= 0) {
+				size_t cap = (size_t)n + 1;
+				char *path = malloc(cap);
+				long rule = -1;
+				if (!path) {
+					close(fd);
+					fprintf(stderr, "ctxpack: out of memory\n");
+					return -1;
+				}
+				memcpy(path, r->buf, (size_t)n + 1);
+				rc = sends_below(r, fd, &path, (size_t)n, &cap, res.state, &rule);
+				free(path);
+				if (rc < 0) {
+					fprintf(stderr, "ctxpack: cannot decide what is below '%s': %s\n", r->buf,
+						rc == -ENOMEM ? "out of memory" : "a pattern Docker cannot evaluate");
+					return -1;
+				}
+				if (rc == 1) {
+					res.sent = true;
+					parent = true;
+				}
+			}
+		}
+	}
 	/* The classic builder silently leaves sockets out. */
 	if (n > 0 && res.sent && r->ctx.builder == CTXPACK_BUILDER_CLASSIC &&
 	    fstatat(AT_FDCWD, r->buf, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISSOCK(st.st_mode)) {
 		res.sent = false;
 		skipped = "socket";
 	}
-	emit(r, given, glen, &res, forced, skipped);
+	emit(r, given, glen, &res, forced, skipped, parent);
 	free(forced);
 	return 0;
 }

@@ -125,6 +125,16 @@ def main():
     rc, out, err = run(["check-ignore", "--builder=classic", "a", "b"], cwd=dfi)
     check("classic: Dockerfile.dockerignore is just a file", out == b"a\n", out)
 
+    # buildkit sends the parents of what it sends; classic does not
+    rc, out, err = run(["check-ignore", "--json", "build", "build/out"], cwd=ctx)
+    doc = json.loads(out)
+    b, bo = doc["results"]
+    check("buildkit: an excluded dir with a re-included entry is sent as its parent",
+          b["sent"] is True and b.get("parent_of_sent") is True and b["verdict"] == "excluded"
+          and bo["sent"] is False, out)
+    rc, out, err = run(["check-ignore", "--builder=classic", "--json", "build"], cwd=ctx)
+    check("classic: the excluded parent is not sent", json.loads(out)["results"][0]["sent"] is False, out)
+
     print(f"1..{len(results)}")
     failed = 0
     for i, (name, ok, detail) in enumerate(results, 1):
