@@ -238,8 +238,12 @@ int rules_patterns(const ctxpack_rules *r, bool transport, struct pattern **out,
 		}
 		rc = pattern_init(&pats[i], text, len, msg, msgsz);
 		free(conv);
-		if (rc == PATTERN_EMPTY)
-			rc = 0; /* stays a never-matching exact pattern */
+		if (rc == PATTERN_EMPTY) {
+			/* New() drops it; an empty exact pattern that never
+			 * matches keeps the other rules' numbers instead. */
+			pats[i].text = xmemdup("", 0);
+			rc = pats[i].text ? 0 : PATTERN_ENOMEM;
+		}
 		if (rc) {
 			*bad = i;
 			rules_patterns_release(pats, i);
