@@ -3,7 +3,8 @@
  *
  * Two rule families: "literal" (plain paths such as pkg17/file3.txt, the
  * kind a generated .dockerignore lists by the thousand) and "mixed"
- * (globs, ** rules and exceptions, as hand-written files have).  The same
+ * (globs, ** rules and exceptions, as hand-written files have; past the
+ * first 18 each gets a number, so every rule is distinct).  The same
  * deterministic tree of paths is decided in walk order, each entry from its
  * parent's state, as a walker does.  Prints one line per (family, rules,
  * matcher) with paths per second; --iterations 1 is the smoke test.
@@ -84,8 +85,7 @@ static char *make_rules(const char *family, int n)
 			k += (size_t)snprintf(s + k, cap - k, "pkg%u/%s/file%u.txt\n", rnd(5000),
 					      rnd(2) ? "src" : "test", rnd(12));
 		else
-			k += (size_t)snprintf(s + k, cap - k, "%s%s\n", mixed[i % 18],
-					      i >= 18 ? "x" : "");
+			k += (size_t)snprintf(s + k, cap - k, "%s%.0d\n", mixed[i % 18], i / 18);
 	}
 	s[k] = '\0';
 	return s;

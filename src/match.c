@@ -448,6 +448,74 @@ static bool piece_literal(const struct re_node *v, size_t n, char *out, size_t *
 	return true;
 }
 
+/* A canonical byte string for nodes[0..n), so that identical globs of
+ * different rules share one edge (and one evaluation per entry). */
+static int glob_key(const struct re_node *v, size_t n, char **buf, size_t *len, size_t *alloc)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct re_node *nd = &v[i];
+		uint32_t hdr[6] = { nd->kind, nd->rep, (uint32_t)nd->min, (uint32_t)nd->max, nd->rune,
+				    (uint32_t)nd->nranges };
+		size_t need = sizeof(hdr) + nd->nranges * 2 * sizeof(uint32_t) + 2;
+		if (GROW(*buf, *alloc, *len + need))
+			return -1;
+		memcpy(*buf + *len, hdr, sizeof(hdr));
+		*len += sizeof(hdr);
+		if (nd->nranges) {
+			memcpy(*buf + *len, nd->ranges, nd->nranges * 2 * sizeof(uint32_t));
+			*len += nd->nranges * 2 * sizeof(uint32_t);
+		}
+		if (nd->sub) {
+			(*buf)[(*len)++] = '(';
+			if (glob_key(nd->sub->v, nd->sub->n, buf, len, alloc))
+				return -1;
+			if (GROW(*buf, *alloc, *len + 1))
+				return -1;
+			(*buf)[(*len)++] = ')';
+		}
+	}
+	return 0;
+}
+
+/* The node reached over a glob edge; identical globs share it. */
+static long step_glob(ctxpack_match *m, uint32_t at, const struct re_node *v, size_t n, uint8_t loop)
+{
+	char *key = NULL;
+	size_t klen = 0, kalloc = 0;
+	struct re_prog *p;
+	long to;
+
+	if (glob_key(v, n, &key, &klen, &kalloc)) {
+		free(key);
+		return -1;
+	}
+	for (size_t i = 0; i < m->nodes[at].nedges; i++) {
+		const struct edge *e = &m->nodes[at].edges[i];
+		if (e->kind == E_GLOB && e->len == klen && memcmp(e->bytes, key, klen) == 0 &&
+		    m->nodes[e->to].loop == loop) {
+			free(key);
+			return e->to;
+		}
+	}
+	p = re_compile(v, n, true);
+	if (!p) {
+		free(key);
+		return -1;
+	}
+	if (re_prog_len(p) > m->maxprog)
+		m->maxprog = re_prog_len(p);
+	to = step_edge(m, at, E_GLOB, NULL, 0, p, loop);
+	if (to >= 0) {
+		struct edge *e = &m->nodes[at].edges[m->nodes[at].nedges - 1];
+		free(e->bytes);
+		e->bytes = key;
+		e->len = klen;
+	} else {
+		free(key);
+	}
+	return to;
+}
+
 /* Docker's "*": [^/]* */
 static bool is_star(const struct re_node *nd)
 {
@@ -461,7 +529,6 @@ static bool is_star(const struct re_node *nd)
  * else a compiled one-segment program. */
 static long step_piece(ctxpack_match *m, uint32_t at, const struct re_node *v, size_t n, char *buf)
 {
-	struct re_prog *p;
 	size_t blen;
 
 	if (piece_literal(v, n, buf, &blen))
@@ -470,12 +537,7 @@ static long step_piece(ctxpack_match *m, uint32_t at, const struct re_node *v, s
 		return step_edge(m, at, E_SUF, buf, blen, NULL, LOOP_NONE);
 	if (n >= 1 && is_star(&v[n - 1]) && piece_literal(v, n - 1, buf, &blen))
 		return step_edge(m, at, E_PRE, buf, blen, NULL, LOOP_NONE);
-	p = re_compile(v, n, true);
-	if (!p)
-		return -1;
-	if (re_prog_len(p) > m->maxprog)
-		m->maxprog = re_prog_len(p);
-	return step_edge(m, at, E_GLOB, NULL, 0, p, LOOP_NONE);
+	return step_glob(m, at, v, n, LOOP_NONE);
 }
 
 static int add_regexp(ctxpack_match *m, uint32_t rule, const struct re_seq *re)
@@ -512,14 +574,7 @@ static int add_regexp(ctxpack_match *m, uint32_t rule, const struct re_seq *re)
 		} else if (!tail) {
 			at = step_piece(m, (uint32_t)at, v + i, j - i, buf);
 		} else {
-			struct re_prog *p = re_compile(v + i, j - i, true);
-			if (!p) {
-				at = -1;
-				break;
-			}
-			if (re_prog_len(p) > m->maxprog)
-				m->maxprog = re_prog_len(p);
-			at = step_edge(m, (uint32_t)at, E_GLOB, NULL, 0, p, tail ? LOOP_NONL : LOOP_NONE);
+			at = step_glob(m, (uint32_t)at, v + i, j - i, LOOP_NONL);
 		}
 		i = j + 1;
 	}
