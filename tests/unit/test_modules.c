@@ -1,0 +1,308 @@
+/* test_modules.c: unit tests of the library's modules one by one (utf8,
+ * pattern helpers that mirror Go, regex, rules, match, explain,
+ * dockerctx).  The data-driven cases live in tests/vectors. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ctxpack/ctxpack.h"
+#include "dockerctx.h"
+#include "explain.h"
+#include "pattern.h"
+#include "regex.h"
+#include "utf8.h"
+
+static void test_utf8_decode(void **state)
+{
+	uint32_t r;
+	(void)state;
+	assert_int_equal(utf8_decode((const unsigned char *)"a", 1, &r), 1);
+	assert_int_equal(r, 'a');
+	assert_int_equal(utf8_decode((const unsigned char *)"\xc3\xa9", 2, &r), 2);
+	assert_int_equal(r, 0xe9);
+	/* Go: invalid input is U+FFFD consuming one byte */
+	assert_int_equal(utf8_decode((const unsigned char *)"\xff", 1, &r), 1);
+	assert_int_equal(r, UTF8_RUNE_ERROR);
+	assert_int_equal(utf8_decode((const unsigned char *)"\xc3", 1, &r), 1); /* truncated */
+	assert_int_equal(r, UTF8_RUNE_ERROR);
+	assert_int_equal(utf8_decode((const unsigned char *)"\xe0\x80\x80", 3, &r), 1); /* overlong */
+	assert_int_equal(utf8_decode((const unsigned char *)"\xed\xa0\x80", 3, &r), 1); /* surrogate */
+	assert_int_equal(utf8_decode((const unsigned char *)"\xf4\x90\x80\x80", 4, &r), 1); /* > max */
+	assert_int_equal(utf8_decode((const unsigned char *)"\xf0\x9f\x98\x80", 4, &r), 4);
+	assert_int_equal(r, 0x1f600);
+}
+
+static void test_utf8_space(void **state)
+{
+	(void)state;
+	assert_true(utf8_is_space(0xa0));
+	assert_true(utf8_is_space(0x85));
+	assert_true(utf8_is_space(0x3000));
+	assert_true(utf8_is_space(0x2029));
+	assert_false(utf8_is_space(0x200b)); /* ZWSP stays */
+	assert_false(utf8_is_space(0x1c));
+	assert_false(utf8_is_space(0xfeff));
+}
+
+static void check_clean(const char *in, const char *want)
+{
+	char out[256];
+	size_t n = go_clean(in, strlen(in), out);
+	out[n] = '\0';
+	assert_string_equal(out, want);
+}
+
+static void test_go_clean(void **state)
+{
+	(void)state;
+	check_clean("", ".");
+	check_clean("a//b/", "a/b");
+	check_clean("./x", "x");
+	check_clean("x/../y", "y");
+	check_clean("/../a", "/a");
+	check_clean("../../a", "../../a");
+	check_clean("a/../..", "..");
+	check_clean("/", "/");
+	check_clean("!./a", "!./a"); /* "!." is a name */
+}
+
+static void test_go_trim_space(void **state)
+{
+	size_t st, n;
+	(void)state;
+	n = go_trim_space("\xc2\xa0 a b\t\xe3\x80\x80", 10, &st);
+	assert_int_equal(st, 3);
+	assert_int_equal(n, 3);
+	/* a raw 0x85 byte is not NEL (not UTF-8) and stays */
+	n = go_trim_space("a\x85", 2, &st);
+	assert_int_equal(n, 2);
+	n = go_trim_space(" \t ", 3, &st);
+	assert_int_equal(n, 0);
+}
+
+static void test_match_syntax(void **state)
+{
+	(void)state;
+	assert_null(go_match_syntax_err("a*[b]", 5));
+	assert_non_null(go_match_syntax_err("[a", 2));
+	assert_non_null(go_match_syntax_err("a\\", 2));
+	/* Go stops at the first chunk that cannot match "." */
+	assert_null(go_match_syntax_err("a*\\", 3));
+	assert_string_equal(go_match_syntax_err("[]a]", 4), "empty character class or range");
+}
+
+static int re_match_str(const char *re, const char *text, bool anchored, int *err)
+{
+	struct re_seq *q;
+	struct re_prog *p;
+	struct re_scratch s;
+	char msg[128];
+	int rc;
+
+	*err = re_parse(&q, re, strlen(re), msg, sizeof(msg));
+	if (*err)
+		return -1;
+	p = re_compile(q->v, q->n, anchored);
+	assert_non_null(p);
+	assert_int_equal(re_scratch_init(&s, re_prog_len(p)), 0);
+	rc = re_run(p, &s, (const unsigned char *)text, strlen(text));
+	re_scratch_release(&s);
+	re_prog_free(p);
+	re_seq_free(q);
+	return rc;
+}
+
+static void test_regex(void **state)
+{
+	int err;
+	(void)state;
+	assert_int_equal(re_match_str("^a[^/]*$", "abc", false, &err), 1);
+	assert_int_equal(re_match_str("^a[^/]*$", "a/b", false, &err), 0);
+	assert_int_equal(re_match_str("^a|b[^/]*$", "ax/y", false, &err), 1);
+	assert_int_equal(re_match_str("^(.*/)?b$", "x\ny/b", false, &err), 0); /* '.' stops at \n */
+	assert_int_equal(re_match_str("^[^a]$", "\n", false, &err), 1);        /* classes match \n */
+	assert_int_equal(re_match_str("^x{2,3}$", "xxx", false, &err), 1);
+	assert_int_equal(re_match_str("^x{2,3}$", "xxxx", false, &err), 0);
+	assert_int_equal(re_match_str("^\\x41\\101\\d$", "AA7", false, &err), 1);
+	assert_int_equal(re_match_str("a\\b", "a b", false, &err), 1);
+	assert_int_equal(re_match_str("[[:alpha:]]+", "abc", true, &err), 1);
+	assert_int_equal(re_match_str("\xef\xbf\xbd", "\xfe", true, &err), 1); /* U+FFFD vs invalid byte */
+	re_match_str("\\e", "", false, &err);
+	assert_int_equal(err, RE_ESYNTAX);
+	re_match_str("[z-a]", "", false, &err);
+	assert_int_equal(err, RE_ESYNTAX);
+	re_match_str("a**", "", false, &err);
+	assert_int_equal(err, RE_ESYNTAX);
+	re_match_str("x{1001}", "", false, &err);
+	assert_int_equal(err, RE_ESYNTAX);
+	re_match_str("\\pL", "", false, &err);
+	assert_int_equal(err, RE_EUNSUPPORTED);
+	re_match_str("(?i)a", "", false, &err);
+	assert_int_equal(err, RE_EUNSUPPORTED);
+	assert_int_equal(re_match_str("{x", "{x", true, &err), 1); /* not a repeat: literal */
+}
+
+static void test_rules_errors(void **state)
+{
+	ctxpack_rules *r;
+	ctxpack_match *m;
+	struct ctxpack_rule_info ri;
+	(void)state;
+	assert_int_equal(ctxpack_rules_new(&r), 0);
+	assert_int_equal(ctxpack_rules_add_buffer(r, "x.ignore", "a\n# c\n!b/\n[a-\n", 14), 0);
+	assert_int_equal(ctxpack_rules_count(r), 3);
+	assert_int_equal(ctxpack_rules_get(r, 1, &ri), 0);
+	assert_string_equal(ri.source, "x.ignore");
+	assert_int_equal(ri.line, 3);
+	assert_string_equal(ri.pattern, "!b");
+	assert_int_equal(ctxpack_rules_get(r, 3, &ri), -ERANGE);
+	assert_int_equal(ctxpack_match_compile(&m, r, CTXPACK_BUILDER_BUILDKIT), -EINVAL);
+	assert_null(m);
+	assert_string_equal(ctxpack_rules_errmsg(r), "x.ignore:4: unterminated character class in '[a-'");
+	ctxpack_rules_free(&r);
+	assert_null(r);
+	ctxpack_rules_free(&r); /* NULL is fine */
+}
+
+static void test_buildkit_transport(void **state)
+{
+	ctxpack_rules *r;
+	ctxpack_match *m;
+	(void)state;
+	/* a control byte fails BuildKit's gRPC metadata... */
+	ctxpack_rules_new(&r);
+	ctxpack_rules_add_buffer(r, ".dockerignore", "a\x01" "b\n", 4);
+	assert_int_equal(ctxpack_match_compile(&m, r, CTXPACK_BUILDER_BUILDKIT), -EINVAL);
+	assert_non_null(strstr(ctxpack_rules_errmsg(r), "control character"));
+	assert_int_equal(ctxpack_match_compile(&m, r, CTXPACK_BUILDER_CLASSIC), 0);
+	ctxpack_match_free(&m);
+	/* ...unless some pattern is not ASCII */
+	ctxpack_rules_add_buffer(r, ".dockerignore", "\xc3\xa9\n", 3);
+	assert_int_equal(ctxpack_match_compile(&m, r, CTXPACK_BUILDER_BUILDKIT), 0);
+	ctxpack_match_free(&m);
+	ctxpack_rules_free(&r);
+}
+
+static void test_classic_readds(void **state)
+{
+	ctxpack_rules *r;
+	struct ctxpack_rule_info ri;
+	(void)state;
+	ctxpack_rules_new(&r);
+	ctxpack_rules_add_buffer(r, ".dockerignore", "**/sub\n", 7);
+	/* the deprecated one-level matcher misses x/y/sub/Dockerfile */
+	assert_int_equal(ctxpack_rules_add_classic_readds(r, "x/y/sub/Dockerfile"), 0);
+	assert_int_equal(ctxpack_rules_count(r), 1);
+	assert_int_equal(ctxpack_rules_add_classic_readds(r, "sub/Dockerfile"), 0);
+	assert_int_equal(ctxpack_rules_count(r), 1);
+	ctxpack_rules_add_buffer(r, ".dockerignore", "*\n", 2);
+	assert_int_equal(ctxpack_rules_add_classic_readds(r, "Dockerfile"), 0);
+	assert_int_equal(ctxpack_rules_count(r), 4);
+	ctxpack_rules_get(r, 2, &ri);
+	assert_string_equal(ri.pattern, "!.dockerignore");
+	ctxpack_rules_get(r, 3, &ri);
+	assert_string_equal(ri.pattern, "!Dockerfile");
+	assert_int_equal(ri.line, 0);
+	ctxpack_rules_free(&r);
+}
+
+static void test_explain_reuses_ancestors(void **state)
+{
+	ctxpack_rules *r;
+	ctxpack_match *m;
+	struct explainer ex;
+	struct explain_result res;
+	(void)state;
+	ctxpack_rules_new(&r);
+	ctxpack_rules_add_buffer(r, ".dockerignore", "build\n!build/keep\nbuild\n", 24);
+	assert_int_equal(ctxpack_match_compile(&m, r, CTXPACK_BUILDER_BUILDKIT), 0);
+	assert_int_equal(explainer_init(&ex, m), 0);
+	/* the same answers whatever order the paths come in */
+	const char *paths[] = { "build/keep/x", "build", "build/keep", "buildx", "build/keep/x", "a/b" };
+	const int sent[] = { 1, 0, 1, 1, 1, 1 };
+	for (size_t i = 0; i < 6; i++) {
+		assert_int_equal(explain_path(&ex, paths[i], strlen(paths[i]), &res), 0);
+		assert_int_equal(res.sent, sent[i]);
+	}
+	explainer_release(&ex);
+	ctxpack_match_free(&m);
+	ctxpack_rules_free(&r);
+}
+
+static char *mkctx(void)
+{
+	char tmpl[] = "/tmp/ctxpack-unit-XXXXXX";
+	char *d = mkdtemp(tmpl);
+	return d ? strdup(d) : NULL;
+}
+
+static void put(const char *dir, const char *name, const char *text)
+{
+	char p[512];
+	FILE *f;
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	f = fopen(p, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_dockerctx(void **state)
+{
+	struct dockerctx ctx;
+	char *d = mkctx(), cmd[600];
+	(void)state;
+	assert_non_null(d);
+	put(d, "Dockerfile", "FROM scratch\n");
+	put(d, ".dockerignore", "a\n");
+	put(d, "Dockerfile.dockerignore", "b\n");
+	assert_int_equal(dockerctx_open(&ctx, d, NULL, CTXPACK_BUILDER_BUILDKIT), 0);
+	assert_string_equal(ctx.ignore_source, "Dockerfile.dockerignore");
+	assert_string_equal(ctx.dockerfile, "Dockerfile");
+	dockerctx_close(&ctx);
+	assert_int_equal(dockerctx_open(&ctx, d, NULL, CTXPACK_BUILDER_CLASSIC), 0);
+	assert_string_equal(ctx.ignore_source, ".dockerignore");
+	assert_int_equal(ctxpack_rules_count(ctx.rules), 1); /* a; no re-adds needed */
+	dockerctx_close(&ctx);
+	/* a missing Dockerfile is an error, as for docker build */
+	snprintf(cmd, sizeof(cmd), "%s/Dockerfile", d);
+	unlink(cmd);
+	assert_int_not_equal(dockerctx_open(&ctx, d, NULL, CTXPACK_BUILDER_CLASSIC), 0);
+	assert_non_null(strstr(ctx.errmsg, "Dockerfile"));
+	dockerctx_close(&ctx);
+	assert_int_not_equal(dockerctx_open(&ctx, "/nonexistent/ctxpack", NULL, CTXPACK_BUILDER_CLASSIC), 0);
+	assert_non_null(strstr(ctx.errmsg, "/nonexistent/ctxpack"));
+	dockerctx_close(&ctx);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d);
+	assert_int_equal(system(cmd), 0);
+	free(d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_utf8_decode),
+		cmocka_unit_test(test_utf8_space),
+		cmocka_unit_test(test_go_clean),
+		cmocka_unit_test(test_go_trim_space),
+		cmocka_unit_test(test_match_syntax),
+		cmocka_unit_test(test_regex),
+		cmocka_unit_test(test_rules_errors),
+		cmocka_unit_test(test_buildkit_transport),
+		cmocka_unit_test(test_classic_readds),
+		cmocka_unit_test(test_explain_reuses_ancestors),
+		cmocka_unit_test(test_dockerctx),
+	};
+	cmocka_set_message_output(CM_OUTPUT_TAP);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
