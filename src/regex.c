@@ -744,49 +744,55 @@ static int compile_atom(struct re_prog *p, const struct re_node *nd)
 	}
 }
 
+/* atom? (star: atom*): SPLIT to the atom or past it, and for a star a JMP
+ * back to the SPLIT. */
+static int compile_optional(struct re_prog *p, const struct re_node *nd, bool star)
+{
+	long split = emit(p, OP_SPLIT, NULL), jmp;
+
+	if (split < 0 || compile_atom(p, nd))
+		return -1;
+	if (star) {
+		jmp = emit(p, OP_JMP, NULL);
+		if (jmp < 0)
+			return -1;
+		p->v[jmp].x = (uint32_t)split;
+	}
+	p->v[split].x = (uint32_t)split + 1;
+	p->v[split].y = (uint32_t)p->n;
+	return 0;
+}
+
 static int compile_nodes(struct re_prog *p, const struct re_node *nodes, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct re_node *nd = &nodes[i];
-		long split, jmp;
 
-		if (nd->rep == RE_ONE) {
+		switch (nd->rep) {
+		case RE_ONE:
 			if (compile_atom(p, nd))
 				return -1;
-			continue;
-		}
-		if (nd->rep == RE_COUNT) {
-			/* x{n,m}: n copies, then m-n optional ones (or a star). */
-			int k;
-			for (k = 0; k < nd->min; k++)
+			break;
+		case RE_STAR:
+		case RE_QUEST:
+			if (compile_optional(p, nd, nd->rep == RE_STAR))
+				return -1;
+			break;
+		case RE_COUNT:
+			/* x{n,m}: n copies, then m-n optional ones (or one star). */
+			for (int k = 0; k < nd->min; k++)
 				if (compile_atom(p, nd))
 					return -1;
-			for (; nd->max < 0 ? k == nd->min : k < nd->max; k++) {
-				split = emit(p, OP_SPLIT, NULL);
-				if (split < 0 || compile_atom(p, nd))
+			if (nd->max < 0) {
+				if (compile_optional(p, nd, true))
 					return -1;
-				if (nd->max < 0) {
-					jmp = emit(p, OP_JMP, NULL);
-					if (jmp < 0)
-						return -1;
-					p->v[jmp].x = (uint32_t)split;
-				}
-				p->v[split].x = (uint32_t)split + 1;
-				p->v[split].y = (uint32_t)p->n;
+				break;
 			}
-			continue;
+			for (int k = nd->min; k < nd->max; k++)
+				if (compile_optional(p, nd, false))
+					return -1;
+			break;
 		}
-		split = emit(p, OP_SPLIT, NULL);
-		if (split < 0 || compile_atom(p, nd))
-			return -1;
-		if (nd->rep == RE_STAR) {
-			jmp = emit(p, OP_JMP, NULL);
-			if (jmp < 0)
-				return -1;
-			p->v[jmp].x = (uint32_t)split;
-		}
-		p->v[split].x = (uint32_t)split + 1;
-		p->v[split].y = (uint32_t)p->n;
 	}
 	return 0;
 }
