@@ -922,9 +922,8 @@ static void activate(const ctxpack_match *m, ctxpack_mscratch *s, uint32_t node,
 
 void ctxpack_match_root(const ctxpack_match *m, ctxpack_mstate *st)
 {
-	/* The root's closure, computed without scratch (no marks needed: the
-	 * root's epsilon children are distinct nodes with no epsilons of
-	 * their own beyond what a short walk reaches). */
+	/* The root's epsilon closure, with a plain search: it is computed
+	 * once per walk and holds a handful of nodes. */
 	size_t n = 0, i = 0;
 
 	st->active[n++] = 0;
