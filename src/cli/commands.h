@@ -6,6 +6,8 @@
 #include "opts.h"
 
 extern const struct command check_ignore_command;
+extern const struct command pack_command;
+extern const struct command ls_command;
 
 /* "buildkit" or "classic"; prints a usage error otherwise. */
 int parse_builder(const char *arg, enum ctxpack_builder *out);

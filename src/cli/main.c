@@ -9,6 +9,8 @@
 #include "commands.h"
 
 static const struct command *const commands[] = {
+	&pack_command,
+	&ls_command,
 	&check_ignore_command,
 };
 

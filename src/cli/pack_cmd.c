@@ -1,0 +1,325 @@
+/* pack_cmd.c: `ctxpack pack` (the context as a tar on stdout or in a file)
+ * and `ctxpack ls` (what pack would send). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "output.h"
+#include "pack.h"
+
+enum { OPT_BUILDER = 256, OPT_COMPRESS, OPT_LEVEL, OPT_MTIME, OPT_FORCE, OPT_JSON };
+
+struct pack_args {
+	struct pack_options o;
+	const char *output;
+	bool force, quiet, long_list, json, nul;
+};
+
+static int parse_int(const char *opt, const char *arg, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < lo || v > hi) {
+		usage_error(NULL, "invalid argument '%s' for --%s: expected an integer from %ld to %ld",
+			    arg, opt, lo, hi);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int pack_opt(int id, const char *arg, void *payload)
+{
+	struct pack_args *a = payload;
+	long v;
+
+	switch (id) {
+	case OPT_BUILDER:
+		return parse_builder(arg, &a->o.builder);
+	case 'f': a->o.dockerfile = arg; break;
+	case 'o': a->output = arg; break;
+	case 'j':
+		if (parse_int("threads", arg, 1, 1024, &v))
+			return -1;
+		a->o.threads = (int)v;
+		break;
+	case OPT_COMPRESS:
+		if (!strcmp(arg, "none"))
+			a->o.tar.compression = TAR_NONE;
+		else if (!strcmp(arg, "gzip"))
+			a->o.tar.compression = TAR_GZIP;
+		else if (!strcmp(arg, "zstd"))
+			a->o.tar.compression = TAR_ZSTD;
+		else {
+			usage_error(NULL, "invalid argument '%s' for --compress: expected none, gzip or zstd", arg);
+			return -1;
+		}
+		break;
+	case OPT_LEVEL:
+		if (parse_int("level", arg, 1, 22, &v))
+			return -1;
+		a->o.tar.level = (int)v;
+		break;
+	case OPT_MTIME:
+		if (parse_int("mtime", arg, 0, LONG_MAX, &v))
+			return -1;
+		a->o.tar.clamp_mtime = true;
+		a->o.tar.mtime_max = v;
+		break;
+	case OPT_FORCE: a->force = true; break;
+	case 'q': a->quiet = true; break;
+	case 'l': a->long_list = true; break;
+	case OPT_JSON: a->json = true; break;
+	case 'z': a->nul = true; break;
+	}
+	return 0;
+}
+
+/* The partial output file, removed if a signal ends the run. */
+static volatile sig_atomic_t tmp_set;
+static char tmp_path[PATH_MAX];
+
+static void on_signal(int sig)
+{
+	if (tmp_set)
+		unlink(tmp_path);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static int open_output(const char *output, int *fd)
+{
+	const char *slash;
+	int n;
+
+	if (!output || !strcmp(output, "-")) {
+		*fd = STDOUT_FILENO;
+		return 0;
+	}
+	/* A temporary name in the same directory, renamed on success. */
+	slash = strrchr(output, '/');
+	n = snprintf(tmp_path, sizeof(tmp_path), "%.*s.ctxpack-XXXXXX",
+		     slash ? (int)(slash - output + 1) : 0, output);
+	if (n < 0 || (size_t)n >= sizeof(tmp_path)) {
+		fprintf(stderr, "ctxpack: output path too long: '%s'\n", output);
+		return -1;
+	}
+	*fd = mkostemp(tmp_path, O_CLOEXEC);
+	if (*fd < 0) {
+		fprintf(stderr, "ctxpack: cannot create a file next to '%s': %s\n", output, strerror(errno));
+		return -1;
+	}
+	tmp_set = 1;
+	return 0;
+}
+
+static mode_t current_umask(void)
+{
+	mode_t m = umask(0);
+
+	umask(m);
+	return m;
+}
+
+static int finish_output(const char *output, int fd, bool ok)
+{
+	if (fd == STDOUT_FILENO)
+		return 0;
+	if (ok && fchmod(fd, 0666 & ~current_umask()) == 0 && fsync(fd) == 0 && close(fd) == 0 &&
+	    rename(tmp_path, output) == 0) {
+		tmp_set = 0;
+		return 0;
+	}
+	if (ok)
+		fprintf(stderr, "ctxpack: cannot write '%s': %s\n", output, strerror(errno));
+	close(fd);
+	unlink(tmp_path);
+	tmp_set = 0;
+	return -1;
+}
+
+static const struct opt pack_opts[] = {
+	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory (default DIR/Dockerfile)" },
+	{ "builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B", "buildkit (default) or classic semantics" },
+	{ "output", 'o', OPT_ARG_REQUIRED, "FILE", "write the archive to FILE (atomically) instead of stdout" },
+	{ "compress", OPT_COMPRESS, OPT_ARG_REQUIRED, "C", "none (default), gzip or zstd" },
+	{ "level", OPT_LEVEL, OPT_ARG_REQUIRED, "N", "compression level" },
+	{ "threads", 'j', OPT_ARG_REQUIRED, "N", "walker threads (default: online CPUs)" },
+	{ "mtime", OPT_MTIME, OPT_ARG_REQUIRED, "EPOCH", "clamp every mtime to EPOCH (default: $SOURCE_DATE_EPOCH if set)" },
+	{ "force", OPT_FORCE, OPT_ARG_NONE, NULL, "write the archive even when stdout is a terminal" },
+	{ "quiet", 'q', OPT_ARG_NONE, NULL, "no messages but errors" },
+	{ NULL, 0, 0, NULL, NULL },
+};
+
+static const char pack_details[] =
+	"Writes the build context of DIR (default: the current directory) as a tar,\n"
+	"exactly as the chosen builder would receive it: the same members in the\n"
+	"same order with the same headers.  Use it as\n"
+	"\n"
+	"  ctxpack pack . | docker build -f Dockerfile -\n"
+	"\n"
+	"A Dockerfile outside the context is added as .dockerfile.<hex> (named after\n"
+	"its content) and its name is added to .dockerignore; the name to pass to\n"
+	"docker build -f is printed on stderr.\n"
+	"\n"
+	"Exit status: 0 the archive is complete; 1 it could not be made (nothing is\n"
+	"left behind with -o; on stdout the stream ends early and the error says so);\n"
+	"2 usage error.\n";
+
+static bool env_epoch(int64_t *out)
+{
+	const char *s = getenv("SOURCE_DATE_EPOCH");
+	char *end;
+	long long v;
+
+	if (!s || !*s)
+		return false;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end || v < 0)
+		return false;
+	*out = v;
+	return true;
+}
+
+static int cmd_pack(const struct command *cmd, int argc, char **argv)
+{
+	struct pack_args a = { .o = { .builder = CTXPACK_BUILDER_BUILDKIT, .dir = "." } };
+	struct pack_report rep;
+	char err[1024] = "";
+	int first = opts_parse(cmd, argc, argv, pack_opt, &a), fd, rc;
+
+	if (first < 0)
+		return first == -2 ? 0 : 2;
+	if (argc - first > 1) {
+		usage_error(cmd, "more than one context directory given");
+		return 2;
+	}
+	if (first < argc)
+		a.o.dir = argv[first];
+	if (!a.o.tar.clamp_mtime && env_epoch(&a.o.tar.mtime_max))
+		a.o.tar.clamp_mtime = true;
+	if ((!a.output || !strcmp(a.output, "-")) && isatty(STDOUT_FILENO) && !a.force) {
+		fprintf(stderr, "ctxpack: stdout is a terminal; not writing an archive there (pipe it, use -o FILE, or --force)\n");
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	if (open_output(a.output, &fd))
+		return 1;
+	rc = pack_run(&a.o, fd, &rep, err, sizeof(err));
+	if (rc == -EPIPE)
+		fprintf(stderr, "ctxpack: the archive's reader went away (broken pipe); the context was not fully sent\n");
+	else if (rc)
+		fprintf(stderr, "ctxpack: %s\n", err);
+	if (finish_output(a.output, fd, rc == 0))
+		rc = rc ? rc : -EIO;
+	if (!rc && rep.dockerfile_name[0] && !a.quiet)
+		fprintf(stderr, "ctxpack: the Dockerfile is outside the context; it is in the archive as '%s': use docker build -f %s -\n",
+			rep.dockerfile_name, rep.dockerfile_name);
+	return rc ? 1 : 0;
+}
+
+static const char *type_char(uint8_t t)
+{
+	static const char *const c[] = { "f", "d", "l", "p", "c", "b", "s" };
+	return t < 7 ? c[t] : "?";
+}
+
+static int cmd_ls(const struct command *cmd, int argc, char **argv)
+{
+	struct pack_args a = { .o = { .builder = CTXPACK_BUILDER_BUILDKIT, .dir = "." } };
+	struct walk_result res;
+	char err[1024] = "";
+	int first = opts_parse(cmd, argc, argv, pack_opt, &a), rc;
+
+	if (first < 0)
+		return first == -2 ? 0 : 2;
+	if (argc - first > 1) {
+		usage_error(cmd, "more than one context directory given");
+		return 2;
+	}
+	if (first < argc)
+		a.o.dir = argv[first];
+	rc = pack_list(&a.o, &res, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "ctxpack: %s\n", err);
+		return 1;
+	}
+	if (a.json)
+		fputs("{\"version\":1,\"entries\":[", stdout);
+	for (size_t i = 0; i < res.n; i++) {
+		const struct walk_entry *e = &res.v[i];
+		if (a.json) {
+			fputs(i ? ",\n{\"path\":" : "\n{\"path\":", stdout);
+			json_string(stdout, e->path, e->len);
+			printf(",\"type\":\"%s\",\"mode\":\"%04o\",\"size\":%llu", type_char(e->type),
+			       (unsigned)e->mode, (unsigned long long)e->size);
+			if (e->link) {
+				fputs(",\"link\":", stdout);
+				json_string(stdout, e->link, strlen(e->link));
+			}
+			printf(",\"parent_only\":%s}", e->parent ? "true" : "false");
+			continue;
+		}
+		if (a.long_list)
+			printf("%s %04o %12llu ", type_char(e->type), (unsigned)e->mode,
+			       (unsigned long long)e->size);
+		fwrite(e->path, 1, e->len, stdout);
+		if (e->type == WT_DIR)
+			putchar('/');
+		if (a.long_list && e->link)
+			printf(" -> %s", e->link);
+		putchar(a.nul ? '\0' : '\n');
+	}
+	if (a.json)
+		fputs("\n]}\n", stdout);
+	walk_result_release(&res);
+	if (fflush(stdout) || ferror(stdout)) {
+		fprintf(stderr, "ctxpack: cannot write output: %s\n", strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+static const struct opt ls_opts[] = {
+	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory" },
+	{ "builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B", "buildkit (default) or classic semantics" },
+	{ "long", 'l', OPT_ARG_NONE, NULL, "show type, mode and size" },
+	{ "json", OPT_JSON, OPT_ARG_NONE, NULL, "one JSON document" },
+	{ "null", 'z', OPT_ARG_NONE, NULL, "NUL-terminated names" },
+	{ "threads", 'j', OPT_ARG_REQUIRED, "N", "walker threads (default: online CPUs)" },
+	{ NULL, 0, 0, NULL, NULL },
+};
+
+const struct command pack_command = {
+	"pack",
+	"Write the build context of DIR as a tar, exactly as Docker would send it.",
+	"[DIR] [-f DOCKERFILE] [--builder=buildkit|classic] [-o FILE] [--compress=none|gzip|zstd] [--level N] [-j N] [--mtime EPOCH]",
+	pack_details,
+	pack_opts,
+	cmd_pack,
+};
+
+const struct command ls_command = {
+	"ls",
+	"List what `ctxpack pack` would send, in archive order.",
+	"[DIR] [-f DOCKERFILE] [--builder=buildkit|classic] [-l] [--json] [-z]",
+	"Directories end with '/'.  With --json: {\"version\":1,\"entries\":[{\"path\",\n"
+	"\"type\" (f d l p c b s), \"mode\", \"size\", \"link\", \"parent_only\"}]}.\n",
+	ls_opts,
+	cmd_ls,
+};

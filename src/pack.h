@@ -1,0 +1,42 @@
+/* pack.h: rules → matcher → walk → tar: the one module that knows them all.
+ *
+ * pack_run walks the context once, decides every entry, resolves hard links
+ * (the first sent name carries the data), adds the Dockerfile when it lives
+ * outside the context (under a name derived from its content), and streams
+ * the tar.  Everything that can fail before the first byte is checked
+ * before the first byte: a bad pattern, an unreadable file the builder
+ * needs, a missing Dockerfile. */
+#ifndef CTXPACK_PACK_H
+#define CTXPACK_PACK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tarwriter.h"
+#include "ctxpack/ctxpack.h"
+
+struct pack_options {
+	enum ctxpack_builder builder;
+	const char *dir;        /* the context */
+	const char *dockerfile; /* -f, relative to the current directory; NULL: default */
+	int threads;            /* 0: online CPUs */
+	struct tar_options tar;
+};
+
+struct pack_report {
+	uint64_t entries;      /* members written */
+	uint64_t bytes;        /* file data bytes */
+	uint64_t tar_bytes;    /* uncompressed stream */
+	uint64_t out_bytes;    /* after compression */
+	char dockerfile_name[64]; /* set when the Dockerfile was added under a generated name */
+};
+
+/* Packs into outfd.  Returns 0 or a negative errno with a message in err. */
+int pack_run(const struct pack_options *o, int outfd, struct pack_report *rep, char *err,
+	     size_t errsz);
+
+/* Walks only: the entries the builder would send (for `ctxpack ls`).
+ * out must be released with walk_result_release. */
+int pack_list(const struct pack_options *o, struct walk_result *out, char *err, size_t errsz);
+
+#endif

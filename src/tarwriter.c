@@ -1,0 +1,1113 @@
+/* tarwriter.c: the tar writer (see tarwriter.h).
+ *
+ * The header bytes are Go's.  The docker CLI writes its context with Go's
+ * archive/tar (moby/go-archive sets Format = PAX, truncates ModTime to
+ * seconds, forces uid/gid 0 and adds security.capability as a PAX record),
+ * and libarchive's tar writers cannot produce those bytes: their numeric
+ * fields are "000644 \0" where Go writes "0000644\0", their PAX headers are
+ * named "PaxHeader/x" with the member's mode and mtime where Go writes
+ * "PaxHeaders.0/x" with mode 0 and mtime 0, and they add
+ * LIBARCHIVE.xattr.* and hdrcharset=BINARY records, GNU-style
+ * "././@LongHardLink" fields and keep non-ASCII bytes in the ustar name.
+ * So this file builds every 512-byte header itself, mirroring Go's
+ * Writer.WriteHeader (writer.go) and its formatter (strconv.go) function by
+ * function, and libarchive carries the stream: its "raw" format passes the
+ * bytes through unchanged into the compression filters (gzip, zstd) and the
+ * output callback.
+ *
+ * Data passes through one 1 MiB buffer: headers are formatted into it and
+ * file data is read into it directly, so the output sees large writes.  A
+ * failed tar_add never leaves a member that looks complete: the member is
+ * dropped if it is still in the buffer, and the writer refuses everything
+ * after; tar_close then ends the stream inside a block, so that no tar
+ * reader (Go's archive/tar in the engine included) can take the stream for
+ * a complete, shorter archive. */
+#define _GNU_SOURCE
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "tarwriter.h"
+#include "internal.h"
+#include "pattern.h"
+
+#define BLOCK 512
+#define BUF_SIZE (1u << 20)
+#define MAX_SPECIAL_FILE_SIZE (1 << 20) /* Go: maxSpecialFileSize */
+#define CAP_XATTR "security.capability"
+
+/* Go: Unix seconds of the zero time.Time (January 1, year 1, UTC); a header
+ * whose ModTime IsZero() is written with mtime 0 and no PAX record. */
+#define GO_ZERO_TIME_UNIX (-62135596800LL)
+
+/* Header field offsets and sizes (Go: format.go, headerV7 and headerUSTAR). */
+/* clang-format off */
+enum {
+	F_NAME = 0, S_NAME = 100,
+	F_MODE = 100, S_MODE = 8,
+	F_UID = 108, F_GID = 116, S_ID = 8,
+	F_SIZE = 124, S_SIZE = 12,
+	F_MTIME = 136, S_MTIME = 12,
+	F_CHKSUM = 148, S_CHKSUM = 8,
+	F_TYPE = 156,
+	F_LINK = 157, S_LINK = 100,
+	F_MAGIC = 257, F_VERSION = 263,
+	F_UNAME = 265, F_GNAME = 297, S_OWNER = 32,
+	F_DEVMAJOR = 329, F_DEVMINOR = 337, S_DEV = 8,
+	F_PREFIX = 345, S_PREFIX = 155,
+};
+/* clang-format on */
+
+struct tar_writer {
+	struct archive *a;
+	int fd;
+	int io_err;    /* errno of the failed write(2), 0 */
+	int failed;    /* negative errno: the stream is unusable */
+	bool finished; /* end blocks written, libarchive closed */
+	char *buf;     /* BUF_SIZE bytes */
+	size_t used;
+	uint64_t flushes; /* buffer flushes so far */
+	uint64_t raw;	  /* tar bytes accepted (buffered or written) */
+	char *name;	  /* scratch: the member name */
+	size_t name_alloc;
+	char *pax; /* scratch: PAX records */
+	size_t pax_alloc;
+	char *asc; /* scratch: a string in ASCII */
+	size_t asc_alloc;
+	struct tar_options o;
+	char failmsg[256]; /* why the stream was given up */
+};
+
+/* One member's header fields, as Go's tar.Header holds them for docker. */
+struct hdr {
+	const char *name;
+	size_t name_len;
+	const char *link;
+	size_t link_len;
+	char type;
+	int64_t mode, size, mtime, devmajor, devminor;
+	const char *cap; /* SCHILY.xattr.security.capability value, or NULL */
+	size_t cap_len;
+};
+
+static int set_err(char *err, size_t errsz, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int set_err(char *err, size_t errsz, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errsz) {
+		va_start(ap, fmt);
+		vsnprintf(err, errsz, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+/* Marks the stream unusable; returns rc.  err: the message (errsz bytes). */
+static int fail(struct tar_writer *w, int rc, const char *err, size_t errsz)
+{
+	if (!w->failed) {
+		w->failed = rc;
+		snprintf(w->failmsg, sizeof(w->failmsg), "%s",
+			 err && errsz ? err : strerror(-rc));
+	}
+	return rc;
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+/* libarchive's client write callback: all of buf or an error (write(2)'s
+ * errno is kept, so EPIPE and ENOSPC reach the caller as such). */
+static la_ssize_t out_write(struct archive *a, void *data, const void *buf, size_t len)
+{
+	struct tar_writer *w = data;
+	const char *p = buf;
+	size_t left = len;
+
+	while (left) {
+		ssize_t n = write(w->fd, p, left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			/* A non-blocking descriptor: wait until it drains. */
+			struct pollfd pfd = {.fd = w->fd, .events = POLLOUT};
+			if (poll(&pfd, 1, -1) < 0 && errno != EINTR) {
+				w->io_err = errno;
+				archive_set_error(a, errno, "%s", strerror(errno));
+				return -1;
+			}
+			continue;
+		}
+		if (n <= 0) {
+			w->io_err = n < 0 ? errno : ENOSPC;
+			archive_set_error(a, w->io_err, "%s", strerror(w->io_err));
+			return -1;
+		}
+		p += n;
+		left -= (size_t)n;
+	}
+	return (la_ssize_t)len;
+}
+
+/* The error of a failed libarchive call, as a negative errno. */
+static int la_err(struct tar_writer *w, char *err, size_t errsz)
+{
+	int e = w->io_err ? w->io_err : archive_errno(w->a);
+	const char *msg = w->io_err ? strerror(w->io_err) : archive_error_string(w->a);
+
+	if (e <= 0)
+		e = EIO;
+	set_err(err, errsz, -e, "cannot write the archive: %s", msg ? msg : strerror(e));
+	return fail(w, -e, err, errsz);
+}
+
+static int flush(struct tar_writer *w, char *err, size_t errsz)
+{
+	size_t off = 0;
+
+	while (off < w->used) {
+		la_ssize_t n = archive_write_data(w->a, w->buf + off, w->used - off);
+		if (n <= 0)
+			return la_err(w, err, errsz);
+		off += (size_t)n;
+	}
+	w->used = 0;
+	w->flushes++;
+	return 0;
+}
+
+static int put(struct tar_writer *w, const void *data, size_t len, char *err, size_t errsz)
+{
+	const char *p = data;
+
+	while (len) {
+		size_t n;
+		if (w->used == BUF_SIZE) {
+			int rc = flush(w, err, errsz);
+			if (rc)
+				return rc;
+		}
+		n = BUF_SIZE - w->used;
+		if (n > len)
+			n = len;
+		memcpy(w->buf + w->used, p, n);
+		w->used += n;
+		w->raw += n;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Zeros up to the next block boundary after size bytes of data. */
+static int pad(struct tar_writer *w, uint64_t size, char *err, size_t errsz)
+{
+	static const char zero[BLOCK];
+	size_t n = (size_t)(-size % BLOCK);
+
+	return n ? put(w, zero, n, err, errsz) : 0;
+}
+
+/* ---- Go's formatter (archive/tar strconv.go) ---------------------------- */
+
+static bool is_ascii(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if ((unsigned char)s[i] >= 0x80 || !s[i])
+			return false;
+	}
+	return true;
+}
+
+/* toASCII: drops every rune >= 0x80 and NUL.  Each byte of a multi-byte
+ * UTF-8 sequence and each invalid byte (a U+FFFD rune) is >= 0x80, so this
+ * is bytewise.  out holds len bytes; returns the new length. */
+static size_t to_ascii(char *out, const char *s, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if ((unsigned char)s[i] < 0x80 && s[i])
+			out[n++] = s[i];
+	}
+	return n;
+}
+
+/* formatter.formatString: copies s into b, NUL-terminating if possible. */
+static void format_string(char *b, size_t size, const char *s, size_t len)
+{
+	memcpy(b, s, len < size ? len : size);
+	if (len < size)
+		b[len] = 0;
+	/* Some buggy readers treat regular files with a trailing slash in the
+	 * V7 path field as a directory even though the full path recorded
+	 * elsewhere (e.g., via PAX record) contains no trailing slash. */
+	if (len > size && b[size - 1] == '/') {
+		size_t n = size - 1; /* len(strings.TrimRight(s[:len(b)-1], "/")) */
+		while (n > 0 && s[n - 1] == '/')
+			n--;
+		b[n] = 0; /* Replace trailing slash with NUL terminator */
+	}
+}
+
+/* fitsInOctal: whether x fits in an n-byte field in octal with a NUL. */
+static bool fits_in_octal(size_t n, int64_t x)
+{
+	unsigned oct_bits = (unsigned)(n - 1) * 3;
+
+	return x >= 0 && (n >= 22 || x < (int64_t)1 << oct_bits);
+}
+
+/* formatter.formatOctal: zero-padded, NUL-terminated; a value that does not
+ * fit is written as zero (the PAX record carries it). */
+static void format_octal(char *b, size_t size, int64_t x)
+{
+	char digits[24], s[24];
+	size_t nd = 0, len = 0;
+	uint64_t v;
+
+	if (!fits_in_octal(size, x))
+		x = 0; /* Last resort, just write zero */
+	v = (uint64_t)x;
+	do {
+		digits[nd++] = (char)('0' + (v & 7));
+		v >>= 3;
+	} while (v);
+	/* Add leading zeros, but leave room for a NUL. */
+	while (len + nd + 1 < size)
+		s[len++] = '0';
+	while (nd)
+		s[len++] = digits[--nd];
+	format_string(b, size, s, len);
+}
+
+/* block.setFormat(USTAR or PAX) and the checksum: six octal digits, NUL,
+ * space (Go: "This field is special in that it is terminated by a NULL then
+ * space."). */
+static void set_format(unsigned char *blk)
+{
+	unsigned sum = 0;
+
+	memcpy(blk + F_MAGIC, "ustar\0", 6);
+	memcpy(blk + F_VERSION, "00", 2);
+	for (size_t i = 0; i < BLOCK; i++)
+		sum += (i >= F_CHKSUM && i < F_CHKSUM + S_CHKSUM) ? ' ' : blk[i];
+	format_octal((char *)blk + F_CHKSUM, 7, sum);
+	blk[F_CHKSUM + 7] = ' ';
+}
+
+/* splitUSTARPath: splits name into a prefix (<= 155 bytes) and a suffix
+ * (<= 100 bytes) at a '/', if name is ASCII and longer than 100 bytes. */
+static bool split_ustar_path(const char *name, size_t len, size_t *plen)
+{
+	size_t length = len, i, nlen;
+
+	if (length <= S_NAME || !is_ascii(name, len))
+		return false;
+	else if (length > S_PREFIX + 1)
+		length = S_PREFIX + 1;
+	else if (name[length - 1] == '/')
+		length--;
+
+	i = length; /* strings.LastIndex(name[:length], "/") */
+	while (i > 0 && name[i - 1] != '/')
+		i--;
+	if (i == 0)
+		return false;
+	i--;
+	nlen = len - i - 1; /* length of suffix */
+	if (i == 0 || nlen > S_NAME || nlen == 0 || i > S_PREFIX)
+		return false;
+	*plen = i;
+	return true;
+}
+
+/* templateV7Plus: the fields USTAR and PAX headers share.  ascii: the PAX
+ * main header's string formatter, toASCII first. */
+static int template_v7_plus(struct tar_writer *w, unsigned char *blk, const struct hdr *h,
+			    const char *name, size_t name_len, bool ascii)
+{
+	char *b = (char *)blk;
+	size_t n;
+
+	memset(blk, 0, BLOCK);
+	blk[F_TYPE] = (unsigned char)h->type;
+	if (ascii) {
+		size_t need = name_len > h->link_len ? name_len : h->link_len;
+		if (GROW(w->asc, w->asc_alloc, need + 1))
+			return -ENOMEM;
+		n = to_ascii(w->asc, name, name_len);
+		format_string(b + F_NAME, S_NAME, w->asc, n);
+		n = to_ascii(w->asc, h->link, h->link_len);
+		format_string(b + F_LINK, S_LINK, w->asc, n);
+	} else {
+		format_string(b + F_NAME, S_NAME, name, name_len);
+		format_string(b + F_LINK, S_LINK, h->link, h->link_len);
+	}
+	format_octal(b + F_MODE, S_MODE, h->mode);
+	format_octal(b + F_UID, S_ID, 0);
+	format_octal(b + F_GID, S_ID, 0);
+	format_octal(b + F_SIZE, S_SIZE, h->size);
+	format_octal(b + F_MTIME, S_MTIME, h->mtime == GO_ZERO_TIME_UNIX ? 0 : h->mtime);
+	/* Uname and Gname are empty: formatString writes one NUL over NULs. */
+	format_octal(b + F_DEVMAJOR, S_DEV, h->devmajor);
+	format_octal(b + F_DEVMINOR, S_DEV, h->devminor);
+	return 0;
+}
+
+/* formatPAXRecord: "%d %s=%s\n", the length counting itself. */
+static size_t pax_record(char *out, const char *k, const char *v, size_t vlen)
+{
+	size_t klen = strlen(k);
+	size_t size = klen + vlen + 3; /* ' ', '=' and '\n' */
+	char num[24];
+	int nd = snprintf(num, sizeof(num), "%zu", size);
+
+	size += (size_t)nd;
+	nd = snprintf(num, sizeof(num), "%zu", size);
+	if ((size_t)nd + klen + vlen + 3 != size) /* adding the length made it longer */
+		nd = snprintf(num, sizeof(num), "%zu", ++size);
+	if (out) {
+		char *p = out;
+		memcpy(p, num, (size_t)nd);
+		p += nd;
+		*p++ = ' ';
+		memcpy(p, k, klen);
+		p += klen;
+		*p++ = '=';
+		memcpy(p, v, vlen);
+		p += vlen;
+		*p = '\n';
+	}
+	return size;
+}
+
+/* writeRawFile for the PAX 'x' header: named path.Join(dir, "PaxHeaders.0",
+ * file) of the member's name, in ASCII, at most 100 bytes, no trailing '/';
+ * mode, uid, gid and mtime 0; no uname, gname or device fields. */
+static int write_pax_file(struct tar_writer *w, const struct hdr *h, size_t data_len, char *err,
+			  size_t errsz)
+{
+	static const char elem[] = "PaxHeaders.0";
+	unsigned char blk[BLOCK];
+	size_t dir = h->name_len, file, jl = 0, n;
+	char *join, *clean;
+	int rc;
+
+	while (dir > 0 && h->name[dir - 1] != '/') /* path.Split */
+		dir--;
+	file = h->name_len - dir;
+	join = malloc(2 * (h->name_len + sizeof(elem) + 2) + 2);
+	if (!join)
+		return set_err(err, errsz, -ENOMEM, "out of memory");
+	clean = join + h->name_len + sizeof(elem) + 2;
+	/* path.Join: the non-empty elements joined by '/', then Clean. */
+	if (dir) {
+		memcpy(join, h->name, dir);
+		jl = dir;
+		join[jl++] = '/';
+	}
+	memcpy(join + jl, elem, sizeof(elem) - 1);
+	jl += sizeof(elem) - 1;
+	if (file) {
+		join[jl++] = '/';
+		memcpy(join + jl, h->name + dir, file);
+		jl += file;
+	}
+	n = go_clean(join, jl, clean);
+	n = to_ascii(clean, clean, n); /* Best effort for the filename. */
+	if (n > S_NAME)
+		n = S_NAME;
+	while (n > 0 && clean[n - 1] == '/') /* strings.TrimRight(name, "/") */
+		n--;
+
+	memset(blk, 0, BLOCK);
+	blk[F_TYPE] = 'x';
+	format_string((char *)blk + F_NAME, S_NAME, clean, n);
+	free(join);
+	format_octal((char *)blk + F_MODE, S_MODE, 0);
+	format_octal((char *)blk + F_UID, S_ID, 0);
+	format_octal((char *)blk + F_GID, S_ID, 0);
+	format_octal((char *)blk + F_SIZE, S_SIZE, (int64_t)data_len);
+	format_octal((char *)blk + F_MTIME, S_MTIME, 0);
+	set_format(blk);
+	rc = put(w, blk, BLOCK, err, errsz);
+	if (!rc)
+		rc = put(w, w->pax, data_len, err, errsz);
+	if (!rc)
+		rc = pad(w, data_len, err, errsz);
+	return rc;
+}
+
+/* Writer.WriteHeader for the headers docker writes (Format = PAX, so USTAR
+ * whenever every field fits, else PAX; never GNU). */
+static int write_header(struct tar_writer *w, const struct hdr *h, char *err, size_t errsz)
+{
+	unsigned char blk[BLOCK];
+	char mtime_s[24], size_s[24];
+	bool ustar = true, rec_path = false, rec_link = false, rec_mtime = false, rec_size = false;
+	size_t prefix = 0, total = 0;
+
+	/* Header.allowedFormats, for the fields docker fills in. */
+	if (!is_ascii(h->name, h->name_len) || h->name_len > S_NAME) {
+		if (!split_ustar_path(h->name, h->name_len, &prefix))
+			ustar = false;
+		rec_path = true;
+	}
+	if (!is_ascii(h->link, h->link_len) || h->link_len > S_LINK) {
+		ustar = false;
+		rec_link = true;
+	}
+	if (!fits_in_octal(S_MODE, h->mode) || !fits_in_octal(S_DEV, h->devmajor) ||
+	    !fits_in_octal(S_DEV, h->devminor))
+		return set_err(err, errsz, -EOVERFLOW,
+			       "'%.*s': mode or device numbers cannot be encoded in a tar header",
+			       (int)h->name_len, h->name);
+	if (!fits_in_octal(S_SIZE, h->size)) {
+		ustar = false;
+		rec_size = true;
+	}
+	if (h->mtime != GO_ZERO_TIME_UNIX && !fits_in_octal(S_MTIME, h->mtime)) {
+		ustar = false;
+		rec_mtime = true;
+	}
+	if (h->cap)
+		ustar = false; /* only PAX supports PAXRecords */
+
+	if (ustar) { /* writeUSTARHeader */
+		const char *name = h->name;
+		size_t len = h->name_len;
+		if (split_ustar_path(h->name, h->name_len, &prefix)) {
+			name = h->name + prefix + 1;
+			len = h->name_len - prefix - 1;
+		} else {
+			prefix = 0;
+		}
+		template_v7_plus(w, blk, h, name, len, false);
+		format_string((char *)blk + F_PREFIX, S_PREFIX, h->name, prefix);
+		set_format(blk);
+		return put(w, blk, BLOCK, err, errsz);
+	}
+
+	/* writePAXHeader: the records sorted by key. */
+	snprintf(mtime_s, sizeof(mtime_s), "%lld", (long long)h->mtime); /* formatPAXTime */
+	snprintf(size_s, sizeof(size_s), "%lld", (long long)h->size);
+	if (h->cap)
+		total += pax_record(NULL, "SCHILY.xattr." CAP_XATTR, h->cap, h->cap_len);
+	if (rec_link)
+		total += pax_record(NULL, "linkpath", h->link, h->link_len);
+	if (rec_mtime)
+		total += pax_record(NULL, "mtime", mtime_s, strlen(mtime_s));
+	if (rec_path)
+		total += pax_record(NULL, "path", h->name, h->name_len);
+	if (rec_size)
+		total += pax_record(NULL, "size", size_s, strlen(size_s));
+	if (total > MAX_SPECIAL_FILE_SIZE)
+		return set_err(err, errsz, -ENAMETOOLONG,
+			       "'%.*s': PAX header over 1 MiB (Go: archive/tar: write too long)",
+			       (int)(h->name_len > 200 ? 200 : h->name_len), h->name);
+	if (GROW(w->pax, w->pax_alloc, total + 1))
+		return set_err(err, errsz, -ENOMEM, "out of memory");
+	total = 0;
+	if (h->cap)
+		total += pax_record(w->pax + total, "SCHILY.xattr." CAP_XATTR, h->cap, h->cap_len);
+	if (rec_link)
+		total += pax_record(w->pax + total, "linkpath", h->link, h->link_len);
+	if (rec_mtime)
+		total += pax_record(w->pax + total, "mtime", mtime_s, strlen(mtime_s));
+	if (rec_path)
+		total += pax_record(w->pax + total, "path", h->name, h->name_len);
+	if (rec_size)
+		total += pax_record(w->pax + total, "size", size_s, strlen(size_s));
+	if (total) {
+		int rc = write_pax_file(w, h, total, err, errsz);
+		if (rc)
+			return rc;
+	}
+	/* The main header: strings in ASCII, numbers that do not fit as 0. */
+	if (template_v7_plus(w, blk, h, h->name, h->name_len, true))
+		return set_err(err, errsz, -ENOMEM, "out of memory");
+	set_format(blk);
+	return put(w, blk, BLOCK, err, errsz);
+}
+
+/* ---- reading the context ----------------------------------------------- */
+
+static int openat_beneath(int dfd, const char *path, int flags)
+{
+	struct open_how how = {.flags = (uint64_t)flags,
+			       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS};
+	int fd = (int)syscall(SYS_openat2, dfd, path, &how, sizeof(how));
+
+	/* Before Linux 5.6, or a seccomp filter that refuses openat2: only
+	 * the last component is kept from following a symlink. */
+	if (fd < 0 && (errno == ENOSYS || errno == EPERM))
+		fd = openat(dfd, path, flags);
+	return fd;
+}
+
+/* Opens path below rootfd without following any symlink on the way (the
+ * last component: per O_NOFOLLOW / O_PATH).  Paths of PATH_MAX bytes and
+ * more are opened a directory chunk at a time.  Returns fd or -errno. */
+static int open_entry(int rootfd, const char *path, size_t len, int flags)
+{
+	char chunk[PATH_MAX];
+	int dfd = rootfd, fd;
+
+	while (len >= PATH_MAX) {
+		size_t cut = PATH_MAX - 1;
+		int nd;
+		while (cut > 0 && path[cut] != '/')
+			cut--;
+		if (cut == 0) {
+			fd = -ENAMETOOLONG;
+			goto out;
+		}
+		memcpy(chunk, path, cut);
+		chunk[cut] = 0;
+		nd = openat_beneath(dfd, chunk, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (nd < 0) {
+			fd = -errno;
+			goto out;
+		}
+		if (dfd != rootfd)
+			close(dfd);
+		dfd = nd;
+		path += cut + 1;
+		len -= cut + 1;
+	}
+	fd = openat_beneath(dfd, path, flags);
+	if (fd < 0)
+		fd = -errno;
+out:
+	if (dfd != rootfd)
+		close(dfd);
+	return fd;
+}
+
+/* Reads security.capability as moby/go-archive's
+ * ReadSecurityXattrToTarHeader does: any error means none, and a
+ * VFS_CAP_REVISION_3 value becomes revision 2 (20 bytes: the root uid
+ * makes no sense outside the user namespace).  fd: the file itself (read,
+ * fgetxattr) or an O_PATH descriptor (getxattr through /proc/self/fd).
+ * Returns the value's length, 0 for none, or -ENOMEM; *out is malloc'd. */
+static ssize_t read_cap(int fd, bool opath, char **out)
+{
+	char proc[40], small[256], *v = small;
+	ssize_t n;
+
+	*out = NULL;
+	if (opath)
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = opath ? getxattr(proc, CAP_XATTR, small, sizeof(small))
+		  : fgetxattr(fd, CAP_XATTR, small, sizeof(small));
+	while (n < 0 && errno == ERANGE) {
+		ssize_t size = opath ? getxattr(proc, CAP_XATTR, NULL, 0)
+				     : fgetxattr(fd, CAP_XATTR, NULL, 0);
+		if (size < 0)
+			return 0;
+		if (v != small)
+			free(v);
+		v = malloc((size_t)size + 1);
+		if (!v)
+			return -ENOMEM;
+		n = opath ? getxattr(proc, CAP_XATTR, v, (size_t)size)
+			  : fgetxattr(fd, CAP_XATTR, v, (size_t)size);
+	}
+	if (n <= 0) {
+		if (v != small)
+			free(v);
+		return 0; /* ENODATA, ENOTSUP...: docker ignores every error */
+	}
+	if (n > 3 && v[3] == 3 && n >= 20) { /* vfsCapRevision3 -> vfsCapRevision2 */
+		v[3] = 2;
+		n = 20;
+	}
+	if (v == small) {
+		v = malloc((size_t)n + 1);
+		if (!v)
+			return -ENOMEM;
+		memcpy(v, small, (size_t)n);
+	}
+	*out = v;
+	return n;
+}
+
+/* Copies exactly size bytes of fd into the stream; any other length is an
+ * error (the file changed after it was walked). */
+static int copy_data(struct tar_writer *w, int fd, const char *path, uint64_t size, char *err,
+		     size_t errsz)
+{
+	uint64_t left = size;
+	char extra;
+	ssize_t n;
+
+	while (left) {
+		size_t want;
+		if (w->used == BUF_SIZE) {
+			int rc = flush(w, err, errsz);
+			if (rc)
+				return rc;
+		}
+		want = BUF_SIZE - w->used;
+		if (want > left)
+			want = (size_t)left;
+		n = read(fd, w->buf + w->used, want);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return set_err(err, errsz, -errno, "cannot read '%s': %s", path,
+				       strerror(errno));
+		if (n == 0)
+			return set_err(err, errsz, -ESTALE,
+				       "'%s' changed size while being read (%llu bytes, not %llu)",
+				       path, (unsigned long long)(size - left),
+				       (unsigned long long)size);
+		w->used += (size_t)n;
+		w->raw += (uint64_t)n;
+		left -= (uint64_t)n;
+	}
+	do
+		n = read(fd, &extra, 1);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return set_err(err, errsz, -errno, "cannot read '%s': %s", path, strerror(errno));
+	if (n > 0)
+		return set_err(err, errsz, -ESTALE,
+			       "'%s' changed size while being read (more than %llu bytes)", path,
+			       (unsigned long long)size);
+	return pad(w, size, err, errsz);
+}
+
+/* ---- the interface ------------------------------------------------------ */
+
+static int set_option(struct tar_writer *w, const char *mod, const char *opt, const char *val,
+		      char *err, size_t errsz)
+{
+	if (archive_write_set_filter_option(w->a, mod, opt, val) != ARCHIVE_OK)
+		return set_err(err, errsz, -EINVAL, "cannot set the %s option %s%s: %s", mod,
+			       val ? "" : "!", opt, archive_error_string(w->a));
+	return 0;
+}
+
+static int setup_filter(struct tar_writer *w, const struct tar_options *o, char *err, size_t errsz)
+{
+	char v[24];
+	int rc = 0;
+
+	switch (o->compression) {
+	case TAR_NONE:
+		if (o->level)
+			return set_err(err, errsz, -EINVAL,
+				       "a compression level needs compression");
+		return 0;
+	case TAR_GZIP:
+		if (o->level && (o->level < 1 || o->level > 9))
+			return set_err(err, errsz, -EINVAL,
+				       "gzip level %d is out of range (1 to 9)", o->level);
+		if (archive_write_add_filter_gzip(w->a) != ARCHIVE_OK)
+			return set_err(err, errsz, -ENOTSUP, "cannot compress with gzip: %s",
+				       archive_error_string(w->a));
+		/* No timestamp in the gzip header: the same tree gives the same bytes. */
+		rc = set_option(w, "gzip", "timestamp", NULL, err, errsz);
+		if (!rc && o->level) {
+			snprintf(v, sizeof(v), "%d", o->level);
+			rc = set_option(w, "gzip", "compression-level", v, err, errsz);
+		}
+		return rc;
+	case TAR_ZSTD: {
+		long threads = o->threads;
+		if (o->level && (o->level < ZSTD_minCLevel() || o->level > ZSTD_maxCLevel()))
+			return set_err(err, errsz, -EINVAL,
+				       "zstd level %d is out of range (%d to %d)", o->level,
+				       ZSTD_minCLevel(), ZSTD_maxCLevel());
+		if (threads < 0)
+			return set_err(err, errsz, -EINVAL, "zstd threads %ld: not a count",
+				       threads);
+		if (threads == 0)
+			threads = sysconf(_SC_NPROCESSORS_ONLN);
+		if (threads < 1)
+			threads = 1;
+		if (archive_write_add_filter_zstd(w->a) != ARCHIVE_OK)
+			return set_err(err, errsz, -ENOTSUP, "cannot compress with zstd: %s",
+				       archive_error_string(w->a));
+		if (o->level) {
+			snprintf(v, sizeof(v), "%d", o->level);
+			rc = set_option(w, "zstd", "compression-level", v, err, errsz);
+		}
+		/* Workers compress while the walk reads; zstd's output is the same
+		 * for any number of workers >= 1. */
+		if (!rc) {
+			snprintf(v, sizeof(v), "%ld", threads);
+			rc = set_option(w, "zstd", "threads", v, err, errsz);
+		}
+		return rc;
+	}
+	}
+	return set_err(err, errsz, -EINVAL, "unknown compression %d", (int)o->compression);
+}
+
+int tar_open(struct tar_writer **out, int fd, const struct tar_options *o, char *err, size_t errsz)
+{
+	static const struct tar_options defaults;
+	struct tar_writer *w;
+	struct archive_entry *e;
+	int rc;
+
+	*out = NULL;
+	if (!o)
+		o = &defaults;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return set_err(err, errsz, -ENOMEM, "out of memory");
+	w->fd = fd;
+	w->o = *o;
+	w->buf = malloc(BUF_SIZE);
+	w->a = archive_write_new();
+	if (!w->buf || !w->a) {
+		rc = set_err(err, errsz, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	/* The raw format passes our bytes through as they are; no blocking
+	 * (bytes per block 0: libarchive hands each write straight to the
+	 * filters, which would otherwise issue one write(2) per 512-byte
+	 * block) and no padding of the last block: the stream ends with the
+	 * two zero blocks. */
+	if (archive_write_set_format_raw(w->a) != ARCHIVE_OK ||
+	    archive_write_set_bytes_per_block(w->a, 0) != ARCHIVE_OK ||
+	    archive_write_set_bytes_in_last_block(w->a, 1) != ARCHIVE_OK) {
+		rc = set_err(err, errsz, -EINVAL, "cannot set up the archive writer: %s",
+			     archive_error_string(w->a));
+		goto fail;
+	}
+	rc = setup_filter(w, o, err, errsz);
+	if (rc)
+		goto fail;
+	if (archive_write_open2(w->a, w, NULL, out_write, NULL, NULL) != ARCHIVE_OK) {
+		rc = la_err(w, err, errsz);
+		goto fail;
+	}
+	/* The one entry of the raw format: the whole tar stream. */
+	e = archive_entry_new();
+	if (!e) {
+		rc = set_err(err, errsz, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_pathname(e, "tar");
+	rc = archive_write_header(w->a, e);
+	archive_entry_free(e);
+	if (rc != ARCHIVE_OK) {
+		rc = la_err(w, err, errsz);
+		goto fail;
+	}
+	*out = w;
+	return 0;
+fail:
+	if (w->a)
+		archive_write_free(w->a);
+	free(w->buf);
+	free(w);
+	return rc;
+}
+
+static int64_t clamp(const struct tar_writer *w, int64_t mtime)
+{
+	return w->o.clamp_mtime && mtime > w->o.mtime_max ? w->o.mtime_max : mtime;
+}
+
+static int refuse(struct tar_writer *w, char *err, size_t errsz)
+{
+	if (w->finished)
+		return set_err(err, errsz, -EINVAL, "the archive is already finished");
+	return set_err(err, errsz, w->failed, "the archive was given up: %s", w->failmsg);
+}
+
+int tar_add(struct tar_writer *w, int rootfd, const struct walk_entry *e, const char *hardlink,
+	    char *err, size_t errsz)
+{
+	struct hdr h = {0};
+	size_t start = w->used;
+	uint64_t flushes = w->flushes, raw = w->raw;
+	char *cap = NULL;
+	ssize_t caplen;
+	int fd = -1, rc;
+
+	if (w->failed || w->finished)
+		return refuse(w, err, errsz);
+
+	h.mode = e->mode & 07777;
+	h.mtime = clamp(w, e->mtime_sec);
+	h.link = "";
+	switch (e->type) {
+	case WT_FILE:
+		h.type = '0';
+		h.size = (int64_t)e->size;
+		break;
+	case WT_DIR:
+		h.type = '5';
+		break;
+	case WT_SYMLINK:
+		h.type = '2';
+		h.link = e->link ? e->link : "";
+		break;
+	case WT_FIFO:
+		h.type = '6';
+		break;
+	case WT_CHR:
+		h.type = '3';
+		break;
+	case WT_BLK:
+		h.type = '4';
+		break;
+	case WT_SOCK:
+		h.type = '0'; /* BuildKit: an empty regular file */
+		break;
+	default:
+		rc = set_err(err, errsz, -EINVAL, "'%s': unknown entry type %d", e->path, e->type);
+		return fail(w, rc, err, errsz);
+	}
+	/* moby/go-archive takes Devmajor/Devminor from st_rdev whenever
+	 * st_mode & S_IFBLK or S_IFCHR is set, which includes directories,
+	 * symlinks and sockets (their st_rdev is 0). */
+	if (e->type == WT_CHR || e->type == WT_BLK || e->type == WT_DIR || e->type == WT_SYMLINK ||
+	    e->type == WT_SOCK) {
+		h.devmajor = e->rdev_major;
+		h.devminor = e->rdev_minor;
+	}
+	if (hardlink) {
+		h.type = '1';
+		h.link = hardlink;
+		h.size = 0;
+	}
+	h.link_len = strlen(h.link);
+
+	if (e->type == WT_FILE && !hardlink) {
+		struct stat st;
+		fd = open_entry(rootfd, e->path, e->len,
+				O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+		if (fd == -ELOOP) {
+			rc = set_err(err, errsz, -ESTALE,
+				     "'%s' is no longer a regular file (a symlink is in its path)",
+				     e->path);
+			fd = -1;
+			goto out;
+		}
+		if (fd < 0) {
+			rc = set_err(err, errsz, fd, "cannot open '%s': %s", e->path,
+				     strerror(-fd));
+			fd = -1;
+			goto out;
+		}
+		if (fstat(fd, &st) < 0) {
+			rc = set_err(err, errsz, -errno, "cannot stat '%s': %s", e->path,
+				     strerror(errno));
+			goto out;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			rc = set_err(err, errsz, -ESTALE, "'%s' is no longer a regular file",
+				     e->path);
+			goto out;
+		}
+		if (e->ino && st.st_ino != e->ino) {
+			rc = set_err(err, errsz, -ESTALE, "'%s' was replaced after it was walked",
+				     e->path);
+			goto out;
+		}
+		if ((uint64_t)st.st_size != e->size) {
+			rc = set_err(err, errsz, -ESTALE,
+				     "'%s' changed size while being read (%llu bytes, not %llu)",
+				     e->path, (unsigned long long)st.st_size,
+				     (unsigned long long)e->size);
+			goto out;
+		}
+		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+		caplen = read_cap(fd, false, &cap);
+	} else {
+		fd = open_entry(rootfd, e->path, e->len, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			rc = set_err(err, errsz, fd, "cannot open '%s': %s", e->path,
+				     strerror(-fd));
+			fd = -1;
+			goto out;
+		}
+		caplen = read_cap(fd, true, &cap);
+		close(fd);
+		fd = -1;
+	}
+	if (caplen < 0) {
+		rc = set_err(err, errsz, (int)caplen, "out of memory");
+		goto out;
+	}
+	if (caplen > 0) {
+		h.cap = cap;
+		h.cap_len = (size_t)caplen;
+	}
+
+	/* The member name: the path, and a '/' after a directory's. */
+	if (GROW(w->name, w->name_alloc, e->len + 2)) {
+		rc = set_err(err, errsz, -ENOMEM, "out of memory");
+		goto out;
+	}
+	memcpy(w->name, e->path, e->len);
+	h.name_len = e->len;
+	if (e->type == WT_DIR)
+		w->name[h.name_len++] = '/';
+	w->name[h.name_len] = 0;
+	h.name = w->name;
+
+	rc = write_header(w, &h, err, errsz);
+	if (!rc && fd >= 0)
+		rc = copy_data(w, fd, e->path, e->size, err, errsz);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(cap);
+	if (rc) {
+		/* Never a member that looks complete: drop it while it is
+		 * still buffered, and give up the stream in any case. */
+		if (w->flushes == flushes && !w->io_err) {
+			w->used = start;
+			w->raw = raw;
+		}
+		fail(w, rc, err, errsz);
+	}
+	return rc;
+}
+
+int tar_add_data(struct tar_writer *w, const char *name, uint32_t mode, int64_t mtime,
+		 const void *data, size_t len, char *err, size_t errsz)
+{
+	struct hdr h = {0};
+	size_t start = w->used;
+	uint64_t flushes = w->flushes, raw = w->raw;
+	int rc;
+
+	if (w->failed || w->finished)
+		return refuse(w, err, errsz);
+	h.name = name;
+	h.name_len = strlen(name);
+	h.link = "";
+	h.type = '0';
+	h.mode = mode & 07777;
+	h.size = (int64_t)len;
+	h.mtime = clamp(w, mtime);
+	rc = write_header(w, &h, err, errsz);
+	if (!rc)
+		rc = put(w, data, len, err, errsz);
+	if (!rc)
+		rc = pad(w, len, err, errsz);
+	if (rc) {
+		if (w->flushes == flushes && !w->io_err) {
+			w->used = start;
+			w->raw = raw;
+		}
+		fail(w, rc, err, errsz);
+	}
+	return rc;
+}
+
+int tar_finish(struct tar_writer *w, char *err, size_t errsz)
+{
+	static const char zero[2 * BLOCK];
+	int rc;
+
+	if (w->finished)
+		return 0;
+	if (w->failed)
+		return refuse(w, err, errsz);
+	rc = put(w, zero, sizeof(zero), err, errsz); /* Writer.Close: two zero blocks */
+	if (!rc)
+		rc = flush(w, err, errsz);
+	if (rc)
+		return rc;
+	if (archive_write_close(w->a) != ARCHIVE_OK)
+		return la_err(w, err, errsz);
+	w->finished = true;
+	return 0;
+}
+
+/* Ends a stream that was given up: what is buffered, then an incomplete
+ * block, so that readers report a truncated archive (Go: unexpected EOF)
+ * instead of ending quietly at a member boundary. */
+static void abort_stream(struct tar_writer *w)
+{
+	char tail[BLOCK];
+	int n;
+
+	if (w->finished || w->io_err || flush(w, NULL, 0))
+		return;
+	n = snprintf(tail, sizeof(tail), "ctxpack: archive given up: %s\n", w->failmsg);
+	if (n < 1 || n >= BLOCK)
+		n = BLOCK - 1;
+	if ((w->raw + (uint64_t)n) % BLOCK == 0)
+		n--; /* never end on a block boundary */
+	if (n)
+		memcpy(w->buf, tail, (size_t)n);
+	w->used = (size_t)n;
+	if (!flush(w, NULL, 0))
+		archive_write_close(w->a);
+	w->finished = true;
+}
+
+void tar_abort(struct tar_writer **wp, const char *why)
+{
+	struct tar_writer *w = *wp;
+
+	if (!w)
+		return;
+	if (!w->finished) {
+		fail(w, -ECANCELED, why, why ? strlen(why) + 1 : 0);
+		abort_stream(w);
+	}
+	tar_close(wp, NULL, 0);
+}
+
+int tar_close(struct tar_writer **wp, char *err, size_t errsz)
+{
+	struct tar_writer *w = *wp;
+	int rc = 0;
+
+	if (!w)
+		return 0;
+	if (w->failed && !w->finished) {
+		rc = refuse(w, err, errsz);
+		abort_stream(w);
+	} else if (!w->finished) {
+		rc = tar_finish(w, err, errsz);
+		if (rc)
+			abort_stream(w);
+	}
+	archive_write_free(w->a);
+	free(w->buf);
+	free(w->name);
+	free(w->pax);
+	free(w->asc);
+	free(w);
+	*wp = NULL;
+	return rc;
+}
+
+uint64_t tar_bytes_raw(const struct tar_writer *w)
+{
+	return w->raw;
+}
+
+uint64_t tar_bytes_out(const struct tar_writer *w)
+{
+	return (uint64_t)archive_filter_bytes(w->a, -1);
+}

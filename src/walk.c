@@ -1,0 +1,1184 @@
+/* walk.c: the parallel context walker (see walk.h).
+ *
+ * Algorithm.  Every directory the walk enters is a node; a node waiting to
+ * be read is a work item on one LIFO stack shared by a fixed set of
+ * workers (the caller's thread is worker 0).  A worker pops a node, opens
+ * it relative to its nearest ancestor that still holds a descriptor, reads
+ * all names with getdents64, sorts them bytewise, and decides each entry
+ * from the node's match state; subdirectories the builder enters become
+ * child nodes carrying their own state, pushed in one batch.  The walk ends
+ * when the stack is empty and no worker is active (ripgrep's and fd's
+ * termination rule).
+ *
+ * Output.  Each worker appends the entries of the directory it reads to
+ * its own vector, already sorted by name: a directory's entries form one
+ * contiguous run, and an entry the walk enters points to its child node,
+ * which records where its run is.  Walk order is then a depth-first
+ * traversal of the runs from the root: no global sort, and the result
+ * does not depend on which worker read which directory.  BuildKit's lazy
+ * parents are resolved in that traversal.
+ *
+ * Descriptors.  A node keeps its descriptor after being read only while
+ * some descendant still has to be opened and only within a budget derived
+ * from RLIMIT_NOFILE; a node without one is opened component by component
+ * (O_PATH, O_NOFOLLOW) from the nearest ancestor that has one, the root at
+ * worst.  Paths are never handed to the kernel whole, so they may exceed
+ * PATH_MAX.
+ *
+ * Memory.  Per worker: the getdents buffer, a name buffer, one path
+ * buffer, a free-list of match states, slabs of nodes, and string arenas
+ * for the paths and link targets of the result (the arenas move into the
+ * result).  Nothing is allocated per entry except growth of these.
+ *
+ * Errors.  The error reported is the first one in walk order, whatever
+ * the thread count: after an error, directories that sort after it are
+ * skipped and an error that sorts before it replaces it. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "explain.h"
+#include "internal.h"
+#include "walk.h"
+
+#define DENTS_SIZE (128 * 1024)
+#define NODES_PER_SLAB 256
+#define CHUNK_MIN (16 * 1024)
+#define CHUNK_MAX (1024 * 1024)
+#define MAX_THREADS 256
+#define MAX_KEPT_FDS 4096
+
+/* One block of the string arena; the result owns the list. */
+struct walk_chunk {
+	struct walk_chunk *next;
+	size_t used, cap;
+	char data[];
+};
+
+/* One directory of the walk.  Nodes live until the end: the assembly
+ * follows child links through them.  Their descriptor and match state go
+ * back earlier. */
+struct wnode {
+	struct wnode *parent;
+	struct wnode *next; /* on the work stack */
+	const char *path;   /* in an arena; "" for the root */
+	size_t len;
+	ctxpack_mstate *st; /* until the node is read */
+	int fd;		    /* kept for descendants, or -1 */
+	atomic_size_t refs; /* 1 until read, plus one per live child node */
+	bool excluded;	    /* its own verdict is EXCLUDE */
+	bool checked;	    /* classic: the CLI's validation walk reads it */
+	/* its entries: workers[run_thread].v[run_start .. run_start + run_n) */
+	unsigned run_thread;
+	size_t run_start, run_n;
+};
+
+struct node_slab {
+	struct node_slab *next;
+	size_t used;
+	struct wnode n[NODES_PER_SLAB];
+};
+
+enum {
+	WF_SENT = 1,	  /* sent for itself */
+	WF_FORCED = 2,	  /* buildkit: the Dockerfile, sent although excluded */
+	WF_CANDIDATE = 4, /* buildkit: an excluded directory entered, sent if something below is */
+};
+
+/* An entry of a run: sent, or a directory the walk enters, or both. */
+struct went {
+	struct walk_entry e;
+	struct wnode *child;
+	uint8_t flags;
+};
+
+struct dname {
+	size_t off; /* in the name buffer while it grows */
+	const char *name;
+	size_t len;
+	uint8_t dtype;
+};
+
+struct walker;
+
+struct worker {
+	struct walker *w;
+	unsigned id;
+	pthread_t tid;
+	ctxpack_mscratch *scratch;
+	ctxpack_mstate **free_st;
+	size_t nfree, afree;
+	char *dents;
+	char *names;
+	size_t names_len, names_alloc;
+	struct dname *dn;
+	size_t ndn, adn;
+	char *pathbuf;
+	size_t path_alloc;
+	char *buf; /* link targets and path components */
+	size_t buf_alloc;
+	struct went *v;
+	size_t n, alloc;
+	struct walk_chunk *chunks;
+	size_t chunk_next; /* size of the next chunk */
+	struct node_slab *slabs;
+	struct wnode **kids; /* child nodes of the directory being read */
+	size_t nkids, akids;
+};
+
+struct walker {
+	const ctxpack_match *m;
+	bool classic;
+	const char *dockerfile;
+	size_t dflen;
+	atomic_bool dockerfile_seen;
+	int fd_budget;
+	atomic_int kept;
+	struct worker *workers;
+	unsigned nworkers;
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct wnode *stack;
+	unsigned active;
+	bool abort; /* out of memory: drain without reading */
+	/* the first error in walk order */
+	int err;
+	char *errpath;
+	size_t errlen;
+	char *errmsg;
+};
+
+static atomic_bool no_statx;
+
+/* ---- walk order ---- */
+
+/* Paths compared component by component, bytewise: '/' sorts before every
+ * byte, so a directory's contents come right after it ("a/b" < "a.txt"). */
+static int walk_cmp(const char *a, size_t al, const char *b, size_t bl)
+{
+	size_t n = al < bl ? al : bl, i = 0;
+	unsigned char ca, cb;
+
+	while (i < n && a[i] == b[i])
+		i++;
+	if (i == n)
+		return (al > bl) - (al < bl);
+	ca = (unsigned char)a[i];
+	cb = (unsigned char)b[i];
+	if (ca == '/')
+		return -1;
+	if (cb == '/')
+		return 1;
+	return ca < cb ? -1 : 1;
+}
+
+/* Names of one directory: plain bytewise order, a prefix first. */
+static int dname_cmp(const void *x, const void *y)
+{
+	const struct dname *a = x, *b = y;
+	int c = memcmp(a->name, b->name, a->len < b->len ? a->len : b->len);
+
+	if (c)
+		return c;
+	return (a->len > b->len) - (a->len < b->len);
+}
+
+/* ---- errors ---- */
+
+static int fail(struct worker *k, const char *path, size_t len, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static void set_nomem(struct walker *w)
+{
+	pthread_mutex_lock(&w->lock);
+	w->abort = true;
+	w->err = -ENOMEM;
+	free(w->errmsg);
+	w->errmsg = NULL;
+	pthread_mutex_unlock(&w->lock);
+}
+
+static int nomem(struct worker *k)
+{
+	set_nomem(k->w);
+	return -ENOMEM;
+}
+
+/* Records an error at path unless one earlier in walk order is known.
+ * Returns rc. */
+static int fail(struct worker *k, const char *path, size_t len, int rc, const char *fmt, ...)
+{
+	struct walker *w = k->w;
+	char *msg, *p;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	p = xmemdup(path, len);
+	if (r < 0 || !p) {
+		if (r >= 0)
+			free(msg);
+		free(p);
+		return nomem(k);
+	}
+	pthread_mutex_lock(&w->lock);
+	if (w->err != -ENOMEM && (!w->errpath || walk_cmp(path, len, w->errpath, w->errlen) < 0)) {
+		free(w->errpath);
+		free(w->errmsg);
+		w->err = rc;
+		w->errpath = p;
+		w->errlen = len;
+		w->errmsg = msg;
+		p = msg = NULL;
+	}
+	pthread_mutex_unlock(&w->lock);
+	free(p);
+	free(msg);
+	return rc;
+}
+
+/* A pattern Docker fails on, or one ctxpack cannot reproduce, evaluated
+ * for path (the messages of check-ignore). */
+static int rule_error(struct worker *k, const char *path, size_t len, int rc, long rule)
+{
+	const ctxpack_match *m = k->w->m;
+	struct ctxpack_rule_info ri = {"?", 0, "?", 1};
+	const char *why = NULL;
+
+	if (rule >= 0) {
+		why = ctxpack_match_rule_error(m, (size_t)rule);
+		ctxpack_rules_get(ctxpack_match_rules(m), (size_t)rule, &ri);
+	}
+	if (rc == -ENOTSUP)
+		return fail(
+			k, path, len, rc,
+			"%s:%d: pattern '%.*s' uses a Go regexp construct ctxpack does not reproduce (%s); Docker evaluates it for '%s'",
+			ri.source, ri.line, (int)ri.pattern_len, ri.pattern, why ? why : "?", path);
+	return fail(
+		k, path, len, rc,
+		"%s:%d: pattern '%.*s' is not a valid regular expression (%s); Docker fails when it evaluates it, as for '%s'",
+		ri.source, ri.line, (int)ri.pattern_len, ri.pattern, why ? why : "?", path);
+}
+
+/* ---- per-worker memory ---- */
+
+/* A copy of s[0..len) with a NUL after it, in the worker's arena. */
+static char *arena_dup(struct worker *k, const char *s, size_t len)
+{
+	struct walk_chunk *c = k->chunks;
+	char *p;
+
+	if (!c || c->cap - c->used < len + 1) {
+		size_t cap = k->chunk_next;
+		if (len + 1 > cap)
+			cap = len + 1;
+		c = malloc(sizeof(*c) + cap);
+		if (!c)
+			return NULL;
+		c->cap = cap;
+		c->used = 0;
+		c->next = k->chunks;
+		k->chunks = c;
+		if (k->chunk_next < CHUNK_MAX)
+			k->chunk_next *= 2;
+	}
+	p = c->data + c->used;
+	memcpy(p, s, len);
+	p[len] = '\0';
+	c->used += len + 1;
+	return p;
+}
+
+static struct wnode *node_new(struct worker *k)
+{
+	struct node_slab *s = k->slabs;
+
+	if (!s || s->used == NODES_PER_SLAB) {
+		s = malloc(sizeof(*s));
+		if (!s)
+			return NULL;
+		s->used = 0;
+		s->next = k->slabs;
+		k->slabs = s;
+	}
+	return memset(&s->n[s->used++], 0, sizeof(struct wnode));
+}
+
+static ctxpack_mstate *state_get(struct worker *k)
+{
+	ctxpack_mstate *st;
+
+	if (k->nfree)
+		return k->free_st[--k->nfree];
+	if (ctxpack_mstate_new(&st, k->w->m))
+		return NULL;
+	return st;
+}
+
+static void state_put(struct worker *k, ctxpack_mstate *st)
+{
+	if (!st)
+		return;
+	if (GROW(k->free_st, k->afree, k->nfree + 1)) {
+		ctxpack_mstate_free(&st);
+		return;
+	}
+	k->free_st[k->nfree++] = st;
+}
+
+/* Drops one reference on d; a node whose subtree is done gives its
+ * descriptor back, and its parent loses a reference. */
+static void node_put(struct walker *w, struct wnode *d)
+{
+	while (d && atomic_fetch_sub(&d->refs, 1) == 1) {
+		if (d->parent && d->fd >= 0) {
+			close(d->fd);
+			d->fd = -1;
+			atomic_fetch_sub(&w->kept, 1);
+		}
+		d = d->parent;
+	}
+}
+
+/* ---- file system ---- */
+
+struct estat {
+	uint8_t type;
+	uint32_t mode;
+	uint64_t size;
+	int64_t mtime_sec;
+	uint32_t mtime_nsec;
+	uint64_t dev, ino;
+	uint32_t nlink;
+	uint32_t rdev_major, rdev_minor;
+};
+
+static int mode_type(uint32_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+		return WT_FILE;
+	case S_IFDIR:
+		return WT_DIR;
+	case S_IFLNK:
+		return WT_SYMLINK;
+	case S_IFIFO:
+		return WT_FIFO;
+	case S_IFCHR:
+		return WT_CHR;
+	case S_IFBLK:
+		return WT_BLK;
+	case S_IFSOCK:
+		return WT_SOCK;
+	}
+	return -1;
+}
+
+static int dtype_type(uint8_t t)
+{
+	switch (t) {
+	case DT_REG:
+		return WT_FILE;
+	case DT_DIR:
+		return WT_DIR;
+	case DT_LNK:
+		return WT_SYMLINK;
+	case DT_FIFO:
+		return WT_FIFO;
+	case DT_CHR:
+		return WT_CHR;
+	case DT_BLK:
+		return WT_BLK;
+	case DT_SOCK:
+		return WT_SOCK;
+	}
+	return -1;
+}
+
+/* lstat of at/name: statx, or fstatat where statx is missing (old
+ * kernels, and old seccomp profiles that answer EPERM).  Returns 0 or
+ * -errno; -EBADMSG for a file type Linux does not have. */
+static int do_stat(int at, const char *name, struct estat *es)
+{
+	struct stat st;
+	int t;
+
+	if (!atomic_load_explicit(&no_statx, memory_order_relaxed)) {
+		struct statx sx;
+		if (statx(at, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_BASIC_STATS,
+			  &sx) == 0) {
+			t = mode_type(sx.stx_mode);
+			if (t < 0)
+				return -EBADMSG;
+			es->type = (uint8_t)t;
+			es->mode = sx.stx_mode & 07777;
+			es->size = sx.stx_size;
+			es->mtime_sec = sx.stx_mtime.tv_sec;
+			es->mtime_nsec = sx.stx_mtime.tv_nsec;
+			es->dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+			es->ino = sx.stx_ino;
+			es->nlink = sx.stx_nlink;
+			es->rdev_major = sx.stx_rdev_major;
+			es->rdev_minor = sx.stx_rdev_minor;
+			return 0;
+		}
+		if (errno != ENOSYS && errno != EPERM)
+			return -errno;
+		if (errno == ENOSYS)
+			atomic_store_explicit(&no_statx, true, memory_order_relaxed);
+	}
+	if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW))
+		return -errno;
+	t = mode_type(st.st_mode);
+	if (t < 0)
+		return -EBADMSG;
+	es->type = (uint8_t)t;
+	es->mode = st.st_mode & 07777;
+	es->size = (uint64_t)st.st_size;
+	es->mtime_sec = st.st_mtim.tv_sec;
+	es->mtime_nsec = (uint32_t)st.st_mtim.tv_nsec;
+	es->dev = st.st_dev;
+	es->ino = st.st_ino;
+	es->nlink = (uint32_t)st.st_nlink;
+	es->rdev_major = major(st.st_rdev);
+	es->rdev_minor = minor(st.st_rdev);
+	return 0;
+}
+
+/* The target of the symlink at/name into k->buf (NUL-terminated).
+ * Returns its length or -errno. */
+static ssize_t read_link(struct worker *k, int at, const char *name, uint64_t hint)
+{
+	size_t want = hint < 256 ? 256 : hint + 1;
+
+	for (;;) {
+		ssize_t r;
+		if (GROW(k->buf, k->buf_alloc, want))
+			return -ENOMEM;
+		r = readlinkat(at, name, k->buf, k->buf_alloc);
+		if (r < 0)
+			return -errno;
+		if ((size_t)r < k->buf_alloc) {
+			k->buf[r] = '\0';
+			return r;
+		}
+		/* Truncated (size 0 in st_size on some file systems): retry larger. */
+		want = k->buf_alloc * 2;
+	}
+}
+
+/* Opens rel[0..len) (relative to at, '/'-separated, NUL after it) one
+ * component at a time without following symlinks; the last one as
+ * O_RDONLY|O_DIRECTORY.  Returns a descriptor or -errno. */
+static int open_path(struct worker *k, int at, const char *rel, size_t len)
+{
+	int cur = -1, fd;
+
+	for (;;) {
+		const char *slash = memchr(rel, '/', len);
+		size_t cl;
+		if (!slash) {
+			fd = openat(at, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			fd = fd < 0 ? -errno : fd;
+			break;
+		}
+		cl = (size_t)(slash - rel);
+		if (GROW(k->buf, k->buf_alloc, cl + 1)) {
+			fd = -ENOMEM;
+			break;
+		}
+		memcpy(k->buf, rel, cl);
+		k->buf[cl] = '\0';
+		/* O_PATH: crossing a directory needs search permission only. */
+		fd = openat(at, k->buf, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			fd = -errno;
+			break;
+		}
+		if (cur >= 0)
+			close(cur);
+		at = cur = fd;
+		rel = slash + 1;
+		len -= cl + 1;
+	}
+	if (cur >= 0)
+		close(cur);
+	return fd;
+}
+
+/* Opens d from its nearest ancestor that kept a descriptor.  The
+ * ancestors' descriptors are stable: d holds a reference on each. */
+static int open_node(struct worker *k, struct wnode *d)
+{
+	struct wnode *a = d->parent;
+	size_t off;
+
+	while (a->fd < 0)
+		a = a->parent;
+	off = a->len ? a->len + 1 : 0;
+	return open_path(k, a->fd, d->path + off, d->len - off);
+}
+
+/* All names of the directory open as fd except "." and "..", sorted. */
+static int read_names(struct worker *k, int fd)
+{
+	k->names_len = 0;
+	k->ndn = 0;
+	for (;;) {
+		long n = syscall(SYS_getdents64, fd, k->dents, DENTS_SIZE);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		for (long off = 0; off < n;) {
+			/* struct linux_dirent64 */
+			const char *rec = k->dents + off;
+			unsigned short reclen;
+			uint8_t dtype;
+			const char *nm = rec + 19;
+			size_t nl;
+
+			memcpy(&reclen, rec + 16, sizeof(reclen));
+			dtype = (uint8_t)rec[18];
+			off += reclen;
+			nl = strnlen(nm, reclen - 19);
+			if (nm[0] == '.' && (nl == 1 || (nl == 2 && nm[1] == '.')))
+				continue;
+			if (GROW(k->names, k->names_alloc, k->names_len + nl + 1) ||
+			    GROW(k->dn, k->adn, k->ndn + 1))
+				return -ENOMEM;
+			memcpy(k->names + k->names_len, nm, nl);
+			k->names[k->names_len + nl] = '\0';
+			k->dn[k->ndn++] = (struct dname){k->names_len, NULL, nl, dtype};
+			k->names_len += nl + 1;
+		}
+	}
+	for (size_t i = 0; i < k->ndn; i++)
+		k->dn[i].name = k->names + k->dn[i].off;
+	if (k->ndn > 1)
+		qsort(k->dn, k->ndn, sizeof(*k->dn), dname_cmp);
+	return 0;
+}
+
+/* ---- one directory ---- */
+
+static void fill_entry(struct walk_entry *e, const struct estat *es)
+{
+	e->type = es->type;
+	e->mode = es->mode;
+	e->size = es->type == WT_FILE ? es->size : 0;
+	e->mtime_sec = es->mtime_sec;
+	e->mtime_nsec = es->mtime_nsec;
+	e->dev = es->dev;
+	e->ino = es->ino;
+	e->nlink = es->nlink;
+	if (es->type == WT_CHR || es->type == WT_BLK) {
+		e->rdev_major = es->rdev_major;
+		e->rdev_minor = es->rdev_minor;
+	}
+}
+
+/* Can the file at/name be read?  The archiver reads it later; this is
+ * the docker CLI's up-front check (ValidateContextDirectory). */
+static int check_readable(int at, const char *name)
+{
+	int fd = openat(at, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+/* Decides the entry dn of directory d (open as fd); path holds its path
+ * (name at name_off).  Returns 0 or a negative errno (recorded). */
+static int do_entry(struct worker *k, struct wnode *d, int fd, const struct dname *dn,
+		    const char *path, size_t len, size_t name_off)
+{
+	struct walker *w = k->w;
+	struct ctxpack_decision dec;
+	struct estat es = {0};
+	ctxpack_mstate *cst = NULL;
+	bool nostat = false, excluded, walk, sent, forced = false;
+	struct went *x;
+	ssize_t linklen = 0;
+	int rc, t;
+
+	rc = do_stat(fd, dn->name, &es);
+	if (rc) {
+		/* The parent is readable but not searchable: getdents gave the
+		 * name and type, stat fails.  Docker's walkers decide such an
+		 * entry from its name (filepath.WalkDir) and fail only when they
+		 * must send or enter it; the CLI's validation walk stats every
+		 * name in the directories it reads. */
+		t = dtype_type(dn->dtype);
+		if (rc != -EACCES || t < 0 || (w->classic && d->checked))
+			return fail(k, path, len, rc, "cannot stat '%s': %s", path,
+				    rc == -EBADMSG ? "unknown file type" : strerror(-rc));
+		es.type = (uint8_t)t;
+		nostat = true;
+	}
+	if (es.type == WT_DIR && !(cst = state_get(k)))
+		return nomem(k);
+	rc = ctxpack_match_entry(w->m, k->scratch, d->st, path, len, name_off, cst, &dec);
+	if (rc < 0) {
+		rc = rule_error(k, path, len, rc, dec.rule);
+		goto out;
+	}
+	rc = 0;
+	excluded = dec.verdict == CTXPACK_EXCLUDE;
+	walk = es.type == WT_DIR && (!excluded || dec.descend);
+	sent = !excluded;
+	if (w->dockerfile && len == w->dflen && memcmp(path, w->dockerfile, len) == 0) {
+		atomic_store(&w->dockerfile_seen, true);
+		if (!sent)
+			sent = forced = true;
+	}
+	/* The docker CLI logs "archive/tar: sockets not supported" and goes on. */
+	if (w->classic && es.type == WT_SOCK)
+		sent = false;
+	if (nostat && (sent || walk)) {
+		/* fsutil skips an excluded directory it cannot read */
+		if (!sent && !w->classic)
+			goto out;
+		rc = fail(k, path, len, -EACCES, "cannot stat '%s': %s", path, strerror(EACCES));
+		goto out;
+	}
+	if (w->classic && es.type == WT_DIR && excluded && !walk && d->checked) {
+		/* The CLI's validation walk reads every directory it meets,
+		 * excluded or not, before it decides to skip it. */
+		int dfd = openat(fd, dn->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (dfd < 0) {
+			rc = -errno;
+			rc = fail(
+				k, path, len, rc,
+				"cannot open '%s': %s (the classic builder reads excluded directories too)",
+				path, strerror(-rc));
+			goto out;
+		}
+		close(dfd);
+	}
+	if (!sent && !walk)
+		goto out;
+	if (sent && es.type == WT_FILE && (rc = check_readable(fd, dn->name))) {
+		rc = fail(k, path, len, rc, "cannot open '%s': %s", path, strerror(-rc));
+		goto out;
+	}
+	if (sent && es.type == WT_SYMLINK) {
+		linklen = read_link(k, fd, dn->name, es.size);
+		if (linklen < 0) {
+			rc = linklen == -ENOMEM
+				     ? nomem(k)
+				     : fail(k, path, len, (int)linklen, "cannot read link '%s': %s",
+					    path, strerror((int)-linklen));
+			goto out;
+		}
+	}
+
+	if (GROW(k->v, k->alloc, k->n + 1))
+		goto oom;
+	x = &k->v[k->n];
+	memset(x, 0, sizeof(*x));
+	x->e.path = arena_dup(k, path, len);
+	if (!x->e.path)
+		goto oom;
+	if (sent && es.type == WT_SYMLINK && !(x->e.link = arena_dup(k, k->buf, (size_t)linklen)))
+		goto oom;
+	x->e.len = len;
+	fill_entry(&x->e, &es);
+	x->e.verdict = dec.verdict;
+	x->e.rule = dec.rule;
+	x->flags = (uint8_t)((sent ? WF_SENT : 0) | (forced ? WF_FORCED : 0) |
+			     (!w->classic && walk && excluded ? WF_CANDIDATE : 0));
+	if (walk) {
+		struct wnode *c = node_new(k);
+		if (!c || GROW(k->kids, k->akids, k->nkids + 1))
+			goto oom;
+		c->parent = d;
+		c->path = x->e.path;
+		c->len = len;
+		c->st = cst;
+		c->fd = -1;
+		atomic_init(&c->refs, 1);
+		c->excluded = excluded;
+		c->checked = w->classic && d->checked && !excluded;
+		atomic_fetch_add(&d->refs, 1);
+		k->kids[k->nkids++] = c;
+		x->child = c;
+		cst = NULL; /* the child node owns it now */
+	}
+	k->n++;
+	goto out;
+oom:
+	rc = nomem(k);
+out:
+	state_put(k, cst);
+	return rc;
+}
+
+/* Reads directory d: its run of entries, and its child nodes in k->kids. */
+static void process(struct worker *k, struct wnode *d)
+{
+	struct walker *w = k->w;
+	size_t name_off = d->len ? d->len + 1 : 0;
+	int fd, rc;
+
+	d->run_thread = k->id;
+	d->run_start = k->n;
+	fd = d->parent ? open_node(k, d) : d->fd;
+	if (fd < 0) {
+		if (fd == -ENOMEM) {
+			nomem(k);
+		} else if (d->excluded && !w->classic && (fd == -EACCES || fd == -EPERM)) {
+			/* fsutil: an excluded directory it cannot read is skipped */
+		} else {
+			fail(k, d->path, d->len, fd, "cannot open '%s': %s", d->path,
+			     strerror(-fd));
+		}
+		goto out;
+	}
+	rc = read_names(k, fd);
+	if (rc == -ENOMEM) {
+		nomem(k);
+		goto close;
+	}
+	if (rc < 0) {
+		fail(k, d->path, d->len, rc, "cannot read directory '%s': %s",
+		     d->len ? d->path : ".", strerror(-rc));
+		goto close;
+	}
+	if (GROW(k->pathbuf, k->path_alloc, name_off + 1)) {
+		nomem(k);
+		goto close;
+	}
+	memcpy(k->pathbuf, d->path, d->len);
+	if (d->len)
+		k->pathbuf[d->len] = '/';
+	for (size_t i = 0; i < k->ndn; i++) {
+		const struct dname *dn = &k->dn[i];
+		size_t len = name_off + dn->len;
+		if (GROW(k->pathbuf, k->path_alloc, len + 1)) {
+			nomem(k);
+			break;
+		}
+		memcpy(k->pathbuf + name_off, dn->name, dn->len + 1);
+		/* The entries before an error are kept: their subtrees sort
+		 * before it and may hold an earlier error. */
+		if (do_entry(k, d, fd, dn, k->pathbuf, len, name_off))
+			break;
+	}
+close:
+	if (!d->parent)
+		goto out; /* the root's descriptor lives until the end */
+	if (k->nkids && atomic_fetch_add(&w->kept, 1) < w->fd_budget) {
+		d->fd = fd;
+	} else {
+		if (k->nkids)
+			atomic_fetch_sub(&w->kept, 1);
+		close(fd);
+	}
+out:
+	d->run_n = k->n - d->run_start;
+	state_put(k, d->st);
+	d->st = NULL;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *k = arg;
+	struct walker *w = k->w;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		struct wnode *d;
+		bool skip;
+
+		while (!w->stack && w->active)
+			pthread_cond_wait(&w->cond, &w->lock);
+		if (!w->stack)
+			break;
+		d = w->stack;
+		w->stack = d->next;
+		w->active++;
+		/* Everything below a directory that sorts after the first
+		 * error found so far sorts after it too. */
+		skip = w->abort ||
+		       (w->errpath && walk_cmp(d->path, d->len, w->errpath, w->errlen) > 0);
+		pthread_mutex_unlock(&w->lock);
+
+		k->nkids = 0;
+		if (skip) {
+			d->run_n = 0;
+			state_put(k, d->st);
+			d->st = NULL;
+		} else {
+			process(k, d);
+		}
+		/* The children hold their own references on d. */
+		node_put(w, d);
+
+		pthread_mutex_lock(&w->lock);
+		/* Pushed last to first, so the first child is read first. */
+		for (size_t i = k->nkids; i-- > 0;) {
+			k->kids[i]->next = w->stack;
+			w->stack = k->kids[i];
+		}
+		w->active--;
+		if (k->nkids > 1 || (!w->active && !w->stack))
+			pthread_cond_broadcast(&w->cond);
+		else if (k->nkids)
+			pthread_cond_signal(&w->cond);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+/* ---- the result ---- */
+
+struct frame {
+	struct wnode *d;
+	size_t i;
+	bool candidate;
+};
+
+/* The runs in walk order, depth first from the root, into out.  BuildKit
+ * sends an excluded directory it entered only as the parent of something
+ * it sends (fsutil's parentDirs): such candidates are placed at their own
+ * position and dropped afterwards when nothing sent for itself (the
+ * forced Dockerfile does not count) came out below them. */
+static int assemble(struct walker *w, struct wnode *root, struct walk_result *out)
+{
+	struct frame *fr = NULL;
+	size_t nfr = 0, afr = 0, *cand = NULL, ncand = 0, acand = 0, nmarked = 0, total = 0, n = 0;
+	uint8_t *keep = NULL;
+	int rc = -ENOMEM;
+
+	for (unsigned t = 0; t < w->nworkers; t++)
+		total += w->workers[t].n;
+	if (!total)
+		return 0;
+	out->v = malloc(total * sizeof(*out->v));
+	keep = calloc(total, 1);
+	if (!out->v || !keep || GROW(fr, afr, 1))
+		goto out;
+	fr[nfr++] = (struct frame){root, 0, false};
+	while (nfr) {
+		struct frame *f = &fr[nfr - 1];
+		const struct went *x;
+
+		if (f->i == f->d->run_n) {
+			if (f->candidate) {
+				ncand--;
+				if (nmarked > ncand)
+					nmarked = ncand;
+			}
+			nfr--;
+			continue;
+		}
+		x = &w->workers[f->d->run_thread].v[f->d->run_start + f->i++];
+		if (x->flags & (WF_SENT | WF_CANDIDATE)) {
+			struct walk_entry *e = &out->v[n];
+			*e = x->e;
+			e->parent = !(x->flags & WF_SENT);
+			e->forced = x->flags & WF_FORCED;
+			if (x->flags & WF_SENT)
+				keep[n] = 1;
+			if ((x->flags & (WF_SENT | WF_FORCED)) == WF_SENT) {
+				for (; nmarked < ncand; nmarked++)
+					keep[cand[nmarked]] = 1;
+			}
+			n++;
+		}
+		if (x->child && x->child->run_n) {
+			bool c = x->flags & WF_CANDIDATE;
+			if (c) {
+				if (GROW(cand, acand, ncand + 1))
+					goto out;
+				cand[ncand++] = n - 1;
+			}
+			if (GROW(fr, afr, nfr + 1))
+				goto out;
+			fr[nfr++] = (struct frame){x->child, 0, c};
+		}
+	}
+	out->n = 0;
+	for (size_t i = 0; i < n; i++)
+		if (keep[i])
+			out->v[out->n++] = out->v[i];
+	rc = 0;
+out:
+	free(fr);
+	free(cand);
+	free(keep);
+	return rc;
+}
+
+/* BuildKit mode: the Dockerfile lies below a directory the walk did not
+ * enter (pruned, or excluded and unreadable); look it up on its own and
+ * insert it at its place. */
+static int add_dockerfile(struct walker *w, int rootfd, struct walk_result *out)
+{
+	struct worker *k = &w->workers[0];
+	const char *df = w->dockerfile, *slash = memrchr(df, '/', w->dflen);
+	struct walk_entry e = {0};
+	struct explain_result res;
+	struct explainer ex;
+	struct estat es;
+	size_t lo = 0, hi = out->n;
+	ssize_t linklen = 0;
+	int dfd = rootfd, rc;
+	const char *name = df;
+
+	if (slash) {
+		char *dir = xmemdup(df, (size_t)(slash - df));
+		if (!dir)
+			return -ENOMEM;
+		dfd = open_path(k, rootfd, dir, (size_t)(slash - df));
+		free(dir);
+		if (dfd < 0) {
+			rc = dfd;
+			goto fail;
+		}
+		name = slash + 1;
+	}
+	rc = do_stat(dfd, name, &es);
+	if (!rc && es.type == WT_FILE)
+		rc = check_readable(dfd, name);
+	if (!rc && es.type == WT_SYMLINK) {
+		linklen = read_link(k, dfd, name, es.size);
+		rc = linklen < 0 ? (int)linklen : 0;
+	}
+	if (dfd != rootfd)
+		close(dfd);
+	if (rc)
+		goto fail;
+	fill_entry(&e, &es);
+	e.len = w->dflen;
+	e.path = arena_dup(k, df, w->dflen);
+	if (es.type == WT_SYMLINK)
+		e.link = arena_dup(k, k->buf, (size_t)linklen);
+	if (!e.path || (es.type == WT_SYMLINK && !e.link))
+		return -ENOMEM;
+	e.verdict = CTXPACK_EXCLUDE;
+	e.rule = -1;
+	e.forced = true;
+	/* The verdict as the walk would have reached it (the rule that
+	 * pruned an ancestor, typically), for reports. */
+	if (explainer_init(&ex, w->m) == 0) {
+		if (explain_path(&ex, df, w->dflen, &res) == 0) {
+			e.verdict = res.verdict;
+			e.rule = res.rule;
+		}
+		explainer_release(&ex);
+	}
+	{
+		struct walk_entry *nv = realloc(out->v, (out->n + 1) * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		out->v = nv;
+	}
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (walk_cmp(out->v[mid].path, out->v[mid].len, df, w->dflen) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	memmove(out->v + lo + 1, out->v + lo, (out->n - lo) * sizeof(*out->v));
+	out->v[lo] = e;
+	out->n++;
+	return 0;
+fail:
+	if (rc == -ENOMEM)
+		return rc;
+	free(w->errmsg);
+	if (asprintf(&w->errmsg, "cannot open '%s': %s", df, strerror(-rc)) < 0)
+		w->errmsg = NULL;
+	return rc;
+}
+
+/* ---- setup ---- */
+
+static int worker_init(struct worker *k, struct walker *w, unsigned id)
+{
+	k->w = w;
+	k->id = id;
+	k->chunk_next = CHUNK_MIN;
+	k->dents = malloc(DENTS_SIZE);
+	if (!k->dents || ctxpack_mscratch_new(&k->scratch, w->m))
+		return -ENOMEM;
+	return 0;
+}
+
+/* Frees the worker's memory; its string arena moves to *chunks. */
+static void worker_release(struct worker *k, struct walk_chunk **chunks)
+{
+	while (k->chunks) {
+		struct walk_chunk *c = k->chunks;
+		k->chunks = c->next;
+		c->next = *chunks;
+		*chunks = c;
+	}
+	while (k->slabs) {
+		struct node_slab *s = k->slabs;
+		k->slabs = s->next;
+		free(s);
+	}
+	for (size_t i = 0; i < k->nfree; i++)
+		ctxpack_mstate_free(&k->free_st[i]);
+	free(k->free_st);
+	ctxpack_mscratch_free(&k->scratch);
+	free(k->dents);
+	free(k->names);
+	free(k->dn);
+	free(k->pathbuf);
+	free(k->buf);
+	free(k->v);
+	free(k->kids);
+}
+
+static int fd_budget(unsigned threads)
+{
+	struct rlimit rl;
+	long lim = 1024, b;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		lim = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > INT_MAX ? INT_MAX
+									    : (long)rl.rlim_cur;
+	/* Half the limit for the caller; each worker holds up to three
+	 * descriptors of its own at a time (the directory, a component on
+	 * the way to it, a file it checks). */
+	b = lim / 2 - 4 * (long)threads - 16;
+	if (b < 0)
+		b = 0;
+	return b > MAX_KEPT_FDS ? MAX_KEPT_FDS : (int)b;
+}
+
+int walk_context(struct walk_result *out, int rootfd, const struct walk_options *o, char *err,
+		 size_t errsz)
+{
+	struct walker w = {0};
+	struct wnode root = {0};
+	struct walk_chunk *chunks = NULL;
+	long ncpu;
+	unsigned nthreads;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (errsz)
+		err[0] = '\0';
+	nthreads = o->threads > 0 ? (unsigned)o->threads : 0;
+	if (!nthreads) {
+		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		nthreads = ncpu > 0 ? (unsigned)ncpu : 1;
+	}
+	if (nthreads > MAX_THREADS)
+		nthreads = MAX_THREADS;
+
+	w.m = o->match;
+	w.classic = o->builder == CTXPACK_BUILDER_CLASSIC;
+	if (!w.classic && o->dockerfile && o->dockerfile[0]) {
+		w.dockerfile = o->dockerfile;
+		w.dflen = strlen(o->dockerfile);
+	}
+	w.fd_budget = fd_budget(nthreads);
+	pthread_mutex_init(&w.lock, NULL);
+	pthread_cond_init(&w.cond, NULL);
+
+	/* A descriptor of our own: getdents moves the file offset. */
+	root.fd = openat(rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root.fd < 0) {
+		rc = -errno;
+		snprintf(err, errsz, "cannot open '.': %s", strerror(-rc));
+		goto out;
+	}
+	root.path = "";
+	root.checked = true;
+	atomic_init(&root.refs, 1);
+
+	w.workers = calloc(nthreads, sizeof(*w.workers));
+	if (!w.workers) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	w.nworkers = nthreads;
+	for (unsigned i = 0; i < nthreads; i++)
+		if (worker_init(&w.workers[i], &w, i)) {
+			rc = -ENOMEM;
+			goto out;
+		}
+	if (!(root.st = state_get(&w.workers[0]))) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	ctxpack_match_root(w.m, root.st);
+	w.stack = &root;
+
+	{
+		unsigned started = 1;
+		for (; started < nthreads; started++)
+			if (pthread_create(&w.workers[started].tid, NULL, worker_main,
+					   &w.workers[started]))
+				break; /* walk with the threads we have */
+		worker_main(&w.workers[0]);
+		for (unsigned i = 1; i < started; i++)
+			pthread_join(w.workers[i].tid, NULL);
+	}
+
+	rc = w.err;
+	if (!rc) {
+		rc = assemble(&w, &root, out);
+		if (!rc && w.dockerfile && !atomic_load(&w.dockerfile_seen))
+			rc = add_dockerfile(&w, root.fd, out);
+		if (rc)
+			w.err = rc;
+	}
+	if (rc == -ENOMEM)
+		snprintf(err, errsz, "out of memory");
+	else if (rc)
+		snprintf(err, errsz, "%s", w.errmsg ? w.errmsg : strerror(-rc));
+out:
+	for (unsigned i = 0; i < w.nworkers; i++)
+		worker_release(&w.workers[i], &chunks);
+	free(w.workers);
+	if (root.fd >= 0)
+		close(root.fd);
+	free(w.errpath);
+	free(w.errmsg);
+	pthread_mutex_destroy(&w.lock);
+	pthread_cond_destroy(&w.cond);
+	out->mem = chunks;
+	if (rc)
+		walk_result_release(out);
+	return rc;
+}
+
+void walk_result_release(struct walk_result *r)
+{
+	free(r->v);
+	while (r->mem) {
+		struct walk_chunk *c = r->mem;
+		r->mem = c->next;
+		free(c);
+	}
+	memset(r, 0, sizeof(*r));
+}

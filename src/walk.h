@@ -1,0 +1,66 @@
+/* walk.h: the parallel context walker.
+ *
+ * Walks a build context directory exactly as the chosen builder does and
+ * returns the entries that builder sends, in the order it sends them (per
+ * directory bytewise, depth first: "a/", "a/b", "a.txt").  Directories are
+ * work items for a fixed set of threads; each thread reads entries with
+ * openat/getdents64 and statx (or fstatat) relative to its parent's
+ * descriptor with O_NOFOLLOW, never following a symlink and never reading
+ * outside the context.  Every entry is decided with the compiled matcher
+ * from its parent's state; an excluded directory that nothing can
+ * re-include is never opened.  Results are merged and sorted into walk
+ * order at the end, so the output does not depend on the thread count. */
+#ifndef CTXPACK_WALK_H
+#define CTXPACK_WALK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ctxpack/ctxpack.h"
+
+enum walk_type { WT_FILE, WT_DIR, WT_SYMLINK, WT_FIFO, WT_CHR, WT_BLK, WT_SOCK };
+
+struct walk_entry {
+	char *path;          /* relative to the root, '/'-separated, NUL-terminated */
+	size_t len;
+	uint8_t type;        /* enum walk_type, as found on disk */
+	uint32_t mode;       /* permission bits incl. setuid/setgid/sticky (st_mode & 07777) */
+	uint64_t size;       /* regular files */
+	int64_t mtime_sec;
+	uint32_t mtime_nsec;
+	uint64_t dev, ino;
+	uint32_t nlink;
+	uint32_t rdev_major, rdev_minor;
+	char *link;          /* symlink target, NULL otherwise */
+	enum ctxpack_verdict verdict;
+	long rule;           /* deciding rule, -1 for none */
+	bool parent;         /* BuildKit: excluded, sent only as the parent of a sent entry */
+	bool forced;         /* BuildKit: the Dockerfile (options), sent alone although excluded */
+};
+
+struct walk_options {
+	enum ctxpack_builder builder;
+	const ctxpack_match *match;
+	int threads;            /* 0: online CPUs */
+	const char *dockerfile; /* buildkit: relative path always sent (alone), or NULL */
+};
+
+struct walk_chunk;
+
+struct walk_result {
+	struct walk_entry *v; /* what the builder sends, in order */
+	size_t n;
+	struct walk_chunk *mem; /* the strings path and link point into (internal) */
+};
+
+/* Walks the directory open as rootfd (an O_DIRECTORY descriptor, not
+ * closed).  Returns 0, or a negative errno with a message naming the path
+ * and the cause in err (errsz bytes): an unreadable directory or file the
+ * builder would fail on, a pattern Docker fails on (-EINVAL), a construct
+ * ctxpack refuses (-ENOTSUP), -ENOMEM. */
+int walk_context(struct walk_result *out, int rootfd, const struct walk_options *o, char *err,
+		 size_t errsz);
+void walk_result_release(struct walk_result *r);
+
+#endif
