@@ -2,7 +2,7 @@
 # Times ctxpack against its peers on the benchmark trees, in one run, and
 # prints a Markdown table of medians (wall, user+sys CPU), peak RSS and ratios.
 #
-# usage: bench/compare.sh CORPORA_DIR [RUNS]
+# usage: bench/compare.sh CORPORA_DIR [RUNS [TREE...]]
 #   CORPORA_DIR holds any of node-app/ monorepo/ many-small/ few-large/,
 #   made as ../shared/corpora/README.md says (bench/make-corpora.sh does it).
 #
@@ -21,6 +21,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 corpora=${1:?usage: bench/compare.sh CORPORA_DIR [RUNS]}
 runs=${2:-5}
+shift $(( $# < 2 ? $# : 2 ))
+trees=("$@")
+[ ${#trees[@]} -gt 0 ] || trees=(node-app monorepo many-small few-large)
 build=${BUILD:-$top/build}
 ctxpack=$build/src/cli/ctxpack
 sinkd=$build/bench/sinkd
@@ -49,14 +52,18 @@ while t.read(1 << 20):
     pass
 PY
 
-rss() { # peak RSS in MiB of a shell command
-	/usr/bin/time -f %M bash -c "$1" 2>&1 >/dev/null | tail -n 1 | awk '{printf "%.0f", $1/1024}'
+rss() { # peak RSS in MiB of the first program of a command line (run alone, output discarded)
+	local first=${1%%|*}
+	first=${first%%>*}
+	case $first in cd\ *|find\ *|tar\ *) printf -- '-'; return ;; esac
+	eval "/usr/bin/time -o '$work/rss' -f %M $first" >/dev/null 2>&1 </dev/null || true
+	awk '{printf "%.0f", $1/1024}' "$work/rss"
 }
 
-echo "| tree | command | wall s (median) | CPU s | peak RSS MiB | wall vs ctxpack |"
+echo "| tree | command | wall s (median) | CPU s (mean) | peak RSS MiB (first program) | wall vs ctxpack |"
 echo "|---|---|---:|---:|---:|---:|"
-for tree in node-app monorepo many-small few-large; do
-	dir=$corpora/$tree
+for tree in "${trees[@]}"; do
+	dir=$(cd "$corpora/$tree" 2>/dev/null && pwd -P) || continue
 	[ -d "$dir" ] || continue
 	if [ ! -e "$dir/Dockerfile" ]; then
 		printf 'FROM scratch\nCOPY . /ctx\n' >"$dir/Dockerfile"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Quick start: install what is missing, build ctxpack, and show what the
-# example app's .dockerignore sends and why.
+# Quick start: install what is missing, build ctxpack, pack the example
+# app's build context and show what its .dockerignore sends and why.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +9,11 @@ scripts/install-deps.sh
 ninja -C build >/dev/null
 
 ex=examples/webapp
+echo "== ctxpack pack $ex | tar -tv   (the context docker build would receive)"
+build/src/cli/ctxpack pack "$ex" -o build/webapp-context.tar
+tar -tvf build/webapp-context.tar
+echo "   -> build/webapp-context.tar; use it as: docker build - < build/webapp-context.tar"
+echo
 echo "== every path of $ex and the rule that decides it (buildkit semantics)"
 (cd "$ex" && find . -mindepth 1 | sed 's|^\./||' | LC_ALL=C sort) |
 	build/src/cli/ctxpack check-ignore -C "$ex" --stdin -v -n || true

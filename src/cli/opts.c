@@ -42,8 +42,8 @@ int opts_parse(const struct command *cmd, int argc, char **argv,
 	       int (*on_opt)(int id, const char *arg, void *payload), void *payload)
 {
 	struct option lopts[64];
-	char sopts[128] = "+h";
-	size_t n = 0, s = 2;
+	char sopts[128] = "h";
+	size_t n = 0, s = 1;
 	int c;
 
 	for (const struct opt *o = cmd->opts; o->lng && n < 62; o++, n++) {
