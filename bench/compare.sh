@@ -85,9 +85,9 @@ for tree in "${trees[@]}"; do
 	for name in "${order[@]}"; do args+=(-n "$name" "${cmd[$name]}"); done
 	hyperfine --shell=bash --style none --warmup 1 --runs "$runs" --export-json "$work/$tree.json" \
 		"${args[@]}" >/dev/null
-	declare -A peak=()
-	for name in "${order[@]}"; do peak[$name]=$(rss "${cmd[$name]}"); done
-	"$pybin" - "$work/$tree.json" "$tree" "${order[@]}" <<'PY' "${peak[@]}"
+	peaks=()
+	for name in "${order[@]}"; do peaks+=("$(rss "${cmd[$name]}")"); done
+	"$pybin" - "$work/$tree.json" "$tree" "${order[@]}" <<'PY' "${peaks[@]}"
 import json, statistics, sys
 path, tree = sys.argv[1], sys.argv[2]
 rest = sys.argv[3:]
@@ -100,5 +100,5 @@ for n, p in zip(names, peaks):
     cpu = r["user"] + r["system"]  # hyperfine's means
     print(f"| {tree} | {n} | {wall:.3f} | {cpu:.3f} | {p} | {wall / base:.2f}x |")
 PY
-	unset cmd peak
+	unset cmd
 done
