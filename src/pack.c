@@ -164,13 +164,21 @@ static int walk(const struct pack_options *o, const struct dockerctx *ctx, int r
 	return walk_context(res, rootfd, &wo, err, errsz);
 }
 
-int pack_list(const struct pack_options *o, struct walk_result *out, char *err, size_t errsz)
+int pack_list(const struct pack_options *o, struct walk_result *out, struct pack_report *rep,
+	      char *err, size_t errsz)
 {
+	struct outside_df df = { "", NULL, 0, 0 };
 	struct dockerctx ctx;
 	int rootfd = -1, rc;
 
 	memset(out, 0, sizeof(*out));
+	memset(rep, 0, sizeof(*rep));
 	rc = open_context(o, &ctx, &rootfd, err, errsz);
+	if (!rc && !ctx.dockerfile && ctx.dockerfile_abs) {
+		rc = load_outside_dockerfile(&ctx, &df, err, errsz);
+		snprintf(rep->dockerfile_name, sizeof(rep->dockerfile_name), "%s", df.name);
+		free(df.data);
+	}
 	if (!rc)
 		rc = walk(o, &ctx, rootfd, out, err, errsz);
 	if (rootfd >= 0)

@@ -35,8 +35,11 @@ struct pack_report {
 int pack_run(const struct pack_options *o, int outfd, struct pack_report *rep, char *err,
 	     size_t errsz);
 
-/* Walks only: the entries the builder would send (for `ctxpack ls`).
- * out must be released with walk_result_release. */
-int pack_list(const struct pack_options *o, struct walk_result *out, char *err, size_t errsz);
+/* Walks only: the entries the builder would send (for `ctxpack ls`).  out
+ * must be released with walk_result_release; rep->dockerfile_name is set
+ * when pack would add the Dockerfile (and, if missing, a .dockerignore)
+ * after these entries. */
+int pack_list(const struct pack_options *o, struct walk_result *out, struct pack_report *rep,
+	      char *err, size_t errsz);
 
 #endif

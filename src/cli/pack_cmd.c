@@ -87,7 +87,19 @@ static int pack_opt(int id, const char *arg, void *payload)
 	return 0;
 }
 
-/* The partial output file, removed if a signal ends the run. */
+/* The output.  A regular file is written atomically: into an unnamed
+ * O_TMPFILE in the target's directory (invisible to the walk, even when the
+ * target is inside the context, and gone by itself if the run dies), then
+ * linked under a temporary name and renamed over the target.  Where
+ * O_TMPFILE is not supported a named temporary file is used and removed on
+ * failure or signal.  A target that exists and is not a regular file (a
+ * device, a FIFO) is written directly. */
+struct output {
+	int fd;
+	bool to_stdout, direct, unnamed;
+	char dir[PATH_MAX];
+};
+
 static volatile sig_atomic_t tmp_set;
 static char tmp_path[PATH_MAX];
 
@@ -99,29 +111,70 @@ static void on_signal(int sig)
 	raise(sig);
 }
 
-static int open_output(const char *output, int *fd)
+/* Blocks (or restores) SIGINT and SIGTERM around naming a temporary file,
+ * so that a signal never leaves one behind. */
+static void hold_signals(bool hold, sigset_t *old)
+{
+	sigset_t set;
+
+	if (!hold) {
+		sigprocmask(SIG_SETMASK, old, NULL);
+		return;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &set, old);
+}
+
+static int open_output(const char *output, struct output *o)
 {
 	const char *slash;
+	struct stat st;
+	sigset_t old;
 	int n;
 
+	memset(o, 0, sizeof(*o));
 	if (!output || !strcmp(output, "-")) {
-		*fd = STDOUT_FILENO;
+		o->fd = STDOUT_FILENO;
+		o->to_stdout = true;
 		return 0;
 	}
-	/* A temporary name in the same directory, renamed on success. */
+	if (stat(output, &st) == 0 && !S_ISREG(st.st_mode)) {
+		o->fd = open(output, O_WRONLY | O_CLOEXEC);
+		if (o->fd < 0) {
+			fprintf(stderr, "ctxpack: cannot open '%s': %s\n", output, strerror(errno));
+			return -1;
+		}
+		o->direct = true;
+		return 0;
+	}
 	slash = strrchr(output, '/');
-	n = snprintf(tmp_path, sizeof(tmp_path), "%.*s.ctxpack-XXXXXX",
-		     slash ? (int)(slash - output + 1) : 0, output);
+	n = snprintf(o->dir, sizeof(o->dir), "%.*s", slash ? (int)(slash - output + (slash == output)) : 1,
+		     slash ? output : ".");
+	if (n < 0 || (size_t)n >= sizeof(o->dir)) {
+		fprintf(stderr, "ctxpack: output path too long: '%s'\n", output);
+		return -1;
+	}
+	o->fd = open(o->dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
+	if (o->fd >= 0) {
+		o->unnamed = true;
+		return 0;
+	}
+	n = snprintf(tmp_path, sizeof(tmp_path), "%.*s.ctxpack-XXXXXX", slash ? (int)(slash - output + 1) : 0,
+		     output);
 	if (n < 0 || (size_t)n >= sizeof(tmp_path)) {
 		fprintf(stderr, "ctxpack: output path too long: '%s'\n", output);
 		return -1;
 	}
-	*fd = mkostemp(tmp_path, O_CLOEXEC);
-	if (*fd < 0) {
+	hold_signals(true, &old);
+	o->fd = mkostemp(tmp_path, O_CLOEXEC);
+	tmp_set = o->fd >= 0;
+	hold_signals(false, &old);
+	if (o->fd < 0) {
 		fprintf(stderr, "ctxpack: cannot create a file next to '%s': %s\n", output, strerror(errno));
 		return -1;
 	}
-	tmp_set = 1;
 	return 0;
 }
 
@@ -133,19 +186,51 @@ static mode_t current_umask(void)
 	return m;
 }
 
-static int finish_output(const char *output, int fd, bool ok)
+/* Gives the unnamed file a temporary name next to the target. */
+static int name_tmpfile(const char *output, struct output *o)
 {
-	if (fd == STDOUT_FILENO)
+	char proc[64];
+	sigset_t old;
+	int rc = -1;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", o->fd);
+	for (int i = 0; i < 100 && rc < 0; i++) {
+		int n = snprintf(tmp_path, sizeof(tmp_path), "%s/.%s.ctxpack-%d-%d", o->dir,
+				 strrchr(output, '/') ? strrchr(output, '/') + 1 : output, (int)getpid(), i);
+		if (n < 0 || (size_t)n >= sizeof(tmp_path))
+			return -1;
+		hold_signals(true, &old);
+		rc = linkat(AT_FDCWD, proc, AT_FDCWD, tmp_path, AT_SYMLINK_FOLLOW);
+		tmp_set = rc == 0;
+		hold_signals(false, &old);
+		if (rc < 0 && errno != EEXIST)
+			return -1;
+	}
+	return rc;
+}
+
+static int finish_output(const char *output, struct output *o, bool ok)
+{
+	if (o->to_stdout)
 		return 0;
-	if (ok && fchmod(fd, 0666 & ~current_umask()) == 0 && fsync(fd) == 0 && close(fd) == 0 &&
-	    rename(tmp_path, output) == 0) {
+	if (o->direct) {
+		if (close(o->fd) < 0 && ok) {
+			fprintf(stderr, "ctxpack: cannot write '%s': %s\n", output, strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	if (ok && fchmod(o->fd, 0666 & ~current_umask()) == 0 && fsync(o->fd) == 0 &&
+	    (!o->unnamed || name_tmpfile(output, o) == 0) && rename(tmp_path, output) == 0) {
 		tmp_set = 0;
-		return 0;
+		if (close(o->fd) == 0)
+			return 0;
 	}
 	if (ok)
 		fprintf(stderr, "ctxpack: cannot write '%s': %s\n", output, strerror(errno));
-	close(fd);
-	unlink(tmp_path);
+	close(o->fd);
+	if (tmp_set)
+		unlink(tmp_path);
 	tmp_set = 0;
 	return -1;
 }
@@ -178,28 +263,31 @@ static const char pack_details[] =
 	"left behind with -o; on stdout the stream ends early and the error says so);\n"
 	"2 usage error.\n";
 
-static bool env_epoch(int64_t *out)
+/* SOURCE_DATE_EPOCH: 1 set and valid, 0 unset, -1 malformed (the
+ * reproducible-builds specification asks tools to fail then). */
+static int env_epoch(int64_t *out)
 {
 	const char *s = getenv("SOURCE_DATE_EPOCH");
 	char *end;
 	long long v;
 
 	if (!s || !*s)
-		return false;
+		return 0;
 	errno = 0;
 	v = strtoll(s, &end, 10);
 	if (errno || *end || v < 0)
-		return false;
+		return -1;
 	*out = v;
-	return true;
+	return 1;
 }
 
 static int cmd_pack(const struct command *cmd, int argc, char **argv)
 {
 	struct pack_args a = { .o = { .builder = CTXPACK_BUILDER_BUILDKIT, .dir = "." } };
 	struct pack_report rep;
+	struct output out;
 	char err[1024] = "";
-	int first = opts_parse(cmd, argc, argv, pack_opt, &a), fd, rc;
+	int first = opts_parse(cmd, argc, argv, pack_opt, &a), rc;
 
 	if (first < 0)
 		return first == -2 ? 0 : 2;
@@ -209,8 +297,14 @@ static int cmd_pack(const struct command *cmd, int argc, char **argv)
 	}
 	if (first < argc)
 		a.o.dir = argv[first];
-	if (!a.o.tar.clamp_mtime && env_epoch(&a.o.tar.mtime_max))
-		a.o.tar.clamp_mtime = true;
+	if (!a.o.tar.clamp_mtime) {
+		int e = env_epoch(&a.o.tar.mtime_max);
+		if (e < 0) {
+			usage_error(cmd, "SOURCE_DATE_EPOCH='%s' is not a number of seconds", getenv("SOURCE_DATE_EPOCH"));
+			return 2;
+		}
+		a.o.tar.clamp_mtime = e > 0;
+	}
 	if ((!a.output || !strcmp(a.output, "-")) && isatty(STDOUT_FILENO) && !a.force) {
 		fprintf(stderr, "ctxpack: stdout is a terminal; not writing an archive there (pipe it, use -o FILE, or --force)\n");
 		return 2;
@@ -218,14 +312,14 @@ static int cmd_pack(const struct command *cmd, int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	if (open_output(a.output, &fd))
+	if (open_output(a.output, &out))
 		return 1;
-	rc = pack_run(&a.o, fd, &rep, err, sizeof(err));
+	rc = pack_run(&a.o, out.fd, &rep, err, sizeof(err));
 	if (rc == -EPIPE)
 		fprintf(stderr, "ctxpack: the archive's reader went away (broken pipe); the context was not fully sent\n");
 	else if (rc)
 		fprintf(stderr, "ctxpack: %s\n", err);
-	if (finish_output(a.output, fd, rc == 0))
+	if (finish_output(a.output, &out, rc == 0))
 		rc = rc ? rc : -EIO;
 	if (!rc && rep.dockerfile_name[0] && !a.quiet)
 		fprintf(stderr, "ctxpack: the Dockerfile is outside the context; it is in the archive as '%s': use docker build -f %s -\n",
@@ -243,7 +337,9 @@ static int cmd_ls(const struct command *cmd, int argc, char **argv)
 {
 	struct pack_args a = { .o = { .builder = CTXPACK_BUILDER_BUILDKIT, .dir = "." } };
 	struct walk_result res;
+	struct pack_report rep;
 	char err[1024] = "";
+	bool has_ignore = false;
 	int first = opts_parse(cmd, argc, argv, pack_opt, &a), rc;
 
 	if (first < 0)
@@ -254,7 +350,7 @@ static int cmd_ls(const struct command *cmd, int argc, char **argv)
 	}
 	if (first < argc)
 		a.o.dir = argv[first];
-	rc = pack_list(&a.o, &res, err, sizeof(err));
+	rc = pack_list(&a.o, &res, &rep, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "ctxpack: %s\n", err);
 		return 1;
@@ -263,6 +359,7 @@ static int cmd_ls(const struct command *cmd, int argc, char **argv)
 		fputs("{\"version\":1,\"entries\":[", stdout);
 	for (size_t i = 0; i < res.n; i++) {
 		const struct walk_entry *e = &res.v[i];
+		has_ignore |= e->len == 13 && !memcmp(e->path, ".dockerignore", 13);
 		if (a.json) {
 			fputs(i ? ",\n{\"path\":" : "\n{\"path\":", stdout);
 			json_string(stdout, e->path, e->len);
@@ -283,6 +380,22 @@ static int cmd_ls(const struct command *cmd, int argc, char **argv)
 			putchar('/');
 		if (a.long_list && e->link)
 			printf(" -> %s", e->link);
+		putchar(a.nul ? '\0' : '\n');
+	}
+	/* What pack adds for a Dockerfile outside the context, last. */
+	for (int k = 0; rep.dockerfile_name[0] && k < 2; k++) {
+		const char *name = k ? rep.dockerfile_name : ".dockerignore";
+		if (!k && has_ignore)
+			continue;
+		if (a.json) {
+			fputs(res.n || k ? ",\n{\"path\":" : "\n{\"path\":", stdout);
+			json_string(stdout, name, strlen(name));
+			fputs(",\"type\":\"f\",\"mode\":\"0600\",\"generated\":true}", stdout);
+			continue;
+		}
+		if (a.long_list)
+			printf("f 0600 %12s ", "-");
+		fputs(name, stdout);
 		putchar(a.nul ? '\0' : '\n');
 	}
 	if (a.json)
