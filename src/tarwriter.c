@@ -761,6 +761,20 @@ static int setup_filter(struct tar_writer *w, const struct tar_options *o, char 
 	return set_err(err, errsz, -EINVAL, "unknown compression %d", (int)o->compression);
 }
 
+/* A pipe's default 64 KiB buffer makes the writer and the reader (docker
+ * build -, cat) wake each other for every 64 KiB; a larger one (as large as
+ * the system allows, up to 1 MiB) lets each side move big blocks.  Best
+ * effort: any error leaves the pipe as it was. */
+static void grow_pipe(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode))
+		for (int sz = 1 << 20; sz > 65536; sz >>= 1)
+			if (fcntl(fd, F_SETPIPE_SZ, sz) >= 0)
+				break;
+}
+
 int tar_open(struct tar_writer **out, int fd, const struct tar_options *o, char *err, size_t errsz)
 {
 	static const struct tar_options defaults;
@@ -775,6 +789,7 @@ int tar_open(struct tar_writer **out, int fd, const struct tar_options *o, char 
 	if (!w)
 		return set_err(err, errsz, -ENOMEM, "out of memory");
 	w->fd = fd;
+	grow_pipe(fd);
 	w->o = *o;
 	w->buf = malloc(BUF_SIZE);
 	w->a = archive_write_new();
