@@ -281,6 +281,21 @@ static int env_epoch(int64_t *out)
 	return 1;
 }
 
+/* After the options: at most one operand, the context directory.  Returns
+ * nonzero when the command must stop (help shown, or a usage error). */
+static int context_arg(const struct command *cmd, int argc, char **argv, int first, const char **dir)
+{
+	if (first < 0)
+		return 1;
+	if (argc - first > 1) {
+		usage_error(cmd, "more than one context directory given");
+		return 1;
+	}
+	if (first < argc)
+		*dir = argv[first];
+	return 0;
+}
+
 static int cmd_pack(const struct command *cmd, int argc, char **argv)
 {
 	struct pack_args a = { .o = { .builder = CTXPACK_BUILDER_BUILDKIT, .dir = "." } };
@@ -289,14 +304,8 @@ static int cmd_pack(const struct command *cmd, int argc, char **argv)
 	char err[1024] = "";
 	int first = opts_parse(cmd, argc, argv, pack_opt, &a), rc;
 
-	if (first < 0)
+	if (context_arg(cmd, argc, argv, first, &a.o.dir))
 		return first == -2 ? 0 : 2;
-	if (argc - first > 1) {
-		usage_error(cmd, "more than one context directory given");
-		return 2;
-	}
-	if (first < argc)
-		a.o.dir = argv[first];
 	if (!a.o.tar.clamp_mtime) {
 		int e = env_epoch(&a.o.tar.mtime_max);
 		if (e < 0) {
@@ -342,14 +351,8 @@ static int cmd_ls(const struct command *cmd, int argc, char **argv)
 	bool has_ignore = false;
 	int first = opts_parse(cmd, argc, argv, pack_opt, &a), rc;
 
-	if (first < 0)
+	if (context_arg(cmd, argc, argv, first, &a.o.dir))
 		return first == -2 ? 0 : 2;
-	if (argc - first > 1) {
-		usage_error(cmd, "more than one context directory given");
-		return 2;
-	}
-	if (first < argc)
-		a.o.dir = argv[first];
 	rc = pack_list(&a.o, &res, &rep, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "ctxpack: %s\n", err);

@@ -26,6 +26,7 @@ import gzip
 import json
 import signal
 import subprocess
+import os
 import sys
 
 # ustar field layout: (name, offset, size, kind)
@@ -51,24 +52,9 @@ FIELDS = [
 ZERO = bytes(512)
 
 
-def s(bs):
-    return bs.decode("utf-8", "surrogateescape")
-
-
-def cstr(field):
-    n = field.find(b"\0")
-    return field if n < 0 else field[:n]
-
-
-def num(field):
-    if field and field[0] & 0x80:            # base-256
-        v = int.from_bytes(field, "big", signed=False)
-        v &= (1 << (8 * len(field) - 1)) - 1
-        if field[0] & 0x40:
-            v -= 1 << (8 * len(field) - 1)
-        return v
-    t = cstr(field).strip(b" \0")
-    return int(t, 8) if t else 0
+# The field decoders are the oracle's (tests/oracle/record.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "oracle"))
+from record import s, _cstr as cstr, _num as num  # noqa: E402
 
 
 def esc(bs):
