@@ -255,7 +255,7 @@ int pack_run(const struct pack_options *o, int outfd, struct pack_report *rep, c
 	if (rc)
 		goto out;
 	for (size_t i = 0; i < res.n; i++) {
-		const struct walk_entry *e = &res.v[i];
+		const struct walk_entry *e = res.v[i];
 		const char *link = NULL;
 		if (df.data && e->len == 13 && !memcmp(e->path, ".dockerignore", 13)) {
 			if (e->type != WT_FILE) {
@@ -278,7 +278,7 @@ int pack_run(const struct pack_options *o, int outfd, struct pack_report *rep, c
 				goto out;
 			}
 			if (first)
-				link = res.v[first - 1].path;
+				link = res.v[first - 1]->path;
 		}
 		rc = tar_add(w, rootfd, e, link, err, errsz);
 		if (rc)

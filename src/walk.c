@@ -883,7 +883,7 @@ static int assemble(struct walker *w, struct wnode *root, struct walk_result *ou
 	fr[nfr++] = (struct frame){root, 0, false};
 	while (nfr) {
 		struct frame *f = &fr[nfr - 1];
-		const struct went *x;
+		struct went *x;
 
 		if (f->i == f->d->run_n) {
 			if (f->candidate) {
@@ -896,8 +896,10 @@ static int assemble(struct walker *w, struct wnode *root, struct walk_result *ou
 		}
 		x = &w->workers[f->d->run_thread].v[f->d->run_start + f->i++];
 		if (x->flags & (WF_SENT | WF_CANDIDATE)) {
-			struct walk_entry *e = &out->v[n];
-			*e = x->e;
+			/* The result points at the entries where the workers
+			 * left them: no copy of the largest array. */
+			struct walk_entry *e = &x->e;
+			out->v[n] = e;
 			e->parent = !(x->flags & WF_SENT);
 			e->forced = x->flags & WF_FORCED;
 			if (x->flags & WF_SENT)
@@ -930,6 +932,18 @@ out:
 	free(cand);
 	free(keep);
 	return rc;
+}
+
+/* Hands block p over to the result, which frees it on release. */
+static int own(struct walk_result *out, void *p)
+{
+	void **nv = realloc(out->owned, (out->nowned + 1) * sizeof(*nv));
+
+	if (!nv)
+		return -1;
+	nv[out->nowned++] = p;
+	out->owned = nv;
+	return 0;
 }
 
 /* BuildKit mode: the Dockerfile lies below a directory the walk did not
@@ -991,21 +1005,26 @@ static int add_dockerfile(struct walker *w, int rootfd, struct walk_result *out)
 		explainer_release(&ex);
 	}
 	{
-		struct walk_entry *nv = realloc(out->v, (out->n + 1) * sizeof(*nv));
-		if (!nv)
+		struct walk_entry **nv = realloc(out->v, (out->n + 1) * sizeof(*nv));
+		struct walk_entry *pe = malloc(sizeof(*pe));
+		if (nv)
+			out->v = nv;
+		if (!nv || !pe || own(out, pe)) {
+			free(pe);
 			return -ENOMEM;
-		out->v = nv;
+		}
+		*pe = e;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			if (walk_cmp(out->v[mid]->path, out->v[mid]->len, df, w->dflen) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		memmove(out->v + lo + 1, out->v + lo, (out->n - lo) * sizeof(*out->v));
+		out->v[lo] = pe;
+		out->n++;
 	}
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (walk_cmp(out->v[mid].path, out->v[mid].len, df, w->dflen) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	memmove(out->v + lo + 1, out->v + lo, (out->n - lo) * sizeof(*out->v));
-	out->v[lo] = e;
-	out->n++;
 	return 0;
 fail:
 	if (rc == -ENOMEM)
@@ -1147,6 +1166,13 @@ int walk_context(struct walk_result *out, int rootfd, const struct walk_options 
 	rc = w.err;
 	if (!rc) {
 		rc = assemble(&w, &root, out);
+		/* The entries stay in the workers' vectors: the result owns them. */
+		for (unsigned i = 0; !rc && i < w.nworkers; i++) {
+			if (w.workers[i].v && own(out, w.workers[i].v))
+				rc = -ENOMEM;
+			else
+				w.workers[i].v = NULL;
+		}
 		if (!rc && w.dockerfile && !atomic_load(&w.dockerfile_seen))
 			rc = add_dockerfile(&w, root.fd, out);
 		if (rc)
@@ -1175,6 +1201,9 @@ out:
 void walk_result_release(struct walk_result *r)
 {
 	free(r->v);
+	for (size_t i = 0; i < r->nowned; i++)
+		free(r->owned[i]);
+	free(r->owned);
 	while (r->mem) {
 		struct walk_chunk *c = r->mem;
 		r->mem = c->next;

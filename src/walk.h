@@ -49,9 +49,11 @@ struct walk_options {
 struct walk_chunk;
 
 struct walk_result {
-	struct walk_entry *v; /* what the builder sends, in order */
+	struct walk_entry **v; /* what the builder sends, in order (owned by the result) */
 	size_t n;
 	struct walk_chunk *mem; /* the strings path and link point into (internal) */
+	void **owned;           /* the blocks the entries live in (internal) */
+	size_t nowned;
 };
 
 /* Walks the directory open as rootfd (an O_DIRECTORY descriptor, not

@@ -361,7 +361,7 @@ static int cmd_ls(const struct command *cmd, int argc, char **argv)
 	if (a.json)
 		fputs("{\"version\":1,\"entries\":[", stdout);
 	for (size_t i = 0; i < res.n; i++) {
-		const struct walk_entry *e = &res.v[i];
+		const struct walk_entry *e = res.v[i];
 		has_ignore |= e->len == 13 && !memcmp(e->path, ".dockerignore", 13);
 		if (a.json) {
 			fputs(i ? ",\n{\"path\":" : "\n{\"path\":", stdout);

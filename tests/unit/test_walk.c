@@ -165,7 +165,7 @@ static char *listing(const struct walk_result *res)
 
 	assert_non_null(f);
 	for (size_t i = 0; i < res->n; i++) {
-		const struct walk_entry *e = &res->v[i];
+		const struct walk_entry *e = res->v[i];
 		assert_int_equal(strlen(e->path), e->len);
 		fprintf(f, "%s%s%s%s\n", e->path, e->type == WT_DIR ? "/" : "",
 			e->parent ? " P" : "", e->forced ? " F" : "");
@@ -235,15 +235,15 @@ static void assert_same_result(const struct walk_result *a, const struct walk_re
 {
 	assert_int_equal(a->n, b->n);
 	for (size_t i = 0; i < a->n; i++)
-		if (!same_entry(&a->v[i], &b->v[i]))
-			fail_msg("entry %zu differs: '%s' vs '%s'", i, a->v[i].path, b->v[i].path);
+		if (!same_entry(a->v[i], b->v[i]))
+			fail_msg("entry %zu differs: '%s' vs '%s'", i, a->v[i]->path, b->v[i]->path);
 }
 
 static const struct walk_entry *find(const struct walk_result *res, const char *path)
 {
 	for (size_t i = 0; i < res->n; i++)
-		if (!strcmp(res->v[i].path, path))
-			return &res->v[i];
+		if (!strcmp(res->v[i]->path, path))
+			return res->v[i];
 	return NULL;
 }
 
@@ -404,10 +404,10 @@ static void test_dockerfile(void **state)
 				    "build/Dockerfile", err, sizeof(err)),
 			 0);
 	assert_int_equal(res.n, 2);
-	assert_true(res.v[1].forced);
-	assert_int_equal(res.v[1].verdict, CTXPACK_EXCLUDE);
-	assert_int_equal(res.v[1].rule, 1); /* the rule that pruned build */
-	assert_int_equal(res.v[1].size, 13);
+	assert_true(res.v[1]->forced);
+	assert_int_equal(res.v[1]->verdict, CTXPACK_EXCLUDE);
+	assert_int_equal(res.v[1]->rule, 1); /* the rule that pruned build */
+	assert_int_equal(res.v[1]->size, 13);
 	walk_result_release(&res);
 
 	/* A Dockerfile that is not there is an error. */
@@ -635,10 +635,10 @@ static void test_odd_names(void **state)
 		assert_int_equal(res.n, 7);
 		for (size_t i = 0; i < 7; i++) {
 			const char *w = want[i] ? want[i] : path;
-			assert_int_equal(res.v[i].len, strlen(w));
-			assert_memory_equal(res.v[i].path, w, strlen(w));
+			assert_int_equal(res.v[i]->len, strlen(w));
+			assert_memory_equal(res.v[i]->path, w, strlen(w));
 		}
-		assert_int_equal(res.v[3].len, 257);
+		assert_int_equal(res.v[3]->len, 257);
 		walk_result_release(&res);
 	}
 	/* Rules see the raw bytes (BuildKit's transport turns a non-UTF-8
@@ -687,9 +687,9 @@ static void test_deep(void **state)
 		size_t maxlen = 0;
 		const struct walk_entry *deepest = NULL;
 		for (size_t i = 0; i < a.n; i++)
-			if (a.v[i].len > maxlen) {
-				maxlen = a.v[i].len;
-				deepest = &a.v[i];
+			if (a.v[i]->len > maxlen) {
+				maxlen = a.v[i]->len;
+				deepest = a.v[i];
 			}
 		assert_int_equal(maxlen, 60 * 101 + 6);
 		assert_memory_equal(deepest->path + maxlen - 7, "/bottom", 7);
@@ -782,7 +782,7 @@ static void test_threads(void **state)
 				assert_true(one.n >= 400);
 			/* walk order holds */
 			for (size_t i = 1; i < one.n; i++) {
-				const char *p = one.v[i - 1].path, *q = one.v[i].path;
+				const char *p = one.v[i - 1]->path, *q = one.v[i]->path;
 				size_t k = 0;
 				while (p[k] && p[k] == q[k])
 					k++;
