@@ -159,7 +159,8 @@ static int walk(const struct pack_options *o, const struct dockerctx *ctx, int r
 		struct walk_result *res, char *err, size_t errsz)
 {
 	struct walk_options wo = { o->builder, ctx->match, o->threads,
-				   o->builder == CTXPACK_BUILDER_BUILDKIT ? ctx->dockerfile : NULL };
+				   o->builder == CTXPACK_BUILDER_BUILDKIT ? ctx->dockerfile : NULL,
+				   o->list_all };
 
 	return walk_context(res, rootfd, &wo, err, errsz);
 }

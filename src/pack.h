@@ -20,6 +20,7 @@ struct pack_options {
 	const char *dir;        /* the context */
 	const char *dockerfile; /* -f, relative to the current directory; NULL: default */
 	int threads;            /* 0: online CPUs */
+	bool list_all;          /* pack_list: also what is not sent (walk_entry.sent) */
 	struct tar_options tar;
 };
 

@@ -144,6 +144,7 @@ struct walker {
 	bool classic;
 	const char *dockerfile;
 	size_t dflen;
+	bool report_all;
 	atomic_bool dockerfile_seen;
 	int fd_budget;
 	atomic_int kept;
@@ -677,7 +678,7 @@ static int do_entry(struct worker *k, struct wnode *d, int fd, const struct dnam
 		}
 		close(dfd);
 	}
-	if (!sent && !walk)
+	if (!sent && !walk && !w->report_all)
 		goto out;
 	if (sent && es.type == WT_FILE && (rc = check_readable(fd, dn->name))) {
 		rc = fail(k, path, len, rc, "cannot open '%s': %s", path, strerror(-rc));
@@ -895,12 +896,12 @@ static int assemble(struct walker *w, struct wnode *root, struct walk_result *ou
 			continue;
 		}
 		x = &w->workers[f->d->run_thread].v[f->d->run_start + f->i++];
-		if (x->flags & (WF_SENT | WF_CANDIDATE)) {
+		if (w->report_all || (x->flags & (WF_SENT | WF_CANDIDATE))) {
 			/* The result points at the entries where the workers
 			 * left them: no copy of the largest array. */
 			struct walk_entry *e = &x->e;
 			out->v[n] = e;
-			e->parent = !(x->flags & WF_SENT);
+			e->parent = (x->flags & WF_CANDIDATE) && !(x->flags & WF_SENT);
 			e->forced = x->flags & WF_FORCED;
 			if (x->flags & WF_SENT)
 				keep[n] = 1;
@@ -923,9 +924,13 @@ static int assemble(struct walker *w, struct wnode *root, struct walk_result *ou
 		}
 	}
 	out->n = 0;
-	for (size_t i = 0; i < n; i++)
-		if (keep[i])
-			out->v[out->n++] = out->v[i];
+	for (size_t i = 0; i < n; i++) {
+		struct walk_entry *e = out->v[i];
+		e->sent = keep[i];
+		e->parent = e->parent && keep[i];
+		if (keep[i] || w->report_all)
+			out->v[out->n++] = e;
+	}
 	rc = 0;
 out:
 	free(fr);
@@ -995,6 +1000,7 @@ static int add_dockerfile(struct walker *w, int rootfd, struct walk_result *out)
 	e.verdict = CTXPACK_EXCLUDE;
 	e.rule = -1;
 	e.forced = true;
+	e.sent = true;
 	/* The verdict as the walk would have reached it (the rule that
 	 * pruned an ancestor, typically), for reports. */
 	if (explainer_init(&ex, w->m) == 0) {
@@ -1115,6 +1121,7 @@ int walk_context(struct walk_result *out, int rootfd, const struct walk_options 
 
 	w.m = o->match;
 	w.classic = o->builder == CTXPACK_BUILDER_CLASSIC;
+	w.report_all = o->report_all;
 	if (!w.classic && o->dockerfile && o->dockerfile[0]) {
 		w.dockerfile = o->dockerfile;
 		w.dflen = strlen(o->dockerfile);

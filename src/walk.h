@@ -37,6 +37,7 @@ struct walk_entry {
 	long rule;           /* deciding rule, -1 for none */
 	bool parent;         /* BuildKit: excluded, sent only as the parent of a sent entry */
 	bool forced;         /* BuildKit: the Dockerfile (options), sent alone although excluded */
+	bool sent;           /* the builder sends it (false only with report_all) */
 };
 
 struct walk_options {
@@ -44,6 +45,8 @@ struct walk_options {
 	const ctxpack_match *match;
 	int threads;            /* 0: online CPUs */
 	const char *dockerfile; /* buildkit: relative path always sent (alone), or NULL */
+	bool report_all;        /* also list what is not sent (an excluded directory the
+				   walk does not enter once, without its contents) */
 };
 
 struct walk_chunk;

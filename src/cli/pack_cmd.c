@@ -13,15 +13,16 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "dockerctx.h"
 #include "output.h"
 #include "pack.h"
 
-enum { OPT_BUILDER = 256, OPT_COMPRESS, OPT_LEVEL, OPT_MTIME, OPT_FORCE, OPT_JSON };
+enum { OPT_BUILDER = 256, OPT_COMPRESS, OPT_LEVEL, OPT_MTIME, OPT_FORCE, OPT_JSON, OPT_ALL, OPT_EXCLUDED };
 
 struct pack_args {
 	struct pack_options o;
 	const char *output;
-	bool force, quiet, long_list, json, nul;
+	bool force, quiet, long_list, json, nul, all, excluded;
 };
 
 static int parse_int(const char *opt, const char *arg, long lo, long hi, long *out)
@@ -82,6 +83,8 @@ static int pack_opt(int id, const char *arg, void *payload)
 	case 'q': a->quiet = true; break;
 	case 'l': a->long_list = true; break;
 	case OPT_JSON: a->json = true; break;
+	case OPT_ALL: a->all = a->o.list_all = true; break;
+	case OPT_EXCLUDED: a->excluded = a->o.list_all = true; break;
 	case 'z': a->nul = true; break;
 	}
 	return 0;
@@ -342,11 +345,39 @@ static const char *type_char(uint8_t t)
 	return t < 7 ? c[t] : "?";
 }
 
+/* SOURCE:LINE:PATTERN of rule i, or "-". */
+static void print_rule(const ctxpack_rules *r, long i, bool json)
+{
+	struct ctxpack_rule_info ri;
+
+	if (!r || i < 0 || ctxpack_rules_get(r, (size_t)i, &ri)) {
+		fputs(json ? "null" : "-", stdout);
+		return;
+	}
+	if (json) {
+		fputs("{\"source\":", stdout);
+		json_string(stdout, ri.source, strlen(ri.source));
+		printf(",\"line\":%d,\"pattern\":", ri.line);
+		json_string(stdout, ri.pattern, ri.pattern_len);
+		fputc('}', stdout);
+		return;
+	}
+	printf("%s:%d:", ri.source, ri.line);
+	fwrite(ri.pattern, 1, ri.pattern_len, stdout);
+}
+
+static const char *verdict_word(enum ctxpack_verdict v)
+{
+	return v == CTXPACK_EXCLUDE ? "excluded" : v == CTXPACK_INCLUDE ? "included" : "none";
+}
+
 static int cmd_ls(const struct command *cmd, int argc, char **argv)
 {
 	struct pack_args a = { .o = { .builder = CTXPACK_BUILDER_BUILDKIT, .dir = "." } };
 	struct walk_result res;
 	struct pack_report rep;
+	struct dockerctx ctx = { 0 };
+	const ctxpack_rules *rules = NULL;
 	char err[1024] = "";
 	bool has_ignore = false;
 	int first = opts_parse(cmd, argc, argv, pack_opt, &a), rc;
@@ -358,11 +389,16 @@ static int cmd_ls(const struct command *cmd, int argc, char **argv)
 		fprintf(stderr, "ctxpack: %s\n", err);
 		return 1;
 	}
+	/* The rules again, to name them (the same files give the same rules). */
+	if (a.o.list_all && dockerctx_open(&ctx, a.o.dir, a.o.dockerfile, a.o.builder) == 0)
+		rules = ctx.rules;
 	if (a.json)
 		fputs("{\"version\":1,\"entries\":[", stdout);
 	for (size_t i = 0; i < res.n; i++) {
 		const struct walk_entry *e = res.v[i];
-		has_ignore |= e->len == 13 && !memcmp(e->path, ".dockerignore", 13);
+		has_ignore |= e->len == 13 && !memcmp(e->path, ".dockerignore", 13) && e->sent;
+		if (a.excluded && e->sent)
+			continue;
 		if (a.json) {
 			fputs(i ? ",\n{\"path\":" : "\n{\"path\":", stdout);
 			json_string(stdout, e->path, e->len);
@@ -372,8 +408,20 @@ static int cmd_ls(const struct command *cmd, int argc, char **argv)
 				fputs(",\"link\":", stdout);
 				json_string(stdout, e->link, strlen(e->link));
 			}
-			printf(",\"parent_only\":%s}", e->parent ? "true" : "false");
+			printf(",\"parent_only\":%s", e->parent ? "true" : "false");
+			if (a.o.list_all) {
+				printf(",\"sent\":%s,\"verdict\":\"%s\",\"rule\":", e->sent ? "true" : "false",
+				       verdict_word(e->verdict));
+				print_rule(rules, e->forced ? -1 : e->rule, true);
+			}
+			putchar('}');
 			continue;
+		}
+		if (a.all)
+			fputs(!e->sent ? "excluded\t" : e->parent ? "parent\t" : "sent\t", stdout);
+		if (a.o.list_all) {
+			print_rule(rules, e->forced ? -1 : e->rule, false);
+			putchar('\t');
 		}
 		if (a.long_list)
 			printf("%s %04o %12llu ", type_char(e->type), (unsigned)e->mode,
@@ -386,7 +434,7 @@ static int cmd_ls(const struct command *cmd, int argc, char **argv)
 		putchar(a.nul ? '\0' : '\n');
 	}
 	/* What pack adds for a Dockerfile outside the context, last. */
-	for (int k = 0; rep.dockerfile_name[0] && k < 2; k++) {
+	for (int k = 0; rep.dockerfile_name[0] && !a.excluded && k < 2; k++) {
 		const char *name = k ? rep.dockerfile_name : ".dockerignore";
 		if (!k && has_ignore)
 			continue;
@@ -396,6 +444,8 @@ static int cmd_ls(const struct command *cmd, int argc, char **argv)
 			fputs(",\"type\":\"f\",\"mode\":\"0600\",\"generated\":true}", stdout);
 			continue;
 		}
+		if (a.all)
+			fputs("sent\t-\t", stdout);
 		if (a.long_list)
 			printf("f 0600 %12s ", "-");
 		fputs(name, stdout);
@@ -404,6 +454,7 @@ static int cmd_ls(const struct command *cmd, int argc, char **argv)
 	if (a.json)
 		fputs("\n]}\n", stdout);
 	walk_result_release(&res);
+	dockerctx_close(&ctx);
 	if (fflush(stdout) || ferror(stdout)) {
 		fprintf(stderr, "ctxpack: cannot write output: %s\n", strerror(errno));
 		return 1;
@@ -415,6 +466,8 @@ static const struct opt ls_opts[] = {
 	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory" },
 	{ "builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B", "buildkit (default) or classic semantics" },
 	{ "long", 'l', OPT_ARG_NONE, NULL, "show type, mode and size" },
+	{ "all", OPT_ALL, OPT_ARG_NONE, NULL, "also what is not sent: STATUS<TAB>RULE<TAB>PATH" },
+	{ "excluded", OPT_EXCLUDED, OPT_ARG_NONE, NULL, "only what is not sent: RULE<TAB>PATH" },
 	{ "json", OPT_JSON, OPT_ARG_NONE, NULL, "one JSON document" },
 	{ "null", 'z', OPT_ARG_NONE, NULL, "NUL-terminated names" },
 	{ "threads", 'j', OPT_ARG_REQUIRED, "N", "walker threads (default: online CPUs)" },
@@ -432,10 +485,16 @@ const struct command pack_command = {
 
 const struct command ls_command = {
 	"ls",
-	"List what `ctxpack pack` would send, in archive order.",
-	"[DIR] [-f DOCKERFILE] [--builder=buildkit|classic] [-l] [--json] [-z]",
-	"Directories end with '/'.  With --json: {\"version\":1,\"entries\":[{\"path\",\n"
-	"\"type\" (f d l p c b s), \"mode\", \"size\", \"link\", \"parent_only\"}]}.\n",
+	"List what `ctxpack pack` would send, in archive order (and, with --all or\n"
+	"--excluded, what it would not, with the deciding rule).",
+	"[DIR] [-f DOCKERFILE] [--builder=buildkit|classic] [--all | --excluded] [-l] [--json] [-z]",
+	"Directories end with '/'.  --all and --excluded come from the same walk:\n"
+	"STATUS is sent, parent (an excluded directory sent because something below\n"
+	"it is) or excluded; RULE is SOURCE:LINE:PATTERN of the deciding rule, or -.\n"
+	"An excluded directory the walk never enters is listed once, without its\n"
+	"contents.  With --json: {\"version\":1,\"entries\":[{\"path\", \"type\"\n"
+	"(f d l p c b s), \"mode\", \"size\", \"link\", \"parent_only\", and with --all or\n"
+	"--excluded \"sent\", \"verdict\", \"rule\" {source,line,pattern} or null}]}.\n",
 	ls_opts,
 	cmd_ls,
 };

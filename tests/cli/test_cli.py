@@ -135,6 +135,23 @@ def main():
     rc, out, err = run(["check-ignore", "--builder=classic", "--json", "build"], cwd=ctx)
     check("classic: the excluded parent is not sent", json.loads(out)["results"][0]["sent"] is False, out)
 
+    # ls --all / --excluded: every decision from the same walk
+    rc, out, err = run(["ls", "--all"], cwd=ctx)
+    lines = out.decode().splitlines()
+    check("ls --all: status, rule and path per entry", rc == 0 and
+          "excluded\t.dockerignore:3:build\tbuild/out" in lines and
+          "parent\t.dockerignore:3:build\tbuild/" in lines and
+          "sent\t.dockerignore:4:!build/keep\tbuild/keep/" in lines and
+          "excluded\t.dockerignore:2:node_modules\tnode_modules/" in lines and
+          not any(l.endswith("node_modules/m/i.js") for l in lines), out)
+    rc, out, err = run(["ls", "--excluded", "--builder=classic"], cwd=ctx)
+    check("ls --excluded (classic): only what is not sent, with the rule", rc == 0 and
+          out.decode().splitlines() == [".dockerignore:3:build\tbuild/", ".dockerignore:3:build\tbuild/out",
+                                        ".dockerignore:2:node_modules\tnode_modules/"], out)
+    rc, out, err = run(["ls"], cwd=ctx)
+    check("ls: what pack sends", rc == 0 and out.decode().splitlines() == [
+        ".dockerignore", "Dockerfile", "build/", "build/keep/", "build/keep/x", "src/", "src/a.js"], out)
+
     print(f"1..{len(results)}")
     failed = 0
     for i, (name, ok, detail) in enumerate(results, 1):

@@ -148,7 +148,7 @@ static int walk_rules(struct walk_result *res, int fd, enum ctxpack_builder b, c
 	assert_int_equal(ctxpack_rules_new(&r), 0);
 	assert_int_equal(ctxpack_rules_add_buffer(r, ".dockerignore", rules, strlen(rules)), 0);
 	assert_int_equal(ctxpack_match_compile(&m, r, b), 0);
-	o = (struct walk_options){b, m, threads, dockerfile};
+	o = (struct walk_options){b, m, threads, dockerfile, false};
 	rc = walk_context(res, fd, &o, err, errsz);
 	ctxpack_match_free(&m);
 	ctxpack_rules_free(&r);
