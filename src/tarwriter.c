@@ -852,6 +852,19 @@ static int refuse(struct tar_writer *w, char *err, size_t errsz)
 	return set_err(err, errsz, w->failed, "the archive was given up: %s", w->failmsg);
 }
 
+/* Never a member that looks complete: drop the failed one while it is
+ * still buffered (nothing of it flushed since `start`), and give up the
+ * stream in any case. */
+static void drop_member(struct tar_writer *w, size_t start, uint64_t flushes, uint64_t raw, int rc,
+			char *err, size_t errsz)
+{
+	if (w->flushes == flushes && !w->io_err) {
+		w->used = start;
+		w->raw = raw;
+	}
+	fail(w, rc, err, errsz);
+}
+
 int tar_add(struct tar_writer *w, int rootfd, const struct walk_entry *e, const char *hardlink,
 	    char *err, size_t errsz)
 {
@@ -992,15 +1005,8 @@ out:
 	if (fd >= 0)
 		close(fd);
 	free(cap);
-	if (rc) {
-		/* Never a member that looks complete: drop it while it is
-		 * still buffered, and give up the stream in any case. */
-		if (w->flushes == flushes && !w->io_err) {
-			w->used = start;
-			w->raw = raw;
-		}
-		fail(w, rc, err, errsz);
-	}
+	if (rc)
+		drop_member(w, start, flushes, raw, rc, err, errsz);
 	return rc;
 }
 
@@ -1026,13 +1032,8 @@ int tar_add_data(struct tar_writer *w, const char *name, uint32_t mode, int64_t 
 		rc = put(w, data, len, err, errsz);
 	if (!rc)
 		rc = pad(w, len, err, errsz);
-	if (rc) {
-		if (w->flushes == flushes && !w->io_err) {
-			w->used = start;
-			w->raw = raw;
-		}
-		fail(w, rc, err, errsz);
-	}
+	if (rc)
+		drop_member(w, start, flushes, raw, rc, err, errsz);
 	return rc;
 }
 
