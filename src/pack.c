@@ -166,7 +166,7 @@ static int walk(const struct pack_options *o, const struct dockerctx *ctx, int r
 }
 
 int pack_list(const struct pack_options *o, struct walk_result *out, struct pack_report *rep,
-	      char *err, size_t errsz)
+	      struct dockerctx *keep, char *err, size_t errsz)
 {
 	struct outside_df df = { "", NULL, 0, 0 };
 	struct dockerctx ctx;
@@ -184,7 +184,10 @@ int pack_list(const struct pack_options *o, struct walk_result *out, struct pack
 		rc = walk(o, &ctx, rootfd, out, err, errsz);
 	if (rootfd >= 0)
 		close(rootfd);
-	dockerctx_close(&ctx);
+	if (!rc && keep)
+		*keep = ctx; /* the caller names the rules from it */
+	else
+		dockerctx_close(&ctx);
 	return rc;
 }
 

@@ -39,8 +39,11 @@ int pack_run(const struct pack_options *o, int outfd, struct pack_report *rep, c
 /* Walks only: the entries the builder would send (for `ctxpack ls`).  out
  * must be released with walk_result_release; rep->dockerfile_name is set
  * when pack would add the Dockerfile (and, if missing, a .dockerignore)
- * after these entries. */
+ * after these entries.  keep, if not NULL, receives the opened context
+ * (its rules name the entries' rule numbers) on success; the caller closes
+ * it with dockerctx_close. */
+struct dockerctx;
 int pack_list(const struct pack_options *o, struct walk_result *out, struct pack_report *rep,
-	      char *err, size_t errsz);
+	      struct dockerctx *keep, char *err, size_t errsz);
 
 #endif

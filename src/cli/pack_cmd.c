@@ -384,14 +384,12 @@ static int cmd_ls(const struct command *cmd, int argc, char **argv)
 
 	if (context_arg(cmd, argc, argv, first, &a.o.dir))
 		return first == -2 ? 0 : 2;
-	rc = pack_list(&a.o, &res, &rep, err, sizeof(err));
+	rc = pack_list(&a.o, &res, &rep, &ctx, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "ctxpack: %s\n", err);
 		return 1;
 	}
-	/* The rules again, to name them (the same files give the same rules). */
-	if (a.o.list_all && dockerctx_open(&ctx, a.o.dir, a.o.dockerfile, a.o.builder) == 0)
-		rules = ctx.rules;
+	rules = ctx.rules;
 	if (a.json)
 		fputs("{\"version\":1,\"entries\":[", stdout);
 	for (size_t i = 0; i < res.n; i++) {
