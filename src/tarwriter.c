@@ -16,7 +16,11 @@
  * output callback.
  *
  * Data passes through one 1 MiB buffer: headers are formatted into it and
- * file data is read into it directly, so the output sees large writes.  A
+ * file data is read into it directly, so the output sees large writes.
+ * Without compression, the body of a large file skips the buffer: it is
+ * spliced into an output pipe, or copied with copy_file_range into an
+ * output file, so its bytes never pass through user space (reading each
+ * byte once is the floor; a copy through the buffer costs as much again).  A
  * failed tar_add never leaves a member that looks complete: the member is
  * dropped if it is still in the buffer, and the writer refuses everything
  * after; tar_close then ends the stream inside a block, so that no tar
@@ -45,6 +49,7 @@
 
 #define BLOCK 512
 #define BUF_SIZE (1u << 20)
+#define DIRECT_MIN (64u << 10) /* smaller bodies are batched in the buffer */
 #define MAX_SPECIAL_FILE_SIZE (1 << 20) /* Go: maxSpecialFileSize */
 #define CAP_XATTR "security.capability"
 
@@ -80,6 +85,8 @@ struct tar_writer {
 	size_t used;
 	uint64_t flushes; /* buffer flushes so far */
 	uint64_t raw;	  /* tar bytes accepted (buffered or written) */
+	uint64_t direct;  /* bytes copied to fd past libarchive (spliced) */
+	enum { DIRECT_NONE, DIRECT_SPLICE, DIRECT_COPY_RANGE } direct_mode;
 	char *name;	  /* scratch: the member name */
 	size_t name_alloc;
 	char *pax; /* scratch: PAX records */
@@ -647,6 +654,69 @@ static ssize_t read_cap(int fd, bool opath, char **out)
 	return n;
 }
 
+/* Waits until the output can take more (a non-blocking descriptor). */
+static int wait_writable(int fd)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+
+	return poll(&pfd, 1, -1) < 0 && errno != EINTR ? -errno : 0;
+}
+
+/* Moves up to size bytes of fd to the output without passing them through
+ * user space: splice(2) into a pipe, copy_file_range(2) into a file.
+ * Everything buffered is written first, so the stream stays in order.
+ * Returns the bytes moved (< size: fd ended early), or -errno; sets
+ * *unsupported (and moves nothing) when the kernel or the file systems
+ * cannot do it, so the caller copies through the buffer instead. */
+static int64_t copy_direct(struct tar_writer *w, int fd, const char *path, uint64_t size,
+			   bool *unsupported, char *err, size_t errsz)
+{
+	uint64_t done = 0;
+	int rc = flush(w, err, errsz);
+
+	if (rc)
+		return rc;
+	while (done < size) {
+		size_t want = size - done > (1u << 30) ? (1u << 30) : (size_t)(size - done);
+		ssize_t n;
+		if (w->direct_mode == DIRECT_SPLICE)
+			n = splice(fd, NULL, w->fd, NULL, want, SPLICE_F_MOVE | SPLICE_F_MORE);
+		else
+			n = copy_file_range(fd, NULL, w->fd, NULL, want, 0);
+		if (n > 0) {
+			done += (uint64_t)n;
+			w->direct += (uint64_t)n;
+			w->raw += (uint64_t)n;
+			continue;
+		}
+		if (n == 0)
+			break;
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			rc = wait_writable(w->fd);
+			if (rc)
+				goto io_error;
+			continue;
+		}
+		if (done == 0 && (errno == EINVAL || errno == ENOSYS || errno == EXDEV ||
+				  errno == EOPNOTSUPP || errno == EBADF)) {
+			/* Not for this pair of files; the buffer will do. */
+			*unsupported = true;
+			return 0;
+		}
+		rc = -errno;
+		goto io_error;
+	}
+	return (int64_t)done;
+io_error:
+	/* The kernel does not say which side failed: EPIPE, ENOSPC and the
+	 * like are the output's, EIO may be either, so the path is named. */
+	w->io_err = -rc;
+	set_err(err, errsz, rc, "cannot copy '%s' into the archive: %s", path, strerror(-rc));
+	return fail(w, rc, err, errsz);
+}
+
 /* Copies exactly size bytes of fd into the stream; any other length is an
  * error (the file changed after it was walked). */
 static int copy_data(struct tar_writer *w, int fd, const char *path, uint64_t size, char *err,
@@ -656,6 +726,20 @@ static int copy_data(struct tar_writer *w, int fd, const char *path, uint64_t si
 	char extra;
 	ssize_t n;
 
+	if (w->direct_mode != DIRECT_NONE && size >= DIRECT_MIN) {
+		bool unsupported = false;
+		int64_t moved = copy_direct(w, fd, path, size, &unsupported, err, errsz);
+		if (moved < 0)
+			return (int)moved;
+		if (unsupported)
+			w->direct_mode = DIRECT_NONE;
+		else if ((uint64_t)moved < size)
+			return set_err(err, errsz, -ESTALE,
+				       "'%s' changed size while being read (%llu bytes, not %llu)",
+				       path, (unsigned long long)moved, (unsigned long long)size);
+		else
+			left = 0;
+	}
 	while (left) {
 		size_t want;
 		if (w->used == BUF_SIZE) {
@@ -767,12 +851,28 @@ static int setup_filter(struct tar_writer *w, const struct tar_options *o, char 
  * effort: any error leaves the pipe as it was. */
 static void grow_pipe(int fd)
 {
+	for (int sz = 1 << 20; sz > 65536; sz >>= 1)
+		if (fcntl(fd, F_SETPIPE_SZ, sz) >= 0)
+			break;
+}
+
+/* Uncompressed output into a pipe or a regular file can take file bodies
+ * straight from the kernel (copy_direct); anything else (a socket, a
+ * terminal, a device, a compressor in between) goes through the buffer. */
+static void setup_output(struct tar_writer *w)
+{
 	struct stat st;
 
-	if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode))
-		for (int sz = 1 << 20; sz > 65536; sz >>= 1)
-			if (fcntl(fd, F_SETPIPE_SZ, sz) >= 0)
-				break;
+	if (fstat(w->fd, &st) < 0)
+		return;
+	if (S_ISFIFO(st.st_mode))
+		grow_pipe(w->fd);
+	if (w->o.compression != TAR_NONE || w->o.buffered_only)
+		return;
+	if (S_ISFIFO(st.st_mode))
+		w->direct_mode = DIRECT_SPLICE;
+	else if (S_ISREG(st.st_mode) && !(fcntl(w->fd, F_GETFL) & O_APPEND))
+		w->direct_mode = DIRECT_COPY_RANGE;
 }
 
 int tar_open(struct tar_writer **out, int fd, const struct tar_options *o, char *err, size_t errsz)
@@ -789,8 +889,8 @@ int tar_open(struct tar_writer **out, int fd, const struct tar_options *o, char 
 	if (!w)
 		return set_err(err, errsz, -ENOMEM, "out of memory");
 	w->fd = fd;
-	grow_pipe(fd);
 	w->o = *o;
+	setup_output(w);
 	w->buf = malloc(BUF_SIZE);
 	w->a = archive_write_new();
 	if (!w->buf || !w->a) {
@@ -1125,5 +1225,5 @@ uint64_t tar_bytes_raw(const struct tar_writer *w)
 
 uint64_t tar_bytes_out(const struct tar_writer *w)
 {
-	return (uint64_t)archive_filter_bytes(w->a, -1);
+	return (uint64_t)archive_filter_bytes(w->a, -1) + w->direct;
 }

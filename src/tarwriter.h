@@ -33,6 +33,7 @@ struct tar_options {
 	int threads;          /* zstd worker threads, 0: online CPUs */
 	bool clamp_mtime;     /* mtimes above mtime_max are written as mtime_max */
 	int64_t mtime_max;
+	bool buffered_only;   /* never splice/copy_file_range file bodies (tests) */
 };
 
 struct tar_writer;

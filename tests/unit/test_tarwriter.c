@@ -5,12 +5,16 @@
  * libarchive's reader (members, types, modes, data) and block by block
  * (the exact header bytes Go's archive/tar writes for the docker CLI, the
  * end).  Then the failure modes: a file that changes size before or while
- * it is read, a full disk, a reader that went away, and the compressors. */
+ * it is read, a full disk, a reader that went away, and the compressors.
+ * Large bodies skip the buffer (splice into a pipe, copy_file_range into a
+ * file): the same bytes as the buffered copy, and the same failures when
+ * the file changes under the splice. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <dirent.h>
 #include <limits.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1184,6 +1188,185 @@ static void test_abort(void **state)
 	assert_true(la_fails(t->out, t->len));
 }
 
+/* ---- large bodies past the buffer ---------------------------------------- */
+
+#define LARGE (8u << 20)
+
+/* Drains a pipe into a memfd; optionally changes the file being spliced
+ * once the first bytes arrived (at most the pipe's capacity, 1 MiB, has
+ * been moved by then: the writer blocks on a full pipe). */
+struct drain {
+	int in, out;
+	int victim;	  /* descriptor of the file to change, or -1 */
+	off_t new_size;	  /* ftruncate the victim to this */
+	pthread_t thread;
+};
+
+static void *drain_main(void *arg)
+{
+	struct drain *d = arg;
+	char buf[65536];
+	bool changed = d->victim < 0;
+	ssize_t n;
+
+	while ((n = read(d->in, buf, changed ? sizeof(buf) : 4096)) > 0) {
+		if (!changed) {
+			changed = true;
+			if (ftruncate(d->victim, d->new_size) < 0)
+				abort();
+		}
+		if (write(d->out, buf, (size_t)n) != n)
+			abort();
+	}
+	if (n < 0) /* the writer would wait forever on a full pipe */
+		abort();
+	return NULL;
+}
+
+/* Points the writer at a pipe drained into t->outfd. */
+static void start_drain(struct tree *t, struct drain *d, int victim, off_t new_size)
+{
+	int p[2];
+
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	d->in = p[0];
+	d->out = t->outfd;
+	d->victim = victim;
+	d->new_size = new_size;
+	t->outfd = p[1];
+	assert_int_equal(pthread_create(&d->thread, NULL, drain_main, d), 0);
+}
+
+static void stop_drain(struct tree *t, struct drain *d)
+{
+	close(t->outfd);
+	pthread_join(d->thread, NULL);
+	close(d->in);
+	t->outfd = d->out;
+}
+
+static void mk_large(struct tree *t, const char *path)
+{
+	char *big = malloc(LARGE);
+
+	assert_non_null(big);
+	for (size_t i = 0; i < LARGE; i++)
+		big[i] = (char)(i * 13 % 253);
+	mkfile(t, path, big, LARGE, 0644);
+	free(big);
+}
+
+static void write_large(struct tree *t, const struct tar_options *o)
+{
+	open_tar(t, o);
+	add(t, "a", NULL);
+	add(t, "large", NULL);
+	add(t, "z", NULL);
+	close_tar(t);
+}
+
+/* Spliced into a pipe, copied into a file, or through the buffer: one
+ * archive, byte for byte. */
+static void test_direct_copy_same_bytes(void **state)
+{
+	struct tree *t = *state;
+	static const struct tar_options buffered = {.buffered_only = true};
+	struct drain d;
+	unsigned char *want;
+	size_t len;
+	char path[PATH_MAX];
+	int fd;
+
+	mkfile(t, "a", "a", 1, 0644);
+	mk_large(t, "large");
+	mkfile(t, "z", "zz", 2, 0644);
+	write_large(t, &buffered);
+	read_out(t);
+	len = t->len;
+	want = malloc(len);
+	assert_non_null(want);
+	memcpy(want, t->out, len);
+	assert_int_equal(len, 3 * 512 + LARGE + 2 * 512 + 1024);
+
+	assert_int_equal(ftruncate(t->outfd, 0), 0);
+	assert_int_equal(lseek(t->outfd, 0, SEEK_SET), 0);
+	start_drain(t, &d, -1, 0);
+	write_large(t, NULL);
+	stop_drain(t, &d);
+	read_out(t);
+	assert_int_equal(t->len, len);
+	assert_memory_equal(t->out, want, len);
+
+	/* A regular file on the tree's file system: copy_file_range. */
+	snprintf(path, sizeof(path), "%s/../%s.out", t->dir, strrchr(t->dir, '/') + 1);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	unlink(path);
+	close(t->outfd);
+	t->outfd = fd;
+	write_large(t, NULL);
+	read_out(t);
+	assert_int_equal(t->len, len);
+	assert_memory_equal(t->out, want, len);
+	free(want);
+}
+
+/* The file shrinks under the splice: an error naming it, never a member
+ * padded or cut short that a reader would take as complete. */
+static void test_file_shrank_while_spliced(void **state)
+{
+	struct tree *t = *state;
+	struct drain d;
+	int victim;
+	int rc;
+
+	mk_large(t, "large");
+	victim = openat(t->rootfd, "large", O_WRONLY | O_CLOEXEC);
+	assert_true(victim >= 0);
+	start_drain(t, &d, victim, 2 << 20);
+	open_tar(t, NULL);
+	rc = tar_add(t->w, t->rootfd, &(struct walk_entry){.path = "large", .len = 5,
+							 .type = WT_FILE, .size = LARGE,
+							 .mode = 0644},
+		     NULL, t->err, sizeof(t->err));
+	assert_int_equal(rc, -ESTALE);
+	assert_non_null(strstr(t->err, "'large' changed size while being read (2097152 bytes"));
+	assert_true(tar_close(&t->w, t->err, sizeof(t->err)) < 0);
+	stop_drain(t, &d);
+	close(victim);
+	read_out(t);
+	assert_true(t->len < 512 + LARGE);
+	assert_true(t->len % 512 != 0);
+	assert_true(la_fails(t->out, t->len));
+}
+
+/* The file grows under the splice: the extra byte is found. */
+static void test_file_grew_while_spliced(void **state)
+{
+	struct tree *t = *state;
+	struct drain d;
+	int victim;
+	int rc;
+
+	mk_large(t, "large");
+	victim = openat(t->rootfd, "large", O_WRONLY | O_CLOEXEC);
+	assert_true(victim >= 0);
+	start_drain(t, &d, victim, LARGE + 100);
+	open_tar(t, NULL);
+	rc = tar_add(t->w, t->rootfd, &(struct walk_entry){.path = "large", .len = 5,
+							 .type = WT_FILE, .size = LARGE,
+							 .mode = 0644},
+		     NULL, t->err, sizeof(t->err));
+	assert_int_equal(rc, -ESTALE);
+	assert_non_null(strstr(t->err, "'large' changed size while being read (more than"));
+	assert_true(tar_close(&t->w, t->err, sizeof(t->err)) < 0);
+	stop_drain(t, &d);
+	close(victim);
+	read_out(t);
+	assert_true(t->len % 512 != 0);
+	assert_true(la_fails(t->out, t->len));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1210,6 +1393,9 @@ int main(void)
 		T(test_devices_and_capability),
 		T(test_refuses_after_finish),
 		T(test_abort),
+		T(test_direct_copy_same_bytes),
+		T(test_file_shrank_while_spliced),
+		T(test_file_grew_while_spliced),
 #undef T
 	};
 
