@@ -1311,6 +1311,16 @@ static void test_direct_copy_same_bytes(void **state)
 	free(want);
 }
 
+/* Adds "large" as walked (LARGE bytes) while the drain changes it. */
+static int add_large_changing(struct tree *t)
+{
+	struct walk_entry e = {.path = "large", .len = 5, .type = WT_FILE, .size = LARGE,
+			       .mode = 0644};
+
+	open_tar(t, NULL);
+	return tar_add(t->w, t->rootfd, &e, NULL, t->err, sizeof(t->err));
+}
+
 /* The file shrinks under the splice: an error naming it, never a member
  * padded or cut short that a reader would take as complete. */
 static void test_file_shrank_while_spliced(void **state)
@@ -1324,11 +1334,7 @@ static void test_file_shrank_while_spliced(void **state)
 	victim = openat(t->rootfd, "large", O_WRONLY | O_CLOEXEC);
 	assert_true(victim >= 0);
 	start_drain(t, &d, victim, 2 << 20);
-	open_tar(t, NULL);
-	rc = tar_add(t->w, t->rootfd, &(struct walk_entry){.path = "large", .len = 5,
-							 .type = WT_FILE, .size = LARGE,
-							 .mode = 0644},
-		     NULL, t->err, sizeof(t->err));
+	rc = add_large_changing(t);
 	assert_int_equal(rc, -ESTALE);
 	assert_non_null(strstr(t->err, "'large' changed size while being read (2097152 bytes"));
 	assert_true(tar_close(&t->w, t->err, sizeof(t->err)) < 0);
@@ -1352,11 +1358,7 @@ static void test_file_grew_while_spliced(void **state)
 	victim = openat(t->rootfd, "large", O_WRONLY | O_CLOEXEC);
 	assert_true(victim >= 0);
 	start_drain(t, &d, victim, LARGE + 100);
-	open_tar(t, NULL);
-	rc = tar_add(t->w, t->rootfd, &(struct walk_entry){.path = "large", .len = 5,
-							 .type = WT_FILE, .size = LARGE,
-							 .mode = 0644},
-		     NULL, t->err, sizeof(t->err));
+	rc = add_large_changing(t);
 	assert_int_equal(rc, -ESTALE);
 	assert_non_null(strstr(t->err, "'large' changed size while being read (more than"));
 	assert_true(tar_close(&t->w, t->err, sizeof(t->err)) < 0);
