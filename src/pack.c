@@ -12,6 +12,7 @@
 #include "dockerctx.h"
 #include "internal.h"
 #include "pack.h"
+#include "prefetch.h"
 #include "tarwriter.h"
 
 /* (dev, ino) → index of the first sent member, for hard links. */
@@ -61,6 +62,62 @@ static bool hardlinkable(const struct walk_entry *e, enum ctxpack_builder b)
 	/* go-archive links every non-directory; BuildKit sends a hard link to
 	 * a symlink as a second symlink. */
 	return b == CTXPACK_BUILDER_CLASSIC || e->type != WT_SYMLINK;
+}
+
+/* What the archiving loop needs to know before it starts: which entries
+ * go in as hard links to an earlier member, and which files are read ahead
+ * (prefetch.h), in member order. */
+struct plan {
+	struct link {
+		size_t i, first; /* res.v[i] is a link to res.v[first] */
+	} *links;
+	size_t nlinks, links_cap;
+	const struct walk_entry **ahead;
+	size_t nahead;
+};
+
+static bool is_read_ahead(const struct walk_entry *e, bool link)
+{
+	return e->type == WT_FILE && !link && e->size <= PREFETCH_MAX_FILE;
+}
+
+/* skip: an entry the loop writes itself (the .dockerignore that gets the
+ * generated Dockerfile name), or NULL. */
+static int plan_members(const struct walk_result *res, enum ctxpack_builder b,
+			const struct walk_entry *skip, struct plan *pl)
+{
+	struct inode_map seen = { 0 };
+	int rc = 0;
+
+	memset(pl, 0, sizeof(*pl));
+	pl->ahead = malloc((res->n ? res->n : 1) * sizeof(*pl->ahead));
+	if (!pl->ahead)
+		return -ENOMEM;
+	for (size_t i = 0; i < res->n; i++) {
+		const struct walk_entry *e = res->v[i];
+		long first = 0;
+		if (e == skip)
+			continue;
+		if (hardlinkable(e, b)) {
+			first = inode_seen(&seen, e->dev, e->ino, i);
+			if (first < 0 || (first && GROW(pl->links, pl->links_cap, pl->nlinks + 1))) {
+				rc = -ENOMEM;
+				break;
+			}
+			if (first)
+				pl->links[pl->nlinks++] = (struct link){ i, (size_t)first - 1 };
+		}
+		if (is_read_ahead(e, first > 0))
+			pl->ahead[pl->nahead++] = e;
+	}
+	free(seen.v);
+	return rc;
+}
+
+static void plan_free(struct plan *pl)
+{
+	free(pl->links);
+	free(pl->ahead);
 }
 
 /* Reads all of fd (closed) into *buf (malloc'd); returns 0 or -errno. */
@@ -236,10 +293,11 @@ int pack_run(const struct pack_options *o, int outfd, struct pack_report *rep, c
 {
 	struct dockerctx ctx;
 	struct walk_result res = { 0 };
-	struct inode_map links = { 0 };
 	struct outside_df df = { "", NULL, 0, 0 };
 	struct tar_writer *w = NULL;
 	const struct walk_entry *ignore_entry = NULL;
+	struct plan plan = { 0 };
+	struct prefetch *ahead = NULL;
 	int rootfd = -1, rc, rc2;
 
 	memset(rep, 0, sizeof(*rep));
@@ -255,36 +313,47 @@ int pack_run(const struct pack_options *o, int outfd, struct pack_report *rep, c
 	rc = walk(o, &ctx, rootfd, &res, err, errsz);
 	if (rc)
 		goto out;
+	if (df.data)
+		for (size_t i = 0; i < res.n && !ignore_entry; i++)
+			if (res.v[i]->len == 13 && !memcmp(res.v[i]->path, ".dockerignore", 13))
+				ignore_entry = res.v[i];
+	rc = plan_members(&res, o->builder, ignore_entry, &plan);
+	if (!rc)
+		rc = prefetch_start(&ahead, rootfd, plan.ahead, plan.nahead, o->threads);
+	if (rc) {
+		snprintf(err, errsz, "cannot start the archiver: %s", strerror(-rc));
+		goto out;
+	}
 	rc = tar_open(&w, outfd, &o->tar, err, errsz);
 	if (rc)
 		goto out;
-	for (size_t i = 0; i < res.n; i++) {
+	for (size_t i = 0, li = 0; i < res.n; i++) {
 		const struct walk_entry *e = res.v[i];
 		const char *link = NULL;
-		if (df.data && e->len == 13 && !memcmp(e->path, ".dockerignore", 13)) {
+		if (e == ignore_entry) {
 			if (e->type != WT_FILE) {
 				/* The docker CLI dies mid-stream here. */
 				snprintf(err, errsz, "'.dockerignore' is not a regular file, so the Dockerfile's generated name cannot be added to it; move the Dockerfile into the context");
 				rc = -EINVAL;
 				goto out;
 			}
-			ignore_entry = e;
 			rc = add_ignore_with_name(w, rootfd, e, &df, &o->tar, err, errsz);
 			if (rc)
 				goto out;
 			rep->entries++;
 			continue;
 		}
-		if (hardlinkable(e, o->builder)) {
-			long first = inode_seen(&links, e->dev, e->ino, i);
-			if (first < 0) {
-				rc = -ENOMEM;
-				goto out;
-			}
-			if (first)
-				link = res.v[first - 1]->path;
+		if (li < plan.nlinks && plan.links[li].i == i)
+			link = res.v[plan.links[li++].first]->path;
+		if (is_read_ahead(e, link)) {
+			struct tar_body b;
+			rc = prefetch_take(ahead, &b, err, errsz);
+			if (!rc)
+				rc = tar_add_body(w, e, NULL, &b, err, errsz);
+			tar_body_free(&b);
+		} else {
+			rc = tar_add(w, rootfd, e, link, err, errsz);
 		}
-		rc = tar_add(w, rootfd, e, link, err, errsz);
 		if (rc)
 			goto out;
 		rep->entries++;
@@ -317,7 +386,8 @@ out:
 		if (!rc)
 			rc = rc2;
 	}
-	free(links.v);
+	prefetch_stop(&ahead);
+	plan_free(&plan);
 	free(df.data);
 	walk_result_release(&res);
 	if (rootfd >= 0)

@@ -654,6 +654,54 @@ static ssize_t read_cap(int fd, bool opath, char **out)
 	return n;
 }
 
+/* The error of a short read or of one byte too many (the file changed
+ * after it was walked): never a member padded or cut short. */
+static int changed_size(const char *path, uint64_t got, uint64_t size, bool more, char *err,
+			size_t errsz)
+{
+	if (more)
+		return set_err(err, errsz, -ESTALE,
+			       "'%s' changed size while being read (more than %llu bytes)", path,
+			       (unsigned long long)size);
+	return set_err(err, errsz, -ESTALE,
+		       "'%s' changed size while being read (%llu bytes, not %llu)", path,
+		       (unsigned long long)got, (unsigned long long)size);
+}
+
+/* Reads up to want bytes of a file that should hold size (got of them
+ * read so far).  Returns the count (> 0), or -errno with err set: a read
+ * error, or the file ending early. */
+static ssize_t read_part(int fd, void *buf, size_t want, const char *path, uint64_t got,
+			 uint64_t size, char *err, size_t errsz)
+{
+	ssize_t n;
+
+	do
+		n = read(fd, buf, want);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return set_err(err, errsz, -errno, "cannot read '%s': %s", path, strerror(errno));
+	if (n == 0)
+		return changed_size(path, got, size, false, err, errsz);
+	return n;
+}
+
+/* After size bytes: the file must end here. */
+static int check_end(int fd, const char *path, uint64_t size, char *err, size_t errsz)
+{
+	char extra;
+	ssize_t n;
+
+	do
+		n = read(fd, &extra, 1);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return set_err(err, errsz, -errno, "cannot read '%s': %s", path, strerror(errno));
+	if (n > 0)
+		return changed_size(path, size, size, true, err, errsz);
+	return 0;
+}
+
 /* Waits until the output can take more (a non-blocking descriptor). */
 static int wait_writable(int fd)
 {
@@ -723,8 +771,8 @@ static int copy_data(struct tar_writer *w, int fd, const char *path, uint64_t si
 		     size_t errsz)
 {
 	uint64_t left = size;
-	char extra;
 	ssize_t n;
+	int rc;
 
 	if (w->direct_mode != DIRECT_NONE && size >= DIRECT_MIN) {
 		bool unsupported = false;
@@ -734,47 +782,29 @@ static int copy_data(struct tar_writer *w, int fd, const char *path, uint64_t si
 		if (unsupported)
 			w->direct_mode = DIRECT_NONE;
 		else if ((uint64_t)moved < size)
-			return set_err(err, errsz, -ESTALE,
-				       "'%s' changed size while being read (%llu bytes, not %llu)",
-				       path, (unsigned long long)moved, (unsigned long long)size);
+			return changed_size(path, (uint64_t)moved, size, false, err, errsz);
 		else
 			left = 0;
 	}
 	while (left) {
 		size_t want;
 		if (w->used == BUF_SIZE) {
-			int rc = flush(w, err, errsz);
+			rc = flush(w, err, errsz);
 			if (rc)
 				return rc;
 		}
 		want = BUF_SIZE - w->used;
 		if (want > left)
 			want = (size_t)left;
-		n = read(fd, w->buf + w->used, want);
-		if (n < 0 && errno == EINTR)
-			continue;
+		n = read_part(fd, w->buf + w->used, want, path, size - left, size, err, errsz);
 		if (n < 0)
-			return set_err(err, errsz, -errno, "cannot read '%s': %s", path,
-				       strerror(errno));
-		if (n == 0)
-			return set_err(err, errsz, -ESTALE,
-				       "'%s' changed size while being read (%llu bytes, not %llu)",
-				       path, (unsigned long long)(size - left),
-				       (unsigned long long)size);
+			return (int)n;
 		w->used += (size_t)n;
 		w->raw += (uint64_t)n;
 		left -= (uint64_t)n;
 	}
-	do
-		n = read(fd, &extra, 1);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return set_err(err, errsz, -errno, "cannot read '%s': %s", path, strerror(errno));
-	if (n > 0)
-		return set_err(err, errsz, -ESTALE,
-			       "'%s' changed size while being read (more than %llu bytes)", path,
-			       (unsigned long long)size);
-	return pad(w, size, err, errsz);
+	rc = check_end(fd, path, size, err, errsz);
+	return rc ? rc : pad(w, size, err, errsz);
 }
 
 /* ---- the interface ------------------------------------------------------ */
@@ -965,19 +995,130 @@ static void drop_member(struct tar_writer *w, size_t start, uint64_t flushes, ui
 	fail(w, rc, err, errsz);
 }
 
+/* Reads all of a file that must hold exactly size bytes into b->data. */
+static int read_whole(struct tar_body *b, const char *path, uint64_t size, char *err,
+		      size_t errsz)
+{
+	uint64_t got = 0;
+	int rc;
+
+	b->data = malloc(size ? (size_t)size : 1);
+	if (!b->data)
+		return set_err(err, errsz, -ENOMEM, "out of memory");
+	while (got < size) {
+		ssize_t n = read_part(b->fd, b->data + got, (size_t)(size - got), path, got, size,
+				      err, errsz);
+		if (n < 0)
+			return (int)n;
+		got += (uint64_t)n;
+	}
+	rc = check_end(b->fd, path, size, err, errsz);
+	if (rc)
+		return rc;
+	b->len = (size_t)size;
+	close(b->fd);
+	b->fd = -1;
+	return 0;
+}
+
+int tar_body_open(struct tar_body *b, int rootfd, const struct walk_entry *e, bool hardlink,
+		  bool read_all, char *err, size_t errsz)
+{
+	ssize_t caplen;
+	int rc = 0;
+
+	memset(b, 0, sizeof(*b));
+	b->fd = -1;
+	if (e->type == WT_FILE && !hardlink) {
+		struct stat st;
+		b->fd = open_entry(rootfd, e->path, e->len,
+				   O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+		if (b->fd == -ELOOP) {
+			b->fd = -1;
+			return set_err(err, errsz, -ESTALE,
+				       "'%s' is no longer a regular file (a symlink is in its path)",
+				       e->path);
+		}
+		if (b->fd < 0) {
+			rc = b->fd;
+			b->fd = -1;
+			return set_err(err, errsz, rc, "cannot open '%s': %s", e->path,
+				       strerror(-rc));
+		}
+		if (fstat(b->fd, &st) < 0)
+			rc = set_err(err, errsz, -errno, "cannot stat '%s': %s", e->path,
+				     strerror(errno));
+		else if (!S_ISREG(st.st_mode))
+			rc = set_err(err, errsz, -ESTALE, "'%s' is no longer a regular file",
+				     e->path);
+		else if (e->ino && st.st_ino != e->ino)
+			rc = set_err(err, errsz, -ESTALE, "'%s' was replaced after it was walked",
+				     e->path);
+		else if ((uint64_t)st.st_size != e->size)
+			rc = changed_size(e->path, (uint64_t)st.st_size, e->size, false, err,
+					  errsz);
+		if (rc)
+			goto fail;
+		posix_fadvise(b->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+		caplen = read_cap(b->fd, false, &b->cap);
+	} else {
+		int fd = open_entry(rootfd, e->path, e->len, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return set_err(err, errsz, fd, "cannot open '%s': %s", e->path,
+				       strerror(-fd));
+		caplen = read_cap(fd, true, &b->cap);
+		close(fd);
+	}
+	if (caplen < 0) {
+		rc = set_err(err, errsz, (int)caplen, "out of memory");
+		goto fail;
+	}
+	b->cap_len = (size_t)caplen;
+	if (read_all && b->fd >= 0)
+		rc = read_whole(b, e->path, e->size, err, errsz);
+	if (!rc)
+		return 0;
+fail:
+	tar_body_free(b);
+	return rc;
+}
+
+void tar_body_free(struct tar_body *b)
+{
+	if (b->fd >= 0)
+		close(b->fd);
+	b->fd = -1;
+	free(b->data);
+	free(b->cap);
+	b->data = b->cap = NULL;
+}
+
 int tar_add(struct tar_writer *w, int rootfd, const struct walk_entry *e, const char *hardlink,
 	    char *err, size_t errsz)
+{
+	struct tar_body b;
+	int rc;
+
+	if (w->failed || w->finished)
+		return refuse(w, err, errsz);
+	rc = tar_body_open(&b, rootfd, e, hardlink != NULL, false, err, errsz);
+	if (rc)
+		return fail(w, rc, err, errsz);
+	rc = tar_add_body(w, e, hardlink, &b, err, errsz);
+	tar_body_free(&b);
+	return rc;
+}
+
+int tar_add_body(struct tar_writer *w, const struct walk_entry *e, const char *hardlink,
+		 struct tar_body *b, char *err, size_t errsz)
 {
 	struct hdr h = {0};
 	size_t start = w->used;
 	uint64_t flushes = w->flushes, raw = w->raw;
-	char *cap = NULL;
-	ssize_t caplen;
-	int fd = -1, rc;
+	int rc;
 
 	if (w->failed || w->finished)
 		return refuse(w, err, errsz);
-
 	h.mode = e->mode & 07777;
 	h.mtime = clamp(w, e->mtime_sec);
 	h.link = "";
@@ -1023,67 +1164,9 @@ int tar_add(struct tar_writer *w, int rootfd, const struct walk_entry *e, const 
 		h.size = 0;
 	}
 	h.link_len = strlen(h.link);
-
-	if (e->type == WT_FILE && !hardlink) {
-		struct stat st;
-		fd = open_entry(rootfd, e->path, e->len,
-				O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-		if (fd == -ELOOP) {
-			rc = set_err(err, errsz, -ESTALE,
-				     "'%s' is no longer a regular file (a symlink is in its path)",
-				     e->path);
-			fd = -1;
-			goto out;
-		}
-		if (fd < 0) {
-			rc = set_err(err, errsz, fd, "cannot open '%s': %s", e->path,
-				     strerror(-fd));
-			fd = -1;
-			goto out;
-		}
-		if (fstat(fd, &st) < 0) {
-			rc = set_err(err, errsz, -errno, "cannot stat '%s': %s", e->path,
-				     strerror(errno));
-			goto out;
-		}
-		if (!S_ISREG(st.st_mode)) {
-			rc = set_err(err, errsz, -ESTALE, "'%s' is no longer a regular file",
-				     e->path);
-			goto out;
-		}
-		if (e->ino && st.st_ino != e->ino) {
-			rc = set_err(err, errsz, -ESTALE, "'%s' was replaced after it was walked",
-				     e->path);
-			goto out;
-		}
-		if ((uint64_t)st.st_size != e->size) {
-			rc = set_err(err, errsz, -ESTALE,
-				     "'%s' changed size while being read (%llu bytes, not %llu)",
-				     e->path, (unsigned long long)st.st_size,
-				     (unsigned long long)e->size);
-			goto out;
-		}
-		posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-		caplen = read_cap(fd, false, &cap);
-	} else {
-		fd = open_entry(rootfd, e->path, e->len, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0) {
-			rc = set_err(err, errsz, fd, "cannot open '%s': %s", e->path,
-				     strerror(-fd));
-			fd = -1;
-			goto out;
-		}
-		caplen = read_cap(fd, true, &cap);
-		close(fd);
-		fd = -1;
-	}
-	if (caplen < 0) {
-		rc = set_err(err, errsz, (int)caplen, "out of memory");
-		goto out;
-	}
-	if (caplen > 0) {
-		h.cap = cap;
-		h.cap_len = (size_t)caplen;
+	if (b->cap_len) {
+		h.cap = b->cap;
+		h.cap_len = b->cap_len;
 	}
 
 	/* The member name: the path, and a '/' after a directory's. */
@@ -1099,12 +1182,14 @@ int tar_add(struct tar_writer *w, int rootfd, const struct walk_entry *e, const 
 	h.name = w->name;
 
 	rc = write_header(w, &h, err, errsz);
-	if (!rc && fd >= 0)
-		rc = copy_data(w, fd, e->path, e->size, err, errsz);
+	if (!rc && b->data) {
+		rc = put(w, b->data, b->len, err, errsz);
+		if (!rc)
+			rc = pad(w, b->len, err, errsz);
+	} else if (!rc && b->fd >= 0) {
+		rc = copy_data(w, b->fd, e->path, e->size, err, errsz);
+	}
 out:
-	if (fd >= 0)
-		close(fd);
-	free(cap);
 	if (rc)
 		drop_member(w, start, flushes, raw, rc, err, errsz);
 	return rc;

@@ -49,6 +49,29 @@ int tar_open(struct tar_writer **out, int fd, const struct tar_options *o, char 
 int tar_add(struct tar_writer *w, int rootfd, const struct walk_entry *e, const char *hardlink,
 	    char *err, size_t errsz);
 
+/* What tar_add reads from the tree for one entry, opened and checked
+ * against the walk (type, inode, size), possibly on another thread
+ * (read-ahead, src/prefetch.c): the open file, or all of its bytes. */
+struct tar_body {
+	int fd;		/* the regular file, not yet read; -1 */
+	char *data;	/* or all of its bytes (read_all) */
+	size_t len;
+	char *cap;	/* security.capability, or NULL */
+	size_t cap_len;
+};
+
+/* Opens e below rootfd for tar_add_body, as tar_add does; hardlink: e goes
+ * in as a link (no data).  read_all: read a regular file's bytes now (an
+ * error if there are not exactly e->size).  Thread-safe.  Returns 0 or
+ * -errno with err naming the path; b needs tar_body_free in every case. */
+int tar_body_open(struct tar_body *b, int rootfd, const struct walk_entry *e, bool hardlink,
+		  bool read_all, char *err, size_t errsz);
+void tar_body_free(struct tar_body *b);
+
+/* tar_add with the body already opened (b stays the caller's). */
+int tar_add_body(struct tar_writer *w, const struct walk_entry *e, const char *hardlink,
+		 struct tar_body *b, char *err, size_t errsz);
+
 /* Adds a regular file member from memory (the generated Dockerfile name). */
 int tar_add_data(struct tar_writer *w, const char *name, uint32_t mode, int64_t mtime,
 		 const void *data, size_t len, char *err, size_t errsz);

@@ -1,0 +1,190 @@
+/* test_prefetch.c: small files read ahead of the archiver (src/prefetch.c).
+ *
+ * Many files of different sizes, read by several threads through a window
+ * much smaller than the list, must come out in order with their own bytes;
+ * a file that cannot be read comes out as its error at its own position
+ * and the files after it still arrive; stopping early frees what was read
+ * (the sanitizer build checks for leaks). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "prefetch.h"
+
+#define NFILES 2000
+
+struct fixture {
+	char dir[64];
+	int rootfd;
+	struct walk_entry e[NFILES];
+	const struct walk_entry *v[NFILES];
+	char names[NFILES][16];
+};
+
+/* File i holds (i * 37) % 3000 bytes, byte j being (i + j) % 251: sizes
+ * from empty to several pages, so that the byte window (not only the
+ * slot count) fills up with several threads. */
+static size_t size_of(size_t i)
+{
+	return i * 37 % 3000;
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char buf[3000];
+
+	if (!f)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test_prefetch.XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	f->rootfd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	for (size_t i = 0; i < NFILES; i++) {
+		struct stat st;
+		size_t n = size_of(i);
+		int fd;
+		snprintf(f->names[i], sizeof(f->names[i]), "f%05zu", i);
+		for (size_t j = 0; j < n; j++)
+			buf[j] = (char)((i + j) % 251);
+		fd = openat(f->rootfd, f->names[i], O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0 || write(fd, buf, n) != (ssize_t)n || fstat(fd, &st) < 0)
+			return -1;
+		close(fd);
+		f->e[i] = (struct walk_entry){.path = f->names[i], .len = strlen(f->names[i]),
+					      .type = WT_FILE, .size = n, .mode = 0644,
+					      .ino = st.st_ino};
+		f->v[i] = &f->e[i];
+	}
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	for (size_t i = 0; i < NFILES; i++)
+		unlinkat(f->rootfd, f->names[i], 0);
+	close(f->rootfd);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static void check_body(const struct tar_body *b, size_t i)
+{
+	assert_int_equal(b->fd, -1);
+	assert_int_equal(b->len, size_of(i));
+	for (size_t j = 0; j < b->len; j++)
+		if ((unsigned char)b->data[j] != (i + j) % 251)
+			fail_msg("file %zu byte %zu", i, j);
+}
+
+static void take_all(struct fixture *f, int threads)
+{
+	struct prefetch *p;
+	char err[256];
+
+	assert_int_equal(prefetch_start(&p, f->rootfd, f->v, NFILES, threads), 0);
+	for (size_t i = 0; i < NFILES; i++) {
+		struct tar_body b;
+		int rc = prefetch_take(p, &b, err, sizeof(err));
+		if (rc)
+			fail_msg("file %zu: %s", i, err);
+		check_body(&b, i);
+		tar_body_free(&b);
+	}
+	prefetch_stop(&p);
+	assert_null(p);
+}
+
+static void test_in_order_one_thread(void **state)
+{
+	take_all(*state, 1);
+}
+
+static void test_in_order_many_threads(void **state)
+{
+	take_all(*state, 8);
+}
+
+/* A file that changed size after the walk is an error where it stands. */
+static void test_error_in_place(void **state)
+{
+	struct fixture *f = *state;
+	struct prefetch *p;
+	char err[256];
+	const size_t bad = 777;
+
+	f->e[bad].size += 1;
+	assert_int_equal(prefetch_start(&p, f->rootfd, f->v, NFILES, 4), 0);
+	for (size_t i = 0; i < NFILES; i++) {
+		struct tar_body b;
+		int rc = prefetch_take(p, &b, err, sizeof(err));
+		if (i == bad) {
+			assert_int_equal(rc, -ESTALE);
+			assert_non_null(strstr(err, "'f00777' changed size"));
+			assert_null(b.data);
+		} else {
+			assert_int_equal(rc, 0);
+			check_body(&b, i);
+		}
+		tar_body_free(&b);
+	}
+	prefetch_stop(&p);
+}
+
+/* The archiver gives up early: what was read ahead is freed. */
+static void test_stop_early(void **state)
+{
+	struct fixture *f = *state;
+	struct prefetch *p;
+	struct tar_body b;
+	char err[256];
+
+	assert_int_equal(prefetch_start(&p, f->rootfd, f->v, NFILES, 4), 0);
+	assert_int_equal(prefetch_take(p, &b, err, sizeof(err)), 0);
+	tar_body_free(&b);
+	usleep(20000); /* let the workers fill the window */
+	prefetch_stop(&p);
+	assert_null(p);
+}
+
+static void test_empty_list(void **state)
+{
+	struct fixture *f = *state;
+	struct prefetch *p;
+	struct tar_body b;
+
+	assert_int_equal(prefetch_start(&p, f->rootfd, f->v, 0, 4), 0);
+	assert_int_equal(prefetch_take(p, &b, NULL, 0), -EINVAL);
+	prefetch_stop(&p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+		T(test_in_order_one_thread),
+		T(test_in_order_many_threads),
+		T(test_error_in_place),
+		T(test_stop_early),
+		T(test_empty_list),
+#undef T
+	};
+
+	cmocka_set_message_output(CM_OUTPUT_TAP);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
