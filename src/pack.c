@@ -217,7 +217,7 @@ static int walk(const struct pack_options *o, const struct dockerctx *ctx, int r
 {
 	struct walk_options wo = { o->builder, ctx->match, o->threads,
 				   o->builder == CTXPACK_BUILDER_BUILDKIT ? ctx->dockerfile : NULL,
-				   o->list_all };
+				   o->list_all, o->list_all && o->measure_pruned };
 
 	return walk_context(res, rootfd, &wo, err, errsz);
 }

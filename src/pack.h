@@ -21,6 +21,7 @@ struct pack_options {
 	const char *dockerfile; /* -f, relative to the current directory; NULL: default */
 	int threads;            /* 0: online CPUs */
 	bool list_all;          /* pack_list: also what is not sent (walk_entry.sent) */
+	bool measure_pruned;    /* with list_all: size what is below pruned directories */
 	struct tar_options tar;
 };
 

@@ -84,6 +84,10 @@ struct wnode {
 	/* its entries: workers[run_thread].v[run_start .. run_start + run_n) */
 	unsigned run_thread;
 	size_t run_start, run_n;
+	/* measure_pruned: a directory below a pruned one is only counted,
+	 * into the pruned one's node (measure points there) */
+	struct wnode *measure;
+	atomic_uint_least64_t m_files, m_dirs, m_other, m_bytes, m_unreadable;
 };
 
 struct node_slab {
@@ -145,6 +149,7 @@ struct walker {
 	const char *dockerfile;
 	size_t dflen;
 	bool report_all;
+	bool measure_pruned;
 	atomic_bool dockerfile_seen;
 	int fd_budget;
 	atomic_int kept;
@@ -612,6 +617,71 @@ static int check_readable(int at, const char *name)
 
 /* Decides the entry dn of directory d (open as fd); path holds its path
  * (name at name_off).  Returns 0 or a negative errno (recorded). */
+/* A node below d that is only counted (measure_pruned); the caller sets
+ * measure.  path is in an arena.  NULL when out of memory. */
+static struct wnode *measure_node(struct worker *k, struct wnode *d, const char *path, size_t len)
+{
+	struct wnode *c = node_new(k);
+
+	if (!c || GROW(k->kids, k->akids, k->nkids + 1))
+		return NULL;
+	c->parent = d;
+	c->path = path;
+	c->len = len;
+	c->fd = -1;
+	c->excluded = true;
+	atomic_init(&c->refs, 1);
+	atomic_fetch_add(&d->refs, 1);
+	k->kids[k->nkids++] = c;
+	return c;
+}
+
+/* Counts directory d (below a pruned directory) into d->measure: names
+ * and d_type from getdents, a stat for the size of regular files only.
+ * Nothing here can fail the walk: Docker never reads these directories. */
+static void measure(struct worker *k, struct wnode *d, int fd)
+{
+	struct wnode *m = d->measure;
+	size_t name_off = d->len + 1;
+
+	if (read_names(k, fd) < 0) {
+		atomic_fetch_add(&m->m_unreadable, 1);
+		return;
+	}
+	for (size_t i = 0; i < k->ndn; i++) {
+		const struct dname *dn = &k->dn[i];
+		struct estat es = {0};
+		uint8_t t = dn->dtype;
+		if (t == DT_UNKNOWN || t == DT_REG) {
+			if (do_stat(fd, dn->name, &es))
+				continue; /* gone, or not searchable: not counted */
+			t = es.type == WT_DIR ? DT_DIR : es.type == WT_FILE ? DT_REG : DT_LNK;
+		}
+		if (t == DT_REG) {
+			atomic_fetch_add(&m->m_files, 1);
+			atomic_fetch_add(&m->m_bytes, es.size);
+		} else if (t == DT_DIR) {
+			size_t len = name_off + dn->len;
+			char *path;
+			struct wnode *c;
+			atomic_fetch_add(&m->m_dirs, 1);
+			if (GROW(k->pathbuf, k->path_alloc, len + 1))
+				goto oom;
+			memcpy(k->pathbuf, d->path, d->len);
+			k->pathbuf[d->len] = '/';
+			memcpy(k->pathbuf + name_off, dn->name, dn->len);
+			if (!(path = arena_dup(k, k->pathbuf, len)) || !(c = measure_node(k, d, path, len)))
+				goto oom;
+			c->measure = m;
+		} else {
+			atomic_fetch_add(&m->m_other, 1);
+		}
+	}
+	return;
+oom:
+	nomem(k);
+}
+
 static int do_entry(struct worker *k, struct wnode *d, int fd, const struct dname *dn,
 		    const char *path, size_t len, size_t name_off)
 {
@@ -726,6 +796,12 @@ static int do_entry(struct worker *k, struct wnode *d, int fd, const struct dnam
 		k->kids[k->nkids++] = c;
 		x->child = c;
 		cst = NULL; /* the child node owns it now */
+	} else if (w->measure_pruned && es.type == WT_DIR && !nostat) {
+		struct wnode *c = measure_node(k, d, x->e.path, len);
+		if (!c)
+			goto oom;
+		c->measure = c;
+		x->child = c;
 	}
 	k->n++;
 	goto out;
@@ -749,6 +825,8 @@ static void process(struct worker *k, struct wnode *d)
 	if (fd < 0) {
 		if (fd == -ENOMEM) {
 			nomem(k);
+		} else if (d->measure) {
+			atomic_fetch_add(&d->measure->m_unreadable, 1);
 		} else if (d->excluded && !w->classic && (fd == -EACCES || fd == -EPERM)) {
 			/* fsutil: an excluded directory it cannot read is skipped */
 		} else {
@@ -756,6 +834,10 @@ static void process(struct worker *k, struct wnode *d)
 			     strerror(-fd));
 		}
 		goto out;
+	}
+	if (d->measure) {
+		measure(k, d, fd);
+		goto close;
 	}
 	rc = read_names(k, fd);
 	if (rc == -ENOMEM) {
@@ -870,6 +952,7 @@ static int assemble(struct walker *w, struct wnode *root, struct walk_result *ou
 {
 	struct frame *fr = NULL;
 	size_t nfr = 0, afr = 0, *cand = NULL, ncand = 0, acand = 0, nmarked = 0, total = 0, n = 0;
+	size_t apruned = 0;
 	uint8_t *keep = NULL;
 	int rc = -ENOMEM;
 
@@ -908,6 +991,15 @@ static int assemble(struct walker *w, struct wnode *root, struct walk_result *ou
 			if ((x->flags & (WF_SENT | WF_FORCED)) == WF_SENT) {
 				for (; nmarked < ncand; nmarked++)
 					keep[cand[nmarked]] = 1;
+			}
+			if (x->child && x->child->measure == x->child) {
+				struct wnode *c = x->child;
+				if (GROW(out->pruned, apruned, out->npruned + 1))
+					goto out;
+				out->pruned[out->npruned++] = (struct walk_pruned){
+					e, atomic_load(&c->m_files), atomic_load(&c->m_dirs),
+					atomic_load(&c->m_other), atomic_load(&c->m_bytes),
+					atomic_load(&c->m_unreadable)};
 			}
 			n++;
 		}
@@ -1122,6 +1214,7 @@ int walk_context(struct walk_result *out, int rootfd, const struct walk_options 
 	w.m = o->match;
 	w.classic = o->builder == CTXPACK_BUILDER_CLASSIC;
 	w.report_all = o->report_all;
+	w.measure_pruned = o->report_all && o->measure_pruned;
 	if (!w.classic && o->dockerfile && o->dockerfile[0]) {
 		w.dockerfile = o->dockerfile;
 		w.dflen = strlen(o->dockerfile);
@@ -1208,6 +1301,7 @@ out:
 void walk_result_release(struct walk_result *r)
 {
 	free(r->v);
+	free(r->pruned);
 	for (size_t i = 0; i < r->nowned; i++)
 		free(r->owned[i]);
 	free(r->owned);

@@ -47,6 +47,18 @@ struct walk_options {
 	const char *dockerfile; /* buildkit: relative path always sent (alone), or NULL */
 	bool report_all;        /* also list what is not sent (an excluded directory the
 				   walk does not enter once, without its contents) */
+	bool measure_pruned;    /* with report_all: count what is below each such
+				   directory (walk_result.pruned; metadata only) */
+};
+
+/* What is below an excluded directory the builder never enters. */
+struct walk_pruned {
+	const struct walk_entry *e; /* the directory, in walk_result.v */
+	uint64_t files;             /* regular files below it */
+	uint64_t dirs;              /* directories below it */
+	uint64_t other;             /* symlinks, FIFOs, devices, sockets */
+	uint64_t bytes;             /* the regular files' sizes */
+	uint64_t unreadable;        /* directories below it that could not be read */
 };
 
 struct walk_chunk;
@@ -57,6 +69,8 @@ struct walk_result {
 	struct walk_chunk *mem; /* the strings path and link point into (internal) */
 	void **owned;           /* the blocks the entries live in (internal) */
 	size_t nowned;
+	struct walk_pruned *pruned; /* measure_pruned: one per such directory, in walk order */
+	size_t npruned;
 };
 
 /* Walks the directory open as rootfd (an O_DIRECTORY descriptor, not

@@ -148,7 +148,7 @@ static int walk_rules(struct walk_result *res, int fd, enum ctxpack_builder b, c
 	assert_int_equal(ctxpack_rules_new(&r), 0);
 	assert_int_equal(ctxpack_rules_add_buffer(r, ".dockerignore", rules, strlen(rules)), 0);
 	assert_int_equal(ctxpack_match_compile(&m, r, b), 0);
-	o = (struct walk_options){b, m, threads, dockerfile, false};
+	o = (struct walk_options){b, m, threads, dockerfile, false, false};
 	rc = walk_context(res, fd, &o, err, errsz);
 	ctxpack_match_free(&m);
 	ctxpack_rules_free(&r);
@@ -855,6 +855,69 @@ static void test_fields(void **state)
 	walk_result_release(&res);
 }
 
+/* measure_pruned: what lies below an excluded directory the walk does not
+ * enter is counted from metadata (files, dirs, other, bytes), and an
+ * unreadable directory down there is counted, never an error. */
+static void test_measure_pruned(void **state)
+{
+	struct tree *t = *state;
+	ctxpack_rules *r = NULL;
+	ctxpack_match *m = NULL;
+	struct walk_result res;
+	struct walk_options o;
+	char err[256];
+	static const char rules[] = "node_modules\n**/*.log\n";
+
+	mkd(t->fd, "node_modules", 0755);
+	mkd(t->fd, "node_modules/a", 0755);
+	mkd(t->fd, "node_modules/a/b", 0755);
+	mkf(t->fd, "node_modules/x.js", "12345", 0644);
+	mkf(t->fd, "node_modules/a/y.js", "123", 0644);
+	mkf(t->fd, "node_modules/a/b/z.js", "1234567890", 0644);
+	mkl(t->fd, "x.js", "node_modules/link");
+	mkd(t->fd, "node_modules/locked", 0755);
+	mkf(t->fd, "node_modules/locked/hidden", "abc", 0644);
+	mkf(t->fd, "app.log", "log", 0644);
+	mkf(t->fd, "main.c", "int main;", 0644);
+	assert_int_equal(ctxpack_rules_new(&r), 0);
+	assert_int_equal(ctxpack_rules_add_buffer(r, ".dockerignore", rules, strlen(rules)), 0);
+	for (int b = 0; b < 2; b++) {
+		enum ctxpack_builder builder = b ? CTXPACK_BUILDER_CLASSIC : CTXPACK_BUILDER_BUILDKIT;
+		assert_int_equal(ctxpack_match_compile(&m, r, builder), 0);
+		for (int threads = 1; threads <= 4; threads += 3) {
+			o = (struct walk_options){builder, m, threads, NULL, true, true};
+			assert_int_equal(walk_context(&res, t->fd, &o, err, sizeof(err)), 0);
+			assert_int_equal(res.npruned, 1);
+			assert_string_equal(res.pruned[0].e->path, "node_modules");
+			assert_false(res.pruned[0].e->sent);
+			assert_int_equal(res.pruned[0].files, 4);
+			assert_int_equal(res.pruned[0].dirs, 3);
+			assert_int_equal(res.pruned[0].other, 1);
+			assert_int_equal(res.pruned[0].bytes, 5 + 3 + 10 + 3);
+			assert_int_equal(res.pruned[0].unreadable, 0);
+			walk_result_release(&res);
+		}
+		/* Without the option: no table. */
+		o = (struct walk_options){builder, m, 2, NULL, true, false};
+		assert_int_equal(walk_context(&res, t->fd, &o, err, sizeof(err)), 0);
+		assert_int_equal(res.npruned, 0);
+		walk_result_release(&res);
+		ctxpack_match_free(&m);
+	}
+	/* The mode is set while still the owner; unprivileged, it applies. */
+	assert_int_equal(fchmodat(t->fd, "node_modules/locked", 0000, 0), 0);
+	if (unprivileged(t, "measure_pruned")) {
+		assert_int_equal(ctxpack_match_compile(&m, r, CTXPACK_BUILDER_BUILDKIT), 0);
+		o = (struct walk_options){CTXPACK_BUILDER_BUILDKIT, m, 2, NULL, true, true};
+		assert_int_equal(walk_context(&res, t->fd, &o, err, sizeof(err)), 0);
+		assert_int_equal(res.pruned[0].files, 3);
+		assert_int_equal(res.pruned[0].unreadable, 1);
+		walk_result_release(&res);
+		ctxpack_match_free(&m);
+	}
+	ctxpack_rules_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -872,6 +935,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_threads, setup_tree, teardown_tree),
 		cmocka_unit_test_setup_teardown(test_pattern_error, setup_tree, teardown_tree),
 		cmocka_unit_test_setup_teardown(test_fields, setup_tree, teardown_tree),
+		cmocka_unit_test_setup_teardown(test_measure_pruned, setup_tree, teardown_tree),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);
