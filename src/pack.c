@@ -11,58 +11,10 @@
 
 #include "dockerctx.h"
 #include "internal.h"
+#include "links.h"
 #include "pack.h"
 #include "prefetch.h"
 #include "tarwriter.h"
-
-/* (dev, ino) → index of the first sent member, for hard links. */
-struct inode_map {
-	struct slot {
-		uint64_t dev, ino;
-		size_t idx; /* + 1; 0 = empty */
-	} *v;
-	size_t cap, n;
-};
-
-static size_t inode_hash(uint64_t dev, uint64_t ino)
-{
-	uint64_t k = ino * 0x9E3779B97F4A7C15ull ^ dev * 0xC2B2AE3D27D4EB4Full;
-	return (size_t)(k ^ (k >> 31));
-}
-
-/* Returns the stored index + 1 for (dev, ino), or stores idx and returns 0;
- * -1 when out of memory. */
-static long inode_seen(struct inode_map *m, uint64_t dev, uint64_t ino, size_t idx)
-{
-	size_t i;
-
-	if ((m->n + 1) * 2 > m->cap) {
-		struct inode_map nm = { calloc(m->cap ? m->cap * 2 : 256, sizeof(struct slot)),
-					m->cap ? m->cap * 2 : 256, 0 };
-		if (!nm.v)
-			return -1;
-		for (i = 0; i < m->cap; i++)
-			if (m->v[i].idx)
-				inode_seen(&nm, m->v[i].dev, m->v[i].ino, m->v[i].idx - 1);
-		free(m->v);
-		*m = nm;
-	}
-	for (i = inode_hash(dev, ino) & (m->cap - 1); m->v[i].idx; i = (i + 1) & (m->cap - 1))
-		if (m->v[i].dev == dev && m->v[i].ino == ino)
-			return (long)m->v[i].idx;
-	m->v[i] = (struct slot){ dev, ino, idx + 1 };
-	m->n++;
-	return 0;
-}
-
-static bool hardlinkable(const struct walk_entry *e, enum ctxpack_builder b)
-{
-	if (e->type == WT_DIR || e->nlink < 2)
-		return false;
-	/* go-archive links every non-directory; BuildKit sends a hard link to
-	 * a symlink as a second symlink. */
-	return b == CTXPACK_BUILDER_CLASSIC || e->type != WT_SYMLINK;
-}
 
 /* What the archiving loop needs to know before it starts: which entries
  * go in as hard links to an earlier member, and which files are read ahead
@@ -86,7 +38,7 @@ static bool is_read_ahead(const struct walk_entry *e, bool link)
 static int plan_members(const struct walk_result *res, enum ctxpack_builder b,
 			const struct walk_entry *skip, struct plan *pl)
 {
-	struct inode_map seen = { 0 };
+	struct links seen = { 0 };
 	int rc = 0;
 
 	memset(pl, 0, sizeof(*pl));
@@ -95,22 +47,20 @@ static int plan_members(const struct walk_result *res, enum ctxpack_builder b,
 		return -ENOMEM;
 	for (size_t i = 0; i < res->n; i++) {
 		const struct walk_entry *e = res->v[i];
-		long first = 0;
-		if (e == skip)
+		long first;
+		if (e == skip || !e->sent)
 			continue;
-		if (hardlinkable(e, b)) {
-			first = inode_seen(&seen, e->dev, e->ino, i);
-			if (first < 0 || (first && GROW(pl->links, pl->links_cap, pl->nlinks + 1))) {
-				rc = -ENOMEM;
-				break;
-			}
-			if (first)
-				pl->links[pl->nlinks++] = (struct link){ i, (size_t)first - 1 };
+		first = links_first(&seen, e, b, i);
+		if (first < 0 || (first && GROW(pl->links, pl->links_cap, pl->nlinks + 1))) {
+			rc = -ENOMEM;
+			break;
 		}
+		if (first)
+			pl->links[pl->nlinks++] = (struct link){ i, (size_t)first - 1 };
 		if (is_read_ahead(e, first > 0))
 			pl->ahead[pl->nahead++] = e;
 	}
-	free(seen.v);
+	links_free(&seen);
 	return rc;
 }
 
@@ -222,32 +172,6 @@ static int walk(const struct pack_options *o, const struct dockerctx *ctx, int r
 	return walk_context(res, rootfd, &wo, err, errsz);
 }
 
-int pack_list(const struct pack_options *o, struct walk_result *out, struct pack_report *rep,
-	      struct dockerctx *keep, char *err, size_t errsz)
-{
-	struct outside_df df = { "", NULL, 0, 0 };
-	struct dockerctx ctx;
-	int rootfd = -1, rc;
-
-	memset(out, 0, sizeof(*out));
-	memset(rep, 0, sizeof(*rep));
-	rc = open_context(o, &ctx, &rootfd, err, errsz);
-	if (!rc && !ctx.dockerfile && ctx.dockerfile_abs) {
-		rc = load_outside_dockerfile(&ctx, &df, err, errsz);
-		snprintf(rep->dockerfile_name, sizeof(rep->dockerfile_name), "%s", df.name);
-		free(df.data);
-	}
-	if (!rc)
-		rc = walk(o, &ctx, rootfd, out, err, errsz);
-	if (rootfd >= 0)
-		close(rootfd);
-	if (!rc && keep)
-		*keep = ctx; /* the caller names the rules from it */
-	else
-		dockerctx_close(&ctx);
-	return rc;
-}
-
 /* .dockerignore with the generated Dockerfile's name appended. */
 static int add_ignore_with_name(struct tar_writer *w, int rootfd, const struct walk_entry *e,
 				const struct outside_df *df, const struct tar_options *t, char *err,
@@ -288,71 +212,141 @@ static int add_ignore_with_name(struct tar_writer *w, int rootfd, const struct w
 	return rc;
 }
 
-int pack_run(const struct pack_options *o, int outfd, struct pack_report *rep, char *err,
-	     size_t errsz)
-{
+struct pack_session {
+	struct pack_options o;
 	struct dockerctx ctx;
-	struct walk_result res = { 0 };
-	struct outside_df df = { "", NULL, 0, 0 };
-	struct tar_writer *w = NULL;
-	const struct walk_entry *ignore_entry = NULL;
+	int rootfd;
+	struct outside_df df;
+	struct walk_result res;
+	const struct walk_entry *ignore_entry; /* the sent .dockerignore, when df.data */
+};
+
+int pack_open(struct pack_session **out, const struct pack_options *o, char *err, size_t errsz)
+{
+	struct pack_session *s = calloc(1, sizeof(*s));
+	int rc;
+
+	*out = NULL;
+	if (!s) {
+		snprintf(err, errsz, "out of memory");
+		return -ENOMEM;
+	}
+	s->o = *o;
+	s->rootfd = -1;
+	rc = open_context(o, &s->ctx, &s->rootfd, err, errsz);
+	if (rc) {
+		s->rootfd = -1;
+		dockerctx_close(&s->ctx);
+		free(s);
+		return rc;
+	}
+	if (!s->ctx.dockerfile && s->ctx.dockerfile_abs)
+		rc = load_outside_dockerfile(&s->ctx, &s->df, err, errsz);
+	if (!rc)
+		rc = walk(o, &s->ctx, s->rootfd, &s->res, err, errsz);
+	if (rc) {
+		pack_close(&s);
+		return rc;
+	}
+	if (s->df.data)
+		for (size_t i = 0; i < s->res.n && !s->ignore_entry; i++)
+			if (s->res.v[i]->sent && s->res.v[i]->len == 13 &&
+			    !memcmp(s->res.v[i]->path, ".dockerignore", 13))
+				s->ignore_entry = s->res.v[i];
+	*out = s;
+	return 0;
+}
+
+const struct walk_result *pack_entries(const struct pack_session *s)
+{
+	return &s->res;
+}
+
+const struct dockerctx *pack_context(const struct pack_session *s)
+{
+	return &s->ctx;
+}
+
+void pack_generated(const struct pack_session *s, struct pack_report *rep)
+{
+	size_t nl = strlen(s->df.name);
+
+	rep->dockerfile_name[0] = '\0';
+	rep->generated_files = rep->generated_bytes = 0;
+	if (!s->df.data)
+		return;
+	snprintf(rep->dockerfile_name, sizeof(rep->dockerfile_name), "%s", s->df.name);
+	rep->generated_files = 1;
+	rep->generated_bytes = s->df.len + nl + 2; /* the name on its own line */
+	if (!s->ignore_entry) {
+		rep->generated_files++;
+		rep->generated_bytes += 13; /* ".dockerignore" itself is listed too */
+	}
+}
+
+void pack_close(struct pack_session **sp)
+{
+	struct pack_session *s = *sp;
+
+	if (!s)
+		return;
+	free(s->df.data);
+	walk_result_release(&s->res);
+	if (s->rootfd >= 0)
+		close(s->rootfd);
+	dockerctx_close(&s->ctx);
+	free(s);
+	*sp = NULL;
+}
+
+/* The members in order.  count_only: w counts (no file is opened). */
+static int write_members(struct pack_session *s, struct tar_writer *w, bool count_only,
+			 struct pack_report *rep, char *err, size_t errsz)
+{
+	const struct walk_result *res = &s->res;
+	const struct tar_options *t = &s->o.tar;
 	struct plan plan = { 0 };
 	struct prefetch *ahead = NULL;
-	int rootfd = -1, rc, rc2;
+	int rc;
 
-	memset(rep, 0, sizeof(*rep));
-	rc = open_context(o, &ctx, &rootfd, err, errsz);
-	if (rc)
-		goto out;
-	if (!ctx.dockerfile && ctx.dockerfile_abs) {
-		rc = load_outside_dockerfile(&ctx, &df, err, errsz);
-		if (rc)
-			goto out;
-		snprintf(rep->dockerfile_name, sizeof(rep->dockerfile_name), "%s", df.name);
-	}
-	rc = walk(o, &ctx, rootfd, &res, err, errsz);
-	if (rc)
-		goto out;
-	if (df.data)
-		for (size_t i = 0; i < res.n && !ignore_entry; i++)
-			if (res.v[i]->len == 13 && !memcmp(res.v[i]->path, ".dockerignore", 13))
-				ignore_entry = res.v[i];
-	rc = plan_members(&res, o->builder, ignore_entry, &plan);
-	if (!rc)
-		rc = prefetch_start(&ahead, rootfd, plan.ahead, plan.nahead, o->threads);
+	rc = plan_members(res, s->o.builder, s->ignore_entry, &plan);
+	if (!rc && !count_only)
+		rc = prefetch_start(&ahead, s->rootfd, plan.ahead, plan.nahead, s->o.threads);
 	if (rc) {
 		snprintf(err, errsz, "cannot start the archiver: %s", strerror(-rc));
 		goto out;
 	}
-	rc = tar_open(&w, outfd, &o->tar, err, errsz);
-	if (rc)
-		goto out;
-	for (size_t i = 0, li = 0; i < res.n; i++) {
-		const struct walk_entry *e = res.v[i];
+	for (size_t i = 0, li = 0; i < res->n; i++) {
+		const struct walk_entry *e = res->v[i];
 		const char *link = NULL;
-		if (e == ignore_entry) {
+		if (!e->sent)
+			continue;
+		if (e == s->ignore_entry) {
 			if (e->type != WT_FILE) {
 				/* The docker CLI dies mid-stream here. */
 				snprintf(err, errsz, "'.dockerignore' is not a regular file, so the Dockerfile's generated name cannot be added to it; move the Dockerfile into the context");
 				rc = -EINVAL;
 				goto out;
 			}
-			rc = add_ignore_with_name(w, rootfd, e, &df, &o->tar, err, errsz);
+			rc = add_ignore_with_name(w, s->rootfd, e, &s->df, t, err, errsz);
 			if (rc)
 				goto out;
 			rep->entries++;
 			continue;
 		}
 		if (li < plan.nlinks && plan.links[li].i == i)
-			link = res.v[plan.links[li++].first]->path;
-		if (is_read_ahead(e, link)) {
+			link = res->v[plan.links[li++].first]->path;
+		if (count_only) {
+			struct tar_body none = { .fd = -1 };
+			rc = tar_add_body(w, e, link, &none, err, errsz);
+		} else if (is_read_ahead(e, link)) {
 			struct tar_body b;
 			rc = prefetch_take(ahead, &b, err, errsz);
 			if (!rc)
 				rc = tar_add_body(w, e, NULL, &b, err, errsz);
 			tar_body_free(&b);
 		} else {
-			rc = tar_add(w, rootfd, e, link, err, errsz);
+			rc = tar_add(w, s->rootfd, e, link, err, errsz);
 		}
 		if (rc)
 			goto out;
@@ -360,38 +354,86 @@ int pack_run(const struct pack_options *o, int outfd, struct pack_report *rep, c
 		if (e->type == WT_FILE && !link)
 			rep->bytes += e->size;
 	}
-	if (df.data) {
-		if (!ignore_entry) {
-			rc = add_ignore_with_name(w, rootfd, NULL, &df, &o->tar, err, errsz);
+	if (s->df.data) {
+		if (!s->ignore_entry) {
+			rc = add_ignore_with_name(w, s->rootfd, NULL, &s->df, t, err, errsz);
 			if (rc)
 				goto out;
 			rep->entries++;
 		}
-		rc = tar_add_data(w, df.name, 0600, clamp(&o->tar, df.mtime), df.data, df.len, err,
-				  errsz);
+		rc = tar_add_data(w, s->df.name, 0600, clamp(t, s->df.mtime), s->df.data, s->df.len,
+				  err, errsz);
 		if (rc)
 			goto out;
 		rep->entries++;
-		rep->bytes += df.len;
+		rep->bytes += s->df.len;
 	}
 out:
-	if (w && rc) {
-		/* Give the stream up: a reader must never take it for complete. */
-		tar_abort(&w, err);
-	} else if (w) {
-		rc = tar_finish(w, err, errsz);
-		rep->tar_bytes = tar_bytes_raw(w);
-		rep->out_bytes = tar_bytes_out(w);
-		rc2 = tar_close(&w, rc ? NULL : err, rc ? 0 : errsz);
-		if (!rc)
-			rc = rc2;
-	}
 	prefetch_stop(&ahead);
 	plan_free(&plan);
-	free(df.data);
-	walk_result_release(&res);
-	if (rootfd >= 0)
-		close(rootfd);
-	dockerctx_close(&ctx);
 	return rc;
+}
+
+int pack_write(struct pack_session *s, int outfd, struct pack_report *rep, char *err,
+	       size_t errsz)
+{
+	struct tar_writer *w = NULL;
+	bool count_only = outfd < 0;
+	int rc, rc2;
+
+	memset(rep, 0, sizeof(*rep));
+	pack_generated(s, rep);
+	rc = count_only ? tar_open_counter(&w, &s->o.tar, err, errsz)
+			: tar_open(&w, outfd, &s->o.tar, err, errsz);
+	if (rc)
+		return rc;
+	rc = write_members(s, w, count_only, rep, err, errsz);
+	if (rc) {
+		/* Give the stream up: a reader must never take it for complete. */
+		tar_abort(&w, err);
+		return rc;
+	}
+	rc = tar_finish(w, err, errsz);
+	rep->tar_bytes = tar_bytes_raw(w);
+	rep->out_bytes = tar_bytes_out(w);
+	rc2 = tar_close(&w, rc ? NULL : err, rc ? 0 : errsz);
+	return rc ? rc : rc2;
+}
+
+int pack_run(const struct pack_options *o, int outfd, struct pack_report *rep, char *err,
+	     size_t errsz)
+{
+	struct pack_session *s;
+	int rc;
+
+	memset(rep, 0, sizeof(*rep));
+	rc = pack_open(&s, o, err, errsz);
+	if (rc)
+		return rc;
+	rc = pack_write(s, outfd, rep, err, errsz);
+	pack_close(&s);
+	return rc;
+}
+
+int pack_list(const struct pack_options *o, struct walk_result *out, struct pack_report *rep,
+	      struct dockerctx *keep, char *err, size_t errsz)
+{
+	struct pack_session *s;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	memset(rep, 0, sizeof(*rep));
+	rc = pack_open(&s, o, err, errsz);
+	if (rc)
+		return rc;
+	pack_generated(s, rep);
+	/* The walk and the context move to the caller. */
+	*out = s->res;
+	memset(&s->res, 0, sizeof(s->res));
+	if (keep) {
+		*keep = s->ctx;
+		memset(&s->ctx, 0, sizeof(s->ctx));
+	}
+	pack_close(&s);
+	return 0;
 }

@@ -31,7 +31,29 @@ struct pack_report {
 	uint64_t tar_bytes;    /* uncompressed stream */
 	uint64_t out_bytes;    /* after compression */
 	char dockerfile_name[64]; /* set when the Dockerfile was added under a generated name */
+	uint64_t generated_files; /* members pack adds beyond the walk (that Dockerfile, and
+				     a .dockerignore when there is none) */
+	uint64_t generated_bytes; /* file bytes those add, and what the name adds to an
+				     existing .dockerignore */
 };
+
+/* A context opened and walked, ready to be written (or only measured):
+ * one walk serves ls, stats, budgets and the archive. */
+struct pack_session;
+struct dockerctx;
+
+/* Opens o->dir as a context for o->builder and walks it.  Returns 0 or a
+ * negative errno with a message in err. */
+int pack_open(struct pack_session **s, const struct pack_options *o, char *err, size_t errsz);
+const struct walk_result *pack_entries(const struct pack_session *s);
+const struct dockerctx *pack_context(const struct pack_session *s);
+/* The members pack adds beyond the walk (rep's dockerfile_name and generated_*). */
+void pack_generated(const struct pack_session *s, struct pack_report *rep);
+/* Writes the archive into outfd (outfd < 0: only counts its bytes, no file
+ * is read; capabilities are then not looked up).  Once per session. */
+int pack_write(struct pack_session *s, int outfd, struct pack_report *rep, char *err,
+	       size_t errsz);
+void pack_close(struct pack_session **s);
 
 /* Packs into outfd.  Returns 0 or a negative errno with a message in err. */
 int pack_run(const struct pack_options *o, int outfd, struct pack_report *rep, char *err,
@@ -43,7 +65,6 @@ int pack_run(const struct pack_options *o, int outfd, struct pack_report *rep, c
  * after these entries.  keep, if not NULL, receives the opened context
  * (its rules name the entries' rule numbers) on success; the caller closes
  * it with dockerctx_close. */
-struct dockerctx;
 int pack_list(const struct pack_options *o, struct walk_result *out, struct pack_report *rep,
 	      struct dockerctx *keep, char *err, size_t errsz);
 

@@ -81,6 +81,7 @@ struct tar_writer {
 	int io_err;    /* errno of the failed write(2), 0 */
 	int failed;    /* negative errno: the stream is unusable */
 	bool finished; /* end blocks written, libarchive closed */
+	bool counting; /* tar_open_counter: bytes are counted, not written */
 	char *buf;     /* BUF_SIZE bytes */
 	size_t used;
 	uint64_t flushes; /* buffer flushes so far */
@@ -186,6 +187,11 @@ static int flush(struct tar_writer *w, char *err, size_t errsz)
 {
 	size_t off = 0;
 
+	if (w->counting) {
+		w->used = 0;
+		w->flushes++;
+		return 0;
+	}
 	while (off < w->used) {
 		la_ssize_t n = archive_write_data(w->a, w->buf + off, w->used - off);
 		if (n <= 0)
@@ -970,6 +976,26 @@ fail:
 	return rc;
 }
 
+int tar_open_counter(struct tar_writer **out, const struct tar_options *o, char *err,
+		     size_t errsz)
+{
+	struct tar_writer *w = calloc(1, sizeof(*w));
+
+	*out = NULL;
+	if (w)
+		w->buf = malloc(BUF_SIZE);
+	if (!w || !w->buf) {
+		free(w);
+		return set_err(err, errsz, -ENOMEM, "out of memory");
+	}
+	w->fd = -1;
+	w->counting = true;
+	if (o)
+		w->o = *o;
+	*out = w;
+	return 0;
+}
+
 static int64_t clamp(const struct tar_writer *w, int64_t mtime)
 {
 	return w->o.clamp_mtime && mtime > w->o.mtime_max ? w->o.mtime_max : mtime;
@@ -1188,6 +1214,8 @@ int tar_add_body(struct tar_writer *w, const struct walk_entry *e, const char *h
 			rc = pad(w, b->len, err, errsz);
 	} else if (!rc && b->fd >= 0) {
 		rc = copy_data(w, b->fd, e->path, e->size, err, errsz);
+	} else if (!rc && w->counting && h.type == '0' && h.size > 0) {
+		w->raw += (uint64_t)h.size + (uint64_t)(-h.size % BLOCK);
 	}
 out:
 	if (rc)
@@ -1236,7 +1264,7 @@ int tar_finish(struct tar_writer *w, char *err, size_t errsz)
 		rc = flush(w, err, errsz);
 	if (rc)
 		return rc;
-	if (archive_write_close(w->a) != ARCHIVE_OK)
+	if (w->a && archive_write_close(w->a) != ARCHIVE_OK)
 		return la_err(w, err, errsz);
 	w->finished = true;
 	return 0;
@@ -1260,7 +1288,7 @@ static void abort_stream(struct tar_writer *w)
 	if (n)
 		memcpy(w->buf, tail, (size_t)n);
 	w->used = (size_t)n;
-	if (!flush(w, NULL, 0))
+	if (!flush(w, NULL, 0) && w->a)
 		archive_write_close(w->a);
 	w->finished = true;
 }
@@ -1293,7 +1321,8 @@ int tar_close(struct tar_writer **wp, char *err, size_t errsz)
 		if (rc)
 			abort_stream(w);
 	}
-	archive_write_free(w->a);
+	if (w->a)
+		archive_write_free(w->a);
 	free(w->buf);
 	free(w->name);
 	free(w->pax);
@@ -1310,5 +1339,7 @@ uint64_t tar_bytes_raw(const struct tar_writer *w)
 
 uint64_t tar_bytes_out(const struct tar_writer *w)
 {
+	if (!w->a)
+		return w->raw;
 	return (uint64_t)archive_filter_bytes(w->a, -1) + w->direct;
 }

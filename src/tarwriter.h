@@ -41,6 +41,13 @@ struct tar_writer;
 /* Opens a writer onto fd (not closed).  Returns 0 or -errno; err says why. */
 int tar_open(struct tar_writer **out, int fd, const struct tar_options *o, char *err, size_t errsz);
 
+/* A writer that writes nothing and counts the bytes of the stream it would
+ * write (tar_bytes_raw): headers are formatted as for real; a regular
+ * file's data is counted from e->size when its body has neither fd nor
+ * data (tar_add_body with an empty body). */
+int tar_open_counter(struct tar_writer **out, const struct tar_options *o, char *err,
+		     size_t errsz);
+
 /* Appends e.  hardlink: the earlier member name this entry is a hard link to,
  * or NULL.  Regular files' data is read from rootfd/e->path.  Returns 0 or
  * -errno (-EPIPE when the reader went away, -ENOSPC, -ESTALE when the file
