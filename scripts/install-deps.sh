@@ -5,6 +5,8 @@ set -euo pipefail
 
 pkgs=(build-essential meson ninja-build pkg-config python3
       libarchive-dev libzstd-dev libxxhash-dev libcmocka-dev)
+# tests/cli/test_html.py renders the `stats --html` page in headless Chromium
+pkgs+=(chromium)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

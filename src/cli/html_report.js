@@ -1,0 +1,464 @@
+/* html_report.js: the script of `ctxpack stats --html` (embedded into the
+ * page by src/cli/html_report.c; see docs/html-report.md).  Reads the two
+ * JSON documents of the page, fills the tables and draws the treemap of
+ * the visible level on a canvas.  Data is only ever set as textContent. */
+(function () {
+	'use strict';
+
+	var SENT = '#3b82c4', EXCL = '#d9534f', DIR_BG = '#e4e7eb', LINE = '#ffffff';
+	var PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b',
+		'#e377c2', '#17becf', '#bcbd22', '#393b79', '#ad494a', '#637939'];
+	var NO_RULE = '#b8b8b8';
+
+	function $(id) { return document.getElementById(id); }
+
+	function el(tag, cls, text) {
+		var e = document.createElement(tag);
+		if (cls)
+			e.className = cls;
+		if (text !== undefined && text !== null)
+			e.textContent = String(text);
+		return e;
+	}
+
+	/* Bytes that are not UTF-8 arrive as lone surrogates U+DC80-U+DCFF. */
+	function shown(s) {
+		return String(s).replace(/(?<![\uD800-\uDBFF])[\uDC80-\uDCFF]/g, function (c) {
+			return '\\x' + (c.charCodeAt(0) - 0xDC00).toString(16).padStart(2, '0');
+		});
+	}
+
+	function grouped(n) {
+		return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+	}
+
+	function human(n) {
+		var units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'], u = 0;
+		n = Number(n) || 0;
+		if (n < 1024)
+			return n + ' B';
+		while (n >= 1024 && u < units.length - 1) {
+			n /= 1024;
+			u++;
+		}
+		return (n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : n.toFixed(0)) + ' ' + units[u];
+	}
+
+	function pct(x) {
+		return (Number(x) || 0).toFixed(1) + ' %';
+	}
+
+	function fail(where, e) {
+		var p = el('p', 'empty', 'cannot read the ' + where + ': ' + e);
+		document.body.insertBefore(p, document.body.firstChild);
+	}
+
+	var stats = {}, tree = { rules: [], nodes: [] };
+	try {
+		stats = JSON.parse($('ctxpack-stats').textContent);
+	} catch (e) {
+		fail('stats document', e);
+	}
+	try {
+		tree = JSON.parse($('ctxpack-tree').textContent);
+	} catch (e) {
+		fail('treemap data', e);
+	}
+
+	/* ---- header and totals ---- */
+	var scanned = stats.scanned || {}, sent = stats.sent || {}, excluded = stats.excluded || {};
+	var reduction = stats.reduction || {};
+	$('context').textContent = shown(stats.context || '');
+	document.title = 'ctxpack stats: ' + shown(stats.context || '');
+	$('meta').textContent = 'builder ' + (stats.builder || '?') + ' \u00b7 Dockerfile ' +
+		shown(stats.dockerfile || '?') + ' \u00b7 ignore file ' +
+		(stats.ignore_file ? shown(stats.ignore_file) : 'none');
+
+	function total(id, o, extra) {
+		var v = $(id), sub = $(id + '-sub');
+		v.dataset.bytes = String(o.bytes || 0);
+		v.dataset.files = String(o.files || 0);
+		v.dataset.entries = String(o.entries || 0);
+		v.textContent = human(o.bytes || 0);
+		v.title = grouped(o.bytes || 0) + ' bytes';
+		sub.textContent = grouped(o.bytes || 0) + ' bytes \u00b7 ' + grouped(o.files || 0) + ' files' +
+			(extra || '');
+	}
+	total('total-scanned', scanned, ' \u00b7 ' + grouped(scanned.dirs || 0) + ' dirs');
+	total('total-sent', sent, ' \u00b7 tar ' + human(sent.tar_bytes || 0));
+	total('total-excluded', excluded, '');
+	$('reduction').dataset.bytesPct = String(reduction.bytes_pct || 0);
+	$('reduction').dataset.filesPct = String(reduction.files_pct || 0);
+	$('reduction').textContent = pct(reduction.bytes_pct);
+	$('reduction-sub').textContent = 'of the bytes \u00b7 ' + pct(reduction.files_pct) + ' of the files';
+
+	/* ---- tables ---- */
+	function table(id, rows, cols, rowClass, onRow) {
+		var box = $(id);
+		box.textContent = '';
+		if (!rows || !rows.length) {
+			box.appendChild(el('p', 'empty', 'none'));
+			return;
+		}
+		var t = el('table'), tr = el('tr');
+		t.id = id + '-table';
+		cols.forEach(function (c) { tr.appendChild(el('th', c.cls === 'num' ? 'num' : '', c.h)); });
+		t.appendChild(tr);
+		rows.forEach(function (r) {
+			var row = el('tr', rowClass ? rowClass(r) : '');
+			cols.forEach(function (c) {
+				var td = el('td', c.cls || '', c.f(r));
+				if (c.title)
+					td.title = c.title(r);
+				row.appendChild(td);
+			});
+			if (onRow)
+				onRow(row, r);
+			t.appendChild(row);
+		});
+		box.appendChild(t);
+	}
+	function bytesCol(h, key) {
+		return { h: h, cls: 'num', f: function (r) { return human(r[key]); },
+			title: function (r) { return grouped(r[key]) + ' bytes'; } };
+	}
+	function intCol(h, key) {
+		return { h: h, cls: 'num', f: function (r) { return grouped(r[key] || 0); } };
+	}
+	function pathCol(h, key) {
+		return { h: h, cls: 'path', f: function (r) { return shown(r[key]); } };
+	}
+
+	table('rules', stats.rules, [
+		intCol('#', 'index'),
+		{ h: 'Rule', cls: 'path', f: function (r) { return shown(r.source) + ':' + r.line; } },
+		{ h: 'Pattern', cls: 'path', f: function (r) { return shown(r.pattern); } },
+		intCol('Excluded files', 'excluded_files'), bytesCol('Excluded bytes', 'excluded_bytes'),
+		intCol('Re-included files', 'included_files'), bytesCol('Re-included bytes', 'included_bytes'),
+		intCol('Decided', 'decided'),
+		{ h: 'Dead', f: function (r) { return r.dead ? 'dead: decides nothing' : ''; } },
+	], function (r) { return r.dead ? 'dead' : ''; }, function (row, r) {
+		row.addEventListener('mouseenter', function () { highlight(r.index); });
+		row.addEventListener('mouseleave', function () { highlight(null); });
+	});
+	table('largest-files', stats.largest_files, [pathCol('Path', 'path'), bytesCol('Size', 'bytes')]);
+	table('largest-dirs', stats.largest_dirs,
+		[pathCol('Path', 'path'), intCol('Files', 'files'), bytesCol('Size', 'bytes')]);
+	table('extensions', stats.extensions, [
+		{ h: 'Extension', cls: 'path', f: function (r) { return r.ext ? shown(r.ext) : '(none)'; } },
+		intCol('Files', 'files'), bytesCol('Size', 'bytes'),
+		{ h: 'Share', cls: 'num', f: function (r) {
+			return scanned.bytes ? pct(100 * r.bytes / scanned.bytes) : '';
+		} },
+	]);
+	table('suspicious', stats.suspicious, [pathCol('Path', 'path'),
+		{ h: 'Kind', f: function (r) { return r.kind; } },
+		intCol('Files', 'files'), bytesCol('Size', 'bytes')]);
+	function budgetValue(r, key) {
+		return /size|bytes/.test(r.name) ? human(r[key]) + ' (' + grouped(r[key]) + ')' : grouped(r[key]);
+	}
+	table('budgets', stats.budgets, [
+		{ h: 'Budget', f: function (r) { return r.name; } },
+		{ h: 'Limit', cls: 'num', f: function (r) { return budgetValue(r, 'limit'); } },
+		{ h: 'Value', cls: 'num', f: function (r) { return budgetValue(r, 'value'); } },
+		{ h: 'Status', f: function (r) { return r.ok ? 'ok' : 'over budget'; } },
+	], function (r) { return r.ok ? '' : 'fail'; });
+
+	/* ---- the tree ---- */
+	var N = tree.nodes.length, P = [], K = [], NAME = [], S = [], X = [], R = [], F = [], E = [];
+	var kids = [];
+	for (var i = 0; i < N; i++) {
+		var a = tree.nodes[i];
+		P.push(a[0]); K.push(a[1]); NAME.push(a[2]); S.push(a[3]); X.push(a[4]);
+		R.push(a[5]); F.push(a[6]); E.push(a[7]);
+		kids.push([]);
+		if (a[0] >= 0)
+			kids[a[0]].push(i);
+	}
+	function size(n) { return S[n] + X[n]; }
+	kids.forEach(function (k) { k.sort(function (x, y) { return size(y) - size(x); }); });
+
+	function label(n) {
+		if (K[n] === 'r')
+			return '(' + grouped(F[n]) + ' smaller file' + (F[n] === 1 ? '' : 's') + ')';
+		return n === 0 ? '.' : shown(NAME[n]);
+	}
+	function path(n) {
+		if (n === 0)
+			return '.';
+		var parts = [];
+		for (var m = n; m > 0; m = P[m])
+			parts.unshift(K[m] === 'r' ? label(m) : shown(NAME[m]));
+		return parts.join('/');
+	}
+	function ruleText(r) {
+		var x = tree.rules[r];
+		return x ? shown(x[0]) + ':' + x[1] + ':' + shown(x[2]) : 'rule ' + r;
+	}
+	function canZoom(n) { return kids[n].some(function (c) { return size(c) > 0; }); }
+
+	/* Squarified layout (Bruls, Huizing, van Wijk) of items [{n, v}] sorted
+	 * by v descending into the rectangle. */
+	function squarify(items, x, y, w, h) {
+		var out = [], sum = 0, i = 0;
+		items.forEach(function (it) { sum += it.v; });
+		if (sum <= 0 || w <= 0 || h <= 0)
+			return out;
+		var scale = w * h / sum;
+		while (i < items.length) {
+			var side = Math.min(w, h), row = [], rs = 0, rmax = 0, rmin = Infinity, best = Infinity;
+			while (i < items.length) {
+				var ar = items[i].v * scale, s2 = rs + ar;
+				var mx = Math.max(rmax, ar), mn = Math.min(rmin, ar);
+				var worst = Math.max(side * side * mx / (s2 * s2), s2 * s2 / (side * side * mn));
+				if (row.length && worst > best)
+					break;
+				row.push(items[i]);
+				rs = s2; rmax = mx; rmin = mn; best = worst; i++;
+			}
+			var thick = rs / side, pos = 0;
+			row.forEach(function (it) {
+				var len = it.v * scale / thick;
+				if (w >= h)
+					out.push({ n: it.n, x: x, y: y + pos, w: thick, h: len });
+				else
+					out.push({ n: it.n, x: x + pos, y: y, w: len, h: thick });
+				pos += len;
+			});
+			if (w >= h) {
+				x += thick; w -= thick;
+			} else {
+				y += thick; h -= thick;
+			}
+		}
+		return out;
+	}
+	function layout(n, x, y, w, h) {
+		var items = [];
+		kids[n].forEach(function (c) { if (size(c) > 0) items.push({ n: c, v: size(c) }); });
+		return squarify(items, x, y, w, h);
+	}
+
+	var box = $('treemap'), canvas = box.querySelector('canvas'), tip = $('tooltip');
+	var g = canvas.getContext('2d');
+	var cur = 0, mode = 'sent', hl = null, hover = -1, boxes = [], drawn = 0;
+	box.dataset.sentColour = SENT;
+	box.dataset.excludedColour = EXCL;
+
+	function ruleColour(r) { return r >= 0 ? PALETTE[r % PALETTE.length] : NO_RULE; }
+
+	function fill(n, r) {
+		if (mode === 'rule') {
+			g.fillStyle = ruleColour(R[n]);
+			g.fillRect(r.x, r.y, r.w, r.h);
+			return;
+		}
+		var total = size(n), fs = total ? S[n] / total : 0;
+		if (fs >= 1 || fs <= 0) {
+			g.fillStyle = fs > 0 ? SENT : EXCL;
+			g.fillRect(r.x, r.y, r.w, r.h);
+			return;
+		}
+		g.fillStyle = SENT;
+		if (r.w >= r.h) {
+			g.fillRect(r.x, r.y, r.w * fs, r.h);
+			g.fillStyle = EXCL;
+			g.fillRect(r.x + r.w * fs, r.y, r.w * (1 - fs), r.h);
+		} else {
+			g.fillRect(r.x, r.y, r.w, r.h * fs);
+			g.fillStyle = EXCL;
+			g.fillRect(r.x, r.y + r.h * fs, r.w, r.h * (1 - fs));
+		}
+	}
+	function text(s, x, y, w, colour) {
+		if (w < 24)
+			return;
+		g.save();
+		g.beginPath();
+		g.rect(x, y - 12, w, 16);
+		g.clip();
+		g.fillStyle = colour;
+		g.fillText(s, x, y);
+		g.restore();
+	}
+	function leaf(n, r, depth) {
+		fill(n, r);
+		g.strokeStyle = LINE;
+		g.lineWidth = 1;
+		g.strokeRect(r.x + 0.5, r.y + 0.5, Math.max(0, r.w - 1), Math.max(0, r.h - 1));
+		if (r.h >= 16)
+			text(label(n), r.x + 4, r.y + 13, r.w - 8, '#fff');
+		boxes.push({ n: n, x: r.x, y: r.y, w: r.w, h: r.h, depth: depth });
+		drawn++;
+	}
+	function draw() {
+		var dpr = window.devicePixelRatio || 1, W = box.clientWidth, H = box.clientHeight;
+		canvas.width = Math.max(1, Math.round(W * dpr));
+		canvas.height = Math.max(1, Math.round(H * dpr));
+		g.setTransform(dpr, 0, 0, dpr, 0, 0);
+		g.clearRect(0, 0, W, H);
+		g.font = '12px sans-serif';
+		boxes = [];
+		drawn = 0;
+		if (N) {
+			layout(cur, 0, 0, W, H).forEach(function (r) {
+				if (r.w < 0.5 || r.h < 0.5)
+					return;
+				if (canZoom(r.n) && r.w > 60 && r.h > 44) {
+					/* a directory: a title strip and its children inside */
+					g.fillStyle = DIR_BG;
+					g.fillRect(r.x, r.y, r.w, r.h);
+					text(label(r.n) + '  ' + human(size(r.n)), r.x + 4, r.y + 13, r.w - 8, '#222');
+					boxes.push({ n: r.n, x: r.x, y: r.y, w: r.w, h: r.h, depth: 1 });
+					drawn++;
+					layout(r.n, r.x + 2, r.y + 18, r.w - 4, r.h - 20).forEach(function (c) {
+						if (c.w >= 0.5 && c.h >= 0.5)
+							leaf(c.n, c, 2);
+					});
+					g.strokeStyle = '#888';
+					g.strokeRect(r.x + 0.5, r.y + 0.5, r.w - 1, r.h - 1);
+				} else {
+					leaf(r.n, r, 1);
+				}
+			});
+		}
+		boxes.forEach(function (b) {
+			if ((hl !== null && R[b.n] === hl && b.n !== 0) || b.n === hover) {
+				g.strokeStyle = b.n === hover ? '#000' : '#ffd700';
+				g.lineWidth = 2;
+				g.strokeRect(b.x + 1, b.y + 1, b.w - 2, b.h - 2);
+			}
+		});
+		var rect = canvas.getBoundingClientRect();
+		box.dataset.boxes = String(drawn);
+		box.dataset.level = path(cur);
+		box.dataset.rect = [Math.round(rect.left + window.scrollX), Math.round(rect.top + window.scrollY),
+			Math.round(rect.width), Math.round(rect.height)].join(',');
+		crumbs();
+		legend();
+	}
+	function crumbs() {
+		var nav = $('breadcrumb'), chain = [];
+		nav.textContent = '';
+		for (var m = cur; m >= 0; m = P[m])
+			chain.unshift(m);
+		chain.forEach(function (m, k) {
+			if (k)
+				nav.appendChild(document.createTextNode(' / '));
+			var a = el(m === cur ? 'span' : 'a', '', label(m));
+			if (m !== cur)
+				a.addEventListener('click', function () { zoom(m); });
+			nav.appendChild(a);
+		});
+		$('zoom-out').disabled = cur === 0;
+	}
+	function legend() {
+		var lg = $('legend'), seen = {};
+		lg.textContent = '';
+		function item(colour, s) {
+			var sw = el('span');
+			sw.style.background = colour;
+			lg.appendChild(sw);
+			lg.appendChild(document.createTextNode(s));
+		}
+		if (mode === 'sent') {
+			item(SENT, 'sent');
+			item(EXCL, 'excluded');
+			return;
+		}
+		item(NO_RULE, 'no rule');
+		boxes.forEach(function (b) {
+			var r = R[b.n];
+			if (r >= 0 && !seen[r] && Object.keys(seen).length < 12) {
+				seen[r] = 1;
+				item(ruleColour(r), ruleText(r));
+			}
+		});
+	}
+	function zoom(n) {
+		cur = n;
+		hover = -1;
+		tip.hidden = true;
+		draw();
+	}
+	function highlight(r) {
+		hl = r;
+		draw();
+	}
+	function at(ev) {
+		var rect = canvas.getBoundingClientRect(), x = ev.clientX - rect.left, y = ev.clientY - rect.top;
+		var found = null;
+		boxes.forEach(function (b) {
+			if (x >= b.x && x < b.x + b.w && y >= b.y && y < b.y + b.h && (!found || b.depth >= found.depth))
+				found = b;
+		});
+		return { b: found, x: x, y: y };
+	}
+	function describe(n) {
+		var lines = [path(n)];
+		if (K[n] === 'f') {
+			lines.push((S[n] ? 'sent' : 'excluded') + ' file, ' + human(size(n)) + ' (' + grouped(size(n)) + ' bytes)');
+		} else {
+			lines.push(human(size(n)) + ' (' + grouped(size(n)) + ' bytes) in ' + grouped(F[n]) + ' files');
+			lines.push('sent ' + human(S[n]) + ', excluded ' + human(X[n]));
+		}
+		if (K[n] === 'p')
+			lines.push('excluded directory, not entered: ' + grouped(F[n]) + ' files, ' +
+				grouped(E[n]) + ' directories below');
+		if (K[n] !== 'r')
+			lines.push(R[n] >= 0 ? 'rule ' + ruleText(R[n]) : 'no rule decided it');
+		return lines.join('\n');
+	}
+	canvas.addEventListener('mousemove', function (ev) {
+		var h = at(ev);
+		if (!h.b) {
+			tip.hidden = true;
+			return;
+		}
+		if (h.b.n !== hover) {
+			hover = h.b.n;
+			hl = R[h.b.n] >= 0 ? R[h.b.n] : null;
+			draw();
+		}
+		tip.style.whiteSpace = 'pre-line';
+		tip.textContent = describe(h.b.n);
+		tip.hidden = false;
+		tip.style.left = Math.min(h.x + 14, box.clientWidth - 260) + 'px';
+		tip.style.top = (h.y + 16 > box.clientHeight - 80 ? h.y - 90 : h.y + 16) + 'px';
+	});
+	canvas.addEventListener('mouseleave', function () {
+		tip.hidden = true;
+		hover = -1;
+		hl = null;
+		draw();
+	});
+	canvas.addEventListener('click', function (ev) {
+		var h = at(ev);
+		/* zoom into the directory drawn at this level (the outer box) */
+		var top = boxes.filter(function (b) {
+			return b.depth === 1 && h.x >= b.x && h.x < b.x + b.w && h.y >= b.y && h.y < b.y + b.h;
+		})[0];
+		if (top && canZoom(top.n))
+			zoom(top.n);
+	});
+	$('zoom-out').addEventListener('click', function () {
+		if (cur > 0)
+			zoom(P[cur]);
+	});
+	document.addEventListener('keydown', function (ev) {
+		if (ev.key === 'Escape' && cur > 0)
+			zoom(P[cur]);
+	});
+	$('colour-mode').addEventListener('change', function (ev) {
+		mode = ev.target.value;
+		draw();
+	});
+	window.addEventListener('resize', draw);
+	var shownFiles = 0;
+	for (var n = 0; n < N; n++)
+		if (K[n] === 'f')
+			shownFiles++;
+	$('treemap-note').textContent = 'Box area is bytes. ' + grouped(N) + ' boxes in all (' + grouped(shownFiles) +
+		' files drawn one by one; smaller files are grouped per directory). Click a directory to zoom in.';
+	draw();
+})();

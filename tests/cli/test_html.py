@@ -1,0 +1,499 @@
+#!/usr/bin/env python3
+"""Tests of the `ctxpack stats --html` page (src/cli/html_report.c), rendered
+by tests/tools/html_render from a context built here and a synthetic stats
+document: nothing is fetched from the network, the page parses, hostile
+names (a "</script>", bytes that are not UTF-8) stay data, the embedded
+tree adds up, and in headless Chromium the scripts fill the totals and
+draw the treemap (the DOM after scripts ran, and a screenshot decoded
+here).  TAP output; the Chromium checks are reported as `# SKIP` when no
+Chromium is installed.
+
+usage: test_html.py PATH_TO_HTML_RENDER"""
+import html.parser
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import zlib
+
+RENDER = os.path.abspath(sys.argv[1])
+results = []
+
+
+def check(name, cond, detail=""):
+    results.append((name, bool(cond), "", detail))
+
+
+def skip(name, reason):
+    results.append((name, True, reason, ""))
+
+
+def human(n):
+    """The page's human-readable size (html_report.js human())."""
+    if n < 1024:
+        return "%d B" % n
+    units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
+    u = 0
+    x = float(n)
+    while x >= 1024 and u < len(units) - 1:
+        x /= 1024
+        u += 1
+    return ("%.2f" if x < 10 else "%.1f" if x < 100 else "%.0f") % x + " " + units[u]
+
+
+EVIL_DIR = "evil<"
+EVIL_FILE = "script><img src=x onerror=\"document.title='pwned'\">.txt"
+LATIN1 = b"caf\xe9.txt"
+
+# path -> (size, sent)
+FILES = {
+    "Dockerfile": (31, True),
+    ".dockerignore": (0, True),  # filled in below
+    "src/app.js": (30011, True),
+    "src/lib/util.js": (8017, True),
+    "README.md": (1203, True),
+    "node_modules/pkg/index.js": (200003, False),
+    "node_modules/pkg/lib/deep.js": (100009, False),
+    "node_modules/other/x.js": (5003, False),
+    "build/out.bin": (50021, False),
+    "build/keep.txt": (20011, True),
+    "app.log": (7001, False),
+    EVIL_DIR + "/" + EVIL_FILE: (12007, True),
+}
+IGNORE = b"node_modules\nbuild\n!build/keep.txt\n*.log\n"
+MANY = 150  # files in many/, more than a directory shows one by one
+
+
+def make_tree(d):
+    files = dict(FILES)
+    files[".dockerignore"] = (len(IGNORE), True)
+    for i in range(MANY):
+        files["many/f%03d.txt" % i] = (100 + i, True)
+    for path, (size, _) in files.items():
+        full = os.path.join(d, path)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, "wb") as f:
+            f.write(IGNORE if path == ".dockerignore" else
+                    b"FROM scratch\nCOPY . /app\nRUN x\n"[:size] if path == "Dockerfile" else
+                    (b"x" * size))
+    with open(os.path.join(os.fsencode(d), LATIN1), "wb") as f:
+        f.write(b"y" * 10007)
+    files[LATIN1.decode("utf-8", "surrogateescape")] = (10007, True)
+    return files
+
+
+def stats_doc(d, files):
+    sent = {p: s for p, (s, ok) in files.items() if ok}
+    excl = {p: s for p, (s, ok) in files.items() if not ok}
+    scanned_bytes = sum(s for s, _ in files.values())
+    evil = EVIL_DIR + "/" + EVIL_FILE
+    return {
+        "version": 1, "context": d + "/ctx</script>\u2028", "builder": "buildkit",
+        "dockerfile": "Dockerfile", "ignore_file": ".dockerignore",
+        "scanned": {"entries": len(files) + 9, "files": len(files), "dirs": 9, "other": 0,
+                    "bytes": scanned_bytes},
+        "sent": {"entries": len(sent) + 5, "files": len(sent), "dirs": 5, "other": 0,
+                 "bytes": sum(sent.values()), "tar_bytes": 512 * 400},
+        "excluded": {"entries": len(excl) + 4, "files": len(excl), "bytes": sum(excl.values())},
+        "reduction": {"bytes_pct": round(100.0 * sum(excl.values()) / scanned_bytes, 1),
+                      "files_pct": round(100.0 * len(excl) / len(files), 1)},
+        "rules": [
+            {"index": 0, "source": ".dockerignore", "line": 1, "pattern": "node_modules",
+             "exception": False, "excluded_files": 3, "excluded_bytes": 305015,
+             "included_files": 0, "included_bytes": 0, "decided": 1, "dead": False},
+            {"index": 1, "source": ".dockerignore", "line": 2, "pattern": "build",
+             "exception": False, "excluded_files": 1, "excluded_bytes": 50021,
+             "included_files": 0, "included_bytes": 0, "decided": 2, "dead": False},
+            {"index": 2, "source": ".dockerignore", "line": 3, "pattern": "!build/keep.txt",
+             "exception": True, "excluded_files": 0, "excluded_bytes": 0,
+             "included_files": 1, "included_bytes": 20011, "decided": 1, "dead": False},
+            {"index": 3, "source": ".dockerignore", "line": 4, "pattern": "*.log",
+             "exception": False, "excluded_files": 1, "excluded_bytes": 7001,
+             "included_files": 0, "included_bytes": 0, "decided": 1, "dead": False},
+        ],
+        "largest_files": [{"path": "node_modules/pkg/index.js", "bytes": 200003},
+                          {"path": evil, "bytes": 12007},
+                          {"path": LATIN1.decode("utf-8", "surrogateescape"), "bytes": 10007}],
+        "largest_dirs": [{"path": "node_modules", "files": 3, "bytes": 305015},
+                         {"path": "build", "files": 2, "bytes": 70032}],
+        "extensions": [{"ext": ".js", "files": 5, "bytes": 343043},
+                       {"ext": ".txt", "files": MANY + 3, "bytes": 0}],
+        "suspicious": [{"path": "node_modules", "kind": "dependencies", "files": 3,
+                        "bytes": 305015}],
+        "budgets": [{"name": "max-size", "limit": 100000, "value": sum(sent.values()),
+                     "ok": False}],
+    }
+
+
+class Page(html.parser.HTMLParser):
+    """Elements by id, the <script> elements, every tag and the text."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.ids, self.scripts, self.tags, self.attrs = {}, [], [], []
+        self.in_script = None
+        self.text_of, self.open = {}, []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.tags.append(tag)
+        self.attrs.append((tag, attrs))
+        if "id" in a:
+            self.ids[a["id"]] = a
+            self.text_of.setdefault(a["id"], "")
+        if tag == "script":
+            self.in_script = [a, ""]
+        if tag not in ("meta", "br", "input", "img", "link", "hr"):
+            self.open.append((tag, a.get("id")))
+
+    def handle_endtag(self, tag):
+        if tag == "script" and self.in_script is not None:
+            self.scripts.append(tuple(self.in_script))
+            self.in_script = None
+        while self.open:
+            t, _ = self.open.pop()
+            if t == tag:
+                break
+
+    def handle_data(self, data):
+        if self.in_script is not None:
+            self.in_script[1] += data
+        for _, i in self.open:
+            if i is not None:
+                self.text_of[i] += data
+
+
+def parse(text):
+    p = Page()
+    p.feed(text)
+    p.close()
+    return p
+
+
+def decode_png(data):
+    """(width, height, rows of (r, g, b) tuples) of an 8-bit RGB/RGBA PNG."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("not a PNG")
+    pos, idat, ihdr = 8, b"", None
+    while pos < len(data):
+        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + n]
+        pos += 12 + n
+        if kind == b"IHDR":
+            ihdr = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat += body
+        elif kind == b"IEND":
+            break
+    w, h, depth, ctype, _, _, interlace = ihdr
+    if depth != 8 or ctype not in (2, 6) or interlace:
+        raise ValueError("unsupported PNG %r" % (ihdr,))
+    bpp = 3 if ctype == 2 else 4
+    raw = zlib.decompress(idat)
+    stride = w * bpp
+    prev = bytearray(stride)
+    rows = []
+    for y in range(h):
+        f = raw[y * (stride + 1)]
+        line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b = prev[i]
+            c = prev[i - bpp] if i >= bpp else 0
+            if f == 1:
+                line[i] = (line[i] + a) & 255
+            elif f == 2:
+                line[i] = (line[i] + b) & 255
+            elif f == 3:
+                line[i] = (line[i] + (a + b) // 2) & 255
+            elif f == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        rows.append([tuple(line[x * bpp:x * bpp + 3]) for x in range(w)])
+        prev = line
+    return w, h, rows
+
+
+def hex_rgb(s):
+    s = s.lstrip("#")
+    return tuple(int(s[i:i + 2], 16) for i in (0, 2, 4))
+
+
+def find_chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        p = shutil.which(name)
+        if p:
+            return p
+    return None
+
+
+def chromium(binary, profile, args):
+    return subprocess.run([binary, "--headless", "--disable-gpu", "--no-sandbox",
+                           "--hide-scrollbars", "--user-data-dir=" + profile,
+                           "--window-size=1280,900", "--force-device-scale-factor=1"] + args,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+
+
+URL = r"(?i)\b(?:https?|ftp|wss?):/*[a-z0-9]"
+DATA_SCRIPT = r'(?s)<script type="application/json" id="ctxpack-(?:stats|tree)">.*?</script>'
+FETCH_ATTRS = {"src", "href", "action", "formaction", "poster", "srcset", "data", "background",
+               "manifest", "ping", "xlink:href"}
+# In the page outside its two JSON data elements (names in the data may
+# read like attributes: they are checked to be data below).
+NETWORK = [
+    (r"(?i)<[a-z][^<>]*\s(?:src|href|action|formaction|poster|srcset|data|background|manifest)"
+     r"\s*=\s*[\"']?\s*(?!data:|#)[^\s\"'>]",
+     "a src/href attribute"),
+    (r"(?i)url\s*\(", "a CSS url()"),
+    (r"(?i)@import", "a CSS @import"),
+    (r"(?i)\b(?:fetch|XMLHttpRequest|WebSocket|EventSource|importScripts|sendBeacon)\s*\(",
+     "a script fetch"),
+]
+
+
+def test_static(page, files, stats):
+    # (1) nothing fetched: no URL, no attribute pointing anywhere, and the CSP forbids it.
+    # The hostile file name holds `src=x`: it must only appear escaped.
+    code = re.sub(DATA_SCRIPT, "", page)
+    hits = [("a URL", m.group(0)) for m in re.finditer(URL, page)]
+    hits += [(what, m.group(0)) for rx, what in NETWORK for m in re.finditer(rx, code)]
+    check("no network fetches in the page (URLs, src/href, url(), fetch)",
+          not hits and len(code) < len(page), hits[:5])
+    check("a Content-Security-Policy forbids every fetch",
+          re.search(r"<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none';",
+                    page), page[:400])
+
+    # (2) valid enough for html.parser: the expected structure, no element from the data.
+    try:
+        p = parse(page)
+        err = None
+    except Exception as e:  # noqa: BLE001
+        p, err = None, e
+    check("html.parser reads the page", p is not None, err)
+    if p is None:
+        return None
+    ids = ["treemap", "total-scanned", "total-sent", "total-excluded", "reduction", "rules",
+           "largest-files", "largest-dirs", "extensions", "suspicious", "budgets",
+           "ctxpack-stats", "ctxpack-tree"]
+    check("the page has every element the report needs", all(i in p.ids for i in ids),
+          [i for i in ids if i not in p.ids])
+    check("exactly three <script> elements (the names did not end one)",
+          len(p.scripts) == 3 and [a.get("id") for a, _ in p.scripts[:2]] ==
+          ["ctxpack-stats", "ctxpack-tree"], [(a, t[:80]) for a, t in p.scripts])
+    check("no element comes from the data (no <img>)", "img" not in p.tags,
+          sorted(set(p.tags)))
+    fetching = [(t, a) for t, attrs in p.attrs for a, v in attrs
+                if a in FETCH_ATTRS and not (v or "").startswith(("#", "data:"))]
+    check("no element has an attribute that fetches (src, href, ...)", not fetching, fetching)
+    check("every tag of the page is closed in order", p.tags.count("html") == 1 and
+          "body" in p.tags and not [t for t, _ in p.open if t not in ("html",)],
+          p.open)
+
+    # The data round-trips.
+    try:
+        got_stats = json.loads(p.scripts[0][1])
+    except Exception as e:  # noqa: BLE001
+        got_stats = e
+    check("the embedded stats document is the one given, exactly", got_stats == stats,
+          str(got_stats)[:300])
+    check("'</' and U+2028 in the stats are escaped",
+          "ctx</script>" not in page and "\u2028" not in page and
+          "ctx\\u003c/script>\\u2028" in page, re.findall(r".{20}ctx.{30}", page)[:2])
+    try:
+        tree = json.loads(p.scripts[1][1])
+    except Exception as e:  # noqa: BLE001
+        tree = None
+        err = e
+    check("the embedded tree is JSON", tree is not None, err)
+    if tree is None:
+        return p
+    return p, tree
+
+
+def node_paths(tree):
+    nodes = tree["nodes"]
+    paths = []
+    for n in nodes:
+        parent = n[0]
+        paths.append(n[2] if parent <= 0 else paths[parent] + "/" + n[2])
+    return paths
+
+
+def test_tree(tree, files):
+    nodes = tree["nodes"]
+    paths = node_paths(tree)
+    by = {p: n for p, n in zip(paths, nodes) if n[1] != "r"}
+    sent = sum(s for s, ok in files.values() if ok)
+    excl = sum(s for s, ok in files.values() if not ok)
+    root = nodes[0] if nodes else None
+    check("the tree's root holds all sent and excluded bytes and files",
+          root and root[0] == -1 and root[3] == sent and root[4] == excl and root[6] == len(files),
+          (root, sent, excl, len(files)))
+    nm = by.get("node_modules")
+    check("node_modules (not entered) is one excluded box with everything below it",
+          nm and nm[1] == "p" and nm[3] == 0 and nm[4] == 305015 and nm[6] == 3 and nm[7] == 3 and
+          not [p for p in paths if p.startswith("node_modules/")],
+          (nm, [p for p in paths if p.startswith("node_modules")]))
+    rules = tree["rules"]
+    nm_rule = rules[nm[5]] if nm and 0 <= nm[5] < len(rules) else None
+    check("node_modules names its rule (.dockerignore:1:node_modules)",
+          nm_rule == [".dockerignore", 1, "node_modules"], (nm, rules))
+    keep = by.get("build/keep.txt")
+    keep_rule = rules[keep[5]] if keep and 0 <= keep[5] < len(rules) else None
+    check("the re-included file is a sent box decided by the exception",
+          keep and keep[1] == "f" and keep[3] == 20011 and keep[4] == 0 and
+          keep_rule == [".dockerignore", 3, "!build/keep.txt"], (keep, keep_rule))
+    out = by.get("build/out.bin")
+    check("an excluded file in an entered directory is an excluded box",
+          out and out[1] == "f" and out[3] == 0 and out[4] == 50021, out)
+    latin = LATIN1.decode("utf-8", "surrogateescape")
+    check("a name that is not UTF-8 arrives as \\udcXX (surrogateescape)",
+          latin in by and "caf\\udce9.txt" in json.dumps(tree), [p for p in paths if "caf" in p])
+    evil = EVIL_DIR + "/" + EVIL_FILE
+    check("the '</script>' name is kept whole", evil in by and by[evil][3] == 12007,
+          [p for p in paths if "evil" in p])
+    many = [n for n, p in zip(nodes, paths) if p.startswith("many/") and n[1] == "f"]
+    rest = [n for n in nodes if n[1] == "r" and paths[n[0]] == "many"]
+    check("a directory shows its largest files and one '(N smaller files)' box",
+          len(many) == 100 and min(n[3] for n in many) == 100 + MANY - 100 and
+          len(rest) == 1 and rest[0][6] == MANY - 100 and
+          rest[0][3] == sum(100 + i for i in range(MANY - 100)),
+          (len(many), rest))
+    total = sum(n[3] + n[4] for n in nodes if n[1] in ("f", "r", "p"))
+    check("the leaves of the tree add up to the root", total == sent + excl, (total, sent + excl))
+
+
+def test_browser(out_html, stats, workdir):
+    name = "headless Chromium: "
+    binary = find_chromium()
+    names = ["the DOM has #treemap with drawn boxes",
+             "#total-scanned shows the scanned bytes", "#total-sent shows the sent bytes",
+             "#reduction shows the reduction", "the tables are filled from the stats document",
+             "hostile names are shown as text, never run",
+             "the screenshot is not blank and shows the sent and excluded colours"]
+    if not binary:
+        for n in names:
+            skip(name + n, "chromium not installed")
+        return
+    profile = tempfile.mkdtemp(prefix="ctxpack-html-chromium-", dir=workdir)
+    url = "file://" + out_html
+    r = chromium(binary, profile, ["--dump-dom", url])
+    try:
+        dom = parse(r.stdout.decode("utf-8", "replace"))
+    except Exception:  # noqa: BLE001
+        dom = Page()
+    tm = dom.ids.get("treemap", {})
+    boxes = int(tm.get("data-boxes", "0") or 0)
+    check(name + names[0], r.returncode == 0 and boxes >= 8,
+          (r.returncode, tm, r.stderr[-400:]))
+
+    def total(i, key):
+        a = dom.ids.get(i, {})
+        want = stats[key]["bytes"]
+        return (a.get("data-bytes") == str(want) and dom.text_of.get(i, "").strip() == human(want) and
+                ("{:,} bytes".format(want)) in dom.text_of.get(i + "-sub", ""),
+                (a, dom.text_of.get(i), dom.text_of.get(i + "-sub"), want))
+    ok, detail = total("total-scanned", "scanned")
+    check(name + names[1], ok, detail)
+    ok, detail = total("total-sent", "sent")
+    check(name + names[2], ok, detail)
+    red = dom.ids.get("reduction", {})
+    check(name + names[3], dom.text_of.get("reduction", "").strip() ==
+          "%.1f %%" % stats["reduction"]["bytes_pct"] and
+          float(red.get("data-bytes-pct", "nan")) == stats["reduction"]["bytes_pct"],
+          (red, dom.text_of.get("reduction")))
+    rules_text = dom.text_of.get("rules", "")
+    check(name + names[4], all(r["pattern"] in rules_text for r in stats["rules"]) and
+          dom.tags.count("tr") >= 1 + len(stats["rules"]) + 3 + 2 + 2 + 1 + 1 and
+          "over budget" in dom.text_of.get("budgets", ""),
+          (rules_text[:300], dom.tags.count("tr")))
+    lf = dom.text_of.get("largest-files", "")
+    check(name + names[5], EVIL_DIR + "/" + EVIL_FILE in lf and "caf\\xe9.txt" in lf and
+          "img" not in dom.tags and
+          re.search(r"<title>ctxpack stats: [^<]*</title>", r.stdout.decode("utf-8", "replace")),
+          (lf[:400], sorted(set(dom.tags))))
+
+    png = os.path.join(workdir, "page.png")
+    r = chromium(binary, profile, ["--screenshot=" + png, url])
+    try:
+        with open(png, "rb") as f:
+            w, h, rows = decode_png(f.read())
+        x0, y0, rw, rh = (int(v) for v in tm.get("data-rect", "0,0,0,0").split(","))
+        area = [px for row in rows[y0 + 2:min(h, y0 + rh - 2)] for px in row[x0 + 2:min(w, x0 + rw - 2)]]
+        counts = {}
+        for px in area:
+            counts[px] = counts.get(px, 0) + 1
+        sent_c, excl_c = hex_rgb(tm.get("data-sent-colour", "#000000")), hex_rgb(
+            tm.get("data-excluded-colour", "#000000"))
+        everywhere = {px for row in rows for px in row}
+        ok = (len(everywhere) >= 8 and len(counts) >= 4 and counts.get(sent_c, 0) >= 2000 and
+              counts.get(excl_c, 0) >= 2000 and sent_c != excl_c)
+        detail = (w, h, len(everywhere), len(area), counts.get(sent_c), counts.get(excl_c),
+                  sorted(counts.items(), key=lambda kv: -kv[1])[:6])
+    except Exception as e:  # noqa: BLE001
+        ok, detail = False, (r.returncode, repr(e), r.stderr[-400:])
+    check(name + names[6], ok, detail)
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="ctxpack-html-")
+    os.chmod(work, 0o755)
+    try:
+        ctx = os.path.join(work, "ctx")
+        os.mkdir(ctx)
+        files = make_tree(ctx)
+        stats = stats_doc(ctx, files)
+        sj = os.path.join(work, "stats.json")
+        with open(sj, "wb") as f:
+            # raw UTF-8 (U+2028 and "</" unescaped); lone surrogates as \udcXX
+            f.write(json.dumps(stats, ensure_ascii=False).encode("utf-8", "backslashreplace"))
+        out_html = os.path.join(work, "report.html")
+        r = subprocess.run([RENDER, ctx, sj, out_html], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=120)
+        check("html_render writes the page (buildkit)", r.returncode == 0 and
+              os.path.getsize(out_html) > 1000, (r.returncode, r.stderr[-300:]))
+        classic = os.path.join(work, "classic.html")
+        rc = subprocess.run([RENDER, ctx, sj, classic, "--builder=classic"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+        check("html_render writes the page (classic)", rc.returncode == 0 and
+              os.path.getsize(classic) > 1000, (rc.returncode, rc.stderr[-300:]))
+        bad = subprocess.run([RENDER, os.path.join(work, "missing"), sj, os.path.join(work, "x.html")],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        check("a missing context is an error, not a page", bad.returncode == 1 and bad.stderr,
+              (bad.returncode, bad.stderr))
+        with open(out_html, "rb") as f:
+            raw = f.read()
+        try:
+            page = raw.decode("utf-8")
+            enc_ok = True
+        except UnicodeDecodeError as e:
+            page, enc_ok = raw.decode("utf-8", "replace"), e
+        check("the page is UTF-8 (no raw bytes from names)", enc_ok is True, enc_ok)
+        got = test_static(page, files, stats)
+        if isinstance(got, tuple):
+            test_tree(got[1], files)
+        test_browser(out_html, stats, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    print("1..%d" % len(results))
+    failed = 0
+    for i, (name, ok, reason, detail) in enumerate(results, 1):
+        if reason:
+            print("ok %d - %s # SKIP %s" % (i, name, reason))
+            continue
+        print("%s %d - %s" % ("ok" if ok else "not ok", i, name))
+        if not ok:
+            failed += 1
+            for line in repr(detail)[:1200].splitlines():
+                print("# " + line)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
