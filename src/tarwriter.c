@@ -1215,7 +1215,8 @@ int tar_add_body(struct tar_writer *w, const struct walk_entry *e, const char *h
 	} else if (!rc && b->fd >= 0) {
 		rc = copy_data(w, b->fd, e->path, e->size, err, errsz);
 	} else if (!rc && w->counting && h.type == '0' && h.size > 0) {
-		w->raw += (uint64_t)h.size + (uint64_t)(-h.size % BLOCK);
+		uint64_t size = (uint64_t)h.size;
+		w->raw += size + (BLOCK - size % BLOCK) % BLOCK;
 	}
 out:
 	if (rc)

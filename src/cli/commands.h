@@ -8,6 +8,12 @@
 extern const struct command check_ignore_command;
 extern const struct command pack_command;
 extern const struct command ls_command;
+extern const struct command stats_command;
+
+/* After the options: at most one operand, the context directory, into
+ * *dir.  Returns nonzero when the command must stop: first is -2 (help
+ * shown: exit 0) or -1, or a usage error was printed (exit 2). */
+int context_arg(const struct command *cmd, int argc, char **argv, int first, const char **dir);
 
 /* "buildkit" or "classic"; prints a usage error otherwise. */
 int parse_builder(const char *arg, enum ctxpack_builder *out);

@@ -11,6 +11,7 @@
 static const struct command *const commands[] = {
 	&pack_command,
 	&ls_command,
+	&stats_command,
 	&check_ignore_command,
 };
 
@@ -26,6 +27,21 @@ int parse_builder(const char *arg, enum ctxpack_builder *out)
 	}
 	usage_error(NULL, "invalid argument '%s' for --builder: expected 'buildkit' or 'classic'", arg);
 	return -1;
+}
+
+/* After the options: at most one operand, the context directory.  Returns
+ * nonzero when the command must stop (help shown, or a usage error). */
+int context_arg(const struct command *cmd, int argc, char **argv, int first, const char **dir)
+{
+	if (first < 0)
+		return 1;
+	if (argc - first > 1) {
+		usage_error(cmd, "more than one context directory given");
+		return 1;
+	}
+	if (first < argc)
+		*dir = argv[first];
+	return 0;
 }
 
 static void help(FILE *out)

@@ -28,7 +28,9 @@ void opts_help(const struct command *cmd, FILE *out)
 			n = snprintf(left, sizeof(left), "  -%c, --%s", o->id, o->lng);
 		else
 			n = snprintf(left, sizeof(left), "      --%s", o->lng);
-		if (o->has_arg && n > 0 && (size_t)n < sizeof(left))
+		if (o->has_arg == OPT_ARG_OPTIONAL && n > 0 && (size_t)n < sizeof(left))
+			snprintf(left + n, sizeof(left) - (size_t)n, "[=%s]", o->metavar);
+		else if (o->has_arg && n > 0 && (size_t)n < sizeof(left))
 			snprintf(left + n, sizeof(left) - (size_t)n, "%s%s",
 				 o->lng[0] ? "=" : " ", o->metavar);
 		fprintf(out, "%-28s %s\n", left, o->help);
@@ -47,10 +49,13 @@ int opts_parse(const struct command *cmd, int argc, char **argv,
 	int c;
 
 	for (const struct opt *o = cmd->opts; o->lng && n < 62; o++, n++) {
-		lopts[n] = (struct option){ o->lng, o->has_arg ? required_argument : no_argument, NULL, o->id };
-		if (o->id < 256 && s + 3 < sizeof(sopts)) {
+		static const int has[] = { no_argument, required_argument, optional_argument };
+		lopts[n] = (struct option){ o->lng, has[o->has_arg], NULL, o->id };
+		if (o->id < 256 && s + 4 < sizeof(sopts)) {
 			sopts[s++] = (char)o->id;
 			if (o->has_arg)
+				sopts[s++] = ':';
+			if (o->has_arg == OPT_ARG_OPTIONAL)
 				sopts[s++] = ':';
 		}
 	}

@@ -4,7 +4,7 @@
 
 #include <stdio.h>
 
-enum { OPT_ARG_NONE = 0, OPT_ARG_REQUIRED = 1 };
+enum { OPT_ARG_NONE = 0, OPT_ARG_REQUIRED = 1, OPT_ARG_OPTIONAL = 2 /* --opt[=ARG] */ };
 
 struct opt {
 	const char *lng;     /* long name, without "--" */

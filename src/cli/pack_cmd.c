@@ -16,13 +16,18 @@
 #include "dockerctx.h"
 #include "output.h"
 #include "pack.h"
+#include "report.h"
+#include "stats_run.h"
 
-enum { OPT_BUILDER = 256, OPT_COMPRESS, OPT_LEVEL, OPT_MTIME, OPT_FORCE, OPT_JSON, OPT_ALL, OPT_EXCLUDED };
+enum { OPT_BUILDER = 256, OPT_COMPRESS, OPT_LEVEL, OPT_MTIME, OPT_FORCE, OPT_JSON, OPT_ALL, OPT_EXCLUDED, OPT_STATS };
 
 struct pack_args {
 	struct pack_options o;
 	const char *output;
 	bool force, quiet, long_list, json, nul, all, excluded;
+	struct budgets b;
+	bool stats;
+	const char *stats_file; /* --stats=FILE: JSON there; --stats: text on stderr */
 };
 
 static int parse_int(const char *opt, const char *arg, long lo, long hi, long *out)
@@ -45,12 +50,19 @@ static int pack_opt(int id, const char *arg, void *payload)
 {
 	struct pack_args *a = payload;
 	long v;
+	int rc = budget_opt(id, arg, &a->b);
 
+	if (rc <= 0)
+		return rc;
 	switch (id) {
 	case OPT_BUILDER:
 		return parse_builder(arg, &a->o.builder);
 	case 'f': a->o.dockerfile = arg; break;
 	case 'o': a->output = arg; break;
+	case OPT_STATS:
+		a->stats = true;
+		a->stats_file = arg;
+		break;
 	case 'j':
 		if (parse_int("threads", arg, 1, 1024, &v))
 			return -1;
@@ -248,6 +260,11 @@ static const struct opt pack_opts[] = {
 	{ "mtime", OPT_MTIME, OPT_ARG_REQUIRED, "EPOCH", "clamp every mtime to EPOCH (default: $SOURCE_DATE_EPOCH if set)" },
 	{ "force", OPT_FORCE, OPT_ARG_NONE, NULL, "write the archive even when stdout is a terminal" },
 	{ "quiet", 'q', OPT_ARG_NONE, NULL, "no messages but errors" },
+	{ "stats", OPT_STATS, OPT_ARG_OPTIONAL, "FILE", "after packing, the size report (as `ctxpack stats`) on stderr, or as JSON into FILE" },
+	{ "max-size", OPT_MAX_SIZE, OPT_ARG_REQUIRED, "BYTES", "budget: the uncompressed tar at most BYTES (K/M/G: 1024s, KB/MB/GB: 1000s)" },
+	{ "max-files", OPT_MAX_FILES, OPT_ARG_REQUIRED, "N", "budget: at most N regular files sent" },
+	{ "min-reduction", OPT_MIN_REDUCTION, OPT_ARG_REQUIRED, "PCT", "budget: the rules leave out at least PCT % of the bytes" },
+	{ "fail-on-dead-rules", OPT_FAIL_DEAD_RULES, OPT_ARG_NONE, NULL, "budget: every rule decides something" },
 	{ NULL, 0, 0, NULL, NULL },
 };
 
@@ -262,9 +279,13 @@ static const char pack_details[] =
 	"its content) and its name is added to .dockerignore; the name to pass to\n"
 	"docker build -f is printed on stderr.\n"
 	"\n"
+	"Budgets are checked after the walk and before the first byte is written:\n"
+	"a broken budget writes nothing (one line on stderr names it and the measured\n"
+	"value).  --stats and budgets walk excluded directories too (metadata only).\n"
+	"\n"
 	"Exit status: 0 the archive is complete; 1 it could not be made (nothing is\n"
 	"left behind with -o; on stdout the stream ends early and the error says so);\n"
-	"2 usage error.\n";
+	"2 usage error; 4 a budget is broken (nothing written).\n";
 
 /* SOURCE_DATE_EPOCH: 1 set and valid, 0 unset, -1 malformed (the
  * reproducible-builds specification asks tools to fail then). */
@@ -284,26 +305,11 @@ static int env_epoch(int64_t *out)
 	return 1;
 }
 
-/* After the options: at most one operand, the context directory.  Returns
- * nonzero when the command must stop (help shown, or a usage error). */
-static int context_arg(const struct command *cmd, int argc, char **argv, int first, const char **dir)
-{
-	if (first < 0)
-		return 1;
-	if (argc - first > 1) {
-		usage_error(cmd, "more than one context directory given");
-		return 1;
-	}
-	if (first < argc)
-		*dir = argv[first];
-	return 0;
-}
+static int pack_and_report(struct pack_args *a, char *err, size_t errsz);
 
 static int cmd_pack(const struct command *cmd, int argc, char **argv)
 {
 	struct pack_args a = { .o = { .builder = CTXPACK_BUILDER_BUILDKIT, .dir = "." } };
-	struct pack_report rep;
-	struct output out;
 	char err[1024] = "";
 	int first = opts_parse(cmd, argc, argv, pack_opt, &a), rc;
 
@@ -324,19 +330,88 @@ static int cmd_pack(const struct command *cmd, int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
-	if (open_output(a.output, &out))
-		return 1;
-	rc = pack_run(&a.o, out.fd, &rep, err, sizeof(err));
+	rc = pack_and_report(&a, err, sizeof(err));
+	return rc == -EDQUOT ? EXIT_BUDGET : rc ? 1 : 0;
+}
+
+/* Writes --stats: JSON into the file named, or text on stderr. */
+static int write_stats(const struct pack_args *a, const struct report *r)
+{
+	FILE *f;
+
+	if (!a->stats_file) {
+		report_text(stderr, r, 10, stats_color(stderr));
+		return 0;
+	}
+	f = fopen(a->stats_file, "w");
+	if (!f) {
+		fprintf(stderr, "ctxpack: cannot write the statistics to '%s': %s\n", a->stats_file,
+			strerror(errno));
+		return -1;
+	}
+	report_json(f, r);
+	if (fclose(f)) {
+		fprintf(stderr, "ctxpack: cannot write the statistics to '%s': %s\n", a->stats_file,
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The walk, the budgets (before the first byte), the archive, the report.
+ * Returns 0, -EDQUOT for a broken budget, or another negative errno after
+ * printing why. */
+static int pack_and_report(struct pack_args *a, char *err, size_t errsz)
+{
+	bool measure = a->stats || budgets_any(&a->b);
+	struct pack_session *ps = NULL;
+	struct pack_report rep;
+	struct stats s = { 0 };
+	struct report r;
+	struct output out;
+	int rc;
+
+	if (measure)
+		a->o.list_all = a->o.measure_pruned = true;
+	rc = pack_open(&ps, &a->o, err, errsz);
+	if (!rc && measure)
+		rc = stats_measure(ps, &a->o, 10, &s, &r, err, errsz);
+	if (!rc && a->b.max_size_set) {
+		rc = pack_write(ps, -1, &rep, err, errsz); /* counts; reads nothing */
+		r.tar_bytes = rep.tar_bytes;
+	}
+	if (rc) {
+		fprintf(stderr, "ctxpack: %s\n", err);
+		goto out;
+	}
+	if (measure && budgets_check(&r, &a->b)) {
+		budgets_print_broken(stderr, &r);
+		rc = -EDQUOT;
+		goto out;
+	}
+	if (open_output(a->output, &out)) {
+		rc = -EIO;
+		goto out;
+	}
+	rc = pack_write(ps, out.fd, &rep, err, errsz);
 	if (rc == -EPIPE)
 		fprintf(stderr, "ctxpack: the archive's reader went away (broken pipe); the context was not fully sent\n");
 	else if (rc)
 		fprintf(stderr, "ctxpack: %s\n", err);
-	if (finish_output(a.output, &out, rc == 0))
+	if (finish_output(a->output, &out, rc == 0))
 		rc = rc ? rc : -EIO;
-	if (!rc && rep.dockerfile_name[0] && !a.quiet)
+	if (!rc && rep.dockerfile_name[0] && !a->quiet)
 		fprintf(stderr, "ctxpack: the Dockerfile is outside the context; it is in the archive as '%s': use docker build -f %s -\n",
 			rep.dockerfile_name, rep.dockerfile_name);
-	return rc ? 1 : 0;
+	if (!rc && a->stats) {
+		r.tar_bytes = rep.tar_bytes;
+		if (write_stats(a, &r))
+			rc = -EIO;
+	}
+out:
+	stats_free(&s);
+	pack_close(&ps);
+	return rc;
 }
 
 static const char *type_char(uint8_t t)

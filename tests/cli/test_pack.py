@@ -324,7 +324,8 @@ def wait_for_temp(outdir, proc, min_size=0, limit=5.0, settle=0.05):
 
 def test_signals(big):
     # (1) blocked: the Dockerfile outside the context is a FIFO nobody
-    # writes, so pack waits with its temporary file open.
+    # writes, so pack waits before the walk ends, and so before it opens
+    # its output (budgets are checked before any output exists).
     for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
         outdir = mkdtemp()
         fifo = os.path.join(mkdtemp(), "Dockerfile")
@@ -332,14 +333,15 @@ def test_signals(big):
         p = subprocess.Popen([CTXPACK, "pack", "-f", fifo, "-o", os.path.join(outdir, "x.tar"),
                               "."], cwd=big, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              env=clean_env())
-        seen = wait_for_temp(outdir, p)
+        time.sleep(0.3)
+        seen = p.poll() is None and os.listdir(outdir) == []
         p.send_signal(sig)
         try:
             p.wait(timeout=10)
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
-        check("%s while pack waits (FIFO Dockerfile): killed by it (exit %d), no temp file"
+        check("%s while pack waits (FIFO Dockerfile): no output yet, killed by it (exit %d), nothing left"
               % (sig.name, code), seen and p.returncode == -sig and os.listdir(outdir) == [],
               (seen, p.returncode, os.listdir(outdir), p.stderr.read()))
     # (2) while it writes a large compressed archive.

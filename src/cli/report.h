@@ -1,0 +1,68 @@
+/* report.h: the size report of `stats` and `pack --stats`, and CI budgets.
+ *
+ * One struct stats (src/stats.h) is printed for people (aligned columns,
+ * human sizes, colour on a terminal) or as JSON (schema version 1, in
+ * docs/stats.md), and checked against the budgets given on the command
+ * line.  A broken budget is one line on stderr naming it with the measured
+ * value, and exit status EXIT_BUDGET. */
+#ifndef CTXPACK_CLI_REPORT_H
+#define CTXPACK_CLI_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ctxpack/ctxpack.h"
+#include "stats.h"
+
+#define EXIT_BUDGET 4
+
+/* Option ids shared by stats and pack (long-only ids, >= 256). */
+enum {
+	OPT_MAX_SIZE = 400,
+	OPT_MAX_FILES,
+	OPT_MIN_REDUCTION,
+	OPT_FAIL_DEAD_RULES,
+};
+
+struct budgets {
+	bool max_size_set, max_files_set, min_reduction_set, fail_dead;
+	uint64_t max_size;    /* uncompressed tar bytes */
+	uint64_t max_files;   /* regular files sent */
+	double min_reduction; /* percent of scanned bytes left out */
+};
+
+/* Handles a budget option; 1 if id is not one, 0 done, -1 usage error. */
+int budget_opt(int id, const char *arg, struct budgets *b);
+bool budgets_any(const struct budgets *b);
+
+struct budget_result {
+	const char *name; /* "max-size", "max-files", "min-reduction", "dead-rules" */
+	double limit, value;
+	bool ok;
+};
+
+struct report {
+	const struct stats *s;
+	const ctxpack_rules *rules;
+	const char *context; /* absolute */
+	enum ctxpack_builder builder;
+	const char *dockerfile;	 /* as sent, or the generated name */
+	const char *ignore_file; /* NULL: none */
+	uint64_t tar_bytes;
+	struct budget_result budgets[4];
+	size_t nbudgets;
+};
+
+/* Fills r->budgets from b; returns how many are broken. */
+size_t budgets_check(struct report *r, const struct budgets *b);
+/* One line per broken budget on f. */
+void budgets_print_broken(FILE *f, const struct report *r);
+
+void report_text(FILE *f, const struct report *r, size_t top, bool color);
+void report_json(FILE *f, const struct report *r);
+
+/* "12.3 MiB", "512 B" into buf. */
+const char *human_size(uint64_t n, char *buf, size_t bufsz);
+
+#endif

@@ -1,0 +1,213 @@
+/* stats_cmd.c: `ctxpack stats` (what the ignore file saves) and the
+ * measuring half of `pack --stats`: one walk of everything, sent or not. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "dockerctx.h"
+#include "html_report.h"
+#include "pack.h"
+#include "report.h"
+#include "stats_run.h"
+
+enum { OPT_BUILDER = 256, OPT_JSON, OPT_TOP, OPT_HTML };
+
+struct stats_args {
+	struct pack_options o;
+	struct budgets b;
+	bool json;
+	long top;
+	const char *html; /* --html FILE */
+};
+
+int stats_measure(struct pack_session *ps, const struct pack_options *o, size_t top,
+		  struct stats *s, struct report *r, char *err, size_t errsz)
+{
+	const struct dockerctx *ctx = pack_context(ps);
+	struct pack_report gen = { 0 };
+	int rc;
+
+	rc = stats_compute(s, pack_entries(ps), o->builder, ctxpack_rules_count(ctx->rules), top);
+	if (rc) {
+		snprintf(err, errsz, "out of memory");
+		return rc;
+	}
+	pack_generated(ps, &gen);
+	stats_add_generated(s, gen.generated_files, gen.generated_bytes);
+	memset(r, 0, sizeof(*r));
+	r->s = s;
+	r->rules = ctx->rules;
+	r->context = ctx->root;
+	r->builder = o->builder;
+	r->dockerfile = gen.dockerfile_name[0] ? NULL : ctx->dockerfile;
+	r->ignore_file = ctx->ignore_source;
+	return 0;
+}
+
+bool stats_color(FILE *f)
+{
+	const char *nc = getenv("NO_COLOR");
+
+	return isatty(fileno(f)) && !(nc && *nc);
+}
+
+static int stats_opt(int id, const char *arg, void *payload)
+{
+	struct stats_args *a = payload;
+	char *end;
+	int rc = budget_opt(id, arg, &a->b);
+
+	if (rc <= 0)
+		return rc;
+	switch (id) {
+	case OPT_BUILDER:
+		return parse_builder(arg, &a->o.builder);
+	case 'f': a->o.dockerfile = arg; break;
+	case OPT_JSON: a->json = true; break;
+	case OPT_HTML: a->html = arg; break;
+	case OPT_TOP:
+	case 'j':
+		errno = 0;
+		a->top = strtol(arg, &end, 10);
+		if (errno || end == arg || *end || a->top < 0 || a->top > 100000) {
+			usage_error(NULL, "invalid number '%s' for --%s", arg, id == 'j' ? "threads" : "top");
+			return -1;
+		}
+		if (id == 'j') {
+			a->o.threads = a->top ? (int)a->top : 1;
+			a->top = 10;
+		}
+		break;
+	}
+	return 0;
+}
+
+/* The page of --html: the JSON document and the walk, written to a
+ * temporary name and renamed, so a failed run leaves no half page. */
+static int write_html(const char *path, const struct report *r, struct pack_session *ps)
+{
+	char *json = NULL, *tmp = NULL, err[512] = "";
+	size_t len = 0;
+	FILE *m = open_memstream(&json, &len), *f = NULL;
+	int rc = -1;
+
+	if (!m)
+		goto out;
+	report_json(m, r);
+	if (fclose(m) || asprintf(&tmp, "%s.ctxpack-%d", path, (int)getpid()) < 0) {
+		tmp = NULL;
+		goto out;
+	}
+	f = fopen(tmp, "w");
+	if (!f)
+		goto out;
+	if (html_report_write(f, json, pack_entries(ps), pack_context(ps)->rules, err, sizeof(err))) {
+		fclose(f);
+		f = NULL;
+		goto out;
+	}
+	if (fclose(f)) {
+		f = NULL;
+		goto out;
+	}
+	f = NULL;
+	rc = rename(tmp, path);
+out:
+	if (rc)
+		fprintf(stderr, "ctxpack: cannot write the HTML report '%s': %s\n", path,
+			err[0] ? err : strerror(errno));
+	if (rc && tmp)
+		unlink(tmp);
+	free(tmp);
+	free(json);
+	return rc;
+}
+
+static int cmd_stats(const struct command *cmd, int argc, char **argv)
+{
+	struct stats_args a = { .o = { .builder = CTXPACK_BUILDER_BUILDKIT, .dir = ".",
+				       .list_all = true, .measure_pruned = true },
+				.top = 10 };
+	struct pack_session *ps = NULL;
+	struct pack_report rep;
+	struct stats s = { 0 };
+	struct report r;
+	char err[1024] = "";
+	int first = opts_parse(cmd, argc, argv, stats_opt, &a), rc;
+	size_t broken;
+
+	if (context_arg(cmd, argc, argv, first, &a.o.dir))
+		return first == -2 ? 0 : 2;
+	rc = pack_open(&ps, &a.o, err, sizeof(err));
+	if (!rc)
+		rc = stats_measure(ps, &a.o, (size_t)a.top, &s, &r, err, sizeof(err));
+	/* The tar's size, counted: nothing is read but metadata. */
+	if (!rc)
+		rc = pack_write(ps, -1, &rep, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "ctxpack: %s\n", err);
+		stats_free(&s);
+		pack_close(&ps);
+		return 1;
+	}
+	r.tar_bytes = rep.tar_bytes;
+	broken = budgets_check(&r, &a.b);
+	if (a.json)
+		report_json(stdout, &r);
+	else
+		report_text(stdout, &r, (size_t)a.top, stats_color(stdout));
+	rc = fflush(stdout) || ferror(stdout);
+	if (rc)
+		fprintf(stderr, "ctxpack: cannot write output: %s\n", strerror(errno));
+	if (a.html && write_html(a.html, &r, ps))
+		rc = 1;
+	budgets_print_broken(stderr, &r);
+	stats_free(&s);
+	pack_close(&ps);
+	return rc ? 1 : broken ? EXIT_BUDGET : 0;
+}
+
+static const struct opt stats_opts[] = {
+	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory (default DIR/Dockerfile)" },
+	{ "builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B", "buildkit (default) or classic semantics" },
+	{ "json", OPT_JSON, OPT_ARG_NONE, NULL, "one JSON document (schema: docs/stats.md)" },
+	{ "top", OPT_TOP, OPT_ARG_REQUIRED, "N", "length of each top list (default 10)" },
+	{ "html", OPT_HTML, OPT_ARG_REQUIRED, "FILE", "also write a self-contained HTML page with a treemap (docs/html-report.md)" },
+	{ "max-size", OPT_MAX_SIZE, OPT_ARG_REQUIRED, "BYTES", "budget: the uncompressed tar at most BYTES (K/M/G: 1024s, KB/MB/GB: 1000s)" },
+	{ "max-files", OPT_MAX_FILES, OPT_ARG_REQUIRED, "N", "budget: at most N regular files sent" },
+	{ "min-reduction", OPT_MIN_REDUCTION, OPT_ARG_REQUIRED, "PCT", "budget: the rules leave out at least PCT % of the bytes" },
+	{ "fail-on-dead-rules", OPT_FAIL_DEAD_RULES, OPT_ARG_NONE, NULL, "budget: every rule decides something" },
+	{ "threads", 'j', OPT_ARG_REQUIRED, "N", "walker threads (default: online CPUs)" },
+	{ NULL, 0, 0, NULL, NULL },
+};
+
+const struct command stats_command = {
+	"stats",
+	"Show what the ignore file saves: scanned vs sent, per rule, largest offenders.",
+	"[DIR] [-f DOCKERFILE] [--builder=buildkit|classic] [--json] [--top N] [--html FILE] [budgets]",
+	"Walks everything under DIR once, excluded directories included (sized from\n"
+	"metadata; no file is read), and reports:\n"
+	"  scanned   everything under DIR;  excluded   what the rules leave out;\n"
+	"  sent      what the builder receives (member sizes; a hard link's data once),\n"
+	"  tar       the uncompressed tar stream pack would write;\n"
+	"  reduction 1 - sent/scanned, in bytes and in files;\n"
+	"then, per rule (SOURCE:LINE:PATTERN), the files and bytes it excluded (a\n"
+	"directory the walk never enters counts for the rule that pruned it) and\n"
+	"re-included, the rules that decide nothing, the largest files and\n"
+	"directories sent, sent bytes by extension, and sent directories that look\n"
+	"like dependencies, caches or build output.  Colour on a terminal unless\n"
+	"NO_COLOR is set.\n"
+	"\n"
+	"Budgets (also on `pack`, checked before the first byte is written): each\n"
+	"broken one prints one line on stderr naming it and the measured value.\n"
+	"\n"
+	"Exit status: 0 done, every budget kept; 1 the context could not be read;\n"
+	"2 usage error; 4 a budget is broken.\n",
+	stats_opts,
+	cmd_stats,
+};

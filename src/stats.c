@@ -1,0 +1,342 @@
+/* stats.c: what the ignore file saves, measured from one walk (stats.h).
+ *
+ * One pass over the entries in walk order.  Walk order is depth first with
+ * a directory before its contents, so a stack of the open directories
+ * gives every directory the sent bytes below it when it is left; the
+ * largest ones and those that look like dependencies, caches or build
+ * output are kept in small sorted arrays of at most `top` items. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "links.h"
+#include "stats.h"
+
+struct open_dir {
+	const struct walk_entry *e;
+	uint64_t files, bytes; /* sent below it so far */
+	bool suspicious_above; /* an ancestor was already reported */
+};
+
+struct ext_table {
+	struct stats_ext *v;
+	size_t cap, n;
+};
+
+struct pass {
+	struct stats *s;
+	size_t top;
+	struct open_dir *stack;
+	size_t depth, stack_cap;
+	struct ext_table ext;
+	struct links links;
+	enum ctxpack_builder builder;
+};
+
+static void count(struct stats_counts *c, const struct walk_entry *e)
+{
+	c->entries++;
+	if (e->type == WT_FILE) {
+		c->files++;
+		c->bytes += e->size;
+	} else if (e->type == WT_DIR) {
+		c->dirs++;
+	} else {
+		c->other++;
+	}
+}
+
+static void count_pruned(struct stats_counts *c, const struct walk_pruned *p)
+{
+	c->entries += p->files + p->dirs + p->other;
+	c->files += p->files;
+	c->dirs += p->dirs;
+	c->other += p->other;
+	c->bytes += p->bytes;
+}
+
+/* Inserts it into the sorted (largest first) list v of at most top items. */
+static int keep_top(struct stats_item **v, size_t *n, size_t top, const struct stats_item *it)
+{
+	size_t i;
+
+	if (!top || (*n == top && (*v)[top - 1].bytes >= it->bytes))
+		return 0;
+	if (!*v && !(*v = malloc(top * sizeof(**v))))
+		return -ENOMEM;
+	i = *n < top ? (*n)++ : top - 1;
+	while (i > 0 && (*v)[i - 1].bytes < it->bytes) {
+		(*v)[i] = (*v)[i - 1];
+		i--;
+	}
+	(*v)[i] = *it;
+	return 0;
+}
+
+/* The extension of a file name: from its last '.', unless the name starts
+ * there (".bashrc" has none); longer than fits: none. */
+static void extension(const struct walk_entry *e, char *out, size_t outsz)
+{
+	const char *base = memrchr(e->path, '/', e->len);
+	const char *dot;
+	size_t blen;
+
+	base = base ? base + 1 : e->path;
+	blen = e->len - (size_t)(base - e->path);
+	dot = memrchr(base, '.', blen);
+	out[0] = '\0';
+	if (!dot || dot == base || (size_t)(e->path + e->len - dot) >= outsz)
+		return;
+	memcpy(out, dot, (size_t)(e->path + e->len - dot));
+	out[e->path + e->len - dot] = '\0';
+}
+
+static size_t ext_hash(const char *s)
+{
+	size_t h = 14695981039346656037u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211u;
+	return h;
+}
+
+static int ext_add(struct ext_table *t, const struct walk_entry *e)
+{
+	char ext[sizeof(t->v->ext)];
+	size_t i;
+
+	extension(e, ext, sizeof(ext));
+	if ((t->n + 1) * 2 > t->cap) {
+		struct ext_table nt = { calloc(t->cap ? t->cap * 2 : 64, sizeof(*t->v)),
+					t->cap ? t->cap * 2 : 64, 0 };
+		if (!nt.v)
+			return -ENOMEM;
+		for (size_t k = 0; k < t->cap; k++) {
+			if (!t->v[k].files)
+				continue;
+			for (i = ext_hash(t->v[k].ext) & (nt.cap - 1); nt.v[i].files;
+			     i = (i + 1) & (nt.cap - 1))
+				;
+			nt.v[i] = t->v[k];
+			nt.n++;
+		}
+		free(t->v);
+		*t = nt;
+	}
+	for (i = ext_hash(ext) & (t->cap - 1); t->v[i].files; i = (i + 1) & (t->cap - 1))
+		if (!strcmp(t->v[i].ext, ext))
+			break;
+	if (!t->v[i].files) {
+		memcpy(t->v[i].ext, ext, sizeof(ext));
+		t->n++;
+	}
+	t->v[i].files++;
+	t->v[i].bytes += e->size;
+	return 0;
+}
+
+static int cmp_ext(const void *a, const void *b)
+{
+	const struct stats_ext *x = a, *y = b;
+
+	if (x->bytes != y->bytes)
+		return x->bytes < y->bytes ? 1 : -1;
+	return strcmp(x->ext, y->ext);
+}
+
+/* The extensions by bytes, largest first, at most top. */
+static int ext_finish(struct pass *p)
+{
+	struct ext_table *t = &p->ext;
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->cap; i++)
+		if (t->v[i].files)
+			t->v[n++] = t->v[i];
+	qsort(t->v, n, sizeof(*t->v), cmp_ext);
+	p->s->exts = t->v;
+	p->s->nexts = n < p->top ? n : p->top;
+	t->v = NULL;
+	return 0;
+}
+
+/* The kind of directory e, from its last component. */
+static enum classify_kind dir_kind(const struct walk_entry *e)
+{
+	const char *base = memrchr(e->path, '/', e->len);
+
+	base = base ? base + 1 : e->path;
+	return classify_dir(base, e->len - (size_t)(base - e->path));
+}
+
+static bool below(const struct walk_entry *dir, const struct walk_entry *e)
+{
+	return e->len > dir->len && e->path[dir->len] == '/' &&
+	       !memcmp(e->path, dir->path, dir->len);
+}
+
+/* Leaves the innermost open directory: its totals go to its parent and
+ * into the lists. */
+static int close_dir(struct pass *p)
+{
+	struct open_dir *d = &p->stack[--p->depth];
+	struct stats_item it = { d->e->path, d->e->len, d->files, d->bytes, KIND_NONE };
+	int rc;
+
+	if (p->depth) {
+		p->stack[p->depth - 1].files += d->files;
+		p->stack[p->depth - 1].bytes += d->bytes;
+	}
+	if (!d->bytes && !d->files)
+		return 0;
+	rc = keep_top(&p->s->largest_dirs, &p->s->nlargest_dirs, p->top, &it);
+	it.kind = dir_kind(d->e);
+	if (!rc && it.kind != KIND_NONE && d->e->sent && !d->suspicious_above)
+		rc = keep_top(&p->s->suspicious, &p->s->nsuspicious, p->top, &it);
+	return rc;
+}
+
+static int open_dir(struct pass *p, const struct walk_entry *e)
+{
+	bool above = false;
+
+	if (GROW(p->stack, p->stack_cap, p->depth + 1))
+		return -ENOMEM;
+	if (p->depth) {
+		const struct open_dir *up = &p->stack[p->depth - 1];
+		above = up->suspicious_above || (up->e->sent && dir_kind(up->e) != KIND_NONE);
+	}
+	p->stack[p->depth++] = (struct open_dir){ e, 0, 0, above };
+	return 0;
+}
+
+static int sent_entry(struct pass *p, const struct walk_entry *e, size_t idx)
+{
+	struct stats *s = p->s;
+	long first = links_first(&p->links, e, p->builder, idx);
+	uint64_t data = e->type == WT_FILE ? e->size : 0;
+
+	if (first < 0)
+		return -ENOMEM;
+	count(&s->sent, e);
+	if (first) { /* a link member: no data of its own */
+		s->sent.bytes -= data;
+		s->linked_bytes += data;
+		data = 0;
+	}
+	if (e->rule >= 0 && (size_t)e->rule < s->nrules) {
+		struct stats_rule *r = &s->rules[e->rule];
+		r->decided++; /* forced: the rule excludes it, the builder sends it anyway */
+		if (e->type == WT_FILE && !e->forced) {
+			r->included_files++;
+			r->included_bytes += e->size;
+		}
+	}
+	if (e->type == WT_FILE) {
+		struct stats_item it = { e->path, e->len, 1, data, KIND_NONE };
+		if (p->depth) {
+			p->stack[p->depth - 1].files++;
+			p->stack[p->depth - 1].bytes += data;
+		}
+		if (ext_add(&p->ext, e) ||
+		    keep_top(&s->largest_files, &s->nlargest_files, p->top, &it))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void excluded_entry(struct pass *p, const struct walk_entry *e,
+			   const struct walk_pruned *pr)
+{
+	struct stats *s = p->s;
+	struct stats_counts c = { 0 };
+
+	count(&c, e);
+	if (pr)
+		count_pruned(&c, pr);
+	s->excluded.entries += c.entries;
+	s->excluded.files += c.files;
+	s->excluded.dirs += c.dirs;
+	s->excluded.other += c.other;
+	s->excluded.bytes += c.bytes;
+	if (e->rule >= 0 && (size_t)e->rule < s->nrules) {
+		struct stats_rule *r = &s->rules[e->rule];
+		r->decided += c.entries;
+		r->excluded_files += c.files;
+		r->excluded_bytes += c.bytes;
+	} else {
+		s->unattributed.entries += c.entries;
+		s->unattributed.files += c.files;
+		s->unattributed.bytes += c.bytes;
+	}
+}
+
+int stats_compute(struct stats *s, const struct walk_result *res, enum ctxpack_builder b,
+		  size_t nrules, size_t top)
+{
+	struct pass p = { .s = s, .top = top, .builder = b };
+	size_t pi = 0;
+	int rc = 0;
+
+	memset(s, 0, sizeof(*s));
+	s->nrules = nrules;
+	if (nrules && !(s->rules = calloc(nrules, sizeof(*s->rules))))
+		return -ENOMEM;
+	for (size_t i = 0; i < res->n && !rc; i++) {
+		const struct walk_entry *e = res->v[i];
+		const struct walk_pruned *pr = NULL;
+		if (pi < res->npruned && res->pruned[pi].e == e) {
+			pr = &res->pruned[pi++];
+			s->unreadable_dirs += pr->unreadable;
+		}
+		while (p.depth && !below(p.stack[p.depth - 1].e, e) && !rc)
+			rc = close_dir(&p);
+		count(&s->scanned, e);
+		if (pr)
+			count_pruned(&s->scanned, pr);
+		if (e->sent)
+			rc = rc ? rc : sent_entry(&p, e, i);
+		else
+			excluded_entry(&p, e, pr);
+		if (!rc && e->type == WT_DIR && !pr)
+			rc = open_dir(&p, e);
+	}
+	while (p.depth && !rc)
+		rc = close_dir(&p);
+	if (!rc)
+		rc = ext_finish(&p);
+	free(p.stack);
+	free(p.ext.v);
+	links_free(&p.links);
+	if (rc)
+		stats_free(s);
+	return rc;
+}
+
+void stats_add_generated(struct stats *s, uint64_t files, uint64_t bytes)
+{
+	s->generated.entries += files;
+	s->generated.files += files;
+	s->generated.bytes += bytes;
+	s->sent.entries += files;
+	s->sent.files += files;
+	s->sent.bytes += bytes;
+}
+
+void stats_free(struct stats *s)
+{
+	free(s->rules);
+	free(s->largest_files);
+	free(s->largest_dirs);
+	free(s->suspicious);
+	free(s->exts);
+	memset(s, 0, sizeof(*s));
+}
+
+double stats_reduction(uint64_t part, uint64_t whole)
+{
+	return whole ? 100.0 * (1.0 - (double)part / (double)whole) : 0.0;
+}
