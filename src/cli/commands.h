@@ -9,6 +9,7 @@ extern const struct command check_ignore_command;
 extern const struct command pack_command;
 extern const struct command ls_command;
 extern const struct command stats_command;
+extern const struct command lint_command;
 
 /* After the options: at most one operand, the context directory, into
  * *dir.  Returns nonzero when the command must stop: first is -2 (help

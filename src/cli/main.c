@@ -13,6 +13,7 @@ static const struct command *const commands[] = {
 	&ls_command,
 	&stats_command,
 	&check_ignore_command,
+	&lint_command,
 };
 
 int parse_builder(const char *arg, enum ctxpack_builder *out)

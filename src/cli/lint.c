@@ -1,0 +1,1213 @@
+/* lint.c: `ctxpack lint`: what in a build context is probably a mistake:
+ * rules that do nothing, paths the two builders disagree on, secrets and
+ * bulky directories that would be sent, patterns BuildKit cannot send.
+ *
+ * Every check reads the walks `ctxpack ls --all` prints (pack_list with
+ * list_all), so a finding always agrees with what `pack` would send. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "classify.h"
+#include "commands.h"
+#include "dockerctx.h"
+#include "internal.h"
+#include "output.h"
+#include "pack.h"
+#include "secrets.h"
+
+enum { OPT_BUILDER = 256, OPT_JSON, OPT_MAX_FILE_SIZE };
+
+enum severity { SEV_INFO, SEV_WARNING, SEV_ERROR };
+
+static const char *const severity_names[] = { "info", "warning", "error" };
+
+/* At most this many builders-differ findings are printed in text mode. */
+#define DIFF_SHOWN 20
+
+struct finding {
+	const char *code;
+	enum severity sev;
+	char *file;     /* the ignore file (rule findings), or NULL */
+	int line;       /* 0: none */
+	char *path;     /* relative to the context, '/' after a directory; or NULL */
+	size_t path_len;
+	char *msg;      /* printable: bytes of patterns and paths escaped */
+	size_t msg_len;
+};
+
+struct lint_args {
+	struct pack_options o;
+	bool json;
+	unsigned long long max_file_size;
+};
+
+struct lint {
+	struct lint_args *a;
+	struct finding *v;
+	size_t n, alloc;
+	bool oom;
+};
+
+/* ---- findings ---- */
+
+/* A new finding with its message stream open (close it with msg_done);
+ * NULL when out of memory. */
+static FILE *finding_new(struct lint *l, const char *code, enum severity sev, const char *file,
+			 int line, const char *path, size_t path_len, bool dir)
+{
+	struct finding *f;
+	FILE *m;
+
+	if (GROW(l->v, l->alloc, l->n + 1))
+		goto oom;
+	f = &l->v[l->n];
+	memset(f, 0, sizeof(*f));
+	f->code = code;
+	f->sev = sev;
+	f->line = line;
+	if (file && !(f->file = strdup(file)))
+		goto oom;
+	if (path) {
+		f->path = malloc(path_len + 2);
+		if (!f->path) {
+			free(f->file);
+			goto oom;
+		}
+		memcpy(f->path, path, path_len);
+		if (dir)
+			f->path[path_len++] = '/';
+		f->path[path_len] = '\0';
+		f->path_len = path_len;
+	}
+	m = open_memstream(&f->msg, &f->msg_len);
+	if (!m) {
+		free(f->file);
+		free(f->path);
+		goto oom;
+	}
+	l->n++;
+	return m;
+oom:
+	l->oom = true;
+	return NULL;
+}
+
+static void msg_done(struct lint *l, FILE *m)
+{
+	if (m && fclose(m))
+		l->oom = true;
+}
+
+/* Bytes of a pattern or a path in a message: control bytes as \xHH, so
+ * that a finding stays on one line. */
+static void put_escaped(FILE *m, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7f)
+			fprintf(m, "\\x%02x", c);
+		else
+			fputc(c, m);
+	}
+}
+
+static void put_rule(FILE *m, const struct ctxpack_rule_info *ri)
+{
+	fputc('\'', m);
+	put_escaped(m, ri->pattern, ri->pattern_len);
+	fprintf(m, "' (%s:%d)", ri->source, ri->line);
+}
+
+static void put_size(FILE *m, unsigned long long b)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)b;
+	int u = -1;
+
+	if (b < 1024) {
+		fprintf(m, "%llu bytes", b);
+		return;
+	}
+	while (v >= 1024 && u < 3) {
+		v /= 1024;
+		u++;
+	}
+	fprintf(m, "%.1f %s", v, units[u]);
+}
+
+static FILE *rule_finding(struct lint *l, const char *code, enum severity sev,
+			  const struct ctxpack_rule_info *ri)
+{
+	return finding_new(l, code, sev, ri->source, ri->line, NULL, 0, false);
+}
+
+static FILE *path_finding(struct lint *l, const char *code, enum severity sev,
+			  const struct walk_entry *e)
+{
+	return finding_new(l, code, sev, NULL, 0, e->path, e->len, e->type == WT_DIR);
+}
+
+static void findings_free(struct lint *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].file);
+		free(l->v[i].path);
+		free(l->v[i].msg);
+	}
+	free(l->v);
+}
+
+/* ---- output ---- */
+
+static void print_json(const struct lint *l)
+{
+	size_t counts[3] = { 0 };
+
+	printf("{\"version\":1,\"builder\":\"%s\",\"findings\":[",
+	       l->a->o.builder == CTXPACK_BUILDER_CLASSIC ? "classic" : "buildkit");
+	for (size_t i = 0; i < l->n; i++) {
+		const struct finding *f = &l->v[i];
+		counts[f->sev]++;
+		printf("%s\n{\"code\":\"%s\",\"severity\":\"%s\",\"file\":", i ? "," : "", f->code,
+		       severity_names[f->sev]);
+		/* "file" is what text mode prints first: the ignore file or the path. */
+		if (f->file)
+			json_string(stdout, f->file, strlen(f->file));
+		else
+			json_string(stdout, f->path, f->path_len);
+		if (f->line > 0)
+			printf(",\"line\":%d", f->line);
+		else
+			fputs(",\"line\":null", stdout);
+		fputs(",\"path\":", stdout);
+		if (f->path)
+			json_string(stdout, f->path, f->path_len);
+		else
+			fputs("null", stdout);
+		fputs(",\"message\":", stdout);
+		json_string(stdout, f->msg, f->msg_len);
+		putchar('}');
+	}
+	printf("\n],\"counts\":{\"error\":%zu,\"warning\":%zu,\"info\":%zu}}\n", counts[SEV_ERROR],
+	       counts[SEV_WARNING], counts[SEV_INFO]);
+}
+
+static void print_more(size_t hidden)
+{
+	if (hidden)
+		printf("... and %zu more [builders-differ]\n", hidden);
+}
+
+static void print_text(const struct lint *l)
+{
+	size_t shown = 0, hidden = 0;
+
+	for (size_t i = 0; i < l->n; i++) {
+		const struct finding *f = &l->v[i];
+		if (!strcmp(f->code, "builders-differ")) {
+			if (shown++ >= DIFF_SHOWN) {
+				hidden++;
+				continue;
+			}
+		} else {
+			print_more(hidden);
+			hidden = 0;
+		}
+		if (f->file && f->line > 0)
+			printf("%s:%d: ", f->file, f->line);
+		else if (f->file)
+			printf("%s: ", f->file);
+		else {
+			put_escaped(stdout, f->path, f->path_len);
+			fputs(": ", stdout);
+		}
+		printf("%s: ", severity_names[f->sev]);
+		fwrite(f->msg, 1, f->msg_len, stdout);
+		printf(" [%s]\n", f->code);
+	}
+	print_more(hidden);
+}
+
+/* 0: nothing of severity warning or above; 1: warnings; 3: errors. */
+static int exit_status(const struct lint *l)
+{
+	enum severity worst = SEV_INFO;
+
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].sev > worst)
+			worst = l->v[i].sev;
+	return worst == SEV_ERROR ? 3 : worst == SEV_WARNING ? 1 : 0;
+}
+
+/* ---- rules that cannot be used ---- */
+
+static bool user_rule(const ctxpack_rules *r, size_t i, struct ctxpack_rule_info *ri)
+{
+	/* Line 0: "!.dockerignore" and "!<Dockerfile>", added by the classic
+	 * builder itself, not by the user. */
+	return ctxpack_rules_get(r, i, ri) == 0 && ri->line > 0;
+}
+
+static bool has_control(const struct ctxpack_rule_info *ri)
+{
+	for (size_t j = 0; j < ri->pattern_len; j++) {
+		unsigned char c = (unsigned char)ri->pattern[j];
+		if (c < 0x20 || c == 0x7f)
+			return true;
+	}
+	return false;
+}
+
+/* BuildKit sends the patterns as gRPC metadata, where a control byte fails
+ * the build -- unless some pattern is not ASCII, which makes the client
+ * encode the whole list (match.c's buildkit_transport_error). */
+static bool transport_fails(const ctxpack_rules *r)
+{
+	bool ctl = false;
+
+	for (size_t i = 0; i < ctxpack_rules_count(r); i++) {
+		struct ctxpack_rule_info ri;
+		if (ctxpack_rules_get(r, i, &ri))
+			continue;
+		for (size_t j = 0; j < ri.pattern_len; j++)
+			if ((unsigned char)ri.pattern[j] >= 0x80)
+				return false;
+		ctl |= has_control(&ri);
+	}
+	return ctl;
+}
+
+static void check_control_bytes(struct lint *l, const ctxpack_rules *r)
+{
+	bool classic = l->a->o.builder == CTXPACK_BUILDER_CLASSIC;
+
+	if (!transport_fails(r))
+		return;
+	for (size_t i = 0; i < ctxpack_rules_count(r); i++) {
+		struct ctxpack_rule_info ri;
+		FILE *m;
+		if (!user_rule(r, i, &ri) || !has_control(&ri))
+			continue;
+		m = rule_finding(l, "control-bytes", classic ? SEV_WARNING : SEV_ERROR, &ri);
+		if (!m)
+			return;
+		fputs("pattern ", m);
+		put_rule(m, &ri);
+		fputs(" holds control bytes: BuildKit fails the build on it (patterns travel as gRPC metadata)",
+		      m);
+		if (classic)
+			fputs("; the classic builder accepts it", m);
+		msg_done(l, m);
+	}
+}
+
+/* "SOURCE:LINE: reason", the form of every rules and walk message: splits
+ * it, or returns false. */
+static bool split_located(const char *msg, char *file, size_t filesz, int *line, const char **rest)
+{
+	for (const char *p = strchr(msg, ':'); p; p = strchr(p + 1, ':')) {
+		char *end;
+		long v = strtol(p + 1, &end, 10);
+		if (end == p + 1 || p[1] == '-' || p[1] == '+' || end[0] != ':' || end[1] != ' ' ||
+		    v <= 0 || v > 1 << 30 || (size_t)(p - msg) >= filesz)
+			continue;
+		snprintf(file, filesz, "%.*s", (int)(p - msg), msg);
+		*line = (int)v;
+		*rest = end + 2;
+		return true;
+	}
+	return false;
+}
+
+static void bad_pattern_from_message(struct lint *l, const char *msg, const char *fallback_file)
+{
+	char file[512];
+	const char *rest = msg;
+	int line = 0;
+	FILE *m;
+
+	if (!split_located(msg, file, sizeof(file), &line, &rest))
+		snprintf(file, sizeof(file), "%s", fallback_file ? fallback_file : ".dockerignore");
+	m = finding_new(l, "bad-pattern", SEV_ERROR, file, line, NULL, 0, false);
+	if (!m)
+		return;
+	put_escaped(m, rest, strlen(rest));
+	msg_done(l, m);
+}
+
+/* Docker refuses these rules up front (or ctxpack cannot reproduce them):
+ * each rule compiled alone names the culprits.  Returns how many. */
+static size_t check_compile_errors(struct lint *l, const ctxpack_rules *r)
+{
+	bool skip_ctl = l->a->o.builder == CTXPACK_BUILDER_BUILDKIT && transport_fails(r);
+	size_t found = 0;
+
+	for (size_t i = 0; i < ctxpack_rules_count(r); i++) {
+		struct ctxpack_rule_info ri;
+		ctxpack_rules *one = NULL;
+		ctxpack_match *m1 = NULL;
+		if (!user_rule(r, i, &ri) || (skip_ctl && has_control(&ri)))
+			continue;
+		if (ctxpack_rules_new(&one) ||
+		    ctxpack_rules_add_pattern(one, ri.source, ri.line, ri.pattern, ri.pattern_len)) {
+			l->oom = true;
+			ctxpack_rules_free(&one);
+			return found;
+		}
+		if (ctxpack_match_compile(&m1, one, l->a->o.builder)) {
+			bad_pattern_from_message(l, ctxpack_rules_errmsg(one), ri.source);
+			found++;
+		}
+		ctxpack_match_free(&m1);
+		ctxpack_rules_free(&one);
+	}
+	return found;
+}
+
+/* Patterns that compile lazily: Docker fails when it first evaluates one.
+ * walk_err is the walk's message when it hit one of them (NULL when the
+ * walk went through, so nothing reached them).  Returns how many. */
+static size_t check_lazy_errors(struct lint *l, const ctxpack_match *mt, const char *walk_err)
+{
+	const ctxpack_rules *r = ctxpack_match_rules(mt);
+	char wfile[512] = "";
+	const char *wrest = NULL;
+	int wline = 0;
+	size_t found = 0;
+
+	if (walk_err)
+		split_located(walk_err, wfile, sizeof(wfile), &wline, &wrest);
+	for (size_t i = 0; i < ctxpack_rules_count(r); i++) {
+		struct ctxpack_rule_info ri;
+		const char *why = ctxpack_match_rule_error(mt, i);
+		FILE *m;
+		if (!why || !user_rule(r, i, &ri))
+			continue;
+		m = rule_finding(l, "bad-pattern", SEV_ERROR, &ri);
+		if (!m)
+			return found;
+		found++;
+		if (wrest && wline == ri.line && !strcmp(wfile, ri.source)) {
+			put_escaped(m, wrest, strlen(wrest));
+		} else {
+			fputs("pattern ", m);
+			put_rule(m, &ri);
+			fputs(" cannot be evaluated (", m);
+			put_escaped(m, why, strlen(why));
+			fputs("); Docker fails as soon as a path reaches it", m);
+			if (!walk_err)
+				fputs(" (none does in this context yet)", m);
+		}
+		msg_done(l, m);
+	}
+	return found;
+}
+
+/* The walk failed: a bad pattern becomes findings; anything else (an
+ * unreadable directory, a missing Dockerfile) is returned as an error. */
+static int diagnose(struct lint *l, const char *walk_err, struct dockerctx *d)
+{
+	int rc = dockerctx_open(d, l->a->o.dir, l->a->o.dockerfile, l->a->o.builder);
+	size_t before = l->n;
+
+	if (rc == 0) {
+		/* The rules compiled: the walk met a lazily bad pattern, or
+		 * failed on the disk. */
+		if (check_lazy_errors(l, d->match, walk_err))
+			return 0;
+		return -1;
+	}
+	if ((rc != -EINVAL && rc != -ENOTSUP) || !d->rules || !ctxpack_rules_errmsg(d->rules)[0])
+		return -1;
+	check_control_bytes(l, d->rules);
+	if (!check_compile_errors(l, d->rules) && l->n == before)
+		bad_pattern_from_message(l, ctxpack_rules_errmsg(d->rules), d->ignore_source);
+	return 0;
+}
+
+/* ---- dead and overridden rules ---- */
+
+/* The directory states of one path-evaluation pass, by depth. */
+struct dir_stack {
+	ctxpack_mstate **st;
+	const struct walk_entry **dir; /* dir[i]: the directory whose state st[i] is (NULL: root) */
+	size_t n, st_alloc, dir_alloc;
+};
+
+static void dir_stack_free(struct dir_stack *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		ctxpack_mstate_free(&s->st[i]);
+	free(s->st);
+	free(s->dir);
+}
+
+static int dir_stack_reserve(struct dir_stack *s, const ctxpack_match *m, size_t depth)
+{
+	while (s->n <= depth) {
+		if (GROW(s->st, s->st_alloc, s->n + 1) || GROW(s->dir, s->dir_alloc, s->n + 1))
+			return -ENOMEM;
+		if (ctxpack_mstate_new(&s->st[s->n], m))
+			return -ENOMEM;
+		s->dir[s->n++] = NULL;
+	}
+	return 0;
+}
+
+/* Is e's parent the directory whose state is at depth?  Entries come in
+ * walk order, but one (BuildKit's forced Dockerfile below a pruned
+ * directory) may come without its parents. */
+static bool parent_is(const struct dir_stack *s, size_t depth, const struct walk_entry *e)
+{
+	const struct walk_entry *p;
+
+	if (depth == 0)
+		return true;
+	p = s->dir[depth];
+	return p && p->len < e->len && !memcmp(p->path, e->path, p->len) && e->path[p->len] == '/' &&
+	       !memchr(e->path + p->len + 1, '/', e->len - p->len - 1);
+}
+
+/* Decided by "!.dockerignore" or "!<Dockerfile>", which the classic
+ * builder adds itself: the rules the user wrote do not count there. */
+static bool builder_decided(const ctxpack_rules *r, const struct walk_entry *e)
+{
+	struct ctxpack_rule_info ri;
+
+	return e->rule >= 0 && ctxpack_rules_get(r, (size_t)e->rule, &ri) == 0 && ri.line == 0;
+}
+
+/* The first entry of res the pattern matches on its own (with Docker's
+ * per-pattern parent results), -1 when none does, -2 when it cannot be
+ * told (the pattern does not compile alone, or out of memory), -3 when
+ * it matches only entries the builder's own rules decide. */
+static long first_match(const struct ctxpack_rule_info *ri, enum ctxpack_builder b,
+			const ctxpack_rules *all, const struct walk_result *res)
+{
+	bool builder_only = false;
+
+	const char *pat = ri->pattern;
+	size_t plen = ri->pattern_len;
+	ctxpack_rules *one = NULL;
+	ctxpack_match *m = NULL;
+	ctxpack_mscratch *sc = NULL;
+	struct dir_stack ds = { 0 };
+	long found = -2;
+
+	/* An exception matches what its pattern matches. */
+	if (plen && pat[0] == '!') {
+		pat++;
+		plen--;
+	}
+	if (ctxpack_rules_new(&one) || ctxpack_rules_add_pattern(one, ri->source, ri->line, pat, plen) ||
+	    ctxpack_match_compile(&m, one, b) || ctxpack_mscratch_new(&sc, m) ||
+	    dir_stack_reserve(&ds, m, 0))
+		goto out;
+	ctxpack_match_root(m, ds.st[0]);
+	found = -1;
+	for (size_t j = 0; j < res->n && found == -1; j++) {
+		const struct walk_entry *e = res->v[j];
+		const char *slash = memrchr(e->path, '/', e->len);
+		size_t depth = 0, off = slash ? (size_t)(slash - e->path) + 1 : 0;
+		struct ctxpack_decision d;
+		bool dir = e->type == WT_DIR;
+		for (size_t k = 0; k < e->len; k++)
+			depth += e->path[k] == '/';
+		if (dir_stack_reserve(&ds, m, depth + 1)) {
+			found = -2;
+			break;
+		}
+		if (!parent_is(&ds, depth, e))
+			continue;
+		if (ctxpack_match_entry(m, sc, ds.st[depth], e->path, e->len, off,
+					dir ? ds.st[depth + 1] : NULL, &d) < 0) {
+			found = -2;
+			break;
+		}
+		if (dir)
+			ds.dir[depth + 1] = e;
+		if (d.verdict != CTXPACK_NONE && builder_decided(all, e))
+			builder_only = true;
+		else if (d.verdict != CTXPACK_NONE)
+			found = (long)j;
+	}
+	if (found == -1 && builder_only)
+		found = -3;
+out:
+	dir_stack_free(&ds);
+	ctxpack_mscratch_free(&sc);
+	ctxpack_match_free(&m);
+	ctxpack_rules_free(&one);
+	return found;
+}
+
+static void report_unused(struct lint *l, const ctxpack_rules *r, const struct ctxpack_rule_info *ri,
+			  const struct walk_entry *e)
+{
+	struct ctxpack_rule_info di;
+	FILE *m;
+
+	if (!e) {
+		m = rule_finding(l, "dead-rule", SEV_WARNING, ri);
+		if (!m)
+			return;
+		fputs("rule '", m);
+		put_escaped(m, ri->pattern, ri->pattern_len);
+		fputs("' matches nothing", m);
+		msg_done(l, m);
+		return;
+	}
+	m = rule_finding(l, "overridden-rule", SEV_WARNING, ri);
+	if (!m)
+		return;
+	fputs("rule '", m);
+	put_escaped(m, ri->pattern, ri->pattern_len);
+	fputs("' never decides a path: ", m);
+	if (e->rule >= 0 && ctxpack_rules_get(r, (size_t)e->rule, &di) == 0) {
+		fputs("where it matches, another rule decides (e.g. '", m);
+		put_escaped(m, e->path, e->len);
+		fputs("' by ", m);
+		put_rule(m, &di);
+		fputc(')', m);
+	} else {
+		fputs("what it matches is not excluded when the rule is reached (e.g. '", m);
+		put_escaped(m, e->path, e->len);
+		fputs("')", m);
+	}
+	msg_done(l, m);
+}
+
+static void check_rule_usage(struct lint *l, const ctxpack_match *mt, const struct walk_result *res)
+{
+	const ctxpack_rules *r = ctxpack_match_rules(mt);
+	size_t nr = ctxpack_rules_count(r);
+	bool *decides = calloc(nr ? nr : 1, sizeof(bool));
+
+	if (!decides) {
+		l->oom = true;
+		return;
+	}
+	for (size_t j = 0; j < res->n; j++)
+		if (res->v[j]->rule >= 0 && (size_t)res->v[j]->rule < nr)
+			decides[res->v[j]->rule] = true;
+	for (size_t i = 0; i < nr; i++) {
+		struct ctxpack_rule_info ri;
+		long first;
+		if (!user_rule(r, i, &ri) || ctxpack_match_rule_error(mt, i) || decides[i])
+			continue;
+		first = first_match(&ri, l->a->o.builder, r, res);
+		if (first >= -1)
+			report_unused(l, r, &ri, first >= 0 ? res->v[first] : NULL);
+	}
+	free(decides);
+}
+
+/* ---- the two builders ---- */
+
+/* Walk order: bytewise per directory, a directory's contents right after
+ * it ("a", "a/b", "a.txt"): '/' sorts before every other byte. */
+static int walk_cmp(const char *a, size_t an, const char *b, size_t bn)
+{
+	for (size_t i = 0; i < an && i < bn; i++) {
+		unsigned char x = a[i] == '/' ? 0 : (unsigned char)a[i];
+		unsigned char y = b[i] == '/' ? 0 : (unsigned char)b[i];
+		if (x != y)
+			return x < y ? -1 : 1;
+	}
+	return an < bn ? -1 : an > bn;
+}
+
+static int entry_cmp(const void *x, const void *y)
+{
+	const struct walk_entry *a = *(const struct walk_entry *const *)x;
+	const struct walk_entry *b = *(const struct walk_entry *const *)y;
+
+	return walk_cmp(a->path, a->len, b->path, b->len);
+}
+
+struct side {
+	enum ctxpack_builder builder;
+	const struct walk_result *res;
+	const struct dockerctx *ctx;
+	const struct walk_entry **sorted; /* every listed entry, in walk order */
+	size_t n;
+};
+
+static int side_init(struct side *s, enum ctxpack_builder b, const struct walk_result *res,
+		     const struct dockerctx *ctx)
+{
+	s->builder = b;
+	s->res = res;
+	s->ctx = ctx;
+	s->n = res->n;
+	s->sorted = malloc((res->n ? res->n : 1) * sizeof(*s->sorted));
+	if (!s->sorted)
+		return -ENOMEM;
+	memcpy(s->sorted, res->v, res->n * sizeof(*s->sorted));
+	qsort(s->sorted, s->n, sizeof(*s->sorted), entry_cmp);
+	return 0;
+}
+
+static const struct walk_entry *side_find(const struct side *s, const char *path, size_t len)
+{
+	size_t lo = 0, hi = s->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = walk_cmp(s->sorted[mid]->path, s->sorted[mid]->len, path, len);
+		if (!c)
+			return s->sorted[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* The deepest listed ancestor of path on side s, or NULL. */
+static const struct walk_entry *side_ancestor(const struct side *s, const char *path, size_t len)
+{
+	for (const char *p = memrchr(path, '/', len); p; p = memrchr(path, '/', (size_t)(p - path))) {
+		const struct walk_entry *a = side_find(s, path, (size_t)(p - path));
+		if (a)
+			return a;
+	}
+	return NULL;
+}
+
+static const char *builder_label(enum ctxpack_builder b)
+{
+	return b == CTXPACK_BUILDER_CLASSIC ? "the classic builder" : "BuildKit";
+}
+
+static bool rule_of(const struct side *s, const struct walk_entry *e, struct ctxpack_rule_info *ri)
+{
+	return e && e->rule >= 0 && ctxpack_rules_get(s->ctx->rules, (size_t)e->rule, ri) == 0;
+}
+
+static bool wildcard_exception(const struct ctxpack_rule_info *ri)
+{
+	return ri->pattern_len > 1 && ri->pattern[0] == '!' &&
+	       strpbrk(ri->pattern + 1, "*?[\\") != NULL;
+}
+
+static void put_decision(FILE *m, const struct side *s, const struct walk_entry *e)
+{
+	struct ctxpack_rule_info ri;
+
+	fprintf(m, "%s: ", builder_label(s->builder));
+	if (!e)
+		fputs("not reached", m);
+	else if (rule_of(s, e, &ri))
+		put_rule(m, &ri);
+	else
+		fputs("no rule", m);
+}
+
+/* Why e (sent by s only) is not sent by o. */
+static void explain_diff(FILE *m, const struct side *s, const struct side *o,
+			 const struct walk_entry *e)
+{
+	const struct walk_entry *oe = side_find(o, e->path, e->len), *anc;
+	struct ctxpack_rule_info ri;
+	bool bk = s->builder == CTXPACK_BUILDER_BUILDKIT;
+
+	fprintf(m, "sent by %s only: ", builder_label(s->builder));
+	if (strcmp(s->ctx->ignore_source ? s->ctx->ignore_source : "",
+		   o->ctx->ignore_source ? o->ctx->ignore_source : "")) {
+		fprintf(m, "BuildKit reads '%s', the classic builder '%s'; ",
+			(bk ? s : o)->ctx->ignore_source ? (bk ? s : o)->ctx->ignore_source : "no ignore file",
+			(bk ? o : s)->ctx->ignore_source ? (bk ? o : s)->ctx->ignore_source : "no ignore file");
+	}
+	if (!bk && e->len == 13 && !memcmp(e->path, ".dockerignore", 13)) {
+		fputs("the classic builder always sends .dockerignore (it re-adds '!.dockerignore'); BuildKit follows the rules",
+		      m);
+		return;
+	}
+	if (bk && e->type == WT_SOCK) {
+		fputs("BuildKit sends a socket as an empty file; the classic builder skips sockets", m);
+		return;
+	}
+	if (bk && e->parent) {
+		fputs("BuildKit sends the excluded parent directories of re-included entries; the classic builder sends the entries without them",
+		      m);
+		return;
+	}
+	anc = oe ? NULL : side_ancestor(o, e->path, e->len);
+	if (bk && anc && !anc->sent && rule_of(s, e, &ri) && wildcard_exception(&ri)) {
+		fputs("the wildcard exception ", m);
+		put_rule(m, &ri);
+		fputs(" re-includes it from the excluded directory '", m);
+		put_escaped(m, anc->path, anc->len);
+		fputs("/': BuildKit honours wildcard exceptions under excluded directories, the classic builder does not enter that directory",
+		      m);
+		return;
+	}
+	if (anc && !anc->sent) {
+		fprintf(m, "%s does not enter the excluded directory '", builder_label(o->builder));
+		put_escaped(m, anc->path, anc->len);
+		fputs("/'", m);
+		return;
+	}
+	fputs("decided by ", m);
+	put_decision(m, s, e);
+	fputs("; ", m);
+	put_decision(m, o, oe);
+}
+
+/* Entries s sends and o does not, in walk order.  The Dockerfile is left
+ * to dockerfile-excluded: BuildKit ships it apart from the context. */
+static void diff_one_way(struct lint *l, const struct side *s, const struct side *o)
+{
+	const char *df = s->ctx->dockerfile;
+
+	for (size_t i = 0; i < s->n; i++) {
+		const struct walk_entry *e = s->sorted[i], *oe;
+		FILE *m;
+		if (!e->sent || e->forced || (df && strlen(df) == e->len && !memcmp(df, e->path, e->len)))
+			continue;
+		oe = side_find(o, e->path, e->len);
+		if (oe && oe->sent)
+			continue;
+		m = path_finding(l, "builders-differ", SEV_WARNING, e);
+		if (!m)
+			return;
+		explain_diff(m, s, o, e);
+		msg_done(l, m);
+	}
+}
+
+static void check_builders_differ(struct lint *l, const struct side *mine, const struct side *other)
+{
+	const struct side *bk = mine->builder == CTXPACK_BUILDER_BUILDKIT ? mine : other;
+
+	diff_one_way(l, bk, bk == mine ? other : mine);
+	diff_one_way(l, bk == mine ? other : mine, bk);
+}
+
+/* ---- the Dockerfile ---- */
+
+static void check_dockerfile(struct lint *l, const struct side *mine, const struct side *other)
+{
+	const struct side *bk = mine->builder == CTXPACK_BUILDER_BUILDKIT ? mine : other;
+	const struct side *cl = bk == mine ? other : mine;
+	const char *df = mine->ctx->dockerfile;
+	const struct walk_entry *be, *ce;
+	struct ctxpack_rule_info ri;
+	bool readded = false;
+	FILE *m;
+
+	if (!df)
+		return;
+	be = bk ? side_find(bk, df, strlen(df)) : NULL;
+	ce = cl ? side_find(cl, df, strlen(df)) : NULL;
+	if (ce && ce->sent && ce->rule >= 0 && !ctxpack_rules_get(cl->ctx->rules, (size_t)ce->rule, &ri))
+		readded = ri.line == 0;
+	/* Excluded by the rules of the chosen builder? */
+	if (mine == bk ? !(be && be->forced) : !(readded || !ce || !ce->sent))
+		return;
+	m = finding_new(l, "dockerfile-excluded", SEV_INFO, NULL, 0, df, strlen(df), false);
+	if (!m)
+		return;
+	fputs("the Dockerfile is excluded", m);
+	if (be && be->forced && rule_of(bk, be, &ri)) {
+		fputs(" by ", m);
+		put_rule(m, &ri);
+	}
+	fputs(": ", m);
+	if (bk)
+		fputs("BuildKit still builds with it (it is sent apart from the context; ctxpack puts it in the tar) but COPY/ADD from the context do not see it", m);
+	if (bk && cl)
+		fputs("; ", m);
+	if (cl && readded)
+		fputs("the classic builder re-adds it ('!<Dockerfile>'), so it is in its context", m);
+	else if (cl)
+		fputs("the classic builder leaves it out of the context (its one-level re-add check misses it), so a DOCKER_BUILDKIT=0 build fails", m);
+	msg_done(l, m);
+}
+
+/* ---- what is sent ---- */
+
+/* Opens path below the context root, never through a symlink. */
+static int open_beneath(int rootfd, const char *path)
+{
+	struct open_how how = { .flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS };
+	int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+
+	if (fd < 0 && errno == ENOSYS)
+		fd = openat(rootfd, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	return fd;
+}
+
+/* Up to SECRET_SCAN_MAX bytes of a regular file into buf; -1 if it cannot
+ * be read (it changed since the walk, or became something else). */
+static ssize_t read_head(int rootfd, const char *path, char *buf)
+{
+	struct stat st;
+	size_t n = 0;
+	int fd = open_beneath(rootfd, path);
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -1;
+	}
+	while (n < SECRET_SCAN_MAX) {
+		ssize_t r = read(fd, buf + n, SECRET_SCAN_MAX - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	return (ssize_t)n;
+}
+
+static const char *secret_of(int rootfd, const struct walk_entry *e, char *buf, bool *by_content)
+{
+	const char *what = secret_by_name(e->path, e->len);
+	bool cond = secret_name_needs_content(e->path, e->len);
+	ssize_t n;
+
+	*by_content = false;
+	if (what || e->size > SECRET_SCAN_MAX)
+		return what;
+	n = read_head(rootfd, e->path, buf);
+	if (n < 0)
+		return NULL;
+	if (cond && (what = secret_by_name_and_content(e->path, e->len, buf, (size_t)n)))
+		return what;
+	*by_content = true;
+	return secret_by_content(buf, (size_t)n);
+}
+
+static void check_secrets(struct lint *l, const struct dockerctx *ctx, const struct walk_result *res)
+{
+	char *buf = malloc(SECRET_SCAN_MAX);
+	int rootfd = open(ctx->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (!buf || rootfd < 0) {
+		l->oom |= !buf;
+		goto out;
+	}
+	for (size_t i = 0; i < res->n; i++) {
+		const struct walk_entry *e = res->v[i];
+		const char *what;
+		bool by_content;
+		FILE *m;
+		if (!e->sent || e->type != WT_FILE)
+			continue;
+		what = secret_of(rootfd, e, buf, &by_content);
+		if (!what)
+			continue;
+		m = path_finding(l, "secret-file", SEV_ERROR, e);
+		if (!m)
+			break;
+		fprintf(m, "a secret (%s, %s) is sent to the builder, and COPY . . puts it in an image layer; exclude it in .dockerignore and pass it with RUN --mount=type=secret",
+			what, by_content ? "found in the content" : "by the name");
+		msg_done(l, m);
+	}
+out:
+	if (rootfd >= 0)
+		close(rootfd);
+	free(buf);
+}
+
+static const char *kind_code(enum classify_kind k)
+{
+	static const char *const codes[] = { "", "vcs-sent", "dependencies-sent", "cache-sent",
+					     "build-output-sent" };
+
+	return (unsigned)k < sizeof(codes) / sizeof(codes[0]) ? codes[k] : "";
+}
+
+static const char *kind_what(enum classify_kind k)
+{
+	static const char *const what[] = { "", "version control data", "installed dependencies",
+					    "a cache", "build output" };
+
+	return (unsigned)k < sizeof(what) / sizeof(what[0]) ? what[k] : "";
+}
+
+static bool below(const struct walk_entry *d, const struct walk_entry *e)
+{
+	return e->len > d->len && !memcmp(e->path, d->path, d->len) && e->path[d->len] == '/';
+}
+
+/* The top-most sent directory of each recognised kind, with what is sent
+ * below it (the entries below a directory follow it in walk order). */
+static void check_dirs(struct lint *l, const struct walk_result *res)
+{
+	const struct walk_entry *top = NULL;
+
+	for (size_t i = 0; i < res->n; i++) {
+		const struct walk_entry *e = res->v[i];
+		const char *slash;
+		enum classify_kind k;
+		unsigned long long files = 0, bytes = 0;
+		FILE *m;
+		if (top && below(top, e))
+			continue;
+		top = NULL;
+		if (!e->sent || e->parent || e->type != WT_DIR)
+			continue;
+		slash = memrchr(e->path, '/', e->len);
+		k = slash ? classify_dir(slash + 1, e->len - (size_t)(slash + 1 - e->path))
+			  : classify_dir(e->path, e->len);
+		if (k == KIND_NONE)
+			continue;
+		top = e;
+		for (size_t j = i + 1; j < res->n && below(e, res->v[j]); j++)
+			if (res->v[j]->sent && res->v[j]->type == WT_FILE) {
+				files++;
+				bytes += res->v[j]->size;
+			}
+		m = path_finding(l, kind_code(k), SEV_WARNING, e);
+		if (!m)
+			return;
+		fprintf(m, "directory of %s is sent (%llu file%s, ", kind_what(k), files,
+			files == 1 ? "" : "s");
+		put_size(m, bytes);
+		fputs("); exclude it in .dockerignore unless the build needs it", m);
+		msg_done(l, m);
+	}
+}
+
+static void check_large(struct lint *l, const struct walk_result *res)
+{
+	for (size_t i = 0; i < res->n; i++) {
+		const struct walk_entry *e = res->v[i];
+		FILE *m;
+		if (!e->sent || e->type != WT_FILE || e->size <= l->a->max_file_size)
+			continue;
+		m = path_finding(l, "large-file", SEV_INFO, e);
+		if (!m)
+			return;
+		fputs("large file is sent (", m);
+		put_size(m, e->size);
+		fputs(", over ", m);
+		put_size(m, l->a->max_file_size);
+		fputc(')', m);
+		msg_done(l, m);
+	}
+}
+
+static void check_ignore_file(struct lint *l, const struct dockerctx *ctx)
+{
+	FILE *m;
+
+	if (ctx->ignore_source)
+		return;
+	m = finding_new(l, "no-dockerignore", SEV_WARNING, ".dockerignore", 0, NULL, 0, false);
+	if (!m)
+		return;
+	fputs("the context has no ignore file: everything in it is sent", m);
+	msg_done(l, m);
+}
+
+/* ---- the run ---- */
+
+struct walk {
+	struct walk_result res;
+	struct dockerctx ctx;
+	bool ok;
+};
+
+static int walk_for(const struct lint_args *a, enum ctxpack_builder b, struct walk *w, char *err,
+		    size_t errsz)
+{
+	struct pack_options o = a->o;
+	struct pack_report rep;
+	int rc;
+
+	o.builder = b;
+	o.list_all = true;
+	rc = pack_list(&o, &w->res, &rep, &w->ctx, err, errsz);
+	w->ok = rc == 0;
+	return rc;
+}
+
+static void walk_release(struct walk *w)
+{
+	if (!w->ok)
+		return;
+	walk_result_release(&w->res);
+	dockerctx_close(&w->ctx);
+	w->ok = false;
+}
+
+/* Checks that need both builders' walks; skipped when the other builder
+ * cannot walk the context (its own findings say why, for this one). */
+static void check_both(struct lint *l, struct walk *mine)
+{
+	enum ctxpack_builder ob = l->a->o.builder == CTXPACK_BUILDER_BUILDKIT ? CTXPACK_BUILDER_CLASSIC
+									     : CTXPACK_BUILDER_BUILDKIT;
+	struct walk other = { 0 };
+	struct side sm = { 0 }, so = { 0 };
+	char err[1024];
+
+	if (side_init(&sm, l->a->o.builder, &mine->res, &mine->ctx)) {
+		l->oom = true;
+		return;
+	}
+	if (walk_for(l->a, ob, &other, err, sizeof(err)) == 0 &&
+	    side_init(&so, ob, &other.res, &other.ctx) == 0) {
+		check_builders_differ(l, &sm, &so);
+		check_dockerfile(l, &sm, &so);
+	} else {
+		check_dockerfile(l, &sm, NULL);
+	}
+	free(sm.sorted);
+	free(so.sorted);
+	walk_release(&other);
+}
+
+/* Returns 0 (the findings are in l) or -1 with a message in err. */
+static int lint_run(struct lint *l, char *err, size_t errsz)
+{
+	struct walk w = { 0 };
+	struct dockerctx d;
+	int rc;
+
+	if (walk_for(l->a, l->a->o.builder, &w, err, errsz)) {
+		/* Without a walk only the rules can be linted. */
+		rc = diagnose(l, err, &d);
+		if (!rc)
+			check_ignore_file(l, &d);
+		dockerctx_close(&d);
+		return rc;
+	}
+	check_control_bytes(l, w.ctx.rules);
+	check_lazy_errors(l, w.ctx.match, NULL);
+	check_ignore_file(l, &w.ctx);
+	check_rule_usage(l, w.ctx.match, &w.res);
+	check_both(l, &w);
+	check_secrets(l, &w.ctx, &w.res);
+	check_dirs(l, &w.res);
+	check_large(l, &w.res);
+	walk_release(&w);
+	return 0;
+}
+
+/* ---- the command ---- */
+
+static int lint_opt(int id, const char *arg, void *payload)
+{
+	struct lint_args *a = payload;
+	char *end;
+
+	switch (id) {
+	case OPT_BUILDER:
+		return parse_builder(arg, &a->o.builder);
+	case 'f': a->o.dockerfile = arg; break;
+	case OPT_JSON: a->json = true; break;
+	case OPT_MAX_FILE_SIZE:
+		errno = 0;
+		a->max_file_size = strtoull(arg, &end, 10);
+		if (errno || end == arg || *end || arg[0] == '-') {
+			usage_error(NULL, "invalid argument '%s' for --max-file-size: expected a number of bytes", arg);
+			return -1;
+		}
+		break;
+	}
+	return 0;
+}
+
+static const struct opt lint_opts[] = {
+	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory (default DIR/Dockerfile)" },
+	{ "builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B", "buildkit (default) or classic semantics" },
+	{ "json", OPT_JSON, OPT_ARG_NONE, NULL, "one JSON document" },
+	{ "max-file-size", OPT_MAX_FILE_SIZE, OPT_ARG_REQUIRED, "BYTES", "report sent files larger than this (default 52428800, 50 MiB)" },
+	{ NULL, 0, 0, NULL, NULL },
+};
+
+static const char lint_details[] =
+	"Findings go to stdout, one per line, as FILE:LINE: SEVERITY: MESSAGE [CODE]\n"
+	"when about a rule of the ignore file, PATH: SEVERITY: MESSAGE [CODE] when\n"
+	"about a path of the context (directories end with '/').\n"
+	"\n"
+	"Codes:\n"
+	"  bad-pattern         error    a pattern Docker refuses or fails on (or ctxpack\n"
+	"                               cannot reproduce); a line over 64 KiB\n"
+	"  control-bytes       error    a pattern holds control bytes: BuildKit fails the\n"
+	"                               build (warning with --builder=classic)\n"
+	"  secret-file         error    a sent file that looks like or holds a credential\n"
+	"  dead-rule           warning  a rule that matches no path of the context\n"
+	"  overridden-rule     warning  a rule that matches paths but never decides one\n"
+	"  builders-differ     warning  a path one builder sends and the other does not\n"
+	"                               (text mode shows 20, JSON all)\n"
+	"  vcs-sent            warning  a sent .git, .hg, .svn... directory\n"
+	"  dependencies-sent   warning  a sent node_modules, vendor, .venv... directory\n"
+	"  cache-sent          warning  a sent __pycache__, .cache, .gradle... directory\n"
+	"  build-output-sent   warning  a sent dist, build, target... directory\n"
+	"  no-dockerignore     warning  the context has no ignore file\n"
+	"  large-file          info     a sent file over --max-file-size\n"
+	"  dockerfile-excluded info     the rules exclude the Dockerfile (what each\n"
+	"                               builder then does is in the message)\n"
+	"\n"
+	"Rules are checked against the paths the walk lists (ctxpack ls --all): what\n"
+	"lies inside an excluded directory the walk does not enter is not seen.\n"
+	"\n"
+	"JSON: {\"version\":1, \"builder\", \"findings\":[{\"code\", \"severity\", \"file\",\n"
+	"\"line\" (or null), \"path\" (or null), \"message\"}], \"counts\":{\"error\",\n"
+	"\"warning\", \"info\"}}.\n"
+	"\n"
+	"Exit status: 0 no finding of severity warning or above; 1 warnings but no\n"
+	"error; 3 at least one error; 2 usage error or the context cannot be read.\n";
+
+static int cmd_lint(const struct command *cmd, int argc, char **argv)
+{
+	struct lint_args a = { .o = { .builder = CTXPACK_BUILDER_BUILDKIT, .dir = "." },
+			       .max_file_size = 50ull * 1024 * 1024 };
+	struct lint l = { .a = &a };
+	char err[1024] = "";
+	int first = opts_parse(cmd, argc, argv, lint_opt, &a), rc;
+
+	if (context_arg(cmd, argc, argv, first, &a.o.dir))
+		return first == -2 ? 0 : 2;
+	if (lint_run(&l, err, sizeof(err))) {
+		fprintf(stderr, "ctxpack: %s\n", err);
+		findings_free(&l);
+		return 2;
+	}
+	if (l.oom) {
+		fprintf(stderr, "ctxpack: out of memory\n");
+		findings_free(&l);
+		return 2;
+	}
+	if (a.json)
+		print_json(&l);
+	else
+		print_text(&l);
+	rc = exit_status(&l);
+	findings_free(&l);
+	if (fflush(stdout) || ferror(stdout)) {
+		fprintf(stderr, "ctxpack: cannot write output: %s\n", strerror(errno));
+		return 2;
+	}
+	return rc;
+}
+
+const struct command lint_command = {
+	"lint",
+	"Report likely mistakes in a build context: dead rules, secrets and bulky\n"
+	"directories that would be sent, paths the two builders disagree on.",
+	"[DIR] [-f DOCKERFILE] [--builder=buildkit|classic] [--json] [--max-file-size BYTES]",
+	lint_details,
+	lint_opts,
+	cmd_lint,
+};

@@ -1,0 +1,287 @@
+/* secrets.c: names and contents that look like credentials (see secrets.h).
+ *
+ * The signatures are deliberately narrow: a token must have its real shape
+ * (length, alphabet, word boundary) so that source code that merely names
+ * a setting (boto3's aws_secret_access_key=..., an .npmrc reading
+ * ${NPM_TOKEN}) is not reported. */
+#define _GNU_SOURCE
+#include <stdbool.h>
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+#include "secrets.h"
+
+static bool eq(const char *s, size_t n, const char *lit)
+{
+	return strlen(lit) == n && !memcmp(s, lit, n);
+}
+
+static bool starts(const char *s, size_t n, const char *pre)
+{
+	size_t k = strlen(pre);
+
+	return n >= k && !memcmp(s, pre, k);
+}
+
+/* Extensions are compared without case: Windows tools write .PFX, .KEY. */
+static bool ends_ci(const char *s, size_t n, const char *suf)
+{
+	size_t k = strlen(suf);
+
+	return n >= k && !strncasecmp(s + n - k, suf, k);
+}
+
+/* path is tail itself or ends with "/tail" (a file inside a home-like
+ * directory anywhere in the context: .aws/credentials, a/.kube/config). */
+static bool path_is(const char *path, size_t len, const char *tail)
+{
+	size_t k = strlen(tail);
+
+	return len >= k && !memcmp(path + len - k, tail, k) && (len == k || path[len - k - 1] == '/');
+}
+
+static const char *base(const char *path, size_t len, size_t *n)
+{
+	const char *slash = memrchr(path, '/', len);
+	const char *b = slash ? slash + 1 : path;
+
+	*n = len - (size_t)(b - path);
+	return b;
+}
+
+static bool is_env_file(const char *b, size_t n)
+{
+	/* Templates committed on purpose, without values. */
+	if (eq(b, n, ".env.example") || eq(b, n, ".env.sample") || eq(b, n, ".env.template"))
+		return false;
+	return eq(b, n, ".env") || starts(b, n, ".env.");
+}
+
+static bool is_ssh_key(const char *b, size_t n)
+{
+	static const char *const pre[] = { "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519" };
+
+	if (ends_ci(b, n, ".pub"))
+		return false;
+	for (size_t i = 0; i < sizeof(pre) / sizeof(pre[0]); i++)
+		if (starts(b, n, pre[i]))
+			return true;
+	return false;
+}
+
+const char *secret_by_name(const char *path, size_t len)
+{
+	size_t n;
+	const char *b = base(path, len, &n);
+
+	if (is_env_file(b, n))
+		return "environment file";
+	if (is_ssh_key(b, n))
+		return "SSH private key";
+	if (ends_ci(b, n, ".pem"))
+		return "PEM file (certificate or private key)";
+	if (ends_ci(b, n, ".key"))
+		return "private key file";
+	if (ends_ci(b, n, ".p12") || ends_ci(b, n, ".pfx"))
+		return "PKCS#12 key store";
+	if (eq(b, n, ".git-credentials"))
+		return "git credentials";
+	if (eq(b, n, ".netrc") || eq(b, n, "_netrc"))
+		return "netrc credentials";
+	if (path_is(path, len, ".aws/credentials"))
+		return "AWS credentials";
+	if (eq(b, n, "kubeconfig") || path_is(path, len, ".kube/config"))
+		return "kubeconfig";
+	/* Terraform keeps every resource attribute, passwords included, in
+	 * clear in its state. */
+	if (ends_ci(b, n, ".tfstate") || ends_ci(b, n, ".tfstate.backup"))
+		return "Terraform state";
+	return NULL;
+}
+
+int secret_name_needs_content(const char *path, size_t len)
+{
+	size_t n;
+	const char *b = base(path, len, &n);
+
+	return eq(b, n, ".npmrc") || eq(b, n, ".pypirc") || eq(b, n, "credentials.json") ||
+	       path_is(path, len, ".docker/config.json");
+}
+
+static bool is_word(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+}
+
+static bool is_alnum(unsigned char c)
+{
+	return is_word(c) && c != '_';
+}
+
+static size_t skip_blanks(const char *s, size_t n, size_t i)
+{
+	while (i < n && (s[i] == ' ' || s[i] == '\t'))
+		i++;
+	return i;
+}
+
+/* Case-insensitive memmem. */
+static const char *find_ci(const char *h, size_t n, size_t from, const char *needle)
+{
+	size_t k = strlen(needle);
+	int c0 = tolower((unsigned char)needle[0]);
+
+	/* The first byte is compared inline: strncasecmp at every offset of
+	 * every small file was most of lint's time on a tree of 500k files. */
+	for (size_t i = from; i + k <= n; i++)
+		if (tolower((unsigned char)h[i]) == c0 && !strncasecmp(h + i, needle, k))
+			return h + i;
+	return NULL;
+}
+
+/* A value follows at s[i]: not empty, not a ${VAR} reference (npm and
+ * twine substitute those from the environment, which is what to do). */
+static bool real_value(const char *s, size_t n, size_t i)
+{
+	i = skip_blanks(s, n, i);
+	if (i < n && (s[i] == '"' || s[i] == '\''))
+		i++;
+	if (i >= n || s[i] == '\n' || s[i] == '\r' || s[i] == '"' || s[i] == '\'')
+		return false;
+	return !(i + 1 < n && s[i] == '$' && s[i + 1] == '{');
+}
+
+/* KEY, blanks, '=' (or ':' when colon), then a real value, anywhere. */
+static bool has_setting(const char *s, size_t n, const char *key, bool colon)
+{
+	size_t k = strlen(key);
+
+	for (const char *p = find_ci(s, n, 0, key); p; p = find_ci(s, n, (size_t)(p - s) + 1, key)) {
+		size_t i = skip_blanks(s, n, (size_t)(p - s) + k);
+		if (i < n && (s[i] == '=' || (colon && s[i] == ':')) && real_value(s, n, i + 1))
+			return true;
+	}
+	return false;
+}
+
+/* "key" blanks ':' blanks "value..." in JSON. */
+static bool json_field(const char *s, size_t n, const char *key, const char *value_prefix)
+{
+	size_t k = strlen(key), v = strlen(value_prefix);
+
+	for (const char *p = memmem(s, n, key, k); p; p = memmem(p + 1, n - (size_t)(p + 1 - s), key, k)) {
+		size_t i = skip_blanks(s, n, (size_t)(p - s) + k);
+		while (i < n && (s[i] == '\n' || s[i] == '\r'))
+			i = skip_blanks(s, n, i + 1);
+		if (i >= n || s[i] != ':')
+			continue;
+		i = skip_blanks(s, n, i + 1);
+		if (i + v < n && !memcmp(s + i, value_prefix, v))
+			return true;
+	}
+	return false;
+}
+
+const char *secret_by_name_and_content(const char *path, size_t len, const char *buf, size_t n)
+{
+	size_t bn;
+	const char *b = base(path, len, &bn);
+
+	if (eq(b, bn, ".npmrc") && (has_setting(buf, n, "_authToken", false) ||
+				    has_setting(buf, n, "_auth", false) ||
+				    has_setting(buf, n, "_password", false)))
+		return "npm credentials (.npmrc with a token or password)";
+	if (eq(b, bn, ".pypirc") && has_setting(buf, n, "password", true))
+		return "PyPI credentials (.pypirc with a password)";
+	if (path_is(path, len, ".docker/config.json") && memmem(buf, n, "\"auths\"", 7) &&
+	    json_field(buf, n, "\"auth\"", "\""))
+		return "Docker registry credentials";
+	if (eq(b, bn, "credentials.json") && json_field(buf, n, "\"type\"", "\"service_account\""))
+		return "GCP service account key";
+	return NULL;
+}
+
+/* "-----BEGIN <words> PRIVATE KEY-----": RSA, EC, DSA, OPENSSH, ENCRYPTED
+ * or none. */
+static bool pem_private_key(const char *s, size_t n)
+{
+	static const char begin[] = "-----BEGIN ", tail[] = "PRIVATE KEY-----";
+
+	for (const char *p = memmem(s, n, begin, 11); p; p = memmem(p + 1, n - (size_t)(p + 1 - s), begin, 11)) {
+		size_t i = (size_t)(p - s) + 11, end = i + 64 < n ? i + 64 : n;
+		while (i < end && ((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') || s[i] == ' ')) {
+			if (i + 16 <= n && !memcmp(s + i, tail, 16))
+				return true;
+			i++;
+		}
+	}
+	return false;
+}
+
+/* AWS secret keys are 40 characters of base64. */
+static bool aws_secret(const char *s, size_t n)
+{
+	static const char key[] = "aws_secret_access_key";
+
+	for (const char *p = find_ci(s, n, 0, key); p; p = find_ci(s, n, (size_t)(p - s) + 1, key)) {
+		size_t i = (size_t)(p - s) + sizeof(key) - 1, k = 0;
+		while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '"' || s[i] == '\''))
+			i++;
+		if (i >= n || (s[i] != '=' && s[i] != ':'))
+			continue;
+		i++;
+		while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '"' || s[i] == '\''))
+			i++;
+		while (i + k < n && (is_alnum((unsigned char)s[i + k]) || s[i + k] == '/' || s[i + k] == '+'))
+			k++;
+		if (k == 40)
+			return true;
+	}
+	return false;
+}
+
+/* prefix at a word start, then at least min characters of the token's
+ * alphabet (alphanumerics, plus extra). */
+static bool token(const char *s, size_t n, const char *prefix, size_t min, const char *extra)
+{
+	size_t k = strlen(prefix);
+
+	for (const char *p = memmem(s, n, prefix, k); p; p = memmem(p + 1, n - (size_t)(p + 1 - s), prefix, k)) {
+		size_t i = (size_t)(p - s) + k, m = 0;
+		if (p > s && is_word((unsigned char)p[-1]))
+			continue;
+		while (i + m < n && (is_alnum((unsigned char)s[i + m]) || (s[i + m] && strchr(extra, s[i + m]))))
+			m++;
+		if (m >= min)
+			return true;
+	}
+	return false;
+}
+
+static bool github_token(const char *s, size_t n)
+{
+	static const char *const classic[] = { "ghp_", "gho_", "ghu_", "ghs_", "ghr_" };
+
+	for (size_t i = 0; i < sizeof(classic) / sizeof(classic[0]); i++)
+		if (token(s, n, classic[i], 36, ""))
+			return true;
+	return token(s, n, "github_pat_", 22, "_");
+}
+
+const char *secret_by_content(const char *buf, size_t n)
+{
+	if (pem_private_key(buf, n))
+		return "PEM private key";
+	if (aws_secret(buf, n))
+		return "AWS secret access key";
+	if (has_setting(buf, n, "_authToken", false))
+		return "npm auth token";
+	if (json_field(buf, n, "\"private_key\"", "\"") && !json_field(buf, n, "\"private_key\"", "\"\""))
+		return "private key in JSON (service account key)";
+	if (github_token(buf, n))
+		return "GitHub token";
+	if (token(buf, n, "xoxb-", 10, "-") || token(buf, n, "xoxp-", 10, "-"))
+		return "Slack token";
+	return NULL;
+}

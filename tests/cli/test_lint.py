@@ -1,0 +1,424 @@
+#!/usr/bin/env python3
+"""End-to-end tests of `ctxpack lint`: every finding code, planted secrets
+and decoys, excluded secrets, the builders-differ trees of
+DOCKER-SEMANTICS.md section B, text and JSON output, exit statuses.  TAP
+output.
+
+usage: test_lint.py PATH_TO_CTXPACK"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+CTXPACK = os.path.abspath(sys.argv[1])
+results = []
+cleanup = []
+
+CODES = ["bad-pattern", "control-bytes", "secret-file", "dead-rule", "overridden-rule",
+         "builders-differ", "vcs-sent", "dependencies-sent", "cache-sent",
+         "build-output-sent", "no-dockerignore", "large-file", "dockerfile-excluded"]
+SEVERITY = {"bad-pattern": "error", "control-bytes": "error", "secret-file": "error",
+            "dead-rule": "warning", "overridden-rule": "warning",
+            "builders-differ": "warning", "vcs-sent": "warning",
+            "dependencies-sent": "warning", "cache-sent": "warning",
+            "build-output-sent": "warning", "no-dockerignore": "warning",
+            "large-file": "info", "dockerfile-excluded": "info"}
+
+
+def run(args, cwd=None):
+    env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
+    p = subprocess.run([CTXPACK, "lint"] + args, cwd=cwd, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, env=env, timeout=60)
+    return p.returncode, p.stdout.decode("utf-8", "surrogateescape"), p.stderr.decode()
+
+
+def lint_json(d, *extra):
+    """(exit status, parsed document or None, raw stdout)."""
+    rc, out, err = run(["--json"] + list(extra) + [d])
+    try:
+        return rc, json.loads(out), out
+    except ValueError:
+        return rc, None, out + err
+
+
+def check(name, cond, detail=""):
+    results.append((name, bool(cond), detail))
+
+
+def tree(files, ignore=None):
+    """files: {path: bytes}; a Dockerfile is added unless given."""
+    d = tempfile.mkdtemp(prefix="ctxpack-lint-")
+    cleanup.append(d)
+    files = dict(files)
+    files.setdefault("Dockerfile", b"FROM scratch\n")
+    for path, content in files.items():
+        full = os.path.join(d, path)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, "wb") as f:
+            f.write(content)
+    if ignore is not None:
+        with open(os.path.join(d, ".dockerignore"), "wb") as f:
+            f.write(ignore)
+    return d
+
+
+def findings(doc, code=None):
+    if not doc:
+        return []
+    return [f for f in doc["findings"] if code is None or f["code"] == code]
+
+
+def paths(doc, code):
+    return sorted(f["path"] for f in findings(doc, code))
+
+
+# A context with nothing to say: an ignore file whose rule is used, no
+# secrets, no bulky directories, both builders agree.
+CLEAN = ({"src/main.c": b"int main(void) { return 0; }\n", "a.tmp": b"t"}, b"*.tmp\n")
+
+
+def test_help():
+    rc, out, err = run(["--help"])
+    check("help: exit 0", rc == 0, err)
+    missing = [c for c in CODES if c not in out]
+    check("help: every code documented", not missing, missing)
+    check("help: severities and exit statuses documented",
+          all(w in out for w in ("error", "warning", "info", "Exit status")), out)
+
+
+def test_clean():
+    d = tree(*CLEAN)
+    rc, out, err = run([d])
+    check("clean context: exit 0", rc == 0, (rc, out, err))
+    check("clean context: no output", out == "", out)
+    rc, doc, raw = lint_json(d)
+    check("clean context: JSON has no findings and zero counts",
+          doc and doc["findings"] == [] and doc["counts"] == {"error": 0, "warning": 0, "info": 0},
+          raw)
+
+
+def test_exit_and_usage():
+    rc, out, err = run(["/nonexistent/ctxpack-lint-dir"])
+    check("missing context: exit 2 with a message on stderr", rc == 2 and "ctxpack:" in err,
+          (rc, out, err))
+    d = tree(*CLEAN)
+    rc, out, err = run(["--builder=foo", d])
+    check("bad --builder: exit 2", rc == 2, (rc, err))
+    rc, out, err = run(["--max-file-size", "lots", d])
+    check("bad --max-file-size: exit 2", rc == 2, (rc, err))
+    rc, out, err = run([d, d])
+    check("two contexts: exit 2", rc == 2, (rc, err))
+    d = tree({"x": b"1"}, b"x\nnothere\n")
+    rc, out, err = run([d])
+    check("warnings only: exit 1", rc == 1, (rc, out, err))
+    d = tree({".env": b"A=1\n"}, b"nothing-else-here-either\n")
+    rc, out, err = run([d])
+    check("an error: exit 3", rc == 3, (rc, out, err))
+
+
+def test_rules():
+    d = tree({"a.log": b"l", "b.txt": b"b", "build/keep": b"k", "build/out": b"o"},
+             b"# comment\nnothere\n*.log\n!*.log\nbuild\n!build/keep\nbuild\n")
+    rc, doc, raw = lint_json(d)
+    dead = [(f["file"], f["line"]) for f in findings(doc, "dead-rule")]
+    check("dead-rule: exactly the rule that matches nothing, with file and line",
+          dead == [(".dockerignore", 2)], raw)
+    over = sorted(f["line"] for f in findings(doc, "overridden-rule"))
+    check("overridden-rule: '*.log' overridden by '!*.log', the second 'build' by the first",
+          over == [3, 7], raw)
+    check("rule findings have no path", all(f["path"] is None for f in findings(doc, "dead-rule")),
+          raw)
+    rc, out, err = run([d])
+    check("dead-rule: compiler-style text line",
+          ".dockerignore:2: warning: rule 'nothere' matches nothing [dead-rule]" in out.splitlines(),
+          out)
+    # A rule whose only match is an excluded directory still matches.
+    d = tree({"node_modules/x/y.js": b"x"}, b"node_modules\n**/y.js\n")
+    rc, doc, raw = lint_json(d)
+    check("dead-rule: a rule matching only below a pruned directory is reported (walk-based)",
+          [f["line"] for f in findings(doc, "dead-rule")] == [2], raw)
+
+
+BK_TREE_1 = ({"dir/keep": b"k", "dir/other": b"o", "top": b"t"}, b"dir\n!dir/keep\n")
+BK_TREE_2 = ({"src/a.js": b"a", "src/lib/b.js": b"b", "src/lib/c.txt": b"c", "README": b"r"},
+             b"*\n!src/**/*.js\n")
+
+
+def test_builders_differ():
+    for builder in ("buildkit", "classic"):
+        d = tree(*BK_TREE_1)
+        rc, doc, raw = lint_json(d, "--builder=" + builder)
+        check("builders-differ (%s): 'dir' + '!dir/keep' differs by the parent 'dir/' only" % builder,
+              paths(doc, "builders-differ") == ["dir/"], raw)
+        d = tree(*BK_TREE_2)
+        rc, doc, raw = lint_json(d, "--builder=" + builder)
+        check("builders-differ (%s): '*' + '!src/**/*.js' differs exactly as section B says" % builder,
+              paths(doc, "builders-differ") == [".dockerignore", "src/", "src/lib/", "src/lib/b.js"],
+              raw)
+        wild = [f for f in findings(doc, "builders-differ") if f["path"] == "src/lib/b.js"]
+        check("builders-differ (%s): the wildcard exception under an excluded directory is named" % builder,
+              wild and "wildcard exception '!src/**/*.js' (.dockerignore:2)" in wild[0]["message"]
+              and "classic builder does not enter" in wild[0]["message"], raw)
+        check("builders-differ (%s): exit 1 (warnings)" % builder, rc == 1, rc)
+    d = tree({"build/keep": b"k", "build/x": b"x"}, b"build\n!build/keep\nbuild\n")
+    # Both builders send build/keep here (per-pattern parent results) but
+    # BuildKit adds the parent directory.
+    rc, doc, raw = lint_json(d)
+    check("builders-differ: 'build', '!build/keep', 'build' differs by 'build/' only",
+          paths(doc, "builders-differ") == ["build/"], raw)
+
+
+def test_builders_differ_limit():
+    files = {"src/lib/f%02d.js" % i: b"x" for i in range(25)}
+    d = tree(files, b"*\n!src/**/*.js\n")
+    rc, out, err = run([d])
+    lines = [l for l in out.splitlines() if l.endswith("[builders-differ]")]
+    check("builders-differ text: 20 findings then '... and N more'",
+          len(lines) == 21 and lines[-1] == "... and 8 more [builders-differ]", out)
+    rc, doc, raw = lint_json(d)
+    check("builders-differ JSON: all 28 paths", len(paths(doc, "builders-differ")) == 28, raw)
+
+
+SECRETS = {
+    ".env": b"DB_PASSWORD=hunter2\n",
+    "config/.env.production": b"X=1\n",
+    "certs/server.pem": b"-----BEGIN CERTIFICATE-----\nMIIB\n",
+    "certs/tls.key": b"k",
+    "home/id_rsa": b"k",
+    "home/id_ed25519_deploy": b"k",
+    ".git-credentials": b"https://u:p@example.com\n",
+    ".netrc": b"machine example.com login u password p\n",
+    ".aws/credentials": b"[default]\n",
+    ".docker/config.json": b'{"auths": {"registry.example.com": {"auth": "dTpw"}}}\n',
+    "deploy/kubeconfig": b"apiVersion: v1\n",
+    ".kube/config": b"apiVersion: v1\n",
+    "certs/client.p12": b"\x30\x82",
+    "certs/app.pfx": b"\x30\x82",
+    "gcp/credentials.json": b'{\n  "type": "service_account",\n  "project_id": "p"\n}\n',
+    "infra/terraform.tfstate": b"{}\n",
+    "web/.npmrc": b"//registry.npmjs.org/:_authToken=npm_abcdefghijklmnopqrstuvwxyz0123456789\n",
+    ".pypirc": b"[pypi]\nusername = __token__\npassword = pypi-AgEIcHlwaS5vcmc\n",
+    "notes/key.txt": b"x\n-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----\n",
+    "src/settings.py": b"AWS_SECRET_ACCESS_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'\n",
+    "src/gh.py": b"TOKEN = 'ghp_0123456789abcdefghijABCDEFGHIJ012345'\n",
+    "src/pat.txt": b"github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz\n",
+    "src/slack.cfg": b"hook: xoxb-123456789012-abcdefABCDEF\n",
+    "src/sa.json": b'{"private_key": "-----BEGIN PRIVATE KEY-----\\nMII", "x": 1}\n',
+}
+DECOYS = {
+    ".env.example": b"DB_PASSWORD=\n",
+    ".env.sample": b"DB_PASSWORD=\n",
+    ".env.template": b"DB_PASSWORD=\n",
+    "home/id_rsa.pub": b"ssh-rsa AAAA\n",
+    "home/id_ed25519.pub": b"ssh-ed25519 AAAA\n",
+    "app/.npmrc": b"//registry.npmjs.org/:_authToken=${NPM_TOKEN}\nsave-exact=true\n",
+    "other/.npmrc": b"registry=https://registry.npmjs.org/\n",
+    "oauth/credentials.json": b'{"installed": {"client_id": "x"}}\n',
+    ".docker/daemon.json": b'{"auths": {}}\n',
+    "src/boto.py": b"s3 = boto3.client('s3', aws_secret_access_key=os.environ['K'])\n",
+    "src/words.txt": b"ghp_short and xoxb- and -----BEGIN PUBLIC KEY-----\n",
+    "docs/env.md": b"copy .env.example to .env\n",
+}
+
+
+def test_secrets():
+    files = dict(SECRETS)
+    files.update(DECOYS)
+    files["private/id_rsa"] = b"k"           # excluded
+    files["private/.env"] = b"A=1\n"
+    files["excluded.pem"] = b"p"
+    d = tree(files, b"private\nexcluded.pem\n")
+    for builder in ("buildkit", "classic"):
+        rc, doc, raw = lint_json(d, "--builder=" + builder)
+        got = set(paths(doc, "secret-file"))
+        want = set(SECRETS)
+        check("secrets (%s): all %d planted secrets are reported" % (builder, len(want)),
+              want <= got, sorted(want - got))
+        check("secrets (%s): no decoy is reported" % builder, not (got & set(DECOYS)),
+              sorted(got & set(DECOYS)))
+        check("secrets (%s): excluded secrets are not reported" % builder,
+              not (got & {"private/id_rsa", "private/.env", "excluded.pem"}), sorted(got))
+        check("secrets (%s): nothing else is reported" % builder, got == want, sorted(got ^ want))
+        check("secrets (%s): severity error, exit 3" % builder,
+              rc == 3 and all(f["severity"] == "error" for f in findings(doc, "secret-file")), rc)
+    # A symlink to a secret is sent as a link: never followed, never read.
+    d = tree({"real/.hidden": b"ghp_0123456789abcdefghijABCDEFGHIJ012345\n"}, b"real\n")
+    os.symlink("real/.hidden", os.path.join(d, "link.txt"))
+    rc, doc, raw = lint_json(d)
+    check("secrets: a symlink to a secret is not followed", paths(doc, "secret-file") == [], raw)
+    # Content signatures are looked for in files up to 64 KiB only.
+    d = tree({"big.txt": b"x" * (70 * 1024) + b"ghp_0123456789abcdefghijABCDEFGHIJ012345\n",
+              "small.txt": b"ghp_0123456789abcdefghijABCDEFGHIJ012345\n"}, b"*.tmp\n")
+    rc, doc, raw = lint_json(d)
+    check("secrets: content is scanned up to 64 KiB", paths(doc, "secret-file") == ["small.txt"],
+          raw)
+
+
+def test_dirs():
+    d = tree({".git/HEAD": b"ref\n", ".git/objects/ab": b"12345",
+              "node_modules/a/index.js": b"x" * 100, "node_modules/a/node_modules/b/i.js": b"y" * 50,
+              "app/__pycache__/m.pyc": b"c", "dist/app.js": b"d", "src/x.c": b"s",
+              "vendor2/x": b"v"}, b"*.tmp\n")
+    rc, doc, raw = lint_json(d)
+    got = {f["code"]: f["path"] for f in findings(doc) if f["code"].endswith("-sent")}
+    check("directory codes: vcs, dependencies, cache and build output",
+          got == {"vcs-sent": ".git/", "dependencies-sent": "node_modules/",
+                  "cache-sent": "app/__pycache__/", "build-output-sent": "dist/"}, raw)
+    dep = findings(doc, "dependencies-sent")
+    check("dependencies-sent: only the top-most directory, with its files and bytes",
+          len(dep) == 1 and "2 files, 150 bytes" in dep[0]["message"], raw)
+    check("vcs-sent: counts the files below it",
+          any("2 files, 9 bytes" in f["message"] for f in findings(doc, "vcs-sent")), raw)
+    d = tree({".git/HEAD": b"ref\n", "node_modules/a.js": b"a", "src/x.c": b"s"},
+             b".git\nnode_modules\n")
+    rc, doc, raw = lint_json(d)
+    check("directory codes: excluded directories are not reported",
+          not [f for f in findings(doc) if f["code"].endswith("-sent")], raw)
+
+
+def test_large_and_ignore_file():
+    files, ignore = CLEAN
+    files = dict(files, **{"blob.bin": b"z" * 300, "small.bin": b"z" * 100})
+    d = tree(files, ignore)
+    rc, doc, raw = lint_json(d, "--max-file-size", "200")
+    check("large-file: only the file over --max-file-size", paths(doc, "large-file") == ["blob.bin"],
+          raw)
+    check("large-file: severity info, exit 0", rc == 0 and
+          all(f["severity"] == "info" for f in findings(doc, "large-file")), rc)
+    rc, doc, raw = lint_json(d)
+    check("large-file: none under the 50 MiB default", paths(doc, "large-file") == [], raw)
+    d = tree({"src/x.c": b"s"})
+    rc, doc, raw = lint_json(d)
+    nd = findings(doc, "no-dockerignore")
+    check("no-dockerignore: reported, warning, exit 1",
+          len(nd) == 1 and nd[0]["severity"] == "warning" and rc == 1, raw)
+    d = tree(*CLEAN)
+    rc, doc, raw = lint_json(d)
+    check("no-dockerignore: not reported when there is one", not findings(doc, "no-dockerignore"),
+          raw)
+
+
+def test_control_bytes():
+    d = tree({"foo": b"f"}, b"foo\x01\nbar\x1f\nfoo\n")
+    rc, doc, raw = lint_json(d)
+    cb = findings(doc, "control-bytes")
+    check("control-bytes (buildkit): errors on lines 1 and 2, exit 3",
+          [f["line"] for f in cb] == [1, 2] and all(f["severity"] == "error" for f in cb)
+          and rc == 3, raw)
+    rc, out, err = run([d])
+    check("control-bytes: the byte is escaped in text output",
+          "'foo\\x01'" in out and "\x01" not in out, out)
+    rc, doc, raw = lint_json(d, "--builder=classic")
+    cb = findings(doc, "control-bytes")
+    check("control-bytes (classic): warnings, exit 1",
+          [f["line"] for f in cb] == [1, 2] and all(f["severity"] == "warning" for f in cb)
+          and rc == 1, raw)
+    d = tree({"foo": b"f"}, b"foo\x01\nb\xc3\xa4r\nfoo\n")
+    rc, doc, raw = lint_json(d)
+    check("control-bytes: not reported when some pattern is non-ASCII",
+          not findings(doc, "control-bytes"), raw)
+
+
+def test_bad_pattern():
+    for pat, what in ((b"a[", "up front"), (b"[z-a]", "lazily, evaluated"), (b"!", "lone '!'")):
+        d = tree({"x": b"1"}, b"x\n" + pat + b"\n")
+        rc, doc, raw = lint_json(d)
+        bp = findings(doc, "bad-pattern")
+        check("bad-pattern (%s): error at .dockerignore:2, exit 3" % what,
+              len(bp) == 1 and bp[0]["file"] == ".dockerignore" and bp[0]["line"] == 2
+              and bp[0]["severity"] == "error" and rc == 3, raw)
+    d = tree({"x": b"1"}, b"x\n" + b"y" * (70 * 1024) + b"\n")
+    rc, doc, raw = lint_json(d)
+    bp = findings(doc, "bad-pattern")
+    check("bad-pattern: a line over 64 KiB is reported at its line",
+          len(bp) == 1 and bp[0]["line"] == 2 and rc == 3, raw)
+
+
+def test_dockerfile_excluded():
+    d = tree({"src/x.c": b"s"}, b"Dockerfile\n")
+    for builder in ("buildkit", "classic"):
+        rc, doc, raw = lint_json(d, "--builder=" + builder)
+        de = findings(doc, "dockerfile-excluded")
+        check("dockerfile-excluded (%s): info naming both builders, exit 0" % builder,
+              len(de) == 1 and de[0]["path"] == "Dockerfile" and de[0]["severity"] == "info"
+              and "BuildKit" in de[0]["message"] and "classic builder re-adds" in de[0]["message"]
+              and rc == 0, raw)
+    d = tree(*CLEAN)
+    rc, doc, raw = lint_json(d)
+    check("dockerfile-excluded: not reported when it is not excluded",
+          not findings(doc, "dockerfile-excluded"), raw)
+
+
+def test_json_shape():
+    d = tree({".env": b"A=1\n", "x.log": b"l", "big": b"b" * 10}, b"nothere\n")
+    rc, doc, raw = lint_json(d, "--max-file-size", "5")
+    ok = doc is not None and doc.get("version") == 1
+    check("JSON: parses, version 1", ok, raw)
+    if not ok:
+        return
+    counts = {"error": 0, "warning": 0, "info": 0}
+    for f in doc["findings"]:
+        counts[f["severity"]] += 1
+    check("JSON: counts match the findings", doc["counts"] == counts and counts["error"] >= 1
+          and counts["warning"] >= 1 and counts["info"] >= 1, doc)
+    keys = all(set(f) == {"code", "severity", "file", "line", "path", "message"}
+               for f in doc["findings"])
+    check("JSON: every finding has code, severity, file, line, path, message", keys, doc)
+    check("JSON: each code has its documented severity",
+          all(SEVERITY[f["code"]] == f["severity"] for f in doc["findings"]), doc)
+    rc2, out, err = run([d, "--max-file-size", "5"])
+    check("text and JSON agree on the number of findings",
+          len(out.splitlines()) == len(doc["findings"]) and rc2 == rc, (out, doc))
+
+
+def test_every_code_seen():
+    """Each code is produced somewhere above (guards against a silent check)."""
+    seen = set()
+    trees = [
+        (tree({"a.log": b"l", ".env": b"x", ".git/HEAD": b"h", "node_modules/x": b"x",
+               ".cache/x": b"x", "dist/x": b"x", "big": b"b" * 10},
+              b"nothere\n*.log\n!*.log\nDockerfile\n"), ["--max-file-size", "5"]),
+        (tree(*BK_TREE_1), []),
+        (tree({"x": b"x"}), []),
+        (tree({"x": b"x"}, b"x\x01\n"), []),
+        (tree({"x": b"x"}, b"x\na[\n"), []),
+    ]
+    for d, extra in trees:
+        rc, doc, raw = lint_json(d, *extra)
+        seen |= {f["code"] for f in findings(doc)}
+    check("every code is produced by some tree", seen == set(CODES), sorted(set(CODES) - seen))
+
+
+def main():
+    test_help()
+    test_clean()
+    test_exit_and_usage()
+    test_rules()
+    test_builders_differ()
+    test_builders_differ_limit()
+    test_secrets()
+    test_dirs()
+    test_large_and_ignore_file()
+    test_control_bytes()
+    test_bad_pattern()
+    test_dockerfile_excluded()
+    test_json_shape()
+    test_every_code_seen()
+
+    print("1..%d" % len(results))
+    failed = 0
+    for i, (name, ok, detail) in enumerate(results, 1):
+        print("%s %d - %s" % ("ok" if ok else "not ok", i, name))
+        if not ok:
+            failed += 1
+            for line in repr(detail)[:1500].splitlines():
+                print("# " + line)
+    for d in cleanup:
+        shutil.rmtree(d, ignore_errors=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
