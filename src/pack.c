@@ -167,7 +167,7 @@ static int walk(const struct pack_options *o, const struct dockerctx *ctx, int r
 {
 	struct walk_options wo = { o->builder, ctx->match, o->threads,
 				   o->builder == CTXPACK_BUILDER_BUILDKIT ? ctx->dockerfile : NULL,
-				   o->list_all, o->list_all && o->measure_pruned };
+				   o->list_all, o->list_all && o->measure_pruned, o->progress };
 
 	return walk_context(res, rootfd, &wo, err, errsz);
 }
@@ -374,8 +374,38 @@ out:
 	return rc;
 }
 
+/* About the tar's length, for a progress display: a header and the padded
+ * data per member (PAX records and the generated members left out). */
+static uint64_t expected_bytes(const struct pack_session *s)
+{
+	uint64_t n = 1024;
+
+	for (size_t i = 0; i < s->res.n; i++) {
+		const struct walk_entry *e = s->res.v[i];
+		if (!e->sent)
+			continue;
+		n += 512;
+		if (e->type == WT_FILE)
+			n += (e->size + 511) / 512 * 512;
+	}
+	return n;
+}
+
 int pack_write(struct pack_session *s, int outfd, struct pack_report *rep, char *err,
 	       size_t errsz)
+{
+	struct tar_options to = s->o.tar;
+
+	if (s->o.progress && outfd >= 0) {
+		to.progress = s->o.progress;
+		atomic_store(&s->o.progress->total, expected_bytes(s));
+		atomic_store(&s->o.progress->phase, PROGRESS_WRITE);
+	}
+	return pack_write_with(s, outfd, &to, rep, err, errsz);
+}
+
+int pack_write_with(struct pack_session *s, int outfd, const struct tar_options *to,
+		    struct pack_report *rep, char *err, size_t errsz)
 {
 	struct tar_writer *w = NULL;
 	bool count_only = outfd < 0;
@@ -383,8 +413,7 @@ int pack_write(struct pack_session *s, int outfd, struct pack_report *rep, char 
 
 	memset(rep, 0, sizeof(*rep));
 	pack_generated(s, rep);
-	rc = count_only ? tar_open_counter(&w, &s->o.tar, err, errsz)
-			: tar_open(&w, outfd, &s->o.tar, err, errsz);
+	rc = count_only ? tar_open_counter(&w, to, err, errsz) : tar_open(&w, outfd, to, err, errsz);
 	if (rc)
 		return rc;
 	rc = write_members(s, w, count_only, rep, err, errsz);

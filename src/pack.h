@@ -22,6 +22,7 @@ struct pack_options {
 	int threads;            /* 0: online CPUs */
 	bool list_all;          /* pack_list: also what is not sent (walk_entry.sent) */
 	bool measure_pruned;    /* with list_all: size what is below pruned directories */
+	struct progress *progress; /* counters for a progress display, or NULL */
 	struct tar_options tar;
 };
 
@@ -50,9 +51,13 @@ const struct dockerctx *pack_context(const struct pack_session *s);
 /* The members pack adds beyond the walk (rep's dockerfile_name and generated_*). */
 void pack_generated(const struct pack_session *s, struct pack_report *rep);
 /* Writes the archive into outfd (outfd < 0: only counts its bytes, no file
- * is read; capabilities are then not looked up).  Once per session. */
+ * is read; capabilities are then not looked up). */
 int pack_write(struct pack_session *s, int outfd, struct pack_report *rep, char *err,
 	       size_t errsz);
+/* pack_write with other tar options (compression, progress): the session
+ * is only read, so several may run at once on threads of their own. */
+int pack_write_with(struct pack_session *s, int outfd, const struct tar_options *to,
+		    struct pack_report *rep, char *err, size_t errsz);
 void pack_close(struct pack_session **s);
 
 /* Packs into outfd.  Returns 0 or a negative errno with a message in err. */

@@ -54,6 +54,7 @@ static bool may_claim(const struct prefetch *p)
 static void *worker(void *arg)
 {
 	struct prefetch *p = arg;
+	struct tar_dir dir = TAR_DIR_INIT; /* consecutive files share directories */
 
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
@@ -68,7 +69,7 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&p->mu);
 
 		s = &p->ring[k % PREFETCH_WINDOW];
-		s->rc = tar_body_open(&s->body, p->rootfd, p->v[k], false, true, s->err,
+		s->rc = tar_body_open(&s->body, p->rootfd, &dir, p->v[k], false, true, s->err,
 				      sizeof(s->err));
 
 		pthread_mutex_lock(&p->mu);
@@ -76,6 +77,7 @@ static void *worker(void *arg)
 		pthread_cond_broadcast(&p->readied);
 	}
 	pthread_mutex_unlock(&p->mu);
+	tar_dir_close(&dir);
 	return NULL;
 }
 

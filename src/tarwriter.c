@@ -198,6 +198,8 @@ static int flush(struct tar_writer *w, char *err, size_t errsz)
 			return la_err(w, err, errsz);
 		off += (size_t)n;
 	}
+	if (w->o.progress)
+		atomic_fetch_add_explicit(&w->o.progress->written, w->used, memory_order_relaxed);
 	w->used = 0;
 	w->flushes++;
 	return 0;
@@ -741,6 +743,9 @@ static int64_t copy_direct(struct tar_writer *w, int fd, const char *path, uint6
 			done += (uint64_t)n;
 			w->direct += (uint64_t)n;
 			w->raw += (uint64_t)n;
+			if (w->o.progress)
+				atomic_fetch_add_explicit(&w->o.progress->written, (uint64_t)n,
+							  memory_order_relaxed);
 			continue;
 		}
 		if (n == 0)
@@ -992,6 +997,7 @@ int tar_open_counter(struct tar_writer **out, const struct tar_options *o, char 
 	w->counting = true;
 	if (o)
 		w->o = *o;
+	w->o.progress = NULL; /* nothing is written */
 	*out = w;
 	return 0;
 }
@@ -1026,29 +1032,76 @@ static int read_whole(struct tar_body *b, const char *path, uint64_t size, char 
 		      size_t errsz)
 {
 	uint64_t got = 0;
-	int rc;
 
-	b->data = malloc(size ? (size_t)size : 1);
+	/* One byte more than expected is asked for: a regular file's read(2)
+	 * returns less than asked only at the file's end, so reaching size
+	 * with a short read proves the end without a read that returns 0
+	 * (two syscalls per small file, not three). */
+	b->data = malloc((size_t)size + 1);
 	if (!b->data)
 		return set_err(err, errsz, -ENOMEM, "out of memory");
 	while (got < size) {
-		ssize_t n = read_part(b->fd, b->data + got, (size_t)(size - got), path, got, size,
-				      err, errsz);
+		ssize_t n = read(b->fd, b->data + got, (size_t)(size + 1 - got));
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n < 0)
-			return (int)n;
+			return set_err(err, errsz, -errno, "cannot read '%s': %s", path,
+				       strerror(errno));
+		if (n == 0)
+			return changed_size(path, got, size, false, err, errsz);
 		got += (uint64_t)n;
 	}
-	rc = check_end(b->fd, path, size, err, errsz);
-	if (rc)
-		return rc;
+	if (got > size)
+		return changed_size(path, got, size, true, err, errsz);
+	if (size == 0) {
+		int rc = check_end(b->fd, path, size, err, errsz);
+		if (rc)
+			return rc;
+	}
 	b->len = (size_t)size;
 	close(b->fd);
 	b->fd = -1;
 	return 0;
 }
 
-int tar_body_open(struct tar_body *b, int rootfd, const struct walk_entry *e, bool hardlink,
-		  bool read_all, char *err, size_t errsz)
+/* Opens e's file through the directory kept in dir when it is e's parent
+ * (opening it first, beneath rootfd, when it is not): one lookup of a
+ * name instead of a path per file.  Any failure on the way falls back to
+ * the whole path from rootfd, which reports it as such. */
+static int open_in_dir(struct tar_dir *dir, int rootfd, const struct walk_entry *e, int flags)
+{
+	const char *slash = memrchr(e->path, '/', e->len);
+	size_t dlen = slash ? (size_t)(slash - e->path) : 0;
+
+	if (!dir || !slash)
+		return open_entry(rootfd, e->path, e->len, flags);
+	if (dir->fd < 0 || dir->len != dlen || memcmp(dir->path, e->path, dlen)) {
+		if (dir->fd >= 0)
+			close(dir->fd);
+		dir->fd = -1;
+		if (GROW(dir->path, dir->alloc, dlen + 1))
+			return open_entry(rootfd, e->path, e->len, flags);
+		dir->fd = open_entry(rootfd, e->path, dlen, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (dir->fd < 0) {
+			dir->fd = -1;
+			return open_entry(rootfd, e->path, e->len, flags);
+		}
+		memcpy(dir->path, e->path, dlen);
+		dir->len = dlen;
+	}
+	return open_entry(dir->fd, slash + 1, e->len - dlen - 1, flags);
+}
+
+void tar_dir_close(struct tar_dir *dir)
+{
+	if (dir->fd >= 0)
+		close(dir->fd);
+	free(dir->path);
+	*dir = (struct tar_dir)TAR_DIR_INIT;
+}
+
+int tar_body_open(struct tar_body *b, int rootfd, struct tar_dir *dir, const struct walk_entry *e,
+		  bool hardlink, bool read_all, char *err, size_t errsz)
 {
 	ssize_t caplen;
 	int rc = 0;
@@ -1057,8 +1110,8 @@ int tar_body_open(struct tar_body *b, int rootfd, const struct walk_entry *e, bo
 	b->fd = -1;
 	if (e->type == WT_FILE && !hardlink) {
 		struct stat st;
-		b->fd = open_entry(rootfd, e->path, e->len,
-				   O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+		b->fd = open_in_dir(dir, rootfd, e,
+				    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 		if (b->fd == -ELOOP) {
 			b->fd = -1;
 			return set_err(err, errsz, -ESTALE,
@@ -1085,7 +1138,8 @@ int tar_body_open(struct tar_body *b, int rootfd, const struct walk_entry *e, bo
 					  errsz);
 		if (rc)
 			goto fail;
-		posix_fadvise(b->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+		if (!read_all) /* large files, read in blocks */
+			posix_fadvise(b->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 		caplen = read_cap(b->fd, false, &b->cap);
 	} else {
 		int fd = open_entry(rootfd, e->path, e->len, O_PATH | O_NOFOLLOW | O_CLOEXEC);
@@ -1127,7 +1181,7 @@ int tar_add(struct tar_writer *w, int rootfd, const struct walk_entry *e, const 
 
 	if (w->failed || w->finished)
 		return refuse(w, err, errsz);
-	rc = tar_body_open(&b, rootfd, e, hardlink != NULL, false, err, errsz);
+	rc = tar_body_open(&b, rootfd, NULL, e, hardlink != NULL, false, err, errsz);
 	if (rc)
 		return fail(w, rc, err, errsz);
 	rc = tar_add_body(w, e, hardlink, &b, err, errsz);

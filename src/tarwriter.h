@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "progress.h"
 #include "walk.h"
 
 enum tar_compression { TAR_NONE, TAR_GZIP, TAR_ZSTD };
@@ -34,6 +35,7 @@ struct tar_options {
 	bool clamp_mtime;     /* mtimes above mtime_max are written as mtime_max */
 	int64_t mtime_max;
 	bool buffered_only;   /* never splice/copy_file_range file bodies (tests) */
+	struct progress *progress; /* bytes handed on are added to progress->written; NULL */
 };
 
 struct tar_writer;
@@ -67,12 +69,24 @@ struct tar_body {
 	size_t cap_len;
 };
 
+/* The directory of the last file opened, kept open for the next one (one
+ * per thread; start with TAR_DIR_INIT, end with tar_dir_close). */
+struct tar_dir {
+	int fd;
+	char *path;
+	size_t len, alloc;
+};
+#define TAR_DIR_INIT { -1, NULL, 0, 0 }
+void tar_dir_close(struct tar_dir *dir);
+
 /* Opens e below rootfd for tar_add_body, as tar_add does; hardlink: e goes
- * in as a link (no data).  read_all: read a regular file's bytes now (an
- * error if there are not exactly e->size).  Thread-safe.  Returns 0 or
- * -errno with err naming the path; b needs tar_body_free in every case. */
-int tar_body_open(struct tar_body *b, int rootfd, const struct walk_entry *e, bool hardlink,
-		  bool read_all, char *err, size_t errsz);
+ * in as a link (no data).  dir: a struct tar_dir of the calling thread, or
+ * NULL to open every path from rootfd.  read_all: read a regular file's
+ * bytes now (an error if there are not exactly e->size).  Thread-safe.
+ * Returns 0 or -errno with err naming the path; b needs tar_body_free in
+ * every case. */
+int tar_body_open(struct tar_body *b, int rootfd, struct tar_dir *dir, const struct walk_entry *e,
+		  bool hardlink, bool read_all, char *err, size_t errsz);
 void tar_body_free(struct tar_body *b);
 
 /* tar_add with the body already opened (b stays the caller's). */

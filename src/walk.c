@@ -150,6 +150,7 @@ struct walker {
 	size_t dflen;
 	bool report_all;
 	bool measure_pruned;
+	struct progress *progress;
 	atomic_bool dockerfile_seen;
 	int fd_budget;
 	atomic_int kept;
@@ -607,12 +608,7 @@ static void fill_entry(struct walk_entry *e, const struct estat *es)
  * the docker CLI's up-front check (ValidateContextDirectory). */
 static int check_readable(int at, const char *name)
 {
-	int fd = openat(at, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	close(fd);
-	return 0;
+	return faccessat(at, name, R_OK, AT_EACCESS | AT_SYMLINK_NOFOLLOW) ? -errno : 0;
 }
 
 /* Decides the entry dn of directory d (open as fd); path holds its path
@@ -648,6 +644,8 @@ static void measure(struct worker *k, struct wnode *d, int fd)
 		atomic_fetch_add(&m->m_unreadable, 1);
 		return;
 	}
+	if (k->w->progress)
+		atomic_fetch_add_explicit(&k->w->progress->entries, k->ndn, memory_order_relaxed);
 	for (size_t i = 0; i < k->ndn; i++) {
 		const struct dname *dn = &k->dn[i];
 		struct estat es = {0};
@@ -849,6 +847,8 @@ static void process(struct worker *k, struct wnode *d)
 		     d->len ? d->path : ".", strerror(-rc));
 		goto close;
 	}
+	if (w->progress)
+		atomic_fetch_add_explicit(&w->progress->entries, k->ndn, memory_order_relaxed);
 	if (GROW(k->pathbuf, k->path_alloc, name_off + 1)) {
 		nomem(k);
 		goto close;
@@ -1215,6 +1215,7 @@ int walk_context(struct walk_result *out, int rootfd, const struct walk_options 
 	w.classic = o->builder == CTXPACK_BUILDER_CLASSIC;
 	w.report_all = o->report_all;
 	w.measure_pruned = o->report_all && o->measure_pruned;
+	w.progress = o->progress;
 	if (!w.classic && o->dockerfile && o->dockerfile[0]) {
 		w.dockerfile = o->dockerfile;
 		w.dflen = strlen(o->dockerfile);

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "ctxpack/ctxpack.h"
+#include "progress.h"
 
 enum walk_type { WT_FILE, WT_DIR, WT_SYMLINK, WT_FIFO, WT_CHR, WT_BLK, WT_SOCK };
 
@@ -49,6 +50,7 @@ struct walk_options {
 				   walk does not enter once, without its contents) */
 	bool measure_pruned;    /* with report_all: count what is below each such
 				   directory (walk_result.pruned; metadata only) */
+	struct progress *progress; /* entries read are added to progress->entries; NULL */
 };
 
 /* What is below an excluded directory the builder never enters. */

@@ -16,10 +16,11 @@
 #include "dockerctx.h"
 #include "output.h"
 #include "pack.h"
+#include "progress_line.h"
 #include "report.h"
 #include "stats_run.h"
 
-enum { OPT_BUILDER = 256, OPT_COMPRESS, OPT_LEVEL, OPT_MTIME, OPT_FORCE, OPT_JSON, OPT_ALL, OPT_EXCLUDED, OPT_STATS };
+enum { OPT_BUILDER = 256, OPT_COMPRESS, OPT_LEVEL, OPT_MTIME, OPT_FORCE, OPT_JSON, OPT_ALL, OPT_EXCLUDED, OPT_STATS, OPT_PROGRESS };
 
 struct pack_args {
 	struct pack_options o;
@@ -28,6 +29,7 @@ struct pack_args {
 	struct budgets b;
 	bool stats;
 	const char *stats_file; /* --stats=FILE: JSON there; --stats: text on stderr */
+	enum progress_mode progress;
 };
 
 static int parse_int(const char *opt, const char *arg, long lo, long hi, long *out)
@@ -63,6 +65,8 @@ static int pack_opt(int id, const char *arg, void *payload)
 		a->stats = true;
 		a->stats_file = arg;
 		break;
+	case OPT_PROGRESS:
+		return progress_mode_parse(arg, &a->progress);
 	case 'j':
 		if (parse_int("threads", arg, 1, 1024, &v))
 			return -1;
@@ -259,7 +263,8 @@ static const struct opt pack_opts[] = {
 	{ "threads", 'j', OPT_ARG_REQUIRED, "N", "walker threads (default: online CPUs)" },
 	{ "mtime", OPT_MTIME, OPT_ARG_REQUIRED, "EPOCH", "clamp every mtime to EPOCH (default: $SOURCE_DATE_EPOCH if set)" },
 	{ "force", OPT_FORCE, OPT_ARG_NONE, NULL, "write the archive even when stdout is a terminal" },
-	{ "quiet", 'q', OPT_ARG_NONE, NULL, "no messages but errors" },
+	{ "quiet", 'q', OPT_ARG_NONE, NULL, "no messages but errors (and no progress line)" },
+	{ "progress", OPT_PROGRESS, OPT_ARG_REQUIRED, "WHEN", "progress line on stderr: auto (when a terminal; default), always, never" },
 	{ "stats", OPT_STATS, OPT_ARG_OPTIONAL, "FILE", "after packing, the size report (as `ctxpack stats`) on stderr, or as JSON into FILE" },
 	{ "max-size", OPT_MAX_SIZE, OPT_ARG_REQUIRED, "BYTES", "budget: the uncompressed tar at most BYTES (K/M/G: 1024s, KB/MB/GB: 1000s)" },
 	{ "max-files", OPT_MAX_FILES, OPT_ARG_REQUIRED, "N", "budget: at most N regular files sent" },
@@ -369,10 +374,13 @@ static int pack_and_report(struct pack_args *a, char *err, size_t errsz)
 	struct stats s = { 0 };
 	struct report r;
 	struct output out;
+	struct progress pg = { 0 };
+	struct progress_line *pl = progress_line_start(&pg, a->progress, a->quiet);
 	int rc;
 
 	if (measure)
 		a->o.list_all = a->o.measure_pruned = true;
+	a->o.progress = &pg;
 	rc = pack_open(&ps, &a->o, err, errsz);
 	if (!rc && measure)
 		rc = stats_measure(ps, &a->o, 10, &s, &r, err, errsz);
@@ -381,10 +389,12 @@ static int pack_and_report(struct pack_args *a, char *err, size_t errsz)
 		r.tar_bytes = rep.tar_bytes;
 	}
 	if (rc) {
+		progress_line_stop(&pl);
 		fprintf(stderr, "ctxpack: %s\n", err);
 		goto out;
 	}
 	if (measure && budgets_check(&r, &a->b)) {
+		progress_line_stop(&pl);
 		budgets_print_broken(stderr, &r);
 		rc = -EDQUOT;
 		goto out;
@@ -394,6 +404,7 @@ static int pack_and_report(struct pack_args *a, char *err, size_t errsz)
 		goto out;
 	}
 	rc = pack_write(ps, out.fd, &rep, err, errsz);
+	progress_line_stop(&pl);
 	if (rc == -EPIPE)
 		fprintf(stderr, "ctxpack: the archive's reader went away (broken pipe); the context was not fully sent\n");
 	else if (rc)
@@ -409,6 +420,7 @@ static int pack_and_report(struct pack_args *a, char *err, size_t errsz)
 			rc = -EIO;
 	}
 out:
+	progress_line_stop(&pl);
 	stats_free(&s);
 	pack_close(&ps);
 	return rc;

@@ -241,6 +241,12 @@ void report_text(FILE *f, const struct report *r, size_t top, bool color)
 	counts_line(f, "excluded", &s->excluded);
 	counts_line(f, "sent", &s->sent);
 	fprintf(f, "  %-10s %12s  uncompressed tar stream\n", "tar", human_size(r->tar_bytes, h, sizeof(h)));
+	if (r->compressed)
+		fprintf(f, "  %-10s %12s  with zstd -3 (%.1f%% of the tar), %s with gzip -6 (%.1f%%)\n",
+			"compressed", human_size(r->zstd_bytes, h, sizeof(h)),
+			r->tar_bytes ? 100.0 * (double)r->zstd_bytes / (double)r->tar_bytes : 0,
+			human_size(r->gzip_bytes, h2, sizeof(h2)),
+			r->tar_bytes ? 100.0 * (double)r->gzip_bytes / (double)r->tar_bytes : 0);
 	if (s->linked_bytes)
 		fprintf(f, "  %-10s %12s  not repeated: hard links to files already sent\n", "linked",
 			human_size(s->linked_bytes, h, sizeof(h)));
@@ -361,8 +367,14 @@ void report_json(FILE *f, const struct report *r)
 	fprintf(f, ",\"unattributed_files\":%llu,\"unattributed_bytes\":%llu,\"unreadable_dirs\":%llu},\n",
 		(unsigned long long)s->unattributed.files, (unsigned long long)s->unattributed.bytes,
 		(unsigned long long)s->unreadable_dirs);
-	fprintf(f, "\"reduction\":{\"bytes_pct\":%.2f,\"files_pct\":%.2f},\n\"rules\":[",
+	fprintf(f, "\"reduction\":{\"bytes_pct\":%.2f,\"files_pct\":%.2f},\n",
 		bytes_reduction(s), files_reduction(s));
+	if (r->compressed)
+		fprintf(f, "\"compression\":{\"zstd_level\":3,\"zstd_bytes\":%llu,\"gzip_level\":6,\"gzip_bytes\":%llu},\n",
+			(unsigned long long)r->zstd_bytes, (unsigned long long)r->gzip_bytes);
+	else
+		fputs("\"compression\":null,\n", f);
+	fputs("\"rules\":[", f);
 	for (size_t i = 0; i < s->nrules; i++) {
 		const struct stats_rule *x = &s->rules[i];
 		struct ctxpack_rule_info ri = { "", 0, "", 0 };

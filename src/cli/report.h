@@ -50,6 +50,8 @@ struct report {
 	const char *dockerfile;	 /* as sent, or the generated name */
 	const char *ignore_file; /* NULL: none */
 	uint64_t tar_bytes;
+	bool compressed; /* --estimate-compression: zstd_bytes and gzip_bytes are set */
+	uint64_t zstd_bytes, gzip_bytes;
 	struct budget_result budgets[4];
 	size_t nbudgets;
 };

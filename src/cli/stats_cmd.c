@@ -2,6 +2,8 @@
  * measuring half of `pack --stats`: one walk of everything, sent or not. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,10 +14,11 @@
 #include "dockerctx.h"
 #include "html_report.h"
 #include "pack.h"
+#include "progress_line.h"
 #include "report.h"
 #include "stats_run.h"
 
-enum { OPT_BUILDER = 256, OPT_JSON, OPT_TOP, OPT_HTML };
+enum { OPT_BUILDER = 256, OPT_JSON, OPT_TOP, OPT_HTML, OPT_PROGRESS, OPT_ESTIMATE };
 
 struct stats_args {
 	struct pack_options o;
@@ -23,6 +26,8 @@ struct stats_args {
 	bool json;
 	long top;
 	const char *html; /* --html FILE */
+	enum progress_mode progress;
+	bool quiet, estimate;
 };
 
 int stats_measure(struct pack_session *ps, const struct pack_options *o, size_t top,
@@ -56,6 +61,66 @@ bool stats_color(FILE *f)
 	return isatty(fileno(f)) && !(nc && *nc);
 }
 
+/* One compressed size for --estimate-compression: the archive written
+ * through the codec into /dev/null, on a thread of its own. */
+struct estimate {
+	struct pack_session *ps;
+	struct tar_options to;
+	uint64_t bytes;
+	int rc;
+	char err[512];
+	pthread_t thread;
+};
+
+static void *estimate_run(void *arg)
+{
+	struct estimate *e = arg;
+	struct pack_report rep;
+	int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		e->rc = -errno;
+		snprintf(e->err, sizeof(e->err), "cannot open /dev/null: %s", strerror(errno));
+		return NULL;
+	}
+	e->rc = pack_write_with(e->ps, fd, &e->to, &rep, e->err, sizeof(e->err));
+	e->bytes = rep.out_bytes;
+	close(fd);
+	return NULL;
+}
+
+/* zstd (level 3, the codec's threads) and gzip (level 6) at once: the
+ * two read the files in parallel; the page cache serves the second read. */
+static int estimate_compression(struct pack_session *ps, const struct pack_options *o,
+				struct report *r, char *err, size_t errsz)
+{
+	struct estimate e[2] = { { .ps = ps, .to = o->tar }, { .ps = ps, .to = o->tar } };
+	int started = 0;
+
+	e[0].to.compression = TAR_ZSTD;
+	e[0].to.level = 3;
+	e[1].to.compression = TAR_GZIP;
+	e[1].to.level = 6;
+	for (int i = 0; i < 2; i++) {
+		if (pthread_create(&e[i].thread, NULL, estimate_run, &e[i]))
+			estimate_run(&e[i]); /* no thread: one after the other */
+		else
+			started |= 1 << i;
+	}
+	for (int i = 0; i < 2; i++)
+		if (started & (1 << i))
+			pthread_join(e[i].thread, NULL);
+	for (int i = 0; i < 2; i++)
+		if (e[i].rc) {
+			snprintf(err, errsz, "cannot estimate the compressed size: %s", e[i].err);
+			return e[i].rc;
+		}
+	r->compressed = true;
+	r->zstd_bytes = e[0].bytes;
+	r->gzip_bytes = e[1].bytes;
+	return 0;
+}
+
 static int stats_opt(int id, const char *arg, void *payload)
 {
 	struct stats_args *a = payload;
@@ -70,6 +135,10 @@ static int stats_opt(int id, const char *arg, void *payload)
 	case 'f': a->o.dockerfile = arg; break;
 	case OPT_JSON: a->json = true; break;
 	case OPT_HTML: a->html = arg; break;
+	case 'q': a->quiet = true; break;
+	case OPT_ESTIMATE: a->estimate = true; break;
+	case OPT_PROGRESS:
+		return progress_mode_parse(arg, &a->progress);
 	case OPT_TOP:
 	case 'j':
 		errno = 0;
@@ -137,18 +206,25 @@ static int cmd_stats(const struct command *cmd, int argc, char **argv)
 	struct pack_report rep;
 	struct stats s = { 0 };
 	struct report r;
+	struct progress pg = { 0 };
+	struct progress_line *pl;
 	char err[1024] = "";
 	int first = opts_parse(cmd, argc, argv, stats_opt, &a), rc;
 	size_t broken;
 
 	if (context_arg(cmd, argc, argv, first, &a.o.dir))
 		return first == -2 ? 0 : 2;
+	a.o.progress = &pg;
+	pl = progress_line_start(&pg, a.progress, a.quiet);
 	rc = pack_open(&ps, &a.o, err, sizeof(err));
 	if (!rc)
 		rc = stats_measure(ps, &a.o, (size_t)a.top, &s, &r, err, sizeof(err));
 	/* The tar's size, counted: nothing is read but metadata. */
 	if (!rc)
 		rc = pack_write(ps, -1, &rep, err, sizeof(err));
+	if (!rc && a.estimate)
+		rc = estimate_compression(ps, &a.o, &r, err, sizeof(err));
+	progress_line_stop(&pl);
 	if (rc) {
 		fprintf(stderr, "ctxpack: %s\n", err);
 		stats_free(&s);
@@ -177,12 +253,15 @@ static const struct opt stats_opts[] = {
 	{ "builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B", "buildkit (default) or classic semantics" },
 	{ "json", OPT_JSON, OPT_ARG_NONE, NULL, "one JSON document (schema: docs/stats.md)" },
 	{ "top", OPT_TOP, OPT_ARG_REQUIRED, "N", "length of each top list (default 10)" },
+	{ "estimate-compression", OPT_ESTIMATE, OPT_ARG_NONE, NULL, "also the zstd and gzip sizes of what is sent (reads every sent file)" },
 	{ "html", OPT_HTML, OPT_ARG_REQUIRED, "FILE", "also write a self-contained HTML page with a treemap (docs/html-report.md)" },
 	{ "max-size", OPT_MAX_SIZE, OPT_ARG_REQUIRED, "BYTES", "budget: the uncompressed tar at most BYTES (K/M/G: 1024s, KB/MB/GB: 1000s)" },
 	{ "max-files", OPT_MAX_FILES, OPT_ARG_REQUIRED, "N", "budget: at most N regular files sent" },
 	{ "min-reduction", OPT_MIN_REDUCTION, OPT_ARG_REQUIRED, "PCT", "budget: the rules leave out at least PCT % of the bytes" },
 	{ "fail-on-dead-rules", OPT_FAIL_DEAD_RULES, OPT_ARG_NONE, NULL, "budget: every rule decides something" },
 	{ "threads", 'j', OPT_ARG_REQUIRED, "N", "walker threads (default: online CPUs)" },
+	{ "progress", OPT_PROGRESS, OPT_ARG_REQUIRED, "WHEN", "progress line on stderr: auto (when a terminal; default), always, never" },
+	{ "quiet", 'q', OPT_ARG_NONE, NULL, "no progress line" },
 	{ NULL, 0, 0, NULL, NULL },
 };
 

@@ -13,6 +13,7 @@ usage: test_stats.py PATH_TO_CTXPACK"""
 import io
 import json
 import os
+import pty
 import re
 import shutil
 import subprocess
@@ -281,6 +282,66 @@ def test_html(d):
           (boxes and boxes.group(0), sent and sent.group(0), want, r.stderr[-300:]))
 
 
+def test_progress(d):
+    """The progress line: drawn with --progress=always (or on a terminal),
+    cleared at the end; never when stderr is not a terminal by default,
+    with --progress=never, or with -q."""
+    clear = b"\r\033[K"
+    rc, out, err = run(["pack", d])
+    check("progress auto, stderr not a terminal: nothing drawn", rc == 0 and clear not in err, err)
+    rc, out, err = run(["pack", "--progress=always", d])
+    check("pack --progress=always: the line is cleared at the end, the archive unchanged",
+          rc == 0 and err.endswith(clear) and out == run(["pack", d])[1], err[-80:])
+    rc, out, err = run(["pack", "-q", "--progress=always", d])
+    check("pack -q: no progress line", rc == 0 and clear not in err, err)
+    rc, out, err = run(["stats", "--progress=never", d])
+    check("stats --progress=never: no progress line", rc == 0 and clear not in err, err)
+    rc, out, err = run(["stats", "--progress=sometimes", d])
+    check("--progress with an unknown value: usage error", rc == 2 and b"--progress" in err, err)
+    # A reader that waits 0.6 s holds pack on a full pipe: the line is
+    # redrawn (about six times a second) with the bytes written so far.
+    big = tempfile.mkdtemp(prefix="ctxpack-stats-big-")
+    cleanup.append(big)
+    write(big, "Dockerfile", b"FROM scratch\n")
+    write(big, "blob", b"\x07" * (8 << 20))
+    p = subprocess.Popen("%s pack --progress=always . | (sleep 0.6; cat >/dev/null)" % CTXPACK,
+                         shell=True, cwd=big, stderr=subprocess.PIPE)
+    err = p.communicate(timeout=60)[1]
+    lines = [x for x in err.split(b"\r") if b"written" in x]
+    check("a slow reader: the line shows bytes written and a percentage, then is cleared",
+          p.returncode == 0 and lines and b"%" in lines[-1] and err.endswith(clear), err[-300:])
+    # On a terminal (auto), the line is drawn there.
+    master, slave = pty.openpty()
+    p = subprocess.Popen("%s pack . | (sleep 0.6; cat >/dev/null)" % CTXPACK, shell=True,
+                         cwd=big, stderr=slave)
+    os.close(slave)
+    got = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        got += chunk
+    p.wait(timeout=60)
+    os.close(master)
+    check("progress auto, stderr a terminal: the line is drawn and cleared",
+          p.returncode == 0 and b"written" in got and got.endswith(clear), got[-200:])
+
+
+def test_estimate(d):
+    rc, out, err = run(["stats", "--json", "--estimate-compression", d])
+    c = json.loads(out).get("compression") if rc == 0 else None
+    rz, z, _ = run(["pack", "--compress=zstd", "--level=3", d])
+    rg, g, _ = run(["pack", "--compress=gzip", "--level=6", d])
+    check("--estimate-compression: the sizes pack writes with zstd -3 and gzip -6",
+          c and c["zstd_bytes"] == len(z) and c["gzip_bytes"] == len(g), (c, len(z), len(g), err))
+    rc, out, err = run(["stats", "--json", d])
+    check("without --estimate-compression: compression is null",
+          rc == 0 and json.loads(out)["compression"] is None)
+
+
 def test_errors():
     rc, out, err = run(["stats", "/nonexistent/ctx"])
     check("a missing context: exit 1, message names it", rc == 1 and b"/nonexistent/ctx" in err, err)
@@ -297,6 +358,8 @@ def main():
     test_pack_stats(d)
     test_outside_dockerfile(d)
     test_html(d)
+    test_progress(d)
+    test_estimate(d)
     test_errors()
     print("1..%d" % len(results))
     failed = 0
