@@ -21,3 +21,10 @@ echo
 echo "== the same tree under the classic builder (DOCKER_BUILDKIT=0)"
 (cd "$ex" && find . -mindepth 1 | sed 's|^\./||' | LC_ALL=C sort) |
 	build/src/cli/ctxpack check-ignore -C "$ex" --builder=classic --stdin -v -n || true
+echo
+echo "== what the .dockerignore saves (ctxpack stats), and an HTML report"
+build/src/cli/ctxpack stats "$ex" --html build/webapp-stats.html
+echo "   -> build/webapp-stats.html (open it in a browser)"
+echo
+echo "== what ctxpack lint finds (exit 1: warnings, 3: errors)"
+build/src/cli/ctxpack lint "$ex" || true
