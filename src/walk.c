@@ -543,7 +543,7 @@ static int open_node(struct worker *k, struct wnode *d)
 }
 
 /* All names of the directory open as fd except "." and "..", sorted. */
-static int read_names(struct worker *k, int fd)
+static int read_names(struct worker *k, int fd, bool sorted)
 {
 	k->names_len = 0;
 	k->ndn = 0;
@@ -581,7 +581,7 @@ static int read_names(struct worker *k, int fd)
 	}
 	for (size_t i = 0; i < k->ndn; i++)
 		k->dn[i].name = k->names + k->dn[i].off;
-	if (k->ndn > 1)
+	if (sorted && k->ndn > 1)
 		qsort(k->dn, k->ndn, sizeof(*k->dn), dname_cmp);
 	return 0;
 }
@@ -613,6 +613,25 @@ static int check_readable(int at, const char *name)
 
 /* Decides the entry dn of directory d (open as fd); path holds its path
  * (name at name_off).  Returns 0 or a negative errno (recorded). */
+/* Type and size only (measure): statx asks for nothing else, and does
+ * not make a network file system revalidate attributes. */
+static int size_of(int at, const char *name, struct estat *es)
+{
+	struct statx sx;
+	int t;
+
+	if (atomic_load_explicit(&no_statx, memory_order_relaxed) ||
+	    statx(at, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_STATX_DONT_SYNC,
+		  STATX_TYPE | STATX_SIZE, &sx))
+		return do_stat(at, name, es);
+	t = mode_type(sx.stx_mode);
+	if (t < 0)
+		return -EBADMSG;
+	es->type = (uint8_t)t;
+	es->size = sx.stx_size;
+	return 0;
+}
+
 /* A node below d that is only counted (measure_pruned); the caller sets
  * measure.  path is in an arena.  NULL when out of memory. */
 static struct wnode *measure_node(struct worker *k, struct wnode *d, const char *path, size_t len)
@@ -640,7 +659,7 @@ static void measure(struct worker *k, struct wnode *d, int fd)
 	struct wnode *m = d->measure;
 	size_t name_off = d->len + 1;
 
-	if (read_names(k, fd) < 0) {
+	if (read_names(k, fd, false) < 0) { /* counted: any order */
 		atomic_fetch_add(&m->m_unreadable, 1);
 		return;
 	}
@@ -651,7 +670,7 @@ static void measure(struct worker *k, struct wnode *d, int fd)
 		struct estat es = {0};
 		uint8_t t = dn->dtype;
 		if (t == DT_UNKNOWN || t == DT_REG) {
-			if (do_stat(fd, dn->name, &es))
+			if (size_of(fd, dn->name, &es))
 				continue; /* gone, or not searchable: not counted */
 			t = es.type == WT_DIR ? DT_DIR : es.type == WT_FILE ? DT_REG : DT_LNK;
 		}
@@ -837,7 +856,7 @@ static void process(struct worker *k, struct wnode *d)
 		measure(k, d, fd);
 		goto close;
 	}
-	rc = read_names(k, fd);
+	rc = read_names(k, fd, true);
 	if (rc == -ENOMEM) {
 		nomem(k);
 		goto close;

@@ -378,8 +378,12 @@ static int pack_and_report(struct pack_args *a, char *err, size_t errsz)
 	struct progress_line *pl = progress_line_start(&pg, a->progress, a->quiet);
 	int rc;
 
-	if (measure)
-		a->o.list_all = a->o.measure_pruned = true;
+	if (measure) {
+		/* Sizes below pruned directories: for the report, and for
+		 * --min-reduction; the other budgets do without them. */
+		a->o.list_all = true;
+		a->o.measure_pruned = a->stats || a->b.min_reduction_set;
+	}
 	a->o.progress = &pg;
 	rc = pack_open(&ps, &a->o, err, errsz);
 	if (!rc && measure)
