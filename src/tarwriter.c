@@ -319,8 +319,12 @@ static void set_format(unsigned char *blk)
 
 	memcpy(blk + F_MAGIC, "ustar\0", 6);
 	memcpy(blk + F_VERSION, "00", 2);
+	/* The checksum counts its own field as spaces: set them, then one
+	 * plain loop the compiler vectorizes (a test per byte cost an eighth
+	 * of the archiver's user time on a tree of small files). */
+	memset(blk + F_CHKSUM, ' ', S_CHKSUM);
 	for (size_t i = 0; i < BLOCK; i++)
-		sum += (i >= F_CHKSUM && i < F_CHKSUM + S_CHKSUM) ? ' ' : blk[i];
+		sum += blk[i];
 	format_octal((char *)blk + F_CHKSUM, 7, sum);
 	blk[F_CHKSUM + 7] = ' ';
 }
