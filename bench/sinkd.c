@@ -84,14 +84,19 @@ static int skip(struct conn *c, unsigned long long n, unsigned long long *total)
 	return 0;
 }
 
-static void reply(int fd, const char *ctype, const char *body)
+/* head: the answer to a HEAD request has the headers only (docker pings
+ * with HEAD /_ping first; a body there would be read as the start of the
+ * next response on the kept-alive connection). */
+static void reply(int fd, const char *ctype, const char *body, int head)
 {
 	char hdr[512];
 	int n = snprintf(hdr, sizeof(hdr),
 			 "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nApi-Version: 1.47\r\nOstype: linux\r\n"
 			 "Docker-Experimental: false\r\nContent-Length: %zu\r\n\r\n",
 			 ctype, strlen(body));
-	if (write(fd, hdr, (size_t)n) < 0 || write(fd, body, strlen(body)) < 0)
+	if (write(fd, hdr, (size_t)n) < 0 || head)
+		return;
+	if (write(fd, body, strlen(body)) < 0)
 		return;
 }
 
@@ -103,7 +108,7 @@ static void serve_loop(struct conn *cp)
 
 	while (getline_c(&c, line, sizeof(line)) >= 0) {
 		unsigned long long clen = 0, total = 0;
-		int chunked = 0;
+		int chunked = 0, head;
 
 		if (sscanf(line, "%15s %4095s", method, path) != 2)
 			continue;
@@ -130,11 +135,12 @@ static void serve_loop(struct conn *cp)
 		} else if (skip(&c, clen, &total)) {
 			return;
 		}
+		head = !strcmp(method, "HEAD");
 		if (strstr(path, "/_ping")) {
-			reply(fd, "text/plain", "OK");
+			reply(fd, "text/plain", "OK", head);
 		} else if (strstr(path, "/version")) {
 			reply(fd, "application/json",
-			      "{\"ApiVersion\":\"1.47\",\"MinAPIVersion\":\"1.24\",\"Version\":\"28.2.2\",\"Os\":\"linux\",\"Arch\":\"amd64\"}");
+			      "{\"ApiVersion\":\"1.47\",\"MinAPIVersion\":\"1.24\",\"Version\":\"28.2.2\",\"Os\":\"linux\",\"Arch\":\"amd64\"}", head);
 		} else if (!strcmp(method, "POST") && strstr(path, "/build")) {
 			if (counts) {
 				pthread_mutex_lock(&counts_lock);
@@ -143,9 +149,9 @@ static void serve_loop(struct conn *cp)
 				pthread_mutex_unlock(&counts_lock);
 			}
 			reply(fd, "application/json",
-			      "{\"stream\":\"Successfully built 0123456789ab\\n\"}\r\n{\"aux\":{\"ID\":\"sha256:0000000000000000000000000000000000000000000000000000000000000000\"}}\r\n");
+			      "{\"stream\":\"Successfully built 0123456789ab\\n\"}\r\n{\"aux\":{\"ID\":\"sha256:0000000000000000000000000000000000000000000000000000000000000000\"}}\r\n", head);
 		} else {
-			reply(fd, "application/json", "{}");
+			reply(fd, "application/json", "{}", head);
 		}
 	}
 }
