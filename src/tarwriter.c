@@ -82,6 +82,7 @@ struct tar_writer {
 	int failed;    /* negative errno: the stream is unusable */
 	bool finished; /* end blocks written, libarchive closed */
 	bool counting; /* tar_open_counter: bytes are counted, not written */
+	struct tar_dir dir; /* the parent of the last member opened by tar_add */
 	char *buf;     /* BUF_SIZE bytes */
 	size_t used;
 	uint64_t flushes; /* buffer flushes so far */
@@ -934,6 +935,7 @@ int tar_open(struct tar_writer **out, int fd, const struct tar_options *o, char 
 	if (!w)
 		return set_err(err, errsz, -ENOMEM, "out of memory");
 	w->fd = fd;
+	w->dir = (struct tar_dir)TAR_DIR_INIT;
 	w->o = *o;
 	setup_output(w);
 	w->buf = malloc(BUF_SIZE);
@@ -998,6 +1000,7 @@ int tar_open_counter(struct tar_writer **out, const struct tar_options *o, char 
 		return set_err(err, errsz, -ENOMEM, "out of memory");
 	}
 	w->fd = -1;
+	w->dir = (struct tar_dir)TAR_DIR_INIT;
 	w->counting = true;
 	if (o)
 		w->o = *o;
@@ -1085,12 +1088,14 @@ static int open_in_dir(struct tar_dir *dir, int rootfd, const struct walk_entry 
 		dir->fd = -1;
 		if (GROW(dir->path, dir->alloc, dlen + 1))
 			return open_entry(rootfd, e->path, e->len, flags);
-		dir->fd = open_entry(rootfd, e->path, dlen, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		/* open_entry takes a NUL-terminated path: the directory's own */
+		memcpy(dir->path, e->path, dlen);
+		dir->path[dlen] = '\0';
+		dir->fd = open_entry(rootfd, dir->path, dlen, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (dir->fd < 0) {
 			dir->fd = -1;
 			return open_entry(rootfd, e->path, e->len, flags);
 		}
-		memcpy(dir->path, e->path, dlen);
 		dir->len = dlen;
 	}
 	return open_entry(dir->fd, slash + 1, e->len - dlen - 1, flags);
@@ -1146,11 +1151,21 @@ int tar_body_open(struct tar_body *b, int rootfd, struct tar_dir *dir, const str
 			posix_fadvise(b->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 		caplen = read_cap(b->fd, false, &b->cap);
 	} else {
-		int fd = open_entry(rootfd, e->path, e->len, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		/* A directory opened for reading takes fgetxattr directly; an
+		 * O_PATH descriptor (symlinks, devices, an unreadable directory)
+		 * needs a lookup through /proc/self/fd. */
+		bool opath = e->type != WT_DIR;
+		int fd = opath ? -1
+			       : open_in_dir(dir, rootfd, e,
+					     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			opath = true;
+			fd = open_in_dir(dir, rootfd, e, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		}
 		if (fd < 0)
 			return set_err(err, errsz, fd, "cannot open '%s': %s", e->path,
 				       strerror(-fd));
-		caplen = read_cap(fd, true, &b->cap);
+		caplen = read_cap(fd, opath, &b->cap);
 		close(fd);
 	}
 	if (caplen < 0) {
@@ -1185,7 +1200,7 @@ int tar_add(struct tar_writer *w, int rootfd, const struct walk_entry *e, const 
 
 	if (w->failed || w->finished)
 		return refuse(w, err, errsz);
-	rc = tar_body_open(&b, rootfd, NULL, e, hardlink != NULL, false, err, errsz);
+	rc = tar_body_open(&b, rootfd, &w->dir, e, hardlink != NULL, false, err, errsz);
 	if (rc)
 		return fail(w, rc, err, errsz);
 	rc = tar_add_body(w, e, hardlink, &b, err, errsz);
@@ -1382,6 +1397,7 @@ int tar_close(struct tar_writer **wp, char *err, size_t errsz)
 	}
 	if (w->a)
 		archive_write_free(w->a);
+	tar_dir_close(&w->dir);
 	free(w->buf);
 	free(w->name);
 	free(w->pax);

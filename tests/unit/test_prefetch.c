@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,7 +30,7 @@ struct fixture {
 	int rootfd;
 	struct walk_entry e[NFILES];
 	const struct walk_entry *v[NFILES];
-	char names[NFILES][16];
+	char names[NFILES][24];
 };
 
 /* File i holds (i * 37) % 3000 bytes, byte j being (i + j) % 251: sizes
@@ -51,11 +52,22 @@ static int setup(void **state)
 	if (!mkdtemp(f->dir))
 		return -1;
 	f->rootfd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	for (int d = 0; d < 10; d++) {
+		char dn[8];
+		snprintf(dn, sizeof(dn), "d%d", d);
+		if (mkdirat(f->rootfd, dn, 0755) < 0)
+			return -1;
+	}
 	for (size_t i = 0; i < NFILES; i++) {
 		struct stat st;
 		size_t n = size_of(i);
 		int fd;
-		snprintf(f->names[i], sizeof(f->names[i]), "f%05zu", i);
+		/* Runs of files in directories d0..d9, with files at the top
+		 * in between: a worker's kept directory changes often. */
+		if (i % 7 == 3)
+			snprintf(f->names[i], sizeof(f->names[i]), "f%05zu", i);
+		else
+			snprintf(f->names[i], sizeof(f->names[i]), "d%zu/f%05zu", i / 50 % 10, i);
 		for (size_t j = 0; j < n; j++)
 			buf[j] = (char)((i + j) % 251);
 		fd = openat(f->rootfd, f->names[i], O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
@@ -77,6 +89,11 @@ static int teardown(void **state)
 
 	for (size_t i = 0; i < NFILES; i++)
 		unlinkat(f->rootfd, f->names[i], 0);
+	for (int d = 0; d < 10; d++) {
+		char dn[8];
+		snprintf(dn, sizeof(dn), "d%d", d);
+		unlinkat(f->rootfd, dn, AT_REMOVEDIR);
+	}
 	close(f->rootfd);
 	rmdir(f->dir);
 	free(f);
@@ -135,7 +152,7 @@ static void test_error_in_place(void **state)
 		int rc = prefetch_take(p, &b, err, sizeof(err));
 		if (i == bad) {
 			assert_int_equal(rc, -ESTALE);
-			assert_non_null(strstr(err, "'f00777' changed size"));
+			assert_non_null(strstr(err, "/f00777' changed size"));
 			assert_null(b.data);
 		} else {
 			assert_int_equal(rc, 0);
@@ -144,6 +161,39 @@ static void test_error_in_place(void **state)
 		tar_body_free(&b);
 	}
 	prefetch_stop(&p);
+}
+
+/* A directory replaced by a symlink after the walk: the file below it is
+ * an error, never read through the link (the kept directory is opened
+ * beneath the root, without following symlinks). */
+static void test_symlinked_dir(void **state)
+{
+	struct fixture *f = *state;
+	struct prefetch *p;
+	char err[256];
+	int bad = -1;
+
+	assert_int_equal(renameat(f->rootfd, "d3", f->rootfd, "d3.real"), 0);
+	assert_int_equal(symlinkat("d3.real", f->rootfd, "d3"), 0);
+	assert_int_equal(prefetch_start(&p, f->rootfd, f->v, NFILES, 4), 0);
+	for (size_t i = 0; i < NFILES; i++) {
+		struct tar_body b;
+		int rc = prefetch_take(p, &b, err, sizeof(err));
+		bool in_d3 = !strncmp(f->names[i], "d3/", 3);
+		if (in_d3 && rc == 0)
+			fail_msg("%s read through a symlink", f->names[i]);
+		if (!in_d3 && rc)
+			fail_msg("%s: %s", f->names[i], err);
+		if (in_d3 && bad < 0) {
+			bad = rc;
+			assert_non_null(strstr(err, "symlink"));
+		}
+		tar_body_free(&b);
+	}
+	prefetch_stop(&p);
+	unlinkat(f->rootfd, "d3", 0);
+	assert_int_equal(renameat(f->rootfd, "d3.real", f->rootfd, "d3"), 0);
+	assert_int_equal(bad, -ESTALE);
 }
 
 /* The archiver gives up early: what was read ahead is freed. */
@@ -180,6 +230,7 @@ int main(void)
 		T(test_in_order_one_thread),
 		T(test_in_order_many_threads),
 		T(test_error_in_place),
+		T(test_symlinked_dir),
 		T(test_stop_early),
 		T(test_empty_list),
 #undef T
