@@ -403,10 +403,14 @@ static int pack_and_report(struct pack_args *a, char *err, size_t errsz)
 		rc = -EDQUOT;
 		goto out;
 	}
+	/* open_output's errors go on a line of their own: the progress line
+	 * is taken down around it. */
+	progress_line_stop(&pl);
 	if (open_output(a->output, &out)) {
 		rc = -EIO;
 		goto out;
 	}
+	pl = progress_line_start(&pg, a->progress, a->quiet);
 	rc = pack_write(ps, out.fd, &rep, err, errsz);
 	progress_line_stop(&pl);
 	if (rc == -EPIPE)
