@@ -1300,28 +1300,12 @@ out:
 int tar_add_data(struct tar_writer *w, const char *name, uint32_t mode, int64_t mtime,
 		 const void *data, size_t len, char *err, size_t errsz)
 {
-	struct hdr h = {0};
-	size_t start = w->used;
-	uint64_t flushes = w->flushes, raw = w->raw;
-	int rc;
+	/* A regular file whose body is already in memory. */
+	struct walk_entry e = { .path = (char *)name, .len = strlen(name), .type = WT_FILE,
+				.mode = mode, .size = len, .mtime_sec = mtime };
+	struct tar_body b = { .fd = -1, .data = (char *)data, .len = len };
 
-	if (w->failed || w->finished)
-		return refuse(w, err, errsz);
-	h.name = name;
-	h.name_len = strlen(name);
-	h.link = "";
-	h.type = '0';
-	h.mode = mode & 07777;
-	h.size = (int64_t)len;
-	h.mtime = clamp(w, mtime);
-	rc = write_header(w, &h, err, errsz);
-	if (!rc)
-		rc = put(w, data, len, err, errsz);
-	if (!rc)
-		rc = pad(w, len, err, errsz);
-	if (rc)
-		drop_member(w, start, flushes, raw, rc, err, errsz);
-	return rc;
+	return tar_add_body(w, &e, NULL, &b, err, errsz);
 }
 
 int tar_finish(struct tar_writer *w, char *err, size_t errsz)

@@ -23,6 +23,7 @@
 #include "internal.h"
 #include "output.h"
 #include "pack.h"
+#include "report.h"
 #include "secrets.h"
 
 enum { OPT_BUILDER = 256, OPT_JSON, OPT_MAX_FILE_SIZE };
@@ -130,19 +131,12 @@ static void put_rule(FILE *m, const struct ctxpack_rule_info *ri)
 
 static void put_size(FILE *m, unsigned long long b)
 {
-	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB" };
-	double v = (double)b;
-	int u = -1;
+	char h[32];
 
-	if (b < 1024) {
+	if (b < 1024)
 		fprintf(m, "%llu bytes", b);
-		return;
-	}
-	while (v >= 1024 && u < 3) {
-		v /= 1024;
-		u++;
-	}
-	fprintf(m, "%.1f %s", v, units[u]);
+	else
+		fputs(human_size(b, h, sizeof(h)), m);
 }
 
 static FILE *rule_finding(struct lint *l, const char *code, enum severity sev,
@@ -1108,7 +1102,7 @@ static int lint_run(struct lint *l, char *err, size_t errsz)
 static int lint_opt(int id, const char *arg, void *payload)
 {
 	struct lint_args *a = payload;
-	char *end;
+	uint64_t v;
 
 	switch (id) {
 	case OPT_BUILDER:
@@ -1116,12 +1110,11 @@ static int lint_opt(int id, const char *arg, void *payload)
 	case 'f': a->o.dockerfile = arg; break;
 	case OPT_JSON: a->json = true; break;
 	case OPT_MAX_FILE_SIZE:
-		errno = 0;
-		a->max_file_size = strtoull(arg, &end, 10);
-		if (errno || end == arg || *end || arg[0] == '-') {
-			usage_error(NULL, "invalid argument '%s' for --max-file-size: expected a number of bytes", arg);
+		if (parse_size(arg, &v)) {
+			usage_error(NULL, "invalid argument '%s' for --max-file-size: expected bytes, optionally with K, M, G (1024s) or KB, MB, GB (1000s)", arg);
 			return -1;
 		}
+		a->max_file_size = v;
 		break;
 	}
 	return 0;
@@ -1131,7 +1124,7 @@ static const struct opt lint_opts[] = {
 	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory (default DIR/Dockerfile)" },
 	{ "builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B", "buildkit (default) or classic semantics" },
 	{ "json", OPT_JSON, OPT_ARG_NONE, NULL, "one JSON document" },
-	{ "max-file-size", OPT_MAX_FILE_SIZE, OPT_ARG_REQUIRED, "BYTES", "report sent files larger than this (default 52428800, 50 MiB)" },
+	{ "max-file-size", OPT_MAX_FILE_SIZE, OPT_ARG_REQUIRED, "BYTES", "report sent files larger than this (default 50M; K/M/G: 1024s, KB/MB/GB: 1000s)" },
 	{ NULL, 0, 0, NULL, NULL },
 };
 

@@ -1,4 +1,5 @@
 /* opts.c: table-driven option parsing and help (see opts.h). */
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -81,4 +82,20 @@ int opts_parse(const struct command *cmd, int argc, char **argv,
 			return -1;
 	}
 	return optind;
+}
+
+int opts_int(const char *opt, const char *arg, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < lo || v > hi) {
+		usage_error(NULL, "invalid argument '%s' for --%s: expected an integer from %ld to %ld",
+			    arg, opt, lo, hi);
+		return -1;
+	}
+	*out = v;
+	return 0;
 }

@@ -29,6 +29,9 @@ struct command {
 int opts_parse(const struct command *cmd, int argc, char **argv,
 	       int (*on_opt)(int id, const char *arg, void *payload), void *payload);
 void opts_help(const struct command *cmd, FILE *out);
+/* An integer option's argument from lo to hi into *out; otherwise a usage
+ * error naming --opt, and -1. */
+int opts_int(const char *opt, const char *arg, long lo, long hi, long *out);
 void usage_error(const struct command *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

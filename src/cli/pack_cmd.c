@@ -32,22 +32,6 @@ struct pack_args {
 	enum progress_mode progress;
 };
 
-static int parse_int(const char *opt, const char *arg, long lo, long hi, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(arg, &end, 10);
-	if (errno || end == arg || *end || v < lo || v > hi) {
-		usage_error(NULL, "invalid argument '%s' for --%s: expected an integer from %ld to %ld",
-			    arg, opt, lo, hi);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
 static int pack_opt(int id, const char *arg, void *payload)
 {
 	struct pack_args *a = payload;
@@ -68,7 +52,7 @@ static int pack_opt(int id, const char *arg, void *payload)
 	case OPT_PROGRESS:
 		return progress_mode_parse(arg, &a->progress);
 	case 'j':
-		if (parse_int("threads", arg, 1, 1024, &v))
+		if (opts_int("threads", arg, 1, 1024, &v))
 			return -1;
 		a->o.threads = (int)v;
 		break;
@@ -85,12 +69,12 @@ static int pack_opt(int id, const char *arg, void *payload)
 		}
 		break;
 	case OPT_LEVEL:
-		if (parse_int("level", arg, 1, 22, &v))
+		if (opts_int("level", arg, 1, 22, &v))
 			return -1;
 		a->o.tar.level = (int)v;
 		break;
 	case OPT_MTIME:
-		if (parse_int("mtime", arg, 0, LONG_MAX, &v))
+		if (opts_int("mtime", arg, 0, LONG_MAX, &v))
 			return -1;
 		a->o.tar.clamp_mtime = true;
 		a->o.tar.mtime_max = v;

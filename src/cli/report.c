@@ -27,7 +27,7 @@ const char *human_size(uint64_t n, char *buf, size_t bufsz)
 
 /* BYTES with an optional unit: K/M/G/T or KiB/MiB/GiB/TiB (powers of
  * 1024), KB/MB/GB/TB (powers of 1000). */
-static int parse_size(const char *arg, uint64_t *out)
+int parse_size(const char *arg, uint64_t *out)
 {
 	static const char *const units[] = { "K", "M", "G", "T" };
 	char *end;

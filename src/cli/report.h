@@ -64,6 +64,10 @@ void budgets_print_broken(FILE *f, const struct report *r);
 void report_text(FILE *f, const struct report *r, size_t top, bool color);
 void report_json(FILE *f, const struct report *r);
 
+/* BYTES with an optional unit: K/M/G/T or KiB... (1024s), KB/MB/GB/TB
+ * (1000s).  Returns 0, or -1 for anything else. */
+int parse_size(const char *arg, uint64_t *out);
+
 /* "12.3 MiB", "512 B" into buf. */
 const char *human_size(uint64_t n, char *buf, size_t bufsz);
 

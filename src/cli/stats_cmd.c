@@ -124,7 +124,7 @@ static int estimate_compression(struct pack_session *ps, const struct pack_optio
 static int stats_opt(int id, const char *arg, void *payload)
 {
 	struct stats_args *a = payload;
-	char *end;
+	long v;
 	int rc = budget_opt(id, arg, &a->b);
 
 	if (rc <= 0)
@@ -140,17 +140,11 @@ static int stats_opt(int id, const char *arg, void *payload)
 	case OPT_PROGRESS:
 		return progress_mode_parse(arg, &a->progress);
 	case OPT_TOP:
+		return opts_int("top", arg, 0, 100000, &a->top);
 	case 'j':
-		errno = 0;
-		a->top = strtol(arg, &end, 10);
-		if (errno || end == arg || *end || a->top < 0 || a->top > 100000) {
-			usage_error(NULL, "invalid number '%s' for --%s", arg, id == 'j' ? "threads" : "top");
+		if (opts_int("threads", arg, 1, 1024, &v))
 			return -1;
-		}
-		if (id == 'j') {
-			a->o.threads = a->top ? (int)a->top : 1;
-			a->top = 10;
-		}
+		a->o.threads = (int)v;
 		break;
 	}
 	return 0;
