@@ -7,10 +7,12 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tap  # noqa: E402
+check = tap.check
 
 CTXPACK = os.path.abspath(sys.argv[1])
-results = []
 
 
 def run(args, cwd=None, stdin=b""):
@@ -18,21 +20,8 @@ def run(args, cwd=None, stdin=b""):
     return p.returncode, p.stdout, p.stderr
 
 
-def check(name, cond, detail=""):
-    results.append((name, bool(cond), detail))
-
-
 def tree(files, ignore):
-    d = tempfile.mkdtemp(prefix="ctxpack-cli-")
-    for path, content in files.items():
-        full = os.path.join(d, path)
-        os.makedirs(os.path.dirname(full), exist_ok=True)
-        with open(full, "wb") as f:
-            f.write(content)
-    if ignore is not None:
-        with open(os.path.join(d, ".dockerignore"), "wb") as f:
-            f.write(ignore)
-    return d
+    return tap.tree(files, ignore, prefix="ctxpack-cli-")
 
 
 def main():
@@ -152,16 +141,7 @@ def main():
     check("ls: what pack sends", rc == 0 and out.decode().splitlines() == [
         ".dockerignore", "Dockerfile", "build/", "build/keep/", "build/keep/x", "src/", "src/a.js"], out)
 
-    print(f"1..{len(results)}")
-    failed = 0
-    for i, (name, ok, detail) in enumerate(results, 1):
-        print(f"{'ok' if ok else 'not ok'} {i} - {name}")
-        if not ok:
-            failed += 1
-            for line in repr(detail)[:600].splitlines():
-                print(f"# {line}")
-    return 1 if failed else 0
-
+    return tap.finish(600)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -7,14 +7,14 @@ output.
 usage: test_lint.py PATH_TO_CTXPACK"""
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tap  # noqa: E402
+check = tap.check
 
 CTXPACK = os.path.abspath(sys.argv[1])
-results = []
-cleanup = []
 
 CODES = ["bad-pattern", "control-bytes", "secret-file", "dead-rule", "overridden-rule",
          "builders-differ", "vcs-sent", "dependencies-sent", "cache-sent",
@@ -43,25 +43,11 @@ def lint_json(d, *extra):
         return rc, None, out + err
 
 
-def check(name, cond, detail=""):
-    results.append((name, bool(cond), detail))
-
-
 def tree(files, ignore=None):
     """files: {path: bytes}; a Dockerfile is added unless given."""
-    d = tempfile.mkdtemp(prefix="ctxpack-lint-")
-    cleanup.append(d)
     files = dict(files)
     files.setdefault("Dockerfile", b"FROM scratch\n")
-    for path, content in files.items():
-        full = os.path.join(d, path)
-        os.makedirs(os.path.dirname(full), exist_ok=True)
-        with open(full, "wb") as f:
-            f.write(content)
-    if ignore is not None:
-        with open(os.path.join(d, ".dockerignore"), "wb") as f:
-            f.write(ignore)
-    return d
+    return tap.tree(files, ignore, prefix="ctxpack-lint-")
 
 
 def findings(doc, code=None):
@@ -407,18 +393,7 @@ def main():
     test_json_shape()
     test_every_code_seen()
 
-    print("1..%d" % len(results))
-    failed = 0
-    for i, (name, ok, detail) in enumerate(results, 1):
-        print("%s %d - %s" % ("ok" if ok else "not ok", i, name))
-        if not ok:
-            failed += 1
-            for line in repr(detail)[:1500].splitlines():
-                print("# " + line)
-    for d in cleanup:
-        shutil.rmtree(d, ignore_errors=True)
-    return 1 if failed else 0
-
+    return tap.finish()
 
 if __name__ == "__main__":
     sys.exit(main())

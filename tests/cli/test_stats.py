@@ -19,11 +19,12 @@ import shutil
 import subprocess
 import sys
 import tarfile
-import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tap  # noqa: E402
+check, write = tap.check, tap.write
 
 CTXPACK = os.path.abspath(sys.argv[1])
-results = []
-cleanup = []
 
 
 def run(args, cwd=None, env=None):
@@ -34,20 +35,8 @@ def run(args, cwd=None, env=None):
     return p.returncode, p.stdout, p.stderr
 
 
-def check(name, cond, detail=""):
-    results.append((name, bool(cond), detail))
-
-
-def write(root, path, data):
-    full = os.path.join(root, path)
-    os.makedirs(os.path.dirname(full), exist_ok=True)
-    with open(full, "wb") as f:
-        f.write(data)
-
-
 def sample_tree():
-    d = tempfile.mkdtemp(prefix="ctxpack-stats-")
-    cleanup.append(d)
+    d = tap.mkdtemp("ctxpack-stats-")
     write(d, "Dockerfile", b"FROM scratch\nCOPY . /\n")
     write(d, "src/main.c", b"int main(void) { return 0; }\n" * 40)
     write(d, "src/util.h", b"#pragma once\n")
@@ -191,8 +180,7 @@ def test_budgets(d):
         if kept:
             rc, out, err = run(["stats"] + kept + [d])
             check("stats: budget %s kept: exit 0" % name, rc == 0 and not err, (rc, err))
-        outdir = tempfile.mkdtemp(prefix="ctxpack-stats-out-")
-        cleanup.append(outdir)
+        outdir = tap.mkdtemp("ctxpack-stats-out-")
         rc, out, err = run(["pack"] + broken + [d])
         check("pack: budget %s broken: exit 4, nothing on stdout" % name,
               rc == 4 and out == b"" and ("budget %s broken" % name) in err.decode(), (rc, len(out), err))
@@ -213,8 +201,7 @@ def test_budgets(d):
 
 def test_pack_stats(d):
     rc, plain, err = run(["pack", d])
-    jf = os.path.join(tempfile.mkdtemp(prefix="ctxpack-stats-json-"), "s.json")
-    cleanup.append(os.path.dirname(jf))
+    jf = os.path.join(tap.mkdtemp("ctxpack-stats-json-"), "s.json")
     rc, tar, err = run(["pack", "--stats=" + jf, d])
     doc = json.load(open(jf)) if os.path.exists(jf) else {}
     rc2, sdoc, _ = run(["stats", "--json", d])
@@ -230,8 +217,7 @@ def test_pack_stats(d):
 
 
 def test_outside_dockerfile(d):
-    outside = tempfile.mkdtemp(prefix="ctxpack-stats-df-")
-    cleanup.append(outside)
+    outside = tap.mkdtemp("ctxpack-stats-df-")
     df = os.path.join(outside, "Dockerfile")
     with open(df, "wb") as f:
         f.write(b"FROM scratch\n")
@@ -248,8 +234,7 @@ def test_outside_dockerfile(d):
 def test_html(d):
     """stats --html: the page carries the same document as --json, and
     headless Chromium (when installed) shows the totals and draws boxes."""
-    work = tempfile.mkdtemp(prefix="ctxpack-stats-html-")
-    cleanup.append(work)
+    work = tap.mkdtemp("ctxpack-stats-html-")
     page = os.path.join(work, "report.html")
     rc, out, err = run(["stats", "--html", page, d])
     html = open(page, encoding="utf-8").read() if os.path.exists(page) else ""
@@ -266,7 +251,7 @@ def test_html(d):
                      if shutil.which(n)), None)
     name = "stats --html in headless Chromium: treemap drawn, totals shown"
     if not chromium:
-        results.append((name, None, "chromium not installed"))
+        tap.skip(name, "chromium not installed")
         return
     r = subprocess.run([chromium, "--headless", "--disable-gpu", "--no-sandbox",
                         "--user-data-dir=" + os.path.join(work, "profile"),
@@ -300,8 +285,7 @@ def test_progress(d):
     check("--progress with an unknown value: usage error", rc == 2 and b"--progress" in err, err)
     # A reader that waits 0.6 s holds pack on a full pipe: the line is
     # redrawn (about six times a second) with the bytes written so far.
-    big = tempfile.mkdtemp(prefix="ctxpack-stats-big-")
-    cleanup.append(big)
+    big = tap.mkdtemp("ctxpack-stats-big-")
     write(big, "Dockerfile", b"FROM scratch\n")
     write(big, "blob", b"\x07" * (8 << 20))
     p = subprocess.Popen("%s pack --progress=always . | (sleep 0.6; cat >/dev/null)" % CTXPACK,
@@ -361,21 +345,7 @@ def main():
     test_progress(d)
     test_estimate(d)
     test_errors()
-    print("1..%d" % len(results))
-    failed = 0
-    for i, (name, ok, detail) in enumerate(results, 1):
-        if ok is None:  # a visible skip, never counted as passing
-            print("ok %d - %s # SKIP %s" % (i, name, detail))
-            continue
-        print("%s %d - %s" % ("ok" if ok else "not ok", i, name))
-        if not ok:
-            failed += 1
-            for line in repr(detail)[:1500].splitlines():
-                print("# " + line)
-    for x in cleanup:
-        shutil.rmtree(x, ignore_errors=True)
-    return 1 if failed else 0
-
+    return tap.finish()
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,0 +1,67 @@
+"""tap.py: what the CLI tests share: TAP checks and visible skips, and
+throwaway context trees removed at the end.
+
+    import tap
+    tap.check("name", condition, detail)   # detail is printed on failure
+    tap.skip("name", "chromium not installed")
+    d = tap.tree({"a/b": b"x"}, b".dockerignore text")
+    sys.exit(tap.finish())                  # plan, results, cleanup; 0 or 1
+"""
+import os
+import shutil
+import tempfile
+
+_results = []   # (name, ok, skip reason or "", detail)
+_cleanup = []
+
+
+def check(name, cond, detail=""):
+    _results.append((name, bool(cond), "", detail))
+
+
+def skip(name, reason):
+    """Visibly skipped: `ok N - name # SKIP reason`, never counted as passing."""
+    _results.append((name, True, reason, ""))
+
+
+def mkdtemp(prefix="ctxpack-test-"):
+    d = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(d, 0o755)
+    _cleanup.append(d)
+    return d
+
+
+def write(root, path, content):
+    full = os.path.join(os.fsencode(root), os.fsencode(path))
+    os.makedirs(os.path.dirname(full), exist_ok=True)
+    with open(full, "wb") as f:
+        f.write(content)
+
+
+def tree(files, ignore=None, prefix="ctxpack-test-"):
+    """files: {path: bytes}; ignore: the .dockerignore, or None for none."""
+    d = mkdtemp(prefix)
+    for path, content in files.items():
+        write(d, path, content)
+    if ignore is not None:
+        write(d, ".dockerignore", ignore)
+    return d
+
+
+def finish(detail_chars=1500):
+    """Prints the plan and the results, removes the trees; returns the exit
+    status (1 if any check failed)."""
+    print("1..%d" % len(_results))
+    failed = 0
+    for i, (name, ok, reason, detail) in enumerate(_results, 1):
+        if reason:
+            print("ok %d - %s # SKIP %s" % (i, name, reason))
+            continue
+        print("%s %d - %s" % ("ok" if ok else "not ok", i, name))
+        if not ok:
+            failed += 1
+            for line in repr(detail)[:detail_chars].splitlines():
+                print("# " + line)
+    for d in _cleanup:
+        shutil.rmtree(d, ignore_errors=True)
+    return 1 if failed else 0
