@@ -21,15 +21,9 @@ import tempfile
 import zlib
 
 RENDER = os.path.abspath(sys.argv[1])
-results = []
-
-
-def check(name, cond, detail=""):
-    results.append((name, bool(cond), "", detail))
-
-
-def skip(name, reason):
-    results.append((name, True, reason, ""))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tap  # noqa: E402
+check, skip = tap.check, tap.skip
 
 
 def human(n):
@@ -481,19 +475,7 @@ def main():
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    print("1..%d" % len(results))
-    failed = 0
-    for i, (name, ok, reason, detail) in enumerate(results, 1):
-        if reason:
-            print("ok %d - %s # SKIP %s" % (i, name, reason))
-            continue
-        print("%s %d - %s" % ("ok" if ok else "not ok", i, name))
-        if not ok:
-            failed += 1
-            for line in repr(detail)[:1200].splitlines():
-                print("# " + line)
-    return 1 if failed else 0
-
+    return tap.finish(1200)
 
 if __name__ == "__main__":
     sys.exit(main())
