@@ -421,6 +421,25 @@ static int dtype_type(uint8_t t)
 /* lstat of at/name: statx, or fstatat where statx is missing (old
  * kernels, and old seccomp profiles that answer EPERM).  Returns 0 or
  * -errno; -EBADMSG for a file type Linux does not have. */
+static int estat_from_stat(struct estat *es, const struct stat *st)
+{
+	int t = mode_type(st->st_mode);
+
+	if (t < 0)
+		return -EBADMSG;
+	es->type = (uint8_t)t;
+	es->mode = st->st_mode & 07777;
+	es->size = (uint64_t)st->st_size;
+	es->mtime_sec = st->st_mtim.tv_sec;
+	es->mtime_nsec = (uint32_t)st->st_mtim.tv_nsec;
+	es->dev = st->st_dev;
+	es->ino = st->st_ino;
+	es->nlink = (uint32_t)st->st_nlink;
+	es->rdev_major = major(st->st_rdev);
+	es->rdev_minor = minor(st->st_rdev);
+	return 0;
+}
+
 static int do_stat(int at, const char *name, struct estat *es)
 {
 	struct stat st;
@@ -452,20 +471,7 @@ static int do_stat(int at, const char *name, struct estat *es)
 	}
 	if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW))
 		return -errno;
-	t = mode_type(st.st_mode);
-	if (t < 0)
-		return -EBADMSG;
-	es->type = (uint8_t)t;
-	es->mode = st.st_mode & 07777;
-	es->size = (uint64_t)st.st_size;
-	es->mtime_sec = st.st_mtim.tv_sec;
-	es->mtime_nsec = (uint32_t)st.st_mtim.tv_nsec;
-	es->dev = st.st_dev;
-	es->ino = st.st_ino;
-	es->nlink = (uint32_t)st.st_nlink;
-	es->rdev_major = major(st.st_rdev);
-	es->rdev_minor = minor(st.st_rdev);
-	return 0;
+	return estat_from_stat(es, &st);
 }
 
 /* The target of the symlink at/name into k->buf (NUL-terminated).
@@ -602,6 +608,16 @@ static void fill_entry(struct walk_entry *e, const struct estat *es)
 		e->rdev_major = es->rdev_major;
 		e->rdev_minor = es->rdev_minor;
 	}
+}
+
+int walk_entry_from_stat(struct walk_entry *e, const struct stat *st)
+{
+	struct estat es;
+	int rc = estat_from_stat(&es, st);
+
+	if (!rc)
+		fill_entry(e, &es);
+	return rc;
 }
 
 /* Can the file at/name be read?  The archiver reads it later; this is

@@ -84,4 +84,10 @@ int walk_context(struct walk_result *out, int rootfd, const struct walk_options 
 		 size_t errsz);
 void walk_result_release(struct walk_result *r);
 
+struct stat;
+/* Fills e's type and metadata from st as the walk does (not path, link or
+ * decision).  Returns 0, or -EBADMSG for a file type a context cannot hold.
+ * For tools and tests that build entries by hand. */
+int walk_entry_from_stat(struct walk_entry *e, const struct stat *st);
+
 #endif

@@ -132,25 +132,11 @@ int main(int argc, char **argv)
 			rc = -errno;
 			break;
 		}
+		if (walk_entry_from_stat(&e, &st) < 0 || (e.type == WT_SOCK && !socks))
+			continue; /* as the docker CLI: sockets only when asked */
 		e.path = p;
 		e.len = plen;
-		e.mode = st.st_mode & 07777;
-		e.mtime_sec = st.st_mtim.tv_sec;
-		e.mtime_nsec = (uint32_t)st.st_mtim.tv_nsec;
-		e.dev = st.st_dev;
-		e.ino = st.st_ino;
-		e.nlink = (uint32_t)st.st_nlink;
-		e.rdev_major = major(st.st_rdev);
-		e.rdev_minor = minor(st.st_rdev);
-		switch (st.st_mode & S_IFMT) {
-		case S_IFREG:
-			e.type = WT_FILE;
-			e.size = (uint64_t)st.st_size;
-			break;
-		case S_IFDIR:
-			e.type = WT_DIR;
-			break;
-		case S_IFLNK: {
+		if (e.type == WT_SYMLINK) {
 			ssize_t n = readlinkat(rootfd, p, link, sizeof(link) - 1);
 			if (n < 0) {
 				snprintf(err, sizeof(err), "cannot read link '%s': %s", p,
@@ -159,24 +145,7 @@ int main(int argc, char **argv)
 				continue;
 			}
 			link[n] = 0;
-			e.type = WT_SYMLINK;
 			e.link = link;
-			break;
-		}
-		case S_IFIFO:
-			e.type = WT_FIFO;
-			break;
-		case S_IFCHR:
-			e.type = WT_CHR;
-			break;
-		case S_IFBLK:
-			e.type = WT_BLK;
-			break;
-		default:
-			if (!socks)
-				continue;
-			e.type = WT_SOCK;
-			break;
 		}
 		if (e.type != WT_DIR && st.st_nlink > 1) {
 			size_t i;

@@ -141,47 +141,17 @@ static struct walk_entry entry(struct tree *t, const char *path)
 	struct stat st;
 
 	assert_int_equal(fstatat(t->rootfd, path, &st, AT_SYMLINK_NOFOLLOW), 0);
+	assert_int_equal(walk_entry_from_stat(&e, &st), 0);
 	e.path = (char *)path;
 	e.len = strlen(path);
-	e.mode = st.st_mode & 07777;
-	e.mtime_sec = st.st_mtim.tv_sec;
-	e.mtime_nsec = (uint32_t)st.st_mtim.tv_nsec;
-	e.dev = st.st_dev;
-	e.ino = st.st_ino;
-	e.nlink = (uint32_t)st.st_nlink;
-	e.rdev_major = major(st.st_rdev);
-	e.rdev_minor = minor(st.st_rdev);
 	e.rule = -1;
-	switch (st.st_mode & S_IFMT) {
-	case S_IFREG:
-		e.type = WT_FILE;
-		e.size = (uint64_t)st.st_size;
-		break;
-	case S_IFDIR:
-		e.type = WT_DIR;
-		break;
-	case S_IFLNK: {
+	if (e.type == WT_SYMLINK) {
 		ssize_t n;
 		assert_true(t->nlinks < 32);
 		n = readlinkat(t->rootfd, path, t->links[t->nlinks], PATH_MAX - 1);
 		assert_true(n >= 0);
 		t->links[t->nlinks][n] = 0;
 		e.link = t->links[t->nlinks++];
-		e.type = WT_SYMLINK;
-		break;
-	}
-	case S_IFIFO:
-		e.type = WT_FIFO;
-		break;
-	case S_IFCHR:
-		e.type = WT_CHR;
-		break;
-	case S_IFBLK:
-		e.type = WT_BLK;
-		break;
-	case S_IFSOCK:
-		e.type = WT_SOCK;
-		break;
 	}
 	return e;
 }
