@@ -17,4 +17,13 @@ int grow_array(void **arr, size_t *alloc, size_t n, size_t elem);
 /* malloc'd copy of s[0..len) with a NUL after it, or NULL. */
 char *xmemdup(const char *s, size_t len);
 
+/* Threads for a job: requested, or the online CPUs when requested <= 0,
+ * at most max and at most work (the items there are to share). */
+int thread_count(int requested, int max, size_t work);
+
+/* Formats the message into err (errsz bytes; none if err is NULL) and
+ * returns rc: `return set_errmsg(err, errsz, -ENOENT, "cannot open '%s'", p);` */
+int set_errmsg(char *err, size_t errsz, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 #endif

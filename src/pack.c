@@ -10,8 +10,10 @@
 #include <xxhash.h>
 
 #include "dockerctx.h"
+#include "hashfiles.h"
 #include "internal.h"
 #include "links.h"
+#include "members.h"
 #include "pack.h"
 #include "prefetch.h"
 #include "tarwriter.h"
@@ -172,10 +174,11 @@ static int walk(const struct pack_options *o, const struct dockerctx *ctx, int r
 	return walk_context(res, rootfd, &wo, err, errsz);
 }
 
-/* .dockerignore with the generated Dockerfile's name appended. */
-static int add_ignore_with_name(struct tar_writer *w, int rootfd, const struct walk_entry *e,
-				const struct outside_df *df, const struct tar_options *t, char *err,
-				size_t errsz)
+/* The bytes of .dockerignore with the generated Dockerfile's name
+ * appended (e: the context's own, or NULL when it has none) into *out
+ * (malloc'd). */
+static int ignore_with_name(char **out, size_t *outlen, int rootfd, const struct walk_entry *e,
+			    const struct outside_df *df, char *err, size_t errsz)
 {
 	char *old = NULL, *buf;
 	size_t len = 0, nl = strlen(df->name);
@@ -193,6 +196,7 @@ static int add_ignore_with_name(struct tar_writer *w, int rootfd, const struct w
 	buf = malloc(len + nl + sizeof("\n.dockerignore\n\n"));
 	if (!buf) {
 		free(old);
+		snprintf(err, errsz, "out of memory");
 		return -ENOMEM;
 	}
 	if (e) {
@@ -205,10 +209,25 @@ static int add_ignore_with_name(struct tar_writer *w, int rootfd, const struct w
 	memcpy(buf + len, df->name, nl);
 	len += nl;
 	buf[len++] = '\n';
+	free(old);
+	*out = buf;
+	*outlen = len;
+	return 0;
+}
+
+static int add_ignore_with_name(struct tar_writer *w, int rootfd, const struct walk_entry *e,
+				const struct outside_df *df, const struct tar_options *t, char *err,
+				size_t errsz)
+{
+	char *buf;
+	size_t len;
+	int rc = ignore_with_name(&buf, &len, rootfd, e, df, err, errsz);
+
+	if (rc)
+		return rc;
 	rc = tar_add_data(w, ".dockerignore", e ? e->mode : 0600,
 			  clamp(t, e ? e->mtime_sec : df->mtime), buf, len, err, errsz);
 	free(buf);
-	free(old);
 	return rc;
 }
 
@@ -219,7 +238,21 @@ struct pack_session {
 	struct outside_df df;
 	struct walk_result res;
 	const struct walk_entry *ignore_entry; /* the sent .dockerignore, when df.data */
+	uint8_t (*hash)[16]; /* content hashes by res index (pack_hash, or a hashing write) */
+	bool *hashed;
 };
+
+/* The per-entry hash arrays, allocated on first use. */
+static int want_hashes(struct pack_session *s)
+{
+	size_t n = s->res.n ? s->res.n : 1;
+
+	if (s->hash)
+		return 0;
+	s->hash = malloc(n * sizeof(*s->hash));
+	s->hashed = calloc(n, sizeof(*s->hashed));
+	return s->hash && s->hashed ? 0 : -ENOMEM;
+}
 
 int pack_open(struct pack_session **out, const struct pack_options *o, char *err, size_t errsz)
 {
@@ -291,6 +324,8 @@ void pack_close(struct pack_session **sp)
 	if (!s)
 		return;
 	free(s->df.data);
+	free(s->hash);
+	free(s->hashed);
 	walk_result_release(&s->res);
 	if (s->rootfd >= 0)
 		close(s->rootfd);
@@ -301,7 +336,7 @@ void pack_close(struct pack_session **sp)
 
 /* The members in order.  count_only: w counts (no file is opened). */
 static int write_members(struct pack_session *s, struct tar_writer *w, bool count_only,
-			 struct pack_report *rep, char *err, size_t errsz)
+			 bool hash, struct pack_report *rep, char *err, size_t errsz)
 {
 	const struct walk_result *res = &s->res;
 	const struct tar_options *t = &s->o.tar;
@@ -309,9 +344,13 @@ static int write_members(struct pack_session *s, struct tar_writer *w, bool coun
 	struct prefetch *ahead = NULL;
 	int rc;
 
+	hash = hash && !count_only;
 	rc = plan_members(res, s->o.builder, s->ignore_entry, &plan);
+	if (!rc && hash)
+		rc = want_hashes(s);
 	if (!rc && !count_only)
-		rc = prefetch_start(&ahead, s->rootfd, plan.ahead, plan.nahead, s->o.threads);
+		rc = prefetch_start(&ahead, s->rootfd, plan.ahead, plan.nahead, s->o.threads,
+				    hash);
 	if (rc) {
 		snprintf(err, errsz, "cannot start the archiver: %s", strerror(-rc));
 		goto out;
@@ -344,7 +383,14 @@ static int write_members(struct pack_session *s, struct tar_writer *w, bool coun
 			rc = prefetch_take(ahead, &b, err, errsz);
 			if (!rc)
 				rc = tar_add_body(w, e, NULL, &b, err, errsz);
+			if (!rc && b.hashed) {
+				memcpy(s->hash[i], b.hash, 16);
+				s->hashed[i] = true;
+			}
 			tar_body_free(&b);
+		} else if (hash && e->type == WT_FILE && !link) {
+			rc = tar_add_hash(w, s->rootfd, e, s->hash[i], err, errsz);
+			s->hashed[i] = !rc;
 		} else {
 			rc = tar_add(w, s->rootfd, e, link, err, errsz);
 		}
@@ -391,21 +437,8 @@ static uint64_t expected_bytes(const struct pack_session *s)
 	return n;
 }
 
-int pack_write(struct pack_session *s, int outfd, struct pack_report *rep, char *err,
-	       size_t errsz)
-{
-	struct tar_options to = s->o.tar;
-
-	if (s->o.progress && outfd >= 0) {
-		to.progress = s->o.progress;
-		atomic_store(&s->o.progress->total, expected_bytes(s));
-		atomic_store(&s->o.progress->phase, PROGRESS_WRITE);
-	}
-	return pack_write_with(s, outfd, &to, rep, err, errsz);
-}
-
-int pack_write_with(struct pack_session *s, int outfd, const struct tar_options *to,
-		    struct pack_report *rep, char *err, size_t errsz)
+static int write_archive(struct pack_session *s, int outfd, const struct tar_options *to, bool hash,
+			 struct pack_report *rep, char *err, size_t errsz)
 {
 	struct tar_writer *w = NULL;
 	bool count_only = outfd < 0;
@@ -416,7 +449,7 @@ int pack_write_with(struct pack_session *s, int outfd, const struct tar_options 
 	rc = count_only ? tar_open_counter(&w, to, err, errsz) : tar_open(&w, outfd, to, err, errsz);
 	if (rc)
 		return rc;
-	rc = write_members(s, w, count_only, rep, err, errsz);
+	rc = write_members(s, w, count_only, hash, rep, err, errsz);
 	if (rc) {
 		/* Give the stream up: a reader must never take it for complete. */
 		tar_abort(&w, err);
@@ -427,6 +460,25 @@ int pack_write_with(struct pack_session *s, int outfd, const struct tar_options 
 	rep->out_bytes = tar_bytes_out(w);
 	rc2 = tar_close(&w, rc ? NULL : err, rc ? 0 : errsz);
 	return rc ? rc : rc2;
+}
+
+int pack_write(struct pack_session *s, int outfd, struct pack_report *rep, char *err,
+	       size_t errsz)
+{
+	struct tar_options to = s->o.tar;
+
+	if (s->o.progress && outfd >= 0) {
+		to.progress = s->o.progress;
+		atomic_store(&s->o.progress->total, expected_bytes(s));
+		atomic_store(&s->o.progress->phase, PROGRESS_WRITE);
+	}
+	return write_archive(s, outfd, &to, s->o.hash, rep, err, errsz);
+}
+
+int pack_write_with(struct pack_session *s, int outfd, const struct tar_options *to,
+		    struct pack_report *rep, char *err, size_t errsz)
+{
+	return write_archive(s, outfd, to, false, rep, err, errsz);
 }
 
 int pack_run(const struct pack_options *o, int outfd, struct pack_report *rep, char *err,
@@ -465,4 +517,173 @@ int pack_list(const struct pack_options *o, struct walk_result *out, struct pack
 	}
 	pack_close(&s);
 	return 0;
+}
+
+int pack_hash(struct pack_session *s, const bool *only, struct hashcache *cache,
+	      struct progress *progress, struct hashfiles_stats *stats, char *err, size_t errsz)
+{
+	const struct walk_result *res = &s->res;
+	const struct walk_entry **v = NULL;
+	uint8_t (*out)[16] = NULL;
+	size_t *at = NULL, n = 0;
+	struct plan plan;
+	int rc;
+
+	rc = plan_members(res, s->o.builder, s->ignore_entry, &plan);
+	if (!rc)
+		rc = want_hashes(s);
+	if (!rc) {
+		size_t cap = res->n ? res->n : 1;
+		v = malloc(cap * sizeof(*v));
+		out = malloc(cap * sizeof(*out));
+		at = malloc(cap * sizeof(*at));
+		if (!v || !out || !at)
+			rc = -ENOMEM;
+	}
+	if (rc) {
+		snprintf(err, errsz, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0, li = 0; i < res->n; i++) {
+		const struct walk_entry *e = res->v[i];
+		if (li < plan.nlinks && plan.links[li].i == i) {
+			li++;
+			continue;
+		}
+		if (!e->sent || e == s->ignore_entry || e->type != WT_FILE || s->hashed[i] ||
+		    (only && !only[i]))
+			continue;
+		at[n] = i;
+		v[n++] = e;
+	}
+	if (progress) {
+		uint64_t total = 0;
+		for (size_t k = 0; k < n; k++)
+			total += v[k]->size;
+		atomic_store(&progress->total, total);
+		atomic_store(&progress->phase, PROGRESS_WRITE);
+	}
+	rc = hashfiles(out, v, n, s->rootfd, s->o.threads, cache, progress, stats, err, errsz);
+	if (!rc)
+		for (size_t k = 0; k < n; k++) {
+			memcpy(s->hash[at[k]], out[k], 16);
+			s->hashed[at[k]] = true;
+		}
+out:
+	plan_free(&plan);
+	free(v);
+	free(out);
+	free(at);
+	return rc;
+}
+
+static char member_type(const struct walk_entry *e)
+{
+	static const char flag[] = { [WT_FILE] = '0', [WT_DIR] = '5', [WT_SYMLINK] = '2',
+				      [WT_FIFO] = '6', [WT_CHR] = '3', [WT_BLK] = '4',
+				      [WT_SOCK] = '0' /* BuildKit: an empty file */ };
+
+	return e->type < sizeof(flag) ? flag[e->type] : '0';
+}
+
+/* A regular file member with its content in memory. */
+static int add_data_member(struct member_list *out, const char *name, uint32_t mode, int64_t mtime,
+			   const char *data, size_t len)
+{
+	struct member m = { .path = (char *)name, .len = strlen(name), .type = '0', .mode = mode,
+			    .size = len, .mtime = mtime, .hashed = true };
+	XXH128_canonical_t c;
+
+	XXH128_canonicalFromHash(&c, XXH3_128bits(data, len));
+	memcpy(m.hash, c.digest, 16);
+	return member_list_add(out, &m);
+}
+
+int pack_members(const struct pack_session *s, struct member_list *out, char *err, size_t errsz)
+{
+	const struct walk_result *res = &s->res;
+	const struct tar_options *t = &s->o.tar;
+	struct plan plan;
+	char *buf = NULL;
+	size_t len;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = plan_members(res, s->o.builder, s->ignore_entry, &plan);
+	if (rc) {
+		snprintf(err, errsz, "out of memory");
+		return rc;
+	}
+	for (size_t i = 0, li = 0; i < res->n && !rc; i++) {
+		const struct walk_entry *e = res->v[i];
+		struct member m = { 0 };
+		if (!e->sent)
+			continue;
+		if (e == s->ignore_entry) {
+			rc = ignore_with_name(&buf, &len, s->rootfd, e, &s->df, err, errsz);
+			if (!rc)
+				rc = add_data_member(out, ".dockerignore", e->mode & 07777,
+						     clamp(t, e->mtime_sec), buf, len);
+			free(buf);
+			buf = NULL;
+			continue;
+		}
+		m.path = e->path;
+		m.len = e->len;
+		m.type = member_type(e);
+		m.mode = e->mode & 07777;
+		m.mtime = clamp(t, e->mtime_sec);
+		if (li < plan.nlinks && plan.links[li].i == i) {
+			const struct walk_entry *first = res->v[plan.links[li++].first];
+			m.type = '1';
+			m.link = first->path;
+			m.link_len = first->len;
+		} else if (e->type == WT_FILE) {
+			if (!s->hash || !s->hashed[i]) {
+				snprintf(err, errsz, "'%s' was not hashed", e->path);
+				rc = -EINVAL;
+				break;
+			}
+			m.size = e->size;
+			m.hashed = true;
+			memcpy(m.hash, s->hash[i], 16);
+		} else if (e->type == WT_SOCK) {
+			XXH128_canonical_t c;
+			XXH128_canonicalFromHash(&c, XXH3_128bits("", 0));
+			m.hashed = true;
+			memcpy(m.hash, c.digest, 16);
+		} else if (e->type == WT_SYMLINK && e->link) {
+			m.link = e->link;
+			m.link_len = strlen(e->link);
+		} else if (e->type == WT_CHR || e->type == WT_BLK) {
+			m.devmajor = e->rdev_major;
+			m.devminor = e->rdev_minor;
+		}
+		rc = member_list_add(out, &m);
+		if (rc)
+			snprintf(err, errsz, "out of memory");
+	}
+	if (!rc && s->df.data) {
+		if (!s->ignore_entry) {
+			rc = ignore_with_name(&buf, &len, s->rootfd, NULL, &s->df, err, errsz);
+			if (!rc)
+				rc = add_data_member(out, ".dockerignore", 0600, clamp(t, s->df.mtime),
+						     buf, len);
+			free(buf);
+		}
+		if (!rc)
+			rc = add_data_member(out, s->df.name, 0600, clamp(t, s->df.mtime), s->df.data,
+					     s->df.len);
+		if (rc && !*err)
+			snprintf(err, errsz, "out of memory");
+	}
+	plan_free(&plan);
+	if (rc)
+		member_list_release(out);
+	return rc;
+}
+
+const uint8_t *pack_file_hash(const struct pack_session *s, size_t i)
+{
+	return s->hash && i < s->res.n && s->hashed[i] ? s->hash[i] : NULL;
 }

@@ -22,6 +22,7 @@ struct pack_options {
 	int threads;            /* 0: online CPUs */
 	bool list_all;          /* pack_list: also what is not sent (walk_entry.sent) */
 	bool measure_pruned;    /* with list_all: size what is below pruned directories */
+	bool hash;              /* pack_write hashes every file it archives (pack_members) */
 	struct progress *progress; /* counters for a progress display, or NULL */
 	struct tar_options tar;
 };
@@ -54,11 +55,32 @@ void pack_generated(const struct pack_session *s, struct pack_report *rep);
  * is read; capabilities are then not looked up). */
 int pack_write(struct pack_session *s, int outfd, struct pack_report *rep, char *err,
 	       size_t errsz);
-/* pack_write with other tar options (compression, progress): the session
- * is only read, so several may run at once on threads of their own. */
+/* pack_write with other tar options (compression, progress) and no
+ * hashing: the session is only read, so several may run at once on
+ * threads of their own. */
 int pack_write_with(struct pack_session *s, int outfd, const struct tar_options *to,
 		    struct pack_report *rep, char *err, size_t errsz);
 void pack_close(struct pack_session **s);
+
+struct hashcache;
+struct hashfiles_stats;
+struct member_list;
+
+/* Hashes every file the session sends that is not hashed yet (no archive
+ * is written), or only those whose only[i] (by pack_entries index) is
+ * set: with threads, through cache (may be NULL).  progress, if not NULL,
+ * gets the bytes read.  Returns 0 or -errno with err naming the file. */
+int pack_hash(struct pack_session *s, const bool *only, struct hashcache *cache,
+	      struct progress *progress, struct hashfiles_stats *stats, char *err, size_t errsz);
+
+/* The content hash of pack_entries()->v[i], or NULL when not hashed. */
+const uint8_t *pack_file_hash(const struct pack_session *s, size_t i);
+
+/* The members the session sends, in order, as src/members.h describes
+ * them (the generated Dockerfile and .dockerignore included), after
+ * pack_hash or a pack_write with o.hash.  out is released by the caller
+ * (member_list_release). */
+int pack_members(const struct pack_session *s, struct member_list *out, char *err, size_t errsz);
 
 /* Packs into outfd.  Returns 0 or a negative errno with a message in err. */
 int pack_run(const struct pack_options *o, int outfd, struct pack_report *rep, char *err,

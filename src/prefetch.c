@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "internal.h"
 #include "prefetch.h"
 
 #define PREFETCH_WINDOW 256
@@ -32,6 +33,7 @@ struct prefetch {
 	int rootfd;
 	const struct walk_entry *const *v;
 	size_t n;
+	bool hash;	  /* hash each file's content as it is read */
 	size_t next;	  /* the next file a worker claims */
 	size_t taken;	  /* files the archiver has taken */
 	uint64_t inflight; /* bytes claimed and not yet taken */
@@ -71,6 +73,8 @@ static void *worker(void *arg)
 		s = &p->ring[k % PREFETCH_WINDOW];
 		s->rc = tar_body_open(&s->body, p->rootfd, &dir, p->v[k], false, true, s->err,
 				      sizeof(s->err));
+		if (!s->rc && p->hash)
+			tar_body_hash_data(&s->body);
 
 		pthread_mutex_lock(&p->mu);
 		s->ready = true;
@@ -82,7 +86,7 @@ static void *worker(void *arg)
 }
 
 int prefetch_start(struct prefetch **out, int rootfd, const struct walk_entry *const *v, size_t n,
-		   int threads)
+		   int threads, bool hash)
 {
 	struct prefetch *p;
 	int rc = 0;
@@ -94,14 +98,8 @@ int prefetch_start(struct prefetch **out, int rootfd, const struct walk_entry *c
 	p->rootfd = rootfd;
 	p->v = v;
 	p->n = n;
-	if (threads <= 0) {
-		long c = sysconf(_SC_NPROCESSORS_ONLN);
-		threads = c > 0 ? (int)c : 1;
-	}
-	if (threads > MAX_THREADS)
-		threads = MAX_THREADS;
-	if ((size_t)threads > n)
-		threads = n ? (int)n : 0;
+	p->hash = hash;
+	threads = thread_count(threads, MAX_THREADS, n);
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->claimable, NULL);
 	pthread_cond_init(&p->readied, NULL);

@@ -11,6 +11,7 @@
 #ifndef CTXPACK_PREFETCH_H
 #define CTXPACK_PREFETCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "tarwriter.h"
@@ -24,9 +25,11 @@ struct prefetch;
 
 /* Starts reading v[0..n-1] (regular files, each at most PREFETCH_MAX_FILE
  * bytes, in the order they will be taken) below rootfd with threads
- * workers (0: online CPUs).  Returns 0 or -errno. */
+ * workers (0: online CPUs); hash: each body also carries its content's
+ * XXH3-128 (tar_body.hashed), computed on the worker that read it.
+ * Returns 0 or -errno. */
 int prefetch_start(struct prefetch **out, int rootfd, const struct walk_entry *const *v, size_t n,
-		   int threads);
+		   int threads, bool hash);
 
 /* Waits for the next file (the k-th take gets v[k]) and moves its body into
  * *b.  Returns 0, or the file's error (-errno, err says which file and why;

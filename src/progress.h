@@ -11,6 +11,7 @@ struct progress {
 	atomic_uint_least64_t written; /* uncompressed tar bytes handed on */
 	atomic_uint_least64_t total;   /* tar bytes expected; 0 until known */
 	atomic_int phase;	       /* enum progress_phase */
+	const char *verb;	       /* what happens to the bytes: "written" (NULL), "hashed" */
 };
 
 enum progress_phase { PROGRESS_WALK, PROGRESS_WRITE, PROGRESS_DONE };

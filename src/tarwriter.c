@@ -41,6 +41,7 @@
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+#include <xxhash.h>
 #include <zstd.h>
 
 #include "tarwriter.h"
@@ -111,21 +112,6 @@ struct hdr {
 	size_t cap_len;
 };
 
-static int set_err(char *err, size_t errsz, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int set_err(char *err, size_t errsz, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errsz) {
-		va_start(ap, fmt);
-		vsnprintf(err, errsz, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
 /* Marks the stream unusable; returns rc.  err: the message (errsz bytes). */
 static int fail(struct tar_writer *w, int rc, const char *err, size_t errsz)
 {
@@ -180,7 +166,7 @@ static int la_err(struct tar_writer *w, char *err, size_t errsz)
 
 	if (e <= 0)
 		e = EIO;
-	set_err(err, errsz, -e, "cannot write the archive: %s", msg ? msg : strerror(e));
+	set_errmsg(err, errsz, -e, "cannot write the archive: %s", msg ? msg : strerror(e));
 	return fail(w, -e, err, errsz);
 }
 
@@ -433,7 +419,7 @@ static int write_pax_file(struct tar_writer *w, const struct hdr *h, size_t data
 	file = h->name_len - dir;
 	join = malloc(2 * (h->name_len + sizeof(elem) + 2) + 2);
 	if (!join)
-		return set_err(err, errsz, -ENOMEM, "out of memory");
+		return set_errmsg(err, errsz, -ENOMEM, "out of memory");
 	clean = join + h->name_len + sizeof(elem) + 2;
 	/* path.Join: the non-empty elements joined by '/', then Clean. */
 	if (dir) {
@@ -494,7 +480,7 @@ static int write_header(struct tar_writer *w, const struct hdr *h, char *err, si
 	}
 	if (!fits_in_octal(S_MODE, h->mode) || !fits_in_octal(S_DEV, h->devmajor) ||
 	    !fits_in_octal(S_DEV, h->devminor))
-		return set_err(err, errsz, -EOVERFLOW,
+		return set_errmsg(err, errsz, -EOVERFLOW,
 			       "'%.*s': mode or device numbers cannot be encoded in a tar header",
 			       (int)h->name_len, h->name);
 	if (!fits_in_octal(S_SIZE, h->size)) {
@@ -537,11 +523,11 @@ static int write_header(struct tar_writer *w, const struct hdr *h, char *err, si
 	if (rec_size)
 		total += pax_record(NULL, "size", size_s, strlen(size_s));
 	if (total > MAX_SPECIAL_FILE_SIZE)
-		return set_err(err, errsz, -ENAMETOOLONG,
+		return set_errmsg(err, errsz, -ENAMETOOLONG,
 			       "'%.*s': PAX header over 1 MiB (Go: archive/tar: write too long)",
 			       (int)(h->name_len > 200 ? 200 : h->name_len), h->name);
 	if (GROW(w->pax, w->pax_alloc, total + 1))
-		return set_err(err, errsz, -ENOMEM, "out of memory");
+		return set_errmsg(err, errsz, -ENOMEM, "out of memory");
 	total = 0;
 	if (h->cap)
 		total += pax_record(w->pax + total, "SCHILY.xattr." CAP_XATTR, h->cap, h->cap_len);
@@ -560,7 +546,7 @@ static int write_header(struct tar_writer *w, const struct hdr *h, char *err, si
 	}
 	/* The main header: strings in ASCII, numbers that do not fit as 0. */
 	if (template_v7_plus(w, blk, h, h->name, h->name_len, true))
-		return set_err(err, errsz, -ENOMEM, "out of memory");
+		return set_errmsg(err, errsz, -ENOMEM, "out of memory");
 	set_format(blk);
 	return put(w, blk, BLOCK, err, errsz);
 }
@@ -673,10 +659,10 @@ static int changed_size(const char *path, uint64_t got, uint64_t size, bool more
 			size_t errsz)
 {
 	if (more)
-		return set_err(err, errsz, -ESTALE,
+		return set_errmsg(err, errsz, -ESTALE,
 			       "'%s' changed size while being read (more than %llu bytes)", path,
 			       (unsigned long long)size);
-	return set_err(err, errsz, -ESTALE,
+	return set_errmsg(err, errsz, -ESTALE,
 		       "'%s' changed size while being read (%llu bytes, not %llu)", path,
 		       (unsigned long long)got, (unsigned long long)size);
 }
@@ -693,7 +679,7 @@ static ssize_t read_part(int fd, void *buf, size_t want, const char *path, uint6
 		n = read(fd, buf, want);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return set_err(err, errsz, -errno, "cannot read '%s': %s", path, strerror(errno));
+		return set_errmsg(err, errsz, -errno, "cannot read '%s': %s", path, strerror(errno));
 	if (n == 0)
 		return changed_size(path, got, size, false, err, errsz);
 	return n;
@@ -709,7 +695,7 @@ static int check_end(int fd, const char *path, uint64_t size, char *err, size_t 
 		n = read(fd, &extra, 1);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return set_err(err, errsz, -errno, "cannot read '%s': %s", path, strerror(errno));
+		return set_errmsg(err, errsz, -errno, "cannot read '%s': %s", path, strerror(errno));
 	if (n > 0)
 		return changed_size(path, size, size, true, err, errsz);
 	return 0;
@@ -777,20 +763,22 @@ io_error:
 	/* The kernel does not say which side failed: EPIPE, ENOSPC and the
 	 * like are the output's, EIO may be either, so the path is named. */
 	w->io_err = -rc;
-	set_err(err, errsz, rc, "cannot copy '%s' into the archive: %s", path, strerror(-rc));
+	set_errmsg(err, errsz, rc, "cannot copy '%s' into the archive: %s", path, strerror(-rc));
 	return fail(w, rc, err, errsz);
 }
 
 /* Copies exactly size bytes of fd into the stream; any other length is an
  * error (the file changed after it was walked). */
-static int copy_data(struct tar_writer *w, int fd, const char *path, uint64_t size, char *err,
-		     size_t errsz)
+static int copy_data(struct tar_writer *w, int fd, const char *path, uint64_t size,
+		     XXH3_state_t *hs, char *err, size_t errsz)
 {
 	uint64_t left = size;
 	ssize_t n;
 	int rc;
 
-	if (w->direct_mode != DIRECT_NONE && size >= DIRECT_MIN) {
+	/* Hashing needs the bytes in user space: they pass through the
+	 * buffer, hashed there while they are in the cache. */
+	if (!hs && w->direct_mode != DIRECT_NONE && size >= DIRECT_MIN) {
 		bool unsupported = false;
 		int64_t moved = copy_direct(w, fd, path, size, &unsupported, err, errsz);
 		if (moved < 0)
@@ -815,6 +803,8 @@ static int copy_data(struct tar_writer *w, int fd, const char *path, uint64_t si
 		n = read_part(fd, w->buf + w->used, want, path, size - left, size, err, errsz);
 		if (n < 0)
 			return (int)n;
+		if (hs)
+			XXH3_128bits_update(hs, w->buf + w->used, (size_t)n);
 		w->used += (size_t)n;
 		w->raw += (uint64_t)n;
 		left -= (uint64_t)n;
@@ -829,7 +819,7 @@ static int set_option(struct tar_writer *w, const char *mod, const char *opt, co
 		      char *err, size_t errsz)
 {
 	if (archive_write_set_filter_option(w->a, mod, opt, val) != ARCHIVE_OK)
-		return set_err(err, errsz, -EINVAL, "cannot set the %s option %s%s: %s", mod,
+		return set_errmsg(err, errsz, -EINVAL, "cannot set the %s option %s%s: %s", mod,
 			       val ? "" : "!", opt, archive_error_string(w->a));
 	return 0;
 }
@@ -842,15 +832,15 @@ static int setup_filter(struct tar_writer *w, const struct tar_options *o, char 
 	switch (o->compression) {
 	case TAR_NONE:
 		if (o->level)
-			return set_err(err, errsz, -EINVAL,
+			return set_errmsg(err, errsz, -EINVAL,
 				       "a compression level needs compression");
 		return 0;
 	case TAR_GZIP:
 		if (o->level && (o->level < 1 || o->level > 9))
-			return set_err(err, errsz, -EINVAL,
+			return set_errmsg(err, errsz, -EINVAL,
 				       "gzip level %d is out of range (1 to 9)", o->level);
 		if (archive_write_add_filter_gzip(w->a) != ARCHIVE_OK)
-			return set_err(err, errsz, -ENOTSUP, "cannot compress with gzip: %s",
+			return set_errmsg(err, errsz, -ENOTSUP, "cannot compress with gzip: %s",
 				       archive_error_string(w->a));
 		/* No timestamp in the gzip header: the same tree gives the same bytes. */
 		rc = set_option(w, "gzip", "timestamp", NULL, err, errsz);
@@ -862,18 +852,18 @@ static int setup_filter(struct tar_writer *w, const struct tar_options *o, char 
 	case TAR_ZSTD: {
 		long threads = o->threads;
 		if (o->level && (o->level < ZSTD_minCLevel() || o->level > ZSTD_maxCLevel()))
-			return set_err(err, errsz, -EINVAL,
+			return set_errmsg(err, errsz, -EINVAL,
 				       "zstd level %d is out of range (%d to %d)", o->level,
 				       ZSTD_minCLevel(), ZSTD_maxCLevel());
 		if (threads < 0)
-			return set_err(err, errsz, -EINVAL, "zstd threads %ld: not a count",
+			return set_errmsg(err, errsz, -EINVAL, "zstd threads %ld: not a count",
 				       threads);
 		if (threads == 0)
 			threads = sysconf(_SC_NPROCESSORS_ONLN);
 		if (threads < 1)
 			threads = 1;
 		if (archive_write_add_filter_zstd(w->a) != ARCHIVE_OK)
-			return set_err(err, errsz, -ENOTSUP, "cannot compress with zstd: %s",
+			return set_errmsg(err, errsz, -ENOTSUP, "cannot compress with zstd: %s",
 				       archive_error_string(w->a));
 		if (o->level) {
 			snprintf(v, sizeof(v), "%d", o->level);
@@ -888,7 +878,7 @@ static int setup_filter(struct tar_writer *w, const struct tar_options *o, char 
 		return rc;
 	}
 	}
-	return set_err(err, errsz, -EINVAL, "unknown compression %d", (int)o->compression);
+	return set_errmsg(err, errsz, -EINVAL, "unknown compression %d", (int)o->compression);
 }
 
 /* A pipe's default 64 KiB buffer makes the writer and the reader (docker
@@ -933,7 +923,7 @@ int tar_open(struct tar_writer **out, int fd, const struct tar_options *o, char 
 		o = &defaults;
 	w = calloc(1, sizeof(*w));
 	if (!w)
-		return set_err(err, errsz, -ENOMEM, "out of memory");
+		return set_errmsg(err, errsz, -ENOMEM, "out of memory");
 	w->fd = fd;
 	w->dir = (struct tar_dir)TAR_DIR_INIT;
 	w->o = *o;
@@ -941,7 +931,7 @@ int tar_open(struct tar_writer **out, int fd, const struct tar_options *o, char 
 	w->buf = malloc(BUF_SIZE);
 	w->a = archive_write_new();
 	if (!w->buf || !w->a) {
-		rc = set_err(err, errsz, -ENOMEM, "out of memory");
+		rc = set_errmsg(err, errsz, -ENOMEM, "out of memory");
 		goto fail;
 	}
 	/* The raw format passes our bytes through as they are; no blocking
@@ -952,7 +942,7 @@ int tar_open(struct tar_writer **out, int fd, const struct tar_options *o, char 
 	if (archive_write_set_format_raw(w->a) != ARCHIVE_OK ||
 	    archive_write_set_bytes_per_block(w->a, 0) != ARCHIVE_OK ||
 	    archive_write_set_bytes_in_last_block(w->a, 1) != ARCHIVE_OK) {
-		rc = set_err(err, errsz, -EINVAL, "cannot set up the archive writer: %s",
+		rc = set_errmsg(err, errsz, -EINVAL, "cannot set up the archive writer: %s",
 			     archive_error_string(w->a));
 		goto fail;
 	}
@@ -966,7 +956,7 @@ int tar_open(struct tar_writer **out, int fd, const struct tar_options *o, char 
 	/* The one entry of the raw format: the whole tar stream. */
 	e = archive_entry_new();
 	if (!e) {
-		rc = set_err(err, errsz, -ENOMEM, "out of memory");
+		rc = set_errmsg(err, errsz, -ENOMEM, "out of memory");
 		goto fail;
 	}
 	archive_entry_set_filetype(e, AE_IFREG);
@@ -997,7 +987,7 @@ int tar_open_counter(struct tar_writer **out, const struct tar_options *o, char 
 		w->buf = malloc(BUF_SIZE);
 	if (!w || !w->buf) {
 		free(w);
-		return set_err(err, errsz, -ENOMEM, "out of memory");
+		return set_errmsg(err, errsz, -ENOMEM, "out of memory");
 	}
 	w->fd = -1;
 	w->dir = (struct tar_dir)TAR_DIR_INIT;
@@ -1017,8 +1007,8 @@ static int64_t clamp(const struct tar_writer *w, int64_t mtime)
 static int refuse(struct tar_writer *w, char *err, size_t errsz)
 {
 	if (w->finished)
-		return set_err(err, errsz, -EINVAL, "the archive is already finished");
-	return set_err(err, errsz, w->failed, "the archive was given up: %s", w->failmsg);
+		return set_errmsg(err, errsz, -EINVAL, "the archive is already finished");
+	return set_errmsg(err, errsz, w->failed, "the archive was given up: %s", w->failmsg);
 }
 
 /* Never a member that looks complete: drop the failed one while it is
@@ -1046,13 +1036,13 @@ static int read_whole(struct tar_body *b, const char *path, uint64_t size, char 
 	 * (two syscalls per small file, not three). */
 	b->data = malloc((size_t)size + 1);
 	if (!b->data)
-		return set_err(err, errsz, -ENOMEM, "out of memory");
+		return set_errmsg(err, errsz, -ENOMEM, "out of memory");
 	while (got < size) {
 		ssize_t n = read(b->fd, b->data + got, (size_t)(size + 1 - got));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return set_err(err, errsz, -errno, "cannot read '%s': %s", path,
+			return set_errmsg(err, errsz, -errno, "cannot read '%s': %s", path,
 				       strerror(errno));
 		if (n == 0)
 			return changed_size(path, got, size, false, err, errsz);
@@ -1109,6 +1099,35 @@ void tar_dir_close(struct tar_dir *dir)
 	*dir = (struct tar_dir)TAR_DIR_INIT;
 }
 
+int tar_file_open(int rootfd, struct tar_dir *dir, const struct walk_entry *e, struct stat *stp,
+		  char *err, size_t errsz)
+{
+	struct stat st;
+	int fd = open_in_dir(dir, rootfd, e, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	int rc = 0;
+
+	if (fd == -ELOOP)
+		return set_errmsg(err, errsz, -ESTALE,
+			       "'%s' is no longer a regular file (a symlink is in its path)", e->path);
+	if (fd < 0)
+		return set_errmsg(err, errsz, fd, "cannot open '%s': %s", e->path, strerror(-fd));
+	if (fstat(fd, &st) < 0)
+		rc = set_errmsg(err, errsz, -errno, "cannot stat '%s': %s", e->path, strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		rc = set_errmsg(err, errsz, -ESTALE, "'%s' is no longer a regular file", e->path);
+	else if (e->ino && st.st_ino != e->ino)
+		rc = set_errmsg(err, errsz, -ESTALE, "'%s' was replaced after it was walked", e->path);
+	else if ((uint64_t)st.st_size != e->size)
+		rc = changed_size(e->path, (uint64_t)st.st_size, e->size, false, err, errsz);
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	if (stp)
+		*stp = st;
+	return fd;
+}
+
 int tar_body_open(struct tar_body *b, int rootfd, struct tar_dir *dir, const struct walk_entry *e,
 		  bool hardlink, bool read_all, char *err, size_t errsz)
 {
@@ -1118,35 +1137,12 @@ int tar_body_open(struct tar_body *b, int rootfd, struct tar_dir *dir, const str
 	memset(b, 0, sizeof(*b));
 	b->fd = -1;
 	if (e->type == WT_FILE && !hardlink) {
-		struct stat st;
-		b->fd = open_in_dir(dir, rootfd, e,
-				    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-		if (b->fd == -ELOOP) {
-			b->fd = -1;
-			return set_err(err, errsz, -ESTALE,
-				       "'%s' is no longer a regular file (a symlink is in its path)",
-				       e->path);
-		}
+		b->fd = tar_file_open(rootfd, dir, e, NULL, err, errsz);
 		if (b->fd < 0) {
 			rc = b->fd;
 			b->fd = -1;
-			return set_err(err, errsz, rc, "cannot open '%s': %s", e->path,
-				       strerror(-rc));
+			return rc;
 		}
-		if (fstat(b->fd, &st) < 0)
-			rc = set_err(err, errsz, -errno, "cannot stat '%s': %s", e->path,
-				     strerror(errno));
-		else if (!S_ISREG(st.st_mode))
-			rc = set_err(err, errsz, -ESTALE, "'%s' is no longer a regular file",
-				     e->path);
-		else if (e->ino && st.st_ino != e->ino)
-			rc = set_err(err, errsz, -ESTALE, "'%s' was replaced after it was walked",
-				     e->path);
-		else if ((uint64_t)st.st_size != e->size)
-			rc = changed_size(e->path, (uint64_t)st.st_size, e->size, false, err,
-					  errsz);
-		if (rc)
-			goto fail;
 		if (!read_all) /* large files, read in blocks */
 			posix_fadvise(b->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 		caplen = read_cap(b->fd, false, &b->cap);
@@ -1163,13 +1159,13 @@ int tar_body_open(struct tar_body *b, int rootfd, struct tar_dir *dir, const str
 			fd = open_in_dir(dir, rootfd, e, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		}
 		if (fd < 0)
-			return set_err(err, errsz, fd, "cannot open '%s': %s", e->path,
+			return set_errmsg(err, errsz, fd, "cannot open '%s': %s", e->path,
 				       strerror(-fd));
 		caplen = read_cap(fd, opath, &b->cap);
 		close(fd);
 	}
 	if (caplen < 0) {
-		rc = set_err(err, errsz, (int)caplen, "out of memory");
+		rc = set_errmsg(err, errsz, (int)caplen, "out of memory");
 		goto fail;
 	}
 	b->cap_len = (size_t)caplen;
@@ -1206,6 +1202,39 @@ int tar_add(struct tar_writer *w, int rootfd, const struct walk_entry *e, const 
 	rc = tar_add_body(w, e, hardlink, &b, err, errsz);
 	tar_body_free(&b);
 	return rc;
+}
+
+int tar_add_hash(struct tar_writer *w, int rootfd, const struct walk_entry *e, uint8_t hash[16],
+		 char *err, size_t errsz)
+{
+	struct tar_body b;
+	int rc;
+
+	if (w->failed || w->finished)
+		return refuse(w, err, errsz);
+	rc = tar_body_open(&b, rootfd, &w->dir, e, false, false, err, errsz);
+	if (rc)
+		return fail(w, rc, err, errsz);
+	b.want_hash = true;
+	rc = tar_add_body(w, e, NULL, &b, err, errsz);
+	if (!rc)
+		memcpy(hash, b.hash, 16);
+	tar_body_free(&b);
+	return rc;
+}
+
+static void body_hash(struct tar_body *b, XXH128_hash_t h)
+{
+	XXH128_canonical_t c;
+
+	XXH128_canonicalFromHash(&c, h);
+	memcpy(b->hash, c.digest, 16);
+	b->hashed = true;
+}
+
+void tar_body_hash_data(struct tar_body *b)
+{
+	body_hash(b, XXH3_128bits(b->data, b->len));
 }
 
 int tar_add_body(struct tar_writer *w, const struct walk_entry *e, const char *hardlink,
@@ -1246,7 +1275,7 @@ int tar_add_body(struct tar_writer *w, const struct walk_entry *e, const char *h
 		h.type = '0'; /* BuildKit: an empty regular file */
 		break;
 	default:
-		rc = set_err(err, errsz, -EINVAL, "'%s': unknown entry type %d", e->path, e->type);
+		rc = set_errmsg(err, errsz, -EINVAL, "'%s': unknown entry type %d", e->path, e->type);
 		return fail(w, rc, err, errsz);
 	}
 	/* moby/go-archive takes Devmajor/Devminor from st_rdev whenever
@@ -1270,7 +1299,7 @@ int tar_add_body(struct tar_writer *w, const struct walk_entry *e, const char *h
 
 	/* The member name: the path, and a '/' after a directory's. */
 	if (GROW(w->name, w->name_alloc, e->len + 2)) {
-		rc = set_err(err, errsz, -ENOMEM, "out of memory");
+		rc = set_errmsg(err, errsz, -ENOMEM, "out of memory");
 		goto out;
 	}
 	memcpy(w->name, e->path, e->len);
@@ -1282,11 +1311,22 @@ int tar_add_body(struct tar_writer *w, const struct walk_entry *e, const char *h
 
 	rc = write_header(w, &h, err, errsz);
 	if (!rc && b->data) {
+		if (b->want_hash && !b->hashed)
+			tar_body_hash_data(b);
 		rc = put(w, b->data, b->len, err, errsz);
 		if (!rc)
 			rc = pad(w, b->len, err, errsz);
 	} else if (!rc && b->fd >= 0) {
-		rc = copy_data(w, b->fd, e->path, e->size, err, errsz);
+		XXH3_state_t *hs = NULL;
+		if (b->want_hash && !(hs = XXH3_createState()))
+			rc = set_errmsg(err, errsz, -ENOMEM, "out of memory");
+		if (hs)
+			XXH3_128bits_reset(hs);
+		if (!rc)
+			rc = copy_data(w, b->fd, e->path, e->size, hs, err, errsz);
+		if (!rc && hs)
+			body_hash(b, XXH3_128bits_digest(hs));
+		XXH3_freeState(hs);
 	} else if (!rc && w->counting && h.type == '0' && h.size > 0) {
 		uint64_t size = (uint64_t)h.size;
 		w->raw += size + (BLOCK - size % BLOCK) % BLOCK;

@@ -22,6 +22,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "progress.h"
 #include "walk.h"
@@ -67,6 +68,10 @@ struct tar_body {
 	size_t len;
 	char *cap;	/* security.capability, or NULL */
 	size_t cap_len;
+	bool want_hash;	/* set by the caller after tar_body_open: tar_add_body
+			   hashes the content in the read that archives it */
+	bool hashed;	/* hash holds the content's XXH3-128 (canonical bytes) */
+	uint8_t hash[16];
 };
 
 /* The directory of the last file opened, kept open for the next one (one
@@ -79,6 +84,14 @@ struct tar_dir {
 #define TAR_DIR_INIT { -1, NULL, 0, 0 }
 void tar_dir_close(struct tar_dir *dir);
 
+/* Opens the regular file e below rootfd for reading as tar_body_open does
+ * (dir as there), checked against the walk: still a regular file, the
+ * same inode, the same size.  st, if not NULL, receives its fstat.
+ * Returns the descriptor or -errno with err naming the path (-ESTALE when
+ * it is no longer the file the walk saw). */
+int tar_file_open(int rootfd, struct tar_dir *dir, const struct walk_entry *e, struct stat *st,
+		  char *err, size_t errsz);
+
 /* Opens e below rootfd for tar_add_body, as tar_add does; hardlink: e goes
  * in as a link (no data).  dir: a struct tar_dir of the calling thread, or
  * NULL to open every path from rootfd.  read_all: read a regular file's
@@ -88,10 +101,18 @@ void tar_dir_close(struct tar_dir *dir);
 int tar_body_open(struct tar_body *b, int rootfd, struct tar_dir *dir, const struct walk_entry *e,
 		  bool hardlink, bool read_all, char *err, size_t errsz);
 void tar_body_free(struct tar_body *b);
+/* Hashes a body read whole (b->data) into b->hash. */
+void tar_body_hash_data(struct tar_body *b);
 
 /* tar_add with the body already opened (b stays the caller's). */
 int tar_add_body(struct tar_writer *w, const struct walk_entry *e, const char *hardlink,
 		 struct tar_body *b, char *err, size_t errsz);
+
+/* tar_add for a regular file that is not a hard link, which also hashes
+ * the content (XXH3-128, canonical bytes into hash) in the same read that
+ * archives it. */
+int tar_add_hash(struct tar_writer *w, int rootfd, const struct walk_entry *e, uint8_t hash[16],
+		 char *err, size_t errsz);
 
 /* Adds a regular file member from memory (the generated Dockerfile name). */
 int tar_add_data(struct tar_writer *w, const char *name, uint32_t mode, int64_t mtime,

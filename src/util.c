@@ -1,5 +1,8 @@
-/* util.c: array growth and copies with checked sizes. */
+/* util.c: array growth and copies with checked sizes, error messages. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -38,4 +41,31 @@ char *xmemdup(const char *s, size_t len)
 	memcpy(p, s, len);
 	p[len] = '\0';
 	return p;
+}
+
+int set_errmsg(char *err, size_t errsz, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errsz) {
+		va_start(ap, fmt);
+		vsnprintf(err, errsz, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+int thread_count(int requested, int max, size_t work)
+{
+	long n = requested;
+
+	if (n <= 0) {
+		long c = sysconf(_SC_NPROCESSORS_ONLN);
+		n = c > 0 ? c : 1;
+	}
+	if (n > max)
+		n = max;
+	if ((size_t)n > work)
+		n = (long)work;
+	return (int)n;
 }

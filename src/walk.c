@@ -369,8 +369,8 @@ struct estat {
 	uint8_t type;
 	uint32_t mode;
 	uint64_t size;
-	int64_t mtime_sec;
-	uint32_t mtime_nsec;
+	int64_t mtime_sec, ctime_sec;
+	uint32_t mtime_nsec, ctime_nsec;
 	uint64_t dev, ino;
 	uint32_t nlink;
 	uint32_t rdev_major, rdev_minor;
@@ -432,6 +432,8 @@ static int estat_from_stat(struct estat *es, const struct stat *st)
 	es->size = (uint64_t)st->st_size;
 	es->mtime_sec = st->st_mtim.tv_sec;
 	es->mtime_nsec = (uint32_t)st->st_mtim.tv_nsec;
+	es->ctime_sec = st->st_ctim.tv_sec;
+	es->ctime_nsec = (uint32_t)st->st_ctim.tv_nsec;
 	es->dev = st->st_dev;
 	es->ino = st->st_ino;
 	es->nlink = (uint32_t)st->st_nlink;
@@ -457,6 +459,8 @@ static int do_stat(int at, const char *name, struct estat *es)
 			es->size = sx.stx_size;
 			es->mtime_sec = sx.stx_mtime.tv_sec;
 			es->mtime_nsec = sx.stx_mtime.tv_nsec;
+			es->ctime_sec = sx.stx_ctime.tv_sec;
+			es->ctime_nsec = sx.stx_ctime.tv_nsec;
 			es->dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
 			es->ino = sx.stx_ino;
 			es->nlink = sx.stx_nlink;
@@ -601,6 +605,8 @@ static void fill_entry(struct walk_entry *e, const struct estat *es)
 	e->size = es->type == WT_FILE ? es->size : 0;
 	e->mtime_sec = es->mtime_sec;
 	e->mtime_nsec = es->mtime_nsec;
+	e->ctime_sec = es->ctime_sec;
+	e->ctime_nsec = es->ctime_nsec;
 	e->dev = es->dev;
 	e->ino = es->ino;
 	e->nlink = es->nlink;

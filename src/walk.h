@@ -30,6 +30,8 @@ struct walk_entry {
 	uint64_t size;       /* regular files */
 	int64_t mtime_sec;
 	uint32_t mtime_nsec;
+	int64_t ctime_sec;   /* the status change time: with dev, ino, size and mtime, */
+	uint32_t ctime_nsec; /* what the hash cache keys a file's content by */
 	uint64_t dev, ino;
 	uint32_t nlink;
 	uint32_t rdev_major, rdev_minor;

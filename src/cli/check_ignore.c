@@ -13,7 +13,7 @@
 #include "commands.h"
 #include "dockerctx.h"
 #include "explain.h"
-#include "output.h"
+#include "jsonstr.h"
 #include "pattern.h"
 
 enum { OPT_BUILDER = 256, OPT_JSON, OPT_STDIN };

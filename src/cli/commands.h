@@ -10,6 +10,9 @@ extern const struct command pack_command;
 extern const struct command ls_command;
 extern const struct command stats_command;
 extern const struct command lint_command;
+extern const struct command digest_command;
+extern const struct command manifest_command;
+extern const struct command diff_command;
 
 /* After the options: at most one operand, the context directory, into
  * *dir.  Returns nonzero when the command must stop: first is -2 (help

@@ -21,7 +21,7 @@
 #include "commands.h"
 #include "dockerctx.h"
 #include "internal.h"
-#include "output.h"
+#include "jsonstr.h"
 #include "pack.h"
 #include "report.h"
 #include "secrets.h"

@@ -14,6 +14,9 @@ static const struct command *const commands[] = {
 	&stats_command,
 	&check_ignore_command,
 	&lint_command,
+	&digest_command,
+	&manifest_command,
+	&diff_command,
 };
 
 int parse_builder(const char *arg, enum ctxpack_builder *out)

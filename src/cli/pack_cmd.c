@@ -14,13 +14,14 @@
 
 #include "commands.h"
 #include "dockerctx.h"
-#include "output.h"
+#include "members.h"
+#include "jsonstr.h"
 #include "pack.h"
 #include "progress_line.h"
 #include "report.h"
 #include "stats_run.h"
 
-enum { OPT_BUILDER = 256, OPT_COMPRESS, OPT_LEVEL, OPT_MTIME, OPT_FORCE, OPT_JSON, OPT_ALL, OPT_EXCLUDED, OPT_STATS, OPT_PROGRESS };
+enum { OPT_BUILDER = 256, OPT_COMPRESS, OPT_LEVEL, OPT_MTIME, OPT_FORCE, OPT_JSON, OPT_ALL, OPT_EXCLUDED, OPT_STATS, OPT_PROGRESS, OPT_MANIFEST };
 
 struct pack_args {
 	struct pack_options o;
@@ -29,6 +30,7 @@ struct pack_args {
 	struct budgets b;
 	bool stats;
 	const char *stats_file; /* --stats=FILE: JSON there; --stats: text on stderr */
+	const char *manifest;   /* --manifest FILE */
 	enum progress_mode progress;
 };
 
@@ -51,6 +53,10 @@ static int pack_opt(int id, const char *arg, void *payload)
 		break;
 	case OPT_PROGRESS:
 		return progress_mode_parse(arg, &a->progress);
+	case OPT_MANIFEST:
+		a->manifest = arg;
+		a->o.hash = true;
+		break;
 	case 'j':
 		if (opts_int("threads", arg, 1, 1024, &v))
 			return -1;
@@ -250,6 +256,7 @@ static const struct opt pack_opts[] = {
 	{ "quiet", 'q', OPT_ARG_NONE, NULL, "no messages but errors (and no progress line)" },
 	{ "progress", OPT_PROGRESS, OPT_ARG_REQUIRED, "WHEN", "progress line on stderr: auto (when a terminal; default), always, never" },
 	{ "stats", OPT_STATS, OPT_ARG_OPTIONAL, "FILE", "after packing, the size report (as `ctxpack stats`) on stderr, or as JSON into FILE" },
+	{ "manifest", OPT_MANIFEST, OPT_ARG_REQUIRED, "FILE", "also write the manifest (as `ctxpack manifest`; JSON when FILE ends in .json), hashed in the same read" },
 	{ "max-size", OPT_MAX_SIZE, OPT_ARG_REQUIRED, "BYTES", "budget: the uncompressed tar at most BYTES (K/M/G: 1024s, KB/MB/GB: 1000s)" },
 	{ "max-files", OPT_MAX_FILES, OPT_ARG_REQUIRED, "N", "budget: at most N regular files sent" },
 	{ "min-reduction", OPT_MIN_REDUCTION, OPT_ARG_REQUIRED, "PCT", "budget: the rules leave out at least PCT % of the bytes" },
@@ -347,6 +354,35 @@ static int write_stats(const struct pack_args *a, const struct report *r)
 	return 0;
 }
 
+/* --manifest FILE: the members just written, with the hashes taken in
+ * the reads that archived them. */
+static int write_manifest(const char *path, const struct pack_session *ps)
+{
+	struct member_list l;
+	size_t n = strlen(path);
+	bool json = n >= 5 && !strcmp(path + n - 5, ".json");
+	char err[1024];
+	FILE *f;
+	int rc = pack_members(ps, &l, err, sizeof(err));
+
+	if (rc) {
+		fprintf(stderr, "ctxpack: %s\n", err);
+		return -1;
+	}
+	f = fopen(path, "w");
+	if (f) {
+		rc = json ? members_write_json(f, &l) : members_write_tsv(f, &l);
+		if (fclose(f))
+			rc = -1;
+	}
+	member_list_release(&l);
+	if (!f || rc) {
+		fprintf(stderr, "ctxpack: cannot write the manifest to '%s': %s\n", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /* The walk, the budgets (before the first byte), the archive, the report.
  * Returns 0, -EDQUOT for a broken budget, or another negative errno after
  * printing why. */
@@ -411,6 +447,8 @@ static int pack_and_report(struct pack_args *a, char *err, size_t errsz)
 		if (write_stats(a, &r))
 			rc = -EIO;
 	}
+	if (!rc && a->manifest && write_manifest(a->manifest, ps))
+		rc = -EIO;
 out:
 	progress_line_stop(&pl);
 	stats_free(&s);

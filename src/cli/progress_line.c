@@ -65,8 +65,9 @@ static void draw(struct progress_line *pl)
 		n = snprintf(line, sizeof(line), "ctxpack: walking: %llu entries",
 			     (unsigned long long)entries);
 	} else {
-		n = snprintf(line, sizeof(line), "ctxpack: %llu entries, %s written, %s/s",
+		n = snprintf(line, sizeof(line), "ctxpack: %llu entries, %s %s, %s/s",
 			     (unsigned long long)entries, human_size(written, a, sizeof(a)),
+			     pl->p->verb ? pl->p->verb : "written",
 			     human_size((uint64_t)rate, b, sizeof(b)));
 		if (total && written <= total && n > 0 && (size_t)n < sizeof(line)) {
 			double left = rate > 0 ? (double)(total - written) / rate : 0;

@@ -5,7 +5,7 @@
 #include <strings.h>
 
 #include "opts.h"
-#include "output.h"
+#include "jsonstr.h"
 #include "report.h"
 
 const char *human_size(uint64_t n, char *buf, size_t bufsz)
@@ -300,6 +300,27 @@ void report_text(FILE *f, const struct report *r, size_t top, bool color)
 		items_text(f, s->suspicious, s->nsuspicious, false, true);
 		fputs(st->off, f);
 	}
+	if (r->dupes) {
+		const struct dupes *d = r->dupes;
+		char title[160];
+		snprintf(title, sizeof(title),
+			 "duplicate content: %llu files in %zu groups repeat %s (of %llu files compared)",
+			 (unsigned long long)d->files, d->ngroups,
+			 human_size(d->repeated_bytes, h, sizeof(h)), (unsigned long long)d->candidates);
+		heading(f, st, title);
+		for (size_t i = 0; i < d->ngroups && i < top; i++) {
+			const struct dupes_group *g = &d->groups[i];
+			fprintf(f, "  %12s  %zu x %s  ", human_size((g->n - 1) * g->size, h, sizeof(h)),
+				g->n, human_size(g->size, h2, sizeof(h2)));
+			for (size_t k = 0; k < g->n && k < 3; k++) {
+				fputs(k ? ", " : "", f);
+				fwrite(g->v[k]->path, 1, g->v[k]->len, f);
+			}
+			if (g->n > 3)
+				fprintf(f, ", ... (%zu more)", g->n - 3);
+			fputc('\n', f);
+		}
+	}
 	if (r->nbudgets) {
 		heading(f, st, "budgets");
 		for (size_t i = 0; i < r->nbudgets; i++) {
@@ -401,6 +422,24 @@ void report_json(FILE *f, const struct report *r)
 	}
 	fputc(']', f);
 	jitems(f, "suspicious", s->suspicious, s->nsuspicious, false, true);
+	if (r->dupes) {
+		const struct dupes *d = r->dupes;
+		fprintf(f, ",\n\"duplicates\":{\"files\":%llu,\"groups\":%zu,\"repeated_bytes\":%llu,"
+			"\"compared\":%llu,\"top\":[", (unsigned long long)d->files, d->ngroups,
+			(unsigned long long)d->repeated_bytes, (unsigned long long)d->candidates);
+		for (size_t i = 0; i < d->ngroups && i < r->top; i++) {
+			const struct dupes_group *g = &d->groups[i];
+			fprintf(f, "%s{\"size\":%llu,\"count\":%zu,\"repeated_bytes\":%llu,\"paths\":[",
+				i ? ",\n" : "\n", (unsigned long long)g->size, g->n,
+				(unsigned long long)((g->n - 1) * g->size));
+			for (size_t k = 0; k < g->n; k++) {
+				fputs(k ? "," : "", f);
+				json_string(f, g->v[k]->path, g->v[k]->len);
+			}
+			fputs("]}", f);
+		}
+		fputs("]}", f);
+	}
 	fputs(",\n\"budgets\":[", f);
 	for (size_t i = 0; i < r->nbudgets; i++)
 		fprintf(f, "%s{\"name\":\"%s\",\"limit\":%.17g,\"value\":%.17g,\"ok\":%s}", i ? "," : "",

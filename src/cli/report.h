@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "ctxpack/ctxpack.h"
+#include "dupes.h"
 #include "stats.h"
 
 #define EXIT_BUDGET 4
@@ -54,6 +55,8 @@ struct report {
 	uint64_t zstd_bytes, gzip_bytes;
 	struct budget_result budgets[4];
 	size_t nbudgets;
+	const struct dupes *dupes; /* --duplicates, or NULL */
+	size_t top;                /* top lists' length in JSON (duplicate groups) */
 };
 
 /* Fills r->budgets from b; returns how many are broken. */

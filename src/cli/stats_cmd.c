@@ -12,13 +12,15 @@
 
 #include "commands.h"
 #include "dockerctx.h"
+#include "dupes.h"
+#include "hashcache.h"
 #include "html_report.h"
 #include "pack.h"
 #include "progress_line.h"
 #include "report.h"
 #include "stats_run.h"
 
-enum { OPT_BUILDER = 256, OPT_JSON, OPT_TOP, OPT_HTML, OPT_PROGRESS, OPT_ESTIMATE };
+enum { OPT_BUILDER = 256, OPT_JSON, OPT_TOP, OPT_HTML, OPT_PROGRESS, OPT_ESTIMATE, OPT_DUPLICATES, OPT_NO_CACHE };
 
 struct stats_args {
 	struct pack_options o;
@@ -27,7 +29,7 @@ struct stats_args {
 	long top;
 	const char *html; /* --html FILE */
 	enum progress_mode progress;
-	bool quiet, estimate;
+	bool quiet, estimate, duplicates, no_cache;
 };
 
 int stats_measure(struct pack_session *ps, const struct pack_options *o, size_t top,
@@ -137,6 +139,8 @@ static int stats_opt(int id, const char *arg, void *payload)
 	case OPT_HTML: a->html = arg; break;
 	case 'q': a->quiet = true; break;
 	case OPT_ESTIMATE: a->estimate = true; break;
+	case OPT_DUPLICATES: a->duplicates = true; break;
+	case OPT_NO_CACHE: a->no_cache = true; break;
 	case OPT_PROGRESS:
 		return progress_mode_parse(arg, &a->progress);
 	case OPT_TOP:
@@ -191,6 +195,42 @@ out:
 	return rc;
 }
 
+static const uint8_t *hash_of(const void *arg, size_t i)
+{
+	return pack_file_hash(arg, i);
+}
+
+/* --duplicates: the files that share a size are hashed (through the hash
+ * cache unless --no-cache) and grouped by content. */
+static int find_duplicates(struct pack_session *ps, const struct stats_args *a, struct dupes *d,
+			   struct progress *pg, char *err, size_t errsz)
+{
+	const struct walk_result *res = pack_entries(ps);
+	bool *want = malloc(res->n ? res->n : 1);
+	struct hashcache *cache = NULL;
+	int rc = want ? 0 : -ENOMEM;
+
+	if (rc) {
+		snprintf(err, errsz, "out of memory");
+		return rc;
+	}
+	dupes_candidates(want, res);
+	if (!a->no_cache)
+		rc = hashcache_open(&cache, NULL, err, errsz);
+	pg->verb = "hashed";
+	if (!rc)
+		rc = pack_hash(ps, want, cache, pg, NULL, err, errsz);
+	if (!rc && cache && hashcache_save(cache, err, errsz) && !a->quiet)
+		fprintf(stderr, "ctxpack: warning: the hash cache was not saved: %s\n", err);
+	if (!rc && dupes_find(d, res, want, hash_of, ps)) {
+		snprintf(err, errsz, "out of memory");
+		rc = -ENOMEM;
+	}
+	hashcache_free(&cache);
+	free(want);
+	return rc;
+}
+
 static int cmd_stats(const struct command *cmd, int argc, char **argv)
 {
 	struct stats_args a = { .o = { .builder = CTXPACK_BUILDER_BUILDKIT, .dir = ".",
@@ -200,6 +240,7 @@ static int cmd_stats(const struct command *cmd, int argc, char **argv)
 	struct pack_report rep;
 	struct stats s = { 0 };
 	struct report r;
+	struct dupes d = { 0 };
 	struct progress pg = { 0 };
 	struct progress_line *pl;
 	char err[1024] = "";
@@ -218,14 +259,19 @@ static int cmd_stats(const struct command *cmd, int argc, char **argv)
 		rc = pack_write(ps, -1, &rep, err, sizeof(err));
 	if (!rc && a.estimate)
 		rc = estimate_compression(ps, &a.o, &r, err, sizeof(err));
+	if (!rc && a.duplicates)
+		rc = find_duplicates(ps, &a, &d, &pg, err, sizeof(err));
 	progress_line_stop(&pl);
 	if (rc) {
 		fprintf(stderr, "ctxpack: %s\n", err);
+		dupes_release(&d);
 		stats_free(&s);
 		pack_close(&ps);
 		return 1;
 	}
 	r.tar_bytes = rep.tar_bytes;
+	r.dupes = a.duplicates ? &d : NULL;
+	r.top = (size_t)a.top;
 	broken = budgets_check(&r, &a.b);
 	if (a.json)
 		report_json(stdout, &r);
@@ -237,6 +283,7 @@ static int cmd_stats(const struct command *cmd, int argc, char **argv)
 	if (a.html && write_html(a.html, &r, ps))
 		rc = 1;
 	budgets_print_broken(stderr, &r);
+	dupes_release(&d);
 	stats_free(&s);
 	pack_close(&ps);
 	return rc ? 1 : broken ? EXIT_BUDGET : 0;
@@ -249,6 +296,8 @@ static const struct opt stats_opts[] = {
 	{ "top", OPT_TOP, OPT_ARG_REQUIRED, "N", "length of each top list (default 10)" },
 	{ "estimate-compression", OPT_ESTIMATE, OPT_ARG_NONE, NULL, "also the zstd and gzip sizes of what is sent (reads every sent file)" },
 	{ "html", OPT_HTML, OPT_ARG_REQUIRED, "FILE", "also write a self-contained HTML page with a treemap (docs/html-report.md)" },
+	{ "duplicates", OPT_DUPLICATES, OPT_ARG_NONE, NULL, "also sent files with identical content and the bytes they repeat (reads the files that share a size)" },
+	{ "no-cache", OPT_NO_CACHE, OPT_ARG_NONE, NULL, "with --duplicates: neither use nor update the hash cache" },
 	{ "max-size", OPT_MAX_SIZE, OPT_ARG_REQUIRED, "BYTES", "budget: the uncompressed tar at most BYTES (K/M/G: 1024s, KB/MB/GB: 1000s)" },
 	{ "max-files", OPT_MAX_FILES, OPT_ARG_REQUIRED, "N", "budget: at most N regular files sent" },
 	{ "min-reduction", OPT_MIN_REDUCTION, OPT_ARG_REQUIRED, "PCT", "budget: the rules leave out at least PCT % of the bytes" },
@@ -275,6 +324,10 @@ const struct command stats_command = {
 	"directories sent, sent bytes by extension, and sent directories that look\n"
 	"like dependencies, caches or build output.  Colour on a terminal unless\n"
 	"NO_COLOR is set.\n"
+	"\n"
+	"--duplicates also reads the sent files that share their size with another\n"
+	"(through the hash cache of `ctxpack digest`) and lists groups of identical\n"
+	"content with the bytes the copies repeat; hard links are not copies.\n"
 	"\n"
 	"Budgets (also on `pack`, checked before the first byte is written): each\n"
 	"broken one prints one line on stderr naming it and the measured value.\n"

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <xxhash.h>
 
 #include "prefetch.h"
 
@@ -109,18 +110,25 @@ static void check_body(const struct tar_body *b, size_t i)
 			fail_msg("file %zu byte %zu", i, j);
 }
 
-static void take_all(struct fixture *f, int threads)
+static void take_all(struct fixture *f, int threads, bool hash)
 {
 	struct prefetch *p;
 	char err[256];
 
-	assert_int_equal(prefetch_start(&p, f->rootfd, f->v, NFILES, threads), 0);
+	assert_int_equal(prefetch_start(&p, f->rootfd, f->v, NFILES, threads, hash), 0);
 	for (size_t i = 0; i < NFILES; i++) {
 		struct tar_body b;
 		int rc = prefetch_take(p, &b, err, sizeof(err));
 		if (rc)
 			fail_msg("file %zu: %s", i, err);
 		check_body(&b, i);
+		assert_int_equal(b.hashed, hash);
+		if (hash) {
+			/* the hash is of this file's bytes, whichever worker read it */
+			XXH128_canonical_t c;
+			XXH128_canonicalFromHash(&c, XXH3_128bits(b.data, b.len));
+			assert_memory_equal(b.hash, c.digest, 16);
+		}
 		tar_body_free(&b);
 	}
 	prefetch_stop(&p);
@@ -129,12 +137,17 @@ static void take_all(struct fixture *f, int threads)
 
 static void test_in_order_one_thread(void **state)
 {
-	take_all(*state, 1);
+	take_all(*state, 1, false);
 }
 
 static void test_in_order_many_threads(void **state)
 {
-	take_all(*state, 8);
+	take_all(*state, 8, false);
+}
+
+static void test_hashed_many_threads(void **state)
+{
+	take_all(*state, 8, true);
 }
 
 /* A file that changed size after the walk is an error where it stands. */
@@ -146,7 +159,7 @@ static void test_error_in_place(void **state)
 	const size_t bad = 777;
 
 	f->e[bad].size += 1;
-	assert_int_equal(prefetch_start(&p, f->rootfd, f->v, NFILES, 4), 0);
+	assert_int_equal(prefetch_start(&p, f->rootfd, f->v, NFILES, 4, false), 0);
 	for (size_t i = 0; i < NFILES; i++) {
 		struct tar_body b;
 		int rc = prefetch_take(p, &b, err, sizeof(err));
@@ -175,7 +188,7 @@ static void test_symlinked_dir(void **state)
 
 	assert_int_equal(renameat(f->rootfd, "d3", f->rootfd, "d3.real"), 0);
 	assert_int_equal(symlinkat("d3.real", f->rootfd, "d3"), 0);
-	assert_int_equal(prefetch_start(&p, f->rootfd, f->v, NFILES, 4), 0);
+	assert_int_equal(prefetch_start(&p, f->rootfd, f->v, NFILES, 4, false), 0);
 	for (size_t i = 0; i < NFILES; i++) {
 		struct tar_body b;
 		int rc = prefetch_take(p, &b, err, sizeof(err));
@@ -204,7 +217,7 @@ static void test_stop_early(void **state)
 	struct tar_body b;
 	char err[256];
 
-	assert_int_equal(prefetch_start(&p, f->rootfd, f->v, NFILES, 4), 0);
+	assert_int_equal(prefetch_start(&p, f->rootfd, f->v, NFILES, 4, false), 0);
 	assert_int_equal(prefetch_take(p, &b, err, sizeof(err)), 0);
 	tar_body_free(&b);
 	usleep(20000); /* let the workers fill the window */
@@ -218,7 +231,7 @@ static void test_empty_list(void **state)
 	struct prefetch *p;
 	struct tar_body b;
 
-	assert_int_equal(prefetch_start(&p, f->rootfd, f->v, 0, 4), 0);
+	assert_int_equal(prefetch_start(&p, f->rootfd, f->v, 0, 4, false), 0);
 	assert_int_equal(prefetch_take(p, &b, NULL, 0), -EINVAL);
 	prefetch_stop(&p);
 }
@@ -229,6 +242,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_in_order_one_thread),
 		T(test_in_order_many_threads),
+		T(test_hashed_many_threads),
 		T(test_error_in_place),
 		T(test_symlinked_dir),
 		T(test_stop_early),

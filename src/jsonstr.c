@@ -1,7 +1,7 @@
-/* output.c: JSON strings that carry arbitrary bytes (see output.h). */
+/* jsonstr.c: JSON strings that carry arbitrary bytes (see jsonstr.h). */
 #include <stdint.h>
 
-#include "output.h"
+#include "jsonstr.h"
 #include "utf8.h"
 
 void json_string(FILE *out, const char *s, size_t len)

@@ -1,6 +1,7 @@
-/* output.h: writing paths and JSON safely. */
-#ifndef CTXPACK_CLI_OUTPUT_H
-#define CTXPACK_CLI_OUTPUT_H
+/* jsonstr.h: names as JSON strings, whatever their bytes (manifests, the
+ * CLI's JSON output). */
+#ifndef CTXPACK_JSONSTR_H
+#define CTXPACK_JSONSTR_H
 
 #include <stddef.h>
 #include <stdio.h>
