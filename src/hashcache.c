@@ -19,8 +19,12 @@
  *
  * In memory, the entries sit in one array in insertion order, found by an
  * open-addressing index of uint32_t (entry number + 1, 0 for an empty
- * slot; linear probing, at most half full) keyed by (dev, ino).  One
- * rwlock guards both: lookups share it, puts take it alone. */
+ * slot; linear probing, at most half full) keyed by (dev, ino).  The
+ * table read from the file does not change until the cache is freed, so
+ * lookups in it take no lock (a lock word shared by every lookup on every
+ * thread cost more than the lookup: a warm digest is mostly lookups);
+ * puts go into a second table of the same kind under a mutex, which a
+ * lookup consults only when the first has no trusted entry. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -64,8 +68,9 @@ struct table {
 };
 
 struct hashcache {
-	pthread_rwlock_t lock;
-	struct table t;
+	struct table t;	     /* from the file: read without a lock */
+	pthread_mutex_t mu;  /* guards pend and the put counters */
+	struct table pend;   /* this run's puts */
 	uint64_t puts;	/* puts so far */
 	uint64_t saved; /* puts as of the last save */
 	_Atomic uint64_t hits, misses;
@@ -209,17 +214,17 @@ static int table_reserve(struct table *t, size_t n)
  * -ENOMEM or -ENOSPC. */
 static int table_put(struct table *t, const struct entry *e)
 {
-	struct entry *old = table_find(t, e->k.dev, e->k.ino);
-	int rc;
+	size_t i;
+	int rc = table_reserve(t, t->n + 1); /* one probe after it, not two */
 
-	if (old) {
-		*old = *e;
-		return 0;
-	}
-	rc = table_reserve(t, t->n + 1);
 	if (rc)
 		return rc;
-	t->slot[table_slot(t, e->k.dev, e->k.ino)] = (uint32_t)(t->n + 1);
+	i = table_slot(t, e->k.dev, e->k.ino);
+	if (t->slot[i]) {
+		t->v[t->slot[i] - 1] = *e;
+		return 0;
+	}
+	t->slot[i] = (uint32_t)(t->n + 1);
 	t->v[t->n++] = *e;
 	return 0;
 }
@@ -365,7 +370,7 @@ int hashcache_open(struct hashcache **out, const char *path, char *err, size_t e
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		goto oom;
-	if (pthread_rwlock_init(&c->lock, NULL)) {
+	if (pthread_mutex_init(&c->mu, NULL)) {
 		free(c);
 		c = NULL;
 		goto oom;
@@ -401,13 +406,19 @@ bool hashcache_get(struct hashcache *c, const struct hashcache_key *k, uint8_t h
 	const struct entry *e;
 	bool hit = false;
 
-	pthread_rwlock_rdlock(&c->lock);
 	e = table_find(&c->t, k->dev, k->ino);
 	if (e && key_equal(&e->k, k) && trusted(e)) {
 		memcpy(hash, e->hash, 16);
 		hit = true;
+	} else {
+		pthread_mutex_lock(&c->mu);
+		e = table_find(&c->pend, k->dev, k->ino);
+		if (e && key_equal(&e->k, k) && trusted(e)) {
+			memcpy(hash, e->hash, 16);
+			hit = true;
+		}
+		pthread_mutex_unlock(&c->mu);
 	}
-	pthread_rwlock_unlock(&c->lock);
 	atomic_fetch_add_explicit(hit ? &c->hits : &c->misses, 1, memory_order_relaxed);
 	return hit;
 }
@@ -426,12 +437,12 @@ void hashcache_put_since(struct hashcache *c, const struct hashcache_key *k, con
 	clock_gettime(CLOCK_REALTIME, &now);
 	e.recorded_sec = now.tv_sec < since_sec ? now.tv_sec : since_sec;
 	memcpy(e.hash, hash, 16);
-	pthread_rwlock_wrlock(&c->lock);
+	pthread_mutex_lock(&c->mu);
 	/* Out of memory: the entry is not remembered, which only costs a
 	 * hash at the next run. */
-	if (!table_put(&c->t, &e))
+	if (!table_put(&c->pend, &e))
 		c->puts++;
-	pthread_rwlock_unlock(&c->lock);
+	pthread_mutex_unlock(&c->mu);
 }
 
 void hashcache_counts(const struct hashcache *c, uint64_t *hits, uint64_t *misses)
@@ -583,9 +594,9 @@ int hashcache_save_capped(struct hashcache *c, size_t cap, char *err, size_t err
 	bool dirty;
 	int fd, rc;
 
-	pthread_rwlock_rdlock(&c->lock);
+	pthread_mutex_lock(&c->mu);
 	dirty = c->puts != c->saved;
-	pthread_rwlock_unlock(&c->lock);
+	pthread_mutex_unlock(&c->mu);
 	if (!dirty)
 		return 0;
 	if (!c->path)
@@ -604,11 +615,13 @@ int hashcache_save_capped(struct hashcache *c, size_t cap, char *err, size_t err
 		if (rc)
 			goto fail;
 	}
-	pthread_rwlock_rdlock(&c->lock);
+	pthread_mutex_lock(&c->mu);
 	for (size_t i = 0; i < c->t.n && !rc; i++)
 		rc = table_put(&m, &c->t.v[i]);
+	for (size_t i = 0; i < c->pend.n && !rc; i++)
+		rc = table_put(&m, &c->pend.v[i]);
 	puts = c->puts;
-	pthread_rwlock_unlock(&c->lock);
+	pthread_mutex_unlock(&c->mu);
 	if (rc)
 		goto fail;
 
@@ -618,9 +631,9 @@ int hashcache_save_capped(struct hashcache *c, size_t cap, char *err, size_t err
 	}
 	rc = write_cache(c->path, m.v, m.n, err, errsz);
 	if (!rc) {
-		pthread_rwlock_wrlock(&c->lock);
+		pthread_mutex_lock(&c->mu);
 		c->saved = puts;
-		pthread_rwlock_unlock(&c->lock);
+		pthread_mutex_unlock(&c->mu);
 	}
 	goto out;
 fail:
@@ -639,8 +652,9 @@ void hashcache_free(struct hashcache **c)
 {
 	if (!c || !*c)
 		return;
-	pthread_rwlock_destroy(&(*c)->lock);
+	pthread_mutex_destroy(&(*c)->mu);
 	table_release(&(*c)->t);
+	table_release(&(*c)->pend);
 	free((*c)->path);
 	free(*c);
 	*c = NULL;

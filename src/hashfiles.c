@@ -19,6 +19,7 @@
 
 #define MAX_THREADS 64
 #define BLOCK (256u << 10) /* read size: large enough to stream, small enough for L2 */
+#define CLAIM_MAX 16       /* files a worker takes at once, at most */
 
 struct job {
 	uint8_t (*out)[16];
@@ -28,9 +29,10 @@ struct job {
 	struct hashcache *cache;
 	struct progress *progress;
 	atomic_size_t next;
+	size_t claim;         /* files a worker takes at once */
 	atomic_uint_least64_t files_read, bytes_read, cached;
 	pthread_mutex_t mu;  /* guards the first error */
-	size_t err_at;       /* index of the first failing file so far, n: none */
+	atomic_size_t err_at; /* index of the first failing file so far, n: none */
 	int rc;
 	char err[512];
 };
@@ -91,8 +93,8 @@ static int hash_fd(struct job *j, int fd, const struct walk_entry *e, char *buf,
 static void record_error(struct job *j, size_t i, int rc, const char *msg)
 {
 	pthread_mutex_lock(&j->mu);
-	if (i < j->err_at) {
-		j->err_at = i;
+	if (i < atomic_load(&j->err_at)) {
+		atomic_store(&j->err_at, i);
 		j->rc = rc;
 		snprintf(j->err, sizeof(j->err), "%s", msg);
 	}
@@ -107,28 +109,34 @@ static void *worker(void *arg)
 	XXH3_state_t *st = XXH3_createState();
 	char err[512];
 
-	for (;;) {
-		size_t i = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
+	uint64_t cached = 0;
+	size_t i = 0, end = 0;
+
+	for (;; i++) {
 		const struct walk_entry *e;
 		struct hashcache_key k;
 		struct timespec start;
 		int fd, rc;
+		if (i == end) {
+			/* Files are claimed a few at a time: one shared counter
+			 * touched per file would cost more than a cache hit. */
+			i = atomic_fetch_add_explicit(&j->next, j->claim, memory_order_relaxed);
+			end = i + j->claim;
+		}
 		if (i >= j->n)
 			break;
 		e = j->v[i];
 		k = key_of(e);
 		if (j->cache && hashcache_get(j->cache, &k, j->out[i])) {
-			atomic_fetch_add_explicit(&j->cached, 1, memory_order_relaxed);
+			cached++;
 			continue;
 		}
 		if (!buf || !st) {
 			record_error(j, i, -ENOMEM, "out of memory");
 			break;
 		}
-		pthread_mutex_lock(&j->mu);
-		rc = j->err_at < i; /* an earlier file failed: that is the answer */
-		pthread_mutex_unlock(&j->mu);
-		if (rc)
+		/* an earlier file failed: that is the answer */
+		if (atomic_load_explicit(&j->err_at, memory_order_relaxed) < i)
 			break;
 		clock_gettime(CLOCK_REALTIME, &start);
 		fd = tar_file_open(j->rootfd, &dir, e, NULL, err, sizeof(err));
@@ -144,6 +152,7 @@ static void *worker(void *arg)
 		else if (j->cache)
 			hashcache_put_since(j->cache, &k, j->out[i], start.tv_sec);
 	}
+	atomic_fetch_add_explicit(&j->cached, cached, memory_order_relaxed);
 	free(buf);
 	XXH3_freeState(st);
 	tar_dir_close(&dir);
@@ -155,11 +164,16 @@ int hashfiles(uint8_t (*out)[16], const struct walk_entry *const *v, size_t n, i
 	      struct hashfiles_stats *stats, char *err, size_t errsz)
 {
 	struct job j = { .out = out, .v = v, .n = n, .rootfd = rootfd, .cache = cache,
-			 .progress = progress, .err_at = n };
+			 .progress = progress };
 	pthread_t tid[MAX_THREADS];
 	int started = 0;
 
 	threads = thread_count(threads, MAX_THREADS, n);
+	/* Batches only where there are many files: a few large ones are
+	 * shared one at a time, or one thread would read them all. */
+	j.claim = threads ? n / ((size_t)threads * 64) : 1;
+	j.claim = j.claim < 1 ? 1 : j.claim > CLAIM_MAX ? CLAIM_MAX : j.claim;
+	atomic_init(&j.err_at, n);
 	atomic_init(&j.next, 0);
 	atomic_init(&j.files_read, 0);
 	atomic_init(&j.bytes_read, 0);
@@ -179,7 +193,7 @@ int hashfiles(uint8_t (*out)[16], const struct walk_entry *const *v, size_t n, i
 		stats->bytes_read = atomic_load(&j.bytes_read);
 		stats->cached = atomic_load(&j.cached);
 	}
-	if (j.err_at < n) {
+	if (atomic_load(&j.err_at) < n) {
 		snprintf(err, errsz, "%s", j.err);
 		return j.rc;
 	}

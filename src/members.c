@@ -32,13 +32,14 @@ static const char HEX[] = "0123456789abcdef";
 
 void member_list_release(struct member_list *l)
 {
-	for (size_t i = 0; i < l->n; i++) {
+	for (size_t i = 0; i < l->n && !l->borrowed; i++) {
 		free(l->v[i].path);
 		free(l->v[i].link);
 	}
 	free(l->v);
 	l->v = NULL;
 	l->n = l->alloc = 0;
+	l->borrowed = false;
 }
 
 int member_list_add(struct member_list *l, const struct member *m)
@@ -47,6 +48,10 @@ int member_list_add(struct member_list *l, const struct member *m)
 
 	if (l->n == SIZE_MAX || GROW(l->v, l->alloc, l->n + 1) < 0)
 		return -ENOMEM;
+	if (l->borrowed) {
+		l->v[l->n++] = c;
+		return 0;
+	}
 	c.len = m->path ? m->len : 0;
 	c.path = xmemdup(m->path ? m->path : "", c.len);
 	if (!c.path)
@@ -1277,53 +1282,104 @@ int members_from_manifest(struct member_list *out, FILE *in, const char *name, c
 
 /* ---- the digest ---- */
 
-static void feed(XXH3_state_t *st, const void *p, size_t n)
+/* The digest's byte stream is the same however it is cut: each member's
+ * fields are gathered in a buffer and hashed in large pieces (one update
+ * per field cost more than the hashing itself on small members). */
+struct members_digester {
+	XXH3_state_t st;
+	bool with_mtime;
+	size_t used;
+	unsigned char buf[8192];
+};
+
+static void dg_flush(struct members_digester *d)
 {
-	(void)XXH3_128bits_update(st, p, n);
+	(void)XXH3_128bits_update(&d->st, d->buf, d->used);
+	d->used = 0;
 }
 
-static void feed_le(XXH3_state_t *st, uint64_t v, size_t bytes)
+static void dg_put(struct members_digester *d, const void *p, size_t n)
+{
+	if (d->used + n > sizeof(d->buf)) {
+		dg_flush(d);
+		if (n > sizeof(d->buf)) {
+			(void)XXH3_128bits_update(&d->st, p, n);
+			return;
+		}
+	}
+	memcpy(d->buf + d->used, p, n);
+	d->used += n;
+}
+
+static void dg_le(struct members_digester *d, uint64_t v, size_t bytes)
 {
 	unsigned char b[8];
 
 	for (size_t i = 0; i < bytes; i++)
 		b[i] = (unsigned char)(v >> (8 * i));
-	feed(st, b, bytes);
+	dg_put(d, b, bytes);
 }
 
-void members_digest(const struct member_list *l, bool with_mtime, uint8_t out[16])
+struct members_digester *members_digester_new(bool with_mtime)
+{
+	struct members_digester *d = aligned_alloc(64, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	XXH3_INITSTATE(&d->st);
+	(void)XXH3_128bits_reset(&d->st);
+	d->with_mtime = with_mtime;
+	d->used = 0;
+	if (with_mtime)
+		dg_put(d, DIGEST_DOMAIN_MTIME, sizeof(DIGEST_DOMAIN_MTIME));
+	else
+		dg_put(d, DIGEST_DOMAIN, sizeof(DIGEST_DOMAIN));
+	return d;
+}
+
+void members_digester_add(struct members_digester *d, const struct member *m)
 {
 	static const uint8_t zero[16];
-	XXH3_state_t st;
-	unsigned char one;
+	size_t link_len = m->link ? m->link_len : 0;
+	unsigned char one = (unsigned char)m->type;
 
-	XXH3_INITSTATE(&st);
-	(void)XXH3_128bits_reset(&st);
-	if (with_mtime)
-		feed(&st, DIGEST_DOMAIN_MTIME, sizeof(DIGEST_DOMAIN_MTIME));
-	else
-		feed(&st, DIGEST_DOMAIN, sizeof(DIGEST_DOMAIN));
-	for (size_t i = 0; i < l->n; i++) {
-		const struct member *m = &l->v[i];
-		size_t link_len = m->link ? m->link_len : 0;
-		one = (unsigned char)m->type;
-		feed(&st, &one, 1);
-		feed_le(&st, m->mode, 4);
-		feed_le(&st, m->size, 8);
-		feed_le(&st, m->len, 8);
-		feed(&st, m->path, m->len);
-		feed_le(&st, link_len, 8);
-		if (link_len)
-			feed(&st, m->link, link_len);
-		feed_le(&st, m->devmajor, 4);
-		feed_le(&st, m->devminor, 4);
-		one = m->hashed ? 1 : 0;
-		feed(&st, &one, 1);
-		feed(&st, m->hashed ? m->hash : zero, 16);
-		if (with_mtime)
-			feed_le(&st, (uint64_t)m->mtime, 8);
-	}
-	XXH128_canonicalFromHash((XXH128_canonical_t *)out, XXH3_128bits_digest(&st));
+	dg_put(d, &one, 1);
+	dg_le(d, m->mode, 4);
+	dg_le(d, m->size, 8);
+	dg_le(d, m->len, 8);
+	dg_put(d, m->path, m->len);
+	dg_le(d, link_len, 8);
+	if (link_len)
+		dg_put(d, m->link, link_len);
+	dg_le(d, m->devmajor, 4);
+	dg_le(d, m->devminor, 4);
+	one = m->hashed ? 1 : 0;
+	dg_put(d, &one, 1);
+	dg_put(d, m->hashed ? m->hash : zero, 16);
+	if (d->with_mtime)
+		dg_le(d, (uint64_t)m->mtime, 8);
+}
+
+void members_digester_finish(struct members_digester **dp, uint8_t out[16])
+{
+	struct members_digester *d = *dp;
+
+	dg_flush(d);
+	XXH128_canonicalFromHash((XXH128_canonical_t *)out, XXH3_128bits_digest(&d->st));
+	free(d);
+	*dp = NULL;
+}
+
+int members_digest(const struct member_list *l, bool with_mtime, uint8_t out[16])
+{
+	struct members_digester *d = members_digester_new(with_mtime);
+
+	if (!d)
+		return -ENOMEM;
+	for (size_t i = 0; i < l->n; i++)
+		members_digester_add(d, &l->v[i]);
+	members_digester_finish(&d, out);
+	return 0;
 }
 
 void members_digest_string(const uint8_t d[16], char out[42])

@@ -32,15 +32,19 @@ struct member {
 	uint8_t hash[16];  /* XXH3-128 of the content, XXH128_canonical_t order */
 };
 
-/* Members in archive order; the list owns every string. */
+/* Members in archive order; the list owns every string, unless borrowed
+ * is set before the first add: then the strings stay the caller's (who
+ * keeps them until the list is released; no copy per member). */
 struct member_list {
 	struct member *v;
 	size_t n, alloc;
+	bool borrowed;
 };
 
 void member_list_release(struct member_list *l);
 
-/* Appends a copy of m (its strings are copied).  Returns 0 or -ENOMEM. */
+/* Appends a copy of m (its strings are copied unless l->borrowed).
+ * Returns 0 or -ENOMEM. */
 int member_list_add(struct member_list *l, const struct member *m);
 
 /* Reads the tar in fd (any tar dialect and any compression libarchive
@@ -78,8 +82,15 @@ int members_write_json(FILE *out, const struct member_list *l);
 /* The context digest: XXH3-128 over the members in order — path, type,
  * mode, size, link target, device numbers, content hash, and the mtime
  * only with with_mtime — each field length-delimited (docs/digest.md).
- * Members that are regular files must be hashed. */
-void members_digest(const struct member_list *l, bool with_mtime, uint8_t out[16]);
+ * Members that are regular files must be hashed.  Returns 0 or -ENOMEM. */
+int members_digest(const struct member_list *l, bool with_mtime, uint8_t out[16]);
+
+/* The same digest, member by member, without a list. */
+struct members_digester;
+struct members_digester *members_digester_new(bool with_mtime); /* NULL: out of memory */
+void members_digester_add(struct members_digester *d, const struct member *m);
+/* The digest into out; frees *d and sets it to NULL. */
+void members_digester_finish(struct members_digester **d, uint8_t out[16]);
 
 /* "xxh3-128:" and 32 lowercase hex digits, NUL-terminated (42 bytes). */
 void members_digest_string(const uint8_t d[16], char out[42]);

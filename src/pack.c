@@ -587,8 +587,8 @@ static char member_type(const struct walk_entry *e)
 }
 
 /* A regular file member with its content in memory. */
-static int add_data_member(struct member_list *out, const char *name, uint32_t mode, int64_t mtime,
-			   const char *data, size_t len)
+static int add_data_member(int (*fn)(void *arg, const struct member *m), void *arg,
+			   const char *name, uint32_t mode, int64_t mtime, const char *data, size_t len)
 {
 	struct member m = { .path = (char *)name, .len = strlen(name), .type = '0', .mode = mode,
 			    .size = len, .mtime = mtime, .hashed = true };
@@ -596,10 +596,11 @@ static int add_data_member(struct member_list *out, const char *name, uint32_t m
 
 	XXH128_canonicalFromHash(&c, XXH3_128bits(data, len));
 	memcpy(m.hash, c.digest, 16);
-	return member_list_add(out, &m);
+	return fn(arg, &m);
 }
 
-int pack_members(const struct pack_session *s, struct member_list *out, char *err, size_t errsz)
+int pack_members_each(const struct pack_session *s, int (*fn)(void *arg, const struct member *m),
+		      void *arg, char *err, size_t errsz)
 {
 	const struct walk_result *res = &s->res;
 	const struct tar_options *t = &s->o.tar;
@@ -608,7 +609,6 @@ int pack_members(const struct pack_session *s, struct member_list *out, char *er
 	size_t len;
 	int rc;
 
-	memset(out, 0, sizeof(*out));
 	rc = plan_members(res, s->o.builder, s->ignore_entry, &plan);
 	if (rc) {
 		snprintf(err, errsz, "out of memory");
@@ -622,7 +622,7 @@ int pack_members(const struct pack_session *s, struct member_list *out, char *er
 		if (e == s->ignore_entry) {
 			rc = ignore_with_name(&buf, &len, s->rootfd, e, &s->df, err, errsz);
 			if (!rc)
-				rc = add_data_member(out, ".dockerignore", e->mode & 07777,
+				rc = add_data_member(fn, arg, ".dockerignore", e->mode & 07777,
 						     clamp(t, e->mtime_sec), buf, len);
 			free(buf);
 			buf = NULL;
@@ -659,7 +659,7 @@ int pack_members(const struct pack_session *s, struct member_list *out, char *er
 			m.devmajor = e->rdev_major;
 			m.devminor = e->rdev_minor;
 		}
-		rc = member_list_add(out, &m);
+		rc = fn(arg, &m);
 		if (rc)
 			snprintf(err, errsz, "out of memory");
 	}
@@ -667,17 +667,32 @@ int pack_members(const struct pack_session *s, struct member_list *out, char *er
 		if (!s->ignore_entry) {
 			rc = ignore_with_name(&buf, &len, s->rootfd, NULL, &s->df, err, errsz);
 			if (!rc)
-				rc = add_data_member(out, ".dockerignore", 0600, clamp(t, s->df.mtime),
+				rc = add_data_member(fn, arg, ".dockerignore", 0600, clamp(t, s->df.mtime),
 						     buf, len);
 			free(buf);
 		}
 		if (!rc)
-			rc = add_data_member(out, s->df.name, 0600, clamp(t, s->df.mtime), s->df.data,
+			rc = add_data_member(fn, arg, s->df.name, 0600, clamp(t, s->df.mtime), s->df.data,
 					     s->df.len);
 		if (rc && !*err)
 			snprintf(err, errsz, "out of memory");
 	}
 	plan_free(&plan);
+	return rc;
+}
+
+static int add_to_list(void *arg, const struct member *m)
+{
+	return member_list_add(arg, m);
+}
+
+int pack_members(const struct pack_session *s, struct member_list *out, char *err, size_t errsz)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->borrowed = true; /* names and links stay in the session */
+	rc = pack_members_each(s, add_to_list, out, err, errsz);
 	if (rc)
 		member_list_release(out);
 	return rc;

@@ -78,9 +78,14 @@ const uint8_t *pack_file_hash(const struct pack_session *s, size_t i);
 
 /* The members the session sends, in order, as src/members.h describes
  * them (the generated Dockerfile and .dockerignore included), after
- * pack_hash or a pack_write with o.hash.  out is released by the caller
- * (member_list_release). */
+ * pack_hash or a pack_write with o.hash.  The list borrows its strings
+ * from the session: release it (member_list_release) before pack_close. */
 int pack_members(const struct pack_session *s, struct member_list *out, char *err, size_t errsz);
+/* The same members handed to fn one at a time (valid during the call);
+ * a nonzero return from fn stops and is returned. */
+struct member;
+int pack_members_each(const struct pack_session *s, int (*fn)(void *arg, const struct member *m),
+		      void *arg, char *err, size_t errsz);
 
 /* Packs into outfd.  Returns 0 or a negative errno with a message in err. */
 int pack_run(const struct pack_options *o, int outfd, struct pack_report *rep, char *err,

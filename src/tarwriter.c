@@ -90,6 +90,8 @@ struct tar_writer {
 	uint64_t raw;	  /* tar bytes accepted (buffered or written) */
 	uint64_t direct;  /* bytes copied to fd past libarchive (spliced) */
 	enum { DIRECT_NONE, DIRECT_SPLICE, DIRECT_COPY_RANGE } direct_mode;
+	int tee[2];	  /* hashing into a pipe: the file's pages pass through here, -1 */
+	bool no_tee;	  /* tee(2) is not available: hashing goes through buf */
 	char *name;	  /* scratch: the member name */
 	size_t name_alloc;
 	char *pax; /* scratch: PAX records */
@@ -767,6 +769,102 @@ io_error:
 	return fail(w, rc, err, errsz);
 }
 
+/* Moves up to size bytes of fd into the output pipe and hashes them, with
+ * one read of the file: its pages are spliced into a pipe of our own,
+ * tee(2)'d from there into the output (the pages are shared, not copied),
+ * and then read out of our pipe into the buffer, where they are hashed
+ * while they are in the cache.  The bytes hashed are the bytes sent.
+ * Returns the bytes moved (< size: fd ended early) or -errno; sets
+ * *unsupported (nothing moved) when the kernel cannot tee these. */
+static int64_t copy_teed(struct tar_writer *w, int fd, const char *path, uint64_t size,
+			 XXH3_state_t *hs, bool *unsupported, char *err, size_t errsz)
+{
+	uint64_t done = 0;
+	int rc = flush(w, err, errsz);
+
+	if (rc)
+		return rc;
+	if (w->tee[0] < 0) {
+		if (pipe2(w->tee, O_CLOEXEC) < 0) {
+			w->tee[0] = w->tee[1] = -1;
+			*unsupported = true;
+			return 0;
+		}
+		fcntl(w->tee[1], F_SETPIPE_SZ, BUF_SIZE);
+	}
+	while (done < size) {
+		size_t want = size - done > BUF_SIZE ? BUF_SIZE : (size_t)(size - done);
+		ssize_t n = splice(fd, NULL, w->tee[1], NULL, want, SPLICE_F_MOVE);
+		size_t sent = 0;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && done == 0 && (errno == EINVAL || errno == ENOSYS)) {
+			*unsupported = true;
+			return 0;
+		}
+		if (n < 0) {
+			rc = -errno;
+			set_errmsg(err, errsz, rc, "cannot read '%s': %s", path, strerror(errno));
+			return fail(w, rc, err, errsz);
+		}
+		if (n == 0)
+			break;
+		while (sent < (size_t)n) {
+			/* tee copies from the head of our pipe: what it took is
+			 * read out (and hashed) before the rest is tee'd. */
+			ssize_t k = tee(w->tee[0], w->fd, (size_t)n - sent, 0), got = 0;
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+				rc = wait_writable(w->fd);
+				if (rc)
+					goto io_error;
+				continue;
+			}
+			if (k < 0 && done == 0 && sent == 0 && errno == EINVAL) {
+				/* Nothing is out yet: the pipe's contents go
+				 * through the buffer instead, this once. */
+				*unsupported = true;
+				k = 0;
+			} else if (k <= 0) {
+				rc = k < 0 ? -errno : -EPIPE;
+				goto io_error;
+			}
+			while (got < k || (*unsupported && got < n)) {
+				ssize_t r = read(w->tee[0], w->buf + got,
+						 (size_t)((*unsupported ? n : k) - got));
+				if (r < 0 && errno == EINTR)
+					continue;
+				if (r <= 0) {
+					rc = r < 0 ? -errno : -EIO;
+					goto io_error;
+				}
+				got += r;
+			}
+			if (*unsupported) {
+				/* Hand the bytes to the buffered path. */
+				XXH3_128bits_update(hs, w->buf, (size_t)got);
+				w->used = (size_t)got;
+				w->raw += (uint64_t)got;
+				return (int64_t)got;
+			}
+			XXH3_128bits_update(hs, w->buf, (size_t)k);
+			sent += (size_t)k;
+			done += (uint64_t)k;
+			w->direct += (uint64_t)k;
+			w->raw += (uint64_t)k;
+			if (w->o.progress)
+				atomic_fetch_add_explicit(&w->o.progress->written, (uint64_t)k,
+							  memory_order_relaxed);
+		}
+	}
+	return (int64_t)done;
+io_error:
+	w->io_err = -rc;
+	set_errmsg(err, errsz, rc, "cannot copy '%s' into the archive: %s", path, strerror(-rc));
+	return fail(w, rc, err, errsz);
+}
+
 /* Copies exactly size bytes of fd into the stream; any other length is an
  * error (the file changed after it was walked). */
 static int copy_data(struct tar_writer *w, int fd, const char *path, uint64_t size,
@@ -776,8 +874,23 @@ static int copy_data(struct tar_writer *w, int fd, const char *path, uint64_t si
 	ssize_t n;
 	int rc;
 
-	/* Hashing needs the bytes in user space: they pass through the
-	 * buffer, hashed there while they are in the cache. */
+	if (hs && w->direct_mode == DIRECT_SPLICE && !w->no_tee && size >= DIRECT_MIN) {
+		bool unsupported = false;
+		int64_t moved = copy_teed(w, fd, path, size, hs, &unsupported, err, errsz);
+		if (moved < 0)
+			return (int)moved;
+		if (unsupported) {
+			/* What was read is in the buffer; the rest follows it. */
+			w->no_tee = true;
+			left = size - (uint64_t)moved;
+		} else if ((uint64_t)moved < size) {
+			return changed_size(path, (uint64_t)moved, size, false, err, errsz);
+		} else {
+			left = 0;
+		}
+	}
+	/* Other hashing needs the bytes in user space: they pass through
+	 * the buffer, hashed there while they are in the cache. */
 	if (!hs && w->direct_mode != DIRECT_NONE && size >= DIRECT_MIN) {
 		bool unsupported = false;
 		int64_t moved = copy_direct(w, fd, path, size, &unsupported, err, errsz);
@@ -926,6 +1039,7 @@ int tar_open(struct tar_writer **out, int fd, const struct tar_options *o, char 
 		return set_errmsg(err, errsz, -ENOMEM, "out of memory");
 	w->fd = fd;
 	w->dir = (struct tar_dir)TAR_DIR_INIT;
+	w->tee[0] = w->tee[1] = -1;
 	w->o = *o;
 	setup_output(w);
 	w->buf = malloc(BUF_SIZE);
@@ -983,8 +1097,10 @@ int tar_open_counter(struct tar_writer **out, const struct tar_options *o, char 
 	struct tar_writer *w = calloc(1, sizeof(*w));
 
 	*out = NULL;
-	if (w)
+	if (w) {
+		w->tee[0] = w->tee[1] = -1;
 		w->buf = malloc(BUF_SIZE);
+	}
 	if (!w || !w->buf) {
 		free(w);
 		return set_errmsg(err, errsz, -ENOMEM, "out of memory");
@@ -1422,6 +1538,10 @@ int tar_close(struct tar_writer **wp, char *err, size_t errsz)
 	if (w->a)
 		archive_write_free(w->a);
 	tar_dir_close(&w->dir);
+	if (w->tee[0] >= 0) {
+		close(w->tee[0]);
+		close(w->tee[1]);
+	}
 	free(w->buf);
 	free(w->name);
 	free(w->pax);

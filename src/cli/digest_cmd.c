@@ -58,27 +58,39 @@ static int digest_opt(int id, const char *arg, void *payload)
 	"recorded is always read again.  docs/digest.md has the formats.\n"
 
 static int load_one(const struct command *cmd, int argc, char **argv, int first,
-		    struct digest_args *a, struct member_list *l, struct members_src_info *info)
+		    struct digest_args *a, struct member_list *l, struct members_src_info *info,
+		    int (*each)(void *arg, const struct member *m), void *arg)
 {
 	const char *src = ".";
 
 	if (context_arg(cmd, argc, argv, first, &src))
 		return first == -2 ? 0 : 2;
-	return members_src_load(src, &a->src, l, info) ? 1 : -1;
+	return members_src_load(src, &a->src, l, info, each, arg) ? 1 : -1;
 }
 
-static void print_info(const struct member_list *l, const struct members_src_info *info)
+/* Members, files and bytes, counted as they go by. */
+struct tally {
+	struct members_digester *dg;
+	uint64_t members, files, bytes;
+};
+
+static void tally_add(struct tally *t, const struct member *m)
 {
-	uint64_t files = 0, bytes = 0;
+	if (t->dg)
+		members_digester_add(t->dg, m);
+	t->members++;
+	if (m->type == '0') {
+		t->files++;
+		t->bytes += m->size;
+	}
+}
+
+static void print_info(const struct tally *t, const struct members_src_info *info)
+{
 	char b1[32], b2[32];
 
-	for (size_t i = 0; i < l->n; i++)
-		if (l->v[i].type == '0') {
-			files++;
-			bytes += l->v[i].size;
-		}
-	fprintf(stderr, "ctxpack: %zu members, %llu files, %s", l->n, (unsigned long long)files,
-		human_size(bytes, b1, sizeof(b1)));
+	fprintf(stderr, "ctxpack: %llu members, %llu files, %s", (unsigned long long)t->members,
+		(unsigned long long)t->files, human_size(t->bytes, b1, sizeof(b1)));
 	if (info->kind == SRC_DIR)
 		fprintf(stderr, "; read %llu files (%s), %llu from the hash cache%s",
 			(unsigned long long)info->files_read, human_size(info->bytes_read, b2, sizeof(b2)),
@@ -86,23 +98,41 @@ static void print_info(const struct member_list *l, const struct members_src_inf
 	fputc('\n', stderr);
 }
 
+static int counting_digester(void *arg, const struct member *m)
+{
+	tally_add(arg, m);
+	return 0;
+}
+
 static int cmd_digest(const struct command *cmd, int argc, char **argv)
 {
 	struct digest_args a = { .src = { .builder = CTXPACK_BUILDER_BUILDKIT } };
-	struct member_list l;
-	struct members_src_info info;
+	struct member_list l = { 0 };
+	struct members_src_info info = { 0 };
+	struct tally t = { 0 };
 	uint8_t d[16];
 	char hex[42];
-	int first = opts_parse(cmd, argc, argv, digest_opt, &a);
-	int rc = load_one(cmd, argc, argv, first, &a, &l, &info);
+	int first = opts_parse(cmd, argc, argv, digest_opt, &a), rc;
 
-	if (rc >= 0)
+	t.dg = members_digester_new(a.with_mtime);
+	if (!t.dg) {
+		fprintf(stderr, "ctxpack: out of memory\n");
+		return 1;
+	}
+	/* A directory's members go straight into the digest, no list. */
+	rc = load_one(cmd, argc, argv, first, &a, &l, &info, counting_digester, &t);
+	if (rc >= 0) {
+		members_src_release(&l, &info);
+		members_digester_finish(&t.dg, d);
 		return rc;
-	members_digest(&l, a.with_mtime, d);
+	}
+	for (size_t i = 0; i < l.n; i++)
+		tally_add(&t, &l.v[i]);
+	members_digester_finish(&t.dg, d);
 	members_digest_string(d, hex);
 	if (a.json) {
-		printf("{\"digest\":\"%s\",\"with_mtime\":%s,\"members\":%zu", hex,
-		       a.with_mtime ? "true" : "false", l.n);
+		printf("{\"digest\":\"%s\",\"with_mtime\":%s,\"members\":%llu", hex,
+		       a.with_mtime ? "true" : "false", (unsigned long long)t.members);
 		if (info.kind == SRC_DIR)
 			printf(",\"files_read\":%llu,\"bytes_read\":%llu,\"files_cached\":%llu",
 			       (unsigned long long)info.files_read, (unsigned long long)info.bytes_read,
@@ -112,8 +142,8 @@ static int cmd_digest(const struct command *cmd, int argc, char **argv)
 		puts(hex);
 	}
 	if (a.verbose)
-		print_info(&l, &info);
-	member_list_release(&l);
+		print_info(&t, &info);
+	members_src_release(&l, &info);
 	if (fflush(stdout) || ferror(stdout)) {
 		fprintf(stderr, "ctxpack: cannot write output: %s\n", strerror(errno));
 		return 1;
@@ -157,14 +187,18 @@ static int cmd_manifest(const struct command *cmd, int argc, char **argv)
 	struct member_list l;
 	struct members_src_info info;
 	int first = opts_parse(cmd, argc, argv, digest_opt, &a);
-	int rc = load_one(cmd, argc, argv, first, &a, &l, &info);
+	int rc = load_one(cmd, argc, argv, first, &a, &l, &info, NULL, NULL);
 
 	if (rc >= 0)
 		return rc;
 	rc = a.json ? members_write_json(stdout, &l) : members_write_tsv(stdout, &l);
-	if (a.verbose)
-		print_info(&l, &info);
-	member_list_release(&l);
+	if (a.verbose) {
+		struct tally t = { 0 };
+		for (size_t i = 0; i < l.n; i++)
+			tally_add(&t, &l.v[i]);
+		print_info(&t, &info);
+	}
+	members_src_release(&l, &info);
 	if (rc || fflush(stdout) || ferror(stdout)) {
 		fprintf(stderr, "ctxpack: cannot write output: %s\n", strerror(errno));
 		return 1;
@@ -359,7 +393,7 @@ static int cmd_diff(const struct command *cmd, int argc, char **argv)
 {
 	struct digest_args a = { .src = { .builder = CTXPACK_BUILDER_BUILDKIT } };
 	struct member_list la = { 0 }, lb = { 0 };
-	struct members_src_info ia, ib;
+	struct members_src_info ia = { 0 }, ib = { 0 };
 	struct member_diff d = { 0 };
 	char s1[32], s2[32], s3[32], s4[32];
 	int first = opts_parse(cmd, argc, argv, diff_opt, &a), rc = 2;
@@ -371,8 +405,8 @@ static int cmd_diff(const struct command *cmd, int argc, char **argv)
 		usage_error(cmd, "two sources to compare are needed (directories, tars or manifests)");
 		return 2;
 	}
-	if (members_src_load(argv[first], &a.src, &la, &ia) ||
-	    members_src_load(argv[first + 1], &a.src, &lb, &ib))
+	if (members_src_load(argv[first], &a.src, &la, &ia, NULL, NULL) ||
+	    members_src_load(argv[first + 1], &a.src, &lb, &ib, NULL, NULL))
 		goto out;
 	if (members_diff(&d, &la, &lb, a.with_mtime)) {
 		fprintf(stderr, "ctxpack: out of memory\n");
@@ -401,8 +435,8 @@ static int cmd_diff(const struct command *cmd, int argc, char **argv)
 	}
 out:
 	member_diff_release(&d);
-	member_list_release(&la);
-	member_list_release(&lb);
+	members_src_release(&la, &ia);
+	members_src_release(&lb, &ib);
 	return rc;
 }
 

@@ -45,7 +45,8 @@ int members_src_opt(int id, const char *arg, struct members_src_opts *o)
 /* A directory: the context walked, every sent file hashed (through the
  * cache unless o->no_cache), the members as the builder receives them. */
 static int load_dir(const char *dir, const struct members_src_opts *o, struct member_list *out,
-		    struct members_src_info *info)
+		    struct members_src_info *info, int (*each)(void *arg, const struct member *m),
+		    void *arg)
 {
 	struct pack_options po = { .builder = o->builder, .dir = dir, .dockerfile = o->dockerfile,
 				   .threads = o->threads };
@@ -64,7 +65,8 @@ static int load_dir(const char *dir, const struct members_src_opts *o, struct me
 	if (!rc)
 		rc = pack_hash(s, NULL, cache, &pg, &hs, err, sizeof(err));
 	if (!rc)
-		rc = pack_members(s, out, err, sizeof(err));
+		rc = each ? pack_members_each(s, each, arg, err, sizeof(err))
+			: pack_members(s, out, err, sizeof(err));
 	progress_line_stop(&pl);
 	if (rc)
 		fprintf(stderr, "ctxpack: %s\n", err);
@@ -76,8 +78,16 @@ static int load_dir(const char *dir, const struct members_src_opts *o, struct me
 	info->cached = hs.cached;
 	info->cache_used = cache != NULL;
 	hashcache_free(&cache);
-	pack_close(&s);
+	if (rc)
+		pack_close(&s);
+	info->session = s; /* the list's names live in it */
 	return rc;
+}
+
+void members_src_release(struct member_list *l, struct members_src_info *info)
+{
+	member_list_release(l);
+	pack_close(&info->session);
 }
 
 /* stdin into an unnamed temporary file, so that it can be sniffed and
@@ -153,7 +163,8 @@ static int load_file(int fd, const char *name, struct member_list *out,
 }
 
 int members_src_load(const char *operand, const struct members_src_opts *o, struct member_list *out,
-		     struct members_src_info *info)
+		     struct members_src_info *info,
+		     int (*each)(void *arg, const struct member *m), void *arg)
 {
 	struct stat st;
 	int fd, rc;
@@ -177,7 +188,7 @@ int members_src_load(const char *operand, const struct members_src_opts *o, stru
 	}
 	if (S_ISDIR(st.st_mode)) {
 		info->kind = SRC_DIR;
-		return load_dir(operand, o, out, info);
+		return load_dir(operand, o, out, info, each, arg);
 	}
 	fd = open(operand, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {

@@ -12,6 +12,8 @@
 #include "members.h"
 #include "progress_line.h"
 
+struct pack_session;
+
 struct members_src_opts {
 	enum ctxpack_builder builder;
 	const char *dockerfile; /* -f, for directories */
@@ -29,12 +31,18 @@ struct members_src_info {
 	uint64_t files_read, bytes_read; /* directories: content read */
 	uint64_t cached;                 /* directories: files answered by the hash cache */
 	bool cache_used;
+	struct pack_session *session;    /* directories: what the list's names point into */
 };
 
-/* Loads operand into out.  Prints the error (naming operand) and returns
- * -errno on failure. */
+/* Loads operand into out.  each, if not NULL, takes a directory's members
+ * one by one instead, with arg (out then stays empty: a digest needs no
+ * list).
+ * Prints the error (naming operand) and returns -errno on failure.
+ * Release with members_src_release in every case. */
 int members_src_load(const char *operand, const struct members_src_opts *o, struct member_list *out,
-		     struct members_src_info *info);
+		     struct members_src_info *info,
+		     int (*each)(void *arg, const struct member *m), void *arg);
+void members_src_release(struct member_list *l, struct members_src_info *info);
 
 /* Option ids shared by the three commands (>= 256, see opts.h). */
 enum {

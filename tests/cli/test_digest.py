@@ -208,6 +208,14 @@ for extra in ([], ["--compress=zstd"]):
     tap.check("pack %s--manifest equals `manifest` of the directory and of the tar" %
               (" ".join(extra) + " " if extra else ""),
               rc == 0 and open(m, "rb").read() == tsv == mt, err)
+# into a pipe: large files are spliced, tee'd and hashed from one read
+m = os.path.join(tap.mkdtemp(), "p.manifest")
+rc, piped, err = run("pack", "--manifest", m, d)
+rc2, plain, _ = run("pack", d)
+rc3, mt, _ = run("manifest", "-", stdin=piped)
+tap.check("pack --manifest into a pipe: the same archive as without, and the same manifest",
+          rc == 0 and rc2 == 0 and piped == plain and open(m, "rb").read() == tsv == mt,
+          (len(piped), len(plain), err))
 rc, out, err = run("pack", "--manifest", "/nonexistent/dir/m", "-o", os.path.join(tap.mkdtemp(), "x.tar"), d)
 tap.check("pack --manifest into an impossible path fails and says where",
           rc == 1 and "/nonexistent/dir/m" in err, err)
