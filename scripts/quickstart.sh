@@ -28,3 +28,7 @@ echo "   -> build/webapp-stats.html (open it in a browser)"
 echo
 echo "== what ctxpack lint finds (exit 1: warnings, 3: errors)"
 build/src/cli/ctxpack lint "$ex" || true
+echo
+echo "== the context's digest (the same for the directory and the tar made of it)"
+build/src/cli/ctxpack digest "$ex"
+build/src/cli/ctxpack digest build/webapp-context.tar
