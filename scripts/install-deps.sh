@@ -7,6 +7,9 @@ pkgs=(build-essential meson ninja-build pkg-config python3
       libarchive-dev libzstd-dev libxxhash-dev libcmocka-dev)
 # tests/cli/test_html.py renders the `stats --html` page in headless Chromium
 pkgs+=(chromium)
+# scripts/test.sh runs the unit tests under valgrind; the hostile-tree tests
+# drop privileges with setpriv (util-linux)
+pkgs+=(valgrind util-linux)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

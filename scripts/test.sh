@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: a build with warnings as errors, every test,
-# then the unit and vector tests again under AddressSanitizer and
-# UndefinedBehaviorSanitizer.  Ends with "N passed, N failed".
+# Runs the whole test suite: a build with warnings as errors, every test;
+# the unit, vector, CLI, oracle and fuzz-replay tests again under
+# AddressSanitizer and UndefinedBehaviorSanitizer; the unit and CLI tests
+# (the walker, read-ahead, hashing threads) under ThreadSanitizer; the
+# in-process unit tests under valgrind.  Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,13 +25,26 @@ run_suite() { # builddir meson-setup-args... -- meson-test-args...
 run_suite build-test -Dwerror=true -- || status=1
 run_suite build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
 	-Dbuildtype=debug -- --suite unit --suite vectors --suite cli --suite oracle --suite fuzz || status=1
+run_suite build-tsan -Dwerror=true -Db_sanitize=thread -Db_lundef=false \
+	-Dbuildtype=debug -- --suite unit --suite cli || status=1
+# valgrind: the in-process unit tests of build-test (errors and definite
+# leaks fail them; see tests/meson.build), logged apart from the plain run.
+if command -v valgrind >/dev/null; then
+	meson test -C build-test --setup valgrind --suite unit --print-errorlogs \
+		--logbase valgrind || status=1
+else
+	echo "valgrind not installed: the valgrind run is skipped" >&2
+fi
 
-python3 - build-test build-asan <<'PY'
+python3 - build-test/meson-logs/testlog.json build-asan/meson-logs/testlog.json \
+	build-tsan/meson-logs/testlog.json ${VALGRIND_LOG:-build-test/meson-logs/valgrind.json} <<'PY'
 import json, sys, os
 passed = failed = skipped = 0
-for d in sys.argv[1:]:
-    log = os.path.join(d, "meson-logs", "testlog.json")
+for log in sys.argv[1:]:
     if not os.path.exists(log):
+        if "valgrind" in log:
+            skipped += 1    # valgrind missing: said above, counted as skipped
+            continue
         failed += 1
         continue
     for line in open(log):

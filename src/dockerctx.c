@@ -70,9 +70,10 @@ static int open_in_root(const char *root, const char *name)
 	if (dfd < 0)
 		return -1;
 	fd = (int)syscall(SYS_openat2, dfd, name, &how, sizeof(how));
-	if (fd < 0 && errno == ENOSYS) {
-		/* Old kernel: refuse symlinks rather than follow them out. */
-		fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && (errno == ENOSYS || errno == EPERM)) {
+		/* Old kernel, or a seccomp filter: refuse symlinks rather
+		 * than follow them out. */
+		fd = openat_nofollow(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	}
 	int e = errno;
 	close(dfd);

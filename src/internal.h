@@ -21,6 +21,12 @@ char *xmemdup(const char *s, size_t len);
  * at most max and at most work (the items there are to share). */
 int thread_count(int requested, int max, size_t work);
 
+/* openat(dfd, path, flags) without following a symlink anywhere on the
+ * way: each directory is opened with O_NOFOLLOW (a symlink there: ELOOP);
+ * the last component as flags say (add O_NOFOLLOW to refuse it too).
+ * path: plain names joined by '/'.  Returns fd or -1 with errno. */
+int openat_nofollow(int dfd, const char *path, int flags);
+
 /* Formats the message into err (errsz bytes; none if err is NULL) and
  * returns rc: `return set_errmsg(err, errsz, -ENOENT, "cannot open '%s'", p);` */
 int set_errmsg(char *err, size_t errsz, int rc, const char *fmt, ...)

@@ -34,6 +34,7 @@
 #include <linux/openat2.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -555,16 +556,27 @@ static int write_header(struct tar_writer *w, const struct hdr *h, char *err, si
 
 /* ---- reading the context ----------------------------------------------- */
 
+/* openat2 is missing (before Linux 5.6) or refused by a seccomp filter. */
+static atomic_bool no_openat2;
+
+void tar_disable_openat2(void)
+{
+	atomic_store(&no_openat2, true);
+}
+
 static int openat_beneath(int dfd, const char *path, int flags)
 {
 	struct open_how how = {.flags = (uint64_t)flags,
 			       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS};
-	int fd = (int)syscall(SYS_openat2, dfd, path, &how, sizeof(how));
+	int fd;
 
-	/* Before Linux 5.6, or a seccomp filter that refuses openat2: only
-	 * the last component is kept from following a symlink. */
-	if (fd < 0 && (errno == ENOSYS || errno == EPERM))
-		fd = openat(dfd, path, flags);
+	if (atomic_load_explicit(&no_openat2, memory_order_relaxed))
+		return openat_nofollow(dfd, path, flags);
+	fd = (int)syscall(SYS_openat2, dfd, path, &how, sizeof(how));
+	if (fd < 0 && (errno == ENOSYS || errno == EPERM)) {
+		atomic_store_explicit(&no_openat2, true, memory_order_relaxed);
+		return openat_nofollow(dfd, path, flags);
+	}
 	return fd;
 }
 

@@ -1,7 +1,13 @@
-/* util.c: array growth and copies with checked sizes, error messages. */
+/* util.c: array growth and copies with checked sizes, error messages,
+ * thread counts, opening without following symlinks. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -68,4 +74,50 @@ int thread_count(int requested, int max, size_t work)
 	if ((size_t)n > work)
 		n = (long)work;
 	return (int)n;
+}
+
+/* Opens path below dfd one component at a time, each directory opened
+ * with O_NOFOLLOW (where openat2's RESOLVE_NO_SYMLINKS is missing), so no symlink on the way is followed
+ * (a symlink where a directory was gives ELOOP, as openat2 would).  The
+ * paths are the walk's: plain names, no "." or "..", no leading '/'. */
+int openat_nofollow(int dfd, const char *path, int flags)
+{
+	char name[NAME_MAX + 1];
+	const char *p = path, *slash;
+	int cur = dfd, fd;
+
+	while ((slash = strchr(p, '/'))) {
+		size_t n = (size_t)(slash - p);
+		int nd;
+		struct stat st;
+		if (n == 0 || n > NAME_MAX) {
+			errno = n ? ENAMETOOLONG : ENOENT;
+			fd = -1;
+			goto out;
+		}
+		memcpy(name, p, n);
+		name[n] = '\0';
+		nd = openat(cur, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (nd < 0) {
+			int e = errno;
+			if (e == ENOTDIR && !fstatat(cur, name, &st, AT_SYMLINK_NOFOLLOW) &&
+			    S_ISLNK(st.st_mode))
+				e = ELOOP;
+			errno = e;
+			fd = -1;
+			goto out;
+		}
+		if (cur != dfd)
+			close(cur);
+		cur = nd;
+		p = slash + 1;
+	}
+	fd = openat(cur, p, flags);
+out:
+	if (cur != dfd) {
+		int e = errno;
+		close(cur);
+		errno = e;
+	}
+	return fd;
 }

@@ -179,7 +179,7 @@ static void test_error_in_place(void **state)
 /* A directory replaced by a symlink after the walk: the file below it is
  * an error, never read through the link (the kept directory is opened
  * beneath the root, without following symlinks). */
-static void test_symlinked_dir(void **state)
+static void symlinked_dir(void **state)
 {
 	struct fixture *f = *state;
 	struct prefetch *p;
@@ -207,6 +207,20 @@ static void test_symlinked_dir(void **state)
 	unlinkat(f->rootfd, "d3", 0);
 	assert_int_equal(renameat(f->rootfd, "d3.real", f->rootfd, "d3"), 0);
 	assert_int_equal(bad, -ESTALE);
+}
+
+static void test_symlinked_dir(void **state)
+{
+	symlinked_dir(state);
+}
+
+/* The same where openat2 is missing: each directory on the way is opened
+ * with O_NOFOLLOW, so the symlink is not followed either.  (Last: the
+ * fallback stays on for the rest of the process.) */
+static void test_symlinked_dir_without_openat2(void **state)
+{
+	tar_disable_openat2();
+	symlinked_dir(state);
 }
 
 /* The archiver gives up early: what was read ahead is freed. */
@@ -247,6 +261,7 @@ int main(void)
 		T(test_symlinked_dir),
 		T(test_stop_early),
 		T(test_empty_list),
+		T(test_symlinked_dir_without_openat2),
 #undef T
 	};
 
