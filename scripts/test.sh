@@ -37,7 +37,7 @@ else
 fi
 
 python3 - build-test/meson-logs/testlog.json build-asan/meson-logs/testlog.json \
-	build-tsan/meson-logs/testlog.json ${VALGRIND_LOG:-build-test/meson-logs/valgrind.json} <<'PY'
+	build-tsan/meson-logs/testlog.json build-test/meson-logs/valgrind-valgrind.json <<'PY'
 import json, sys, os
 passed = failed = skipped = 0
 for log in sys.argv[1:]:
