@@ -108,8 +108,7 @@ static void *worker(void *arg)
 	char *buf = malloc(BLOCK);
 	XXH3_state_t *st = XXH3_createState();
 	char err[512];
-
-	uint64_t cached = 0;
+	uint64_t cached = 0, cached_bytes = 0;
 	size_t i = 0, end = 0;
 
 	for (;; i++) {
@@ -129,6 +128,7 @@ static void *worker(void *arg)
 		k = key_of(e);
 		if (j->cache && hashcache_get(j->cache, &k, j->out[i])) {
 			cached++;
+			cached_bytes += e->size;
 			continue;
 		}
 		if (!buf || !st) {
@@ -153,6 +153,9 @@ static void *worker(void *arg)
 			hashcache_put_since(j->cache, &k, j->out[i], start.tv_sec);
 	}
 	atomic_fetch_add_explicit(&j->cached, cached, memory_order_relaxed);
+	if (j->progress) /* answered from the cache: done all the same */
+		atomic_fetch_add_explicit(&j->progress->written, cached_bytes,
+					  memory_order_relaxed);
 	free(buf);
 	XXH3_freeState(st);
 	tar_dir_close(&dir);

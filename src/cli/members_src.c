@@ -70,7 +70,8 @@ static int load_dir(const char *dir, const struct members_src_opts *o, struct me
 	progress_line_stop(&pl);
 	if (rc)
 		fprintf(stderr, "ctxpack: %s\n", err);
-	if (!rc && cache && hashcache_save(cache, err, sizeof(err)) && !o->quiet)
+	/* What was hashed stays true even when another file failed. */
+	if (cache && hashcache_save(cache, err, sizeof(err)) && !o->quiet && !rc)
 		/* Only an optimization: the answer stands. */
 		fprintf(stderr, "ctxpack: warning: the hash cache was not saved: %s\n", err);
 	info->files_read = hs.files_read;
