@@ -8,8 +8,8 @@ pkgs=(build-essential meson ninja-build pkg-config python3
 # tests/cli/test_html.py renders the `stats --html` page in headless Chromium
 pkgs+=(chromium)
 # scripts/test.sh runs the unit tests under valgrind; the hostile-tree tests
-# drop privileges with setpriv (util-linux)
-pkgs+=(valgrind util-linux)
+# drop privileges with setpriv (util-linux); the fault tests steer signals with strace
+pkgs+=(valgrind util-linux strace)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -64,7 +64,8 @@ static int read_all(int fd, char **buf, size_t *len)
  * (BuildKit's view of the context). */
 static int open_in_root(const char *root, const char *name)
 {
-	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT };
+	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK,
+				.resolve = RESOLVE_IN_ROOT };
 	int dfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC), fd;
 
 	if (dfd < 0)
@@ -73,7 +74,7 @@ static int open_in_root(const char *root, const char *name)
 	if (fd < 0 && (errno == ENOSYS || errno == EPERM)) {
 		/* Old kernel, or a seccomp filter: refuse symlinks rather
 		 * than follow them out. */
-		fd = openat_nofollow(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		fd = openat_nofollow(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	}
 	int e = errno;
 	close(dfd);
@@ -171,6 +172,20 @@ static int load_rules(struct dockerctx *ctx, const char *source, const char *buf
 	return ctx->ignore_source ? 0 : -ENOMEM;
 }
 
+/* The ignore files are opened O_NONBLOCK and must be regular files (or
+ * directories, which fail to read): a FIFO would block the run (the docker
+ * CLI waits on it forever) and a device such as /dev/zero (through the
+ * classic builder's symlink) would be read forever; both are refused. */
+static int special_file(struct dockerctx *ctx, int fd, const char *dir, const char *name)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0 || S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
+		return 0;
+	return set_err(ctx, EINVAL, "cannot read '%s%s': not a regular file but %s", dir, name,
+		       S_ISFIFO(st.st_mode) ? "a FIFO" : "a device");
+}
+
 static int read_ignore_classic(struct dockerctx *ctx)
 {
 	char *path = join(ctx->root, ".dockerignore"), *buf = NULL;
@@ -179,12 +194,17 @@ static int read_ignore_classic(struct dockerctx *ctx)
 
 	if (!path)
 		return -ENOMEM;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	free(path);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
 		return set_err(ctx, errno, "cannot open '.dockerignore': %s", strerror(errno));
+	}
+	rc = special_file(ctx, fd, "", ".dockerignore");
+	if (rc) {
+		close(fd);
+		return rc;
 	}
 	rc = read_all(fd, &buf, &len);
 	close(fd);
@@ -193,6 +213,14 @@ static int read_ignore_classic(struct dockerctx *ctx)
 	rc = load_rules(ctx, ".dockerignore", buf, len);
 	free(buf);
 	return rc;
+}
+
+/* A failure that says nothing about the ignore file itself (the disk or
+ * the process failed): it must not read as a missing or unreadable file,
+ * which would send what the rules leave out. */
+static bool broken_read(int rc)
+{
+	return rc == -EIO || rc == -ENOMEM || rc == -EMFILE || rc == -ENFILE;
 }
 
 /* BuildKit: <Dockerfile>.dockerignore (named after -f as given, else
@@ -224,6 +252,11 @@ static int read_ignore_buildkit(struct dockerctx *ctx, const char *df_arg)
 	strcat(name, ".dockerignore");
 	fd = open_in_root(dir, name);
 	free(dir);
+	if (fd >= 0 && (rc = special_file(ctx, fd, df, ".dockerignore"))) {
+		close(fd);
+		free(name);
+		return rc;
+	}
 	rc = fd < 0 ? -errno : read_all(fd, &buf, &len);
 	if (fd >= 0)
 		close(fd);
@@ -231,6 +264,8 @@ static int read_ignore_buildkit(struct dockerctx *ctx, const char *df_arg)
 	strcat(name, ".dockerignore");
 	if (rc == 0 || rc == -EACCES)
 		rc = load_rules(ctx, name, rc ? "" : buf, len);
+	else if (broken_read(rc))
+		rc = set_err(ctx, -rc, "cannot read '%s': %s", name, strerror(-rc));
 	else
 		rc = 1;
 	free(name);
@@ -239,12 +274,17 @@ static int read_ignore_buildkit(struct dockerctx *ctx, const char *df_arg)
 		return rc;
 	buf = NULL;
 	fd = open_in_root(ctx->root, ".dockerignore");
-	if (fd < 0)
-		return 0;
-	rc = read_all(fd, &buf, &len);
-	close(fd);
+	if (fd >= 0 && (rc = special_file(ctx, fd, "", ".dockerignore"))) {
+		close(fd);
+		return rc;
+	}
+	rc = fd < 0 ? -errno : read_all(fd, &buf, &len);
+	if (fd >= 0)
+		close(fd);
 	if (rc)
-		return 0;
+		return broken_read(rc) ? set_err(ctx, -rc, "cannot read '.dockerignore': %s",
+						 strerror(-rc))
+				       : 0;
 	rc = load_rules(ctx, ".dockerignore", buf, len);
 	free(buf);
 	return rc;
@@ -261,7 +301,9 @@ int dockerctx_open(struct dockerctx *ctx, const char *dir, const char *dockerfil
 	ctx->root = realpath(dir, NULL);
 	if (!ctx->root)
 		return set_err(ctx, errno, "cannot open context '%s': %s", dir, strerror(errno));
-	if (stat(ctx->root, &st) < 0 || !S_ISDIR(st.st_mode))
+	if (stat(ctx->root, &st) < 0)
+		return set_err(ctx, errno, "cannot open context '%s': %s", dir, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
 		return set_err(ctx, ENOTDIR, "context '%s' is not a directory", dir);
 	rc = find_dockerfile(ctx, dockerfile);
 	if (rc)

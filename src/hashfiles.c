@@ -77,8 +77,13 @@ static int hash_fd(struct job *j, int fd, const struct walk_entry *e, char *buf,
 			atomic_fetch_add_explicit(&j->progress->written, (uint64_t)n,
 						  memory_order_relaxed);
 	}
-	if (got != e->size || fstat(fd, &after) || (uint64_t)after.st_size != e->size ||
-	    !same_times(&after, e)) {
+	if (got == e->size && fstat(fd, &after)) {
+		int rc = -errno;
+
+		snprintf(err, errsz, "cannot read '%s': %s", e->path, strerror(-rc));
+		return rc;
+	}
+	if (got != e->size || (uint64_t)after.st_size != e->size || !same_times(&after, e)) {
 		snprintf(err, errsz, "'%s' changed while it was read (walked: %llu bytes, read: %llu)",
 			 e->path, (unsigned long long)e->size, (unsigned long long)got);
 		return -ESTALE;

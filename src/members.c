@@ -303,7 +303,15 @@ static int add_entry(struct tar_reader *t, struct archive_entry *e, struct membe
 		case AE_IFLNK:
 			m.type = '2';
 			sl = archive_entry_symlink(e);
-			m.link = (char *)(sl ? sl : "");
+			/* libarchive (3.6) drops a PAX linkpath it cannot
+			 * convert to the locale, and one whose ustar field is
+			 * empty (Go's, for a target without ASCII): never
+			 * take that for an empty target. */
+			if (!sl)
+				return set_errmsg(t->err, t->errsz, -ENOTSUP,
+					       "%s: member '%s': libarchive cannot read the symlink's target (a target that is not ASCII)",
+					       t->name, quote(t->qbuf, sizeof(t->qbuf), m.path, m.len));
+			m.link = (char *)sl;
 			m.link_len = strlen(m.link);
 			break;
 		case AE_IFCHR:

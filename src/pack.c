@@ -611,6 +611,7 @@ int pack_members_each(const struct pack_session *s, int (*fn)(void *arg, const s
 
 	rc = plan_members(res, s->o.builder, s->ignore_entry, &plan);
 	if (rc) {
+		plan_free(&plan);
 		snprintf(err, errsz, "out of memory");
 		return rc;
 	}
@@ -621,9 +622,12 @@ int pack_members_each(const struct pack_session *s, int (*fn)(void *arg, const s
 			continue;
 		if (e == s->ignore_entry) {
 			rc = ignore_with_name(&buf, &len, s->rootfd, e, &s->df, err, errsz);
-			if (!rc)
+			if (!rc) {
 				rc = add_data_member(fn, arg, ".dockerignore", e->mode & 07777,
 						     clamp(t, e->mtime_sec), buf, len);
+				if (rc)
+					snprintf(err, errsz, "out of memory");
+			}
 			free(buf);
 			buf = NULL;
 			continue;

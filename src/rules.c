@@ -256,9 +256,10 @@ int rules_patterns(const ctxpack_rules *r, bool transport, struct pattern **out,
 
 /* patternmatcher.Matches (deprecated): last-match-wins where a pattern is
  * also tried on the leading components of the file's parent directory, as
- * many as the pattern has components.  Errors count as "not excluded". */
+ * many as the pattern has components.  Errors count as "not excluded".
+ * -1 (with *bad the pattern) when ctxpack cannot evaluate a pattern. */
 static int docker_matches_one_level(const struct pattern *pats, size_t n, struct re_scratch *s,
-				    const char *file)
+				    const char *file, size_t *bad)
 {
 	size_t len = strlen(file), plen;
 	const char *slash = strrchr(file, '/');
@@ -272,6 +273,7 @@ static int docker_matches_one_level(const struct pattern *pats, size_t n, struct
 		int m;
 		if (p->exclusion != matched)
 			continue;
+		*bad = i;
 		m = pattern_match(p, s, file, len);
 		if (m == -2)
 			return -1; /* cannot tell what Docker decides */
@@ -323,11 +325,18 @@ static int classic_excluded(ctxpack_rules *r, const char *file, bool *out)
 		rules_patterns_release(pats, r->n);
 		return -ENOMEM;
 	}
-	rc = docker_matches_one_level(pats, r->n, &s, file);
+	rc = docker_matches_one_level(pats, r->n, &s, file, &bad);
 	re_scratch_release(&s);
 	rules_patterns_release(pats, r->n);
 	if (rc < 0) {
-		rules_set_error(r, "cannot tell whether the docker CLI re-adds '%s': a pattern uses a Go regexp construct ctxpack does not reproduce (\\p, \\P or \\Q)", file);
+		/* named as match.c's compile_error names a rule */
+		const struct rule *ru = &r->v[bad];
+		if (ru->line > 0)
+			rules_set_error(r, "%s:%d: cannot tell whether the docker CLI re-adds '%s': Go regexp construct ctxpack does not reproduce (\\p, \\P or \\Q) in '%.*s'",
+					ru->source, ru->line, file, (int)ru->len, ru->text);
+		else
+			rules_set_error(r, "%s: cannot tell whether the docker CLI re-adds '%s': Go regexp construct ctxpack does not reproduce (\\p, \\P or \\Q) in '%.*s'",
+					ru->source, file, (int)ru->len, ru->text);
 		return -ENOTSUP;
 	}
 	*out = rc;

@@ -136,6 +136,12 @@ static la_ssize_t out_write(struct archive *a, void *data, const void *buf, size
 	const char *p = buf;
 	size_t left = len;
 
+	if (w->io_err) {
+		/* Nothing after a failed write: a compressor closing its
+		 * stream around the gap would make a cut tar look whole. */
+		archive_set_error(a, w->io_err, "%s", strerror(w->io_err));
+		return -1;
+	}
 	while (left) {
 		ssize_t n = write(w->fd, p, left);
 		if (n < 0 && errno == EINTR)
@@ -1096,8 +1102,13 @@ int tar_open(struct tar_writer **out, int fd, const struct tar_options *o, char 
 	*out = w;
 	return 0;
 fail:
-	if (w->a)
+	if (w->a) {
+		/* Nothing more reaches the output: a compressor would end
+		 * its stream properly around no tar, an empty context. */
+		if (!w->io_err)
+			w->io_err = ECANCELED;
 		archive_write_free(w->a);
+	}
 	free(w->buf);
 	free(w);
 	return rc;

@@ -1320,11 +1320,11 @@ int walk_context(struct walk_result *out, int rootfd, const struct walk_options 
 		if (rc)
 			w.err = rc;
 	}
-	if (rc == -ENOMEM)
-		snprintf(err, errsz, "out of memory");
-	else if (rc)
+	if (rc && rc != -ENOMEM)
 		snprintf(err, errsz, "%s", w.errmsg ? w.errmsg : strerror(-rc));
 out:
+	if (rc == -ENOMEM) /* the setup's failures too */
+		snprintf(err, errsz, "out of memory");
 	for (unsigned i = 0; i < w.nworkers; i++)
 		worker_release(&w.workers[i], &chunks);
 	free(w.workers);

@@ -301,6 +301,10 @@ static int env_epoch(int64_t *out)
 	return 1;
 }
 
+/* pack_and_report's answer for a broken budget: not an errno, so that a
+ * disk quota (EDQUOT) while writing is a failure (1), not a budget (4). */
+#define BUDGET_BROKEN 1
+
 static int pack_and_report(struct pack_args *a, char *err, size_t errsz);
 
 static int cmd_pack(const struct command *cmd, int argc, char **argv)
@@ -327,7 +331,7 @@ static int cmd_pack(const struct command *cmd, int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	rc = pack_and_report(&a, err, sizeof(err));
-	return rc == -EDQUOT ? EXIT_BUDGET : rc ? 1 : 0;
+	return rc == BUDGET_BROKEN ? EXIT_BUDGET : rc ? 1 : 0;
 }
 
 /* Writes --stats: JSON into the file named, or text on stderr. */
@@ -384,7 +388,7 @@ static int write_manifest(const char *path, const struct pack_session *ps)
 }
 
 /* The walk, the budgets (before the first byte), the archive, the report.
- * Returns 0, -EDQUOT for a broken budget, or another negative errno after
+ * Returns 0, BUDGET_BROKEN, or a negative errno after
  * printing why. */
 static int pack_and_report(struct pack_args *a, char *err, size_t errsz)
 {
@@ -420,7 +424,7 @@ static int pack_and_report(struct pack_args *a, char *err, size_t errsz)
 	if (measure && budgets_check(&r, &a->b)) {
 		progress_line_stop(&pl);
 		budgets_print_broken(stderr, &r);
-		rc = -EDQUOT;
+		rc = BUDGET_BROKEN;
 		goto out;
 	}
 	/* open_output's errors go on a line of their own: the progress line
@@ -435,6 +439,11 @@ static int pack_and_report(struct pack_args *a, char *err, size_t errsz)
 	progress_line_stop(&pl);
 	if (rc == -EPIPE)
 		fprintf(stderr, "ctxpack: the archive's reader went away (broken pipe); the context was not fully sent\n");
+	else if (rc == -ENOSPC || rc == -EDQUOT || rc == -EFBIG)
+		/* The output is full: say which (the message may name the
+		 * file being copied, the kernel does not say which side). */
+		fprintf(stderr, "ctxpack: %s (writing %s%s%s)\n", err, out.to_stdout ? "" : "'",
+			out.to_stdout ? "stdout" : a->output, out.to_stdout ? "" : "'");
 	else if (rc)
 		fprintf(stderr, "ctxpack: %s\n", err);
 	if (finish_output(a->output, &out, rc == 0))

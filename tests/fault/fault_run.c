@@ -1,0 +1,725 @@
+/* fault_run.c: the library as the CLI drives it, with one injected fault.
+ *
+ * Linked against the static ctxpack_internal library with
+ * -Wl,--wrap=SYMBOL for every libc call the library makes that can fail
+ * (I/O, allocation, thread creation): the linker sends the library's calls
+ * to __wrap_SYMBOL below, which counts them (atomically: the walker, the
+ * read-ahead and the hashing workers are threads) and, when armed, makes
+ * the Nth one fail:
+ *
+ *   FAULT_CALL=read FAULT_NTH=7 [FAULT_ERRNO=ENOSPC] fault_run pack DIR OUT
+ *
+ * I/O calls fail with EIO (or FAULT_ERRNO), allocations return NULL
+ * (ENOMEM), pthread_create returns EAGAIN.  Only the library's own calls
+ * are wrapped: libarchive, libzstd, libxxhash and libc call the real
+ * functions (fault_run's own I/O uses __real_* so that it is not counted).
+ *
+ * Modes (what the CLI does):
+ *   pack DIR OUT     pack_open + pack_write into OUT (a regular file), as
+ *                    `ctxpack pack -o OUT`; --pipe: through a pipe drained
+ *                    into OUT by a thread (`ctxpack pack | ...`); --hash: the
+ *                    write hashes (`pack --manifest`); --gzip/--zstd
+ *   digest DIR -     pack_open + pack_hash (no cache) + pack_members +
+ *                    members_digest, as `ctxpack digest --no-cache DIR`
+ *   cache DIR CACHE  the same through the hash cache at CACHE (opened,
+ *                    looked up, saved), as `ctxpack digest DIR`; a failed
+ *                    save is a warning (the digest stands), as in the CLI
+ *   tar TAR -        members_from_tar + members_digest, as `ctxpack digest TAR`
+ * Options: -f DOCKERFILE, --classic, -j N, --no-openat2.
+ *
+ * Prints on stdout:
+ *   rc=<0 or -errno>
+ *   msg=<the library's message, empty on success>
+ *   digest=<xxh3-128:...>                       (digest, cache, tar; on success)
+ *   warning=<message>                           (cache: the save failed)
+ *   fault=<call> nth=<N> hit=<0|1> output=<0|1> (when armed; output: the
+ *                                                failed call wrote to OUT)
+ *   calls <name>=<count> ...                    (every wrapped call)
+ * Exit status 0 when rc is 0, 1 when it is not, 2 for a usage error. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+#include <archive.h>
+#include <archive_entry.h>
+#include <xxhash.h>
+
+#include "hashcache.h"
+#include "hashfiles.h"
+#include "members.h"
+#include "pack.h"
+#include "tarwriter.h"
+
+/* ---- the wrapped calls --------------------------------------------------- */
+
+enum kind { K_IO, K_ALLOC, K_THREAD };
+
+/* clang-format off */
+#define CALLS(X) \
+	X(read, K_IO) X(open64, K_IO) X(openat64, K_IO) X(syscall, K_IO) \
+	X(fstatat64, K_IO) X(statx, K_IO) X(fstat64, K_IO) X(stat64, K_IO) X(lstat64, K_IO) \
+	X(readlinkat, K_IO) X(realpath, K_IO) X(getxattr, K_IO) X(fgetxattr, K_IO) \
+	X(write, K_IO) X(splice, K_IO) X(copy_file_range, K_IO) X(tee, K_IO) X(pipe2, K_IO) \
+	X(pwrite64, K_IO) X(mkostemp64, K_IO) X(rename, K_IO) X(mkdir, K_IO) \
+	X(malloc, K_ALLOC) X(calloc, K_ALLOC) X(realloc, K_ALLOC) X(aligned_alloc, K_ALLOC) \
+	X(strdup, K_ALLOC) X(asprintf, K_ALLOC) X(vasprintf, K_ALLOC) \
+	X(XXH3_createState, K_ALLOC) X(archive_write_new, K_ALLOC) \
+	X(archive_read_new, K_ALLOC) X(archive_entry_new, K_ALLOC) \
+	X(pthread_create, K_THREAD)
+/* clang-format on */
+
+#define ENUM(name, kind) C_##name,
+enum call { CALLS(ENUM) NCALLS };
+#define NAME(name, kind) #name,
+static const char *const call_name[NCALLS] = { CALLS(NAME) };
+#define KIND(name, kind) kind,
+static const enum kind call_kind[NCALLS] = { CALLS(KIND) };
+
+static atomic_ulong count[NCALLS];
+static int armed = -1;           /* the call to fail, or -1 */
+static unsigned long armed_nth;  /* 1-based */
+static int armed_errno = EIO;
+static atomic_int hit;           /* the fault fired */
+static atomic_int hit_output;    /* ... on a write into the output */
+static int out_fd = -1;          /* the archive's descriptor (pack) */
+static bool trap;
+
+/* Counts a call; true when this one is to fail. */
+static bool fault(enum call c)
+{
+	unsigned long n = atomic_fetch_add(&count[c], 1) + 1;
+
+	if ((int)c != armed || n != armed_nth)
+		return false;
+	atomic_store(&hit, 1);
+	if (trap)
+		raise(SIGTRAP); /* FAULT_TRAP: a debugger shows where */
+	return true;
+}
+
+static bool fault_fd(enum call c, int fd)
+{
+	if (!fault(c))
+		return false;
+	if (fd == out_fd)
+		atomic_store(&hit_output, 1);
+	return true;
+}
+
+/* The prototypes -Wmissing-prototypes asks for, and the real functions. */
+#define FAIL_IO(rv) do { errno = armed_errno; return rv; } while (0)
+#define FAIL_ALLOC() do { errno = ENOMEM; return NULL; } while (0)
+
+ssize_t __real_read(int fd, void *buf, size_t n);
+ssize_t __wrap_read(int fd, void *buf, size_t n);
+ssize_t __wrap_read(int fd, void *buf, size_t n)
+{
+	if (fault(C_read))
+		FAIL_IO(-1);
+	return __real_read(fd, buf, n);
+}
+
+int __real_open64(const char *path, int flags, ...);
+int __wrap_open64(const char *path, int flags, ...);
+int __wrap_open64(const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+
+	if (flags & (O_CREAT | __O_TMPFILE)) {
+		va_list ap;
+		va_start(ap, flags);
+		mode = va_arg(ap, mode_t);
+		va_end(ap);
+	}
+	if (fault(C_open64))
+		FAIL_IO(-1);
+	return __real_open64(path, flags, mode);
+}
+
+int __real_openat64(int dfd, const char *path, int flags, ...);
+int __wrap_openat64(int dfd, const char *path, int flags, ...);
+int __wrap_openat64(int dfd, const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+
+	if (flags & (O_CREAT | __O_TMPFILE)) {
+		va_list ap;
+		va_start(ap, flags);
+		mode = va_arg(ap, mode_t);
+		va_end(ap);
+	}
+	if (fault(C_openat64))
+		FAIL_IO(-1);
+	return __real_openat64(dfd, path, flags, mode);
+}
+
+/* The library calls syscall() for openat2 and getdents64: at most four
+ * arguments; six are passed on (x86-64 and aarch64 pass them in
+ * registers, so reading unset ones is harmless there). */
+long __real_syscall(long nr, ...);
+long __wrap_syscall(long nr, ...);
+long __wrap_syscall(long nr, ...)
+{
+	va_list ap;
+	long a[6];
+
+	va_start(ap, nr);
+	for (int i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	if (fault(C_syscall))
+		FAIL_IO(-1);
+	return __real_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+int __real_fstatat64(int dfd, const char *path, struct stat *st, int flags);
+int __wrap_fstatat64(int dfd, const char *path, struct stat *st, int flags);
+int __wrap_fstatat64(int dfd, const char *path, struct stat *st, int flags)
+{
+	if (fault(C_fstatat64))
+		FAIL_IO(-1);
+	return __real_fstatat64(dfd, path, st, flags);
+}
+
+int __real_statx(int dfd, const char *path, int flags, unsigned mask, struct statx *sx);
+int __wrap_statx(int dfd, const char *path, int flags, unsigned mask, struct statx *sx);
+int __wrap_statx(int dfd, const char *path, int flags, unsigned mask, struct statx *sx)
+{
+	if (fault(C_statx))
+		FAIL_IO(-1);
+	return __real_statx(dfd, path, flags, mask, sx);
+}
+
+int __real_fstat64(int fd, struct stat *st);
+int __wrap_fstat64(int fd, struct stat *st);
+int __wrap_fstat64(int fd, struct stat *st)
+{
+	if (fault(C_fstat64))
+		FAIL_IO(-1);
+	return __real_fstat64(fd, st);
+}
+
+int __real_stat64(const char *path, struct stat *st);
+int __wrap_stat64(const char *path, struct stat *st);
+int __wrap_stat64(const char *path, struct stat *st)
+{
+	if (fault(C_stat64))
+		FAIL_IO(-1);
+	return __real_stat64(path, st);
+}
+
+int __real_lstat64(const char *path, struct stat *st);
+int __wrap_lstat64(const char *path, struct stat *st);
+int __wrap_lstat64(const char *path, struct stat *st)
+{
+	if (fault(C_lstat64))
+		FAIL_IO(-1);
+	return __real_lstat64(path, st);
+}
+
+ssize_t __real_readlinkat(int dfd, const char *path, char *buf, size_t n);
+ssize_t __wrap_readlinkat(int dfd, const char *path, char *buf, size_t n);
+ssize_t __wrap_readlinkat(int dfd, const char *path, char *buf, size_t n)
+{
+	if (fault(C_readlinkat))
+		FAIL_IO(-1);
+	return __real_readlinkat(dfd, path, buf, n);
+}
+
+char *__real_realpath(const char *path, char *resolved);
+char *__wrap_realpath(const char *path, char *resolved);
+char *__wrap_realpath(const char *path, char *resolved)
+{
+	if (fault(C_realpath))
+		FAIL_IO(NULL);
+	return __real_realpath(path, resolved);
+}
+
+ssize_t __real_getxattr(const char *path, const char *name, void *v, size_t n);
+ssize_t __wrap_getxattr(const char *path, const char *name, void *v, size_t n);
+ssize_t __wrap_getxattr(const char *path, const char *name, void *v, size_t n)
+{
+	if (fault(C_getxattr))
+		FAIL_IO(-1);
+	return __real_getxattr(path, name, v, n);
+}
+
+ssize_t __real_fgetxattr(int fd, const char *name, void *v, size_t n);
+ssize_t __wrap_fgetxattr(int fd, const char *name, void *v, size_t n);
+ssize_t __wrap_fgetxattr(int fd, const char *name, void *v, size_t n)
+{
+	if (fault(C_fgetxattr))
+		FAIL_IO(-1);
+	return __real_fgetxattr(fd, name, v, n);
+}
+
+ssize_t __real_write(int fd, const void *buf, size_t n);
+ssize_t __wrap_write(int fd, const void *buf, size_t n);
+ssize_t __wrap_write(int fd, const void *buf, size_t n)
+{
+	if (fault_fd(C_write, fd))
+		FAIL_IO(-1);
+	return __real_write(fd, buf, n);
+}
+
+ssize_t __real_splice(int in, loff_t *inoff, int out, loff_t *outoff, size_t n, unsigned fl);
+ssize_t __wrap_splice(int in, loff_t *inoff, int out, loff_t *outoff, size_t n, unsigned fl);
+ssize_t __wrap_splice(int in, loff_t *inoff, int out, loff_t *outoff, size_t n, unsigned fl)
+{
+	if (fault_fd(C_splice, out))
+		FAIL_IO(-1);
+	return __real_splice(in, inoff, out, outoff, n, fl);
+}
+
+ssize_t __real_copy_file_range(int in, loff_t *inoff, int out, loff_t *outoff, size_t n,
+			       unsigned fl);
+ssize_t __wrap_copy_file_range(int in, loff_t *inoff, int out, loff_t *outoff, size_t n,
+			       unsigned fl);
+ssize_t __wrap_copy_file_range(int in, loff_t *inoff, int out, loff_t *outoff, size_t n,
+			       unsigned fl)
+{
+	if (fault_fd(C_copy_file_range, out))
+		FAIL_IO(-1);
+	return __real_copy_file_range(in, inoff, out, outoff, n, fl);
+}
+
+ssize_t __real_tee(int in, int out, size_t n, unsigned fl);
+ssize_t __wrap_tee(int in, int out, size_t n, unsigned fl);
+ssize_t __wrap_tee(int in, int out, size_t n, unsigned fl)
+{
+	if (fault_fd(C_tee, out))
+		FAIL_IO(-1);
+	return __real_tee(in, out, n, fl);
+}
+
+int __real_pipe2(int fds[2], int flags);
+int __wrap_pipe2(int fds[2], int flags);
+int __wrap_pipe2(int fds[2], int flags)
+{
+	if (fault(C_pipe2))
+		FAIL_IO(-1);
+	return __real_pipe2(fds, flags);
+}
+
+ssize_t __real_pwrite64(int fd, const void *buf, size_t n, off_t off);
+ssize_t __wrap_pwrite64(int fd, const void *buf, size_t n, off_t off);
+ssize_t __wrap_pwrite64(int fd, const void *buf, size_t n, off_t off)
+{
+	if (fault(C_pwrite64))
+		FAIL_IO(-1);
+	return __real_pwrite64(fd, buf, n, off);
+}
+
+int __real_mkostemp64(char *tmpl, int flags);
+int __wrap_mkostemp64(char *tmpl, int flags);
+int __wrap_mkostemp64(char *tmpl, int flags)
+{
+	if (fault(C_mkostemp64))
+		FAIL_IO(-1);
+	return __real_mkostemp64(tmpl, flags);
+}
+
+int __real_rename(const char *a, const char *b);
+int __wrap_rename(const char *a, const char *b);
+int __wrap_rename(const char *a, const char *b)
+{
+	if (fault(C_rename))
+		FAIL_IO(-1);
+	return __real_rename(a, b);
+}
+
+int __real_mkdir(const char *path, mode_t mode);
+int __wrap_mkdir(const char *path, mode_t mode);
+int __wrap_mkdir(const char *path, mode_t mode)
+{
+	if (fault(C_mkdir))
+		FAIL_IO(-1);
+	return __real_mkdir(path, mode);
+}
+
+void *__real_malloc(size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_malloc(size_t n)
+{
+	if (fault(C_malloc))
+		FAIL_ALLOC();
+	return __real_malloc(n);
+}
+
+void *__real_calloc(size_t n, size_t size);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_calloc(size_t n, size_t size)
+{
+	if (fault(C_calloc))
+		FAIL_ALLOC();
+	return __real_calloc(n, size);
+}
+
+void *__real_realloc(void *p, size_t n);
+void *__wrap_realloc(void *p, size_t n);
+void *__wrap_realloc(void *p, size_t n)
+{
+	if (fault(C_realloc))
+		FAIL_ALLOC();
+	return __real_realloc(p, n);
+}
+
+void *__real_aligned_alloc(size_t align, size_t n);
+void *__wrap_aligned_alloc(size_t align, size_t n);
+void *__wrap_aligned_alloc(size_t align, size_t n)
+{
+	if (fault(C_aligned_alloc))
+		FAIL_ALLOC();
+	return __real_aligned_alloc(align, n);
+}
+
+char *__real_strdup(const char *s);
+char *__wrap_strdup(const char *s);
+char *__wrap_strdup(const char *s)
+{
+	if (fault(C_strdup))
+		FAIL_ALLOC();
+	return __real_strdup(s);
+}
+
+int __real_vasprintf(char **out, const char *fmt, va_list ap);
+int __wrap_vasprintf(char **out, const char *fmt, va_list ap);
+int __wrap_vasprintf(char **out, const char *fmt, va_list ap)
+{
+	if (fault(C_vasprintf)) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return __real_vasprintf(out, fmt, ap);
+}
+
+int __wrap_asprintf(char **out, const char *fmt, ...);
+int __wrap_asprintf(char **out, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	if (fault(C_asprintf)) {
+		errno = ENOMEM;
+		return -1;
+	}
+	va_start(ap, fmt);
+	r = __real_vasprintf(out, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+XXH3_state_t *__real_XXH3_createState(void);
+XXH3_state_t *__wrap_XXH3_createState(void);
+XXH3_state_t *__wrap_XXH3_createState(void)
+{
+	if (fault(C_XXH3_createState))
+		FAIL_ALLOC();
+	return __real_XXH3_createState();
+}
+
+struct archive *__real_archive_write_new(void);
+struct archive *__wrap_archive_write_new(void);
+struct archive *__wrap_archive_write_new(void)
+{
+	if (fault(C_archive_write_new))
+		FAIL_ALLOC();
+	return __real_archive_write_new();
+}
+
+struct archive *__real_archive_read_new(void);
+struct archive *__wrap_archive_read_new(void);
+struct archive *__wrap_archive_read_new(void)
+{
+	if (fault(C_archive_read_new))
+		FAIL_ALLOC();
+	return __real_archive_read_new();
+}
+
+struct archive_entry *__real_archive_entry_new(void);
+struct archive_entry *__wrap_archive_entry_new(void);
+struct archive_entry *__wrap_archive_entry_new(void)
+{
+	if (fault(C_archive_entry_new))
+		FAIL_ALLOC();
+	return __real_archive_entry_new();
+}
+
+int __real_pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg);
+int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg);
+int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+	if (fault(C_pthread_create))
+		return EAGAIN;
+	return __real_pthread_create(t, attr, fn, arg);
+}
+
+/* ---- the runs ------------------------------------------------------------ */
+
+static void arm(void)
+{
+	const char *call = getenv("FAULT_CALL"), *nth = getenv("FAULT_NTH");
+	const char *e = getenv("FAULT_ERRNO");
+
+	trap = getenv("FAULT_TRAP") != NULL;
+	if (!call || !*call)
+		return;
+	for (int c = 0; c < NCALLS; c++)
+		if (!strcmp(call, call_name[c]))
+			armed = c;
+	if (armed < 0 || !nth || (armed_nth = strtoul(nth, NULL, 10)) == 0) {
+		fprintf(stderr, "fault_run: FAULT_CALL='%s' FAULT_NTH='%s': unknown call or bad N\n",
+			call, nth ? nth : "");
+		exit(2);
+	}
+	if (e && !strcmp(e, "ENOSPC"))
+		armed_errno = ENOSPC;
+	else if (e && !strcmp(e, "EPIPE"))
+		armed_errno = EPIPE;
+	else if (e && *e && strcmp(e, "EIO")) {
+		fprintf(stderr, "fault_run: FAULT_ERRNO='%s': EIO, ENOSPC or EPIPE\n", e);
+		exit(2);
+	}
+	if (call_kind[armed] != K_IO && e && *e) {
+		fprintf(stderr, "fault_run: FAULT_ERRNO is for I/O calls\n");
+		exit(2);
+	}
+}
+
+/* --pipe: the archive goes into a pipe; this thread drains it into the
+ * output file. */
+struct drain {
+	int in, out;
+	int err;
+};
+
+static void *drain_main(void *arg)
+{
+	struct drain *d = arg;
+	char buf[65536];
+
+	for (;;) {
+		ssize_t n = __real_read(d->in, buf, sizeof(buf)), w = 0;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			d->err = n < 0 ? errno : 0;
+			break;
+		}
+		while (w < n) {
+			ssize_t k = __real_write(d->out, buf + w, (size_t)(n - w));
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k < 0) {
+				d->err = errno;
+				return NULL;
+			}
+			w += k;
+		}
+	}
+	return NULL;
+}
+
+struct args {
+	const char *mode, *dir, *out, *dockerfile;
+	bool classic, hash, pipe, no_openat2;
+	int threads;
+	enum tar_compression compression;
+};
+
+static int run_pack(const struct args *a, char *err, size_t errsz)
+{
+	struct pack_options o = { .builder = a->classic ? CTXPACK_BUILDER_CLASSIC
+							: CTXPACK_BUILDER_BUILDKIT,
+				  .dir = a->dir, .dockerfile = a->dockerfile, .threads = a->threads,
+				  .hash = a->hash };
+	struct pack_session *s = NULL;
+	struct pack_report rep;
+	struct drain d = { -1, -1, 0 };
+	pthread_t tid;
+	int fd, p[2] = { -1, -1 }, rc;
+
+	o.tar.compression = a->compression;
+	fd = __real_open64(a->out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		snprintf(err, errsz, "fault_run: cannot create '%s': %s", a->out, strerror(errno));
+		return -errno;
+	}
+	if (a->pipe) {
+		if (__real_pipe2(p, O_CLOEXEC) < 0) {
+			rc = -errno;
+			snprintf(err, errsz, "fault_run: pipe: %s", strerror(errno));
+			close(fd);
+			return rc;
+		}
+		d.in = p[0];
+		d.out = fd;
+		rc = __real_pthread_create(&tid, NULL, drain_main, &d);
+		if (rc) {
+			snprintf(err, errsz, "fault_run: pthread_create: %s", strerror(rc));
+			close(p[0]);
+			close(p[1]);
+			close(fd);
+			return -rc;
+		}
+		out_fd = p[1];
+	} else {
+		out_fd = fd;
+	}
+	rc = pack_open(&s, &o, err, errsz);
+	if (!rc)
+		rc = pack_write(s, out_fd, &rep, err, errsz);
+	pack_close(&s);
+	if (a->pipe) {
+		close(p[1]);
+		pthread_join(tid, NULL);
+		close(p[0]);
+		if (d.err && !rc) {
+			snprintf(err, errsz, "fault_run: draining the pipe: %s", strerror(d.err));
+			rc = -d.err;
+		}
+	}
+	if (close(fd) < 0 && !rc) {
+		rc = -errno;
+		snprintf(err, errsz, "fault_run: closing '%s': %s", a->out, strerror(errno));
+	}
+	return rc;
+}
+
+static int run_digest(const struct args *a, bool cache, char *digest, char *warning, size_t wsz,
+		      char *err, size_t errsz)
+{
+	struct pack_options o = { .builder = a->classic ? CTXPACK_BUILDER_CLASSIC
+							: CTXPACK_BUILDER_BUILDKIT,
+				  .dir = a->dir, .dockerfile = a->dockerfile, .threads = a->threads };
+	struct pack_session *s = NULL;
+	struct hashcache *hc = NULL;
+	struct member_list l = { 0 };
+	uint8_t d[16];
+	int rc;
+
+	rc = pack_open(&s, &o, err, errsz);
+	if (!rc && cache)
+		rc = hashcache_open(&hc, a->out, err, errsz);
+	if (!rc)
+		rc = pack_hash(s, NULL, hc, NULL, NULL, err, errsz);
+	if (!rc)
+		rc = pack_members(s, &l, err, errsz);
+	if (!rc) {
+		rc = members_digest(&l, false, d);
+		if (rc)
+			snprintf(err, errsz, "members_digest: %s", strerror(-rc));
+	}
+	if (!rc)
+		members_digest_string(d, digest);
+	member_list_release(&l);
+	/* As the CLI: what was hashed is saved even when another file
+	 * failed; a failed save is only a warning. */
+	if (hc && hashcache_save(hc, warning, wsz) && !*warning)
+		snprintf(warning, wsz, "hashcache_save failed without a message");
+	hashcache_free(&hc);
+	pack_close(&s);
+	return rc;
+}
+
+static int run_tar(const struct args *a, char *digest, char *err, size_t errsz)
+{
+	struct member_list l = { 0 };
+	uint8_t d[16];
+	int fd = __real_open64(a->dir, O_RDONLY | O_CLOEXEC), rc;
+
+	if (fd < 0) {
+		snprintf(err, errsz, "fault_run: cannot open '%s': %s", a->dir, strerror(errno));
+		return -errno;
+	}
+	rc = members_from_tar(&l, fd, a->dir, err, errsz);
+	close(fd);
+	if (!rc) {
+		rc = members_digest(&l, false, d);
+		if (rc)
+			snprintf(err, errsz, "members_digest: %s", strerror(-rc));
+	}
+	if (!rc)
+		members_digest_string(d, digest);
+	member_list_release(&l);
+	return rc;
+}
+
+static int usage(void)
+{
+	fputs("usage: fault_run pack|digest|cache|tar DIR|TAR OUT|CACHE|- [-f DOCKERFILE] [--classic]\n"
+	      "       [-j N] [--hash] [--pipe] [--gzip|--zstd] [--no-openat2]\n",
+	      stderr);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = { 0 };
+	char err[1024] = "", warning[1024] = "", digest[42] = "";
+	int rc;
+
+	if (argc < 4)
+		return usage();
+	a.mode = argv[1];
+	a.dir = argv[2];
+	a.out = argv[3];
+	for (int i = 4; i < argc; i++) {
+		if (!strcmp(argv[i], "-f") && i + 1 < argc)
+			a.dockerfile = argv[++i];
+		else if (!strcmp(argv[i], "-j") && i + 1 < argc)
+			a.threads = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--classic"))
+			a.classic = true;
+		else if (!strcmp(argv[i], "--hash"))
+			a.hash = true;
+		else if (!strcmp(argv[i], "--pipe"))
+			a.pipe = true;
+		else if (!strcmp(argv[i], "--gzip"))
+			a.compression = TAR_GZIP;
+		else if (!strcmp(argv[i], "--zstd"))
+			a.compression = TAR_ZSTD;
+		else if (!strcmp(argv[i], "--no-openat2"))
+			a.no_openat2 = true;
+		else
+			return usage();
+	}
+	arm();
+	if (a.no_openat2)
+		tar_disable_openat2();
+	if (!strcmp(a.mode, "pack"))
+		rc = run_pack(&a, err, sizeof(err));
+	else if (!strcmp(a.mode, "digest") || !strcmp(a.mode, "cache"))
+		rc = run_digest(&a, !strcmp(a.mode, "cache"), digest, warning, sizeof(warning), err,
+				sizeof(err));
+	else if (!strcmp(a.mode, "tar"))
+		rc = run_tar(&a, digest, err, sizeof(err));
+	else
+		return usage();
+
+	printf("rc=%d\nmsg=%s\n", rc, rc ? err : "");
+	if (!rc && *digest)
+		printf("digest=%s\n", digest);
+	if (*warning)
+		printf("warning=%s\n", warning);
+	if (armed >= 0)
+		printf("fault=%s nth=%lu hit=%d output=%d\n", call_name[armed], armed_nth,
+		       atomic_load(&hit), atomic_load(&hit_output));
+	fputs("calls", stdout);
+	for (int c = 0; c < NCALLS; c++)
+		printf(" %s=%lu", call_name[c], atomic_load(&count[c]));
+	putchar('\n');
+	return rc ? 1 : 0;
+}

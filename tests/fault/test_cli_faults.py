@@ -1,0 +1,326 @@
+#!/usr/bin/env python3
+"""Faults the program meets from outside, end to end (what
+tests/cli/test_pack.py does not already cover; tests/README.md has the
+whole table):
+
+  - ENOSPC: `pack -o` onto a genuinely full file system (a 256 KiB tmpfs,
+    mounted here; needs root), with and without compression and over an
+    existing target, stdout redirected onto it, and `digest` whose hash
+    cache cannot be saved there;
+  - EPIPE: a reader that is gone before the first byte (plain and zstd);
+  - SIGINT and SIGTERM while `pack` writes into a pipe; while `pack -o`
+    writes through the named temporary file used where O_TMPFILE is not
+    supported (forced with strace's fault injection); `digest` killed
+    before its cache is saved, and while it saves it (strace again): the
+    temporary cache file that leaves is ignored by the next run.
+
+Checks that need root, mount(2) or strace skip visibly.  TAP output.
+
+usage: test_cli_faults.py PATH_TO_CTXPACK"""
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "cli"))
+sys.path.insert(0, os.path.join(HERE, "..", "oracle"))
+import tap  # noqa: E402
+import record  # noqa: E402
+
+CTXPACK = os.path.abspath(sys.argv[1])
+ENV = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
+
+
+def run(args, stdout=subprocess.PIPE, env=None, cwd=None):
+    p = subprocess.run([CTXPACK] + args, stdout=stdout, stderr=subprocess.PIPE,
+                       env=env or ENV, cwd=cwd, timeout=120)
+    return p.returncode, p.stdout, p.stderr
+
+
+def lines(err):
+    return [ln for ln in err.splitlines() if ln.strip()]
+
+
+def one_line(err, *words):
+    """Exactly one message line, holding every word."""
+    ls = lines(err)
+    return len(ls) == 1 and all(w.encode() in ls[0] for w in words)
+
+
+def tar_end(data):
+    try:
+        return record.parse_tar(data)[1]
+    except ValueError as e:
+        return "unparsable (%s)" % e
+
+
+def small_tree():
+    rnd = random.Random(1128)
+    files = {"Dockerfile": b"FROM scratch\n", "big.bin": rnd.randbytes(1 << 20)}
+    for i in range(20):
+        files["src/f%02d.txt" % i] = b"%d\n" % i * 100
+    return tap.tree(files, b"*.log\n", prefix="ctxpack-cfault-")
+
+
+def big_tree():
+    rnd = random.Random(2811)
+    files = {"Dockerfile": b"FROM scratch\n", "random.bin": rnd.randbytes(8 << 20)}
+    for i in range(50):
+        files["f%02d" % i] = b"%d\n" % i * 1000
+    return tap.tree(files, prefix="ctxpack-cfault-big-")
+
+
+# -- ENOSPC: a full file system ----------------------------------------------
+
+def test_full_fs(ctx):
+    names = ["-o onto a full tmpfs: exit 1, one 'No space left on device' line, nothing left",
+             "-o over an existing target on a full tmpfs: the target unchanged, nothing else left",
+             "-o --compress=gzip onto a full tmpfs: exit 1, nothing left",
+             "stdout redirected onto a full tmpfs: exit 1, the file is a cut prefix of the archive",
+             "digest with its cache on a full tmpfs: the digest stands (exit 0), one warning,"
+             " no temporary cache file left"]
+    if os.geteuid() != 0:
+        for n in names:
+            tap.skip(n, "needs root to mount a tmpfs")
+        return
+    mnt = tap.mkdtemp("ctxpack-cfault-mnt-")
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k,mode=0755", "tmpfs", mnt],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if p.returncode != 0:
+        for n in names:
+            tap.skip(n, "mount -t tmpfs is not permitted here (%s)"
+                     % p.stdout.decode(errors="replace").strip()[:80])
+        return
+    try:
+        rc, full, err = run(["pack", ctx])
+        target = os.path.join(mnt, "ctx.tar")
+        rc, out, err = run(["pack", "-o", target, ctx])
+        tap.check(names[0], rc == 1 and one_line(err, "No space left on device")
+                  and os.listdir(mnt) == [], (rc, err, os.listdir(mnt)))
+
+        old = os.path.join(mnt, "old.tar")
+        with open(old, "wb") as f:
+            f.write(b"OLD")
+        rc, out, err = run(["pack", "-o", old, ctx])
+        tap.check(names[1], rc == 1 and one_line(err, "No space left on device")
+                  and open(old, "rb").read() == b"OLD" and os.listdir(mnt) == ["old.tar"],
+                  (rc, err, os.listdir(mnt)))
+        os.unlink(old)
+
+        rc, out, err = run(["pack", "--compress=gzip", "-o", os.path.join(mnt, "x.tgz"), ctx])
+        tap.check(names[2], rc == 1 and one_line(err, "No space left on device")
+                  and os.listdir(mnt) == [], (rc, err, os.listdir(mnt)))
+
+        cut = os.path.join(mnt, "stdout.tar")
+        with open(cut, "wb") as f:
+            rc, out, err = run(["pack", ctx], stdout=f)
+        data = open(cut, "rb").read()
+        tap.check(names[3], rc == 1 and one_line(err, "No space left on device")
+                  and 0 < len(data) < len(full) and full.startswith(data)
+                  and not tar_end(data).startswith("eof"),
+                  (rc, err, len(data), len(full), tar_end(data)))
+        os.unlink(cut)
+
+        # The cache directory exists; the file system is then filled up.
+        cache = os.path.join(mnt, "cache")
+        os.makedirs(os.path.join(cache, "ctxpack"))
+        try:
+            with open(os.path.join(mnt, "filler"), "wb") as f:
+                while True:
+                    f.write(b"\0" * 4096)
+                    f.flush()
+        except OSError:
+            pass
+        env = dict(ENV, XDG_CACHE_HOME=cache)
+        rc, out, err = run(["digest", ctx], env=env)
+        rc2, out2, _ = run(["digest", "--no-cache", ctx])
+        left = os.listdir(os.path.join(cache, "ctxpack"))
+        tap.check(names[4], rc == 0 and out == out2 and rc2 == 0
+                  and one_line(err, "warning", "not saved", "No space left on device")
+                  and left == [], (rc, out, out2, err, left))
+    finally:
+        if subprocess.run(["umount", mnt]).returncode != 0:
+            subprocess.run(["umount", "-l", mnt])
+
+
+# -- EPIPE: the reader is gone ------------------------------------------------
+
+def test_reader_gone(ctx):
+    for extra in ([], ["--compress=zstd"]):
+        r, w = os.pipe()
+        os.close(r)
+        try:
+            rc, _, err = run(["pack"] + extra + [ctx], stdout=w)
+        finally:
+            os.close(w)
+        tap.check("pack %s into a pipe whose reader is already gone: exit 1, one"
+                  " 'broken pipe' line" % " ".join(extra + ["DIR"]),
+                  rc == 1 and one_line(err, "broken pipe"), (rc, err))
+
+
+# -- signals ------------------------------------------------------------------
+
+def test_signal_pipe(big):
+    """pack blocks on a full pipe nobody reads: the signal finds it mid-stream."""
+    for sig, code in ((signal.SIGINT, 130), (signal.SIGTERM, 143)):
+        p = subprocess.Popen([CTXPACK, "pack", big], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=ENV)
+        head = p.stdout.read(65536)
+        time.sleep(0.2)       # pack fills the pipe and blocks (no assertion on time)
+        p.send_signal(sig)
+        rest = p.stdout.read()
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        data = head + rest
+        tap.check("%s while pack writes into a pipe: killed by it (a shell says %d), the reader"
+                  " gets a stream without the end-of-archive blocks" % (sig.name, code),
+                  p.returncode == -sig and len(head) == 65536
+                  and not tar_end(data).startswith("eof"),
+                  (p.returncode, len(data), tar_end(data), p.stderr.read()))
+
+
+def strace_cmd(outdir):
+    """ctxpack under strace, with the O_TMPFILE open of outdir failing
+    (EOPNOTSUPP, as on a file system without O_TMPFILE)."""
+    return ["strace", "-f", "-qq", "-o", "/dev/null", "-P", outdir, "-e", "trace=open,openat",
+            "-e", "inject=open,openat:error=EOPNOTSUPP:when=1", CTXPACK]
+
+
+def child_of(pid):
+    """strace's child running ctxpack (strace forks short-lived probes too)."""
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            kids = [int(k) for k in f.read().split()]
+    except OSError:
+        return None
+    for k in kids:
+        try:
+            with open("/proc/%d/cmdline" % k, "rb") as f:
+                if f.read().split(b"\0")[0] == os.fsencode(CTXPACK):
+                    return k
+        except OSError:
+            pass
+    return None
+
+
+def test_signal_named_tmp(ctx, big):
+    names = ["-o through the named temporary file (no O_TMPFILE): exit 0, the archive, no"
+             " temporary file left"]
+    names += ["%s while -o writes through the named temporary file: killed by it, the"
+              " temporary file removed" % s.name for s in (signal.SIGINT, signal.SIGTERM)]
+    if not shutil.which("strace"):
+        for n in names:
+            tap.skip(n, "strace not installed (it forces the fallback from O_TMPFILE)")
+        return
+    outdir = tap.mkdtemp("ctxpack-cfault-out-")
+    rc, full, _ = run(["pack", ctx])
+    target = os.path.join(outdir, "x.tar")
+    p = subprocess.run(strace_cmd(outdir) + ["pack", "-o", target, ctx], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, env=ENV, timeout=120)
+    ok = p.returncode == 0 and os.listdir(outdir) == ["x.tar"] and open(target, "rb").read() == full
+    if p.returncode != 0 and b"ptrace" in p.stderr:
+        for n in names:
+            tap.skip(n, "strace cannot trace here (%s)" % p.stderr.decode(errors="replace")[:80])
+        return
+    tap.check(names[0], ok, (p.returncode, p.stderr[-500:], os.listdir(outdir)))
+    os.unlink(target)
+    for sig, name in zip((signal.SIGINT, signal.SIGTERM), names[1:]):
+        s = subprocess.Popen(strace_cmd(outdir) + ["pack", "--compress=zstd", "--level=19", "-o",
+                                                   os.path.join(outdir, "y.tar.zst"), big],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
+        seen, child = None, None
+        end = time.monotonic() + 30
+        while time.monotonic() < end and s.poll() is None and not (seen and child):
+            child = child_of(s.pid)
+            seen = [n for n in os.listdir(outdir) if ".ctxpack-" in n]
+            time.sleep(0.01)
+        if seen and child:
+            try:
+                os.kill(child, sig)
+            except ProcessLookupError:
+                child = "gone before the signal"
+        try:
+            s.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            s.kill()
+            s.wait()
+        # strace ends the way its tracee did.
+        tap.check(name, bool(seen) and s.returncode == -sig and os.listdir(outdir) == [],
+                  (seen, child, s.returncode, os.listdir(outdir), s.stderr.read()[-500:]))
+
+
+def test_digest_signals(ctx):
+    cache = tap.mkdtemp("ctxpack-cfault-cache-")
+    cdir = os.path.join(cache, "ctxpack")
+    env = dict(ENV, XDG_CACHE_HOME=cache)
+    rc, want, _ = run(["digest", "--no-cache", ctx])
+
+    # Killed before the save: blocked opening a Dockerfile that is a FIFO.
+    fifo = os.path.join(tap.mkdtemp("ctxpack-cfault-fifo-"), "Dockerfile")
+    os.mkfifo(fifo)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        p = subprocess.Popen([CTXPACK, "digest", "-f", fifo, ctx], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=env)
+        time.sleep(0.3)
+        alive = p.poll() is None
+        p.send_signal(sig)
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        left = os.listdir(cdir) if os.path.isdir(cdir) else []
+        tap.check("%s while digest waits (FIFO Dockerfile): killed by it, nothing in the cache"
+                  " directory" % sig.name, alive and p.returncode == -sig and left == [],
+                  (alive, p.returncode, left, p.stderr.read()))
+
+    # Killed in the save, between writing the temporary file and renaming it.
+    name = ("SIGINT in digest's cache save: killed by it, the temporary cache file stays"
+            " (documented); the next run ignores it and saves")
+    if not shutil.which("strace"):
+        tap.skip(name, "strace not installed (it delivers the signal at rename(2))")
+        return
+    rc, first, _ = run(["digest", ctx], env=env)        # a cache to keep
+    before = open(os.path.join(cdir, "hashes"), "rb").read()
+    os.utime(os.path.join(ctx, "Dockerfile"), (1_600_000_000, 1_600_000_000))  # a new entry
+    p = subprocess.run(["strace", "-f", "-qq", "-o", "/dev/null", "-e",
+                        "trace=rename,renameat,renameat2", "-e",
+                        "inject=rename,renameat,renameat2:error=EIO:signal=INT", CTXPACK,
+                        "digest", ctx], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                       timeout=120)
+    if p.returncode != -signal.SIGINT and b"ptrace" in p.stderr:
+        tap.skip(name, "strace cannot trace here (%s)" % p.stderr.decode(errors="replace")[:80])
+        return
+    stale = [n for n in os.listdir(cdir) if n.startswith(".hashes.tmp")]
+    kept = open(os.path.join(cdir, "hashes"), "rb").read() == before
+    stale_data = open(os.path.join(cdir, stale[0]), "rb").read() if len(stale) == 1 else None
+    rc, again, err = run(["digest", ctx], env=env)
+    after = sorted(os.listdir(cdir))
+    saved = open(os.path.join(cdir, "hashes"), "rb").read()
+    tap.check(name, p.returncode == -signal.SIGINT and len(stale) == 1 and kept
+              and rc == 0 and not err and again == first == want
+              and after == sorted(["hashes"] + stale) and saved != before
+              and open(os.path.join(cdir, stale[0]), "rb").read() == stale_data,
+              (p.returncode, stale, kept, rc, again, want, after, err))
+
+
+def main():
+    ctx = small_tree()
+    big = big_tree()
+    test_full_fs(ctx)
+    test_reader_gone(big)
+    test_signal_pipe(big)
+    test_signal_named_tmp(ctx, big)
+    test_digest_signals(ctx)
+    return tap.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
