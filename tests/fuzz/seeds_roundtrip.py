@@ -129,6 +129,12 @@ SEEDS = {
                      b"\xef\xbb\xbfa\r\n  b  \r\n"),
     "excluded-dockerfile": seed(0, [ent(FILE, name("a"), content=b"a")],
                                 b"Dockerfile\n.dockerignore\n"),
+    "fifo-dockerignore": seed(8, [ent(FIFO, name(".dockerignore")), ent(FILE, name("a"), content=b"a")]),
+    "fifo-behind-dockerignore": seed(8, [
+        ent(FIFO, name("a")),
+        ent(SYMLINK, name(".dockerignore"), target=name("a")),
+        ent(FIFO, name("Dockerfile", ".dockerignore")),
+    ]),
     "dotdot-symlink": seed(0, [
         ent(DIR, name("c")),
         ent(SYMLINK, name("c", "/", "a"), target=name("..", "/", "..", "/", "a")),
