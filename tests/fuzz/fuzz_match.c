@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "walk_order.h"
 #include "diffcheck.h"
 
 #define MAXPATHS 128
@@ -20,16 +21,9 @@ struct ent {
 
 static int ent_cmp(const void *a, const void *b)
 {
-	/* per-directory bytewise order: '/' sorts before every byte */
 	const struct ent *x = a, *y = b;
-	size_t n = x->n < y->n ? x->n : y->n;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char cx = x->p[i] == '/' ? 0 : (unsigned char)x->p[i];
-		unsigned char cy = y->p[i] == '/' ? 0 : (unsigned char)y->p[i];
-		if (cx != cy)
-			return cx < cy ? -1 : 1;
-	}
-	return x->n < y->n ? -1 : x->n > y->n;
+
+	return walk_order(x->p, x->n, y->p, y->n);
 }
 
 static void add(struct ent *v, size_t *n, const char *p, size_t len)
