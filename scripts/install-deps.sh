@@ -10,6 +10,9 @@ pkgs+=(chromium)
 # scripts/test.sh runs the unit tests under valgrind; the hostile-tree tests
 # drop privileges with setpriv (util-linux); the fault tests steer signals with strace
 pkgs+=(valgrind util-linux strace)
+# the man page is read with man(1); the completions are tried in bash, zsh
+# and fish; the integration tests drive git hooks
+pkgs+=(man-db bash-completion zsh fish git)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
