@@ -18,7 +18,12 @@ int grow_array(void **arr, size_t *alloc, size_t n, size_t elem);
 char *xmemdup(const char *s, size_t len);
 
 /* Threads for a job: requested, or the online CPUs when requested <= 0,
- * at most max and at most work (the items there are to share). */
+ * at most max, at most work (the items there are to share), and no more
+ * than the descriptor limit feeds (each worker holds up to
+ * FDS_PER_THREAD at a time beside what the caller keeps open), so that
+ * `-j 8` under a small `ulimit -n` runs on fewer threads instead of
+ * failing.  At least 1. */
+#define FDS_PER_THREAD 3
 int thread_count(int requested, int max, size_t work);
 
 /* openat(dfd, path, flags) without following a symlink anywhere on the

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -61,6 +62,22 @@ int set_errmsg(char *err, size_t errsz, int rc, const char *fmt, ...)
 	return rc;
 }
 
+/* The threads RLIMIT_NOFILE leaves room for: the standard streams, the
+ * context root, the output and a pipe pair for splicing stay with the
+ * caller (FDS_RESERVED); every worker may hold FDS_PER_THREAD. */
+#define FDS_RESERVED 7
+static long fd_thread_cap(long n)
+{
+	struct rlimit rl;
+	long room;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur > (rlim_t)LONG_MAX / 2)
+		return n;
+	room = ((long)rl.rlim_cur - FDS_RESERVED) / FDS_PER_THREAD;
+	return n < room ? n : room;
+}
+
 int thread_count(int requested, int max, size_t work)
 {
 	long n = requested;
@@ -73,7 +90,9 @@ int thread_count(int requested, int max, size_t work)
 		n = max;
 	if ((size_t)n > work)
 		n = (long)work;
-	return (int)n;
+	if (n > 1)
+		n = fd_thread_cap(n);
+	return n > 0 ? (int)n : 1;
 }
 
 /* Opens path below dfd one component at a time, each directory opened

@@ -1237,20 +1237,13 @@ int walk_context(struct walk_result *out, int rootfd, const struct walk_options 
 	struct walker w = {0};
 	struct wnode root = {0};
 	struct walk_chunk *chunks = NULL;
-	long ncpu;
 	unsigned nthreads;
 	int rc = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (errsz)
 		err[0] = '\0';
-	nthreads = o->threads > 0 ? (unsigned)o->threads : 0;
-	if (!nthreads) {
-		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-		nthreads = ncpu > 0 ? (unsigned)ncpu : 1;
-	}
-	if (nthreads > MAX_THREADS)
-		nthreads = MAX_THREADS;
+	nthreads = (unsigned)thread_count(o->threads, MAX_THREADS, SIZE_MAX);
 
 	w.m = o->match;
 	w.classic = o->builder == CTXPACK_BUILDER_CLASSIC;
