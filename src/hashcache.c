@@ -34,7 +34,9 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
@@ -494,8 +496,58 @@ out:
 	return rc;
 }
 
+/* A temporary file older than this whose writer holds no lock on it was
+ * left by a run that was killed while saving (its lock died with it).  A
+ * writer locks its file the moment it creates it; the age covers that
+ * moment. */
+#define STALE_TMP_SEC 2
+
+/* Removes the temporary files killed runs left next to path (named
+ * ".<base>.tmp*", as write_cache names them): best effort, nothing is
+ * reported.  A file is removed only when no one holds its lock, so a
+ * save running at the same moment keeps its file. */
+static void sweep_stale_tmp(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	char *dir, prefix[NAME_MAX + 1];
+	struct dirent *de;
+	int dfd;
+	DIR *d;
+
+	base = base ? base + 1 : path;
+	if ((size_t)snprintf(prefix, sizeof(prefix), ".%s.tmp", base) >= sizeof(prefix))
+		return;
+	dir = base == path ? xmemdup(".", 1) : xmemdup(path, (size_t)(base - path));
+	if (!dir)
+		return;
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
+	if (dfd < 0 || !(d = fdopendir(dfd))) {
+		if (dfd >= 0)
+			close(dfd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		struct stat st, now;
+		int fd;
+
+		if (strncmp(de->d_name, prefix, strlen(prefix)))
+			continue;
+		fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_mtime < time(NULL) - STALE_TMP_SEC && flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+		    fstatat(dirfd(d), de->d_name, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    now.st_dev == st.st_dev && now.st_ino == st.st_ino)
+			unlinkat(dirfd(d), de->d_name, 0);
+		close(fd);
+	}
+	closedir(d);
+}
+
 /* Writes v[0..n) as the cache file at path: a temporary file next to it,
- * renamed over it. */
+ * locked while it lives (sweep_stale_tmp), renamed over it. */
 static int write_cache(const char *path, const struct entry *v, size_t n, char *err, size_t errsz)
 {
 	const char *base = strrchr(path, '/');
@@ -504,7 +556,7 @@ static int write_cache(const char *path, const struct entry *v, size_t n, char *
 	XXH3_state_t *xs = NULL;
 	char *tmp;
 	off_t off = HDR_SIZE;
-	int fd, rc;
+	int fd, rc, lockfd = -1;
 
 	base = base ? base + 1 : path;
 	dirlen = (size_t)(base - path);
@@ -524,6 +576,15 @@ static int write_cache(const char *path, const struct entry *v, size_t n, char *
 			strerror(-rc));
 		free(tmp);
 		return rc;
+	}
+	/* Held until the rename, on a descriptor of its own (the written one
+	 * is closed before the rename, where write-back errors show): a lock
+	 * nobody holds marks a file as left by a killed run.  Without one the
+	 * file is never swept. */
+	lockfd = open(tmp, O_RDONLY | O_CLOEXEC);
+	if (lockfd >= 0 && flock(lockfd, LOCK_EX | LOCK_NB) < 0) {
+		close(lockfd);
+		lockfd = -1;
 	}
 
 	buf = malloc(CHUNK_RECS * REC_SIZE);
@@ -560,6 +621,7 @@ static int write_cache(const char *path, const struct entry *v, size_t n, char *
 		rc = -errno;
 		goto fail;
 	}
+	sweep_stale_tmp(path);
 	goto out;
 fail:
 	set_errmsg(err, errsz, rc, "cannot save the hash cache '%s': %s", path, strerror(-rc));
@@ -567,6 +629,8 @@ fail:
 		close(fd);
 	unlink(tmp);
 out:
+	if (lockfd >= 0)
+		close(lockfd);
 	XXH3_freeState(xs);
 	free(buf);
 	free(tmp);
