@@ -10,6 +10,8 @@ pkgs+=(chromium)
 # scripts/test.sh runs the unit tests under valgrind; the hostile-tree tests
 # drop privileges with setpriv (util-linux); the fault tests steer signals with strace
 pkgs+=(valgrind util-linux strace)
+# tests/fault tells a cut zstd stream from a whole one with zstd(1)
+pkgs+=(zstd)
 # the man page is read with man(1); the completions are tried in bash, zsh
 # and fish; the integration tests drive git hooks
 pkgs+=(man-db bash-completion zsh fish git)

@@ -25,6 +25,14 @@
  *                    looked up, saved), as `ctxpack digest DIR`; a failed
  *                    save is a warning (the digest stands), as in the CLI
  *   tar TAR -        members_from_tar + members_digest, as `ctxpack digest TAR`
+ *   ls DIR -         pack_open listing all (measure_pruned) + stats_compute +
+ *                    the duplicates (pack_hash of the candidates, dupes_find),
+ *                    as `ctxpack ls` and `ctxpack stats --duplicates`
+ *   explain DIR -    dockerctx_open + explain_path for every path the walk
+ *                    met and a few it cannot have, as `ctxpack check-ignore -v`
+ * (ls and explain print as digest= an XXH3-64 of what they found, so that
+ * a run that succeeds can be compared with the fault-free one; ls prints
+ * unreadable_dirs=N when directories below pruned ones were not sized.)
  * Options: -f DOCKERFILE, --classic, -j N, --no-openat2.
  *
  * Prints on stdout:
@@ -54,12 +62,19 @@
 #include <unistd.h>
 #include <archive.h>
 #include <archive_entry.h>
+#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack: not counted as an allocation */
 #include <xxhash.h>
 
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#include "dockerctx.h"
+#include "dupes.h"
+#include "explain.h"
 #include "hashcache.h"
 #include "hashfiles.h"
 #include "members.h"
 #include "pack.h"
+#include "stats.h"
 #include "tarwriter.h"
 
 /* ---- the wrapped calls --------------------------------------------------- */
@@ -657,10 +672,138 @@ static int run_tar(const struct args *a, char *digest, char *err, size_t errsz)
 	return rc;
 }
 
+/* What a listing found, folded into one hash for comparison. */
+static void fold(XXH3_state_t *x, const void *p, size_t n)
+{
+	XXH3_64bits_update(x, p, n);
+}
+
+static void fold_u64(XXH3_state_t *x, uint64_t v)
+{
+	fold(x, &v, sizeof(v));
+}
+
+static void fold_done(XXH3_state_t *x, char *digest)
+{
+	snprintf(digest, 42, "xxh3-64:%016llx", (unsigned long long)XXH3_64bits_digest(x));
+}
+
+static const uint8_t *dupes_hash_of(const void *arg, size_t i)
+{
+	return pack_file_hash(arg, i);
+}
+
+static int run_ls(const struct args *a, char *digest, char *err, size_t errsz)
+{
+	struct pack_options o = { .builder = a->classic ? CTXPACK_BUILDER_CLASSIC
+							: CTXPACK_BUILDER_BUILDKIT,
+				  .dir = a->dir, .dockerfile = a->dockerfile, .threads = a->threads,
+				  .list_all = true, .measure_pruned = true };
+	struct pack_session *s = NULL;
+	struct stats st = { 0 };
+	struct dupes d = { 0 };
+	XXH3_state_t x;
+	bool *want = NULL;
+	int rc;
+
+	rc = pack_open(&s, &o, err, errsz);
+	if (rc)
+		goto out;
+	const struct walk_result *res = pack_entries(s);
+	rc = stats_compute(&st, res, o.builder, 64, 10);
+	if (rc) {
+		snprintf(err, errsz, "stats_compute: %s", strerror(-rc));
+		goto out;
+	}
+	if (!(want = calloc(res->n ? res->n : 1, sizeof(*want)))) {
+		rc = -ENOMEM;
+		snprintf(err, errsz, "out of memory");
+		goto out;
+	}
+	dupes_candidates(want, res);
+	rc = pack_hash(s, want, NULL, NULL, NULL, err, errsz);
+	if (!rc && (rc = dupes_find(&d, res, want, dupes_hash_of, s)))
+		snprintf(err, errsz, "dupes_find: %s", strerror(-rc));
+	if (rc)
+		goto out;
+	XXH3_64bits_reset(&x);
+	for (size_t i = 0; i < res->n; i++) {
+		const struct walk_entry *e = res->v[i];
+		fold(&x, e->path, e->len + 1);
+		fold_u64(&x, ((uint64_t)e->sent << 40) | ((uint64_t)e->verdict << 32) | (uint32_t)e->rule);
+		fold_u64(&x, e->size);
+	}
+	for (size_t i = 0; i < res->npruned; i++)
+		fold_u64(&x, res->pruned[i].files ^ res->pruned[i].bytes << 20);
+	fold(&x, &st.scanned, sizeof(st.scanned));
+	fold(&x, &st.sent, sizeof(st.sent));
+	fold(&x, &st.excluded, sizeof(st.excluded));
+	fold_u64(&x, d.ngroups);
+	fold_u64(&x, d.repeated_bytes);
+	fold_done(&x, digest);
+	/* Directories below pruned ones that could not be read are left out
+	 * of the sizes and counted (stats' unreadable_dirs): a fault there
+	 * changes the numbers, visibly. */
+	if (st.unreadable_dirs)
+		printf("unreadable_dirs=%llu\n", (unsigned long long)st.unreadable_dirs);
+out:
+	dupes_release(&d);
+	free(want);
+	stats_free(&st);
+	pack_close(&s);
+	return rc;
+}
+
+static int run_explain(const struct args *a, char *digest, char *err, size_t errsz)
+{
+	static const char *const extra[] = { "no/such/path", "node_modules/x/y", "src/a",
+					     ".dockerignore", "Dockerfile" };
+	struct pack_options o = { .builder = a->classic ? CTXPACK_BUILDER_CLASSIC
+							: CTXPACK_BUILDER_BUILDKIT,
+				  .dir = a->dir, .dockerfile = a->dockerfile, .threads = a->threads,
+				  .list_all = true };
+	struct walk_result res = { 0 };
+	struct pack_report rep;
+	struct dockerctx ctx = { 0 };
+	struct explainer e = { 0 };
+	struct explain_result r;
+	XXH3_state_t x;
+	int rc;
+
+	/* The paths to explain come from a walk; the explanation is lexical. */
+	rc = pack_list(&o, &res, &rep, &ctx, err, errsz);
+	if (rc)
+		return rc;
+	rc = explainer_init(&e, ctx.match);
+	if (rc) {
+		snprintf(err, errsz, "explainer_init: %s", strerror(-rc));
+		goto out;
+	}
+	XXH3_64bits_reset(&x);
+	for (size_t i = 0; i < res.n + ARRAY_LEN(extra); i++) {
+		const char *p = i < res.n ? res.v[i]->path : extra[i - res.n];
+
+		rc = explain_path(&e, p, strlen(p), &r);
+		if (rc) {
+			snprintf(err, errsz, "explain_path '%s': %s", p, strerror(-rc));
+			goto out;
+		}
+		fold(&x, p, strlen(p) + 1);
+		fold_u64(&x, ((uint64_t)r.sent << 48) | ((uint64_t)r.pruned << 40) |
+				     ((uint64_t)r.verdict << 32) | (uint32_t)r.rule);
+	}
+	fold_done(&x, digest);
+out:
+	explainer_release(&e);
+	walk_result_release(&res);
+	dockerctx_close(&ctx);
+	return rc;
+}
+
 static int usage(void)
 {
-	fputs("usage: fault_run pack|digest|cache|tar DIR|TAR OUT|CACHE|- [-f DOCKERFILE] [--classic]\n"
-	      "       [-j N] [--hash] [--pipe] [--gzip|--zstd] [--no-openat2]\n",
+	fputs("usage: fault_run pack|digest|cache|tar|ls|explain DIR|TAR OUT|CACHE|- [-f DOCKERFILE]\n"
+	      "       [--classic] [-j N] [--hash] [--pipe] [--gzip|--zstd] [--no-openat2]\n",
 	      stderr);
 	return 2;
 }
@@ -706,6 +849,10 @@ int main(int argc, char **argv)
 				sizeof(err));
 	else if (!strcmp(a.mode, "tar"))
 		rc = run_tar(&a, digest, err, sizeof(err));
+	else if (!strcmp(a.mode, "ls"))
+		rc = run_ls(&a, digest, err, sizeof(err));
+	else if (!strcmp(a.mode, "explain"))
+		rc = run_explain(&a, digest, err, sizeof(err));
 	else
 		return usage();
 
