@@ -133,18 +133,24 @@ static bool fault_fd(enum call c, int fd)
 	return true;
 }
 
-/* The prototypes -Wmissing-prototypes asks for, and the real functions. */
+/* How a failing call fails: errno set, the failure value returned. */
 #define FAIL_IO(rv) do { errno = armed_errno; return rv; } while (0)
 #define FAIL_ALLOC() do { errno = ENOMEM; return NULL; } while (0)
 
-ssize_t __real_read(int fd, void *buf, size_t n);
-ssize_t __wrap_read(int fd, void *buf, size_t n);
-ssize_t __wrap_read(int fd, void *buf, size_t n)
-{
-	if (fault(C_read))
-		FAIL_IO(-1);
-	return __real_read(fd, buf, n);
-}
+/* A wrapper of the common shape: the prototypes -Wmissing-prototypes asks
+ * for, then "if this call is to fail, fail, else call the real one". */
+#define WRAP(ret, name, check, failure, params, args) \
+	ret __real_##name params; \
+	ret __wrap_##name params; \
+	ret __wrap_##name params \
+	{ \
+		if (check) \
+			failure; \
+		return __real_##name args; \
+	}
+
+WRAP(ssize_t, read, fault(C_read), FAIL_IO(-1),
+     (int fd, void *buf, size_t n), (fd, buf, n))
 
 int __real_open64(const char *path, int flags, ...);
 int __wrap_open64(const char *path, int flags, ...);
@@ -199,215 +205,74 @@ long __wrap_syscall(long nr, ...)
 	return __real_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
-int __real_fstatat64(int dfd, const char *path, struct stat *st, int flags);
-int __wrap_fstatat64(int dfd, const char *path, struct stat *st, int flags);
-int __wrap_fstatat64(int dfd, const char *path, struct stat *st, int flags)
-{
-	if (fault(C_fstatat64))
-		FAIL_IO(-1);
-	return __real_fstatat64(dfd, path, st, flags);
-}
+WRAP(int, fstatat64, fault(C_fstatat64), FAIL_IO(-1),
+     (int dfd, const char *path, struct stat *st, int flags), (dfd, path, st, flags))
 
-int __real_statx(int dfd, const char *path, int flags, unsigned mask, struct statx *sx);
-int __wrap_statx(int dfd, const char *path, int flags, unsigned mask, struct statx *sx);
-int __wrap_statx(int dfd, const char *path, int flags, unsigned mask, struct statx *sx)
-{
-	if (fault(C_statx))
-		FAIL_IO(-1);
-	return __real_statx(dfd, path, flags, mask, sx);
-}
+WRAP(int, statx, fault(C_statx), FAIL_IO(-1),
+     (int dfd, const char *path, int flags, unsigned mask, struct statx *sx), (dfd, path, flags, mask, sx))
 
-int __real_fstat64(int fd, struct stat *st);
-int __wrap_fstat64(int fd, struct stat *st);
-int __wrap_fstat64(int fd, struct stat *st)
-{
-	if (fault(C_fstat64))
-		FAIL_IO(-1);
-	return __real_fstat64(fd, st);
-}
+WRAP(int, fstat64, fault(C_fstat64), FAIL_IO(-1),
+     (int fd, struct stat *st), (fd, st))
 
-int __real_stat64(const char *path, struct stat *st);
-int __wrap_stat64(const char *path, struct stat *st);
-int __wrap_stat64(const char *path, struct stat *st)
-{
-	if (fault(C_stat64))
-		FAIL_IO(-1);
-	return __real_stat64(path, st);
-}
+WRAP(int, stat64, fault(C_stat64), FAIL_IO(-1),
+     (const char *path, struct stat *st), (path, st))
 
-int __real_lstat64(const char *path, struct stat *st);
-int __wrap_lstat64(const char *path, struct stat *st);
-int __wrap_lstat64(const char *path, struct stat *st)
-{
-	if (fault(C_lstat64))
-		FAIL_IO(-1);
-	return __real_lstat64(path, st);
-}
+WRAP(int, lstat64, fault(C_lstat64), FAIL_IO(-1),
+     (const char *path, struct stat *st), (path, st))
 
-ssize_t __real_readlinkat(int dfd, const char *path, char *buf, size_t n);
-ssize_t __wrap_readlinkat(int dfd, const char *path, char *buf, size_t n);
-ssize_t __wrap_readlinkat(int dfd, const char *path, char *buf, size_t n)
-{
-	if (fault(C_readlinkat))
-		FAIL_IO(-1);
-	return __real_readlinkat(dfd, path, buf, n);
-}
+WRAP(ssize_t, readlinkat, fault(C_readlinkat), FAIL_IO(-1),
+     (int dfd, const char *path, char *buf, size_t n), (dfd, path, buf, n))
 
-char *__real_realpath(const char *path, char *resolved);
-char *__wrap_realpath(const char *path, char *resolved);
-char *__wrap_realpath(const char *path, char *resolved)
-{
-	if (fault(C_realpath))
-		FAIL_IO(NULL);
-	return __real_realpath(path, resolved);
-}
+WRAP(char *, realpath, fault(C_realpath), FAIL_IO(NULL),
+     (const char *path, char *resolved), (path, resolved))
 
-ssize_t __real_getxattr(const char *path, const char *name, void *v, size_t n);
-ssize_t __wrap_getxattr(const char *path, const char *name, void *v, size_t n);
-ssize_t __wrap_getxattr(const char *path, const char *name, void *v, size_t n)
-{
-	if (fault(C_getxattr))
-		FAIL_IO(-1);
-	return __real_getxattr(path, name, v, n);
-}
+WRAP(ssize_t, getxattr, fault(C_getxattr), FAIL_IO(-1),
+     (const char *path, const char *name, void *v, size_t n), (path, name, v, n))
 
-ssize_t __real_fgetxattr(int fd, const char *name, void *v, size_t n);
-ssize_t __wrap_fgetxattr(int fd, const char *name, void *v, size_t n);
-ssize_t __wrap_fgetxattr(int fd, const char *name, void *v, size_t n)
-{
-	if (fault(C_fgetxattr))
-		FAIL_IO(-1);
-	return __real_fgetxattr(fd, name, v, n);
-}
+WRAP(ssize_t, fgetxattr, fault(C_fgetxattr), FAIL_IO(-1),
+     (int fd, const char *name, void *v, size_t n), (fd, name, v, n))
 
-ssize_t __real_write(int fd, const void *buf, size_t n);
-ssize_t __wrap_write(int fd, const void *buf, size_t n);
-ssize_t __wrap_write(int fd, const void *buf, size_t n)
-{
-	if (fault_fd(C_write, fd))
-		FAIL_IO(-1);
-	return __real_write(fd, buf, n);
-}
+WRAP(ssize_t, write, fault_fd(C_write, fd), FAIL_IO(-1),
+     (int fd, const void *buf, size_t n), (fd, buf, n))
 
-ssize_t __real_splice(int in, loff_t *inoff, int out, loff_t *outoff, size_t n, unsigned fl);
-ssize_t __wrap_splice(int in, loff_t *inoff, int out, loff_t *outoff, size_t n, unsigned fl);
-ssize_t __wrap_splice(int in, loff_t *inoff, int out, loff_t *outoff, size_t n, unsigned fl)
-{
-	if (fault_fd(C_splice, out))
-		FAIL_IO(-1);
-	return __real_splice(in, inoff, out, outoff, n, fl);
-}
+WRAP(ssize_t, splice, fault_fd(C_splice, out), FAIL_IO(-1),
+     (int in, loff_t *inoff, int out, loff_t *outoff, size_t n, unsigned fl), (in, inoff, out, outoff, n, fl))
 
-ssize_t __real_copy_file_range(int in, loff_t *inoff, int out, loff_t *outoff, size_t n,
-			       unsigned fl);
-ssize_t __wrap_copy_file_range(int in, loff_t *inoff, int out, loff_t *outoff, size_t n,
-			       unsigned fl);
-ssize_t __wrap_copy_file_range(int in, loff_t *inoff, int out, loff_t *outoff, size_t n,
-			       unsigned fl)
-{
-	if (fault_fd(C_copy_file_range, out))
-		FAIL_IO(-1);
-	return __real_copy_file_range(in, inoff, out, outoff, n, fl);
-}
+WRAP(ssize_t, copy_file_range, fault_fd(C_copy_file_range, out), FAIL_IO(-1),
+     (int in, loff_t *inoff, int out, loff_t *outoff, size_t n, unsigned fl), (in, inoff, out, outoff, n, fl))
 
-ssize_t __real_tee(int in, int out, size_t n, unsigned fl);
-ssize_t __wrap_tee(int in, int out, size_t n, unsigned fl);
-ssize_t __wrap_tee(int in, int out, size_t n, unsigned fl)
-{
-	if (fault_fd(C_tee, out))
-		FAIL_IO(-1);
-	return __real_tee(in, out, n, fl);
-}
+WRAP(ssize_t, tee, fault_fd(C_tee, out), FAIL_IO(-1),
+     (int in, int out, size_t n, unsigned fl), (in, out, n, fl))
 
-int __real_pipe2(int fds[2], int flags);
-int __wrap_pipe2(int fds[2], int flags);
-int __wrap_pipe2(int fds[2], int flags)
-{
-	if (fault(C_pipe2))
-		FAIL_IO(-1);
-	return __real_pipe2(fds, flags);
-}
+WRAP(int, pipe2, fault(C_pipe2), FAIL_IO(-1),
+     (int fds[2], int flags), (fds, flags))
 
-ssize_t __real_pwrite64(int fd, const void *buf, size_t n, off_t off);
-ssize_t __wrap_pwrite64(int fd, const void *buf, size_t n, off_t off);
-ssize_t __wrap_pwrite64(int fd, const void *buf, size_t n, off_t off)
-{
-	if (fault(C_pwrite64))
-		FAIL_IO(-1);
-	return __real_pwrite64(fd, buf, n, off);
-}
+WRAP(ssize_t, pwrite64, fault(C_pwrite64), FAIL_IO(-1),
+     (int fd, const void *buf, size_t n, off_t off), (fd, buf, n, off))
 
-int __real_mkostemp64(char *tmpl, int flags);
-int __wrap_mkostemp64(char *tmpl, int flags);
-int __wrap_mkostemp64(char *tmpl, int flags)
-{
-	if (fault(C_mkostemp64))
-		FAIL_IO(-1);
-	return __real_mkostemp64(tmpl, flags);
-}
+WRAP(int, mkostemp64, fault(C_mkostemp64), FAIL_IO(-1),
+     (char *tmpl, int flags), (tmpl, flags))
 
-int __real_rename(const char *a, const char *b);
-int __wrap_rename(const char *a, const char *b);
-int __wrap_rename(const char *a, const char *b)
-{
-	if (fault(C_rename))
-		FAIL_IO(-1);
-	return __real_rename(a, b);
-}
+WRAP(int, rename, fault(C_rename), FAIL_IO(-1),
+     (const char *a, const char *b), (a, b))
 
-int __real_mkdir(const char *path, mode_t mode);
-int __wrap_mkdir(const char *path, mode_t mode);
-int __wrap_mkdir(const char *path, mode_t mode)
-{
-	if (fault(C_mkdir))
-		FAIL_IO(-1);
-	return __real_mkdir(path, mode);
-}
+WRAP(int, mkdir, fault(C_mkdir), FAIL_IO(-1),
+     (const char *path, mode_t mode), (path, mode))
 
-void *__real_malloc(size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_malloc(size_t n)
-{
-	if (fault(C_malloc))
-		FAIL_ALLOC();
-	return __real_malloc(n);
-}
+WRAP(void *, malloc, fault(C_malloc), FAIL_ALLOC(),
+     (size_t n), (n))
 
-void *__real_calloc(size_t n, size_t size);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_calloc(size_t n, size_t size)
-{
-	if (fault(C_calloc))
-		FAIL_ALLOC();
-	return __real_calloc(n, size);
-}
+WRAP(void *, calloc, fault(C_calloc), FAIL_ALLOC(),
+     (size_t n, size_t size), (n, size))
 
-void *__real_realloc(void *p, size_t n);
-void *__wrap_realloc(void *p, size_t n);
-void *__wrap_realloc(void *p, size_t n)
-{
-	if (fault(C_realloc))
-		FAIL_ALLOC();
-	return __real_realloc(p, n);
-}
+WRAP(void *, realloc, fault(C_realloc), FAIL_ALLOC(),
+     (void *p, size_t n), (p, n))
 
-void *__real_aligned_alloc(size_t align, size_t n);
-void *__wrap_aligned_alloc(size_t align, size_t n);
-void *__wrap_aligned_alloc(size_t align, size_t n)
-{
-	if (fault(C_aligned_alloc))
-		FAIL_ALLOC();
-	return __real_aligned_alloc(align, n);
-}
+WRAP(void *, aligned_alloc, fault(C_aligned_alloc), FAIL_ALLOC(),
+     (size_t align, size_t n), (align, n))
 
-char *__real_strdup(const char *s);
-char *__wrap_strdup(const char *s);
-char *__wrap_strdup(const char *s)
-{
-	if (fault(C_strdup))
-		FAIL_ALLOC();
-	return __real_strdup(s);
-}
+WRAP(char *, strdup, fault(C_strdup), FAIL_ALLOC(),
+     (const char *s), (s))
 
 int __real_vasprintf(char **out, const char *fmt, va_list ap);
 int __wrap_vasprintf(char **out, const char *fmt, va_list ap);
@@ -436,41 +301,17 @@ int __wrap_asprintf(char **out, const char *fmt, ...)
 	return r;
 }
 
-XXH3_state_t *__real_XXH3_createState(void);
-XXH3_state_t *__wrap_XXH3_createState(void);
-XXH3_state_t *__wrap_XXH3_createState(void)
-{
-	if (fault(C_XXH3_createState))
-		FAIL_ALLOC();
-	return __real_XXH3_createState();
-}
+WRAP(XXH3_state_t *, XXH3_createState, fault(C_XXH3_createState), FAIL_ALLOC(),
+     (void), ())
 
-struct archive *__real_archive_write_new(void);
-struct archive *__wrap_archive_write_new(void);
-struct archive *__wrap_archive_write_new(void)
-{
-	if (fault(C_archive_write_new))
-		FAIL_ALLOC();
-	return __real_archive_write_new();
-}
+WRAP(struct archive *, archive_write_new, fault(C_archive_write_new), FAIL_ALLOC(),
+     (void), ())
 
-struct archive *__real_archive_read_new(void);
-struct archive *__wrap_archive_read_new(void);
-struct archive *__wrap_archive_read_new(void)
-{
-	if (fault(C_archive_read_new))
-		FAIL_ALLOC();
-	return __real_archive_read_new();
-}
+WRAP(struct archive *, archive_read_new, fault(C_archive_read_new), FAIL_ALLOC(),
+     (void), ())
 
-struct archive_entry *__real_archive_entry_new(void);
-struct archive_entry *__wrap_archive_entry_new(void);
-struct archive_entry *__wrap_archive_entry_new(void)
-{
-	if (fault(C_archive_entry_new))
-		FAIL_ALLOC();
-	return __real_archive_entry_new();
-}
+WRAP(struct archive_entry *, archive_entry_new, fault(C_archive_entry_new), FAIL_ALLOC(),
+     (void), ())
 
 int __real_pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg);
 int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg);
