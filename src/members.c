@@ -655,6 +655,19 @@ struct mreader {
 
 #define MERR(r, ...) set_errmsg((r)->err, (r)->errsz, -EINVAL, __VA_ARGS__)
 
+/* The byte a one-letter escape "\\e" stands for, when e is one of the
+ * letters the format allows (TSV: \\ \t \n \r; JSON adds \" \/ \b \f),
+ * else -1. */
+static int unescape_char(int e, const char *allowed)
+{
+	static const char from[] = "\\\"/bfnrt", to[] = "\\\"/\b\f\n\r\t";
+	const char *p;
+
+	if (e <= 0 || !strchr(allowed, e) || !(p = strchr(from, e)))
+		return -1;
+	return (unsigned char)to[p - from];
+}
+
 /* A TSV field unescaped into b.  Returns 0, -EINVAL or -ENOMEM. */
 static int tsv_unescape(struct mreader *r, const char *what, const char *s, size_t n, struct buf *b)
 {
@@ -674,28 +687,16 @@ static int tsv_unescape(struct mreader *r, const char *what, const char *s, size
 		}
 		if (++i == n)
 			return MERR(r, "%s:%zu: '\\' at the end of the %s", r->name, r->line, what);
-		switch (s[i]) {
-		case '\\':
-			c = '\\';
-			break;
-		case 't':
-			c = '\t';
-			break;
-		case 'n':
-			c = '\n';
-			break;
-		case 'r':
-			c = '\r';
-			break;
-		case 'x':
+		if (s[i] == 'x') {
 			if (n - i < 3 || (hi = hexval((unsigned char)s[i + 1])) < 0 ||
 			    (lo = hexval((unsigned char)s[i + 2])) < 0)
 				return MERR(r, "%s:%zu: bad escape '\\x' in the %s", r->name,
 					    r->line, what);
 			c = (unsigned char)(hi << 4 | lo);
 			i += 2;
-			break;
-		default:
+		} else if ((hi = unescape_char(s[i], "\\tnr")) >= 0) {
+			c = (unsigned char)hi;
+		} else {
 			return MERR(r, "%s:%zu: unknown escape '\\%s' in the %s", r->name, r->line,
 				    quote(r->qbuf, sizeof(r->qbuf), s + i, 1), what);
 		}
@@ -928,26 +929,6 @@ static int jstring(struct jreader *j, struct buf *b)
 		}
 		jnext(j);
 		switch (j->c) {
-		case '"':
-		case '\\':
-		case '/':
-			c = (unsigned char)j->c;
-			break;
-		case 'b':
-			c = '\b';
-			break;
-		case 'f':
-			c = '\f';
-			break;
-		case 'n':
-			c = '\n';
-			break;
-		case 'r':
-			c = '\r';
-			break;
-		case 't':
-			c = '\t';
-			break;
 		case 'u':
 			jnext(j);
 			rc = jhex4(j, &u);
@@ -979,8 +960,10 @@ static int jstring(struct jreader *j, struct buf *b)
 				return -ENOMEM;
 			continue;
 		default:
-			return MERR(&j->r, "%s:%zu: unknown escape in a string", j->r.name,
-				    j->r.line);
+			if ((rc = unescape_char(j->c, "\"\\/bfnrt")) < 0)
+				return MERR(&j->r, "%s:%zu: unknown escape in a string", j->r.name,
+					    j->r.line);
+			c = (unsigned char)rc;
 		}
 		jnext(j);
 		if (buf_add(b, &c, 1) < 0)
