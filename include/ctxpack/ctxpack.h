@@ -1,32 +1,52 @@
 /* ctxpack.h: the public interface of libctxpack, the Docker build-context
  * packer.
  *
- * Lifecycle of the rule engine:
- *   1) ctxpack_rules_new(&r); ctxpack_rules_add_buffer(r, ".dockerignore", buf, len)
- *   2) ctxpack_match_compile(&m, r, CTXPACK_BUILDER_BUILDKIT)
- *   3) per thread: ctxpack_mscratch_new(&s, m); per directory level:
- *      ctxpack_mstate_new(&st, m)
- *   4) ctxpack_match_root(m, root); then ctxpack_match_entry() for every
- *      entry, parent state first, exactly in the order a walker meets them
- *   5) ctxpack_mstate_free(&st); ctxpack_mscratch_free(&s);
- *      ctxpack_match_free(&m); ctxpack_rules_free(&r)
+ * Two layers:
+ *
+ * - The context (ctxpack_context_*): open a directory as the chosen builder
+ *   would (ignore file, Dockerfile, rules, one walk), then explain paths,
+ *   list what is sent, pack it as a tar or digest it, as `ctxpack
+ *   check-ignore`, `ls`, `pack` and `digest` do:
+ *     1) ctxpack_context_new(&c); optionally ctxpack_context_set_builder(),
+ *        _set_dockerfile(), _set_threads(), _set_mtime()
+ *     2) ctxpack_context_open(c, "path/to/context")
+ *     3) ctxpack_context_explain(), ctxpack_context_count() and
+ *        ctxpack_context_entry(), ctxpack_context_pack(),
+ *        ctxpack_context_digest(), in any order, any number of times
+ *     4) ctxpack_context_free(&c)
+ *
+ * - The rule engine underneath (rules, match, mstate, mscratch), for
+ *   callers with a walker of their own:
+ *     1) ctxpack_rules_new(&r); ctxpack_rules_add_buffer(r, ".dockerignore", buf, len)
+ *     2) ctxpack_match_compile(&m, r, CTXPACK_BUILDER_BUILDKIT)
+ *     3) per thread: ctxpack_mscratch_new(&s, m); per directory level:
+ *        ctxpack_mstate_new(&st, m)
+ *     4) ctxpack_match_root(m, root); then ctxpack_match_entry() for every
+ *        entry, parent state first, exactly in the order a walker meets them
+ *     5) ctxpack_mstate_free(&st); ctxpack_mscratch_free(&s);
+ *        ctxpack_match_free(&m); ctxpack_rules_free(&r)
  *
  * Errors: every int-returning function returns 0 on success or a negative
  * errno value.  A human-readable message is kept on the handle named in the
- * function's comment.  The library never prints and never exits.
+ * function's comment.  The library never prints, never exits, never reads
+ * the environment and never changes signal dispositions.
  *
  * Threads: a ctxpack_match is immutable after compilation and may be shared
  * by any number of threads.  Every other handle is used by one thread at a
- * time.
+ * time; different handles may be used on different threads at once.  Some
+ * calls start threads of their own (said where) and join them before they
+ * return.
  *
  * Ownership: strings returned by getters belong to the handle they came from
- * and live as long as it does.  *_free(&p) frees the handle and sets p to
- * NULL; passing NULL or a pointer to NULL is allowed. */
+ * and live as long as it does (or, where said, until a named call).
+ * *_free(&p) frees the handle and sets p to NULL; passing NULL or a pointer
+ * to NULL is allowed. */
 #ifndef CTXPACK_CTXPACK_H
 #define CTXPACK_CTXPACK_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -126,9 +146,11 @@ CTXPACK_API const ctxpack_rules *ctxpack_match_rules(const ctxpack_match *m);
 
 /** Scratch memory for one thread's queries on m.  @return 0 or -ENOMEM. */
 CTXPACK_API int ctxpack_mscratch_new(ctxpack_mscratch **out, const ctxpack_match *m);
+/** Frees *s and sets it to NULL. */
 CTXPACK_API void ctxpack_mscratch_free(ctxpack_mscratch **s);
 /** A directory state big enough for any state of m.  @return 0 or -ENOMEM. */
 CTXPACK_API int ctxpack_mstate_new(ctxpack_mstate **out, const ctxpack_match *m);
+/** Frees *s and sets it to NULL. */
 CTXPACK_API void ctxpack_mstate_free(ctxpack_mstate **s);
 /** Sets st to the state of the context root. */
 CTXPACK_API void ctxpack_match_root(const ctxpack_match *m, ctxpack_mstate *st);
@@ -156,6 +178,236 @@ CTXPACK_API int ctxpack_match_entry(const ctxpack_match *m, ctxpack_mscratch *s,
 				    const ctxpack_mstate *parent, const char *path, size_t len,
 				    size_t name_off, ctxpack_mstate *child,
 				    struct ctxpack_decision *d);
+
+/* ---- The context: open, explain, list, pack, digest ----
+ *
+ * Threads: one thread at a time per ctxpack_context (no call on a context
+ * may overlap another call on it, getters included); different contexts
+ * are independent and may be used on different threads at once.
+ * ctxpack_context_open(), _pack() and _digest() run worker threads of
+ * their own and join them before they return.
+ * Errors: the message of the last failure is on the context
+ * (ctxpack_context_errmsg()); the functions that cannot fail on a valid
+ * handle say so. */
+
+/** A build context opened as one builder sees it.  Opaque. */
+typedef struct ctxpack_context ctxpack_context;
+
+/**
+ * Creates a context handle with the defaults: BuildKit, the Dockerfile at
+ * <dir>/Dockerfile, as many walker threads as online CPUs, mtimes as found.
+ * Nothing is opened yet.  Free it with ctxpack_context_free().
+ * @return 0 or -ENOMEM (*out is then NULL).
+ */
+CTXPACK_API int ctxpack_context_new(ctxpack_context **out);
+/** Frees *c (and everything its getters returned) and sets it to NULL. */
+CTXPACK_API void ctxpack_context_free(ctxpack_context **c);
+
+/*
+ * Settings.  Each is read by the next ctxpack_context_open(): changing one
+ * leaves a context that is already open as it is (open it again to apply).
+ */
+
+/** Which builder's semantics to reproduce.  @return 0, or -EINVAL for a
+ *  value that is not an enum ctxpack_builder (message on c). */
+CTXPACK_API int ctxpack_context_set_builder(ctxpack_context *c, enum ctxpack_builder b);
+/**
+ * The Dockerfile, as `docker build -f` takes it: relative to the current
+ * directory (not to the context), or absolute; NULL restores the default
+ * (<dir>/Dockerfile).  It must exist when the context is opened (docker
+ * build fails too).  A Dockerfile outside the context is packed under a
+ * generated name (see struct ctxpack_pack_report).  path is copied.
+ * @return 0 or -ENOMEM.
+ */
+CTXPACK_API int ctxpack_context_set_dockerfile(ctxpack_context *c, const char *path);
+/** Threads for walking and reading files: 1 to 1024, or 0 for the online
+ *  CPUs (the default).  The output never depends on it.
+ *  @return 0, or -EINVAL when out of range (message on c). */
+CTXPACK_API int ctxpack_context_set_threads(ctxpack_context *c, int threads);
+/**
+ * Clamps every mtime written by ctxpack_context_pack() (and digested with
+ * with_mtime) to epoch seconds, as `ctxpack pack --mtime` does (the program
+ * takes SOURCE_DATE_EPOCH as the default; the library reads no environment:
+ * pass it here).  A negative epoch turns clamping off (the default).
+ * @return 0.
+ */
+CTXPACK_API int ctxpack_context_set_mtime(ctxpack_context *c, int64_t epoch);
+
+/**
+ * Opens dir as a build context with the current settings: finds the
+ * Dockerfile and the ignore file the builder uses, reads and compiles the
+ * rules, and walks the directory once (with the set number of threads),
+ * deciding every entry.  Opening an open context again closes the previous
+ * one first (also when the new open fails).  Entries, explanations and
+ * strings returned before are invalid afterwards.
+ * @return 0; -ENOENT, -ENOTDIR, -EACCES, ... when dir or the Dockerfile
+ *   cannot be used; -EINVAL when the ignore file is refused (a line over
+ *   64 KiB, a FIFO or device) or a pattern Docker would fail on is
+ *   evaluated during the walk; -ENOTSUP for a pattern ctxpack cannot
+ *   reproduce exactly (a Go regexp construct such as \p{Greek}) that the
+ *   walk evaluates; -EIO and others for an unreadable directory the builder
+ *   needs; -ENOMEM.  The message, naming the path (or source:line and
+ *   pattern) and the cause, is in ctxpack_context_errmsg(c).
+ */
+CTXPACK_API int ctxpack_context_open(ctxpack_context *c, const char *dir);
+
+/**
+ * The message of the last failed call on c ("" if none).  Owned by c; valid
+ * until the next call on c that can fail.
+ */
+CTXPACK_API const char *ctxpack_context_errmsg(const ctxpack_context *c);
+
+/** What ctxpack_context_open() found.  Strings belong to the context and
+ *  live until it is opened again or freed. */
+struct ctxpack_context_info {
+	enum ctxpack_builder builder;
+	const char *root;        /**< the context directory, canonical and absolute */
+	const char *dockerfile;  /**< the Dockerfile relative to root, or NULL when
+				      it is outside the context */
+	const char *ignore_file; /**< the ignore file used: relative to root, or
+				      as found when it lies outside (BuildKit's
+				      <Dockerfile>.dockerignore); NULL for none */
+	const ctxpack_rules *rules; /**< the rules read (with the classic builder's
+				      additions); see ctxpack_rules_get() */
+};
+
+/** Fills *out.  @return 0, or -EINVAL when c is not open. */
+CTXPACK_API int ctxpack_context_info(const ctxpack_context *c, struct ctxpack_context_info *out);
+
+/** The explanation of one path, as `ctxpack check-ignore --json` gives it. */
+struct ctxpack_explanation {
+	enum ctxpack_verdict verdict; /**< what the rules say about the path */
+	bool sent;        /**< the builder sends it */
+	bool pruned;      /**< decided by an excluded ancestor the walk never enters
+			       (rule is the ancestor's) */
+	bool parent_only; /**< BuildKit: excluded, but sent as the parent directory
+			       of something sent below it */
+	bool forced;      /**< BuildKit: the Dockerfile, always sent (ctxpack puts
+			       it in the tar); rule_info is <builder>:0:!<path> */
+	bool socket_skipped; /**< classic builder: a socket, silently left out */
+	long rule;        /**< index of the deciding rule in the context's rules,
+			       or -1 (no rule, or forced) */
+	struct ctxpack_rule_info rule_info; /**< the deciding rule (source "<builder>"
+			       for rules the builder adds); all zero without one */
+};
+
+/**
+ * Explains path as the builder's walk reaches it: every ancestor decided
+ * first, a path below an excluded directory the walk never enters is
+ * excluded by that directory's rule.  path is relative to the context
+ * ('/'-separated; cleaned as Go's filepath.Clean: "./a//b/" is "a/b"), or
+ * absolute below the context's root; "." is the context itself.  The path
+ * need not exist: the rules decide it lexically; what exists refines it
+ * (parent_only, socket_skipped), as `ctxpack check-ignore` does.
+ * rule_info's strings belong to c and live until the next explain, open or
+ * free on c.
+ * @return 0; -EINVAL when c is not open, for a path outside the context, or
+ *   when Docker itself would fail on this path (a pattern that is not a
+ *   valid regular expression gets evaluated for it); -ENOTSUP when Docker
+ *   would evaluate a pattern ctxpack cannot reproduce; -ENOMEM.  The message
+ *   is in ctxpack_context_errmsg(c).
+ */
+CTXPACK_API int ctxpack_context_explain(ctxpack_context *c, const char *path,
+					struct ctxpack_explanation *out);
+
+/** The type of a context entry. */
+enum ctxpack_entry_type {
+	CTXPACK_ENTRY_FILE = 0,
+	CTXPACK_ENTRY_DIR = 1,
+	CTXPACK_ENTRY_SYMLINK = 2,
+	CTXPACK_ENTRY_FIFO = 3,
+	CTXPACK_ENTRY_CHAR = 4,   /**< character device */
+	CTXPACK_ENTRY_BLOCK = 5,  /**< block device */
+	CTXPACK_ENTRY_SOCKET = 6, /**< BuildKit sends a socket as an empty file */
+	CTXPACK_ENTRY_HARDLINK = 7, /**< a further name of a file sent earlier
+				      (link names it); the tar holds a link */
+};
+
+/** One member of the archive ctxpack_context_pack() writes. */
+struct ctxpack_entry {
+	const char *path;    /**< relative to the context, NUL-terminated, any bytes */
+	size_t path_len;
+	enum ctxpack_entry_type type;
+	uint32_t mode;       /**< permission bits with setuid/setgid/sticky */
+	uint64_t size;       /**< bytes of content (regular files; else 0) */
+	const char *link;    /**< symlink target, or the path a hard link names; else NULL */
+	bool parent_only;    /**< BuildKit: an excluded directory sent as a parent */
+	bool generated;      /**< written by ctxpack, not read from the context as
+				  it is: the Dockerfile from outside the context
+				  under its generated name, and the .dockerignore
+				  that lists that name */
+};
+
+/** The number of members the archive will hold, in order; 0 when c is not
+ *  open. */
+CTXPACK_API size_t ctxpack_context_count(const ctxpack_context *c);
+/**
+ * Fills *out for member i (0 <= i < ctxpack_context_count(c)), in archive
+ * order: per directory bytewise, depth first ("a/", "a/b", "a.txt"), the
+ * generated members last.  Strings belong to c and live until it is opened
+ * again or freed.  No I/O.
+ * @return 0, or -ERANGE when i is out of range (or c is not open).
+ */
+CTXPACK_API int ctxpack_context_entry(const ctxpack_context *c, size_t i,
+				      struct ctxpack_entry *out);
+
+/** Compression of the packed stream. */
+enum ctxpack_compression {
+	CTXPACK_COMPRESS_NONE = 0,
+	CTXPACK_COMPRESS_GZIP = 1,
+	CTXPACK_COMPRESS_ZSTD = 2,
+};
+
+/** What ctxpack_context_pack() wrote. */
+struct ctxpack_pack_report {
+	uint64_t entries;   /**< members written */
+	uint64_t bytes;     /**< file content bytes */
+	uint64_t tar_bytes; /**< the uncompressed tar stream */
+	uint64_t out_bytes; /**< bytes written to fd (after compression) */
+	/** The name the Dockerfile got in the archive when it lies outside the
+	 *  context (pass it to `docker build -f`), else "". */
+	char dockerfile_name[64];
+};
+
+/**
+ * Writes the context as a tar into fd (not closed; written from its current
+ * offset), exactly as the builder receives it and byte for byte as `ctxpack
+ * pack` with the same settings: the same members in the same order with the
+ * docker CLI's headers.  level: 0 for the codec's default, else 1-9 (gzip)
+ * or the zstd levels (1-22); it needs compression.  Files are read again
+ * for every call (with read-ahead threads; zstd compresses on threads of
+ * its own).  report may be NULL.
+ * When fd is a pipe whose reader goes away, the write raises SIGPIPE as any
+ * write does: ignore SIGPIPE to get -EPIPE instead.
+ * @return 0; -EINVAL when c is not open or for a bad compression or level;
+ *   -EBADF when fd is negative; -EPIPE (the reader went away), -ENOSPC, -EDQUOT, -EIO when writing
+ *   fails; -ESTALE when a file changed since the walk (another size, type
+ *   or inode); -EACCES, -ENOENT, ... for a file that cannot be read;
+ *   -ENOMEM.  After a failure that happened mid-stream the stream is left
+ *   visibly incomplete (no end-of-archive blocks, cut inside a block), so
+ *   that no reader takes it for a whole context.  The message, naming the
+ *   path and the cause, is in ctxpack_context_errmsg(c).
+ */
+CTXPACK_API int ctxpack_context_pack(ctxpack_context *c, int fd, enum ctxpack_compression comp,
+				     int level, struct ctxpack_pack_report *report);
+
+/** Bytes of a digest string, with its NUL: "xxh3-128:" and 32 hex digits. */
+#define CTXPACK_DIGEST_SIZE 42
+
+/**
+ * The context's digest, as `ctxpack digest` (with --with-mtime when
+ * with_mtime) prints it: "xxh3-128:<32 lowercase hex digits>", one XXH3-128
+ * hash over the members in order (path, type, mode, size, link target,
+ * device numbers, content hash, mtime only with with_mtime).  Every sent
+ * file is read and hashed (on the context's threads) the first time; the
+ * hashes are kept on c, so later calls read nothing.  No hash cache is
+ * used.
+ * @return 0; -EINVAL when c is not open; -ESTALE, -EACCES, -EIO, ... when a
+ *   file cannot be read as the walk saw it; -ENOMEM.  The message is in
+ *   ctxpack_context_errmsg(c).
+ */
+CTXPACK_API int ctxpack_context_digest(ctxpack_context *c, bool with_mtime,
+				       char out[CTXPACK_DIGEST_SIZE]);
 
 #ifdef __cplusplus
 }

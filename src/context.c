@@ -1,0 +1,553 @@
+/* context.c: the public facade of libctxpack (ctxpack_context_* in
+ * ctxpack.h): one handle over a pack_session (the context opened and
+ * walked), the explainer and the digest, with the message of the last
+ * failure kept on the handle.  No logic of its own beyond translating: the
+ * decisions are pack's, walk's and explain's, so the library answers
+ * exactly what the program does. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ctxpack/ctxpack.h"
+#include "dockerctx.h"
+#include "explain.h"
+#include "hashfiles.h"
+#include "internal.h"
+#include "links.h"
+#include "members.h"
+#include "pack.h"
+#include "pattern.h"
+
+struct ctxpack_context {
+	/* Settings, read by the next open. */
+	enum ctxpack_builder builder;
+	char *dockerfile;
+	int threads;
+	bool clamp_mtime;
+	int64_t mtime_max;
+
+	/* The open context (s == NULL: not open). */
+	struct pack_session *s;
+	struct tar_options tar;  /* what s was opened with: pack must clamp
+				    walked and generated members alike */
+	struct pack_report gen;  /* the members pack adds (pack_generated) */
+	const struct walk_entry *ignore_entry; /* the sent .dockerignore pack
+						  rewrites, when it adds a Dockerfile */
+	size_t *link_first;      /* per walk entry: 1 + the entry it is a hard
+				    link to, or 0 (as pack plans the members) */
+	size_t nmembers;
+	const struct walk_entry **parents; /* BuildKit parent-only entries, by path */
+	size_t nparents;
+	struct explainer ex;
+	bool ex_ready;
+	bool hashed;             /* every sent file's hash is on s */
+
+	/* Scratch for explain: the cleaned path, the forced rule's text. */
+	char *buf;
+	size_t bufsz;
+	char *forced;
+	size_t forcedsz;
+
+	char errmsg[1024];
+};
+
+static int fail(ctxpack_context *c, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(ctxpack_context *c, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->errmsg, sizeof(c->errmsg), fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+static int not_open(ctxpack_context *c)
+{
+	return fail(c, -EINVAL, "the context is not open (call ctxpack_context_open first)");
+}
+
+int ctxpack_context_new(ctxpack_context **out)
+{
+	ctxpack_context *c = calloc(1, sizeof(*c));
+
+	*out = c;
+	if (!c)
+		return -ENOMEM;
+	c->builder = CTXPACK_BUILDER_BUILDKIT;
+	return 0;
+}
+
+/* Back to "not open"; the settings stay. */
+static void context_close(ctxpack_context *c)
+{
+	if (c->ex_ready)
+		explainer_release(&c->ex);
+	c->ex_ready = false;
+	free(c->link_first);
+	c->link_first = NULL;
+	free(c->parents);
+	c->parents = NULL;
+	c->nparents = 0;
+	c->nmembers = 0;
+	c->ignore_entry = NULL;
+	c->hashed = false;
+	memset(&c->gen, 0, sizeof(c->gen));
+	pack_close(&c->s);
+}
+
+void ctxpack_context_free(ctxpack_context **cp)
+{
+	ctxpack_context *c = cp ? *cp : NULL;
+
+	if (!c)
+		return;
+	context_close(c);
+	free(c->dockerfile);
+	free(c->buf);
+	free(c->forced);
+	free(c);
+	*cp = NULL;
+}
+
+int ctxpack_context_set_builder(ctxpack_context *c, enum ctxpack_builder b)
+{
+	if (b != CTXPACK_BUILDER_BUILDKIT && b != CTXPACK_BUILDER_CLASSIC)
+		return fail(c, -EINVAL, "unknown builder %d", (int)b);
+	c->builder = b;
+	return 0;
+}
+
+int ctxpack_context_set_dockerfile(ctxpack_context *c, const char *path)
+{
+	char *copy = NULL;
+
+	if (path && !(copy = strdup(path)))
+		return fail(c, -ENOMEM, "out of memory");
+	free(c->dockerfile);
+	c->dockerfile = copy;
+	return 0;
+}
+
+int ctxpack_context_set_threads(ctxpack_context *c, int threads)
+{
+	/* The program's -j range. */
+	if (threads < 0 || threads > 1024)
+		return fail(c, -EINVAL, "threads %d out of range (0 to 1024)", threads);
+	c->threads = threads;
+	return 0;
+}
+
+int ctxpack_context_set_mtime(ctxpack_context *c, int64_t epoch)
+{
+	c->clamp_mtime = epoch >= 0;
+	c->mtime_max = epoch >= 0 ? epoch : 0;
+	return 0;
+}
+
+const char *ctxpack_context_errmsg(const ctxpack_context *c)
+{
+	return c->errmsg;
+}
+
+static int cmp_entry_path(const void *a, const void *b)
+{
+	const struct walk_entry *x = *(const struct walk_entry *const *)a;
+	const struct walk_entry *y = *(const struct walk_entry *const *)b;
+	int r = memcmp(x->path, y->path, x->len < y->len ? x->len : y->len);
+
+	return r ? r : (x->len > y->len) - (x->len < y->len);
+}
+
+/* What entries and explain need from the walk, worked out once: the hard
+ * links (as pack_members_each plans them: the rewritten .dockerignore is
+ * never a link), and the BuildKit parent-only directories sorted by path. */
+static int index_walk(ctxpack_context *c)
+{
+	const struct walk_result *res = pack_entries(c->s);
+	struct links seen = { 0 };
+	size_t n = res->n ? res->n : 1;
+	int rc = 0;
+
+	c->link_first = calloc(n, sizeof(*c->link_first));
+	c->parents = malloc(n * sizeof(*c->parents));
+	if (!c->link_first || !c->parents)
+		return -ENOMEM;
+	for (size_t i = 0; i < res->n; i++) {
+		const struct walk_entry *e = res->v[i];
+		long first;
+		if (!e->sent)
+			continue;
+		if (e->parent)
+			c->parents[c->nparents++] = e;
+		if (e == c->ignore_entry)
+			continue;
+		first = links_first(&seen, e, pack_context(c->s)->builder, i);
+		if (first < 0) {
+			rc = -ENOMEM;
+			break;
+		}
+		c->link_first[i] = (size_t)first;
+	}
+	links_free(&seen);
+	qsort(c->parents, c->nparents, sizeof(*c->parents), cmp_entry_path);
+	return rc;
+}
+
+int ctxpack_context_open(ctxpack_context *c, const char *dir)
+{
+	struct pack_options o = { .builder = c->builder, .dir = dir, .dockerfile = c->dockerfile,
+				  .threads = c->threads };
+	const struct walk_result *res;
+	int rc;
+
+	context_close(c);
+	c->errmsg[0] = '\0';
+	if (!dir)
+		return fail(c, -EINVAL, "no context directory given");
+	o.tar.clamp_mtime = c->clamp_mtime;
+	o.tar.mtime_max = c->mtime_max;
+	rc = pack_open(&c->s, &o, c->errmsg, sizeof(c->errmsg));
+	if (rc)
+		return rc;
+	c->tar = o.tar;
+	pack_generated(c->s, &c->gen);
+	res = pack_entries(c->s);
+	if (c->gen.dockerfile_name[0])
+		/* pack_open's rule: the first sent top-level .dockerignore. */
+		for (size_t i = 0; i < res->n && !c->ignore_entry; i++)
+			if (res->v[i]->sent && res->v[i]->len == 13 &&
+			    !memcmp(res->v[i]->path, ".dockerignore", 13))
+				c->ignore_entry = res->v[i];
+	rc = index_walk(c);
+	if (!rc)
+		rc = explainer_init(&c->ex, pack_context(c->s)->match);
+	if (rc) {
+		context_close(c);
+		return fail(c, rc, "out of memory");
+	}
+	c->ex_ready = true;
+	c->nmembers = res->n + c->gen.generated_files;
+	return 0;
+}
+
+int ctxpack_context_info(const ctxpack_context *c, struct ctxpack_context_info *out)
+{
+	const struct dockerctx *ctx;
+
+	memset(out, 0, sizeof(*out));
+	if (!c->s)
+		return -EINVAL;
+	ctx = pack_context(c->s);
+	out->builder = ctx->builder;
+	out->root = ctx->root;
+	out->dockerfile = ctx->dockerfile;
+	out->ignore_file = ctx->ignore_source;
+	out->rules = ctx->rules;
+	return 0;
+}
+
+/* ---- explain ---- */
+
+/* The path relative to the context, cleaned, into c->buf (as `ctxpack
+ * check-ignore` takes it); returns its length, 0 for the context itself,
+ * -1 when it is outside, -2 out of memory. */
+static long relative_path(ctxpack_context *c, const char *p, size_t len)
+{
+	const char *root = pack_context(c->s)->root;
+	size_t rl = strlen(root), n;
+
+	if (len && p[0] == '/') {
+		if (len < rl || memcmp(p, root, rl) || (len > rl && p[rl] != '/'))
+			return -1;
+		p += rl;
+		len -= rl;
+	}
+	if (c->bufsz < len + 3) {
+		char *nb = realloc(c->buf, len + 3);
+		if (!nb)
+			return -2;
+		c->buf = nb;
+		c->bufsz = len + 3;
+	}
+	n = go_clean(p, len, c->buf);
+	if (n && c->buf[0] == '/') {
+		memmove(c->buf, c->buf + 1, --n);
+		if (!n)
+			c->buf[n++] = '.';
+	}
+	if ((n == 2 && memcmp(c->buf, "..", 2) == 0) || (n > 2 && memcmp(c->buf, "../", 3) == 0))
+		return -1;
+	c->buf[n] = '\0';
+	if (n == 1 && c->buf[0] == '.')
+		return 0;
+	return (long)n;
+}
+
+static bool is_parent_only(const ctxpack_context *c, const char *path, size_t len)
+{
+	struct walk_entry key = { .path = (char *)path, .len = len };
+	const struct walk_entry *kp = &key;
+
+	return c->nparents &&
+	       bsearch(&kp, c->parents, c->nparents, sizeof(*c->parents), cmp_entry_path) != NULL;
+}
+
+/* The message `ctxpack check-ignore` gives when the matcher refuses to
+ * decide a path. */
+static int explain_failed(ctxpack_context *c, int rc, long rule, const char *path, size_t n)
+{
+	const struct dockerctx *ctx = pack_context(c->s);
+	struct ctxpack_rule_info ri = { "?", 0, "", 0 };
+	const char *why = rule >= 0 ? ctxpack_match_rule_error(ctx->match, (size_t)rule) : NULL;
+
+	if (rc == -ENOMEM)
+		return fail(c, rc, "out of memory");
+	if (rule >= 0)
+		ctxpack_rules_get(ctx->rules, (size_t)rule, &ri);
+	if (rc == -ENOTSUP)
+		return fail(c, rc,
+			    "%s:%d: pattern '%.*s' uses a Go regexp construct ctxpack does not reproduce (%s); Docker evaluates it for '%.*s'",
+			    ri.source, ri.line, (int)ri.pattern_len, ri.pattern, why ? why : "?",
+			    (int)n, path);
+	return fail(c, rc,
+		    "%s:%d: pattern '%.*s' is not a valid regular expression (%s); Docker fails when it evaluates it, as for '%.*s'",
+		    ri.source, ri.line, (int)ri.pattern_len, ri.pattern, why ? why : "?", (int)n,
+		    path);
+}
+
+/* Mirrors check_one in src/cli/check_ignore.c, with the walk standing in
+ * for its look at the disk below an excluded directory: the walk already
+ * decided which directories BuildKit sends as parents. */
+int ctxpack_context_explain(ctxpack_context *c, const char *path, struct ctxpack_explanation *out)
+{
+	struct explain_result res = { CTXPACK_NONE, -1, false, true, false, NULL };
+	const struct dockerctx *ctx;
+	long n;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->rule = -1;
+	if (!c->s)
+		return not_open(c);
+	if (!path)
+		return fail(c, -EINVAL, "no path given");
+	ctx = pack_context(c->s);
+	n = relative_path(c, path, strlen(path));
+	if (n == -2)
+		return fail(c, -ENOMEM, "out of memory");
+	if (n < 0)
+		return fail(c, -EINVAL, "'%s' is outside the context '%s'", path, ctx->root);
+	if (n > 0) {
+		rc = explain_path(&c->ex, c->buf, (size_t)n, &res);
+		if (rc)
+			return explain_failed(c, rc, res.rule, c->buf, (size_t)n);
+	}
+	out->verdict = res.verdict;
+	out->sent = res.sent;
+	out->pruned = res.pruned;
+	out->rule = res.rule;
+	if (n > 0 && ctx->builder == CTXPACK_BUILDER_BUILDKIT && ctx->dockerfile &&
+	    strlen(ctx->dockerfile) == (size_t)n && !memcmp(ctx->dockerfile, c->buf, (size_t)n) &&
+	    !res.sent) {
+		/* BuildKit mode: ctxpack always puts the Dockerfile in the tar. */
+		if (c->forcedsz < (size_t)n + 2) {
+			char *nf = realloc(c->forced, (size_t)n + 2);
+			if (!nf)
+				return fail(c, -ENOMEM, "out of memory");
+			c->forced = nf;
+			c->forcedsz = (size_t)n + 2;
+		}
+		c->forced[0] = '!';
+		memcpy(c->forced + 1, c->buf, (size_t)n + 1);
+		out->sent = out->forced = true;
+		out->pruned = false;
+		out->verdict = CTXPACK_INCLUDE;
+		out->rule = -1;
+		out->rule_info = (struct ctxpack_rule_info){ "<builder>", 0, c->forced, (size_t)n + 1 };
+		return 0;
+	}
+	if (n > 0 && !res.sent && !res.pruned && res.descend &&
+	    ctx->builder == CTXPACK_BUILDER_BUILDKIT && is_parent_only(c, c->buf, (size_t)n))
+		out->sent = out->parent_only = true;
+	if (n > 0 && res.sent && ctx->builder == CTXPACK_BUILDER_CLASSIC) {
+		/* The classic builder silently leaves sockets out. */
+		size_t rl = strlen(ctx->root), need = rl + 1 + (size_t)n + 1;
+		struct stat st;
+		char *full = malloc(need);
+		if (!full)
+			return fail(c, -ENOMEM, "out of memory");
+		snprintf(full, need, "%s/%s", ctx->root, c->buf);
+		if (lstat(full, &st) == 0 && S_ISSOCK(st.st_mode)) {
+			out->sent = false;
+			out->socket_skipped = true;
+		}
+		free(full);
+	}
+	if (out->rule >= 0)
+		ctxpack_rules_get(ctx->rules, (size_t)out->rule, &out->rule_info);
+	return 0;
+}
+
+/* ---- entries ---- */
+
+size_t ctxpack_context_count(const ctxpack_context *c)
+{
+	return c->s ? c->nmembers : 0;
+}
+
+static enum ctxpack_entry_type entry_type(uint8_t t)
+{
+	static const enum ctxpack_entry_type map[] = {
+		[WT_FILE] = CTXPACK_ENTRY_FILE, [WT_DIR] = CTXPACK_ENTRY_DIR,
+		[WT_SYMLINK] = CTXPACK_ENTRY_SYMLINK, [WT_FIFO] = CTXPACK_ENTRY_FIFO,
+		[WT_CHR] = CTXPACK_ENTRY_CHAR, [WT_BLK] = CTXPACK_ENTRY_BLOCK,
+		[WT_SOCK] = CTXPACK_ENTRY_SOCKET,
+	};
+
+	return t < ARRAY_SIZE(map) ? map[t] : CTXPACK_ENTRY_FILE;
+}
+
+/* The sizes of what pack writes for a Dockerfile outside the context
+ * (pack.c: ignore_with_name): the name goes into .dockerignore on a line
+ * of its own ("\n" NAME "\n" after the existing bytes; a context without
+ * one gets ".dockerignore" "\n" NAME "\n"), and pack_generated counts
+ * those bytes with the Dockerfile's in generated_bytes. */
+static uint64_t name_line_bytes(const ctxpack_context *c)
+{
+	return strlen(c->gen.dockerfile_name) + 2;
+}
+
+int ctxpack_context_entry(const ctxpack_context *c, size_t i, struct ctxpack_entry *out)
+{
+	const struct walk_result *res;
+	const struct walk_entry *e;
+	bool new_ignore = c->gen.generated_files == 2;
+
+	memset(out, 0, sizeof(*out));
+	if (!c->s || i >= c->nmembers)
+		return -ERANGE;
+	res = pack_entries(c->s);
+	if (i >= res->n) {
+		/* The generated members, last: a new .dockerignore (when the
+		 * context has none), then the Dockerfile. */
+		uint64_t ignore_bytes = new_ignore ? 13 + name_line_bytes(c) : name_line_bytes(c);
+		out->type = CTXPACK_ENTRY_FILE;
+		out->mode = 0600;
+		out->generated = true;
+		if (new_ignore && i == res->n) {
+			out->path = ".dockerignore";
+			out->size = ignore_bytes;
+		} else {
+			out->path = c->gen.dockerfile_name;
+			out->size = c->gen.generated_bytes - ignore_bytes;
+		}
+		out->path_len = strlen(out->path);
+		return 0;
+	}
+	e = res->v[i];
+	out->path = e->path;
+	out->path_len = e->len;
+	out->type = entry_type(e->type);
+	out->mode = e->mode & 07777;
+	out->parent_only = e->parent;
+	if (c->link_first[i]) {
+		const struct walk_entry *first = res->v[c->link_first[i] - 1];
+		out->type = CTXPACK_ENTRY_HARDLINK;
+		out->link = first->path;
+	} else if (e->type == WT_FILE) {
+		out->size = e->size;
+		if (e == c->ignore_entry) {
+			out->size += name_line_bytes(c);
+			out->generated = true;
+		}
+	} else if (e->type == WT_SYMLINK) {
+		out->link = e->link;
+	}
+	return 0;
+}
+
+/* ---- pack and digest ---- */
+
+int ctxpack_context_pack(ctxpack_context *c, int fd, enum ctxpack_compression comp, int level,
+			 struct ctxpack_pack_report *report)
+{
+	static const enum tar_compression map[] = {
+		[CTXPACK_COMPRESS_NONE] = TAR_NONE, [CTXPACK_COMPRESS_GZIP] = TAR_GZIP,
+		[CTXPACK_COMPRESS_ZSTD] = TAR_ZSTD,
+	};
+	struct tar_options to;
+	struct pack_report rep;
+	int rc;
+
+	if (report)
+		memset(report, 0, sizeof(*report));
+	if (!c->s)
+		return not_open(c);
+	if ((unsigned)comp >= ARRAY_SIZE(map))
+		return fail(c, -EINVAL, "unknown compression %d", (int)comp);
+	if (fd < 0)
+		return fail(c, -EBADF, "no output (file descriptor %d)", fd);
+	/* The options the session was opened with (its generated members are
+	 * clamped with them), the codec as asked; zstd's threads as the
+	 * program leaves them. */
+	to = c->tar;
+	to.compression = map[comp];
+	to.level = level;
+	c->errmsg[0] = '\0';
+	rc = pack_write_with(c->s, fd, &to, &rep, c->errmsg, sizeof(c->errmsg));
+	if (rc) {
+		if (!c->errmsg[0])
+			fail(c, rc, "cannot write the archive: %s", strerror(-rc));
+		return rc;
+	}
+	if (report) {
+		report->entries = rep.entries;
+		report->bytes = rep.bytes;
+		report->tar_bytes = rep.tar_bytes;
+		report->out_bytes = rep.out_bytes;
+		snprintf(report->dockerfile_name, sizeof(report->dockerfile_name), "%s",
+			 rep.dockerfile_name);
+	}
+	return 0;
+}
+
+static int digest_member(void *arg, const struct member *m)
+{
+	members_digester_add(arg, m);
+	return 0;
+}
+
+int ctxpack_context_digest(ctxpack_context *c, bool with_mtime, char out[CTXPACK_DIGEST_SIZE])
+{
+	struct hashfiles_stats hs = { 0 };
+	struct members_digester *dg;
+	uint8_t d[16];
+	int rc;
+
+	out[0] = '\0';
+	if (!c->s)
+		return not_open(c);
+	c->errmsg[0] = '\0';
+	if (!c->hashed) {
+		rc = pack_hash(c->s, NULL, NULL, NULL, &hs, c->errmsg, sizeof(c->errmsg));
+		if (rc)
+			return rc;
+		c->hashed = true;
+	}
+	dg = members_digester_new(with_mtime);
+	if (!dg)
+		return fail(c, -ENOMEM, "out of memory");
+	rc = pack_members_each(c->s, digest_member, dg, c->errmsg, sizeof(c->errmsg));
+	members_digester_finish(&dg, d);
+	if (rc)
+		return rc;
+	members_digest_string(d, out);
+	return 0;
+}

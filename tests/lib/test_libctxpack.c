@@ -1,0 +1,787 @@
+/* test_libctxpack.c: the public context API (ctxpack_context_*) as a user
+ * of the installed library sees it: only <ctxpack/ctxpack.h>, linked with
+ * the shared libctxpack.  Small trees with a .dockerignore are opened,
+ * explained, listed, packed and digested, and every archive and digest is
+ * compared byte for byte with what the ctxpack program (argv[1]) writes for
+ * the same tree: the library must answer exactly what the program does.
+ *
+ * Usage: test_libctxpack CTXPACK */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <ctxpack/ctxpack.h>
+
+extern char **environ;
+
+static const char *ctxpack_exe;
+
+/* ---- throwaway trees ---- */
+
+static void put(const char *root, const char *path, const char *content, mode_t mode)
+{
+	char full[4096], *slash;
+	int fd;
+
+	snprintf(full, sizeof(full), "%s/%s", root, path);
+	for (slash = strchr(full + strlen(root) + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		mkdir(full, 0755);
+		*slash = '/';
+	}
+	fd = open(full, O_WRONLY | O_CREAT | O_TRUNC, mode);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, content, strlen(content)), (ssize_t)strlen(content));
+	close(fd);
+	chmod(full, mode); /* whatever the umask */
+}
+
+static char *mktree(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	char *d;
+
+	assert_true(asprintf(&d, "%s/ctxpack-lib-XXXXXX", tmp && *tmp ? tmp : "/tmp") > 0);
+	assert_non_null(mkdtemp(d));
+	chmod(d, 0755);
+	return d;
+}
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)flag;
+	(void)f;
+	return remove(p);
+}
+
+static void rmtree(char **d)
+{
+	nftw(*d, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(*d);
+	*d = NULL;
+}
+
+/* A small web app: excluded directories, a re-included file below one
+ * (BuildKit sends the directory as its parent), a wildcard with an
+ * exception, a symlink and a hard link. */
+static char *webtree(void)
+{
+	char *d = mktree(), a[4096], b[4096];
+
+	put(d, "Dockerfile", "FROM scratch\nCOPY . /app\n", 0644);
+	put(d, ".dockerignore",
+	    "# dependencies\nnode_modules\n*.log\n!keep.log\ndocs\n!docs/help.md\n", 0644);
+	put(d, "src/main.c", "int main(void) { return 0; }\n", 0644);
+	put(d, "src/run.sh", "#!/bin/sh\n", 0755);
+	put(d, "node_modules/x/index.js", "module.exports = 1;\n", 0644);
+	put(d, "debug.log", "noise\n", 0644);
+	put(d, "keep.log", "kept\n", 0600);
+	put(d, "docs/help.md", "# help\n", 0644);
+	put(d, "docs/design.md", "# design\n", 0644);
+	snprintf(a, sizeof(a), "%s/src/main.c", d);
+	snprintf(b, sizeof(b), "%s/src/main-link.c", d);
+	assert_int_equal(link(a, b), 0);
+	snprintf(b, sizeof(b), "%s/current", d);
+	assert_int_equal(symlink("src", b), 0);
+	return d;
+}
+
+/* ---- the program's output, for comparison ---- */
+
+struct buf {
+	char *p;
+	size_t n;
+};
+
+static void buf_free(struct buf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->n = 0;
+}
+
+/* All of fd from offset 0 (a regular file) or until EOF (a pipe). */
+static struct buf slurp(int fd, bool rewind)
+{
+	struct buf b = { NULL, 0 };
+	size_t cap = 0;
+
+	if (rewind)
+		assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	for (;;) {
+		ssize_t r;
+		if (b.n + 65536 > cap) {
+			cap = cap ? cap * 2 : 131072;
+			b.p = realloc(b.p, cap);
+			assert_non_null(b.p);
+		}
+		r = read(fd, b.p + b.n, cap - b.n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		assert_true(r >= 0);
+		if (r == 0)
+			break;
+		b.n += (size_t)r;
+	}
+	return b;
+}
+
+static int tmpfile_fd(void)
+{
+	int fd = memfd_create("ctxpack-test", MFD_CLOEXEC);
+
+	assert_true(fd >= 0);
+	return fd;
+}
+
+/* Runs ctxpack with the NULL-terminated arguments after argv0 and returns
+ * its stdout; its exit status must be 0. */
+static struct buf run_ctxpack(const char *arg, ...)
+{
+	const char *argv[32] = { ctxpack_exe };
+	posix_spawn_file_actions_t fa;
+	struct buf out;
+	va_list ap;
+	int n = 1, fd = tmpfile_fd(), status;
+	pid_t pid;
+
+	va_start(ap, arg);
+	for (const char *a = arg; a && n < 31; a = va_arg(ap, const char *))
+		argv[n++] = a;
+	va_end(ap);
+	argv[n] = NULL;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fd, STDOUT_FILENO);
+	assert_int_equal(posix_spawn(&pid, ctxpack_exe, &fa, NULL, (char *const *)argv, environ), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	out = slurp(fd, true);
+	close(fd);
+	return out;
+}
+
+static void assert_same_bytes(const struct buf *got, const struct buf *want)
+{
+	size_t i = 0;
+
+	while (i < got->n && i < want->n && got->p[i] == want->p[i])
+		i++;
+	if (i != got->n || i != want->n)
+		fail_msg("archives differ at byte %zu (library %zu bytes, program %zu bytes)", i,
+			 got->n, want->n);
+}
+
+/* The library's archive into a file. */
+static struct buf lib_pack(ctxpack_context *c, enum ctxpack_compression comp, int level,
+			   struct ctxpack_pack_report *rep)
+{
+	int fd = tmpfile_fd(), rc = ctxpack_context_pack(c, fd, comp, level, rep);
+	struct buf b;
+
+	if (rc)
+		fail_msg("ctxpack_context_pack: %d %s", rc, ctxpack_context_errmsg(c));
+	b = slurp(fd, true);
+	close(fd);
+	return b;
+}
+
+static ctxpack_context *open_ctx(const char *dir, enum ctxpack_builder b)
+{
+	ctxpack_context *c = NULL;
+
+	assert_int_equal(ctxpack_context_new(&c), 0);
+	assert_int_equal(ctxpack_context_set_builder(c, b), 0);
+	if (ctxpack_context_open(c, dir))
+		fail_msg("ctxpack_context_open: %s", ctxpack_context_errmsg(c));
+	return c;
+}
+
+/* ---- a minimal tar reader, for checking entries against members ---- */
+
+struct member {
+	char name[256];
+	char type;
+	uint64_t size;
+	char link[101];
+};
+
+/* The members of a plain ustar archive (names fit: no PAX here). */
+static size_t tar_members(const struct buf *t, struct member *m, size_t max)
+{
+	size_t off = 0, n = 0;
+
+	while (off + 512 <= t->n && n < max) {
+		const char *h = t->p + off;
+		char prefix[156] = "", name[101] = "", size[13] = "";
+		if (!h[0])
+			break;
+		memcpy(name, h, 100);
+		memcpy(prefix, h + 345, 155);
+		snprintf(m[n].name, sizeof(m[n].name), "%s%s%s", prefix, *prefix ? "/" : "", name);
+		m[n].type = h[156];
+		memcpy(size, h + 124, 12);
+		m[n].size = strtoull(size, NULL, 8);
+		memcpy(m[n].link, h + 157, 100);
+		m[n].link[100] = '\0';
+		off += 512 + (m[n].size + 511) / 512 * 512;
+		n++;
+	}
+	return n;
+}
+
+/* Every entry is the member at the same position: name, type, size, link. */
+static void assert_entries_match_tar(const ctxpack_context *c, const struct buf *tar)
+{
+	static const char flag[] = { [CTXPACK_ENTRY_FILE] = '0', [CTXPACK_ENTRY_DIR] = '5',
+				     [CTXPACK_ENTRY_SYMLINK] = '2', [CTXPACK_ENTRY_FIFO] = '6',
+				     [CTXPACK_ENTRY_CHAR] = '3', [CTXPACK_ENTRY_BLOCK] = '4',
+				     [CTXPACK_ENTRY_SOCKET] = '0', [CTXPACK_ENTRY_HARDLINK] = '1' };
+	struct member m[64];
+	size_t n = tar_members(tar, m, 64);
+	struct ctxpack_entry e;
+
+	assert_int_equal(ctxpack_context_count(c), n);
+	for (size_t i = 0; i < n; i++) {
+		char want[300];
+		assert_int_equal(ctxpack_context_entry(c, i, &e), 0);
+		snprintf(want, sizeof(want), "%s%s", e.path, e.type == CTXPACK_ENTRY_DIR ? "/" : "");
+		assert_string_equal(m[i].name, want);
+		assert_int_equal(strlen(e.path), e.path_len);
+		assert_int_equal(m[i].type, flag[e.type]);
+		assert_int_equal(m[i].size, e.size);
+		if (e.type == CTXPACK_ENTRY_SYMLINK || e.type == CTXPACK_ENTRY_HARDLINK)
+			assert_string_equal(m[i].link, e.link);
+		else
+			assert_null(e.link);
+	}
+	assert_int_equal(ctxpack_context_entry(c, n, &e), -ERANGE);
+}
+
+/* ---- tests ---- */
+
+static void test_version(void **state)
+{
+	(void)state;
+	assert_non_null(ctxpack_version());
+	assert_true(ctxpack_version()[0] >= '0' && ctxpack_version()[0] <= '9');
+}
+
+/* Verdict, sent, pruned and the deciding rule as `check-ignore` gives them. */
+static void test_explain(void **state)
+{
+	char *d = webtree(), abs[4096];
+	ctxpack_context *c = open_ctx(d, CTXPACK_BUILDER_BUILDKIT);
+	struct ctxpack_explanation x;
+	struct ctxpack_context_info info;
+
+	(void)state;
+	assert_int_equal(ctxpack_context_info(c, &info), 0);
+	assert_int_equal(info.builder, CTXPACK_BUILDER_BUILDKIT);
+	assert_string_equal(info.dockerfile, "Dockerfile");
+	assert_string_equal(info.ignore_file, ".dockerignore");
+	assert_int_equal(ctxpack_rules_count(info.rules), 5);
+
+	assert_int_equal(ctxpack_context_explain(c, "node_modules/x/index.js", &x), 0);
+	assert_int_equal(x.verdict, CTXPACK_EXCLUDE);
+	assert_false(x.sent);
+	assert_true(x.pruned);
+	assert_int_equal(x.rule, 0);
+	assert_string_equal(x.rule_info.source, ".dockerignore");
+	assert_int_equal(x.rule_info.line, 2);
+	assert_int_equal(x.rule_info.pattern_len, 12);
+	assert_memory_equal(x.rule_info.pattern, "node_modules", 12);
+
+	assert_int_equal(ctxpack_context_explain(c, "./keep.log", &x), 0);
+	assert_int_equal(x.verdict, CTXPACK_INCLUDE);
+	assert_true(x.sent);
+	assert_false(x.pruned);
+	assert_int_equal(x.rule_info.line, 4);
+	assert_memory_equal(x.rule_info.pattern, "!keep.log", 9);
+
+	assert_int_equal(ctxpack_context_explain(c, "debug.log", &x), 0);
+	assert_int_equal(x.verdict, CTXPACK_EXCLUDE);
+	assert_false(x.sent);
+	assert_int_equal(x.rule_info.line, 3);
+
+	assert_int_equal(ctxpack_context_explain(c, "src//main.c", &x), 0);
+	assert_int_equal(x.verdict, CTXPACK_NONE);
+	assert_true(x.sent);
+	assert_int_equal(x.rule, -1);
+	assert_null(x.rule_info.source);
+
+	/* A path that does not exist is decided lexically ("*.log" is
+	 * Docker's: the top level only). */
+	assert_int_equal(ctxpack_context_explain(c, "gone.log", &x), 0);
+	assert_int_equal(x.verdict, CTXPACK_EXCLUDE);
+	assert_int_equal(x.rule_info.line, 3);
+	assert_int_equal(ctxpack_context_explain(c, "src/gone.log", &x), 0);
+	assert_int_equal(x.verdict, CTXPACK_NONE);
+	assert_true(x.sent);
+
+	/* BuildKit sends an excluded directory as the parent of what is
+	 * re-included below it. */
+	assert_int_equal(ctxpack_context_explain(c, "docs", &x), 0);
+	assert_int_equal(x.verdict, CTXPACK_EXCLUDE);
+	assert_true(x.sent);
+	assert_true(x.parent_only);
+	assert_int_equal(x.rule_info.line, 5);
+	assert_int_equal(ctxpack_context_explain(c, "docs/help.md", &x), 0);
+	assert_int_equal(x.verdict, CTXPACK_INCLUDE);
+	assert_true(x.sent);
+	assert_int_equal(ctxpack_context_explain(c, "docs/design.md", &x), 0);
+	assert_false(x.sent);
+	assert_false(x.parent_only);
+
+	/* The context itself, and an absolute path below it. */
+	assert_int_equal(ctxpack_context_explain(c, ".", &x), 0);
+	assert_true(x.sent);
+	assert_int_equal(x.rule, -1);
+	snprintf(abs, sizeof(abs), "%s/debug.log", info.root);
+	assert_int_equal(ctxpack_context_explain(c, abs, &x), 0);
+	assert_int_equal(x.verdict, CTXPACK_EXCLUDE);
+
+	/* Outside the context. */
+	assert_int_equal(ctxpack_context_explain(c, "../elsewhere", &x), -EINVAL);
+	assert_non_null(strstr(ctxpack_context_errmsg(c), "outside the context"));
+	assert_int_equal(ctxpack_context_explain(c, "/", &x), -EINVAL);
+	ctxpack_context_free(&c);
+	assert_null(c);
+
+	/* The classic builder: no parents; the docker CLI's own re-includes. */
+	c = open_ctx(d, CTXPACK_BUILDER_CLASSIC);
+	assert_int_equal(ctxpack_context_explain(c, "docs", &x), 0);
+	assert_false(x.sent);
+	assert_false(x.parent_only);
+	ctxpack_context_free(&c);
+	rmtree(&d);
+}
+
+/* BuildKit always sends the Dockerfile; the classic builder re-includes it
+ * with a rule of its own. */
+static void test_explain_dockerfile(void **state)
+{
+	char *d = mktree();
+	ctxpack_context *c;
+	struct ctxpack_explanation x;
+
+	(void)state;
+	put(d, "Dockerfile", "FROM scratch\n", 0644);
+	put(d, ".dockerignore", "*\n", 0644);
+	put(d, "a.txt", "a\n", 0644);
+	c = open_ctx(d, CTXPACK_BUILDER_BUILDKIT);
+	assert_int_equal(ctxpack_context_explain(c, "Dockerfile", &x), 0);
+	assert_true(x.sent);
+	assert_true(x.forced);
+	assert_int_equal(x.verdict, CTXPACK_INCLUDE);
+	assert_int_equal(x.rule, -1);
+	assert_string_equal(x.rule_info.source, "<builder>");
+	assert_int_equal(x.rule_info.line, 0);
+	assert_int_equal(x.rule_info.pattern_len, 11);
+	assert_memory_equal(x.rule_info.pattern, "!Dockerfile", 11);
+	assert_int_equal(ctxpack_context_count(c), 1);
+	ctxpack_context_free(&c);
+
+	c = open_ctx(d, CTXPACK_BUILDER_CLASSIC);
+	assert_int_equal(ctxpack_context_explain(c, "Dockerfile", &x), 0);
+	assert_true(x.sent);
+	assert_false(x.forced);
+	assert_true(x.rule >= 0);
+	assert_string_equal(x.rule_info.source, "<builder>");
+	assert_memory_equal(x.rule_info.pattern, "!Dockerfile", 11);
+	assert_int_equal(ctxpack_context_explain(c, "a.txt", &x), 0);
+	assert_false(x.sent);
+	assert_int_equal(x.rule_info.line, 1);
+	ctxpack_context_free(&c);
+	rmtree(&d);
+}
+
+/* The classic builder leaves sockets out; BuildKit sends them as empty
+ * files. */
+static void test_explain_socket(void **state)
+{
+	char *d = mktree(), path[4096];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct ctxpack_explanation x;
+	ctxpack_context *c;
+	int s = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	(void)state;
+	put(d, "Dockerfile", "FROM scratch\n", 0644);
+	snprintf(path, sizeof(path), "%s/sock", d);
+	if (s < 0 || strlen(path) >= sizeof(sa.sun_path)) {
+		rmtree(&d);
+		skip();
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	close(s);
+	c = open_ctx(d, CTXPACK_BUILDER_CLASSIC);
+	assert_int_equal(ctxpack_context_explain(c, "sock", &x), 0);
+	assert_false(x.sent);
+	assert_true(x.socket_skipped);
+	ctxpack_context_free(&c);
+	c = open_ctx(d, CTXPACK_BUILDER_BUILDKIT);
+	assert_int_equal(ctxpack_context_explain(c, "sock", &x), 0);
+	assert_true(x.sent);
+	assert_false(x.socket_skipped);
+	ctxpack_context_free(&c);
+	rmtree(&d);
+}
+
+static void test_errors(void **state)
+{
+	char *d = mktree(), missing[4096];
+	ctxpack_context *c = NULL;
+	struct ctxpack_explanation x;
+	struct ctxpack_context_info info;
+	struct ctxpack_entry e;
+	char digest[CTXPACK_DIGEST_SIZE];
+	int rc;
+
+	(void)state;
+	assert_int_equal(ctxpack_context_new(&c), 0);
+	assert_string_equal(ctxpack_context_errmsg(c), "");
+
+	/* Nothing works before open, and says why. */
+	assert_int_equal(ctxpack_context_count(c), 0);
+	assert_int_equal(ctxpack_context_entry(c, 0, &e), -ERANGE);
+	assert_int_equal(ctxpack_context_info(c, &info), -EINVAL);
+	assert_int_equal(ctxpack_context_explain(c, "a", &x), -EINVAL);
+	assert_non_null(strstr(ctxpack_context_errmsg(c), "not open"));
+	assert_int_equal(ctxpack_context_pack(c, STDOUT_FILENO, CTXPACK_COMPRESS_NONE, 0, NULL),
+			 -EINVAL);
+	assert_int_equal(ctxpack_context_digest(c, false, digest), -EINVAL);
+
+	/* Settings out of range. */
+	assert_int_equal(ctxpack_context_set_threads(c, -1), -EINVAL);
+	assert_int_equal(ctxpack_context_set_threads(c, 1025), -EINVAL);
+	assert_non_null(strstr(ctxpack_context_errmsg(c), "1025"));
+	assert_int_equal(ctxpack_context_set_builder(c, (enum ctxpack_builder)7), -EINVAL);
+
+	/* A missing directory: -ENOENT, and the message names it. */
+	snprintf(missing, sizeof(missing), "%s/no-such-dir", d);
+	assert_int_equal(ctxpack_context_open(c, missing), -ENOENT);
+	assert_non_null(strstr(ctxpack_context_errmsg(c), missing));
+	assert_int_equal(ctxpack_context_count(c), 0);
+
+	/* No Dockerfile: docker build fails too. */
+	put(d, "a/x.txt", "x\n", 0644);
+	assert_int_equal(ctxpack_context_open(c, d), -ENOENT);
+	assert_non_null(strstr(ctxpack_context_errmsg(c), "Dockerfile"));
+
+	/* A pattern ctxpack refuses: -ENOTSUP with source:line and the pattern. */
+	put(d, "Dockerfile", "FROM scratch\n", 0644);
+	put(d, ".dockerignore", "# the next is a Go Unicode class\na/*\\p{Greek}\n", 0644);
+	rc = ctxpack_context_open(c, d);
+	assert_int_equal(rc, -ENOTSUP);
+	assert_non_null(strstr(ctxpack_context_errmsg(c), ".dockerignore:2:"));
+	assert_non_null(strstr(ctxpack_context_errmsg(c), "\\p{Greek}"));
+
+	/* A pattern Docker fails on when it evaluates it. */
+	put(d, ".dockerignore", "[z-a]\n", 0644);
+	assert_int_equal(ctxpack_context_open(c, d), -EINVAL);
+	assert_non_null(strstr(ctxpack_context_errmsg(c), ".dockerignore:1:"));
+	/* ... one that Docker rejects up front. */
+	put(d, ".dockerignore", "a/[\n", 0644);
+	assert_int_equal(ctxpack_context_open(c, d), -EINVAL);
+	assert_non_null(strstr(ctxpack_context_errmsg(c), "a/["));
+
+	/* A fine context; then a bad compression level. */
+	put(d, ".dockerignore", "a\n", 0644);
+	assert_int_equal(ctxpack_context_open(c, d), 0);
+	assert_int_equal(ctxpack_context_pack(c, STDOUT_FILENO, CTXPACK_COMPRESS_GZIP, 42, NULL),
+			 -EINVAL);
+	assert_non_null(strstr(ctxpack_context_errmsg(c), "42"));
+	assert_int_equal(ctxpack_context_pack(c, STDOUT_FILENO, (enum ctxpack_compression)9, 0, NULL),
+			 -EINVAL);
+	assert_int_equal(ctxpack_context_pack(c, -1, CTXPACK_COMPRESS_NONE, 0, NULL), -EBADF);
+
+	/* A failed open leaves the context closed. */
+	assert_int_equal(ctxpack_context_open(c, missing), -ENOENT);
+	assert_int_equal(ctxpack_context_count(c), 0);
+	ctxpack_context_free(&c);
+	ctxpack_context_free(&c); /* NULL is fine */
+	ctxpack_context_free(NULL);
+	rmtree(&d);
+}
+
+/* The archive is `ctxpack pack`'s byte for byte, for both builders, and
+ * the entries are its members. */
+static void pack_both(const char *d, const char *dockerfile)
+{
+	static const enum ctxpack_builder builders[] = { CTXPACK_BUILDER_BUILDKIT,
+							 CTXPACK_BUILDER_CLASSIC };
+	static const char *const names[] = { "--builder=buildkit", "--builder=classic" };
+
+	for (int k = 0; k < 2; k++) {
+		ctxpack_context *c = NULL;
+		struct ctxpack_pack_report rep;
+		struct buf want = dockerfile ? run_ctxpack("pack", names[k], "-f", dockerfile, d, NULL)
+					     : run_ctxpack("pack", names[k], d, NULL);
+		struct buf got;
+
+		assert_int_equal(ctxpack_context_new(&c), 0);
+		assert_int_equal(ctxpack_context_set_builder(c, builders[k]), 0);
+		assert_int_equal(ctxpack_context_set_dockerfile(c, dockerfile), 0);
+		if (ctxpack_context_open(c, d))
+			fail_msg("open: %s", ctxpack_context_errmsg(c));
+		got = lib_pack(c, CTXPACK_COMPRESS_NONE, 0, &rep);
+		assert_same_bytes(&got, &want);
+		assert_int_equal(rep.tar_bytes, got.n);
+		assert_int_equal(rep.out_bytes, got.n);
+		assert_int_equal(rep.entries, ctxpack_context_count(c));
+		assert_entries_match_tar(c, &got);
+		if (dockerfile)
+			assert_non_null(strstr(rep.dockerfile_name, ".dockerfile."));
+		else
+			assert_string_equal(rep.dockerfile_name, "");
+		buf_free(&got);
+		/* A second pack of the same open context: the same bytes. */
+		got = lib_pack(c, CTXPACK_COMPRESS_NONE, 0, NULL);
+		assert_same_bytes(&got, &want);
+		buf_free(&got);
+		buf_free(&want);
+		ctxpack_context_free(&c);
+	}
+}
+
+static void test_pack_same_as_program(void **state)
+{
+	char *d = webtree();
+
+	(void)state;
+	pack_both(d, NULL);
+	rmtree(&d);
+}
+
+/* A Dockerfile outside the context goes in under a generated name, with
+ * its name added to .dockerignore: with and without one. */
+static void test_pack_dockerfile_outside(void **state)
+{
+	char *d = webtree(), *o = mktree(), df[4096], ign[4096];
+
+	(void)state;
+	put(o, "build/Dockerfile", "FROM scratch\nCOPY . /srv\n", 0644);
+	snprintf(df, sizeof(df), "%s/build/Dockerfile", o);
+	pack_both(d, df);
+	snprintf(ign, sizeof(ign), "%s/.dockerignore", d);
+	assert_int_equal(unlink(ign), 0);
+	pack_both(d, df);
+	rmtree(&o);
+	rmtree(&d);
+}
+
+static void test_pack_options(void **state)
+{
+	char *d = webtree();
+	ctxpack_context *c = NULL;
+	struct ctxpack_pack_report rep;
+	struct buf want, got;
+
+	(void)state;
+	assert_int_equal(ctxpack_context_new(&c), 0);
+	assert_int_equal(ctxpack_context_set_threads(c, 1), 0);
+	assert_int_equal(ctxpack_context_set_mtime(c, 1000), 0);
+	assert_int_equal(ctxpack_context_open(c, d), 0);
+	want = run_ctxpack("pack", "-j", "1", "--mtime", "1000", d, NULL);
+	got = lib_pack(c, CTXPACK_COMPRESS_NONE, 0, NULL);
+	assert_same_bytes(&got, &want);
+	buf_free(&got);
+	buf_free(&want);
+
+	/* A setting changed after open waits for the next open. */
+	assert_int_equal(ctxpack_context_set_mtime(c, -1), 0);
+	want = run_ctxpack("pack", "--mtime", "1000", d, NULL);
+	got = lib_pack(c, CTXPACK_COMPRESS_NONE, 0, NULL);
+	assert_same_bytes(&got, &want);
+	buf_free(&got);
+	buf_free(&want);
+	assert_int_equal(ctxpack_context_open(c, d), 0);
+	want = run_ctxpack("pack", d, NULL);
+	got = lib_pack(c, CTXPACK_COMPRESS_NONE, 0, NULL);
+	assert_same_bytes(&got, &want);
+	buf_free(&got);
+	buf_free(&want);
+
+	/* Compression, as `pack --compress --level`. */
+	want = run_ctxpack("pack", "--compress=gzip", "--level", "9", d, NULL);
+	got = lib_pack(c, CTXPACK_COMPRESS_GZIP, 9, &rep);
+	assert_same_bytes(&got, &want);
+	assert_int_equal(rep.out_bytes, got.n);
+	assert_true(rep.tar_bytes > rep.out_bytes);
+	buf_free(&got);
+	buf_free(&want);
+	want = run_ctxpack("pack", "--compress=zstd", d, NULL);
+	got = lib_pack(c, CTXPACK_COMPRESS_ZSTD, 0, NULL);
+	assert_same_bytes(&got, &want);
+	buf_free(&got);
+	buf_free(&want);
+	ctxpack_context_free(&c);
+	rmtree(&d);
+}
+
+/* Into a pipe, read on another thread, as `ctxpack pack | docker build -`. */
+struct reader {
+	int fd;
+	struct buf got;
+};
+
+static void *read_pipe(void *arg)
+{
+	struct reader *r = arg;
+
+	r->got = slurp(r->fd, false);
+	return NULL;
+}
+
+static void test_pack_pipe(void **state)
+{
+	char *d = webtree();
+	ctxpack_context *c = open_ctx(d, CTXPACK_BUILDER_CLASSIC);
+	struct buf want = run_ctxpack("pack", "--builder=classic", d, NULL);
+	struct reader r;
+	pthread_t t;
+	int p[2];
+
+	(void)state;
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	r.fd = p[0];
+	assert_int_equal(pthread_create(&t, NULL, read_pipe, &r), 0);
+	assert_int_equal(ctxpack_context_pack(c, p[1], CTXPACK_COMPRESS_NONE, 0, NULL), 0);
+	close(p[1]);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	close(p[0]);
+	assert_same_bytes(&r.got, &want);
+	buf_free(&r.got);
+
+	/* A reader that went away: -EPIPE with SIGPIPE ignored, and a
+	 * message. */
+	signal(SIGPIPE, SIG_IGN);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	close(p[0]);
+	assert_int_equal(ctxpack_context_pack(c, p[1], CTXPACK_COMPRESS_NONE, 0, NULL), -EPIPE);
+	assert_true(ctxpack_context_errmsg(c)[0] != '\0');
+	close(p[1]);
+	signal(SIGPIPE, SIG_DFL);
+	buf_free(&want);
+	ctxpack_context_free(&c);
+	rmtree(&d);
+}
+
+static void test_digest(void **state)
+{
+	char *d = webtree(), got[CTXPACK_DIGEST_SIZE], again[CTXPACK_DIGEST_SIZE];
+	ctxpack_context *c = open_ctx(d, CTXPACK_BUILDER_BUILDKIT);
+	struct buf want = run_ctxpack("digest", "--no-cache", d, NULL);
+	struct buf want_m = run_ctxpack("digest", "--no-cache", "--with-mtime", d, NULL);
+
+	(void)state;
+	assert_int_equal(ctxpack_context_digest(c, false, got), 0);
+	assert_int_equal(strlen(got), CTXPACK_DIGEST_SIZE - 1);
+	assert_int_equal(want.n, CTXPACK_DIGEST_SIZE); /* and a newline */
+	assert_memory_equal(got, want.p, CTXPACK_DIGEST_SIZE - 1);
+	assert_int_equal(ctxpack_context_digest(c, false, again), 0);
+	assert_string_equal(got, again);
+	assert_int_equal(ctxpack_context_digest(c, true, got), 0);
+	assert_memory_equal(got, want_m.p, CTXPACK_DIGEST_SIZE - 1);
+	buf_free(&want);
+	buf_free(&want_m);
+	ctxpack_context_free(&c);
+
+	c = open_ctx(d, CTXPACK_BUILDER_CLASSIC);
+	want = run_ctxpack("digest", "--no-cache", "--builder=classic", d, NULL);
+	assert_int_equal(ctxpack_context_digest(c, false, got), 0);
+	assert_memory_equal(got, want.p, CTXPACK_DIGEST_SIZE - 1);
+	buf_free(&want);
+	ctxpack_context_free(&c);
+	rmtree(&d);
+}
+
+/* Entries without packing: the web tree's, in walk order. */
+static void test_entries(void **state)
+{
+	static const char *const want[] = {
+		".dockerignore", "Dockerfile", "current", "docs", "docs/help.md", "keep.log",
+		"src", "src/main-link.c", "src/main.c", "src/run.sh",
+	};
+	char *d = webtree();
+	ctxpack_context *c = open_ctx(d, CTXPACK_BUILDER_BUILDKIT);
+	struct ctxpack_entry e;
+
+	(void)state;
+	assert_int_equal(ctxpack_context_count(c), sizeof(want) / sizeof(want[0]));
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		assert_int_equal(ctxpack_context_entry(c, i, &e), 0);
+		assert_string_equal(e.path, want[i]);
+		assert_false(e.generated);
+	}
+	assert_int_equal(ctxpack_context_entry(c, 2, &e), 0);
+	assert_int_equal(e.type, CTXPACK_ENTRY_SYMLINK);
+	assert_string_equal(e.link, "src");
+	assert_int_equal(ctxpack_context_entry(c, 3, &e), 0);
+	assert_int_equal(e.type, CTXPACK_ENTRY_DIR);
+	assert_true(e.parent_only);
+	assert_int_equal(ctxpack_context_entry(c, 5, &e), 0);
+	assert_int_equal(e.mode, 0600);
+	assert_int_equal(e.size, 5);
+	/* The first name carries the data, the second is a link to it. */
+	assert_int_equal(ctxpack_context_entry(c, 7, &e), 0);
+	assert_int_equal(e.type, CTXPACK_ENTRY_FILE);
+	assert_int_equal(ctxpack_context_entry(c, 8, &e), 0);
+	assert_int_equal(e.type, CTXPACK_ENTRY_HARDLINK);
+	assert_string_equal(e.link, "src/main-link.c");
+	assert_int_equal(e.size, 0);
+	assert_int_equal(ctxpack_context_entry(c, 9, &e), 0);
+	assert_int_equal(e.mode, 0755);
+	ctxpack_context_free(&c);
+	rmtree(&d);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_version),
+		cmocka_unit_test(test_explain),
+		cmocka_unit_test(test_explain_dockerfile),
+		cmocka_unit_test(test_explain_socket),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_entries),
+		cmocka_unit_test(test_pack_same_as_program),
+		cmocka_unit_test(test_pack_dockerfile_outside),
+		cmocka_unit_test(test_pack_options),
+		cmocka_unit_test(test_pack_pipe),
+		cmocka_unit_test(test_digest),
+	};
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s CTXPACK\n", argv[0]);
+		return 2;
+	}
+	ctxpack_exe = argv[1];
+	/* The program would clamp mtimes from it; the library never reads it. */
+	unsetenv("SOURCE_DATE_EPOCH");
+	cmocka_set_message_output(CM_OUTPUT_TAP);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
