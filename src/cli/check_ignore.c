@@ -19,16 +19,16 @@
 enum { OPT_BUILDER = 256, OPT_JSON, OPT_STDIN };
 
 static const struct opt check_ignore_opts[] = {
-	{ "builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B", "buildkit (default) or classic semantics" },
-	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory" },
-	{ "directory", 'C', OPT_ARG_REQUIRED, "DIR", "run in DIR (the build context), as git -C" },
-	{ "verbose", 'v', OPT_ARG_NONE, NULL, "show the deciding rule as SOURCE:LINE:PATTERN<TAB>PATH" },
-	{ "non-matching", 'n', OPT_ARG_NONE, NULL, "with -v, also show paths no rule decided" },
-	{ "json", OPT_JSON, OPT_ARG_NONE, NULL, "print one JSON document with every path's verdict" },
-	{ "stdin", OPT_STDIN, OPT_ARG_NONE, NULL, "read paths from standard input, one per line" },
-	{ "null", 'z', OPT_ARG_NONE, NULL, "paths on stdin and in the output are NUL-terminated" },
-	{ "quiet", 'q', OPT_ARG_NONE, NULL, "print nothing; only the exit status" },
-	{ NULL, 0, 0, NULL, NULL },
+	{ "builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B", "buildkit (default) or classic semantics", CHOICES_BUILDER, 0 },
+	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory", NULL, OPT_PATH_FILE },
+	{ "directory", 'C', OPT_ARG_REQUIRED, "DIR", "run in DIR (the build context), as git -C", NULL, OPT_PATH_DIR },
+	{ "verbose", 'v', OPT_ARG_NONE, NULL, "show the deciding rule as SOURCE:LINE:PATTERN<TAB>PATH", NULL, 0 },
+	{ "non-matching", 'n', OPT_ARG_NONE, NULL, "with -v, also show paths no rule decided", NULL, 0 },
+	{ "json", OPT_JSON, OPT_ARG_NONE, NULL, "print one JSON document with every path's verdict", NULL, 0 },
+	{ "stdin", OPT_STDIN, OPT_ARG_NONE, NULL, "read paths from standard input, one per line", NULL, 0 },
+	{ "null", 'z', OPT_ARG_NONE, NULL, "paths on stdin and in the output are NUL-terminated", NULL, 0 },
+	{ "quiet", 'q', OPT_ARG_NONE, NULL, "print nothing; only the exit status", NULL, 0 },
+	{ NULL, 0, 0, NULL, NULL, NULL, 0 },
 };
 
 static const char check_ignore_details[] =
@@ -446,4 +446,5 @@ const struct command check_ignore_command = {
 	check_ignore_details,
 	check_ignore_opts,
 	cmd_check_ignore,
+	OPT_PATH_FILE, /* operands */
 };

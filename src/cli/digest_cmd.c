@@ -37,12 +37,12 @@ static int digest_opt(int id, const char *arg, void *payload)
 }
 
 #define SRC_OPTS \
-	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory (for a directory)" }, \
-	{ "builder", SRC_OPT_BUILDER, OPT_ARG_REQUIRED, "B", "buildkit (default) or classic semantics (for a directory)" }, \
-	{ "threads", 'j', OPT_ARG_REQUIRED, "N", "hashing threads (default: online CPUs)" }, \
-	{ "no-cache", SRC_OPT_NO_CACHE, OPT_ARG_NONE, NULL, "read and hash every file; neither use nor update the hash cache" }, \
-	{ "progress", SRC_OPT_PROGRESS, OPT_ARG_REQUIRED, "WHEN", "progress line on stderr: auto (when a terminal; default), always, never" }, \
-	{ "quiet", 'q', OPT_ARG_NONE, NULL, "no messages but errors (and no progress line)" }
+	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory (for a directory)", NULL, OPT_PATH_FILE }, \
+	{ "builder", SRC_OPT_BUILDER, OPT_ARG_REQUIRED, "B", "buildkit (default) or classic semantics (for a directory)", CHOICES_BUILDER, 0 }, \
+	{ "threads", 'j', OPT_ARG_REQUIRED, "N", "hashing threads (default: online CPUs)", NULL, 0 }, \
+	{ "no-cache", SRC_OPT_NO_CACHE, OPT_ARG_NONE, NULL, "read and hash every file; neither use nor update the hash cache", NULL, 0 }, \
+	{ "progress", SRC_OPT_PROGRESS, OPT_ARG_REQUIRED, "WHEN", "progress line on stderr: auto (when a terminal; default), always, never", CHOICES_WHEN, 0 }, \
+	{ "quiet", 'q', OPT_ARG_NONE, NULL, "no messages but errors (and no progress line)", NULL, 0 }
 
 #define SOURCE_DETAILS \
 	"SOURCE is a context directory (walked with its .dockerignore as the chosen\n" \
@@ -153,10 +153,10 @@ static int cmd_digest(const struct command *cmd, int argc, char **argv)
 
 static const struct opt digest_opts[] = {
 	SRC_OPTS,
-	{ "with-mtime", OPT_WITH_MTIME, OPT_ARG_NONE, NULL, "include every member's mtime (seconds) in the digest" },
-	{ "json", OPT_JSON, OPT_ARG_NONE, NULL, "one JSON object: digest, members, and what was read" },
-	{ "verbose", 'v', OPT_ARG_NONE, NULL, "on stderr: members, files, bytes, and how many files were read or cached" },
-	{ NULL, 0, 0, NULL, NULL },
+	{ "with-mtime", OPT_WITH_MTIME, OPT_ARG_NONE, NULL, "include every member's mtime (seconds) in the digest", NULL, 0 },
+	{ "json", OPT_JSON, OPT_ARG_NONE, NULL, "one JSON object: digest, members, and what was read", NULL, 0 },
+	{ "verbose", 'v', OPT_ARG_NONE, NULL, "on stderr: members, files, bytes, and how many files were read or cached", NULL, 0 },
+	{ NULL, 0, 0, NULL, NULL, NULL, 0 },
 };
 
 static const char digest_details[] =
@@ -179,6 +179,7 @@ const struct command digest_command = {
 	digest_details,
 	digest_opts,
 	cmd_digest,
+	OPT_PATH_FILE, /* operands */
 };
 
 static int cmd_manifest(const struct command *cmd, int argc, char **argv)
@@ -208,10 +209,10 @@ static int cmd_manifest(const struct command *cmd, int argc, char **argv)
 
 static const struct opt manifest_opts[] = {
 	SRC_OPTS,
-	{ "json", OPT_JSON, OPT_ARG_NONE, NULL, "one JSON document" },
-	{ "tsv", OPT_TSV, OPT_ARG_NONE, NULL, "tab-separated lines (default)" },
-	{ "verbose", 'v', OPT_ARG_NONE, NULL, "on stderr: members, files, bytes, and how many files were read or cached" },
-	{ NULL, 0, 0, NULL, NULL },
+	{ "json", OPT_JSON, OPT_ARG_NONE, NULL, "one JSON document", NULL, 0 },
+	{ "tsv", OPT_TSV, OPT_ARG_NONE, NULL, "tab-separated lines (default)", NULL, 0 },
+	{ "verbose", 'v', OPT_ARG_NONE, NULL, "on stderr: members, files, bytes, and how many files were read or cached", NULL, 0 },
+	{ NULL, 0, 0, NULL, NULL, NULL, 0 },
 };
 
 static const char manifest_details[] =
@@ -230,6 +231,7 @@ const struct command manifest_command = {
 	manifest_details,
 	manifest_opts,
 	cmd_manifest,
+	OPT_PATH_FILE, /* operands */
 };
 
 /* ---- diff ---- */
@@ -442,10 +444,10 @@ out:
 
 static const struct opt diff_opts[] = {
 	SRC_OPTS,
-	{ "with-mtime", OPT_WITH_MTIME, OPT_ARG_NONE, NULL, "an mtime difference alone is a change" },
-	{ "json", OPT_JSON, OPT_ARG_NONE, NULL, "one JSON document: summary and changes with both sides" },
-	{ "summary", OPT_DIFF_SUMMARY, OPT_ARG_NONE, NULL, "only the summary lines" },
-	{ NULL, 0, 0, NULL, NULL },
+	{ "with-mtime", OPT_WITH_MTIME, OPT_ARG_NONE, NULL, "an mtime difference alone is a change", NULL, 0 },
+	{ "json", OPT_JSON, OPT_ARG_NONE, NULL, "one JSON document: summary and changes with both sides", NULL, 0 },
+	{ "summary", OPT_DIFF_SUMMARY, OPT_ARG_NONE, NULL, "only the summary lines", NULL, 0 },
+	{ NULL, 0, 0, NULL, NULL, NULL, 0 },
 };
 
 static const char diff_details[] =
@@ -466,4 +468,5 @@ const struct command diff_command = {
 	diff_details,
 	diff_opts,
 	cmd_diff,
+	OPT_PATH_FILE, /* operands */
 };

@@ -1,12 +1,16 @@
-/* main.c: ctxpack's entry point: pick the subcommand and run it. */
+/* main.c: ctxpack's entry point: the global options (-C, --color, --help,
+ * --version), then pick the subcommand and run it. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <archive.h>
 #include <xxhash.h>
 #include <zstd.h>
 
 #include "commands.h"
+#include "generate.h"
 
 static const struct command *const commands[] = {
 	&pack_command,
@@ -17,6 +21,24 @@ static const struct command *const commands[] = {
 	&digest_command,
 	&manifest_command,
 	&diff_command,
+};
+
+enum { GOPT_COLOR = 256 };
+
+/* The options before the command: the same table drives getopt, --help,
+ * the man page and the completions (generate.c). */
+static const struct opt global_opts[] = {
+	{ "directory", 'C', OPT_ARG_REQUIRED, "DIR", "run as if started in DIR (as git -C; each relative to the last)", NULL, OPT_PATH_DIR },
+	{ "color", GOPT_COLOR, OPT_ARG_OPTIONAL, "WHEN", "colour of the stats and pack --stats reports: auto (default: a terminal, no NO_COLOR), always, never", CHOICES_WHEN, 0 },
+	{ "help", 'h', OPT_ARG_NONE, NULL, "show this help (or 'ctxpack COMMAND --help')", NULL, 0 },
+	{ "version", 'V', OPT_ARG_NONE, NULL, "show versions of ctxpack and the libraries it uses", NULL, 0 },
+	{ NULL, 0, 0, NULL, NULL, NULL, 0 },
+};
+
+static const struct cli_tables tables = {
+	global_opts,
+	commands,
+	sizeof(commands) / sizeof(commands[0]),
 };
 
 int parse_builder(const char *arg, enum ctxpack_builder *out)
@@ -50,7 +72,7 @@ int context_arg(const struct command *cmd, int argc, char **argv, int first, con
 
 static void help(FILE *out)
 {
-	fputs("usage: ctxpack <command> [options] [args]\n"
+	fputs("usage: ctxpack [-C DIR]... [--color[=WHEN]] <command> [options] [args]\n"
 	      "\n"
 	      "ctxpack packs Docker build contexts exactly as Docker would, fast, and\n"
 	      "explains every path's fate under .dockerignore.\n"
@@ -60,13 +82,12 @@ static void help(FILE *out)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, "  %-14s %.*s\n", commands[i]->name,
 			(int)strcspn(commands[i]->summary, "\n"), commands[i]->summary);
+	fputs("\nOptions:\n", out);
+	opts_help_table(global_opts, out);
 	fputs("\n"
-	      "Options:\n"
-	      "  -h, --help     show this help (or 'ctxpack COMMAND --help')\n"
-	      "  -V, --version  show versions of ctxpack and the libraries it uses\n"
-	      "\n"
-	      "Exit status: 0 success; 1 a negative answer (check-ignore: nothing ignored);\n"
-	      "2 usage error or failure.\n",
+	      "Exit status: 0 success; 1 failure, or a negative answer (check-ignore:\n"
+	      "nothing ignored; diff: different; lint: warnings); 2 usage error; lint 3\n"
+	      "for errors; stats and pack 4 for a broken budget.  'man ctxpack' has more.\n",
 	      out);
 }
 
@@ -79,34 +100,81 @@ static void version(void)
 	       XXH_versionNumber() % 100);
 }
 
+struct global_args {
+	bool help, version;
+};
+
+static int global_opt(int id, const char *arg, void *payload)
+{
+	struct global_args *g = payload;
+
+	switch (id) {
+	case 'C':
+		/* As git: an empty DIR is no change; each DIR is relative to
+		 * the previous one because the last chdir already happened. */
+		if (*arg && chdir(arg) < 0) {
+			fprintf(stderr, "ctxpack: cannot change to directory '%s': %s\n", arg,
+				strerror(errno));
+			return -1;
+		}
+		break;
+	case GOPT_COLOR:
+		return color_mode_parse(arg, &cli_color);
+	case 'h': g->help = true; break;
+	case 'V': g->version = true; break;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	const char *name = argc > 1 ? argv[1] : NULL;
+	struct global_args g = { 0 };
+	const char *name;
+	int first;
 
+	/* Hidden, for the build (src/cli/meson.build): the man page and the
+	 * shell completions from the option tables. */
+	if (argc == 2 && !strncmp(argv[1], "--generate=", 11))
+		return generate(stdout, argv[1] + 11, &tables) || fflush(stdout) || ferror(stdout) ? 2 : 0;
+
+	first = opts_parse_global(global_opts, argc, argv, global_opt, &g);
+	if (first < 0)
+		return 2;
+	if (g.help) {
+		help(stdout);
+		return 0;
+	}
+	if (g.version) {
+		version();
+		return 0;
+	}
+	argc -= first;
+	argv += first;
+	name = argc > 0 ? argv[0] : NULL;
 	if (!name) {
 		help(stderr);
 		return 2;
 	}
-	if (!strcmp(name, "-h") || !strcmp(name, "--help") || !strcmp(name, "help")) {
-		if (!strcmp(name, "help") && argc > 2) {
+	if (!strcmp(name, "help")) {
+		if (argc > 1) {
 			for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-				if (!strcmp(commands[i]->name, argv[2])) {
+				if (!strcmp(commands[i]->name, argv[1])) {
 					opts_help(commands[i], stdout);
 					return 0;
 				}
-			usage_error(NULL, "unknown command '%s'", argv[2]);
+			usage_error(NULL, "unknown command '%s'", argv[1]);
 			return 2;
 		}
 		help(stdout);
 		return 0;
 	}
-	if (!strcmp(name, "-V") || !strcmp(name, "--version") || !strcmp(name, "version")) {
+	if (!strcmp(name, "version")) {
 		version();
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(commands[i]->name, name))
-			return commands[i]->run(commands[i], argc - 1, argv + 1);
+			return commands[i]->run(commands[i], argc, argv);
 	usage_error(NULL, "unknown command '%s'", name);
 	return 2;
 }

@@ -4,8 +4,11 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "opts.h"
+
+enum color_mode cli_color = COLOR_AUTO;
 
 void usage_error(const struct command *cmd, const char *fmt, ...)
 {
@@ -19,40 +22,54 @@ void usage_error(const struct command *cmd, const char *fmt, ...)
 		cmd ? " " : "");
 }
 
+const char *opts_synopsis(const struct opt *o, char *buf, size_t bufsz)
+{
+	int n;
+
+	if (o->id < 256)
+		n = snprintf(buf, bufsz, "-%c, --%s", o->id, o->lng);
+	else
+		n = snprintf(buf, bufsz, "    --%s", o->lng);
+	if (n < 0 || (size_t)n >= bufsz)
+		return buf;
+	if (o->has_arg == OPT_ARG_OPTIONAL)
+		snprintf(buf + n, bufsz - (size_t)n, "[=%s]", o->metavar);
+	else if (o->has_arg)
+		snprintf(buf + n, bufsz - (size_t)n, "=%s", o->metavar);
+	return buf;
+}
+
+void opts_help_table(const struct opt *opts, FILE *out)
+{
+	char left[64];
+
+	for (const struct opt *o = opts; o->lng; o++)
+		fprintf(out, "  %-26s %s\n", opts_synopsis(o, left, sizeof(left)), o->help);
+}
+
 void opts_help(const struct command *cmd, FILE *out)
 {
 	fprintf(out, "usage: ctxpack %s %s\n\n%s\n\nOptions:\n", cmd->name, cmd->usage, cmd->summary);
-	for (const struct opt *o = cmd->opts; o->lng; o++) {
-		char left[64];
-		int n = 0;
-		if (o->id < 256)
-			n = snprintf(left, sizeof(left), "  -%c, --%s", o->id, o->lng);
-		else
-			n = snprintf(left, sizeof(left), "      --%s", o->lng);
-		if (o->has_arg == OPT_ARG_OPTIONAL && n > 0 && (size_t)n < sizeof(left))
-			snprintf(left + n, sizeof(left) - (size_t)n, "[=%s]", o->metavar);
-		else if (o->has_arg && n > 0 && (size_t)n < sizeof(left))
-			snprintf(left + n, sizeof(left) - (size_t)n, "%s%s",
-				 o->lng[0] ? "=" : " ", o->metavar);
-		fprintf(out, "%-28s %s\n", left, o->help);
-	}
+	opts_help_table(cmd->opts, out);
 	fprintf(out, "  -h, --help                 show this help and exit\n");
 	if (cmd->details)
 		fprintf(out, "\n%s", cmd->details);
 }
 
-int opts_parse(const struct command *cmd, int argc, char **argv,
-	       int (*on_opt)(int id, const char *arg, void *payload), void *payload)
+/* getopt_long's tables for opts, with -h/--help when help is set;
+ * sopts starts with prefix ("+" stops at the first operand). */
+static void getopt_tables(const struct opt *opts, bool help, const char *prefix,
+			  struct option *lopts, size_t nlopts, char *sopts, size_t nsopts)
 {
-	struct option lopts[64];
-	char sopts[128] = "h";
-	size_t n = 0, s = 1;
-	int c;
+	static const int has[] = { no_argument, required_argument, optional_argument };
+	size_t n = 0, s = strlen(prefix);
 
-	for (const struct opt *o = cmd->opts; o->lng && n < 62; o++, n++) {
-		static const int has[] = { no_argument, required_argument, optional_argument };
+	memcpy(sopts, prefix, s);
+	if (help)
+		sopts[s++] = 'h';
+	for (const struct opt *o = opts; o->lng && n + 2 < nlopts; o++, n++) {
 		lopts[n] = (struct option){ o->lng, has[o->has_arg], NULL, o->id };
-		if (o->id < 256 && s + 4 < sizeof(sopts)) {
+		if (o->id < 256 && s + 4 < nsopts) {
 			sopts[s++] = (char)o->id;
 			if (o->has_arg)
 				sopts[s++] = ':';
@@ -60,13 +77,26 @@ int opts_parse(const struct command *cmd, int argc, char **argv,
 				sopts[s++] = ':';
 		}
 	}
-	lopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+	if (help)
+		lopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
 	lopts[n] = (struct option){ 0, 0, 0, 0 };
 	sopts[s] = '\0';
-	optind = 1;
+}
+
+static int parse(const struct command *cmd, const struct opt *opts, const char *prefix, int argc,
+		 char **argv, int (*on_opt)(int id, const char *arg, void *payload), void *payload)
+{
+	struct option lopts[64];
+	char sopts[128];
+	int c;
+
+	getopt_tables(opts, cmd != NULL, prefix, lopts, 64, sopts, sizeof(sopts));
+	/* 0, not 1: glibc then starts afresh, ordering ("+") included;
+	 * main parses the global options before the command's. */
+	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, sopts, lopts, NULL)) != -1) {
-		if (c == 'h') {
+		if (c == 'h' && cmd) {
 			opts_help(cmd, stdout);
 			return -2;
 		}
@@ -84,6 +114,19 @@ int opts_parse(const struct command *cmd, int argc, char **argv,
 	return optind;
 }
 
+int opts_parse(const struct command *cmd, int argc, char **argv,
+	       int (*on_opt)(int id, const char *arg, void *payload), void *payload)
+{
+	return parse(cmd, cmd->opts, "", argc, argv, on_opt, payload);
+}
+
+int opts_parse_global(const struct opt *opts, int argc, char **argv,
+		      int (*on_opt)(int id, const char *arg, void *payload), void *payload)
+{
+	/* "+": the command and everything after it are the command's. */
+	return parse(NULL, opts, "+", argc, argv, on_opt, payload);
+}
+
 int opts_int(const char *opt, const char *arg, long lo, long hi, long *out)
 {
 	char *end;
@@ -98,4 +141,28 @@ int opts_int(const char *opt, const char *arg, long lo, long hi, long *out)
 	}
 	*out = v;
 	return 0;
+}
+
+int color_mode_parse(const char *arg, enum color_mode *out)
+{
+	if (!arg || !strcmp(arg, "always"))
+		*out = COLOR_ALWAYS;
+	else if (!strcmp(arg, "auto"))
+		*out = COLOR_AUTO;
+	else if (!strcmp(arg, "never"))
+		*out = COLOR_NEVER;
+	else {
+		usage_error(NULL, "invalid argument '%s' for --color: expected auto, always or never", arg);
+		return -1;
+	}
+	return 0;
+}
+
+bool color_enabled(enum color_mode m, FILE *f)
+{
+	const char *nc = getenv("NO_COLOR");
+
+	if (m != COLOR_AUTO)
+		return m == COLOR_ALWAYS;
+	return isatty(fileno(f)) && !(nc && *nc);
 }

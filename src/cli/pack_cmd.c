@@ -21,7 +21,7 @@
 #include "report.h"
 #include "stats_run.h"
 
-enum { OPT_BUILDER = 256, OPT_COMPRESS, OPT_LEVEL, OPT_MTIME, OPT_FORCE, OPT_JSON, OPT_ALL, OPT_EXCLUDED, OPT_STATS, OPT_PROGRESS, OPT_MANIFEST };
+enum { OPT_BUILDER = 256, OPT_COMPRESS, OPT_LEVEL, OPT_MTIME, OPT_FORCE, OPT_JSON, OPT_ALL, OPT_EXCLUDED, OPT_STATS, OPT_PROGRESS, OPT_MANIFEST, OPT_COLOR };
 
 struct pack_args {
 	struct pack_options o;
@@ -32,6 +32,7 @@ struct pack_args {
 	const char *stats_file; /* --stats=FILE: JSON there; --stats: text on stderr */
 	const char *manifest;   /* --manifest FILE */
 	enum progress_mode progress;
+	enum color_mode color;  /* of the --stats report */
 };
 
 static int pack_opt(int id, const char *arg, void *payload)
@@ -53,6 +54,8 @@ static int pack_opt(int id, const char *arg, void *payload)
 		break;
 	case OPT_PROGRESS:
 		return progress_mode_parse(arg, &a->progress);
+	case OPT_COLOR:
+		return color_mode_parse(arg, &a->color);
 	case OPT_MANIFEST:
 		a->manifest = arg;
 		a->o.hash = true;
@@ -245,23 +248,24 @@ static int finish_output(const char *output, struct output *o, bool ok)
 }
 
 static const struct opt pack_opts[] = {
-	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory (default DIR/Dockerfile)" },
-	{ "builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B", "buildkit (default) or classic semantics" },
-	{ "output", 'o', OPT_ARG_REQUIRED, "FILE", "write the archive to FILE (atomically) instead of stdout" },
-	{ "compress", OPT_COMPRESS, OPT_ARG_REQUIRED, "C", "none (default), gzip or zstd" },
-	{ "level", OPT_LEVEL, OPT_ARG_REQUIRED, "N", "compression level" },
-	{ "threads", 'j', OPT_ARG_REQUIRED, "N", "walker threads (default: online CPUs)" },
-	{ "mtime", OPT_MTIME, OPT_ARG_REQUIRED, "EPOCH", "clamp every mtime to EPOCH (default: $SOURCE_DATE_EPOCH if set)" },
-	{ "force", OPT_FORCE, OPT_ARG_NONE, NULL, "write the archive even when stdout is a terminal" },
-	{ "quiet", 'q', OPT_ARG_NONE, NULL, "no messages but errors (and no progress line)" },
-	{ "progress", OPT_PROGRESS, OPT_ARG_REQUIRED, "WHEN", "progress line on stderr: auto (when a terminal; default), always, never" },
-	{ "stats", OPT_STATS, OPT_ARG_OPTIONAL, "FILE", "after packing, the size report (as `ctxpack stats`) on stderr, or as JSON into FILE" },
-	{ "manifest", OPT_MANIFEST, OPT_ARG_REQUIRED, "FILE", "also write the manifest (as `ctxpack manifest`; JSON when FILE ends in .json), hashed in the same read" },
-	{ "max-size", OPT_MAX_SIZE, OPT_ARG_REQUIRED, "BYTES", "budget: the uncompressed tar at most BYTES (K/M/G: 1024s, KB/MB/GB: 1000s)" },
-	{ "max-files", OPT_MAX_FILES, OPT_ARG_REQUIRED, "N", "budget: at most N regular files sent" },
-	{ "min-reduction", OPT_MIN_REDUCTION, OPT_ARG_REQUIRED, "PCT", "budget: the rules leave out at least PCT % of the bytes" },
-	{ "fail-on-dead-rules", OPT_FAIL_DEAD_RULES, OPT_ARG_NONE, NULL, "budget: every rule decides something" },
-	{ NULL, 0, 0, NULL, NULL },
+	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory (default DIR/Dockerfile)", NULL, OPT_PATH_FILE },
+	{ "builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B", "buildkit (default) or classic semantics", CHOICES_BUILDER, 0 },
+	{ "output", 'o', OPT_ARG_REQUIRED, "FILE", "write the archive to FILE (atomically) instead of stdout", NULL, OPT_PATH_FILE },
+	{ "compress", OPT_COMPRESS, OPT_ARG_REQUIRED, "C", "none (default), gzip or zstd", "none|gzip|zstd", 0 },
+	{ "level", OPT_LEVEL, OPT_ARG_REQUIRED, "N", "compression level", NULL, 0 },
+	{ "threads", 'j', OPT_ARG_REQUIRED, "N", "walker threads (default: online CPUs)", NULL, 0 },
+	{ "mtime", OPT_MTIME, OPT_ARG_REQUIRED, "EPOCH", "clamp every mtime to EPOCH (default: $SOURCE_DATE_EPOCH if set)", NULL, 0 },
+	{ "force", OPT_FORCE, OPT_ARG_NONE, NULL, "write the archive even when stdout is a terminal", NULL, 0 },
+	{ "quiet", 'q', OPT_ARG_NONE, NULL, "no messages but errors (and no progress line)", NULL, 0 },
+	{ "progress", OPT_PROGRESS, OPT_ARG_REQUIRED, "WHEN", "progress line on stderr: auto (when a terminal; default), always, never", CHOICES_WHEN, 0 },
+	{ "stats", OPT_STATS, OPT_ARG_OPTIONAL, "FILE", "after packing, the size report (as `ctxpack stats`) on stderr, or as JSON into FILE", NULL, OPT_PATH_FILE },
+	{ "color", OPT_COLOR, OPT_ARG_OPTIONAL, "WHEN", "colour the --stats report: auto (default: a terminal, no NO_COLOR), always (a bare --color), never", CHOICES_WHEN, 0 },
+	{ "manifest", OPT_MANIFEST, OPT_ARG_REQUIRED, "FILE", "also write the manifest (as `ctxpack manifest`; JSON when FILE ends in .json), hashed in the same read", NULL, OPT_PATH_FILE },
+	{ "max-size", OPT_MAX_SIZE, OPT_ARG_REQUIRED, "BYTES", "budget: the uncompressed tar at most BYTES (K/M/G: 1024s, KB/MB/GB: 1000s)", NULL, 0 },
+	{ "max-files", OPT_MAX_FILES, OPT_ARG_REQUIRED, "N", "budget: at most N regular files sent", NULL, 0 },
+	{ "min-reduction", OPT_MIN_REDUCTION, OPT_ARG_REQUIRED, "PCT", "budget: the rules leave out at least PCT % of the bytes", NULL, 0 },
+	{ "fail-on-dead-rules", OPT_FAIL_DEAD_RULES, OPT_ARG_NONE, NULL, "budget: every rule decides something", NULL, 0 },
+	{ NULL, 0, 0, NULL, NULL, NULL, 0 },
 };
 
 static const char pack_details[] =
@@ -309,7 +313,8 @@ static int pack_and_report(struct pack_args *a, char *err, size_t errsz);
 
 static int cmd_pack(const struct command *cmd, int argc, char **argv)
 {
-	struct pack_args a = { .o = { .builder = CTXPACK_BUILDER_BUILDKIT, .dir = "." } };
+	struct pack_args a = { .o = { .builder = CTXPACK_BUILDER_BUILDKIT, .dir = "." },
+			       .color = cli_color };
 	char err[1024] = "";
 	int first = opts_parse(cmd, argc, argv, pack_opt, &a), rc;
 
@@ -340,7 +345,7 @@ static int write_stats(const struct pack_args *a, const struct report *r)
 	FILE *f;
 
 	if (!a->stats_file) {
-		report_text(stderr, r, 10, stats_color(stderr));
+		report_text(stderr, r, 10, color_enabled(a->color, stderr));
 		return 0;
 	}
 	f = fopen(a->stats_file, "w");
@@ -587,15 +592,15 @@ static int cmd_ls(const struct command *cmd, int argc, char **argv)
 }
 
 static const struct opt ls_opts[] = {
-	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory" },
-	{ "builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B", "buildkit (default) or classic semantics" },
-	{ "long", 'l', OPT_ARG_NONE, NULL, "show type, mode and size" },
-	{ "all", OPT_ALL, OPT_ARG_NONE, NULL, "also what is not sent: STATUS<TAB>RULE<TAB>PATH" },
-	{ "excluded", OPT_EXCLUDED, OPT_ARG_NONE, NULL, "only what is not sent: RULE<TAB>PATH" },
-	{ "json", OPT_JSON, OPT_ARG_NONE, NULL, "one JSON document" },
-	{ "null", 'z', OPT_ARG_NONE, NULL, "NUL-terminated names" },
-	{ "threads", 'j', OPT_ARG_REQUIRED, "N", "walker threads (default: online CPUs)" },
-	{ NULL, 0, 0, NULL, NULL },
+	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory", NULL, OPT_PATH_FILE },
+	{ "builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B", "buildkit (default) or classic semantics", CHOICES_BUILDER, 0 },
+	{ "long", 'l', OPT_ARG_NONE, NULL, "show type, mode and size", NULL, 0 },
+	{ "all", OPT_ALL, OPT_ARG_NONE, NULL, "also what is not sent: STATUS<TAB>RULE<TAB>PATH", NULL, 0 },
+	{ "excluded", OPT_EXCLUDED, OPT_ARG_NONE, NULL, "only what is not sent: RULE<TAB>PATH", NULL, 0 },
+	{ "json", OPT_JSON, OPT_ARG_NONE, NULL, "one JSON document", NULL, 0 },
+	{ "null", 'z', OPT_ARG_NONE, NULL, "NUL-terminated names", NULL, 0 },
+	{ "threads", 'j', OPT_ARG_REQUIRED, "N", "walker threads (default: online CPUs)", NULL, 0 },
+	{ NULL, 0, 0, NULL, NULL, NULL, 0 },
 };
 
 const struct command pack_command = {
@@ -605,6 +610,7 @@ const struct command pack_command = {
 	pack_details,
 	pack_opts,
 	cmd_pack,
+	OPT_PATH_DIR, /* operands */
 };
 
 const struct command ls_command = {
@@ -621,4 +627,5 @@ const struct command ls_command = {
 	"--excluded \"sent\", \"verdict\", \"rule\" {source,line,pattern} or null}]}.\n",
 	ls_opts,
 	cmd_ls,
+	OPT_PATH_DIR, /* operands */
 };

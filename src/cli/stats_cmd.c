@@ -20,7 +20,7 @@
 #include "report.h"
 #include "stats_run.h"
 
-enum { OPT_BUILDER = 256, OPT_JSON, OPT_TOP, OPT_HTML, OPT_PROGRESS, OPT_ESTIMATE, OPT_DUPLICATES, OPT_NO_CACHE };
+enum { OPT_BUILDER = 256, OPT_JSON, OPT_TOP, OPT_HTML, OPT_PROGRESS, OPT_ESTIMATE, OPT_DUPLICATES, OPT_NO_CACHE, OPT_COLOR };
 
 struct stats_args {
 	struct pack_options o;
@@ -29,6 +29,7 @@ struct stats_args {
 	long top;
 	const char *html; /* --html FILE */
 	enum progress_mode progress;
+	enum color_mode color;
 	bool quiet, estimate, duplicates, no_cache;
 };
 
@@ -54,13 +55,6 @@ int stats_measure(struct pack_session *ps, const struct pack_options *o, size_t 
 	r->dockerfile = gen.dockerfile_name[0] ? NULL : ctx->dockerfile;
 	r->ignore_file = ctx->ignore_source;
 	return 0;
-}
-
-bool stats_color(FILE *f)
-{
-	const char *nc = getenv("NO_COLOR");
-
-	return isatty(fileno(f)) && !(nc && *nc);
 }
 
 /* One compressed size for --estimate-compression: the archive written
@@ -143,6 +137,8 @@ static int stats_opt(int id, const char *arg, void *payload)
 	case OPT_NO_CACHE: a->no_cache = true; break;
 	case OPT_PROGRESS:
 		return progress_mode_parse(arg, &a->progress);
+	case OPT_COLOR:
+		return color_mode_parse(arg, &a->color);
 	case OPT_TOP:
 		return opts_int("top", arg, 0, 100000, &a->top);
 	case 'j':
@@ -235,7 +231,7 @@ static int cmd_stats(const struct command *cmd, int argc, char **argv)
 {
 	struct stats_args a = { .o = { .builder = CTXPACK_BUILDER_BUILDKIT, .dir = ".",
 				       .list_all = true, .measure_pruned = true },
-				.top = 10 };
+				.top = 10, .color = cli_color };
 	struct pack_session *ps = NULL;
 	struct pack_report rep;
 	struct stats s = { 0 };
@@ -276,7 +272,7 @@ static int cmd_stats(const struct command *cmd, int argc, char **argv)
 	if (a.json)
 		report_json(stdout, &r);
 	else
-		report_text(stdout, &r, (size_t)a.top, stats_color(stdout));
+		report_text(stdout, &r, (size_t)a.top, color_enabled(a.color, stdout));
 	rc = fflush(stdout) || ferror(stdout);
 	if (rc)
 		fprintf(stderr, "ctxpack: cannot write output: %s\n", strerror(errno));
@@ -290,22 +286,23 @@ static int cmd_stats(const struct command *cmd, int argc, char **argv)
 }
 
 static const struct opt stats_opts[] = {
-	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory (default DIR/Dockerfile)" },
-	{ "builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B", "buildkit (default) or classic semantics" },
-	{ "json", OPT_JSON, OPT_ARG_NONE, NULL, "one JSON document (schema: docs/stats.md)" },
-	{ "top", OPT_TOP, OPT_ARG_REQUIRED, "N", "length of each top list (default 10)" },
-	{ "estimate-compression", OPT_ESTIMATE, OPT_ARG_NONE, NULL, "also the zstd and gzip sizes of what is sent (reads every sent file)" },
-	{ "html", OPT_HTML, OPT_ARG_REQUIRED, "FILE", "also write a self-contained HTML page with a treemap (docs/html-report.md)" },
-	{ "duplicates", OPT_DUPLICATES, OPT_ARG_NONE, NULL, "also sent files with identical content and the bytes they repeat (reads the files that share a size)" },
-	{ "no-cache", OPT_NO_CACHE, OPT_ARG_NONE, NULL, "with --duplicates: neither use nor update the hash cache" },
-	{ "max-size", OPT_MAX_SIZE, OPT_ARG_REQUIRED, "BYTES", "budget: the uncompressed tar at most BYTES (K/M/G: 1024s, KB/MB/GB: 1000s)" },
-	{ "max-files", OPT_MAX_FILES, OPT_ARG_REQUIRED, "N", "budget: at most N regular files sent" },
-	{ "min-reduction", OPT_MIN_REDUCTION, OPT_ARG_REQUIRED, "PCT", "budget: the rules leave out at least PCT % of the bytes" },
-	{ "fail-on-dead-rules", OPT_FAIL_DEAD_RULES, OPT_ARG_NONE, NULL, "budget: every rule decides something" },
-	{ "threads", 'j', OPT_ARG_REQUIRED, "N", "walker threads (default: online CPUs)" },
-	{ "progress", OPT_PROGRESS, OPT_ARG_REQUIRED, "WHEN", "progress line on stderr: auto (when a terminal; default), always, never" },
-	{ "quiet", 'q', OPT_ARG_NONE, NULL, "no progress line" },
-	{ NULL, 0, 0, NULL, NULL },
+	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory (default DIR/Dockerfile)", NULL, OPT_PATH_FILE },
+	{ "builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B", "buildkit (default) or classic semantics", CHOICES_BUILDER, 0 },
+	{ "json", OPT_JSON, OPT_ARG_NONE, NULL, "one JSON document (schema: docs/stats.md)", NULL, 0 },
+	{ "top", OPT_TOP, OPT_ARG_REQUIRED, "N", "length of each top list (default 10)", NULL, 0 },
+	{ "estimate-compression", OPT_ESTIMATE, OPT_ARG_NONE, NULL, "also the zstd and gzip sizes of what is sent (reads every sent file)", NULL, 0 },
+	{ "html", OPT_HTML, OPT_ARG_REQUIRED, "FILE", "also write a self-contained HTML page with a treemap (docs/html-report.md)", NULL, OPT_PATH_FILE },
+	{ "duplicates", OPT_DUPLICATES, OPT_ARG_NONE, NULL, "also sent files with identical content and the bytes they repeat (reads the files that share a size)", NULL, 0 },
+	{ "no-cache", OPT_NO_CACHE, OPT_ARG_NONE, NULL, "with --duplicates: neither use nor update the hash cache", NULL, 0 },
+	{ "max-size", OPT_MAX_SIZE, OPT_ARG_REQUIRED, "BYTES", "budget: the uncompressed tar at most BYTES (K/M/G: 1024s, KB/MB/GB: 1000s)", NULL, 0 },
+	{ "max-files", OPT_MAX_FILES, OPT_ARG_REQUIRED, "N", "budget: at most N regular files sent", NULL, 0 },
+	{ "min-reduction", OPT_MIN_REDUCTION, OPT_ARG_REQUIRED, "PCT", "budget: the rules leave out at least PCT % of the bytes", NULL, 0 },
+	{ "fail-on-dead-rules", OPT_FAIL_DEAD_RULES, OPT_ARG_NONE, NULL, "budget: every rule decides something", NULL, 0 },
+	{ "threads", 'j', OPT_ARG_REQUIRED, "N", "walker threads (default: online CPUs)", NULL, 0 },
+	{ "progress", OPT_PROGRESS, OPT_ARG_REQUIRED, "WHEN", "progress line on stderr: auto (when a terminal; default), always, never", CHOICES_WHEN, 0 },
+	{ "quiet", 'q', OPT_ARG_NONE, NULL, "no progress line", NULL, 0 },
+	{ "color", OPT_COLOR, OPT_ARG_OPTIONAL, "WHEN", "colour the report: auto (default: a terminal, no NO_COLOR), always (a bare --color), never", CHOICES_WHEN, 0 },
+	{ NULL, 0, 0, NULL, NULL, NULL, 0 },
 };
 
 const struct command stats_command = {
@@ -323,7 +320,8 @@ const struct command stats_command = {
 	"re-included, the rules that decide nothing, the largest files and\n"
 	"directories sent, sent bytes by extension, and sent directories that look\n"
 	"like dependencies, caches or build output.  Colour on a terminal unless\n"
-	"NO_COLOR is set.\n"
+	"NO_COLOR is set and not empty; --color=always colours even a pipe, NO_COLOR\n"
+	"or not, and --color=never never colours.\n"
 	"\n"
 	"--duplicates also reads the sent files that share their size with another\n"
 	"(through the hash cache of `ctxpack digest`) and lists groups of identical\n"
@@ -336,4 +334,5 @@ const struct command stats_command = {
 	"2 usage error; 4 a budget is broken.\n",
 	stats_opts,
 	cmd_stats,
+	OPT_PATH_DIR, /* operands */
 };

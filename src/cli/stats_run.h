@@ -15,7 +15,4 @@
 int stats_measure(struct pack_session *ps, const struct pack_options *o, size_t top,
 		  struct stats *s, struct report *r, char *err, size_t errsz);
 
-/* Colour on f: a terminal, and NO_COLOR unset or empty. */
-bool stats_color(FILE *f);
-
 #endif
