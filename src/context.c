@@ -20,7 +20,6 @@
 #include "links.h"
 #include "members.h"
 #include "pack.h"
-#include "pattern.h"
 
 struct ctxpack_context {
 	/* Settings, read by the next open. */
@@ -260,34 +259,7 @@ int ctxpack_context_info(const ctxpack_context *c, struct ctxpack_context_info *
  * -1 when it is outside, -2 out of memory. */
 static long relative_path(ctxpack_context *c, const char *p, size_t len)
 {
-	const char *root = pack_context(c->s)->root;
-	size_t rl = strlen(root), n;
-
-	if (len && p[0] == '/') {
-		if (len < rl || memcmp(p, root, rl) || (len > rl && p[rl] != '/'))
-			return -1;
-		p += rl;
-		len -= rl;
-	}
-	if (c->bufsz < len + 3) {
-		char *nb = realloc(c->buf, len + 3);
-		if (!nb)
-			return -2;
-		c->buf = nb;
-		c->bufsz = len + 3;
-	}
-	n = go_clean(p, len, c->buf);
-	if (n && c->buf[0] == '/') {
-		memmove(c->buf, c->buf + 1, --n);
-		if (!n)
-			c->buf[n++] = '.';
-	}
-	if ((n == 2 && memcmp(c->buf, "..", 2) == 0) || (n > 2 && memcmp(c->buf, "../", 3) == 0))
-		return -1;
-	c->buf[n] = '\0';
-	if (n == 1 && c->buf[0] == '.')
-		return 0;
-	return (long)n;
+	return dockerctx_relpath(pack_context(c->s)->root, p, len, &c->buf, &c->bufsz);
 }
 
 static bool is_parent_only(const ctxpack_context *c, const char *path, size_t len)

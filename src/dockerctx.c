@@ -343,3 +343,33 @@ void dockerctx_close(struct dockerctx *ctx)
 	free(ctx->ignore_source);
 	memset(ctx, 0, sizeof(*ctx));
 }
+
+long dockerctx_relpath(const char *root, const char *p, size_t len, char **buf, size_t *bufsz)
+{
+	size_t rl = strlen(root), n, skip = 0;
+	char *b;
+
+	if (*bufsz < len + 3) {
+		if (!(b = realloc(*buf, len + 3)))
+			return -2;
+		*buf = b;
+		*bufsz = len + 3;
+	}
+	b = *buf;
+	n = go_clean(p, len, b); /* an absolute path cleans to one without ".." */
+	if (n && b[0] == '/') {
+		if (rl == 1 && root[0] == '/')
+			rl = 0; /* the context is "/": every absolute path lies below it */
+		if (n < rl || memcmp(b, root, rl) || (n > rl && b[rl] != '/'))
+			return -1;
+		skip = n > rl ? rl + 1 : n; /* the root, and the '/' after it */
+		n -= skip;
+		memmove(b, b + skip, n);
+	} else if ((n == 2 && memcmp(b, "..", 2) == 0) || (n > 2 && memcmp(b, "../", 3) == 0)) {
+		return -1;
+	}
+	b[n] = '\0';
+	if (n == 0 || (n == 1 && b[0] == '.'))
+		return 0;
+	return (long)n;
+}

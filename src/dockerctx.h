@@ -32,4 +32,11 @@ int dockerctx_open(struct dockerctx *ctx, const char *dir, const char *dockerfil
 		   enum ctxpack_builder builder);
 void dockerctx_close(struct dockerctx *ctx);
 
+/* The path p[0..len) as a path relative to the context root (absolute
+ * paths must lie below root; relative ones are taken as relative to it),
+ * cleaned as Docker cleans it, into *buf (grown as needed, *bufsz its
+ * size; NUL-terminated).  Returns its length, 0 for the context itself,
+ * -1 when it lies outside, -2 when out of memory. */
+long dockerctx_relpath(const char *root, const char *p, size_t len, char **buf, size_t *bufsz);
+
 #endif

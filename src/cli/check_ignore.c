@@ -14,7 +14,6 @@
 #include "dockerctx.h"
 #include "explain.h"
 #include "jsonstr.h"
-#include "pattern.h"
 
 enum { OPT_BUILDER = 256, OPT_JSON, OPT_STDIN };
 
@@ -97,33 +96,7 @@ struct ci_run {
  * length, 0 for the context itself, or -1 when it is outside. */
 static long relative_path(struct ci_run *r, const char *p, size_t len)
 {
-	size_t rl = strlen(r->ctx.root), n;
-
-	if (len && p[0] == '/') {
-		if (len < rl || memcmp(p, r->ctx.root, rl) || (len > rl && p[rl] != '/'))
-			return -1;
-		p += rl;
-		len -= rl;
-	}
-	if (r->bufsz < len + 3) {
-		free(r->buf);
-		r->bufsz = len + 3;
-		r->buf = malloc(r->bufsz);
-		if (!r->buf)
-			return -1;
-	}
-	n = go_clean(p, len, r->buf);
-	if (n && r->buf[0] == '/') {
-		memmove(r->buf, r->buf + 1, --n);
-		if (!n)
-			r->buf[n++] = '.';
-	}
-	if ((n == 2 && memcmp(r->buf, "..", 2) == 0) || (n > 2 && memcmp(r->buf, "../", 3) == 0))
-		return -1;
-	r->buf[n] = '\0';
-	if (n == 1 && r->buf[0] == '.')
-		return 0;
-	return (long)n;
+	return dockerctx_relpath(r->ctx.root, p, len, &r->buf, &r->bufsz);
 }
 
 static void print_rule_json(struct ci_run *r, long rule)
@@ -271,6 +244,10 @@ static int check_one(struct ci_run *r, const char *given, size_t glen)
 	char *forced = NULL;
 	int rc;
 
+	if (n == -2) {
+		fprintf(stderr, "ctxpack: out of memory\n");
+		return -1;
+	}
 	if (n < 0) {
 		fprintf(stderr, "ctxpack: '%.*s' is outside the context '%s'\n", (int)glen, given,
 			r->ctx.root);

@@ -288,6 +288,46 @@ static void test_dockerctx(void **state)
 	free(d);
 }
 
+/* dockerctx_relpath: what check-ignore and ctxpack_context_explain take
+ * as a path in the context. */
+static void test_relpath(void **state)
+{
+	static const struct {
+		const char *root, *in;
+		long n;
+		const char *out;
+	} cases[] = {
+		{ "/ctx", "a/b", 3, "a/b" },
+		{ "/ctx", "./a//b/../c/", 3, "a/c" },
+		{ "/ctx", "/ctx/a/b", 3, "a/b" },
+		{ "/ctx", "/ctx", 0, "" },
+		{ "/ctx", ".", 0, "" },
+		{ "/ctx", "/ctxa/b", -1, "" },      /* a sibling sharing the prefix */
+		{ "/ctx", "/other/a", -1, "" },
+		{ "/ctx", "../a", -1, "" },
+		{ "/ctx", "a/../../b", -1, "" },
+		{ "/ctx", "/ctx/../ctx/a", 1, "a" }, /* cleaned before the root is matched */
+		{ "/ctx", "/ctx/../etc", -1, "" },
+		{ "/ctx", "/ctx/", 0, "" },
+		{ "/", "/etc/passwd", 10, "etc/passwd" },
+		{ "/", "/", 0, "" },
+	};
+	char *buf = NULL;
+	size_t bufsz = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		long n = dockerctx_relpath(cases[i].root, cases[i].in, strlen(cases[i].in), &buf,
+					   &bufsz);
+		if (n != cases[i].n)
+			fail_msg("%s in %s: %ld, expected %ld", cases[i].in, cases[i].root, n,
+				 cases[i].n);
+		if (n > 0)
+			assert_string_equal(buf, cases[i].out);
+	}
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -302,6 +342,7 @@ int main(void)
 		cmocka_unit_test(test_classic_readds),
 		cmocka_unit_test(test_explain_reuses_ancestors),
 		cmocka_unit_test(test_dockerctx),
+		cmocka_unit_test(test_relpath),
 	};
 	cmocka_set_message_output(CM_OUTPUT_TAP);
 	return cmocka_run_group_tests(tests, NULL, NULL);
