@@ -4,7 +4,9 @@
 # but the comparisons with the live docker CLI (suite live: minutes spent
 # mostly in docker; the normal build runs them); the unit and CLI tests
 # (the walker, read-ahead, hashing threads) under ThreadSanitizer; the
-# in-process unit tests under valgrind.  Ends with "N passed, N failed".
+# in-process unit tests under valgrind; the installed tree and the release
+# tarball (scripts/check_install.sh, scripts/check_dist.sh).  Ends with
+# "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,11 +39,31 @@ else
 	echo "valgrind not installed: the valgrind run is skipped" >&2
 fi
 
+# What a user does after installing (man, completions, the library and
+# its example through pkg-config, a pipe into docker build), and the
+# release tarball built and tested from scratch: scripted checks, one
+# "ok"/"not ok" line each, counted below.
+scripts/check_install.sh build-test | tee build-test/meson-logs/install-check.txt || status=1
+scripts/check_dist.sh build-test | tee build-test/meson-logs/dist-check.txt || status=1
+
 python3 - build-test/meson-logs/testlog.json build-asan/meson-logs/testlog.json \
-	build-tsan/meson-logs/testlog.json build-test/meson-logs/valgrind-valgrind.json <<'PY'
+	build-tsan/meson-logs/testlog.json build-test/meson-logs/valgrind-valgrind.json \
+	build-test/meson-logs/install-check.txt build-test/meson-logs/dist-check.txt <<'PY'
 import json, sys, os
 passed = failed = skipped = 0
 for log in sys.argv[1:]:
+    if log.endswith(".txt"):            # scripted checks: TAP-like lines
+        lines = open(log).read().splitlines() if os.path.exists(log) else []
+        if not any(l.startswith(("ok ", "not ok ")) for l in lines):
+            failed += 1                   # the script ran no check
+        for l in lines:
+            if l.startswith("not ok "):
+                failed += 1
+            elif l.startswith("ok ") and "# SKIP" in l:
+                skipped += 1
+            elif l.startswith("ok "):
+                passed += 1
+        continue
     if not os.path.exists(log):
         if "valgrind" in log:
             skipped += 1    # valgrind missing: said above, counted as skipped
