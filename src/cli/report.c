@@ -253,6 +253,10 @@ void report_text(FILE *f, const struct report *r, size_t top, bool color)
 	if (s->generated.files)
 		fprintf(f, "  %-10s %12s  added by ctxpack: the Dockerfile from outside the context\n",
 			"generated", human_size(s->generated.bytes, h, sizeof(h)));
+	if (s->unreadable_dirs)
+		fprintf(f, "  %-10s %12llu  directories below excluded ones could not be read: what "
+			"they hold is not counted\n", "unreadable",
+			(unsigned long long)s->unreadable_dirs);
 	fprintf(f, "  %sreduction  %.1f%% of bytes, %.1f%% of files%s\n", st->bold,
 		bytes_reduction(s), files_reduction(s), st->off);
 

@@ -326,6 +326,32 @@ def test_estimate(d):
           rc == 0 and json.loads(out)["compression"] is None)
 
 
+def test_unreadable():
+    """A directory below an excluded one that cannot be read: the builder
+    never reads it, so stats succeeds, leaves it out of the sizes and says
+    so (as another user: root reads everything)."""
+    name = "an unreadable directory below an excluded one: exit 0, counted, said in the text"
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        tap.skip(name, "needs root and setpriv to run as another user")
+        return
+    d = tap.tree({"Dockerfile": b"FROM scratch\n", "cache/open/a.bin": b"x" * 1000,
+                  "cache/shut/b.bin": b"y" * 5000}, b"cache\n")
+    os.chmod(os.path.join(d, "cache", "shut"), 0)
+    try:
+        nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        p = subprocess.run(nobody + [CTXPACK, "stats", "--json", d], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+        t = subprocess.run(nobody + [CTXPACK, "stats", d], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE)
+        j = json.loads(p.stdout) if p.returncode == 0 else {}
+        ex = j.get("excluded", {})
+        check(name, p.returncode == 0 and t.returncode == 0 and ex.get("unreadable_dirs") == 1
+              and ex.get("bytes") == 1000 and b"unreadable" in t.stdout
+              and b"could not be read" in t.stdout, (p.returncode, ex, t.stdout[:600], p.stderr))
+    finally:
+        os.chmod(os.path.join(d, "cache", "shut"), 0o755)
+
+
 def test_errors():
     rc, out, err = run(["stats", "/nonexistent/ctx"])
     check("a missing context: exit 1, message names it", rc == 1 and b"/nonexistent/ctx" in err, err)
@@ -344,6 +370,7 @@ def main():
     test_html(d)
     test_progress(d)
     test_estimate(d)
+    test_unreadable()
     test_errors()
     return tap.finish()
 
