@@ -21,7 +21,8 @@ def check(name, cond, detail=""):
 
 def skip(name, reason):
     """Visibly skipped: `ok N - name # SKIP reason`, never counted as passing."""
-    _results.append((name, True, reason, ""))
+    # One line: a reason quoting a program's stderr must not break the TAP.
+    _results.append((name, True, " ".join(str(reason).split()), ""))
 
 
 def mkdtemp(prefix="ctxpack-test-"):
