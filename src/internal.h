@@ -19,10 +19,10 @@ char *xmemdup(const char *s, size_t len);
 
 /* Threads for a job: requested, or the online CPUs when requested <= 0,
  * at most max, at most work (the items there are to share), and no more
- * than the descriptor limit feeds (each worker holds up to
- * FDS_PER_THREAD at a time beside what the caller keeps open), so that
- * `-j 8` under a small `ulimit -n` runs on fewer threads instead of
- * failing.  At least 1. */
+ * than the descriptors left under RLIMIT_NOFILE feed (each worker holds up
+ * to FDS_PER_THREAD at a time; what the process has open already is
+ * counted), so that `-j 8` under a small `ulimit -n`, or in a program that
+ * holds many files, runs on fewer threads instead of failing.  At least 1. */
 #define FDS_PER_THREAD 3
 int thread_count(int requested, int max, size_t work);
 

@@ -1,6 +1,7 @@
 /* util.c: array growth and copies with checked sizes, error messages,
  * thread counts, opening without following symlinks. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -62,19 +63,42 @@ int set_errmsg(char *err, size_t errsz, int rc, const char *fmt, ...)
 	return rc;
 }
 
-/* The threads RLIMIT_NOFILE leaves room for: the standard streams, the
- * context root, the output and a pipe pair for splicing stay with the
- * caller (FDS_RESERVED); every worker may hold FDS_PER_THREAD. */
-#define FDS_RESERVED 7
+/* Descriptors this process has open now (/proc/self/fd), or -1. */
+static long open_fds(void)
+{
+	struct dirent *de;
+	long n = -1; /* the directory's own descriptor */
+	DIR *d = opendir("/proc/self/fd");
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* The threads RLIMIT_NOFILE leaves room for, beside what the process has
+ * open already (a program using the library may hold many) and what the
+ * caller may still open (FDS_LATER: the output, a pipe pair for splicing,
+ * an ignore file); every worker may hold FDS_PER_THREAD. */
+#define FDS_LATER 4
+#define FDS_ASSUMED_OPEN 4 /* without /proc: the standard streams and the root */
 static long fd_thread_cap(long n)
 {
 	struct rlimit rl;
-	long room;
+	long room, busy;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY ||
 	    rl.rlim_cur > (rlim_t)LONG_MAX / 2)
 		return n;
-	room = ((long)rl.rlim_cur - FDS_RESERVED) / FDS_PER_THREAD;
+	if ((long)rl.rlim_cur >= (n + 1) * FDS_PER_THREAD + 65536)
+		return n; /* no need to count what is open */
+	busy = open_fds();
+	if (busy < 0)
+		busy = FDS_ASSUMED_OPEN;
+	room = ((long)rl.rlim_cur - busy - FDS_LATER) / FDS_PER_THREAD;
 	return n < room ? n : room;
 }
 

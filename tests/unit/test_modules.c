@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include "ctxpack/ctxpack.h"
 #include "dockerctx.h"
 #include "explain.h"
+#include "internal.h"
 #include "pattern.h"
 #include "regex.h"
 #include "utf8.h"
@@ -328,6 +330,32 @@ static void test_relpath(void **state)
 	free(buf);
 }
 
+/* thread_count leaves each worker its descriptors: under a small
+ * RLIMIT_NOFILE, and counting what the process holds open already. */
+static void test_thread_count_fds(void **state)
+{
+	struct rlimit old, rl;
+	int fds[48], nfds = 0, few, many;
+
+	(void)state;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	rl = old;
+	rl.rlim_cur = 64;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	many = thread_count(8, 64, 1000);
+	while (nfds < 48 && (fds[nfds] = dup(0)) >= 0)
+		nfds++;
+	few = thread_count(8, 64, 1000);
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	assert_int_equal(nfds, 48);
+	assert_int_equal(many, 8);  /* about 60 free: room for 8 workers of 3 */
+	assert_in_range(few, 1, 3); /* about 12 free */
+	assert_int_equal(thread_count(1, 64, 1000), 1);
+	assert_int_equal(thread_count(8, 64, 0), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -343,6 +371,7 @@ int main(void)
 		cmocka_unit_test(test_explain_reuses_ancestors),
 		cmocka_unit_test(test_dockerctx),
 		cmocka_unit_test(test_relpath),
+		cmocka_unit_test(test_thread_count_fds),
 	};
 	cmocka_set_message_output(CM_OUTPUT_TAP);
 	return cmocka_run_group_tests(tests, NULL, NULL);
