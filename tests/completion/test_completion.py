@@ -237,6 +237,12 @@ def test_bash(opts, operands, ctx):
         (["ctxpack", "help", "di"], ["diff", "digest"], "ctxpack help di<TAB> -> diff digest"),
         (["ctxpack", "pack", "--level", ""], [], "an option's number: no candidates"),
         (["ctxpack", "--ver"], ["--version"], "global options: --ver<TAB> -> --version"),
+        (["ctxpack", "--directory", "=", "subdir", "pack", "--bu"], ["--builder="],
+         "after --directory=DIR (split at '=') the command's options complete"),
+        (["ctxpack", "pack", "--file=my"], ["--file=my\\ file"],
+         "--file=my<TAB>: a name with a blank is quoted in the one word"),
+        (["ctxpack", "pack", "--file=[x"], ["--file=\\[x\\]1"],
+         "--file=[x<TAB>: the word is not expanded as a glob (x1 not offered)"),
     ]
     cases = [c for c, _, _ in fixed]
     gen = []
@@ -354,7 +360,8 @@ def test_fish(opts, ctx):
 
 def main():
     opts, operands, version = tables()
-    ctx = tap.tree({"Dockerfile": b"FROM scratch\n", "some-file": b"x", "subdir/a": b""},
+    ctx = tap.tree({"Dockerfile": b"FROM scratch\n", "some-file": b"x", "subdir/a": b"",
+                    "my file": b"", "[x]1": b"", "x1": b""},
                    prefix="ctxpack-compl-")
     test_generate(opts)
     test_help(opts)
