@@ -32,6 +32,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <dirent.h>
@@ -503,9 +504,24 @@ out:
 #define STALE_TMP_SEC 2
 
 /* Removes the temporary files killed runs left next to path (named
- * ".<base>.tmp*", as write_cache names them): best effort, nothing is
- * reported.  A file is removed only when no one holds its lock, so a
- * save running at the same moment keeps its file. */
+ * ".<base>.tmpXXXXXX", as write_cache names them, regular, ours): best
+ * effort, nothing is reported.  A file is removed only when no one holds
+ * its lock, so a save running at the same moment keeps its file. */
+/* name is prefix and the six letters or digits mkostemp puts after it. */
+static bool is_tmp_name(const char *name, const char *prefix)
+{
+	size_t n = strlen(prefix), i;
+
+	if (strncmp(name, prefix, n))
+		return false;
+	for (i = 0; i < 6; i++)
+		if (!((name[n + i] >= 'a' && name[n + i] <= 'z') ||
+		      (name[n + i] >= 'A' && name[n + i] <= 'Z') ||
+		      (name[n + i] >= '0' && name[n + i] <= '9')))
+			return false;
+	return name[n + 6] == '\0';
+}
+
 static void sweep_stale_tmp(const char *path)
 {
 	const char *base = strrchr(path, '/');
@@ -531,7 +547,9 @@ static void sweep_stale_tmp(const char *path)
 		struct stat st, now;
 		int fd;
 
-		if (strncmp(de->d_name, prefix, strlen(prefix)))
+		if (!is_tmp_name(de->d_name, prefix) ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode) || st.st_uid != geteuid())
 			continue;
 		fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		if (fd < 0)
@@ -577,15 +595,14 @@ static int write_cache(const char *path, const struct entry *v, size_t n, char *
 		free(tmp);
 		return rc;
 	}
-	/* Held until the rename, on a descriptor of its own (the written one
-	 * is closed before the rename, where write-back errors show): a lock
-	 * nobody holds marks a file as left by a killed run.  Without one the
-	 * file is never swept. */
-	lockfd = open(tmp, O_RDONLY | O_CLOEXEC);
-	if (lockfd >= 0 && flock(lockfd, LOCK_EX | LOCK_NB) < 0) {
-		close(lockfd);
-		lockfd = -1;
-	}
+	/* A lock nobody holds marks a file as left by a killed run.  It is
+	 * held until the rename through a duplicate (the written descriptor
+	 * is closed before the rename, where write-back errors show).  Where
+	 * flock fails the save goes on unlocked: a sweep may then remove the
+	 * file if it stays unrenamed for 2 s, and this save fails (a warning;
+	 * nothing else is lost). */
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		lockfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 
 	buf = malloc(CHUNK_RECS * REC_SIZE);
 	xs = XXH3_createState();
