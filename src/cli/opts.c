@@ -101,9 +101,14 @@ static int parse(const struct command *cmd, const struct opt *opts, const char *
 			return -2;
 		}
 		if (c == '?' || c == ':') {
-			const char *bad = argv[optind - 1];
-			if (optopt && optopt < 256 && !strchr(bad, '='))
-				usage_error(cmd, "option requires an argument or is unknown: '%s'", bad);
+			const char *bad = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+			/* A short option inside a cluster ("-xV") leaves optind on
+			 * its word or the next one: name the letter getopt saw. */
+			if (strncmp(bad, "--", 2) && optopt > 0 && optopt < 256 &&
+			    strchr(sopts, optopt))
+				usage_error(cmd, "option '-%c' requires an argument", optopt);
+			else if (strncmp(bad, "--", 2) && optopt > 0 && optopt < 256)
+				usage_error(cmd, "unknown option '-%c'", optopt);
 			else
 				usage_error(cmd, "unknown option or missing argument: '%s'", bad);
 			return -1;

@@ -143,10 +143,25 @@ def test_version():
         check("%s prints the same" % " ".join(alt), rc2 == 0 and out2 == out, out2)
 
 
+def test_option_errors():
+    """A usage error names the option getopt stopped at, also inside a
+    cluster of short options."""
+    for args, want in ((["-xV"], b"unknown option '-x'"),
+                       (["pack", "-yq", "."], b"unknown option '-y'"),
+                       (["pack", "-f"], b"option '-f' requires an argument"),
+                       (["-C"], b"option '-C' requires an argument"),
+                       (["pack", "--bogus"], b"'--bogus'"),
+                       (["pack", "--file"], b"'--file'")):
+        rc, out, err = run(args)
+        check("usage error for %s: exit 2, the message names it" % " ".join(args),
+              rc == 2 and want in err and b"Try 'ctxpack" in err, (rc, err))
+
+
 def main():
     test_chdir()
     test_color()
     test_version()
+    test_option_errors()
     sys.exit(tap.finish())
 
 
