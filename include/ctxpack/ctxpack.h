@@ -374,7 +374,8 @@ struct ctxpack_pack_report {
  * offset), exactly as the builder receives it and byte for byte as `ctxpack
  * pack` with the same settings: the same members in the same order with the
  * docker CLI's headers.  level: 0 for the codec's default, else 1-9 (gzip)
- * or the zstd levels (1-22); it needs compression.  Files are read again
+ * or a zstd level (1-22, and the negative fast levels zstd accepts); it
+ * needs compression.  Files are read again
  * for every call (with read-ahead threads; zstd compresses on threads of
  * its own).  report may be NULL.
  * When fd is a pipe whose reader goes away, the write raises SIGPIPE as any
@@ -400,8 +401,9 @@ CTXPACK_API int ctxpack_context_pack(ctxpack_context *c, int fd, enum ctxpack_co
  * hash over the members in order (path, type, mode, size, link target,
  * device numbers, content hash, mtime only with with_mtime).  Every sent
  * file is read and hashed (on the context's threads) the first time; the
- * hashes are kept on c, so later calls read nothing.  No hash cache is
- * used.
+ * hashes are kept on c, so later calls read no file again (but the
+ * .dockerignore, when a Dockerfile from outside the context is added to
+ * it).  No hash cache is used.
  * @return 0; -EINVAL when c is not open; -ESTALE, -EACCES, -EIO, ... when a
  *   file cannot be read as the walk saw it; -ENOMEM.  The message is in
  *   ctxpack_context_errmsg(c).
