@@ -375,9 +375,8 @@ struct ctxpack_pack_report {
  * pack` with the same settings: the same members in the same order with the
  * docker CLI's headers.  level: 0 for the codec's default, else 1-9 (gzip)
  * or a zstd level (1-22, and the negative fast levels zstd accepts); it
- * needs compression.  Files are read again
- * for every call (with read-ahead threads; zstd compresses on threads of
- * its own).  report may be NULL.
+ * needs compression.  Files are read again for every call (with read-ahead
+ * threads; zstd compresses on threads of its own).  report may be NULL.
  * When fd is a pipe whose reader goes away, the write raises SIGPIPE as any
  * write does: ignore SIGPIPE to get -EPIPE instead.
  * @return 0; -EINVAL when c is not open or for a bad compression or level;
