@@ -218,12 +218,7 @@ int ctxpack_context_open(ctxpack_context *c, const char *dir)
 	c->tar = o.tar;
 	pack_generated(c->s, &c->gen);
 	res = pack_entries(c->s);
-	if (c->gen.dockerfile_name[0])
-		/* pack_open's rule: the first sent top-level .dockerignore. */
-		for (size_t i = 0; i < res->n && !c->ignore_entry; i++)
-			if (res->v[i]->sent && res->v[i]->len == 13 &&
-			    !memcmp(res->v[i]->path, ".dockerignore", 13))
-				c->ignore_entry = res->v[i];
+	c->ignore_entry = pack_ignore_entry(c->s);
 	rc = index_walk(c);
 	if (!rc)
 		rc = explainer_init(&c->ex, pack_context(c->s)->match);

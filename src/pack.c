@@ -295,6 +295,11 @@ const struct walk_result *pack_entries(const struct pack_session *s)
 	return &s->res;
 }
 
+const struct walk_entry *pack_ignore_entry(const struct pack_session *s)
+{
+	return s->ignore_entry;
+}
+
 const struct dockerctx *pack_context(const struct pack_session *s)
 {
 	return &s->ctx;

@@ -49,6 +49,9 @@ struct dockerctx;
 int pack_open(struct pack_session **s, const struct pack_options *o, char *err, size_t errsz);
 const struct walk_result *pack_entries(const struct pack_session *s);
 const struct dockerctx *pack_context(const struct pack_session *s);
+/* The sent .dockerignore that pack rewrites (the name of a Dockerfile from
+ * outside the context is appended to it), or NULL. */
+const struct walk_entry *pack_ignore_entry(const struct pack_session *s);
 /* The members pack adds beyond the walk (rep's dockerfile_name and generated_*). */
 void pack_generated(const struct pack_session *s, struct pack_report *rep);
 /* Writes the archive into outfd (outfd < 0: only counts its bytes, no file
