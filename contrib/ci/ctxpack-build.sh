@@ -116,7 +116,10 @@ case $state_abs in
     "$dir_abs"/*)
         rel=${state_abs#"$dir_abs"/}
         rc=0
-        "$ctxpack" check-ignore "${common[@]}" -C "$dir" -- "$rel" >/dev/null || rc=$?
+        # check-ignore -C DIR takes -f relative to DIR: give it absolute.
+        ci=(--builder="${builder:-buildkit}")
+        [ -z "$dockerfile" ] || ci+=(-f "$(realpath -m -- "$dockerfile")")
+        "$ctxpack" check-ignore "${ci[@]}" -C "$dir" -- "$rel" >/dev/null || rc=$?
         case $rc in
             0) ;;   # excluded by the rules: fine
             1) die "the state file '$state' is inside the context and would be sent (it would change the digest it records); exclude it in .dockerignore or use --state with a path outside '$dir'" ;;

@@ -219,6 +219,13 @@ def test_state_and_usage():
     rc, out, err = t.run(["--state", os.path.join(t.ctx, "src", "state")])
     tap.check("a state file inside the context that would be sent: exit 2, no build",
               rc == 2 and t.builds() == 1 and "would be sent" in err, (rc, err))
+    # -f and the state file relative to the current directory, DIR another.
+    t2 = Env()
+    name = os.path.basename(t2.ctx)
+    rc, out, err = t2.run(["-f", name + "/Dockerfile", "--state", name + "/.ctxpack-digest",
+                           name], cwd=os.path.dirname(t2.ctx))
+    tap.check("-f relative to the current directory with the state file inside DIR: built",
+              rc == 0 and t2.builds() == 1, (rc, err))
     rc, out, err = t.run(["--bogus"])
     tap.check("unknown option: exit 2", rc == 2 and "unknown option" in err, (rc, err))
     rc, out, err = t.run(["--builder", "nope"])

@@ -41,7 +41,7 @@ CTXPACK = os.path.abspath(sys.argv[1])
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 HOOKS_YAML = os.path.join(ROOT, ".pre-commit-hooks.yaml")
 GIT_HOOK = os.path.join(ROOT, "contrib", "git-hooks", "pre-commit")
-FILES_RE = r"(^|/)(\.dockerignore|.*\.dockerignore|Dockerfile.*)$"
+FILES_RE = r"(^|/)(\.dockerignore|.*\.dockerignore|Dockerfile[^/]*)$"
 
 
 # -- .pre-commit-hooks.yaml ---------------------------------------------------
@@ -299,6 +299,17 @@ def test_git_hook():
               (rc, err, r.calls()[n:]))
     r.git("config", "--unset", "ctxpack.contexts")
     r.git("config", "--unset", "ctxpack.builder")
+
+    # A service removed whole (its Dockerfile and ignore files deleted):
+    # nothing left to lint there, the commit goes through.
+    r.write("tool/Dockerfile", b"FROM scratch\n")
+    r.write("tool/.dockerignore", b"*.md\n")
+    rc, out, err = r.commit("tool", "tool")
+    n = len(r.calls())
+    r.git("rm", "-q", "-r", "tool")
+    rc, out, err = r.git("commit", "-q", "-m", "remove tool")
+    tap.check("git hook: a deleted Dockerfile and .dockerignore: commit allowed, nothing linted",
+              rc == 0 and r.calls()[n:] == [], (rc, err, r.calls()[n:]))
 
     r.write(".dockerignore", b".git\n.env\n.git-ctxpack-calls\n")
     rc, out, err = r.commit("no ctxpack", ".dockerignore",
