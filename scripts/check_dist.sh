@@ -15,6 +15,7 @@ build=${1:-build-test}
 log=$build/meson-logs/dist.log
 failed=0
 
+rm -rf "$build/meson-dist" # only this run's tarball is checked below
 if meson dist -C "$build" --formats xztar >"$log" 2>&1; then
 	echo "ok - meson dist: the tarball configures, builds, passes its $(awk '/^Ok:/ { print $2; exit }' "$log") tests and installs"
 else

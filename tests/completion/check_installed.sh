@@ -43,7 +43,7 @@ elif out=$(MANPATH=$root/share/man MANWIDTH=80 man -P cat ctxpack 2>&1) &&
 	ok "man ctxpack (MANPATH=$root/share/man) shows the NAME section"
 else
 	not_ok "man ctxpack (MANPATH=$root/share/man) shows the NAME section"
-	sed 's/^/# /' <<<"${out:-}" | head -5
+	sed 's/^/# /' <<<"${out:-}" | head -5 || true
 fi
 
 check "bash completion installed as share/bash-completion/completions/ctxpack" test -s "$bash_file"
@@ -64,7 +64,8 @@ fi
 bc=/usr/share/bash-completion/bash_completion
 if [[ ! -r $bc ]]; then
 	skip "bash-completion loads the file from $root/share" "bash-completion not installed"
-elif reply=$(XDG_DATA_DIRS=$root/share bash --norc --noprofile -c '
+elif reply=$(XDG_DATA_DIRS=$root/share BASH_COMPLETION_USER_DIR=/nonexistent HOME=/nonexistent \
+	bash --norc --noprofile -c '
 	source "$1" || exit 1
 	__load_completion ctxpack || exit 1
 	[[ $(complete -p ctxpack) == *"-F _ctxpack"* ]] || exit 1
@@ -80,7 +81,7 @@ check "zsh completion installed as share/zsh/site-functions/_ctxpack" test -s "$
 if ! command -v zsh >/dev/null; then
 	skip "zsh: the completion parses and autoloads from the directory" "zsh not installed"
 elif zsh -f -n "$zsh_file" &&
-	zsh -f -c 'fpath=("$1" $fpath); autoload -Uz _ctxpack; functions _ctxpack >/dev/null' zsh \
+	zsh -f -c 'fpath=("$1" $fpath); autoload -Uz +X _ctxpack' zsh \
 		"$(dirname "$zsh_file")" 2>/dev/null; then
 	ok "zsh: the completion parses and autoloads from the directory"
 else
