@@ -152,18 +152,26 @@ static bool fault_fd(enum call c, int fd)
 WRAP(ssize_t, read, fault(C_read), FAIL_IO(-1),
      (int fd, void *buf, size_t n), (fd, buf, n))
 
+/* open's optional mode: read only when flags say it was passed (flags is
+ * the last named parameter of both wrappers). */
+#define OPEN_MODE(flags) \
+	({ \
+		mode_t m_ = 0; \
+		if ((flags) & (O_CREAT | __O_TMPFILE)) { \
+			va_list ap_; \
+			va_start(ap_, flags); \
+			m_ = va_arg(ap_, mode_t); \
+			va_end(ap_); \
+		} \
+		m_; \
+	})
+
 int __real_open64(const char *path, int flags, ...);
 int __wrap_open64(const char *path, int flags, ...);
 int __wrap_open64(const char *path, int flags, ...)
 {
-	mode_t mode = 0;
+	mode_t mode = OPEN_MODE(flags);
 
-	if (flags & (O_CREAT | __O_TMPFILE)) {
-		va_list ap;
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
 	if (fault(C_open64))
 		FAIL_IO(-1);
 	return __real_open64(path, flags, mode);
@@ -173,14 +181,8 @@ int __real_openat64(int dfd, const char *path, int flags, ...);
 int __wrap_openat64(int dfd, const char *path, int flags, ...);
 int __wrap_openat64(int dfd, const char *path, int flags, ...)
 {
-	mode_t mode = 0;
+	mode_t mode = OPEN_MODE(flags);
 
-	if (flags & (O_CREAT | __O_TMPFILE)) {
-		va_list ap;
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
 	if (fault(C_openat64))
 		FAIL_IO(-1);
 	return __real_openat64(dfd, path, flags, mode);
