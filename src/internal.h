@@ -25,6 +25,10 @@ char *xmemdup(const char *s, size_t len);
  * holds many files, runs on fewer threads instead of failing.  At least 1. */
 #define FDS_PER_THREAD 3
 int thread_count(int requested, int max, size_t work);
+/* The descriptors RLIMIT_NOFILE leaves beside those the process has open
+ * and a few the caller may still open (LONG_MAX: no limit); counted only
+ * when the limit is below enough + 65536 (else the limit itself). */
+long fd_spare(long enough);
 
 /* openat(dfd, path, flags) without following a symlink anywhere on the
  * way: each directory is opened with O_NOFOLLOW (a symlink there: ELOOP);

@@ -85,20 +85,27 @@ static long open_fds(void)
  * an ignore file); every worker may hold FDS_PER_THREAD. */
 #define FDS_LATER 4
 #define FDS_ASSUMED_OPEN 4 /* without /proc: the standard streams and the root */
-static long fd_thread_cap(long n)
+long fd_spare(long enough)
 {
 	struct rlimit rl;
-	long room, busy;
+	long busy;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY ||
 	    rl.rlim_cur > (rlim_t)LONG_MAX / 2)
-		return n;
-	if ((long)rl.rlim_cur >= (n + 1) * FDS_PER_THREAD + 65536)
-		return n; /* no need to count what is open */
+		return LONG_MAX;
+	if ((long)rl.rlim_cur >= enough + 65536)
+		return (long)rl.rlim_cur; /* no need to count what is open */
 	busy = open_fds();
 	if (busy < 0)
 		busy = FDS_ASSUMED_OPEN;
-	room = ((long)rl.rlim_cur - busy - FDS_LATER) / FDS_PER_THREAD;
+	return (long)rl.rlim_cur - busy - FDS_LATER;
+}
+
+static long fd_thread_cap(long n)
+{
+	long room = fd_spare((n + 1) * FDS_PER_THREAD);
+
+	room = room == LONG_MAX ? n : room / FDS_PER_THREAD;
 	return n < room ? n : room;
 }
 

@@ -18,12 +18,16 @@
  * does not depend on which worker read which directory.  BuildKit's lazy
  * parents are resolved in that traversal.
  *
- * Descriptors.  A node keeps its descriptor after being read only while
- * some descendant still has to be opened and only within a budget derived
- * from RLIMIT_NOFILE; a node without one is opened component by component
- * (O_PATH, O_NOFOLLOW) from the nearest ancestor that has one, the root at
- * worst.  Paths are never handed to the kernel whole, so they may exceed
- * PATH_MAX.
+ * Descriptors.  A node keeps its descriptor after being read only within
+ * a budget derived from RLIMIT_NOFILE, and only while a descendant may
+ * still be opened from it: a child not yet opened, or a child opened
+ * without a descriptor of its own whose subtree is not done (its
+ * descendants open from the nearest ancestor that has one).  A child
+ * that keeps its own gives its parent's back, so a chain of directories
+ * holds two at a time however deep it is.  A node without one is opened
+ * component by component (O_PATH, O_NOFOLLOW) from the nearest ancestor
+ * that has one, the root at worst.  Paths are never handed to the kernel
+ * whole, so they may exceed PATH_MAX.
  *
  * Memory.  Per worker: the getdents buffer, a name buffer, one path
  * buffer, a free-list of match states, slabs of nodes, and string arenas
@@ -79,6 +83,10 @@ struct wnode {
 	ctxpack_mstate *st; /* until the node is read */
 	int fd;		    /* kept for descendants, or -1 */
 	atomic_size_t refs; /* 1 until read, plus one per live child node */
+	/* 1 until read, plus one per child that may still open from fd
+	 * (see Descriptors above); fd is closed when it reaches 0 */
+	atomic_size_t need;
+	bool needs_parent;  /* holds one of parent->need until its subtree is done */
 	bool excluded;	    /* its own verdict is EXCLUDE */
 	bool checked;	    /* classic: the CLI's validation walk reads it */
 	/* its entries: workers[run_thread].v[run_start .. run_start + run_n) */
@@ -349,16 +357,38 @@ static void state_put(struct worker *k, ctxpack_mstate *st)
 	k->free_st[k->nfree++] = st;
 }
 
-/* Drops one reference on d; a node whose subtree is done gives its
- * descriptor back, and its parent loses a reference. */
+/* Drops one of d's needs of its descriptor; the last gives it back (the
+ * root's lives until the end of the walk). */
+static void need_put(struct walker *w, struct wnode *d)
+{
+	if (atomic_fetch_sub(&d->need, 1) == 1 && d->parent && d->fd >= 0) {
+		close(d->fd);
+		d->fd = -1;
+		atomic_fetch_sub(&w->kept, 1);
+	}
+}
+
+/* After d was read: it no longer needs its own descriptor to be read, and
+ * its parent's is needed for it only while d has none and children to
+ * open (then until d's subtree is done: node_put). */
+static void node_read(struct walker *w, struct wnode *d, bool has_kids)
+{
+	if (d->parent) {
+		if (d->fd >= 0 || !has_kids)
+			need_put(w, d->parent);
+		else
+			d->needs_parent = true;
+	}
+	need_put(w, d);
+}
+
+/* Drops one reference on d; a node whose subtree is done lets go of its
+ * parent, which loses a reference. */
 static void node_put(struct walker *w, struct wnode *d)
 {
 	while (d && atomic_fetch_sub(&d->refs, 1) == 1) {
-		if (d->parent && d->fd >= 0) {
-			close(d->fd);
-			d->fd = -1;
-			atomic_fetch_sub(&w->kept, 1);
-		}
+		if (d->needs_parent)
+			need_put(w, d->parent);
 		d = d->parent;
 	}
 }
@@ -668,7 +698,9 @@ static struct wnode *measure_node(struct worker *k, struct wnode *d, const char 
 	c->fd = -1;
 	c->excluded = true;
 	atomic_init(&c->refs, 1);
+	atomic_init(&c->need, 1);
 	atomic_fetch_add(&d->refs, 1);
+	atomic_fetch_add(&d->need, 1);
 	k->kids[k->nkids++] = c;
 	return c;
 }
@@ -829,9 +861,11 @@ static int do_entry(struct worker *k, struct wnode *d, int fd, const struct dnam
 		c->st = cst;
 		c->fd = -1;
 		atomic_init(&c->refs, 1);
+		atomic_init(&c->need, 1);
 		c->excluded = excluded;
 		c->checked = w->classic && d->checked && !excluded;
 		atomic_fetch_add(&d->refs, 1);
+		atomic_fetch_add(&d->need, 1);
 		k->kids[k->nkids++] = c;
 		x->child = c;
 		cst = NULL; /* the child node owns it now */
@@ -958,6 +992,7 @@ static void *worker_main(void *arg)
 			process(k, d);
 		}
 		/* The children hold their own references on d. */
+		node_read(w, d, k->nkids > 0);
 		node_put(w, d);
 
 		pthread_mutex_lock(&w->lock);
@@ -1226,8 +1261,14 @@ static int fd_budget(unsigned threads)
 	 * descriptors of its own at a time (the directory, a component on
 	 * the way to it, a file it checks). */
 	b = lim / 2 - 4 * (long)threads - 16;
-	if (b < 0)
-		b = 0;
+	if (b < 2) {
+		/* A small limit: two kept descriptors (a directory and the
+		 * child being opened from it) still walk a deep chain in
+		 * linear time, when what is open leaves room for them. */
+		long spare = fd_spare(2 + (long)threads * FDS_PER_THREAD) -
+			     (long)threads * FDS_PER_THREAD;
+		b = spare < 2 ? (spare < 0 ? 0 : spare) : 2;
+	}
 	return b > MAX_KEPT_FDS ? MAX_KEPT_FDS : (int)b;
 }
 
@@ -1268,6 +1309,7 @@ int walk_context(struct walk_result *out, int rootfd, const struct walk_options 
 	root.path = "";
 	root.checked = true;
 	atomic_init(&root.refs, 1);
+	atomic_init(&root.need, 1);
 
 	w.workers = calloc(nthreads, sizeof(*w.workers));
 	if (!w.workers) {

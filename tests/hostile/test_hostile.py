@@ -650,6 +650,34 @@ def flatten_remove(root, comp):
     rmtree(root)
 
 
+def deep_opens(root, levels):
+    """ls of the chain opens each directory a bounded number of times, at
+    the usual descriptor limits and at a small one: the walker once
+    reopened every directory below its descriptor budget from the deepest
+    kept one, quadratic in the depth (3.2 million openat calls and 48 s
+    for 10,000 levels).  Counted with strace, not timed."""
+    strace = shutil.which("strace")
+    for lim in (1024, 64, 20):
+        name = "deep %d levels: ls under ulimit -n %d opens each directory a bounded " \
+               "number of times" % (levels, lim)
+        if not strace:
+            tap.skip(name, "strace(1) not installed")
+            continue
+        with tempfile.NamedTemporaryFile(prefix="ctxpack-strace-") as log:
+            def limit(lim=lim):
+                resource.setrlimit(resource.RLIMIT_NOFILE, (lim, lim))
+            p = subprocess.run([strace, "-f", "-c", "-e", "trace=openat,openat2", "-o",
+                                log.name, CTXPACK, "ls", "."], cwd=root,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               preexec_fn=limit, timeout=900)
+            opens = sum(int(m.group(1)) for m in
+                        re.finditer(rb"^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?openat2?$",
+                                    open(log.name, "rb").read(), re.M))
+        lines = p.stdout.count(b"\n")
+        tap.check(name, p.returncode == 0 and lines == levels + 3 and 0 < opens < 4 * levels,
+                  (p.returncode, lines, opens, p.stderr[-300:]))
+
+
 def tree_deep(levels=10000, comp="dir"):
     root = mkdtemp()
     t0 = time.monotonic()
@@ -718,6 +746,7 @@ def tree_deep(levels=10000, comp="dir"):
                       res.rc == 0 and count == levels + 3 and bad is None and end == "eof"
                       and pax_paths >= levels - 100, (res.rc, count, pax_paths, bad, end,
                                                       res.err[-300:]))
+        deep_opens(root, levels)
         t0 = time.monotonic()
         rc, ddir, err = digest_dir(root)
         t1 = time.monotonic()
