@@ -16,6 +16,7 @@
 #include "dockerctx.h"
 #include "members.h"
 #include "jsonstr.h"
+#include "outfile.h"
 #include "pack.h"
 #include "progress_line.h"
 #include "report.h"
@@ -97,154 +98,6 @@ static int pack_opt(int id, const char *arg, void *payload)
 	case 'z': a->nul = true; break;
 	}
 	return 0;
-}
-
-/* The output.  A regular file is written atomically: into an unnamed
- * O_TMPFILE in the target's directory (invisible to the walk, even when the
- * target is inside the context, and gone by itself if the run dies), then
- * linked under a temporary name and renamed over the target.  Where
- * O_TMPFILE is not supported a named temporary file is used and removed on
- * failure or signal.  A target that exists and is not a regular file (a
- * device, a FIFO) is written directly. */
-struct output {
-	int fd;
-	bool to_stdout, direct, unnamed;
-	char dir[PATH_MAX];
-};
-
-static volatile sig_atomic_t tmp_set;
-static char tmp_path[PATH_MAX];
-
-static void on_signal(int sig)
-{
-	if (tmp_set)
-		unlink(tmp_path);
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-/* Blocks (or restores) SIGINT and SIGTERM around naming a temporary file,
- * so that a signal never leaves one behind. */
-static void hold_signals(bool hold, sigset_t *old)
-{
-	sigset_t set;
-
-	if (!hold) {
-		sigprocmask(SIG_SETMASK, old, NULL);
-		return;
-	}
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigprocmask(SIG_BLOCK, &set, old);
-}
-
-static int open_output(const char *output, struct output *o)
-{
-	const char *slash;
-	struct stat st;
-	sigset_t old;
-	int n;
-
-	memset(o, 0, sizeof(*o));
-	if (!output || !strcmp(output, "-")) {
-		o->fd = STDOUT_FILENO;
-		o->to_stdout = true;
-		return 0;
-	}
-	if (stat(output, &st) == 0 && !S_ISREG(st.st_mode)) {
-		o->fd = open(output, O_WRONLY | O_CLOEXEC);
-		if (o->fd < 0) {
-			fprintf(stderr, "ctxpack: cannot open '%s': %s\n", output, strerror(errno));
-			return -1;
-		}
-		o->direct = true;
-		return 0;
-	}
-	slash = strrchr(output, '/');
-	n = snprintf(o->dir, sizeof(o->dir), "%.*s", slash ? (int)(slash - output + (slash == output)) : 1,
-		     slash ? output : ".");
-	if (n < 0 || (size_t)n >= sizeof(o->dir)) {
-		fprintf(stderr, "ctxpack: output path too long: '%s'\n", output);
-		return -1;
-	}
-	o->fd = open(o->dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
-	if (o->fd >= 0) {
-		o->unnamed = true;
-		return 0;
-	}
-	n = snprintf(tmp_path, sizeof(tmp_path), "%.*s.ctxpack-XXXXXX", slash ? (int)(slash - output + 1) : 0,
-		     output);
-	if (n < 0 || (size_t)n >= sizeof(tmp_path)) {
-		fprintf(stderr, "ctxpack: output path too long: '%s'\n", output);
-		return -1;
-	}
-	hold_signals(true, &old);
-	o->fd = mkostemp(tmp_path, O_CLOEXEC);
-	tmp_set = o->fd >= 0;
-	hold_signals(false, &old);
-	if (o->fd < 0) {
-		fprintf(stderr, "ctxpack: cannot create a file next to '%s': %s\n", output, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-static mode_t current_umask(void)
-{
-	mode_t m = umask(0);
-
-	umask(m);
-	return m;
-}
-
-/* Gives the unnamed file a temporary name next to the target. */
-static int name_tmpfile(const char *output, struct output *o)
-{
-	char proc[64];
-	sigset_t old;
-	int rc = -1;
-
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", o->fd);
-	for (int i = 0; i < 100 && rc < 0; i++) {
-		int n = snprintf(tmp_path, sizeof(tmp_path), "%s/.%s.ctxpack-%d-%d", o->dir,
-				 strrchr(output, '/') ? strrchr(output, '/') + 1 : output, (int)getpid(), i);
-		if (n < 0 || (size_t)n >= sizeof(tmp_path))
-			return -1;
-		hold_signals(true, &old);
-		rc = linkat(AT_FDCWD, proc, AT_FDCWD, tmp_path, AT_SYMLINK_FOLLOW);
-		tmp_set = rc == 0;
-		hold_signals(false, &old);
-		if (rc < 0 && errno != EEXIST)
-			return -1;
-	}
-	return rc;
-}
-
-static int finish_output(const char *output, struct output *o, bool ok)
-{
-	if (o->to_stdout)
-		return 0;
-	if (o->direct) {
-		if (close(o->fd) < 0 && ok) {
-			fprintf(stderr, "ctxpack: cannot write '%s': %s\n", output, strerror(errno));
-			return -1;
-		}
-		return 0;
-	}
-	if (ok && fchmod(o->fd, 0666 & ~current_umask()) == 0 && fsync(o->fd) == 0 &&
-	    (!o->unnamed || name_tmpfile(output, o) == 0) && rename(tmp_path, output) == 0) {
-		tmp_set = 0;
-		if (close(o->fd) == 0)
-			return 0;
-	}
-	if (ok)
-		fprintf(stderr, "ctxpack: cannot write '%s': %s\n", output, strerror(errno));
-	close(o->fd);
-	if (tmp_set)
-		unlink(tmp_path);
-	tmp_set = 0;
-	return -1;
 }
 
 static const struct opt pack_opts[] = {
@@ -333,8 +186,6 @@ static int cmd_pack(const struct command *cmd, int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
 	rc = pack_and_report(&a, err, sizeof(err));
 	return rc == BUDGET_BROKEN ? EXIT_BUDGET : rc ? 1 : 0;
 }
@@ -402,7 +253,7 @@ static int pack_and_report(struct pack_args *a, char *err, size_t errsz)
 	struct pack_report rep;
 	struct stats s = { 0 };
 	struct report r;
-	struct output out;
+	struct outfile out = { 0 };
 	struct progress pg = { 0 };
 	struct progress_line *pl = progress_line_start(&pg, a->progress, a->quiet);
 	int rc;
@@ -432,10 +283,10 @@ static int pack_and_report(struct pack_args *a, char *err, size_t errsz)
 		rc = BUDGET_BROKEN;
 		goto out;
 	}
-	/* open_output's errors go on a line of their own: the progress line
+	/* outfile_open's errors go on a line of their own: the progress line
 	 * is taken down around it. */
 	progress_line_stop(&pl);
-	if (open_output(a->output, &out)) {
+	if (outfile_open(&out, a->output && strcmp(a->output, "-") ? a->output : NULL)) {
 		rc = -EIO;
 		goto out;
 	}
@@ -447,12 +298,12 @@ static int pack_and_report(struct pack_args *a, char *err, size_t errsz)
 	else if (rc == -ENOSPC || rc == -EDQUOT || rc == -EFBIG)
 		/* The output is full: say which (the message may name the
 		 * file being copied, the kernel does not say which side). */
-		fprintf(stderr, "ctxpack: %s (writing %s%s%s)\n", err, out.to_stdout ? "" : "'",
-			out.to_stdout ? "stdout" : a->output, out.to_stdout ? "" : "'");
+		fprintf(stderr, "ctxpack: %s (writing %s%s%s)\n", err, out.name ? "'" : "",
+			out.name ? out.name : "stdout", out.name ? "'" : "");
 	else if (rc)
 		fprintf(stderr, "ctxpack: %s\n", err);
-	if (finish_output(a->output, &out, rc == 0))
-		rc = rc ? rc : -EIO;
+	if (!rc && outfile_commit(&out))
+		rc = -EIO;
 	if (!rc && rep.dockerfile_name[0] && !a->quiet)
 		fprintf(stderr, "ctxpack: the Dockerfile is outside the context; it is in the archive as '%s': use docker build -f %s -\n",
 			rep.dockerfile_name, rep.dockerfile_name);
@@ -464,6 +315,7 @@ static int pack_and_report(struct pack_args *a, char *err, size_t errsz)
 	if (!rc && a->manifest && write_manifest(a->manifest, ps))
 		rc = -EIO;
 out:
+	outfile_abort(&out);
 	progress_line_stop(&pl);
 	stats_free(&s);
 	pack_close(&ps);
