@@ -190,8 +190,9 @@ static int cmd_pack(const struct command *cmd, int argc, char **argv)
 	return rc == BUDGET_BROKEN ? EXIT_BUDGET : rc ? 1 : 0;
 }
 
-/* Writes --stats: JSON into the file named, or text on stderr. */
-static int write_stats(const struct pack_args *a, const struct report *r)
+/* --stats: text on stderr, or JSON into the file named (opened in o,
+ * committed by the caller). */
+static int write_stats(const struct pack_args *a, const struct report *r, struct outfile *o)
 {
 	FILE *f;
 
@@ -199,24 +200,15 @@ static int write_stats(const struct pack_args *a, const struct report *r)
 		report_text(stderr, r, 10, color_enabled(a->color, stderr));
 		return 0;
 	}
-	f = fopen(a->stats_file, "w");
-	if (!f) {
-		fprintf(stderr, "ctxpack: cannot write the statistics to '%s': %s\n", a->stats_file,
-			strerror(errno));
+	if (outfile_open(o, a->stats_file) || !(f = outfile_stream(o)))
 		return -1;
-	}
 	report_json(f, r);
-	if (fclose(f)) {
-		fprintf(stderr, "ctxpack: cannot write the statistics to '%s': %s\n", a->stats_file,
-			strerror(errno));
-		return -1;
-	}
-	return 0;
+	return 0; /* a write error is outfile_commit's to report */
 }
 
 /* --manifest FILE: the members just written, with the hashes taken in
- * the reads that archived them. */
-static int write_manifest(const char *path, const struct pack_session *ps)
+ * the reads that archived them (opened in o, committed by the caller). */
+static int write_manifest(const char *path, const struct pack_session *ps, struct outfile *o)
 {
 	struct member_list l;
 	size_t n = strlen(path);
@@ -229,18 +221,14 @@ static int write_manifest(const char *path, const struct pack_session *ps)
 		fprintf(stderr, "ctxpack: %s\n", err);
 		return -1;
 	}
-	f = fopen(path, "w");
-	if (f) {
+	if (outfile_open(o, path) || !(f = outfile_stream(o)))
+		rc = -1;
+	else
 		rc = json ? members_write_json(f, &l) : members_write_tsv(f, &l);
-		if (fclose(f))
-			rc = -1;
-	}
+	if (rc < -1 && rc != -EIO) /* -EIO: a write error, outfile_commit's to report */
+		fprintf(stderr, "ctxpack: cannot write '%s': %s\n", path, strerror(-rc));
 	member_list_release(&l);
-	if (!f || rc) {
-		fprintf(stderr, "ctxpack: cannot write the manifest to '%s': %s\n", path, strerror(errno));
-		return -1;
-	}
-	return 0;
+	return rc < 0 && rc != -EIO ? -1 : 0;
 }
 
 /* The walk, the budgets (before the first byte), the archive, the report.
@@ -253,7 +241,7 @@ static int pack_and_report(struct pack_args *a, char *err, size_t errsz)
 	struct pack_report rep;
 	struct stats s = { 0 };
 	struct report r;
-	struct outfile out = { 0 };
+	struct outfile out = { 0 }, stats_out = { 0 }, manifest_out = { 0 };
 	struct progress pg = { 0 };
 	struct progress_line *pl = progress_line_start(&pg, a->progress, a->quiet);
 	int rc;
@@ -302,20 +290,25 @@ static int pack_and_report(struct pack_args *a, char *err, size_t errsz)
 			out.name ? out.name : "stdout", out.name ? "'" : "");
 	else if (rc)
 		fprintf(stderr, "ctxpack: %s\n", err);
-	if (!rc && outfile_commit(&out))
+	if (!rc && a->stats) {
+		r.tar_bytes = rep.tar_bytes;
+		if (write_stats(a, &r, &stats_out))
+			rc = -EIO;
+	}
+	if (!rc && a->manifest && write_manifest(a->manifest, ps, &manifest_out))
+		rc = -EIO;
+	/* All or nothing, as far as renames go: a failure before this point
+	 * leaves every target as it was. */
+	if (!rc && (outfile_commit(&out) || outfile_commit(&stats_out) ||
+		    outfile_commit(&manifest_out)))
 		rc = -EIO;
 	if (!rc && rep.dockerfile_name[0] && !a->quiet)
 		fprintf(stderr, "ctxpack: the Dockerfile is outside the context; it is in the archive as '%s': use docker build -f %s -\n",
 			rep.dockerfile_name, rep.dockerfile_name);
-	if (!rc && a->stats) {
-		r.tar_bytes = rep.tar_bytes;
-		if (write_stats(a, &r))
-			rc = -EIO;
-	}
-	if (!rc && a->manifest && write_manifest(a->manifest, ps))
-		rc = -EIO;
 out:
 	outfile_abort(&out);
+	outfile_abort(&stats_out);
+	outfile_abort(&manifest_out);
 	progress_line_stop(&pl);
 	stats_free(&s);
 	pack_close(&ps);

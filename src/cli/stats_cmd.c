@@ -15,6 +15,7 @@
 #include "dupes.h"
 #include "hashcache.h"
 #include "html_report.h"
+#include "outfile.h"
 #include "pack.h"
 #include "progress_line.h"
 #include "report.h"
@@ -150,43 +151,30 @@ static int stats_opt(int id, const char *arg, void *payload)
 	return 0;
 }
 
-/* The page of --html: the JSON document and the walk, written to a
- * temporary name and renamed, so a failed run leaves no half page. */
+/* The page of --html: the JSON document and the walk, written as every
+ * named output is (outfile.h): a failed run leaves no half page. */
 static int write_html(const char *path, const struct report *r, struct pack_session *ps)
 {
-	char *json = NULL, *tmp = NULL, err[512] = "";
+	struct outfile o;
+	char *json = NULL, err[512] = "";
 	size_t len = 0;
-	FILE *m = open_memstream(&json, &len), *f = NULL;
+	FILE *m = open_memstream(&json, &len), *f;
 	int rc = -1;
 
-	if (!m)
-		goto out;
-	report_json(m, r);
-	if (fclose(m) || asprintf(&tmp, "%s.ctxpack-%d", path, (int)getpid()) < 0) {
-		tmp = NULL;
-		goto out;
+	if (!m || (report_json(m, r), fclose(m))) {
+		fprintf(stderr, "ctxpack: cannot write '%s': %s\n", path, strerror(errno));
+		free(json);
+		return -1;
 	}
-	f = fopen(tmp, "w");
-	if (!f)
-		goto out;
-	if (html_report_write(f, json, pack_entries(ps), pack_context(ps)->rules, err, sizeof(err))) {
-		fclose(f);
-		f = NULL;
-		goto out;
+	if (!outfile_open(&o, path) && (f = outfile_stream(&o))) {
+		rc = html_report_write(f, json, pack_entries(ps), pack_context(ps)->rules, err,
+				       sizeof(err));
+		if (rc && !ferror(f)) /* else a write error, outfile_commit's to report */
+			fprintf(stderr, "ctxpack: cannot write '%s': %s\n", path, err);
+		else
+			rc = outfile_commit(&o);
 	}
-	if (fclose(f)) {
-		f = NULL;
-		goto out;
-	}
-	f = NULL;
-	rc = rename(tmp, path);
-out:
-	if (rc)
-		fprintf(stderr, "ctxpack: cannot write the HTML report '%s': %s\n", path,
-			err[0] ? err : strerror(errno));
-	if (rc && tmp)
-		unlink(tmp);
-	free(tmp);
+	outfile_abort(&o);
 	free(json);
 	return rc;
 }

@@ -226,6 +226,60 @@ def test_file_links(ctx, plain):
               and is_link_to(dangling, "made.tar"), (rc, err, os.listdir(d)))
 
 
+def test_other_links(ctx):
+    """--manifest, --stats=FILE and stats --html: the same rule."""
+    d = outdir()
+    other = outdir()
+    man, sts = os.path.join(other, "m.tsv"), os.path.join(other, "s.json")
+    put(man, b"OLD")
+    put(sts, b"OLD")
+    inos = (os.stat(man).st_ino, os.stat(sts).st_ino)
+    os.symlink(man, os.path.join(d, "m.lnk"))
+    os.symlink(sts, os.path.join(d, "s.lnk"))
+    rc, _, err = run(["pack", "-o", os.path.join(d, "x.tar"), "--manifest",
+                      os.path.join(d, "m.lnk"), "--stats=" + os.path.join(d, "s.lnk"), "."], ctx)
+    m_ok = read(man).startswith(b"# ctxpack manifest") and os.stat(man).st_ino != inos[0]
+    try:
+        s_ok = json.loads(read(sts))["version"] == 1 and os.stat(sts).st_ino != inos[1]
+    except ValueError:
+        s_ok = False
+    tap.check("--manifest LINK and --stats=LINK: the targets replaced atomically (new inodes),"
+              " the links kept",
+              rc == 0 and m_ok and s_ok and is_link_to(os.path.join(d, "m.lnk"), man)
+              and is_link_to(os.path.join(d, "s.lnk"), sts)
+              and leftovers(d) == [] and leftovers(other) == [], (rc, err, read(man)[:40]))
+
+    page = os.path.join(other, "page.html")
+    put(page, b"OLD")
+    plink = os.path.join(d, "page.lnk")
+    os.symlink(page, plink)
+    rc, _, err = run(["stats", "--html", plink, "."], ctx)
+    tap.check("stats --html LINK: the page replaces the target, the link stays a link",
+              rc == 0 and read(page).startswith(b"<!DOCTYPE html>") and is_link_to(plink, page)
+              and leftovers(d) == [] and leftovers(other) == [], (rc, err, os.listdir(d)))
+
+
+def test_directories(ctx):
+    d = outdir()
+    sub = os.path.join(d, "sub")
+    os.mkdir(sub)
+    for opt in ("-o", "--manifest", "--stats=", "html"):
+        put(os.path.join(d, "x.tar"), b"OLD")
+        if opt == "html":
+            args = ["stats", "--html", sub, "."]
+        elif opt == "-o":
+            args = ["pack", "-o", sub, "."]
+        else:
+            args = (["pack", "-o", os.path.join(d, "x.tar")]
+                    + ([opt, sub] if opt == "--manifest" else [opt + sub]) + ["."])
+        rc, _, err = run(args, ctx)
+        tap.check("%s onto a directory: exit 1 naming it, nothing written (the archive's -o"
+                  " target unchanged)" % (opt.rstrip("=") if opt != "html" else "stats --html"),
+                  rc == 1 and b"'%s': Is a directory" % sub.encode() in err
+                  and os.listdir(sub) == [] and read(os.path.join(d, "x.tar")) == b"OLD"
+                  and leftovers(d) == [], (rc, err, os.listdir(d)))
+
+
 # -- mode and owner ------------------------------------------------------------
 
 def test_modes(ctx, plain):
@@ -237,6 +291,18 @@ def test_modes(ctx, plain):
         got = stat.S_IMODE(os.stat(target).st_mode)
         tap.check("-o over an existing %04o file keeps %04o (umask 022)" % (mode, mode),
                   rc == 0 and read(target) == plain and got == mode, (rc, err, oct(got)))
+
+
+def test_other_modes(ctx):
+    d = outdir()
+    for opt in ("--manifest", "--stats"):
+        target = os.path.join(d, "secret" + opt)
+        put(target, b"OLD", 0o600)
+        args = [opt, target] if opt == "--manifest" else [opt + "=" + target]
+        rc, _, err = run(["pack", "-o", os.path.join(d, "o.tar")] + args + ["."], ctx)
+        got = stat.S_IMODE(os.stat(target).st_mode)
+        tap.check("%s over an existing 0600 file keeps 0600" % opt,
+                  rc == 0 and read(target) != b"OLD" and got == 0o600, (rc, err, oct(got)))
 
 
 def test_new_modes(ctx):
@@ -277,9 +343,58 @@ def test_owner(ctx, plain):
               and stat.S_IMODE(st.st_mode) == 0o600, (rc, err, st.st_uid, oct(st.st_mode)))
 
 
-# -- one file, two outputs ------------------------------------------------------
-
 # -- failures leave everything as it was ----------------------------------------
+
+def test_failures(plain_ctx):
+    d = outdir()
+    t, m, s = (os.path.join(d, n) for n in ("t.tar", "m.tsv", "s.json"))
+
+    def reset():
+        for n in os.listdir(d):
+            p = os.path.join(d, n)
+            if os.path.isdir(p):
+                shutil.rmtree(p)
+            else:
+                os.unlink(p)
+        for p in (t, m, s):
+            put(p, b"OLD")
+
+    def unchanged():
+        return all(read(p) == b"OLD" for p in (t, m, s)) and leftovers(d) == []
+
+    reset()
+    rc, _, err = run(["pack", "-o", t, "--manifest", m,
+                      "--stats=" + os.path.join(d, "missing", "s.json"), "."], plain_ctx)
+    tap.check("--stats=FILE that cannot be written: exit 1 naming it; -o and --manifest targets"
+              " unchanged, no temporary file",
+              rc == 1 and b"missing/s.json" in err and unchanged(), (rc, err, os.listdir(d)))
+    reset()
+    rc, _, err = run(["pack", "-o", t, "--stats=" + s, "--manifest",
+                      os.path.join(d, "missing", "m.tsv"), "."], plain_ctx)
+    tap.check("--manifest FILE that cannot be written: exit 1; -o and --stats targets unchanged,"
+              " no temporary file", rc == 1 and b"missing/m.tsv" in err and unchanged(),
+              (rc, err, os.listdir(d)))
+
+    name = "unreadable file in the context (uid %d): exit 1; -o, --manifest, --stats targets" \
+        " unchanged, no temporary file" % NOBODY
+    reason = can_run_as_nobody()
+    if reason:
+        tap.skip(name, reason)
+        return
+    ctx = tap.tree({"Dockerfile": b"FROM scratch\n", "ok.txt": b"ok", "sub/secret.txt": b"ss"})
+    os.chmod(os.path.join(ctx, "sub", "secret.txt"), 0o600)
+    reset()
+    rc, _, err = run(["pack", "-o", t, "--manifest", m, "--stats=" + s, "."], ctx, nobody=True)
+    tap.check(name, rc == 1 and b"sub/secret.txt" in err and unchanged(),
+              (rc, err, os.listdir(d)))
+    put(os.path.join(d, "p.html"), b"OLD")
+    rc, _, err = run(["stats", "--duplicates", "--no-cache", "--html", os.path.join(d, "p.html"),
+                      "."], ctx, nobody=True)
+    tap.check("stats --html failing (an unreadable duplicate candidate): the page unchanged, no"
+              " temporary file",
+              rc == 1 and read(os.path.join(d, "p.html")) == b"OLD" and leftovers(d) == [],
+              (rc, err, os.listdir(d)))
+
 
 def main():
     ctx = tap.tree({"Dockerfile": b"FROM scratch\n", "a.txt": b"a" * 3000, "sub/b.txt": b"b"})
@@ -294,6 +409,10 @@ def main():
     test_modes(ctx, plain)
     test_new_modes(ctx)
     test_owner(ctx, plain)
+    test_other_links(ctx)
+    test_directories(ctx)
+    test_other_modes(ctx)
+    test_failures(ctx)
     return tap.finish()
 
 
