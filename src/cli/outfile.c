@@ -399,3 +399,71 @@ void outfile_abort(struct outfile *o)
 	o->fd = -1;
 	drop_name(o);
 }
+
+/* What outfile_distinct compares: the file, or where it would be made. */
+struct ident {
+	bool exists, chr;
+	dev_t dev;
+	ino_t ino;
+	char path[PATH_MAX]; /* when it does not exist: the resolved path, or "" */
+};
+
+static void identify(struct ident *id, const char *name)
+{
+	char dir[PATH_MAX], real[PATH_MAX], base[NAME_MAX + 1];
+	struct stat st;
+
+	memset(id, 0, sizeof(*id));
+	if (name ? stat(name, &st) == 0 : fstat(STDOUT_FILENO, &st) == 0) {
+		id->exists = true;
+		id->chr = S_ISCHR(st.st_mode);
+		id->dev = st.st_dev;
+		id->ino = st.st_ino;
+		return;
+	}
+	if (!name || resolve(id->path, name) != 0) {
+		id->path[0] = '\0';
+		return;
+	}
+	if (snprintf(base, sizeof(base), "%s", split(id->path, dir)) >= (int)sizeof(base) ||
+	    !realpath(dir, real))
+		return; /* compared as resolved so far */
+	if (snprintf(id->path, PATH_MAX, "%s%s%s", real, strcmp(real, "/") ? "/" : "", base) >=
+	    PATH_MAX)
+		id->path[0] = '\0';
+}
+
+static bool same_file(const struct ident *a, const struct ident *b)
+{
+	if (a->exists != b->exists)
+		return false;
+	if (a->exists)
+		return a->dev == b->dev && a->ino == b->ino && !a->chr;
+	return a->path[0] && !strcmp(a->path, b->path);
+}
+
+static const char *describe(char *buf, size_t sz, const struct outfile_use *u)
+{
+	if (!u->name)
+		return u->opt;
+	snprintf(buf, sz, "%s '%s'", u->opt, u->name);
+	return buf;
+}
+
+int outfile_distinct(const struct command *cmd, const struct outfile_use *u, size_t n)
+{
+	static struct ident a, b;
+	char da[PATH_MAX + 64], db[PATH_MAX + 64];
+
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++) {
+			identify(&a, u[i].name);
+			identify(&b, u[j].name);
+			if (!same_file(&a, &b))
+				continue;
+			usage_error(cmd, "%s and %s name the same file (one file cannot take two outputs)",
+				    describe(da, sizeof(da), &u[i]), describe(db, sizeof(db), &u[j]));
+			return -1;
+		}
+	return 0;
+}

@@ -28,6 +28,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "opts.h"
+
 enum outfile_kind { OUTFILE_STDOUT, OUTFILE_DIRECT, OUTFILE_REPLACE };
 
 struct outfile {
@@ -55,5 +57,20 @@ int outfile_commit(struct outfile *o);
 /* Drops o: the target stays as it was, the temporary file is removed.
  * Prints nothing.  Harmless on an output already committed or aborted. */
 void outfile_abort(struct outfile *o);
+
+/* One output of a command, for outfile_distinct: opt is how the user gave
+ * it ("-o", "--manifest"), name the file (NULL: stdout, opt then says
+ * what goes there, e.g. "the archive on stdout"). */
+struct outfile_use {
+	const char *opt;
+	const char *name;
+};
+
+/* Two outputs into one file would clobber each other: the names are
+ * compared after resolving (the same device and inode when they exist,
+ * the same resolved path when they do not; character devices such as
+ * /dev/null take any number of outputs).  Returns 0, or -1 after printing
+ * a usage error naming the first pair (exit status 2). */
+int outfile_distinct(const struct command *cmd, const struct outfile_use *u, size_t n);
 
 #endif

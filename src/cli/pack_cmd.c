@@ -164,6 +164,23 @@ static int env_epoch(int64_t *out)
 
 static int pack_and_report(struct pack_args *a, char *err, size_t errsz);
 
+/* The archive, --stats=FILE and --manifest FILE: three different files. */
+static int pack_outputs_distinct(const struct command *cmd, const struct pack_args *a)
+{
+	struct outfile_use u[3];
+	size_t n = 0;
+
+	if (a->output && strcmp(a->output, "-"))
+		u[n++] = (struct outfile_use){ "-o", a->output };
+	else
+		u[n++] = (struct outfile_use){ "the archive on stdout", NULL };
+	if (a->stats_file)
+		u[n++] = (struct outfile_use){ "--stats", a->stats_file };
+	if (a->manifest)
+		u[n++] = (struct outfile_use){ "--manifest", a->manifest };
+	return outfile_distinct(cmd, u, n);
+}
+
 static int cmd_pack(const struct command *cmd, int argc, char **argv)
 {
 	struct pack_args a = { .o = { .builder = CTXPACK_BUILDER_BUILDKIT, .dir = "." },
@@ -181,6 +198,8 @@ static int cmd_pack(const struct command *cmd, int argc, char **argv)
 		}
 		a.o.tar.clamp_mtime = e > 0;
 	}
+	if (pack_outputs_distinct(cmd, &a))
+		return 2;
 	if ((!a.output || !strcmp(a.output, "-")) && isatty(STDOUT_FILENO) && !a.force) {
 		fprintf(stderr, "ctxpack: stdout is a terminal; not writing an archive there (pipe it, use -o FILE, or --force)\n");
 		return 2;

@@ -233,6 +233,9 @@ static int cmd_stats(const struct command *cmd, int argc, char **argv)
 
 	if (context_arg(cmd, argc, argv, first, &a.o.dir))
 		return first == -2 ? 0 : 2;
+	if (a.html && outfile_distinct(cmd, (const struct outfile_use[]){ { "--html", a.html },
+									{ "the report on stdout", NULL } }, 2))
+		return 2;
 	a.o.progress = &pg;
 	pl = progress_line_start(&pg, a.progress, a.quiet);
 	rc = pack_open(&ps, &a.o, err, sizeof(err));

@@ -343,6 +343,54 @@ def test_owner(ctx, plain):
               and stat.S_IMODE(st.st_mode) == 0o600, (rc, err, st.st_uid, oct(st.st_mode)))
 
 
+# -- one file, two outputs ------------------------------------------------------
+
+def test_same_file(ctx):
+    d = outdir()
+    x = os.path.join(d, "x.tar")
+    alias = os.path.join(d, "alias")
+    os.symlink("x.tar", alias)
+    cases = [
+        ("-o x.tar --manifest x.tar (x.tar new)", ["pack", "-o", x, "--manifest", x], None),
+        ("-o x.tar --manifest x.tar (x.tar exists)", ["pack", "-o", x, "--manifest", x], b"OLD"),
+        ("-o x.tar --stats=./x.tar", ["pack", "-o", x, "--stats=" + os.path.join(d, ".", "x.tar")],
+         b"OLD"),
+        ("--stats=x --manifest x", ["pack", "-o", os.path.join(d, "a.tar"), "--stats=" + x,
+                                    "--manifest", x], None),
+        ("-o x.tar --manifest ALIAS (a symlink to x.tar)", ["pack", "-o", x, "--manifest", alias],
+         b"OLD"),
+        ("-o ALIAS --stats=x.tar (a dangling symlink to it, neither exists)",
+         ["pack", "-o", alias, "--stats=" + x], None),
+    ]
+    for name, args, old in cases:
+        for n in os.listdir(d):
+            if n != "alias":
+                os.unlink(os.path.join(d, n))
+        if old is not None:
+            put(x, old)
+        rc, out, err = run(args + ["."], ctx)
+        left = sorted(n for n in os.listdir(d) if n != "alias")
+        tap.check("%s: exit 2 (usage), nothing written" % name,
+                  rc == 2 and b"same file" in err and out == b""
+                  and left == (["x.tar"] if old is not None else [])
+                  and (old is None or read(x) == old), (rc, err, left))
+
+    # The archive on stdout is an output too.
+    link = os.path.join(d, "stdout")
+    os.symlink("/proc/self/fd/1", link)
+    rc, out, err = run(["pack", "--manifest", link, "."], ctx)
+    tap.check("archive on stdout and --manifest LINK (-> /proc/self/fd/1): exit 2, nothing"
+              " written", rc == 2 and out == b"" and b"same file" in err
+              and is_link_to(link, "/proc/self/fd/1"), (rc, err, len(out)))
+    rc, out, err = run(["stats", "--html", link, "."], ctx)
+    tap.check("stats --html LINK (-> /proc/self/fd/1), the report on stdout: exit 2",
+              rc == 2 and out == b"" and b"same file" in err
+              and is_link_to(link, "/proc/self/fd/1"), (rc, err, len(out)))
+    rc, out, err = run(["pack", "-o", "/dev/null", "--manifest", "/dev/null", "."], ctx)
+    tap.check("-o /dev/null --manifest /dev/null: a character device takes both (exit 0)",
+              rc == 0, (rc, err))
+
+
 # -- failures leave everything as it was ----------------------------------------
 
 def test_failures(plain_ctx):
@@ -412,6 +460,7 @@ def main():
     test_other_links(ctx)
     test_directories(ctx)
     test_other_modes(ctx)
+    test_same_file(ctx)
     test_failures(ctx)
     return tap.finish()
 
