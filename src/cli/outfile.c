@@ -354,39 +354,67 @@ static int rename_over(struct outfile *o)
 	return rc;
 }
 
-int outfile_commit(struct outfile *o)
+/* Everything but the rename: the stream flushed, the mode set, the bytes
+ * on disk, a temporary name.  -1 with errno. */
+static int prepare(struct outfile *o)
 {
-	int rc = 0, e = 0;
+	int e = 0;
 
 	if (o->stream) {
-		if (fflush(o->stream) || ferror(o->stream)) {
+		errno = 0;
+		if (fflush(o->stream) || ferror(o->stream))
 			e = o->err ? o->err : errno ? errno : EIO;
-			rc = -1;
-		}
 		fclose(o->stream);
 		o->stream = NULL;
-	}
-	if (!rc && o->kind == OUTFILE_DIRECT) {
-		rc = close(o->fd);
-		o->fd = -1;
-	} else if (!rc && o->kind == OUTFILE_REPLACE) {
-		rc = set_attributes(o) || fsync(o->fd) || (o->unnamed && link_unnamed(o)) ||
-			     rename_over(o) ? -1 : 0;
-		if (!rc) {
-			rc = close(o->fd);
-			o->fd = -1;
+		if (e) {
+			errno = e;
+			return -1;
 		}
 	}
-	if (!rc)
+	if (o->kind != OUTFILE_REPLACE)
 		return 0;
-	if (!e)
-		e = errno;
-	if (o->name)
-		fprintf(stderr, "ctxpack: cannot write '%s': %s\n", o->name, strerror(e));
+	return set_attributes(o) || fsync(o->fd) || (o->unnamed && link_unnamed(o)) ? -1 : 0;
+}
+
+/* The rename over the target (for a replaced file) and the close.  -1
+ * with errno. */
+static int install(struct outfile *o)
+{
+	int rc = o->kind == OUTFILE_REPLACE ? rename_over(o) : 0;
+
+	if (!rc && o->kind != OUTFILE_STDOUT) {
+		rc = close(o->fd);
+		o->fd = -1;
+	}
+	return rc;
+}
+
+int outfile_commit_all(struct outfile *const *v, size_t n)
+{
+	size_t bad = n;
+	int e = 0;
+
+	for (size_t i = 0; i < n && bad == n; i++)
+		if (prepare(v[i]))
+			bad = i;
+	for (size_t i = 0; i < n && bad == n; i++)
+		if (install(v[i]))
+			bad = i;
+	if (bad == n)
+		return 0;
+	e = errno;
+	if (v[bad]->name)
+		fprintf(stderr, "ctxpack: cannot write '%s': %s\n", v[bad]->name, strerror(e));
 	else
 		fprintf(stderr, "ctxpack: cannot write output: %s\n", strerror(e));
-	outfile_abort(o);
+	for (size_t i = 0; i < n; i++)
+		outfile_abort(v[i]);
 	return -1;
+}
+
+int outfile_commit(struct outfile *o)
+{
+	return outfile_commit_all(&o, 1);
 }
 
 void outfile_abort(struct outfile *o)

@@ -54,6 +54,12 @@ FILE *outfile_stream(struct outfile *o);
 /* Flushes and closes o; a replaced file is fsynced and renamed over its
  * target.  Returns 0, or -1 after printing why (and aborting). */
 int outfile_commit(struct outfile *o);
+/* Commits the n outputs of v together: every one is flushed, synced and
+ * named before the first rename, so a write error (a full disk) in any of
+ * them leaves every target as it was; only a failing rename (rare: the
+ * directory went away) can leave the earlier ones renamed.  Returns 0,
+ * or -1 after printing why (and aborting them all). */
+int outfile_commit_all(struct outfile *const *v, size_t n);
 /* Drops o: the target stays as it was, the temporary file is removed.
  * Prints nothing.  Harmless on an output already committed or aborted. */
 void outfile_abort(struct outfile *o);

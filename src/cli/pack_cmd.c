@@ -329,10 +329,9 @@ static int pack_and_report(struct pack_args *a, char *err, size_t errsz)
 	}
 	if (!rc && a->manifest && write_manifest(a->manifest, ps, &manifest_out))
 		rc = -EIO;
-	/* All or nothing, as far as renames go: a failure before this point
-	 * leaves every target as it was. */
-	if (!rc && (outfile_commit(&out) || outfile_commit(&stats_out) ||
-		    outfile_commit(&manifest_out)))
+	/* All or nothing, as far as renames go: a failure before the first
+	 * rename (a full disk included) leaves every target as it was. */
+	if (!rc && outfile_commit_all((struct outfile *const[]){ &out, &stats_out, &manifest_out }, 3))
 		rc = -EIO;
 	if (!rc && rep.dockerfile_name[0] && !a->quiet)
 		fprintf(stderr, "ctxpack: the Dockerfile is outside the context; it is in the archive as '%s': use docker build -f %s -\n",
