@@ -16,6 +16,7 @@
 #include "dockerctx.h"
 #include "members.h"
 #include "jsonstr.h"
+#include "outfile.h"
 #include "pack.h"
 #include "progress_line.h"
 #include "report.h"
@@ -99,154 +100,6 @@ static int pack_opt(int id, const char *arg, void *payload)
 	return 0;
 }
 
-/* The output.  A regular file is written atomically: into an unnamed
- * O_TMPFILE in the target's directory (invisible to the walk, even when the
- * target is inside the context, and gone by itself if the run dies), then
- * linked under a temporary name and renamed over the target.  Where
- * O_TMPFILE is not supported a named temporary file is used and removed on
- * failure or signal.  A target that exists and is not a regular file (a
- * device, a FIFO) is written directly. */
-struct output {
-	int fd;
-	bool to_stdout, direct, unnamed;
-	char dir[PATH_MAX];
-};
-
-static volatile sig_atomic_t tmp_set;
-static char tmp_path[PATH_MAX];
-
-static void on_signal(int sig)
-{
-	if (tmp_set)
-		unlink(tmp_path);
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-/* Blocks (or restores) SIGINT and SIGTERM around naming a temporary file,
- * so that a signal never leaves one behind. */
-static void hold_signals(bool hold, sigset_t *old)
-{
-	sigset_t set;
-
-	if (!hold) {
-		sigprocmask(SIG_SETMASK, old, NULL);
-		return;
-	}
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigprocmask(SIG_BLOCK, &set, old);
-}
-
-static int open_output(const char *output, struct output *o)
-{
-	const char *slash;
-	struct stat st;
-	sigset_t old;
-	int n;
-
-	memset(o, 0, sizeof(*o));
-	if (!output || !strcmp(output, "-")) {
-		o->fd = STDOUT_FILENO;
-		o->to_stdout = true;
-		return 0;
-	}
-	if (stat(output, &st) == 0 && !S_ISREG(st.st_mode)) {
-		o->fd = open(output, O_WRONLY | O_CLOEXEC);
-		if (o->fd < 0) {
-			fprintf(stderr, "ctxpack: cannot open '%s': %s\n", output, strerror(errno));
-			return -1;
-		}
-		o->direct = true;
-		return 0;
-	}
-	slash = strrchr(output, '/');
-	n = snprintf(o->dir, sizeof(o->dir), "%.*s", slash ? (int)(slash - output + (slash == output)) : 1,
-		     slash ? output : ".");
-	if (n < 0 || (size_t)n >= sizeof(o->dir)) {
-		fprintf(stderr, "ctxpack: output path too long: '%s'\n", output);
-		return -1;
-	}
-	o->fd = open(o->dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);
-	if (o->fd >= 0) {
-		o->unnamed = true;
-		return 0;
-	}
-	n = snprintf(tmp_path, sizeof(tmp_path), "%.*s.ctxpack-XXXXXX", slash ? (int)(slash - output + 1) : 0,
-		     output);
-	if (n < 0 || (size_t)n >= sizeof(tmp_path)) {
-		fprintf(stderr, "ctxpack: output path too long: '%s'\n", output);
-		return -1;
-	}
-	hold_signals(true, &old);
-	o->fd = mkostemp(tmp_path, O_CLOEXEC);
-	tmp_set = o->fd >= 0;
-	hold_signals(false, &old);
-	if (o->fd < 0) {
-		fprintf(stderr, "ctxpack: cannot create a file next to '%s': %s\n", output, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-static mode_t current_umask(void)
-{
-	mode_t m = umask(0);
-
-	umask(m);
-	return m;
-}
-
-/* Gives the unnamed file a temporary name next to the target. */
-static int name_tmpfile(const char *output, struct output *o)
-{
-	char proc[64];
-	sigset_t old;
-	int rc = -1;
-
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", o->fd);
-	for (int i = 0; i < 100 && rc < 0; i++) {
-		int n = snprintf(tmp_path, sizeof(tmp_path), "%s/.%s.ctxpack-%d-%d", o->dir,
-				 strrchr(output, '/') ? strrchr(output, '/') + 1 : output, (int)getpid(), i);
-		if (n < 0 || (size_t)n >= sizeof(tmp_path))
-			return -1;
-		hold_signals(true, &old);
-		rc = linkat(AT_FDCWD, proc, AT_FDCWD, tmp_path, AT_SYMLINK_FOLLOW);
-		tmp_set = rc == 0;
-		hold_signals(false, &old);
-		if (rc < 0 && errno != EEXIST)
-			return -1;
-	}
-	return rc;
-}
-
-static int finish_output(const char *output, struct output *o, bool ok)
-{
-	if (o->to_stdout)
-		return 0;
-	if (o->direct) {
-		if (close(o->fd) < 0 && ok) {
-			fprintf(stderr, "ctxpack: cannot write '%s': %s\n", output, strerror(errno));
-			return -1;
-		}
-		return 0;
-	}
-	if (ok && fchmod(o->fd, 0666 & ~current_umask()) == 0 && fsync(o->fd) == 0 &&
-	    (!o->unnamed || name_tmpfile(output, o) == 0) && rename(tmp_path, output) == 0) {
-		tmp_set = 0;
-		if (close(o->fd) == 0)
-			return 0;
-	}
-	if (ok)
-		fprintf(stderr, "ctxpack: cannot write '%s': %s\n", output, strerror(errno));
-	close(o->fd);
-	if (tmp_set)
-		unlink(tmp_path);
-	tmp_set = 0;
-	return -1;
-}
-
 static const struct opt pack_opts[] = {
 	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory (default DIR/Dockerfile)", NULL, OPT_PATH_FILE },
 	{ "builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B", "buildkit (default) or classic semantics", CHOICES_BUILDER, 0 },
@@ -283,6 +136,19 @@ static const char pack_details[] =
 	"a broken budget writes nothing (one line on stderr names it and the measured\n"
 	"value).  --stats and budgets walk excluded directories too (metadata only).\n"
 	"\n"
+	"Output files (-o, --manifest, --stats=FILE; also stats --html): a regular\n"
+	"file, or a new name, is replaced atomically (a temporary file in the same\n"
+	"directory, fsynced and renamed over it; on failure the old file stays and\n"
+	"nothing is left behind).  An existing file keeps its mode, and its owner\n"
+	"and group where the process may set them; a new one gets 0666 minus the\n"
+	"umask.  A symlink is written through: its target is replaced, the link\n"
+	"stays.  A device, a FIFO, /dev/stdout, /dev/fd/N or /proc/self/fd/N is\n"
+	"written directly (-o /dev/stdout is stdout, a pipe or a file opened with\n"
+	">> included); a directory is an error.  Two outputs naming one file (after\n"
+	"links: -o x.tar --manifest x.tar, or --manifest /dev/stdout with the\n"
+	"archive on stdout) are a usage error, before anything is written;\n"
+	"character devices such as /dev/null are exempt.\n"
+	"\n"
 	"Exit status: 0 the archive is complete; 1 it could not be made (nothing is\n"
 	"left behind with -o; on stdout the stream ends early and the error says so);\n"
 	"2 usage error; 4 a budget is broken (nothing written).\n";
@@ -311,6 +177,23 @@ static int env_epoch(int64_t *out)
 
 static int pack_and_report(struct pack_args *a, char *err, size_t errsz);
 
+/* The archive, --stats=FILE and --manifest FILE: three different files. */
+static int pack_outputs_distinct(const struct command *cmd, const struct pack_args *a)
+{
+	struct outfile_use u[3];
+	size_t n = 0;
+
+	if (a->output && strcmp(a->output, "-"))
+		u[n++] = (struct outfile_use){ "-o", a->output };
+	else
+		u[n++] = (struct outfile_use){ "the archive on stdout", NULL };
+	if (a->stats_file)
+		u[n++] = (struct outfile_use){ "--stats", a->stats_file };
+	if (a->manifest)
+		u[n++] = (struct outfile_use){ "--manifest", a->manifest };
+	return outfile_distinct(cmd, u, n);
+}
+
 static int cmd_pack(const struct command *cmd, int argc, char **argv)
 {
 	struct pack_args a = { .o = { .builder = CTXPACK_BUILDER_BUILDKIT, .dir = "." },
@@ -328,19 +211,20 @@ static int cmd_pack(const struct command *cmd, int argc, char **argv)
 		}
 		a.o.tar.clamp_mtime = e > 0;
 	}
+	if (pack_outputs_distinct(cmd, &a))
+		return 2;
 	if ((!a.output || !strcmp(a.output, "-")) && isatty(STDOUT_FILENO) && !a.force) {
 		fprintf(stderr, "ctxpack: stdout is a terminal; not writing an archive there (pipe it, use -o FILE, or --force)\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
 	rc = pack_and_report(&a, err, sizeof(err));
 	return rc == BUDGET_BROKEN ? EXIT_BUDGET : rc ? 1 : 0;
 }
 
-/* Writes --stats: JSON into the file named, or text on stderr. */
-static int write_stats(const struct pack_args *a, const struct report *r)
+/* --stats: text on stderr, or JSON into the file named (opened in o,
+ * committed by the caller). */
+static int write_stats(const struct pack_args *a, const struct report *r, struct outfile *o)
 {
 	FILE *f;
 
@@ -348,24 +232,15 @@ static int write_stats(const struct pack_args *a, const struct report *r)
 		report_text(stderr, r, 10, color_enabled(a->color, stderr));
 		return 0;
 	}
-	f = fopen(a->stats_file, "w");
-	if (!f) {
-		fprintf(stderr, "ctxpack: cannot write the statistics to '%s': %s\n", a->stats_file,
-			strerror(errno));
+	if (outfile_open(o, a->stats_file) || !(f = outfile_stream(o)))
 		return -1;
-	}
 	report_json(f, r);
-	if (fclose(f)) {
-		fprintf(stderr, "ctxpack: cannot write the statistics to '%s': %s\n", a->stats_file,
-			strerror(errno));
-		return -1;
-	}
-	return 0;
+	return 0; /* a write error is outfile_commit's to report */
 }
 
 /* --manifest FILE: the members just written, with the hashes taken in
- * the reads that archived them. */
-static int write_manifest(const char *path, const struct pack_session *ps)
+ * the reads that archived them (opened in o, committed by the caller). */
+static int write_manifest(const char *path, const struct pack_session *ps, struct outfile *o)
 {
 	struct member_list l;
 	size_t n = strlen(path);
@@ -378,18 +253,14 @@ static int write_manifest(const char *path, const struct pack_session *ps)
 		fprintf(stderr, "ctxpack: %s\n", err);
 		return -1;
 	}
-	f = fopen(path, "w");
-	if (f) {
+	if (outfile_open(o, path) || !(f = outfile_stream(o)))
+		rc = -1;
+	else
 		rc = json ? members_write_json(f, &l) : members_write_tsv(f, &l);
-		if (fclose(f))
-			rc = -1;
-	}
+	if (rc < -1 && rc != -EIO) /* -EIO: a write error, outfile_commit's to report */
+		fprintf(stderr, "ctxpack: cannot write '%s': %s\n", path, strerror(-rc));
 	member_list_release(&l);
-	if (!f || rc) {
-		fprintf(stderr, "ctxpack: cannot write the manifest to '%s': %s\n", path, strerror(errno));
-		return -1;
-	}
-	return 0;
+	return rc < 0 && rc != -EIO ? -1 : 0;
 }
 
 /* The walk, the budgets (before the first byte), the archive, the report.
@@ -402,7 +273,7 @@ static int pack_and_report(struct pack_args *a, char *err, size_t errsz)
 	struct pack_report rep;
 	struct stats s = { 0 };
 	struct report r;
-	struct output out;
+	struct outfile out = { 0 }, stats_out = { 0 }, manifest_out = { 0 };
 	struct progress pg = { 0 };
 	struct progress_line *pl = progress_line_start(&pg, a->progress, a->quiet);
 	int rc;
@@ -432,10 +303,10 @@ static int pack_and_report(struct pack_args *a, char *err, size_t errsz)
 		rc = BUDGET_BROKEN;
 		goto out;
 	}
-	/* open_output's errors go on a line of their own: the progress line
+	/* outfile_open's errors go on a line of their own: the progress line
 	 * is taken down around it. */
 	progress_line_stop(&pl);
-	if (open_output(a->output, &out)) {
+	if (outfile_open(&out, a->output && strcmp(a->output, "-") ? a->output : NULL)) {
 		rc = -EIO;
 		goto out;
 	}
@@ -447,23 +318,28 @@ static int pack_and_report(struct pack_args *a, char *err, size_t errsz)
 	else if (rc == -ENOSPC || rc == -EDQUOT || rc == -EFBIG)
 		/* The output is full: say which (the message may name the
 		 * file being copied, the kernel does not say which side). */
-		fprintf(stderr, "ctxpack: %s (writing %s%s%s)\n", err, out.to_stdout ? "" : "'",
-			out.to_stdout ? "stdout" : a->output, out.to_stdout ? "" : "'");
+		fprintf(stderr, "ctxpack: %s (writing %s%s%s)\n", err, out.name ? "'" : "",
+			out.name ? out.name : "stdout", out.name ? "'" : "");
 	else if (rc)
 		fprintf(stderr, "ctxpack: %s\n", err);
-	if (finish_output(a->output, &out, rc == 0))
-		rc = rc ? rc : -EIO;
+	if (!rc && a->stats) {
+		r.tar_bytes = rep.tar_bytes;
+		if (write_stats(a, &r, &stats_out))
+			rc = -EIO;
+	}
+	if (!rc && a->manifest && write_manifest(a->manifest, ps, &manifest_out))
+		rc = -EIO;
+	/* All or nothing, as far as renames go: a failure before the first
+	 * rename (a full disk included) leaves every target as it was. */
+	if (!rc && outfile_commit_all((struct outfile *const[]){ &out, &stats_out, &manifest_out }, 3))
+		rc = -EIO;
 	if (!rc && rep.dockerfile_name[0] && !a->quiet)
 		fprintf(stderr, "ctxpack: the Dockerfile is outside the context; it is in the archive as '%s': use docker build -f %s -\n",
 			rep.dockerfile_name, rep.dockerfile_name);
-	if (!rc && a->stats) {
-		r.tar_bytes = rep.tar_bytes;
-		if (write_stats(a, &r))
-			rc = -EIO;
-	}
-	if (!rc && a->manifest && write_manifest(a->manifest, ps))
-		rc = -EIO;
 out:
+	outfile_abort(&out);
+	outfile_abort(&stats_out);
+	outfile_abort(&manifest_out);
 	progress_line_stop(&pl);
 	stats_free(&s);
 	pack_close(&ps);

@@ -15,6 +15,7 @@
 #include "dupes.h"
 #include "hashcache.h"
 #include "html_report.h"
+#include "outfile.h"
 #include "pack.h"
 #include "progress_line.h"
 #include "report.h"
@@ -150,43 +151,30 @@ static int stats_opt(int id, const char *arg, void *payload)
 	return 0;
 }
 
-/* The page of --html: the JSON document and the walk, written to a
- * temporary name and renamed, so a failed run leaves no half page. */
+/* The page of --html: the JSON document and the walk, written as every
+ * named output is (outfile.h): a failed run leaves no half page. */
 static int write_html(const char *path, const struct report *r, struct pack_session *ps)
 {
-	char *json = NULL, *tmp = NULL, err[512] = "";
+	struct outfile o;
+	char *json = NULL, err[512] = "";
 	size_t len = 0;
-	FILE *m = open_memstream(&json, &len), *f = NULL;
+	FILE *m = open_memstream(&json, &len), *f;
 	int rc = -1;
 
-	if (!m)
-		goto out;
-	report_json(m, r);
-	if (fclose(m) || asprintf(&tmp, "%s.ctxpack-%d", path, (int)getpid()) < 0) {
-		tmp = NULL;
-		goto out;
+	if (!m || (report_json(m, r), fclose(m))) {
+		fprintf(stderr, "ctxpack: cannot write '%s': %s\n", path, strerror(errno));
+		free(json);
+		return -1;
 	}
-	f = fopen(tmp, "w");
-	if (!f)
-		goto out;
-	if (html_report_write(f, json, pack_entries(ps), pack_context(ps)->rules, err, sizeof(err))) {
-		fclose(f);
-		f = NULL;
-		goto out;
+	if (!outfile_open(&o, path) && (f = outfile_stream(&o))) {
+		rc = html_report_write(f, json, pack_entries(ps), pack_context(ps)->rules, err,
+				       sizeof(err));
+		if (rc && !ferror(f)) /* else a write error, outfile_commit's to report */
+			fprintf(stderr, "ctxpack: cannot write '%s': %s\n", path, err);
+		else
+			rc = outfile_commit(&o);
 	}
-	if (fclose(f)) {
-		f = NULL;
-		goto out;
-	}
-	f = NULL;
-	rc = rename(tmp, path);
-out:
-	if (rc)
-		fprintf(stderr, "ctxpack: cannot write the HTML report '%s': %s\n", path,
-			err[0] ? err : strerror(errno));
-	if (rc && tmp)
-		unlink(tmp);
-	free(tmp);
+	outfile_abort(&o);
 	free(json);
 	return rc;
 }
@@ -245,6 +233,9 @@ static int cmd_stats(const struct command *cmd, int argc, char **argv)
 
 	if (context_arg(cmd, argc, argv, first, &a.o.dir))
 		return first == -2 ? 0 : 2;
+	if (a.html && outfile_distinct(cmd, (const struct outfile_use[]){ { "--html", a.html },
+									{ "the report on stdout", NULL } }, 2))
+		return 2;
 	a.o.progress = &pg;
 	pl = progress_line_start(&pg, a.progress, a.quiet);
 	rc = pack_open(&ps, &a.o, err, sizeof(err));
@@ -326,6 +317,10 @@ const struct command stats_command = {
 	"--duplicates also reads the sent files that share their size with another\n"
 	"(through the hash cache of `ctxpack digest`) and lists groups of identical\n"
 	"content with the bytes the copies repeat; hard links are not copies.\n"
+	"\n"
+	"--html FILE is written as pack's output files are (see `ctxpack pack\n"
+	"--help`): atomically, through a symlink, keeping an existing file's mode;\n"
+	"naming the file stdout already goes to is a usage error.\n"
 	"\n"
 	"Budgets (also on `pack`, checked before the first byte is written): each\n"
 	"broken one prints one line on stderr naming it and the measured value.\n"

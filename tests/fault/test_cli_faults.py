@@ -93,7 +93,12 @@ def test_full_fs(ctx):
              "-o --compress=gzip onto a full tmpfs: exit 1, nothing left",
              "stdout redirected onto a full tmpfs: exit 1, the file is a cut prefix of the archive",
              "digest with its cache on a full tmpfs: the digest stands (exit 0), one warning,"
-             " no temporary cache file left"]
+             " no temporary cache file left",
+             "--manifest over a file on a full tmpfs: exit 1, one 'No space left on device' line"
+             " naming it; it keeps its bytes, -o elsewhere is not written, nothing left",
+             "--stats=FILE over a file on a full tmpfs: exit 1, one 'No space left on device'"
+             " line naming it; it keeps its bytes, -o elsewhere is not written, nothing left",
+             "stats --html over a page on a full tmpfs: exit 1, the page unchanged, nothing left"]
     if os.geteuid() != 0:
         for n in names:
             tap.skip(n, "needs root to mount a tmpfs")
@@ -136,9 +141,14 @@ def test_full_fs(ctx):
                   (rc, err, len(data), len(full), tar_end(data)))
         os.unlink(cut)
 
-        # The cache directory exists; the file system is then filled up.
+        # The cache directory and the old outputs exist; the file system is
+        # then filled up.
         cache = os.path.join(mnt, "cache")
         os.makedirs(os.path.join(cache, "ctxpack"))
+        kept = [os.path.join(mnt, n) for n in ("m.tsv", "s.json", "p.html")]
+        for path in kept:
+            with open(path, "wb") as f:
+                f.write(b"OLD")
         try:
             with open(os.path.join(mnt, "filler"), "wb") as f:
                 while True:
@@ -153,6 +163,21 @@ def test_full_fs(ctx):
         tap.check(names[4], rc == 0 and out == out2 and rc2 == 0
                   and one_line(err, "warning", "not saved", "No space left on device")
                   and left == [], (rc, out, out2, err, left))
+
+        elsewhere = os.path.join(tap.mkdtemp("ctxpack-cfault-out-"), "x.tar")
+        for name, opt, path in ((names[5], ["--manifest", kept[0]], kept[0]),
+                                (names[6], ["--stats=" + kept[1]], kept[1])):
+            rc, out, err = run(["pack", "-o", elsewhere] + opt + [ctx])
+            olds = [open(p, "rb").read() for p in kept]
+            tap.check(name, rc == 1 and one_line(err, "No space left on device", path)
+                      and olds == [b"OLD"] * 3 and not os.path.exists(elsewhere)
+                      and not [n for n in os.listdir(mnt) if ".ctxpack-" in n],
+                      (rc, err, olds, os.listdir(mnt)))
+        rc, out, err = run(["stats", "--html", kept[2], ctx])
+        tap.check(names[7], rc == 1 and one_line(err, "No space left on device")
+                  and open(kept[2], "rb").read() == b"OLD"
+                  and not [n for n in os.listdir(mnt) if ".ctxpack-" in n],
+                  (rc, err, os.listdir(mnt)))
     finally:
         if subprocess.run(["umount", mnt]).returncode != 0:
             subprocess.run(["umount", "-l", mnt])
