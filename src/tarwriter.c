@@ -167,6 +167,15 @@ static la_ssize_t out_write(struct archive *a, void *data, const void *buf, size
 	return (la_ssize_t)len;
 }
 
+/* Nothing more reaches the output: a compressor that libarchive closes
+ * later (archive_write_free ends its stream) would otherwise wrap what was
+ * written so far, or nothing at all, in a complete frame. */
+static void cut_stream(struct tar_writer *w)
+{
+	if (!w->io_err)
+		w->io_err = ECANCELED;
+}
+
 /* The error of a failed libarchive call, as a negative errno. */
 static int la_err(struct tar_writer *w, char *err, size_t errsz)
 {
@@ -1103,10 +1112,9 @@ int tar_open(struct tar_writer **out, int fd, const struct tar_options *o, char 
 	return 0;
 fail:
 	if (w->a) {
-		/* Nothing more reaches the output: a compressor would end
-		 * its stream properly around no tar, an empty context. */
-		if (!w->io_err)
-			w->io_err = ECANCELED;
+		/* a compressor would end its stream around no tar, an
+		 * empty context */
+		cut_stream(w);
 		archive_write_free(w->a);
 	}
 	free(w->buf);
@@ -1509,14 +1517,20 @@ int tar_finish(struct tar_writer *w, char *err, size_t errsz)
 
 /* Ends a stream that was given up: what is buffered, then an incomplete
  * block, so that readers report a truncated archive (Go: unexpected EOF)
- * instead of ending quietly at a member boundary. */
+ * instead of ending quietly at a member boundary.  Where that cannot be
+ * written (the output or the compressor failed), the stream is cut where
+ * it stands. */
 static void abort_stream(struct tar_writer *w)
 {
 	char tail[BLOCK];
 	int n;
 
-	if (w->finished || w->io_err || flush(w, NULL, 0))
+	if (w->finished)
 		return;
+	if (w->io_err || flush(w, NULL, 0)) {
+		cut_stream(w);
+		return;
+	}
 	n = snprintf(tail, sizeof(tail), "ctxpack: archive given up: %s\n", w->failmsg);
 	if (n < 1 || n >= BLOCK)
 		n = BLOCK - 1;
@@ -1525,8 +1539,10 @@ static void abort_stream(struct tar_writer *w)
 	if (n)
 		memcpy(w->buf, tail, (size_t)n);
 	w->used = (size_t)n;
-	if (!flush(w, NULL, 0) && w->a)
-		archive_write_close(w->a);
+	if (flush(w, NULL, 0) || (w->a && archive_write_close(w->a) != ARCHIVE_OK)) {
+		cut_stream(w);
+		return;
+	}
 	w->finished = true;
 }
 

@@ -8,6 +8,8 @@ whole table):
     existing target, stdout redirected onto it, and `digest` whose hash
     cache cannot be saved there;
   - EPIPE: a reader that is gone before the first byte (plain and zstd);
+  - ENOMEM: zstd's compressor out of memory (RLIMIT_AS swept): the stream
+    is cut, never a complete frame;
   - SIGINT and SIGTERM while `pack` writes into a pipe; while `pack -o`
     writes through the named temporary file used where O_TMPFILE is not
     supported (forced with strace's fault injection); `digest` killed
@@ -198,6 +200,53 @@ def test_reader_gone(ctx):
                   rc == 1 and one_line(err, "broken pipe"), (rc, err))
 
 
+def sanitized():
+    """An ASan or TSan build reserves terabytes of address space: it cannot
+    run under RLIMIT_AS."""
+    with open(CTXPACK, "rb") as f:
+        data = f.read()
+    return b"__asan_init" in data or b"__tsan_init" in data
+
+
+def test_zstd_memory(big):
+    """A zstd stream whose compressor ran out of memory once ended as a
+    complete, valid, empty frame (libarchive closes the filter when it is
+    freed): a failed run must leave a stream that does not decode as
+    complete.  The address-space limit is swept so that the failure falls
+    in the compressor's allocations (its workers, level 19's tables)."""
+    name = "pack --compress=zstd out of memory (RLIMIT_AS swept): every failed run " \
+        "leaves a stream zstd -t rejects, every run that succeeds one it accepts"
+    zstd = shutil.which("zstd")
+    if not zstd:
+        tap.skip(name, "zstd(1) not installed")
+        return
+    if sanitized():
+        tap.skip(name, "a sanitizer build cannot run under RLIMIT_AS")
+        return
+    import resource
+    bad, fails, oks = [], 0, 0
+    for mib in range(40, 720, 30):
+        def limit(mib=mib):
+            resource.setrlimit(resource.RLIMIT_AS, (mib << 20, mib << 20))
+        p = subprocess.run([CTXPACK, "pack", "--compress=zstd", "--level", "19", "-j", "2",
+                            big], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV,
+                           preexec_fn=limit, timeout=120)
+        if p.returncode == 127:
+            continue  # the loader could not map the program
+        t = subprocess.run([zstd, "-t", "-q"], input=p.stdout, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+        whole = t.returncode == 0
+        if p.returncode == 0:
+            oks += 1
+            if not whole:
+                bad.append((mib, "exit 0, stream rejected"))
+        else:
+            fails += 1
+            if whole or p.returncode != 1 or not lines(p.stderr):
+                bad.append((mib, p.returncode, len(p.stdout), p.stderr[-200:]))
+    tap.check(name, not bad and fails > 0 and oks > 0, (bad, fails, oks))
+
+
 # -- signals ------------------------------------------------------------------
 
 def test_signal_pipe(big):
@@ -369,6 +418,7 @@ def main():
     big = big_tree()
     test_full_fs(ctx)
     test_reader_gone(big)
+    test_zstd_memory(big)
     test_signal_pipe(big)
     test_signal_named_tmp(ctx, big)
     test_digest_signals(ctx)
