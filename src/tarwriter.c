@@ -1250,14 +1250,7 @@ int tar_file_open(int rootfd, struct tar_dir *dir, const struct walk_entry *e, s
 			       "'%s' is no longer a regular file (a symlink is in its path)", e->path);
 	if (fd < 0)
 		return set_errmsg(err, errsz, fd, "cannot open '%s': %s", e->path, strerror(-fd));
-	if (fstat(fd, &st) < 0)
-		rc = set_errmsg(err, errsz, -errno, "cannot stat '%s': %s", e->path, strerror(errno));
-	else if (!S_ISREG(st.st_mode))
-		rc = set_errmsg(err, errsz, -ESTALE, "'%s' is no longer a regular file", e->path);
-	else if (e->ino && st.st_ino != e->ino)
-		rc = set_errmsg(err, errsz, -ESTALE, "'%s' was replaced after it was walked", e->path);
-	else if ((uint64_t)st.st_size != e->size)
-		rc = changed_size(e->path, (uint64_t)st.st_size, e->size, false, err, errsz);
+	rc = walk_file_check(e, fd, WALK_OPENED, 0, &st, err, errsz);
 	if (rc) {
 		close(fd);
 		return rc;

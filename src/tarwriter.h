@@ -60,7 +60,7 @@ int tar_add(struct tar_writer *w, int rootfd, const struct walk_entry *e, const 
 	    char *err, size_t errsz);
 
 /* What tar_add reads from the tree for one entry, opened and checked
- * against the walk (type, inode, size), possibly on another thread
+ * against the walk (walk_file_check), possibly on another thread
  * (read-ahead, src/prefetch.c): the open file, or all of its bytes. */
 struct tar_body {
 	int fd;		/* the regular file, not yet read; -1 */
@@ -90,8 +90,9 @@ void tar_dir_close(struct tar_dir *dir);
 void tar_disable_openat2(void);
 
 /* Opens the regular file e below rootfd for reading as tar_body_open does
- * (dir as there), checked against the walk: still a regular file, the
- * same inode, the same size.  st, if not NULL, receives its fstat.
+ * (dir as there), checked against the walk (walk_file_check at
+ * WALK_OPENED: type, inode, size, mtime, ctime).  st, if not NULL,
+ * receives its fstat.
  * Returns the descriptor or -errno with err naming the path (-ESTALE when
  * it is no longer the file the walk saw). */
 int tar_file_open(int rootfd, struct tar_dir *dir, const struct walk_entry *e, struct stat *st,

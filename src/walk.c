@@ -626,6 +626,58 @@ int walk_entry_from_stat(struct walk_entry *e, const struct stat *st)
 	return rc;
 }
 
+/* "64 MiB", "3 KiB", "1000 bytes": exact, for sizes that may differ by a byte. */
+static void size_text(char *buf, size_t sz, uint64_t v)
+{
+	if (v >= (1u << 20) && v % (1u << 20) == 0)
+		snprintf(buf, sz, "%llu MiB", (unsigned long long)(v >> 20));
+	else if (v >= 1024 && v % 1024 == 0)
+		snprintf(buf, sz, "%llu KiB", (unsigned long long)(v >> 10));
+	else
+		snprintf(buf, sz, "%llu byte%s", (unsigned long long)v, v == 1 ? "" : "s");
+}
+
+int walk_file_check(const struct walk_entry *e, int fd, enum walk_when when, uint64_t got,
+		    struct stat *stp, char *err, size_t errsz)
+{
+	struct stat st;
+	char what[128], a[32], b[32];
+	bool ident = e->ino != 0, mtime, ctime;
+
+	if (fstat(fd, &st) < 0)
+		return set_errmsg(err, errsz, -errno, "cannot stat '%s': %s", e->path,
+				  strerror(errno));
+	mtime = st.st_mtim.tv_sec != e->mtime_sec || (uint32_t)st.st_mtim.tv_nsec != e->mtime_nsec;
+	ctime = st.st_ctim.tv_sec != e->ctime_sec || (uint32_t)st.st_ctim.tv_nsec != e->ctime_nsec;
+	size_text(a, sizeof(a), e->size);
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(what, sizeof(what), "no longer a regular file");
+	} else if (ident && (st.st_ino != e->ino || st.st_dev != e->dev)) {
+		snprintf(what, sizeof(what), "replaced: another inode");
+	} else if ((uint64_t)st.st_size != e->size) {
+		size_text(b, sizeof(b), (uint64_t)st.st_size);
+		snprintf(what, sizeof(what), "size: %s walked, %s now", a, b);
+	} else if (when == WALK_READ && got != e->size) {
+		/* The size it says is the walked one, its content is not
+		 * (/proc, /sys; or it changed back) */
+		size_text(b, sizeof(b), got);
+		snprintf(what, sizeof(what), "size: %s walked, %s read", a,
+			 got > e->size ? "more" : b);
+	} else if (ident && mtime) {
+		snprintf(what, sizeof(what), "modified: mtime%s moved", ctime ? " and ctime" : "");
+	} else if (ident && ctime && st.st_nlink == 0) {
+		snprintf(what, sizeof(what), "removed: deleted or renamed over");
+	} else if (ident && ctime) {
+		snprintf(what, sizeof(what), "only its ctime moved: mode, owner or links changed");
+	} else {
+		if (stp)
+			*stp = st;
+		return 0;
+	}
+	return set_errmsg(err, errsz, -ESTALE, "'%s' changed %s (%s)", e->path,
+			  when == WALK_READ ? "while it was read" : "after it was walked", what);
+}
+
 /* Can the file at/name be read?  The archiver reads it later; this is
  * the docker CLI's up-front check (ValidateContextDirectory). */
 static int check_readable(int at, const char *name)

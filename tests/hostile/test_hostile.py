@@ -1479,9 +1479,11 @@ def midstream_cases():
                        os.symlink(j(o, "zz-file"), j(r, "zz-file"))), 1),
         ("a file swapped for a FIFO", "zz-file",
          lambda r, o: (os.unlink(j(r, "zz-file")), os.mkfifo(j(r, "zz-file"))), 1),
+        # the walk's mtime and ctime no longer hold: the member would pair
+        # the walked header with other bytes
         ("a file rewritten in place, same size", "zz-file",
          lambda r, o: (lambda fd: (os.pwrite(fd, new_same_size, 0), os.close(fd)))(
-             os.open(j(r, "zz-file"), os.O_WRONLY)), 0),
+             os.open(j(r, "zz-file"), os.O_WRONLY)), 1),
     ]
     for label, path, mutate, want_rc in cases:
         for builder in BUILDERS:
