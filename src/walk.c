@@ -500,6 +500,14 @@ static ssize_t read_link(struct worker *k, int at, const char *name, uint64_t hi
 	}
 }
 
+/* Why the target of an entry stat'ed as a symlink could not be read when
+ * the entry changed in between (readlinkat's EINVAL: not a symlink any
+ * more; ENOENT: gone), or NULL for an error of its own. */
+static const char *link_changed(ssize_t rc)
+{
+	return rc == -EINVAL ? "no longer a symlink" : rc == -ENOENT ? "removed" : NULL;
+}
+
 /* Opens rel[0..len) (relative to at, '/'-separated, NUL after it) one
  * component at a time without following symlinks; the last one as
  * O_RDONLY|O_DIRECTORY.  Returns a descriptor or -errno. */
@@ -848,10 +856,15 @@ static int do_entry(struct worker *k, struct wnode *d, int fd, const struct dnam
 	if (sent && es.type == WT_SYMLINK) {
 		linklen = read_link(k, fd, dn->name, es.size);
 		if (linklen < 0) {
-			rc = linklen == -ENOMEM
-				     ? nomem(k)
-				     : fail(k, path, len, (int)linklen, "cannot read link '%s': %s",
-					    path, strerror((int)-linklen));
+			const char *why = link_changed(linklen);
+			if (linklen == -ENOMEM)
+				rc = nomem(k);
+			else if (why)
+				rc = fail(k, path, len, -ESTALE, "'%s' changed during the run (%s)",
+					  path, why);
+			else
+				rc = fail(k, path, len, (int)linklen, "cannot read link '%s': %s",
+					  path, strerror((int)-linklen));
 			goto out;
 		}
 	}
@@ -1150,7 +1163,7 @@ static int add_dockerfile(struct walker *w, int rootfd, struct walk_result *out)
 	size_t lo = 0, hi = out->n;
 	ssize_t linklen = 0;
 	int dfd = rootfd, rc;
-	const char *name = df;
+	const char *name = df, *changed = NULL;
 
 	if (slash) {
 		char *dir = xmemdup(df, (size_t)(slash - df));
@@ -1170,6 +1183,9 @@ static int add_dockerfile(struct walker *w, int rootfd, struct walk_result *out)
 	if (!rc && es.type == WT_SYMLINK) {
 		linklen = read_link(k, dfd, name, es.size);
 		rc = linklen < 0 ? (int)linklen : 0;
+		changed = link_changed(linklen);
+		if (changed)
+			rc = -ESTALE;
 	}
 	if (dfd != rootfd)
 		close(dfd);
@@ -1221,7 +1237,8 @@ fail:
 	if (rc == -ENOMEM)
 		return rc;
 	free(w->errmsg);
-	if (asprintf(&w->errmsg, "cannot open '%s': %s", df, strerror(-rc)) < 0)
+	if ((changed ? asprintf(&w->errmsg, "'%s' changed during the run (%s)", df, changed)
+		     : asprintf(&w->errmsg, "cannot open '%s': %s", df, strerror(-rc))) < 0)
 		w->errmsg = NULL;
 	return rc;
 }
