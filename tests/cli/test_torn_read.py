@@ -17,6 +17,8 @@ output that does not read as a complete tar (with -o: nothing left).
   * pack --compress=gzip --level=1 -o FILE: the rewrite once the archiver's
     descriptor of the file is 10 MiB in (/proc/PID/fdinfo; gzip paces
     the reading: the remaining 54 MiB take a good part of a second);
+  * pack -f with the Dockerfile outside the context: the .dockerignore
+    it rewrites (the Dockerfile's name appended) is read like any file;
   * digest: under strace, the second read(2) of the file waits 1 s
     while its times are changed (utime: only the times; chmod: only the
     ctime): the message says which (skipped visibly without strace).
@@ -95,30 +97,57 @@ def read_n(f, n):
     return b"".join(got)
 
 
-def test_pipe(builder, extra):
-    """pack into a pipe: 10 MiB read, the file rewritten, the rest read."""
-    d, path = tree()
-    p = subprocess.Popen([CTXPACK, "pack", "--builder=" + builder] + extra + ["."], cwd=d,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
+def held_pack(d, args, mutate):
+    """pack ARGS . in d into a pipe: 10 MiB read, mutate(), the rest read.
+    Returns (held, head, rc, stderr, members, end); held: pack was still
+    running when mutate() ran (blocked on the full pipe)."""
+    p = subprocess.Popen([CTXPACK, "pack"] + args + ["."], cwd=d, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=ENV)
     timer = threading.Timer(120, p.kill)
     timer.start()
     head = read_n(p.stdout, HEAD)
-    # the archiver is blocked on the full pipe, far from the file's end
     time.sleep(0.1)
     held = p.poll() is None
-    rewrite(path)
+    mutate()
     rest = p.stdout.read()
     err = p.stderr.read()
     rc = p.wait()
     timer.cancel()
-    gzip = "--compress=gzip" in extra
-    members, end = tar_of(head + rest, gzip)
+    members, end = tar_of(head + rest, "--compress=gzip" in args)
+    return held, len(head), rc, err, members, end
+
+
+def test_pipe(builder, extra):
+    """pack into a pipe: 10 MiB read, the file rewritten, the rest read
+    (the archiver blocked on the full pipe, far from the file's end)."""
+    d, path = tree()
+    held, head, rc, err, members, end = held_pack(d, ["--builder=" + builder] + extra,
+                                                  lambda: rewrite(path))
     tap.check("pack %s (%s) into a pipe, the 64 MiB file rewritten in place after 10 MiB: "
               "exit 1, 'big.bin' changed while it was read, the stream not a complete tar"
               % (" ".join(extra) or "(defaults)", builder),
-              held and len(head) == HEAD and rc == 1 and says_changed(err)
+              held and head == HEAD and rc == 1 and says_changed(err)
               and not end.startswith("eof"),
-              (held, len(head), rc, err, end, [m["name"] for m in members]))
+              (held, head, rc, err, end, [m["name"] for m in members]))
+
+
+def test_ignore_file(builder):
+    """The .dockerignore pack rewrites (a Dockerfile outside the context:
+    its name is appended) changes after the walk, while the archiver is
+    held on the pipe inside a member before it."""
+    d = tap.tree({"-big.bin": A, "a.txt": b"a\n"}, b"*.tmp\n")
+    outside = tap.tree({"Dockerfile": b"FROM scratch\n"})
+
+    def grow():
+        with open(os.path.join(d, ".dockerignore"), "ab") as f:
+            f.write(b"# more\n")
+    held, head, rc, err, members, end = held_pack(
+        d, ["--builder=" + builder, "-f", os.path.join(outside, "Dockerfile")], grow)
+    tap.check("pack -f outside (%s): .dockerignore, which pack rewrites, grew after the walk: "
+              "exit 1 naming it, the stream not a complete tar" % builder,
+              held and rc == 1 and b"ctxpack: '.dockerignore' changed after it was walked "
+              b"(size: 6 bytes walked, 13 bytes now)" in err and not end.startswith("eof"),
+              (held, rc, err, end, [m["name"] for m in members]))
 
 
 def fd_pos(pid, path):
@@ -201,6 +230,8 @@ def main():
     # the builder does not change how a file is read: gzip (seconds) once each
     test_pipe("buildkit", ["--compress=gzip", "--level=1"])
     test_output_file("classic")
+    for builder in ("buildkit", "classic"):
+        test_ignore_file(builder)
     test_digest("only its times set (utime)", lambda p: os.utime(p, (OLD + 5, OLD + 5)),
                 "modified: mtime and ctime moved")
     test_digest("only its mode changed (chmod)", lambda p: os.chmod(p, 0o600),
