@@ -44,19 +44,14 @@ static struct hashcache_key key_of(const struct walk_entry *e)
 				       .ctime_sec = e->ctime_sec, .ctime_nsec = e->ctime_nsec };
 }
 
-static bool same_times(const struct stat *st, const struct walk_entry *e)
-{
-	return st->st_mtim.tv_sec == e->mtime_sec && (uint32_t)st->st_mtim.tv_nsec == e->mtime_nsec &&
-	       st->st_ctim.tv_sec == e->ctime_sec && (uint32_t)st->st_ctim.tv_nsec == e->ctime_nsec;
-}
-
-/* Reads fd to its end (exactly e->size bytes) into the hash. */
+/* Reads fd to its end (exactly e->size bytes) into the hash; the file
+ * must still be the one walked after its last byte (walk_file_check). */
 static int hash_fd(struct job *j, int fd, const struct walk_entry *e, char *buf, XXH3_state_t *st,
 		   uint8_t out[16], char *err, size_t errsz)
 {
 	XXH128_canonical_t c;
 	uint64_t got = 0;
-	struct stat after;
+	int rc;
 
 	XXH3_128bits_reset(st);
 	for (;;) {
@@ -77,17 +72,9 @@ static int hash_fd(struct job *j, int fd, const struct walk_entry *e, char *buf,
 			atomic_fetch_add_explicit(&j->progress->written, (uint64_t)n,
 						  memory_order_relaxed);
 	}
-	if (got == e->size && fstat(fd, &after)) {
-		int rc = -errno;
-
-		snprintf(err, errsz, "cannot read '%s': %s", e->path, strerror(-rc));
+	rc = walk_file_check(e, fd, WALK_READ, got, NULL, err, errsz);
+	if (rc)
 		return rc;
-	}
-	if (got != e->size || (uint64_t)after.st_size != e->size || !same_times(&after, e)) {
-		snprintf(err, errsz, "'%s' changed while it was read (walked: %llu bytes, read: %llu)",
-			 e->path, (unsigned long long)e->size, (unsigned long long)got);
-		return -ESTALE;
-	}
 	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(st));
 	memcpy(out, c.digest, 16);
 	atomic_fetch_add_explicit(&j->files_read, 1, memory_order_relaxed);

@@ -176,22 +176,27 @@ static int walk(const struct pack_options *o, const struct dockerctx *ctx, int r
 
 /* The bytes of .dockerignore with the generated Dockerfile's name
  * appended (e: the context's own, or NULL when it has none) into *out
- * (malloc'd). */
+ * (malloc'd).  The context's own is read as the archiver reads any file
+ * (tar_body_open: still the file walked, before and after the read). */
 static int ignore_with_name(char **out, size_t *outlen, int rootfd, const struct walk_entry *e,
 			    const struct outside_df *df, char *err, size_t errsz)
 {
 	char *old = NULL, *buf;
 	size_t len = 0, nl = strlen(df->name);
-	struct stat st;
 	int rc;
 
+	if (e && e->type != WT_FILE) /* the docker CLI dies mid-stream here */
+		return set_errmsg(err, errsz, -EINVAL,
+				  "'.dockerignore' is not a regular file, so the Dockerfile's generated name cannot be added to it; move the Dockerfile into the context");
 	if (e) {
-		rc = read_fd(openat(rootfd, ".dockerignore", O_RDONLY | O_NOFOLLOW | O_CLOEXEC), &old,
-			     &len, &st);
-		if (rc) {
-			snprintf(err, errsz, "cannot read '.dockerignore': %s", strerror(-rc));
+		struct tar_body b;
+		rc = tar_body_open(&b, rootfd, NULL, e, false, true, err, errsz);
+		old = b.data;
+		len = b.len;
+		b.data = NULL;
+		tar_body_free(&b);
+		if (rc)
 			return rc;
-		}
 	}
 	buf = malloc(len + nl + sizeof("\n.dockerignore\n\n"));
 	if (!buf) {
@@ -366,12 +371,6 @@ static int write_members(struct pack_session *s, struct tar_writer *w, bool coun
 		if (!e->sent)
 			continue;
 		if (e == s->ignore_entry) {
-			if (e->type != WT_FILE) {
-				/* The docker CLI dies mid-stream here. */
-				snprintf(err, errsz, "'.dockerignore' is not a regular file, so the Dockerfile's generated name cannot be added to it; move the Dockerfile into the context");
-				rc = -EINVAL;
-				goto out;
-			}
 			rc = add_ignore_with_name(w, s->rootfd, e, &s->df, t, err, errsz);
 			if (rc)
 				goto out;

@@ -682,25 +682,21 @@ static ssize_t read_cap(int fd, bool opath, char **out)
 	return n;
 }
 
-/* The error of a short read or of one byte too many (the file changed
- * after it was walked): never a member padded or cut short. */
-static int changed_size(const char *path, uint64_t got, uint64_t size, bool more, char *err,
-			size_t errsz)
+/* The file did not end after e->size bytes (got were read: fewer, or
+ * e->size + 1 for more): it changed after it was walked.  The error says
+ * how (walk_file_check); never a member padded or cut short. */
+static int changed(int fd, const struct walk_entry *e, uint64_t got, char *err, size_t errsz)
 {
-	if (more)
-		return set_errmsg(err, errsz, -ESTALE,
-			       "'%s' changed size while being read (more than %llu bytes)", path,
-			       (unsigned long long)size);
-	return set_errmsg(err, errsz, -ESTALE,
-		       "'%s' changed size while being read (%llu bytes, not %llu)", path,
-		       (unsigned long long)got, (unsigned long long)size);
+	int rc = walk_file_check(e, fd, WALK_READ, got, NULL, err, errsz);
+
+	return rc ? rc : set_errmsg(err, errsz, -ESTALE, "'%s' changed while it was read", e->path);
 }
 
 /* Reads up to want bytes of a file that should hold size (got of them
  * read so far).  Returns the count (> 0), or -errno with err set: a read
  * error, or the file ending early. */
-static ssize_t read_part(int fd, void *buf, size_t want, const char *path, uint64_t got,
-			 uint64_t size, char *err, size_t errsz)
+static ssize_t read_part(int fd, void *buf, size_t want, const struct walk_entry *e, uint64_t got,
+			 char *err, size_t errsz)
 {
 	ssize_t n;
 
@@ -708,14 +704,17 @@ static ssize_t read_part(int fd, void *buf, size_t want, const char *path, uint6
 		n = read(fd, buf, want);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return set_errmsg(err, errsz, -errno, "cannot read '%s': %s", path, strerror(errno));
+		return set_errmsg(err, errsz, -errno, "cannot read '%s': %s", e->path,
+				  strerror(errno));
 	if (n == 0)
-		return changed_size(path, got, size, false, err, errsz);
+		return changed(fd, e, got, err, errsz);
 	return n;
 }
 
-/* After size bytes: the file must end here. */
-static int check_end(int fd, const char *path, uint64_t size, char *err, size_t errsz)
+/* After e->size bytes: the file must end here, and still be the file the
+ * walk saw (walk_file_check: a file rewritten in place while it was read
+ * ends where it should and holds bytes it never held at once). */
+static int check_end(int fd, const struct walk_entry *e, char *err, size_t errsz)
 {
 	char extra;
 	ssize_t n;
@@ -724,10 +723,9 @@ static int check_end(int fd, const char *path, uint64_t size, char *err, size_t 
 		n = read(fd, &extra, 1);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return set_errmsg(err, errsz, -errno, "cannot read '%s': %s", path, strerror(errno));
-	if (n > 0)
-		return changed_size(path, size, size, true, err, errsz);
-	return 0;
+		return set_errmsg(err, errsz, -errno, "cannot read '%s': %s", e->path,
+				  strerror(errno));
+	return walk_file_check(e, fd, WALK_READ, e->size + (n > 0), NULL, err, errsz);
 }
 
 /* Waits until the output can take more (a non-blocking descriptor). */
@@ -892,12 +890,14 @@ io_error:
 	return fail(w, rc, err, errsz);
 }
 
-/* Copies exactly size bytes of fd into the stream; any other length is an
- * error (the file changed after it was walked). */
-static int copy_data(struct tar_writer *w, int fd, const char *path, uint64_t size,
-		     XXH3_state_t *hs, char *err, size_t errsz)
+/* Copies exactly e->size bytes of fd into the stream, by whichever path;
+ * any other length, or a file that is no longer the one walked when its
+ * last byte is read, is an error (check_end). */
+static int copy_data(struct tar_writer *w, int fd, const struct walk_entry *e, XXH3_state_t *hs,
+		     char *err, size_t errsz)
 {
-	uint64_t left = size;
+	const char *path = e->path;
+	uint64_t size = e->size, left = size;
 	ssize_t n;
 	int rc;
 
@@ -911,7 +911,7 @@ static int copy_data(struct tar_writer *w, int fd, const char *path, uint64_t si
 			w->no_tee = true;
 			left = size - (uint64_t)moved;
 		} else if ((uint64_t)moved < size) {
-			return changed_size(path, (uint64_t)moved, size, false, err, errsz);
+			return changed(fd, e, (uint64_t)moved, err, errsz);
 		} else {
 			left = 0;
 		}
@@ -926,7 +926,7 @@ static int copy_data(struct tar_writer *w, int fd, const char *path, uint64_t si
 		if (unsupported)
 			w->direct_mode = DIRECT_NONE;
 		else if ((uint64_t)moved < size)
-			return changed_size(path, (uint64_t)moved, size, false, err, errsz);
+			return changed(fd, e, (uint64_t)moved, err, errsz);
 		else
 			left = 0;
 	}
@@ -940,7 +940,7 @@ static int copy_data(struct tar_writer *w, int fd, const char *path, uint64_t si
 		want = BUF_SIZE - w->used;
 		if (want > left)
 			want = (size_t)left;
-		n = read_part(fd, w->buf + w->used, want, path, size - left, size, err, errsz);
+		n = read_part(fd, w->buf + w->used, want, e, size - left, err, errsz);
 		if (n < 0)
 			return (int)n;
 		if (hs)
@@ -949,7 +949,7 @@ static int copy_data(struct tar_writer *w, int fd, const char *path, uint64_t si
 		w->raw += (uint64_t)n;
 		left -= (uint64_t)n;
 	}
-	rc = check_end(fd, path, size, err, errsz);
+	rc = check_end(fd, e, err, errsz);
 	return rc ? rc : pad(w, size, err, errsz);
 }
 
@@ -1172,15 +1172,15 @@ static void drop_member(struct tar_writer *w, size_t start, uint64_t flushes, ui
 }
 
 /* Reads all of a file that must hold exactly size bytes into b->data. */
-static int read_whole(struct tar_body *b, const char *path, uint64_t size, char *err,
-		      size_t errsz)
+static int read_whole(struct tar_body *b, const struct walk_entry *e, char *err, size_t errsz)
 {
-	uint64_t got = 0;
+	uint64_t size = e->size, got = 0;
+	int rc;
 
 	/* One byte more than expected is asked for: a regular file's read(2)
 	 * returns less than asked only at the file's end, so reaching size
 	 * with a short read proves the end without a read that returns 0
-	 * (two syscalls per small file, not three). */
+	 * (an fstat after it proves the file is still the one walked). */
 	b->data = malloc((size_t)size + 1);
 	if (!b->data)
 		return set_errmsg(err, errsz, -ENOMEM, "out of memory");
@@ -1189,19 +1189,18 @@ static int read_whole(struct tar_body *b, const char *path, uint64_t size, char 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return set_errmsg(err, errsz, -errno, "cannot read '%s': %s", path,
+			return set_errmsg(err, errsz, -errno, "cannot read '%s': %s", e->path,
 				       strerror(errno));
 		if (n == 0)
-			return changed_size(path, got, size, false, err, errsz);
+			return changed(b->fd, e, got, err, errsz);
 		got += (uint64_t)n;
 	}
-	if (got > size)
-		return changed_size(path, got, size, true, err, errsz);
-	if (size == 0) {
-		int rc = check_end(b->fd, path, size, err, errsz);
-		if (rc)
-			return rc;
-	}
+	if (size == 0)
+		rc = check_end(b->fd, e, err, errsz);
+	else
+		rc = walk_file_check(e, b->fd, WALK_READ, got, NULL, err, errsz);
+	if (rc)
+		return rc;
 	b->len = (size_t)size;
 	close(b->fd);
 	b->fd = -1;
@@ -1258,14 +1257,7 @@ int tar_file_open(int rootfd, struct tar_dir *dir, const struct walk_entry *e, s
 			       "'%s' is no longer a regular file (a symlink is in its path)", e->path);
 	if (fd < 0)
 		return set_errmsg(err, errsz, fd, "cannot open '%s': %s", e->path, strerror(-fd));
-	if (fstat(fd, &st) < 0)
-		rc = set_errmsg(err, errsz, -errno, "cannot stat '%s': %s", e->path, strerror(errno));
-	else if (!S_ISREG(st.st_mode))
-		rc = set_errmsg(err, errsz, -ESTALE, "'%s' is no longer a regular file", e->path);
-	else if (e->ino && st.st_ino != e->ino)
-		rc = set_errmsg(err, errsz, -ESTALE, "'%s' was replaced after it was walked", e->path);
-	else if ((uint64_t)st.st_size != e->size)
-		rc = changed_size(e->path, (uint64_t)st.st_size, e->size, false, err, errsz);
+	rc = walk_file_check(e, fd, WALK_OPENED, 0, &st, err, errsz);
 	if (rc) {
 		close(fd);
 		return rc;
@@ -1308,8 +1300,13 @@ int tar_body_open(struct tar_body *b, int rootfd, struct tar_dir *dir, const str
 		if (fd < 0)
 			return set_errmsg(err, errsz, fd, "cannot open '%s': %s", e->path,
 				       strerror(-fd));
-		caplen = read_cap(fd, opath, &b->cap);
+		/* A hard link's member has no data; the link must still name
+		 * the inode whose data went in before it. */
+		rc = e->type == WT_FILE ? walk_file_check(e, fd, WALK_OPENED, 0, NULL, err, errsz) : 0;
+		caplen = rc ? 0 : read_cap(fd, opath, &b->cap);
 		close(fd);
+		if (rc)
+			return rc;
 	}
 	if (caplen < 0) {
 		rc = set_errmsg(err, errsz, (int)caplen, "out of memory");
@@ -1317,7 +1314,7 @@ int tar_body_open(struct tar_body *b, int rootfd, struct tar_dir *dir, const str
 	}
 	b->cap_len = (size_t)caplen;
 	if (read_all && b->fd >= 0)
-		rc = read_whole(b, e->path, e->size, err, errsz);
+		rc = read_whole(b, e, err, errsz);
 	if (!rc)
 		return 0;
 fail:
@@ -1470,7 +1467,7 @@ int tar_add_body(struct tar_writer *w, const struct walk_entry *e, const char *h
 		if (hs)
 			XXH3_128bits_reset(hs);
 		if (!rc)
-			rc = copy_data(w, b->fd, e->path, e->size, hs, err, errsz);
+			rc = copy_data(w, b->fd, e, hs, err, errsz);
 		if (!rc && hs)
 			body_hash(b, XXH3_128bits_digest(hs));
 		XXH3_freeState(hs);

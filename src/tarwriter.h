@@ -13,8 +13,9 @@
  * stream through its compression filters to fd.
  * One writer on one thread; file data is read relative to the context
  * root's descriptor, with no symlink followed anywhere on the path, and a
- * file whose size differs from its header when read is an error (never a
- * truncated or padded member). */
+ * file that is not the one walked when it is opened or after its last byte
+ * (walk_file_check: type, inode, size, mtime, ctime) is an error (never a
+ * truncated, padded or mixed member). */
 #ifndef CTXPACK_TARWRITER_H
 #define CTXPACK_TARWRITER_H
 
@@ -54,13 +55,13 @@ int tar_open_counter(struct tar_writer **out, const struct tar_options *o, char 
 /* Appends e.  hardlink: the earlier member name this entry is a hard link to,
  * or NULL.  Regular files' data is read from rootfd/e->path.  Returns 0 or
  * -errno (-EPIPE when the reader went away, -ENOSPC, -ESTALE when the file
- * no longer matches e: another size, type or inode); err names the path and
- * cause.  After an error the writer accepts nothing more (see tar_close). */
+ * no longer matches e before or after it was read: walk_file_check); err
+ * names the path and cause.  After an error the writer accepts nothing more (see tar_close). */
 int tar_add(struct tar_writer *w, int rootfd, const struct walk_entry *e, const char *hardlink,
 	    char *err, size_t errsz);
 
 /* What tar_add reads from the tree for one entry, opened and checked
- * against the walk (type, inode, size), possibly on another thread
+ * against the walk (walk_file_check), possibly on another thread
  * (read-ahead, src/prefetch.c): the open file, or all of its bytes. */
 struct tar_body {
 	int fd;		/* the regular file, not yet read; -1 */
@@ -90,8 +91,9 @@ void tar_dir_close(struct tar_dir *dir);
 void tar_disable_openat2(void);
 
 /* Opens the regular file e below rootfd for reading as tar_body_open does
- * (dir as there), checked against the walk: still a regular file, the
- * same inode, the same size.  st, if not NULL, receives its fstat.
+ * (dir as there), checked against the walk (walk_file_check at
+ * WALK_OPENED; the reader checks again after the last byte).  st, if not
+ * NULL, receives its fstat.
  * Returns the descriptor or -errno with err naming the path (-ESTALE when
  * it is no longer the file the walk saw). */
 int tar_file_open(int rootfd, struct tar_dir *dir, const struct walk_entry *e, struct stat *st,

@@ -530,6 +530,14 @@ static ssize_t read_link(struct worker *k, int at, const char *name, uint64_t hi
 	}
 }
 
+/* Why the target of an entry stat'ed as a symlink could not be read when
+ * the entry changed in between (readlinkat's EINVAL: not a symlink any
+ * more; ENOENT: gone), or NULL for an error of its own. */
+static const char *link_changed(ssize_t rc)
+{
+	return rc == -EINVAL ? "no longer a symlink" : rc == -ENOENT ? "removed" : NULL;
+}
+
 /* Opens rel[0..len) (relative to at, '/'-separated, NUL after it) one
  * component at a time without following symlinks; the last one as
  * O_RDONLY|O_DIRECTORY.  Returns a descriptor or -errno. */
@@ -654,6 +662,58 @@ int walk_entry_from_stat(struct walk_entry *e, const struct stat *st)
 	if (!rc)
 		fill_entry(e, &es);
 	return rc;
+}
+
+/* "64 MiB", "3 KiB", "1000 bytes": exact, for sizes that may differ by a byte. */
+static void size_text(char *buf, size_t sz, uint64_t v)
+{
+	if (v >= (1u << 20) && v % (1u << 20) == 0)
+		snprintf(buf, sz, "%llu MiB", (unsigned long long)(v >> 20));
+	else if (v >= 1024 && v % 1024 == 0)
+		snprintf(buf, sz, "%llu KiB", (unsigned long long)(v >> 10));
+	else
+		snprintf(buf, sz, "%llu byte%s", (unsigned long long)v, v == 1 ? "" : "s");
+}
+
+int walk_file_check(const struct walk_entry *e, int fd, enum walk_when when, uint64_t got,
+		    struct stat *stp, char *err, size_t errsz)
+{
+	struct stat st;
+	char what[128], a[32], b[32];
+	bool ident = e->ino != 0, mtime, ctime;
+
+	if (fstat(fd, &st) < 0)
+		return set_errmsg(err, errsz, -errno, "cannot stat '%s': %s", e->path,
+				  strerror(errno));
+	mtime = st.st_mtim.tv_sec != e->mtime_sec || (uint32_t)st.st_mtim.tv_nsec != e->mtime_nsec;
+	ctime = st.st_ctim.tv_sec != e->ctime_sec || (uint32_t)st.st_ctim.tv_nsec != e->ctime_nsec;
+	size_text(a, sizeof(a), e->size);
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(what, sizeof(what), "no longer a regular file");
+	} else if (ident && (st.st_ino != e->ino || st.st_dev != e->dev)) {
+		snprintf(what, sizeof(what), "replaced: another inode");
+	} else if ((uint64_t)st.st_size != e->size) {
+		size_text(b, sizeof(b), (uint64_t)st.st_size);
+		snprintf(what, sizeof(what), "size: %s walked, %s now", a, b);
+	} else if (when == WALK_READ && got != e->size) {
+		/* The size it says is the walked one, its content is not
+		 * (/proc, /sys; or it changed back) */
+		size_text(b, sizeof(b), got);
+		snprintf(what, sizeof(what), "size: %s walked, %s read", a,
+			 got > e->size ? "more" : b);
+	} else if (ident && mtime) {
+		snprintf(what, sizeof(what), "modified: mtime%s moved", ctime ? " and ctime" : "");
+	} else if (ident && ctime && st.st_nlink == 0) {
+		snprintf(what, sizeof(what), "removed: deleted or renamed over");
+	} else if (ident && ctime) {
+		snprintf(what, sizeof(what), "only its ctime moved: mode, owner or links changed");
+	} else {
+		if (stp)
+			*stp = st;
+		return 0;
+	}
+	return set_errmsg(err, errsz, -ESTALE, "'%s' changed %s (%s)", e->path,
+			  when == WALK_READ ? "while it was read" : "after it was walked", what);
 }
 
 /* Can the file at/name be read?  The archiver reads it later; this is
@@ -828,10 +888,15 @@ static int do_entry(struct worker *k, struct wnode *d, int fd, const struct dnam
 	if (sent && es.type == WT_SYMLINK) {
 		linklen = read_link(k, fd, dn->name, es.size);
 		if (linklen < 0) {
-			rc = linklen == -ENOMEM
-				     ? nomem(k)
-				     : fail(k, path, len, (int)linklen, "cannot read link '%s': %s",
-					    path, strerror((int)-linklen));
+			const char *why = link_changed(linklen);
+			if (linklen == -ENOMEM)
+				rc = nomem(k);
+			else if (why)
+				rc = fail(k, path, len, -ESTALE, "'%s' changed during the run (%s)",
+					  path, why);
+			else
+				rc = fail(k, path, len, (int)linklen, "cannot read link '%s': %s",
+					  path, strerror((int)-linklen));
 			goto out;
 		}
 	}
@@ -1133,7 +1198,7 @@ static int add_dockerfile(struct walker *w, int rootfd, struct walk_result *out)
 	size_t lo = 0, hi = out->n;
 	ssize_t linklen = 0;
 	int dfd = rootfd, rc;
-	const char *name = df;
+	const char *name = df, *changed = NULL;
 
 	if (slash) {
 		char *dir = xmemdup(df, (size_t)(slash - df));
@@ -1153,6 +1218,9 @@ static int add_dockerfile(struct walker *w, int rootfd, struct walk_result *out)
 	if (!rc && es.type == WT_SYMLINK) {
 		linklen = read_link(k, dfd, name, es.size);
 		rc = linklen < 0 ? (int)linklen : 0;
+		changed = link_changed(linklen);
+		if (changed)
+			rc = -ESTALE;
 	}
 	if (dfd != rootfd)
 		close(dfd);
@@ -1204,7 +1272,8 @@ fail:
 	if (rc == -ENOMEM)
 		return rc;
 	free(w->errmsg);
-	if (asprintf(&w->errmsg, "cannot open '%s': %s", df, strerror(-rc)) < 0)
+	if ((changed ? asprintf(&w->errmsg, "'%s' changed during the run (%s)", df, changed)
+		     : asprintf(&w->errmsg, "cannot open '%s': %s", df, strerror(-rc))) < 0)
 		w->errmsg = NULL;
 	return rc;
 }

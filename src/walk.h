@@ -92,4 +92,26 @@ struct stat;
  * For tools and tests that build entries by hand. */
 int walk_entry_from_stat(struct walk_entry *e, const struct stat *st);
 
+/* When a reader of a walked regular file asks walk_file_check. */
+enum walk_when {
+	WALK_OPENED, /* opened, before its first byte */
+	WALK_READ,   /* after its last byte (and the test for its end) */
+};
+
+/* Is the file open as fd still the one the walk saw as e?  The one test
+ * every reader of a walked file makes (the tar writer on every path it
+ * reads by, its read-ahead, hashing), at WALK_OPENED and again at
+ * WALK_READ, where got is the number of bytes read (e->size when the file
+ * ended where the walk said it would; more or fewer when it did not).
+ * fstat(fd) must show a regular file of e->size bytes and, for an entry
+ * that came from a stat (e->ino != 0), the same device and inode, mtime
+ * and ctime.  st, if not NULL, receives the fstat.  Returns 0; -ESTALE
+ * with a message saying what changed: "'a' changed while it was read
+ * (size: 64 MiB walked, 10 MiB now)", "(replaced: another inode)",
+ * "(modified: mtime and ctime moved)", "(removed: deleted or renamed
+ * over)", "(only its ctime moved: mode, owner or links changed)"; or the
+ * fstat's -errno ("cannot stat 'a': ..."). */
+int walk_file_check(const struct walk_entry *e, int fd, enum walk_when when, uint64_t got,
+		    struct stat *st, char *err, size_t errsz);
+
 #endif

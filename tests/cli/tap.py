@@ -1,5 +1,5 @@
 """tap.py: what the CLI tests share: TAP checks and visible skips, and
-throwaway context trees removed at the end.
+throwaway context trees removed at the end, and the program a tracer runs.
 
     import tap
     tap.check("name", condition, detail)   # detail is printed on failure
@@ -47,6 +47,24 @@ def tree(files, ignore=None, prefix="ctxpack-test-"):
     if ignore is not None:
         write(d, ".dockerignore", ignore)
     return d
+
+
+def child_running(pid, exe):
+    """The child of pid (strace, say) running the program exe, or None
+    (strace forks short-lived probes too)."""
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            kids = [int(k) for k in f.read().split()]
+    except OSError:
+        return None
+    for k in kids:
+        try:
+            with open("/proc/%d/cmdline" % k, "rb") as f:
+                if f.read().split(b"\0")[0] == os.fsencode(exe):
+                    return k
+        except OSError:
+            pass
+    return None
 
 
 def finish(detail_chars=1500):

@@ -277,6 +277,16 @@ else:
     os.chmod(os.path.join(u, "secret"), 0)
     rc, out, err = run("digest", u)
     tap.check("an unreadable file fails the digest, naming it", rc == 1 and "secret" in err and not out, err)
+# With the Dockerfile outside, pack appends its name to .dockerignore: a
+# .dockerignore that is a symlink cannot take it, in digest as in pack.
+sl = tap.tree({"a.txt": b"a\n", "rules": b"*.tmp\n"})
+os.symlink("rules", os.path.join(sl, ".dockerignore"))
+outside_df = os.path.join(tap.tree({"Dockerfile": b"FROM scratch\n"}), "Dockerfile")
+rc, out, err = run("digest", "--no-cache", "-f", outside_df, sl)
+rcp, _, errp = run("pack", "-f", outside_df, sl)
+tap.check("-f outside and a symlinked .dockerignore: digest fails as pack does",
+          rc == 1 and rcp == 1 and err == errp and "'.dockerignore' is not a regular file" in err,
+          (rc, err, rcp, errp))
 nc = dict(ENV, XDG_CACHE_HOME="/proc/ctxpack-no-such-dir", HOME="/proc")
 rc, out, err = run("digest", d, env=nc)
 tap.check("a cache that cannot be saved warns and the digest stands",

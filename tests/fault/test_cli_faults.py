@@ -278,23 +278,6 @@ def strace_cmd(outdir):
             "-e", "inject=open,openat:error=EOPNOTSUPP:when=1", CTXPACK]
 
 
-def child_of(pid):
-    """strace's child running ctxpack (strace forks short-lived probes too)."""
-    try:
-        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-            kids = [int(k) for k in f.read().split()]
-    except OSError:
-        return None
-    for k in kids:
-        try:
-            with open("/proc/%d/cmdline" % k, "rb") as f:
-                if f.read().split(b"\0")[0] == os.fsencode(CTXPACK):
-                    return k
-        except OSError:
-            pass
-    return None
-
-
 def test_signal_named_tmp(ctx, big):
     names = ["-o through the named temporary file (no O_TMPFILE): exit 0, the archive, no"
              " temporary file left"]
@@ -324,7 +307,7 @@ def test_signal_named_tmp(ctx, big):
         seen, child = None, None
         end = time.monotonic() + 30
         while time.monotonic() < end and s.poll() is None and not (seen and child):
-            child = child_of(s.pid)
+            child = tap.child_running(s.pid, CTXPACK)
             seen = [n for n in os.listdir(outdir) if ".ctxpack-" in n]
             time.sleep(0.01)
         if seen and child:

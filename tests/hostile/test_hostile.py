@@ -1508,9 +1508,11 @@ def midstream_cases():
                        os.symlink(j(o, "zz-file"), j(r, "zz-file"))), 1),
         ("a file swapped for a FIFO", "zz-file",
          lambda r, o: (os.unlink(j(r, "zz-file")), os.mkfifo(j(r, "zz-file"))), 1),
+        # the walk's mtime and ctime no longer hold: the member would pair
+        # the walked header with other bytes
         ("a file rewritten in place, same size", "zz-file",
          lambda r, o: (lambda fd: (os.pwrite(fd, new_same_size, 0), os.close(fd)))(
-             os.open(j(r, "zz-file"), os.O_WRONLY)), 0),
+             os.open(j(r, "zz-file"), os.O_WRONLY)), 1),
     ]
     for label, path, mutate, want_rc in cases:
         for builder in BUILDERS:
@@ -1538,9 +1540,10 @@ def midstream_cases():
     inside = [
         ("truncated to nothing", lambda p: os.truncate(p, 0), (1,)),
         ("truncated to half", lambda p: os.truncate(p, size // 2), (1,)),
+        # the same size at the end, but the times moved: found after the last byte
         ("truncated, then extended back to its size (a hole)",
-         lambda p: (os.truncate(p, 4096), os.truncate(p, size)), (1, 0)),
-        ("extended", lambda p: append(p, b"x" * 4096), (1, 0)),
+         lambda p: (os.truncate(p, 4096), os.truncate(p, size)), (1,)),
+        ("extended", lambda p: append(p, b"x" * 4096), (1,)),
         ("replaced (rename over)", lambda p: (wfile(p + ".new", b"new"), os.rename(p + ".new", p)),
          (0, 1)),
         ("deleted", lambda p: os.unlink(p), (0, 1)),

@@ -727,11 +727,11 @@ static void test_file_changed_before_read(void **state)
 	open_tar(t, NULL);
 	add(t, "Dockerfile", NULL);
 	check_broken_after(t, tar_add(t->w, t->rootfd, &e, NULL, t->err, sizeof(t->err)), -ESTALE,
-			   "'f' changed size");
+			   "'f' changed after it was walked (size: 5 bytes walked, 6 bytes now)");
 	/* The member was dropped whole: Dockerfile, then the broken tail. */
 	assert_int_equal(memcmp(t->out, "Dockerfile", 10), 0);
 	assert_true(t->len > 1024 && t->len < 1024 + 512);
-	assert_memory_equal(t->out + 1024, "ctxpack: archive given up: 'f' changed size", 43);
+	assert_memory_equal(t->out + 1024, "ctxpack: archive given up: 'f' changed after", 44);
 }
 
 static void test_file_shrank_before_read(void **state)
@@ -744,7 +744,7 @@ static void test_file_shrank_before_read(void **state)
 	mkfile(t, "f", "1", 1, 0644);
 	open_tar(t, NULL);
 	check_broken_after(t, tar_add(t->w, t->rootfd, &e, NULL, t->err, sizeof(t->err)), -ESTALE,
-			   "'f' changed size");
+			   "'f' changed after it was walked (size: 5 bytes walked, 1 byte now)");
 	assert_true(t->len < 512); /* nothing but the tail */
 }
 
@@ -759,7 +759,7 @@ static void test_file_replaced(void **state)
 	assert_int_equal(mkfifoat(t->rootfd, "f", 0644), 0); /* open must not block */
 	open_tar(t, NULL);
 	check_broken_after(t, tar_add(t->w, t->rootfd, &e, NULL, t->err, sizeof(t->err)), -ESTALE,
-			   "'f' is no longer a regular file");
+			   "'f' changed after it was walked (no longer a regular file)");
 }
 
 /* A directory on the way became a symlink: never read through it. */
@@ -794,16 +794,13 @@ static void test_file_grew_while_read(void **state)
 			close(procfd);
 		skip();
 	}
+	assert_int_equal(walk_entry_from_stat(&e, &st), 0); /* as walked: size 0 */
 	e.path = "status";
 	e.len = 6;
-	e.type = WT_FILE;
-	e.size = 0;
-	e.mode = 0444;
-	e.ino = st.st_ino;
 	open_tar(t, NULL);
 	assert_int_equal(tar_add_data(t->w, "first", 0644, 0, "1", 1, t->err, sizeof(t->err)), 0);
 	check_broken_after(t, tar_add(t->w, procfd, &e, NULL, t->err, sizeof(t->err)), -ESTALE,
-			   "'status' changed size while being read (more than 0 bytes)");
+			   "'status' changed while it was read (size: 0 bytes walked, more read)");
 	close(procfd);
 	/* "first", then the tail: the member was dropped whole. */
 	assert_true(t->len > 1024 && t->len < 1024 + 512);
@@ -835,18 +832,15 @@ static void test_file_shrank_while_read(void **state)
 			close(sysfd);
 		skip();
 	}
+	assert_int_equal(walk_entry_from_stat(&e, &st), 0);
 	e.path = (char *)p;
 	e.len = strlen(p);
-	e.type = WT_FILE;
-	e.size = 4096;
-	e.mode = 0644;
-	e.ino = st.st_ino;
 	big = calloc(1, fill);
 	assert_non_null(big);
 	open_tar(t, NULL);
 	assert_int_equal(tar_add_data(t->w, "big", 0644, 0, big, fill, t->err, sizeof(t->err)), 0);
 	check_broken_after(t, tar_add(t->w, sysfd, &e, NULL, t->err, sizeof(t->err)), -ESTALE,
-			   "changed size while being read");
+			   "' changed while it was read (size: 4 KiB walked, ");
 	close(sysfd);
 	free(big);
 }
@@ -1168,9 +1162,24 @@ static void test_abort(void **state)
 struct drain {
 	int in, out;
 	int victim;	  /* descriptor of the file to change, or -1 */
-	off_t new_size;	  /* ftruncate the victim to this */
+	off_t new_size;	  /* ftruncate the victim to this; -1: rewrite 1 MiB at 4 MiB in place */
 	pthread_t thread;
 };
+
+/* Other bytes at 4 MiB..5 MiB, the size unchanged: what a build tool
+ * rewriting a file in place does while the archiver reads it. */
+static int rewrite(int fd)
+{
+	char *other = malloc(1u << 20);
+	ssize_t n;
+
+	if (!other)
+		return -1;
+	memset(other, 'B', 1u << 20);
+	n = pwrite(fd, other, 1u << 20, 4u << 20);
+	free(other);
+	return n == (1 << 20) ? 0 : -1;
+}
 
 static void *drain_main(void *arg)
 {
@@ -1182,7 +1191,8 @@ static void *drain_main(void *arg)
 	while ((n = read(d->in, buf, changed ? sizeof(buf) : 4096)) > 0) {
 		if (!changed) {
 			changed = true;
-			if (ftruncate(d->victim, d->new_size) < 0)
+			if (d->new_size >= 0 ? ftruncate(d->victim, d->new_size) < 0
+					     : rewrite(d->victim) < 0)
 				abort();
 		}
 		if (write(d->out, buf, (size_t)n) != n)
@@ -1306,7 +1316,8 @@ static void test_file_shrank_while_spliced(void **state)
 	start_drain(t, &d, victim, 2 << 20);
 	rc = add_large_changing(t);
 	assert_int_equal(rc, -ESTALE);
-	assert_non_null(strstr(t->err, "'large' changed size while being read (2097152 bytes"));
+	assert_non_null(
+		strstr(t->err, "'large' changed while it was read (size: 8 MiB walked, 2 MiB now)"));
 	assert_true(tar_close(&t->w, t->err, sizeof(t->err)) < 0);
 	stop_drain(t, &d);
 	close(victim);
@@ -1330,13 +1341,84 @@ static void test_file_grew_while_spliced(void **state)
 	start_drain(t, &d, victim, LARGE + 100);
 	rc = add_large_changing(t);
 	assert_int_equal(rc, -ESTALE);
-	assert_non_null(strstr(t->err, "'large' changed size while being read (more than"));
+	assert_non_null(strstr(t->err, "'large' changed while it was read (size: 8 MiB walked, "));
 	assert_true(tar_close(&t->w, t->err, sizeof(t->err)) < 0);
 	stop_drain(t, &d);
 	close(victim);
 	read_out(t);
 	assert_true(t->len % 512 != 0);
 	assert_true(la_fails(t->out, t->len));
+}
+
+/* The file is rewritten in place (same size, other bytes) while it is
+ * read: each path a body can take (spliced, teed for the hash, through
+ * the buffer) ends where the walk said, and the bytes sent are a mix the
+ * file never held.  The fstat after the last byte finds the times moved:
+ * an error naming the file, never a complete-looking member. */
+static void rewritten_while_read(struct tree *t, const struct tar_options *o, bool hash)
+{
+	struct walk_entry e;
+	struct timespec old[2] = {{.tv_sec = 1000000000}, {.tv_sec = 1000000000}};
+	struct drain d;
+	uint8_t h[16];
+	int victim, rc, closed;
+
+	mk_large(t, "large");
+	/* mtime well in the past: the rewrite moves it whatever the clock's grain */
+	assert_int_equal(utimensat(t->rootfd, "large", old, 0), 0);
+	e = entry(t, "large");
+	victim = openat(t->rootfd, "large", O_WRONLY | O_CLOEXEC);
+	assert_true(victim >= 0);
+	start_drain(t, &d, victim, -1);
+	open_tar(t, o);
+	rc = hash ? tar_add_hash(t->w, t->rootfd, &e, h, t->err, sizeof(t->err))
+		  : tar_add(t->w, t->rootfd, &e, NULL, t->err, sizeof(t->err));
+	if (rc != -ESTALE || !strstr(t->err, "'large' changed while it was read (modified: mtime"))
+		print_error("rc %d, message '%s'\n", rc, rc ? t->err : "");
+	/* the drain ends with the stream, whatever happened */
+	closed = tar_close(&t->w, t->err, sizeof(t->err));
+	stop_drain(t, &d);
+	close(victim);
+	assert_int_equal(rc, -ESTALE);
+	assert_non_null(strstr(t->err, "'large' changed while it was read (modified: mtime"));
+	assert_true(closed < 0);
+	read_out(t);
+	assert_true(t->len % 512 != 0);
+	assert_true(la_fails(t->out, t->len));
+}
+
+static void test_file_rewritten_while_spliced(void **state)
+{
+	rewritten_while_read(*state, NULL, false);
+}
+
+static void test_file_rewritten_while_teed(void **state)
+{
+	rewritten_while_read(*state, NULL, true);
+}
+
+static void test_file_rewritten_while_buffered(void **state)
+{
+	static const struct tar_options buffered = {.buffered_only = true};
+
+	rewritten_while_read(*state, &buffered, false);
+}
+
+/* A hard link whose name now points at another file: its member would
+ * link to data that is not this file's. */
+static void test_hardlink_replaced(void **state)
+{
+	struct tree *t = *state;
+	struct walk_entry e;
+
+	mkfile(t, "a", "12345", 5, 0644);
+	assert_int_equal(linkat(t->rootfd, "a", t->rootfd, "b", 0), 0);
+	e = entry(t, "b");
+	assert_int_equal(unlinkat(t->rootfd, "b", 0), 0);
+	mkfile(t, "b", "12345", 5, 0644);
+	open_tar(t, NULL);
+	check_broken_after(t, tar_add(t->w, t->rootfd, &e, "a", t->err, sizeof(t->err)), -ESTALE,
+			   "'b' changed after it was walked (replaced: another inode)");
 }
 
 int main(void)
@@ -1368,6 +1450,10 @@ int main(void)
 		T(test_direct_copy_same_bytes),
 		T(test_file_shrank_while_spliced),
 		T(test_file_grew_while_spliced),
+		T(test_file_rewritten_while_spliced),
+		T(test_file_rewritten_while_teed),
+		T(test_file_rewritten_while_buffered),
+		T(test_hardlink_replaced),
 #undef T
 	};
 

@@ -921,6 +921,124 @@ static void test_measure_pruned(void **state)
 	ctxpack_rules_free(&r);
 }
 
+/* walk_file_check: what each reader asks before its first byte and after
+ * its last; the message says what changed. */
+static void check_says(const struct walk_entry *e, int fd, enum walk_when when, uint64_t got,
+		       int want, const char *what)
+{
+	char err[256] = "";
+	int rc = walk_file_check(e, fd, when, got, NULL, err, sizeof(err));
+
+	if (rc != want || (what && strcmp(err, what)))
+		fail_msg("rc %d (want %d), message '%s' (want '%s')", rc, want, err,
+			 what ? what : "");
+}
+
+static void test_file_check(void **state)
+{
+	struct tree *t = *state;
+	const struct timespec old[2] = {{.tv_sec = 1000000000}, {.tv_sec = 1000000000}};
+	struct walk_entry e = {0}, x;
+	struct stat st, got;
+	char err[256];
+	int fd, dfd;
+
+	mkf(t->fd, "f", "hello", 0644);
+	/* an mtime long past: the write below moves it whatever the clock's grain */
+	assert_int_equal(utimensat(t->fd, "f", old, 0), 0);
+	assert_int_equal(fstatat(t->fd, "f", &st, 0), 0);
+	assert_int_equal(walk_entry_from_stat(&e, &st), 0);
+	e.path = "f";
+	e.len = 1;
+	fd = openat(t->fd, "f", O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+
+	/* unchanged: before and after, st filled */
+	memset(&got, 0, sizeof(got));
+	assert_int_equal(walk_file_check(&e, fd, WALK_OPENED, 0, &got, err, sizeof(err)), 0);
+	assert_int_equal(got.st_ino, st.st_ino);
+	check_says(&e, fd, WALK_READ, 5, 0, NULL);
+	/* the read ended elsewhere than the walk said (the size it says is the same) */
+	check_says(&e, fd, WALK_READ, 3, -ESTALE,
+		   "'f' changed while it was read (size: 5 bytes walked, 3 bytes read)");
+	check_says(&e, fd, WALK_READ, 6, -ESTALE,
+		   "'f' changed while it was read (size: 5 bytes walked, more read)");
+	/* what the walk saw differs from what the file is now, field by field */
+	x = e;
+	x.ino++;
+	check_says(&x, fd, WALK_OPENED, 0, -ESTALE,
+		   "'f' changed after it was walked (replaced: another inode)");
+	x = e;
+	x.dev++;
+	check_says(&x, fd, WALK_READ, 5, -ESTALE,
+		   "'f' changed while it was read (replaced: another inode)");
+	x = e;
+	x.size = 64u << 20;
+	check_says(&x, fd, WALK_OPENED, 0, -ESTALE,
+		   "'f' changed after it was walked (size: 64 MiB walked, 5 bytes now)");
+	x = e;
+	x.mtime_nsec ^= 1;
+	check_says(&x, fd, WALK_READ, 5, -ESTALE,
+		   "'f' changed while it was read (modified: mtime moved)");
+	x.ctime_sec--;
+	check_says(&x, fd, WALK_READ, 5, -ESTALE,
+		   "'f' changed while it was read (modified: mtime and ctime moved)");
+	x = e;
+	x.ctime_nsec ^= 1;
+	check_says(&x, fd, WALK_READ, 5, -ESTALE,
+		   "'f' changed while it was read (only its ctime moved: mode, owner or links "
+		   "changed)");
+	/* an entry made by hand (no inode): type and size only */
+	x = e;
+	x.ino = 0;
+	x.mtime_sec = x.ctime_sec = 7;
+	check_says(&x, fd, WALK_READ, 5, 0, NULL);
+
+	/* a real rewrite in place, same size: the times move */
+	{
+		int wfd = openat(t->fd, "f", O_WRONLY | O_CLOEXEC);
+		assert_true(wfd >= 0);
+		assert_int_equal(pwrite(wfd, "HELLO", 5, 0), 5);
+		close(wfd);
+	}
+	assert_int_equal(walk_file_check(&e, fd, WALK_READ, 5, NULL, err, sizeof(err)), -ESTALE);
+	assert_non_null(strstr(err, "'f' changed while it was read (modified: mtime"));
+	/* grown: the size comes first */
+	{
+		int wfd = openat(t->fd, "f", O_WRONLY | O_APPEND | O_CLOEXEC);
+		assert_true(wfd >= 0);
+		assert_int_equal(ftruncate(wfd, 10u << 20), 0);
+		close(wfd);
+	}
+	x = e;
+	x.size = 64u << 20;
+	check_says(&e, fd, WALK_READ, 5, -ESTALE,
+		   "'f' changed while it was read (size: 5 bytes walked, 10 MiB now)");
+	check_says(&x, fd, WALK_READ, 5, -ESTALE,
+		   "'f' changed while it was read (size: 64 MiB walked, 10 MiB now)");
+	close(fd);
+	/* removed while open (its ctime moves; here, whatever the clock's grain) */
+	mkf(t->fd, "g", "hello", 0644);
+	assert_int_equal(fstatat(t->fd, "g", &st, 0), 0);
+	x = (struct walk_entry){.path = "g", .len = 1};
+	assert_int_equal(walk_entry_from_stat(&x, &st), 0);
+	fd = openat(t->fd, "g", O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(unlinkat(t->fd, "g", 0), 0);
+	x.ctime_nsec ^= 1;
+	check_says(&x, fd, WALK_READ, 5, -ESTALE,
+		   "'g' changed while it was read (removed: deleted or renamed over)");
+	close(fd);
+	/* the fstat fails: its error */
+	check_says(&e, fd, WALK_READ, 5, -EBADF, "cannot stat 'f': Bad file descriptor");
+	/* not a regular file any more */
+	dfd = open(t->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	check_says(&e, dfd, WALK_OPENED, 0, -ESTALE,
+		   "'f' changed after it was walked (no longer a regular file)");
+	close(dfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -939,6 +1057,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pattern_error, setup_tree, teardown_tree),
 		cmocka_unit_test_setup_teardown(test_fields, setup_tree, teardown_tree),
 		cmocka_unit_test_setup_teardown(test_measure_pruned, setup_tree, teardown_tree),
+		cmocka_unit_test_setup_teardown(test_file_check, setup_tree, teardown_tree),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);
