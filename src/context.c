@@ -18,6 +18,7 @@
 #include "hashfiles.h"
 #include "internal.h"
 #include "links.h"
+#include "match.h"
 #include "members.h"
 #include "pack.h"
 
@@ -270,23 +271,12 @@ static bool is_parent_only(const ctxpack_context *c, const char *path, size_t le
  * decide a path. */
 static int explain_failed(ctxpack_context *c, int rc, long rule, const char *path, size_t n)
 {
-	const struct dockerctx *ctx = pack_context(c->s);
-	struct ctxpack_rule_info ri = { "?", 0, "", 0 };
-	const char *why = rule >= 0 ? ctxpack_match_rule_error(ctx->match, (size_t)rule) : NULL;
+	char msg[1024];
 
 	if (rc == -ENOMEM)
 		return fail(c, rc, "out of memory");
-	if (rule >= 0)
-		ctxpack_rules_get(ctx->rules, (size_t)rule, &ri);
-	if (rc == -ENOTSUP)
-		return fail(c, rc,
-			    "%s:%d: pattern '%.*s' uses a Go regexp construct ctxpack does not reproduce (%s); Docker evaluates it for '%.*s'",
-			    ri.source, ri.line, (int)ri.pattern_len, ri.pattern, why ? why : "?",
-			    (int)n, path);
-	return fail(c, rc,
-		    "%s:%d: pattern '%.*s' is not a valid regular expression (%s); Docker fails when it evaluates it, as for '%.*s'",
-		    ri.source, ri.line, (int)ri.pattern_len, ri.pattern, why ? why : "?", (int)n,
-		    path);
+	match_refusal_message(pack_context(c->s)->match, rule, rc, path, n, msg, sizeof(msg));
+	return fail(c, rc, "%s", msg);
 }
 
 /* Mirrors check_one in src/cli/check_ignore.c, with the walk standing in

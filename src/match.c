@@ -726,13 +726,10 @@ static bool buildkit_transport_error(const ctxpack_rules *r, size_t *bad)
 
 static void compile_error(ctxpack_rules *r, size_t i, const char *why)
 {
-	const struct rule *ru = &r->v[i];
+	char before[300];
 
-	if (ru->line > 0)
-		rules_set_error(r, "%s:%d: %s in '%.*s'", ru->source, ru->line, why, (int)ru->len,
-				ru->text);
-	else
-		rules_set_error(r, "%s: %s in '%.*s'", ru->source, why, (int)ru->len, ru->text);
+	snprintf(before, sizeof(before), "%s in ", why);
+	rules_message(r, i, r->errmsg, sizeof(r->errmsg), before, "");
 }
 
 int ctxpack_match_compile(ctxpack_match **out, ctxpack_rules *r, enum ctxpack_builder b)
@@ -818,6 +815,24 @@ const char *ctxpack_match_rule_error(const ctxpack_match *m, size_t i)
 	if (i >= m->npats || !m->pats[i].lazy_error)
 		return NULL;
 	return m->pats[i].errmsg;
+}
+
+void match_refusal_message(const ctxpack_match *m, long rule, int rc, const char *path,
+			   size_t plen, char *out, size_t outsz)
+{
+	const char *why = rule >= 0 ? ctxpack_match_rule_error(m, (size_t)rule) : NULL;
+	char q[512], after[800];
+
+	text_quote(q, sizeof(q), path, plen);
+	if (rc == -ENOTSUP)
+		snprintf(after, sizeof(after),
+			 " uses a Go regexp construct ctxpack does not reproduce (%s); Docker evaluates it for '%s'",
+			 why ? why : "?", q);
+	else
+		snprintf(after, sizeof(after),
+			 " is not a valid regular expression (%s); Docker fails when it evaluates it, as for '%s'",
+			 why ? why : "?", q);
+	rules_message(m->rules, rule >= 0 ? (size_t)rule : SIZE_MAX, out, outsz, "pattern ", after);
 }
 
 const ctxpack_rules *ctxpack_match_rules(const ctxpack_match *m)

@@ -52,6 +52,7 @@
 
 #include "explain.h"
 #include "internal.h"
+#include "match.h"
 #include "walk.h"
 
 #define DENTS_SIZE (128 * 1024)
@@ -264,23 +265,10 @@ static int fail(struct worker *k, const char *path, size_t len, int rc, const ch
  * for path (the messages of check-ignore). */
 static int rule_error(struct worker *k, const char *path, size_t len, int rc, long rule)
 {
-	const ctxpack_match *m = k->w->m;
-	struct ctxpack_rule_info ri = {"?", 0, "?", 1};
-	const char *why = NULL;
+	char msg[1024];
 
-	if (rule >= 0) {
-		why = ctxpack_match_rule_error(m, (size_t)rule);
-		ctxpack_rules_get(ctxpack_match_rules(m), (size_t)rule, &ri);
-	}
-	if (rc == -ENOTSUP)
-		return fail(
-			k, path, len, rc,
-			"%s:%d: pattern '%.*s' uses a Go regexp construct ctxpack does not reproduce (%s); Docker evaluates it for '%s'",
-			ri.source, ri.line, (int)ri.pattern_len, ri.pattern, why ? why : "?", path);
-	return fail(
-		k, path, len, rc,
-		"%s:%d: pattern '%.*s' is not a valid regular expression (%s); Docker fails when it evaluates it, as for '%s'",
-		ri.source, ri.line, (int)ri.pattern_len, ri.pattern, why ? why : "?", path);
+	match_refusal_message(k->w->m, rule, rc, path, len, msg, sizeof(msg));
+	return fail(k, path, len, rc, "%s", msg);
 }
 
 /* ---- per-worker memory ---- */

@@ -129,7 +129,9 @@ CTXPACK_API const char *ctxpack_rules_errmsg(const ctxpack_rules *r);
  * @return 0; -EINVAL when Docker rejects a pattern up front; -ENOTSUP for a
  *   pattern Docker accepts but ctxpack cannot reproduce exactly (a Go regexp
  *   construct such as \p{Greek}); -ENOMEM.  On failure the message
- *   ("source:line: reason in 'pattern'") is in ctxpack_rules_errmsg(r).
+ *   ("source:line: reason in 'pattern'", the pattern's control bytes, NUL
+ *   and bytes that are not UTF-8 written as \xHH) is in
+ *   ctxpack_rules_errmsg(r).
  * @note r must outlive *out (rule info points into it).
  */
 CTXPACK_API int ctxpack_match_compile(ctxpack_match **out, ctxpack_rules *r,
@@ -138,7 +140,8 @@ CTXPACK_API int ctxpack_match_compile(ctxpack_match **out, ctxpack_rules *r,
 CTXPACK_API void ctxpack_match_free(ctxpack_match **m);
 /**
  * Why rule i cannot be evaluated (a regexp Docker cannot compile, or a
- * construct ctxpack does not reproduce), or NULL when it can.  Owned by m.
+ * construct ctxpack does not reproduce: "reason: 'construct'", escaped as
+ * ctxpack_rules_errmsg() is), or NULL when it can.  Owned by m.
  */
 CTXPACK_API const char *ctxpack_match_rule_error(const ctxpack_match *m, size_t i);
 /** The rules m was compiled from. */
@@ -247,7 +250,10 @@ CTXPACK_API int ctxpack_context_set_mtime(ctxpack_context *c, int64_t epoch);
  *   reproduce exactly (a Go regexp construct such as \p{Greek}) that the
  *   walk evaluates; -EIO and others for an unreadable directory the builder
  *   needs; -ENOMEM.  The message, naming the path (or source:line and
- *   pattern) and the cause, is in ctxpack_context_errmsg(c).
+ *   pattern) and the cause, is in ctxpack_context_errmsg(c).  An ignore
+ *   file that lies outside the context (a .dockerignore symlink the
+ *   classic builder follows) may be anyone's file: no message quotes its
+ *   lines (they are named "<line N>"; ctxpack_rules_get() still gives them).
  */
 CTXPACK_API int ctxpack_context_open(ctxpack_context *c, const char *dir);
 

@@ -759,6 +759,51 @@ static void test_entries(void **state)
 	rmtree(&d);
 }
 
+/* Rule errors escape the pattern's bytes (an ANSI sequence, a NUL) and
+ * quote nothing of an ignore file that lies outside the context. */
+static void test_rule_messages(void **state)
+{
+	static const struct {
+		const char *pattern;
+		size_t len;
+		const char *shown;
+	} cases[] = {
+		{ "a\x1b[31mred[", 10, "'a\\x1b[31mred['" },
+		{ "b\0c[", 4, "'b\\x00c['" },
+	};
+	char *d = mktree(), *outside, *link;
+	ctxpack_context *c = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ctxpack_rules *r = NULL;
+		ctxpack_match *m = NULL;
+		assert_int_equal(ctxpack_rules_new(&r), 0);
+		assert_int_equal(ctxpack_rules_add_pattern(r, "x", 1, cases[i].pattern, cases[i].len), 0);
+		assert_int_equal(ctxpack_match_compile(&m, r, CTXPACK_BUILDER_CLASSIC), -EINVAL);
+		assert_non_null(strstr(ctxpack_rules_errmsg(r), cases[i].shown));
+		assert_null(strchr(ctxpack_rules_errmsg(r), '\x1b'));
+		ctxpack_rules_free(&r);
+	}
+	/* .dockerignore -> ../outside (the classic builder follows it). */
+	assert_true(asprintf(&outside, "%s/outside", d) > 0);
+	assert_true(asprintf(&link, "%s/ctx/.dockerignore", d) > 0);
+	put(d, "outside", "db_password=[hunter2\n", 0644);
+	put(d, "ctx/Dockerfile", "FROM scratch\n", 0644);
+	assert_int_equal(symlink("../outside", link), 0);
+	*strrchr(link, '/') = '\0';
+	assert_int_equal(ctxpack_context_new(&c), 0);
+	assert_int_equal(ctxpack_context_set_builder(c, CTXPACK_BUILDER_CLASSIC), 0);
+	assert_int_equal(ctxpack_context_open(c, link), -EINVAL);
+	assert_null(strstr(ctxpack_context_errmsg(c), "hunter2"));
+	assert_non_null(strstr(ctxpack_context_errmsg(c), ".dockerignore:1: unterminated character class"));
+	assert_non_null(strstr(ctxpack_context_errmsg(c), "points outside the context"));
+	ctxpack_context_free(&c);
+	free(outside);
+	free(link);
+	rmtree(&d);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -773,6 +818,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_pack_options),
 		cmocka_unit_test(test_pack_pipe),
 		cmocka_unit_test(test_digest),
+		cmocka_unit_test(test_rule_messages),
 	};
 
 	if (argc != 2) {
