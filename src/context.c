@@ -75,8 +75,11 @@ static int not_open(ctxpack_context *c)
 
 int ctxpack_context_new(ctxpack_context **out)
 {
-	ctxpack_context *c = calloc(1, sizeof(*c));
+	ctxpack_context *c;
 
+	if (!out)
+		return -EINVAL;
+	c = calloc(1, sizeof(*c));
 	*out = c;
 	if (!c)
 		return -ENOMEM;
@@ -118,6 +121,8 @@ void ctxpack_context_free(ctxpack_context **cp)
 
 int ctxpack_context_set_builder(ctxpack_context *c, enum ctxpack_builder b)
 {
+	if (!c)
+		return -EINVAL;
 	if (b != CTXPACK_BUILDER_BUILDKIT && b != CTXPACK_BUILDER_CLASSIC)
 		return fail(c, -EINVAL, "unknown builder %d", (int)b);
 	c->builder = b;
@@ -128,6 +133,8 @@ int ctxpack_context_set_dockerfile(ctxpack_context *c, const char *path)
 {
 	char *copy = NULL;
 
+	if (!c)
+		return -EINVAL;
 	if (path && !(copy = strdup(path)))
 		return fail(c, -ENOMEM, "out of memory");
 	free(c->dockerfile);
@@ -138,6 +145,8 @@ int ctxpack_context_set_dockerfile(ctxpack_context *c, const char *path)
 int ctxpack_context_set_threads(ctxpack_context *c, int threads)
 {
 	/* The program's -j range. */
+	if (!c)
+		return -EINVAL;
 	if (threads < 0 || threads > 1024)
 		return fail(c, -EINVAL, "threads %d out of range (0 to 1024)", threads);
 	c->threads = threads;
@@ -146,6 +155,8 @@ int ctxpack_context_set_threads(ctxpack_context *c, int threads)
 
 int ctxpack_context_set_mtime(ctxpack_context *c, int64_t epoch)
 {
+	if (!c)
+		return -EINVAL;
 	c->clamp_mtime = epoch >= 0;
 	c->mtime_max = epoch >= 0 ? epoch : 0;
 	return 0;
@@ -153,7 +164,7 @@ int ctxpack_context_set_mtime(ctxpack_context *c, int64_t epoch)
 
 const char *ctxpack_context_errmsg(const ctxpack_context *c)
 {
-	return c->errmsg;
+	return c ? c->errmsg : "";
 }
 
 static int cmp_entry_path(const void *a, const void *b)
@@ -202,11 +213,15 @@ static int index_walk(ctxpack_context *c)
 
 int ctxpack_context_open(ctxpack_context *c, const char *dir)
 {
-	struct pack_options o = { .builder = c->builder, .dir = dir, .dockerfile = c->dockerfile,
-				  .threads = c->threads };
+	struct pack_options o = { .dir = dir };
 	const struct walk_result *res;
 	int rc;
 
+	if (!c)
+		return -EINVAL;
+	o.builder = c->builder;
+	o.dockerfile = c->dockerfile;
+	o.threads = c->threads;
 	context_close(c);
 	c->errmsg[0] = '\0';
 	if (!dir)
@@ -236,6 +251,8 @@ int ctxpack_context_info(const ctxpack_context *c, struct ctxpack_context_info *
 {
 	const struct dockerctx *ctx;
 
+	if (!c || !out)
+		return -EINVAL;
 	memset(out, 0, sizeof(*out));
 	if (!c->s)
 		return -EINVAL;
@@ -289,6 +306,10 @@ int ctxpack_context_explain(ctxpack_context *c, const char *path, struct ctxpack
 	long n;
 	int rc;
 
+	if (!c)
+		return -EINVAL;
+	if (!out)
+		return fail(c, -EINVAL, "no explanation to fill");
 	memset(out, 0, sizeof(*out));
 	out->rule = -1;
 	if (!c->s)
@@ -356,7 +377,7 @@ int ctxpack_context_explain(ctxpack_context *c, const char *path, struct ctxpack
 
 size_t ctxpack_context_count(const ctxpack_context *c)
 {
-	return c->s ? c->nmembers : 0;
+	return c && c->s ? c->nmembers : 0;
 }
 
 static enum ctxpack_entry_type entry_type(uint8_t t)
@@ -385,8 +406,11 @@ int ctxpack_context_entry(const ctxpack_context *c, size_t i, struct ctxpack_ent
 {
 	const struct walk_result *res;
 	const struct walk_entry *e;
-	bool new_ignore = c->gen.generated_files == 2;
+	bool new_ignore;
 
+	if (!c || !out)
+		return -EINVAL;
+	new_ignore = c->gen.generated_files == 2;
 	memset(out, 0, sizeof(*out));
 	if (!c->s || i >= c->nmembers)
 		return -ERANGE;
@@ -445,6 +469,8 @@ int ctxpack_context_pack(ctxpack_context *c, int fd, enum ctxpack_compression co
 
 	if (report)
 		memset(report, 0, sizeof(*report));
+	if (!c)
+		return -EINVAL;
 	if (!c->s)
 		return not_open(c);
 	if ((unsigned)comp >= ARRAY_SIZE(map))
@@ -488,6 +514,10 @@ int ctxpack_context_digest(ctxpack_context *c, bool with_mtime, char out[CTXPACK
 	uint8_t d[16];
 	int rc;
 
+	if (!c)
+		return -EINVAL;
+	if (!out)
+		return fail(c, -EINVAL, "no buffer for the digest");
 	out[0] = '\0';
 	if (!c->s)
 		return not_open(c);

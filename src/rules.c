@@ -20,6 +20,8 @@
 
 int ctxpack_rules_new(ctxpack_rules **out)
 {
+	if (!out)
+		return -EINVAL;
 	*out = calloc(1, sizeof(**out));
 	return *out ? 0 : -ENOMEM;
 }
@@ -45,7 +47,7 @@ void ctxpack_rules_free(ctxpack_rules **rp)
 
 const char *ctxpack_rules_errmsg(const ctxpack_rules *r)
 {
-	return r->errmsg;
+	return r ? r->errmsg : "";
 }
 
 void rules_set_error(ctxpack_rules *r, const char *fmt, ...)
@@ -175,9 +177,16 @@ static const char *intern_source(ctxpack_rules *r, const char *source)
 int ctxpack_rules_add_pattern(ctxpack_rules *r, const char *source, int line, const char *pattern,
 			      size_t len)
 {
-	const char *src = intern_source(r, source ? source : "");
+	const char *src;
 	struct rule *ru;
 
+	if (!r)
+		return -EINVAL;
+	if ((!pattern && len) || line < 0) {
+		rules_set_error(r, "%s", line < 0 ? "a negative line number" : "no pattern given");
+		return -EINVAL;
+	}
+	src = intern_source(r, source ? source : "");
 	if (!src || GROW(r->v, r->alloc, r->n + 1))
 		goto oom;
 	ru = &r->v[r->n];
@@ -230,6 +239,12 @@ int ctxpack_rules_add_buffer(ctxpack_rules *r, const char *source, const void *d
 	char *buf = NULL;
 	int lineno = 0, rc = 0;
 
+	if (!r)
+		return -EINVAL;
+	if (!data && len) {
+		rules_set_error(r, "no buffer given");
+		return -EINVAL;
+	}
 	if (!source)
 		source = ".dockerignore";
 	while (p < end) {
@@ -271,11 +286,13 @@ int ctxpack_rules_add_buffer(ctxpack_rules *r, const char *source, const void *d
 
 size_t ctxpack_rules_count(const ctxpack_rules *r)
 {
-	return r->n;
+	return r ? r->n : 0;
 }
 
 int ctxpack_rules_get(const ctxpack_rules *r, size_t i, struct ctxpack_rule_info *out)
 {
+	if (!r || !out)
+		return -EINVAL;
 	if (i >= r->n)
 		return -ERANGE;
 	out->source = r->v[i].source;
@@ -451,6 +468,8 @@ int ctxpack_rules_add_classic_readds(ctxpack_rules *r, const char *dockerfile)
 	size_t n;
 	int rc;
 
+	if (!r)
+		return -EINVAL;
 	/* TrimBuildFilesFromExcludes: the Dockerfile is checked against the
 	 * list that may already end with "!.dockerignore". */
 	rc = classic_excluded(r, ".dockerignore", &keep);
