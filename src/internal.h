@@ -47,5 +47,7 @@ int set_errmsg(char *err, size_t errsz, int rc, const char *fmt, ...)
  * "..." when it does not fit) and returns out; text_fputq writes it to f. */
 const char *text_quote(char *out, size_t outsz, const char *s, size_t n);
 void text_fputq(FILE *f, const char *s, size_t n);
+/* s[0..n) quoted whole into a malloc'd string, or NULL. */
+char *text_quote_dup(const char *s, size_t n);
 
 #endif

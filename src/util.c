@@ -211,6 +211,14 @@ const char *text_quote(char *out, size_t outsz, const char *s, size_t n)
 	return out;
 }
 
+char *text_quote_dup(const char *s, size_t n)
+{
+	/* at most 4 bytes out for a byte in, and no "..." cut */
+	char *q = n < SIZE_MAX / 4 - 8 ? malloc(4 * n + 5) : NULL;
+
+	return q ? (char *)text_quote(q, 4 * n + 5, s, n) : NULL;
+}
+
 void text_fputq(FILE *f, const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;

@@ -261,6 +261,20 @@ static int fail(struct worker *k, const char *path, size_t len, int rc, const ch
 	return rc;
 }
 
+/* "WHAT 'PATH': WHY" (the path quoted by text_quote, "." for the root),
+ * recorded as fail does. */
+static int fail_path(struct worker *k, const char *path, size_t len, int rc, const char *what,
+		     const char *why)
+{
+	char *q = len ? text_quote_dup(path, len) : xmemdup(".", 1);
+
+	if (!q)
+		return nomem(k);
+	rc = fail(k, path, len, rc, "%s '%s': %s", what, q, why);
+	free(q);
+	return rc;
+}
+
 /* A pattern Docker fails on, or one ctxpack cannot reproduce, evaluated
  * for path (the messages of check-ignore). */
 static int rule_error(struct worker *k, const char *path, size_t len, int rc, long rule)
@@ -730,8 +744,8 @@ static int do_entry(struct worker *k, struct wnode *d, int fd, const struct dnam
 		 * name in the directories it reads. */
 		t = dtype_type(dn->dtype);
 		if (rc != -EACCES || t < 0 || (w->classic && d->checked))
-			return fail(k, path, len, rc, "cannot stat '%s': %s", path,
-				    rc == -EBADMSG ? "unknown file type" : strerror(-rc));
+			return fail_path(k, path, len, rc, "cannot stat",
+					 rc == -EBADMSG ? "unknown file type" : strerror(-rc));
 		es.type = (uint8_t)t;
 		nostat = true;
 	}
@@ -758,7 +772,7 @@ static int do_entry(struct worker *k, struct wnode *d, int fd, const struct dnam
 		/* fsutil skips an excluded directory it cannot read */
 		if (!sent && !w->classic)
 			goto out;
-		rc = fail(k, path, len, -EACCES, "cannot stat '%s': %s", path, strerror(EACCES));
+		rc = fail_path(k, path, len, -EACCES, "cannot stat", strerror(EACCES));
 		goto out;
 	}
 	if (w->classic && es.type == WT_DIR && excluded && !walk && d->checked) {
@@ -766,11 +780,11 @@ static int do_entry(struct worker *k, struct wnode *d, int fd, const struct dnam
 		 * excluded or not, before it decides to skip it. */
 		int dfd = openat(fd, dn->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (dfd < 0) {
+			char why[160];
 			rc = -errno;
-			rc = fail(
-				k, path, len, rc,
-				"cannot open '%s': %s (the classic builder reads excluded directories too)",
-				path, strerror(-rc));
+			snprintf(why, sizeof(why), "%s (the classic builder reads excluded directories too)",
+				 strerror(-rc));
+			rc = fail_path(k, path, len, rc, "cannot open", why);
 			goto out;
 		}
 		close(dfd);
@@ -778,7 +792,7 @@ static int do_entry(struct worker *k, struct wnode *d, int fd, const struct dnam
 	if (!sent && !walk && !w->report_all)
 		goto out;
 	if (sent && es.type == WT_FILE && (rc = check_readable(fd, dn->name))) {
-		rc = fail(k, path, len, rc, "cannot open '%s': %s", path, strerror(-rc));
+		rc = fail_path(k, path, len, rc, "cannot open", strerror(-rc));
 		goto out;
 	}
 	if (sent && es.type == WT_SYMLINK) {
@@ -786,8 +800,8 @@ static int do_entry(struct worker *k, struct wnode *d, int fd, const struct dnam
 		if (linklen < 0) {
 			rc = linklen == -ENOMEM
 				     ? nomem(k)
-				     : fail(k, path, len, (int)linklen, "cannot read link '%s': %s",
-					    path, strerror((int)-linklen));
+				     : fail_path(k, path, len, (int)linklen, "cannot read link",
+						 strerror((int)-linklen));
 			goto out;
 		}
 	}
@@ -857,8 +871,7 @@ static void process(struct worker *k, struct wnode *d)
 		} else if (d->excluded && !w->classic && (fd == -EACCES || fd == -EPERM)) {
 			/* fsutil: an excluded directory it cannot read is skipped */
 		} else {
-			fail(k, d->path, d->len, fd, "cannot open '%s': %s", d->path,
-			     strerror(-fd));
+			fail_path(k, d->path, d->len, fd, "cannot open", strerror(-fd));
 		}
 		goto out;
 	}
@@ -872,8 +885,7 @@ static void process(struct worker *k, struct wnode *d)
 		goto close;
 	}
 	if (rc < 0) {
-		fail(k, d->path, d->len, rc, "cannot read directory '%s': %s",
-		     d->len ? d->path : ".", strerror(-rc));
+		fail_path(k, d->path, d->len, rc, "cannot read directory", strerror(-rc));
 		goto close;
 	}
 	if (w->progress)

@@ -26,11 +26,17 @@ SECRET = b"hunter2"
 BUILDERS = ("classic", "buildkit")
 
 
-def run(args, cwd=None):
+def run(args, cwd=None, preexec_fn=None):
     env = {k: v for k, v in os.environ.items() if k not in ("SOURCE_DATE_EPOCH", "NO_COLOR")}
     p = subprocess.run([CTXPACK] + args, cwd=cwd, stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, env=env, timeout=60)
+                       stderr=subprocess.PIPE, env=env, timeout=60, preexec_fn=preexec_fn)
     return p.returncode, p.stdout, p.stderr
+
+
+def as_nobody():
+    os.setgroups([])
+    os.setgid(65534)
+    os.setuid(65534)
 
 
 def commands(d, builder, work, df=None):
@@ -215,6 +221,21 @@ def test_check_ignore_verbose_escapes():
           out.startswith(b".dockerignore\x001\x00a\x01b\x00"), (rc, out, err))
 
 
+def test_path_escaped():
+    """A path from the context in the walk's messages: its ESC escaped."""
+    name = "an unreadable file named with ESC: the walk's message escapes it"
+    if os.geteuid() != 0:
+        tap.skip(name, "needs root to switch to uid 65534")
+        return
+    d = tap.tree({"Dockerfile": b"FROM scratch\n", "a\x1b[31mred": b"x"}, prefix="ctxpack-msg-")
+    os.chmod(os.path.join(d, "a\x1b[31mred"), 0o600)
+    for builder in BUILDERS:
+        rc, out, err = run(["ls", "--builder=" + builder, d], preexec_fn=as_nobody)
+        check("%s (%s)" % (name, builder),
+              rc == 1 and b"cannot open 'a\\x1b[31mred': Permission denied" in err
+              and b"\x1b" not in err, (rc, err))
+
+
 for b in BUILDERS:
     test_outside_broken(b)
 test_outside_lazy()
@@ -225,4 +246,5 @@ for b in BUILDERS:
     test_control_bytes(b)
 test_lazy_control_bytes()
 test_check_ignore_verbose_escapes()
+test_path_escaped()
 sys.exit(tap.finish())
