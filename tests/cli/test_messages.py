@@ -51,6 +51,7 @@ def commands(d, builder, work, df=None):
         ("pack --stats", ["pack"] + b + ["--stats", "-o", tar, d], None),
         ("ls", ["ls"] + b + [d], None),
         ("ls --all", ["ls"] + b + ["--all", d], None),
+        ("ls --all --json", ["ls"] + b + ["--all", "--json", d], None),
         ("stats", ["stats"] + b + [d], None),
         ("stats --json", ["stats"] + b + ["--json", d], None),
         ("stats --html", ["stats"] + b + ["--html", html, d], html),
@@ -126,8 +127,9 @@ def test_outside_lazy():
 
 
 def test_outside_valid():
-    """Rules that work: the reports that list rules show <line N>."""
-    ctx = outside_tree(b"db_password_" + SECRET + b"\n*.log\n")
+    """Rules that work: the reports that list rules show <line N>.  The
+    third decides 'a' and holds the secret."""
+    ctx = outside_tree(b"db_password_" + SECRET + b"\n*.log\n[a" + SECRET + b"]\n")
     res = outputs(ctx, "classic")
     no_secret("outside, valid rules, classic", res)
     rc, data, err = res["stats"]
@@ -143,6 +145,9 @@ def test_outside_valid():
     rc, data, err = res["check-ignore -v"]
     check("outside: check-ignore -v names the rule by its line",
           b".dockerignore:2:<line 2>\tx.log" in data, data)
+    rc, data, err = res["ls --all"]
+    check("outside: ls --all names the deciding rule by its line",
+          rc == 0 and b"excluded\t.dockerignore:3:<line 3>\ta\n" in data, data)
     rc, data, err = res["lint"]
     check("outside: lint's dead rule is named by its line",
           b"rule <line 1> matches nothing [dead-rule]" in data, data)
