@@ -18,6 +18,7 @@
 #include "hashfiles.h"
 #include "internal.h"
 #include "links.h"
+#include "match.h"
 #include "members.h"
 #include "pack.h"
 
@@ -74,8 +75,11 @@ static int not_open(ctxpack_context *c)
 
 int ctxpack_context_new(ctxpack_context **out)
 {
-	ctxpack_context *c = calloc(1, sizeof(*c));
+	ctxpack_context *c;
 
+	if (!out)
+		return -EINVAL;
+	c = calloc(1, sizeof(*c));
 	*out = c;
 	if (!c)
 		return -ENOMEM;
@@ -117,6 +121,8 @@ void ctxpack_context_free(ctxpack_context **cp)
 
 int ctxpack_context_set_builder(ctxpack_context *c, enum ctxpack_builder b)
 {
+	if (!c)
+		return -EINVAL;
 	if (b != CTXPACK_BUILDER_BUILDKIT && b != CTXPACK_BUILDER_CLASSIC)
 		return fail(c, -EINVAL, "unknown builder %d", (int)b);
 	c->builder = b;
@@ -127,6 +133,8 @@ int ctxpack_context_set_dockerfile(ctxpack_context *c, const char *path)
 {
 	char *copy = NULL;
 
+	if (!c)
+		return -EINVAL;
 	if (path && !(copy = strdup(path)))
 		return fail(c, -ENOMEM, "out of memory");
 	free(c->dockerfile);
@@ -137,6 +145,8 @@ int ctxpack_context_set_dockerfile(ctxpack_context *c, const char *path)
 int ctxpack_context_set_threads(ctxpack_context *c, int threads)
 {
 	/* The program's -j range. */
+	if (!c)
+		return -EINVAL;
 	if (threads < 0 || threads > 1024)
 		return fail(c, -EINVAL, "threads %d out of range (0 to 1024)", threads);
 	c->threads = threads;
@@ -145,6 +155,8 @@ int ctxpack_context_set_threads(ctxpack_context *c, int threads)
 
 int ctxpack_context_set_mtime(ctxpack_context *c, int64_t epoch)
 {
+	if (!c)
+		return -EINVAL;
 	c->clamp_mtime = epoch >= 0;
 	c->mtime_max = epoch >= 0 ? epoch : 0;
 	return 0;
@@ -152,7 +164,7 @@ int ctxpack_context_set_mtime(ctxpack_context *c, int64_t epoch)
 
 const char *ctxpack_context_errmsg(const ctxpack_context *c)
 {
-	return c->errmsg;
+	return c ? c->errmsg : "";
 }
 
 static int cmp_entry_path(const void *a, const void *b)
@@ -201,11 +213,15 @@ static int index_walk(ctxpack_context *c)
 
 int ctxpack_context_open(ctxpack_context *c, const char *dir)
 {
-	struct pack_options o = { .builder = c->builder, .dir = dir, .dockerfile = c->dockerfile,
-				  .threads = c->threads };
+	struct pack_options o = { .dir = dir };
 	const struct walk_result *res;
 	int rc;
 
+	if (!c)
+		return -EINVAL;
+	o.builder = c->builder;
+	o.dockerfile = c->dockerfile;
+	o.threads = c->threads;
 	context_close(c);
 	c->errmsg[0] = '\0';
 	if (!dir)
@@ -235,6 +251,8 @@ int ctxpack_context_info(const ctxpack_context *c, struct ctxpack_context_info *
 {
 	const struct dockerctx *ctx;
 
+	if (!c || !out)
+		return -EINVAL;
 	memset(out, 0, sizeof(*out));
 	if (!c->s)
 		return -EINVAL;
@@ -270,23 +288,12 @@ static bool is_parent_only(const ctxpack_context *c, const char *path, size_t le
  * decide a path. */
 static int explain_failed(ctxpack_context *c, int rc, long rule, const char *path, size_t n)
 {
-	const struct dockerctx *ctx = pack_context(c->s);
-	struct ctxpack_rule_info ri = { "?", 0, "", 0 };
-	const char *why = rule >= 0 ? ctxpack_match_rule_error(ctx->match, (size_t)rule) : NULL;
+	char msg[1024];
 
 	if (rc == -ENOMEM)
 		return fail(c, rc, "out of memory");
-	if (rule >= 0)
-		ctxpack_rules_get(ctx->rules, (size_t)rule, &ri);
-	if (rc == -ENOTSUP)
-		return fail(c, rc,
-			    "%s:%d: pattern '%.*s' uses a Go regexp construct ctxpack does not reproduce (%s); Docker evaluates it for '%.*s'",
-			    ri.source, ri.line, (int)ri.pattern_len, ri.pattern, why ? why : "?",
-			    (int)n, path);
-	return fail(c, rc,
-		    "%s:%d: pattern '%.*s' is not a valid regular expression (%s); Docker fails when it evaluates it, as for '%.*s'",
-		    ri.source, ri.line, (int)ri.pattern_len, ri.pattern, why ? why : "?", (int)n,
-		    path);
+	match_refusal_message(pack_context(c->s)->match, rule, rc, path, n, msg, sizeof(msg));
+	return fail(c, rc, "%s", msg);
 }
 
 /* Mirrors check_one in src/cli/check_ignore.c, with the walk standing in
@@ -299,6 +306,10 @@ int ctxpack_context_explain(ctxpack_context *c, const char *path, struct ctxpack
 	long n;
 	int rc;
 
+	if (!c)
+		return -EINVAL;
+	if (!out)
+		return fail(c, -EINVAL, "no explanation to fill");
 	memset(out, 0, sizeof(*out));
 	out->rule = -1;
 	if (!c->s)
@@ -366,7 +377,7 @@ int ctxpack_context_explain(ctxpack_context *c, const char *path, struct ctxpack
 
 size_t ctxpack_context_count(const ctxpack_context *c)
 {
-	return c->s ? c->nmembers : 0;
+	return c && c->s ? c->nmembers : 0;
 }
 
 static enum ctxpack_entry_type entry_type(uint8_t t)
@@ -395,8 +406,11 @@ int ctxpack_context_entry(const ctxpack_context *c, size_t i, struct ctxpack_ent
 {
 	const struct walk_result *res;
 	const struct walk_entry *e;
-	bool new_ignore = c->gen.generated_files == 2;
+	bool new_ignore;
 
+	if (!c || !out)
+		return -EINVAL;
+	new_ignore = c->gen.generated_files == 2;
 	memset(out, 0, sizeof(*out));
 	if (!c->s || i >= c->nmembers)
 		return -ERANGE;
@@ -455,6 +469,8 @@ int ctxpack_context_pack(ctxpack_context *c, int fd, enum ctxpack_compression co
 
 	if (report)
 		memset(report, 0, sizeof(*report));
+	if (!c)
+		return -EINVAL;
 	if (!c->s)
 		return not_open(c);
 	if ((unsigned)comp >= ARRAY_SIZE(map))
@@ -498,6 +514,10 @@ int ctxpack_context_digest(ctxpack_context *c, bool with_mtime, char out[CTXPACK
 	uint8_t d[16];
 	int rc;
 
+	if (!c)
+		return -EINVAL;
+	if (!out)
+		return fail(c, -EINVAL, "no buffer for the digest");
 	out[0] = '\0';
 	if (!c->s)
 		return not_open(c);

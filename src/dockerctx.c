@@ -17,6 +17,7 @@
 #include "dockerctx.h"
 #include "internal.h"
 #include "pattern.h"
+#include "rules.h"
 
 static int set_err(struct dockerctx *ctx, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -162,10 +163,35 @@ out:
 	return rc;
 }
 
+/* Where the ignore file open as fd lies (/proc/self/fd/fd): outside the
+ * context root, its lines must not reach messages.  Unknown counts as
+ * outside. */
+static int locate_ignore(struct dockerctx *ctx, int fd)
+{
+	char link[64], target[PATH_MAX];
+	size_t rl = strlen(ctx->root);
+	ssize_t n;
+
+	free(ctx->ignore_target);
+	ctx->ignore_target = NULL;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n < 0 || (size_t)n >= sizeof(target) - 1)
+		n = snprintf(target, sizeof(target), "(a place ctxpack cannot tell)");
+	target[n] = '\0';
+	ctx->ignore_outside = !(rl == 1 ? target[0] == '/'
+				: strncmp(target, ctx->root, rl) == 0 && target[rl] == '/');
+	if (ctx->ignore_outside && !(ctx->ignore_target = xmemdup(target, (size_t)n)))
+		return -ENOMEM;
+	return 0;
+}
+
 static int load_rules(struct dockerctx *ctx, const char *source, const char *buf, size_t len)
 {
-	int rc = ctxpack_rules_add_buffer(ctx->rules, source, buf, len);
+	int rc = ctx->ignore_outside ? rules_hide_text(ctx->rules, source, ctx->ignore_target) : 0;
 
+	if (!rc)
+		rc = ctxpack_rules_add_buffer(ctx->rules, source, buf, len);
 	if (rc)
 		return set_err(ctx, -rc, "%s", ctxpack_rules_errmsg(ctx->rules));
 	ctx->ignore_source = xmemdup(source, strlen(source));
@@ -201,7 +227,9 @@ static int read_ignore_classic(struct dockerctx *ctx)
 			return 0;
 		return set_err(ctx, errno, "cannot open '.dockerignore': %s", strerror(errno));
 	}
-	rc = special_file(ctx, fd, "", ".dockerignore");
+	rc = locate_ignore(ctx, fd);
+	if (!rc)
+		rc = special_file(ctx, fd, "", ".dockerignore");
 	if (rc) {
 		close(fd);
 		return rc;
@@ -252,7 +280,7 @@ static int read_ignore_buildkit(struct dockerctx *ctx, const char *df_arg)
 	strcat(name, ".dockerignore");
 	fd = open_in_root(dir, name);
 	free(dir);
-	if (fd >= 0 && (rc = special_file(ctx, fd, df, ".dockerignore"))) {
+	if (fd >= 0 && ((rc = locate_ignore(ctx, fd)) || (rc = special_file(ctx, fd, df, ".dockerignore")))) {
 		close(fd);
 		free(name);
 		return rc;
@@ -274,7 +302,7 @@ static int read_ignore_buildkit(struct dockerctx *ctx, const char *df_arg)
 		return rc;
 	buf = NULL;
 	fd = open_in_root(ctx->root, ".dockerignore");
-	if (fd >= 0 && (rc = special_file(ctx, fd, "", ".dockerignore"))) {
+	if (fd >= 0 && ((rc = locate_ignore(ctx, fd)) || (rc = special_file(ctx, fd, "", ".dockerignore")))) {
 		close(fd);
 		return rc;
 	}
@@ -341,6 +369,7 @@ void dockerctx_close(struct dockerctx *ctx)
 	free(ctx->dockerfile);
 	free(ctx->dockerfile_abs);
 	free(ctx->ignore_source);
+	free(ctx->ignore_target);
 	memset(ctx, 0, sizeof(*ctx));
 }
 

@@ -20,6 +20,10 @@ struct dockerctx {
 	char *dockerfile;    /* relative to root, cleaned; NULL when outside */
 	char *dockerfile_abs; /* the Dockerfile as found (absolute) */
 	char *ignore_source; /* the ignore file used, relative to root or as given; NULL if none */
+	bool ignore_outside; /* it lies outside root (a symlink the classic builder
+			      * follows, or beside a -f outside): no message or report
+			      * quotes its lines (rules_hide_text) */
+	char *ignore_target; /* with ignore_outside: where it lies */
 	ctxpack_rules *rules;
 	ctxpack_match *match;
 	char errmsg[1024];

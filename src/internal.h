@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -40,5 +41,17 @@ int openat_nofollow(int dfd, const char *path, int flags);
  * returns rc: `return set_errmsg(err, errsz, -ENOENT, "cannot open '%s'", p);` */
 int set_errmsg(char *err, size_t errsz, int rc, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/* The one quoting of bytes from the user's files (a rule, a path) in a
+ * message: valid UTF-8 stays as it is (backslashes too: they are pattern
+ * syntax), and every C0 control byte (NUL included), DEL, C1 control and
+ * byte that is not part of valid UTF-8 becomes \xHH, so that no message
+ * carries a terminal escape or stops at a NUL.  text_quote writes
+ * s[0..n) escaped into out (outsz > 4 bytes, NUL-terminated, cut with
+ * "..." when it does not fit) and returns out; text_fputq writes it to f. */
+const char *text_quote(char *out, size_t outsz, const char *s, size_t n);
+void text_fputq(FILE *f, const char *s, size_t n);
+/* s[0..n) quoted whole into a malloc'd string, or NULL. */
+char *text_quote_dup(const char *s, size_t n);
 
 #endif

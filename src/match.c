@@ -112,6 +112,7 @@ struct ctxpack_match {
 };
 
 struct ctxpack_mstate {
+	const ctxpack_match *m; /* sized for it: used with another, -EINVAL */
 	uint32_t *active;
 	size_t nactive;
 	uint32_t *rec; /* recorded rules, ascending */
@@ -119,6 +120,7 @@ struct ctxpack_mstate {
 };
 
 struct ctxpack_mscratch {
+	const ctxpack_match *m; /* sized for it */
 	uint32_t *mark;
 	uint32_t gen;
 	uint32_t *stack;
@@ -726,23 +728,29 @@ static bool buildkit_transport_error(const ctxpack_rules *r, size_t *bad)
 
 static void compile_error(ctxpack_rules *r, size_t i, const char *why)
 {
-	const struct rule *ru = &r->v[i];
+	char before[300];
 
-	if (ru->line > 0)
-		rules_set_error(r, "%s:%d: %s in '%.*s'", ru->source, ru->line, why, (int)ru->len,
-				ru->text);
-	else
-		rules_set_error(r, "%s: %s in '%.*s'", ru->source, why, (int)ru->len, ru->text);
+	snprintf(before, sizeof(before), "%s in ", why);
+	rules_message(r, i, r->errmsg, sizeof(r->errmsg), before, "");
 }
 
 int ctxpack_match_compile(ctxpack_match **out, ctxpack_rules *r, enum ctxpack_builder b)
 {
-	ctxpack_match *m = calloc(1, sizeof(*m));
+	ctxpack_match *m;
 	char msg[256];
 	size_t bad = 0;
 	int rc;
 
+	if (!out)
+		return -EINVAL;
 	*out = NULL;
+	if (!r)
+		return -EINVAL;
+	if (b != CTXPACK_BUILDER_BUILDKIT && b != CTXPACK_BUILDER_CLASSIC) {
+		rules_set_error(r, "unknown builder %d", (int)b);
+		return -EINVAL;
+	}
+	m = calloc(1, sizeof(*m));
 	if (!m)
 		goto oom;
 	m->rules = r;
@@ -815,25 +823,47 @@ void ctxpack_match_free(ctxpack_match **mp)
 
 const char *ctxpack_match_rule_error(const ctxpack_match *m, size_t i)
 {
-	if (i >= m->npats || !m->pats[i].lazy_error)
+	if (!m || i >= m->npats || !m->pats[i].lazy_error)
 		return NULL;
 	return m->pats[i].errmsg;
 }
 
+void match_refusal_message(const ctxpack_match *m, long rule, int rc, const char *path,
+			   size_t plen, char *out, size_t outsz)
+{
+	const char *why = rule >= 0 ? ctxpack_match_rule_error(m, (size_t)rule) : NULL;
+	char q[512], after[800];
+
+	text_quote(q, sizeof(q), path, plen);
+	if (rc == -ENOTSUP)
+		snprintf(after, sizeof(after),
+			 " uses a Go regexp construct ctxpack does not reproduce (%s); Docker evaluates it for '%s'",
+			 why ? why : "?", q);
+	else
+		snprintf(after, sizeof(after),
+			 " is not a valid regular expression (%s); Docker fails when it evaluates it, as for '%s'",
+			 why ? why : "?", q);
+	rules_message(m->rules, rule >= 0 ? (size_t)rule : SIZE_MAX, out, outsz, "pattern ", after);
+}
+
 const ctxpack_rules *ctxpack_match_rules(const ctxpack_match *m)
 {
-	return m->rules;
+	return m ? m->rules : NULL;
 }
 
 /* ---- states and scratch ---- */
 
 int ctxpack_mstate_new(ctxpack_mstate **out, const ctxpack_match *m)
 {
-	ctxpack_mstate *s = calloc(1, sizeof(*s));
+	ctxpack_mstate *s;
 
+	if (!out || !m)
+		return -EINVAL;
 	*out = NULL;
+	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
+	s->m = m;
 	s->active = malloc(m->nnodes * sizeof(uint32_t));
 	s->rec = malloc((m->npats ? m->npats : 1) * sizeof(uint32_t));
 	if (!s->active || !s->rec) {
@@ -856,11 +886,15 @@ void ctxpack_mstate_free(ctxpack_mstate **sp)
 
 int ctxpack_mscratch_new(ctxpack_mscratch **out, const ctxpack_match *m)
 {
-	ctxpack_mscratch *s = calloc(1, sizeof(*s));
+	ctxpack_mscratch *s;
 
+	if (!out || !m)
+		return -EINVAL;
 	*out = NULL;
+	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
+	s->m = m;
 	s->mark = calloc(m->nnodes, sizeof(uint32_t));
 	s->stack = malloc(m->nnodes * sizeof(uint32_t));
 	s->active = malloc(m->nnodes * sizeof(uint32_t));
@@ -926,6 +960,8 @@ void ctxpack_match_root(const ctxpack_match *m, ctxpack_mstate *st)
 	 * once per walk and holds a handful of nodes. */
 	size_t n = 0, i = 0;
 
+	if (!m || !st || st->m != m)
+		return;
 	st->active[n++] = 0;
 	while (i < n) {
 		const struct mnode *nd = &m->nodes[st->active[i++]];
@@ -1048,12 +1084,18 @@ int ctxpack_match_entry(const ctxpack_match *m, ctxpack_mscratch *s, const ctxpa
 			const char *path, size_t len, size_t name_off, ctxpack_mstate *child,
 			struct ctxpack_decision *d)
 {
-	uint32_t *active = child ? child->active : s->active;
+	uint32_t *active;
 	size_t nactive, nm = 0, ip = 0, im = 0, ib = 0, nrec = 0;
 	bool matched = false;
 	long decider = -1;
 	uint32_t reach = 0;
 
+	/* The API boundary: handles of this m, the last component within
+	 * path and right after a '/'. */
+	if (!m || !s || !parent || !d || s->m != m || parent->m != m || (child && child->m != m) ||
+	    (!path && len) || name_off > len || (name_off && path[name_off - 1] != '/'))
+		return -EINVAL;
+	active = child ? child->active : s->active;
 	nactive = advance(m, s, parent, path + name_off, len - name_off, active);
 	for (size_t i = 0; i < nactive; i++) {
 		const struct mnode *nd = &m->nodes[active[i]];

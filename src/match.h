@@ -1,8 +1,18 @@
 /* match.h: the compiled matcher (see match.c).  The interface is the public
- * one in ctxpack.h; this header exists for symmetry and future internals. */
+ * one in ctxpack.h; this header adds what the walk and the CLI share. */
 #ifndef CTXPACK_MATCH_H
 #define CTXPACK_MATCH_H
 
+#include <stddef.h>
+
 #include "ctxpack/ctxpack.h"
+
+/* The message for a path the matcher refused to decide (rc -EINVAL: the
+ * rule does not compile as a Go regexp, Docker fails when it evaluates
+ * it; -ENOTSUP: a Go construct ctxpack does not reproduce) because of
+ * rule (-1: unknown), evaluated for path[0..plen): made once, for the walk,
+ * check-ignore and the library's explain.  Written into out (outsz bytes). */
+void match_refusal_message(const ctxpack_match *m, long rule, int rc, const char *path,
+			   size_t plen, char *out, size_t outsz);
 
 #endif

@@ -512,7 +512,8 @@ int pattern_init(struct pattern *p, const char *raw, size_t len, char *msg, size
 		return rc;
 	}
 	if (p->type == PAT_REGEXP) {
-		rc = re_parse(&p->re, p->restr, p->relen, p->errmsg, sizeof(p->errmsg));
+		rc = re_parse(&p->re, p->restr, p->relen, p->errmsg, sizeof(p->errmsg),
+			      &p->errwhat);
 		if (rc == RE_ESYNTAX) {
 			/* Docker only fails if it ever evaluates this pattern. */
 			p->lazy_error = true;

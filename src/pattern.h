@@ -28,7 +28,8 @@ struct pattern {
 	struct re_prog *prog;
 	bool lazy_error;   /* restr does not compile: Docker fails when it evaluates it */
 	bool unsupported;  /* with lazy_error: Go compiles it, ctxpack cannot reproduce it */
-	char errmsg[160];  /* why, for lazy_error */
+	char errmsg[160];  /* why, for lazy_error: "reason: 'quoted part of restr'" */
+	size_t errwhat;    /* the length of the reason alone */
 };
 
 enum {

@@ -16,12 +16,15 @@
 struct parser {
 	const unsigned char *s, *end;
 	char *msg;
-	size_t msgsz;
+	size_t msgsz, whatlen;
 };
 
 static int fail(struct parser *p, int code, const char *what, const unsigned char *at, size_t n)
 {
-	snprintf(p->msg, p->msgsz, "%s: '%.*s'", what, (int)n, (const char *)at);
+	char q[128];
+
+	snprintf(p->msg, p->msgsz, "%s: '%s'", what, text_quote(q, sizeof(q), (const char *)at, n));
+	p->whatlen = strlen(what) < p->msgsz ? strlen(what) : 0;
 	return code;
 }
 
@@ -625,9 +628,10 @@ out:
 	return rc;
 }
 
-int re_parse(struct re_seq **out, const char *re, size_t len, char *msg, size_t msgsz)
+int re_parse(struct re_seq **out, const char *re, size_t len, char *msg, size_t msgsz,
+	     size_t *whatlen)
 {
-	struct parser p = { (const unsigned char *)re, (const unsigned char *)re + len, msg, msgsz };
+	struct parser p = { (const unsigned char *)re, (const unsigned char *)re + len, msg, msgsz, 0 };
 	struct re_seq *q = calloc(1, sizeof(*q));
 	int rc;
 
@@ -638,6 +642,8 @@ int re_parse(struct re_seq **out, const char *re, size_t len, char *msg, size_t 
 	if (rc) {
 		if (rc == RE_ENOMEM)
 			snprintf(msg, msgsz, "out of memory");
+		if (whatlen)
+			*whatlen = rc == RE_ENOMEM ? strlen(msg) : p.whatlen;
 		re_seq_free(q);
 		return rc;
 	}

@@ -60,8 +60,10 @@ enum re_error {
 
 /* Parses a Go regular expression.  On success *out owns a tree to be freed
  * with re_seq_free.  On failure returns an re_error and writes a message
- * naming the construct into msg (msgsz bytes). */
-int re_parse(struct re_seq **out, const char *re, size_t len, char *msg, size_t msgsz);
+ * into msg (msgsz bytes): the reason, then ": '" and the construct quoted
+ * by text_quote; *whatlen (when not NULL) gets the reason's length. */
+int re_parse(struct re_seq **out, const char *re, size_t len, char *msg, size_t msgsz,
+	     size_t *whatlen);
 void re_seq_free(struct re_seq *s);
 
 /* True when node can match rune r (RE_LIT, RE_CLASS, RE_ANYNL only). */

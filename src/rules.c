@@ -5,6 +5,7 @@
  * an error), a BOM dropped from the first line only, '#' in column 1 a
  * comment, strings.TrimSpace, '!' then TrimSpace again, filepath.Clean and
  * one leading '/' removed.  The reader knows bytes, not the filesystem. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,6 +20,8 @@
 
 int ctxpack_rules_new(ctxpack_rules **out)
 {
+	if (!out)
+		return -EINVAL;
 	*out = calloc(1, sizeof(**out));
 	return *out ? 0 : -ENOMEM;
 }
@@ -36,13 +39,15 @@ void ctxpack_rules_free(ctxpack_rules **rp)
 		free(r->sources[i]);
 	free(r->sources);
 	free(r->v);
+	free(r->hide_source);
+	free(r->hide_note);
 	free(r);
 	*rp = NULL;
 }
 
 const char *ctxpack_rules_errmsg(const ctxpack_rules *r)
 {
-	return r->errmsg;
+	return r ? r->errmsg : "";
 }
 
 void rules_set_error(ctxpack_rules *r, const char *fmt, ...)
@@ -52,6 +57,105 @@ void rules_set_error(ctxpack_rules *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(r->errmsg, sizeof(r->errmsg), fmt, ap);
 	va_end(ap);
+}
+
+/* Takes src and note (either NULL: out of memory, both freed). */
+static int set_hidden(ctxpack_rules *r, char *src, char *note)
+{
+	if (!src || !note) {
+		free(src);
+		free(note);
+		return -ENOMEM;
+	}
+	free(r->hide_source);
+	free(r->hide_note);
+	r->hide_source = src;
+	r->hide_note = note;
+	return 0;
+}
+
+int rules_hide_text(ctxpack_rules *r, const char *source, const char *target)
+{
+	char q[512], *note = NULL;
+
+	if (asprintf(&note, " (the rule is not shown: %s points outside the context, to '%s')",
+		     source, text_quote(q, sizeof(q), target, strlen(target))) < 0)
+		note = NULL;
+	return set_hidden(r, xmemdup(source, strlen(source)), note);
+}
+
+int rules_hide_like(ctxpack_rules *r, const ctxpack_rules *from)
+{
+	if (!from->hide_source)
+		return 0;
+	return set_hidden(r, xmemdup(from->hide_source, strlen(from->hide_source)),
+			  xmemdup(from->hide_note, strlen(from->hide_note)));
+}
+
+bool rules_text_hidden(const ctxpack_rules *r, size_t i)
+{
+	return r->hide_source && i < r->n && strcmp(r->v[i].source, r->hide_source) == 0;
+}
+
+const char *rules_hidden_note(const ctxpack_rules *r)
+{
+	return r->hide_note ? r->hide_note : "";
+}
+
+const char *rules_quote(const ctxpack_rules *r, size_t i, char *buf, size_t sz)
+{
+	if (i >= r->n) {
+		snprintf(buf, sz, "?");
+	} else if (rules_text_hidden(r, i)) {
+		snprintf(buf, sz, "<line %d>", r->v[i].line);
+	} else if (sz > 6) {
+		buf[0] = '\'';
+		text_quote(buf + 1, sz - 2, r->v[i].text, r->v[i].len);
+		strcat(buf, "'");
+	} else if (sz) {
+		buf[0] = '\0';
+	}
+	return buf;
+}
+
+void rules_fputq(FILE *f, const ctxpack_rules *r, size_t i)
+{
+	char buf[32];
+
+	if (i >= r->n || rules_text_hidden(r, i)) {
+		fputs(rules_quote(r, i, buf, sizeof(buf)), f);
+		return;
+	}
+	fputc('\'', f);
+	text_fputq(f, r->v[i].text, r->v[i].len);
+	fputc('\'', f);
+}
+
+void rules_shown(const ctxpack_rules *r, size_t i, char *buf, size_t sz, const char **text,
+		 size_t *len)
+{
+	if (i < r->n && !rules_text_hidden(r, i)) {
+		*text = r->v[i].text;
+		*len = r->v[i].len;
+		return;
+	}
+	*text = rules_quote(r, i, buf, sz);
+	*len = strlen(buf);
+}
+
+void rules_message(const ctxpack_rules *r, size_t i, char *out, size_t outsz, const char *before,
+		   const char *after)
+{
+	const struct rule *ru = i < r->n ? &r->v[i] : NULL;
+	char q[256];
+
+	rules_quote(r, i, q, sizeof(q));
+	if (ru && ru->line > 0)
+		snprintf(out, outsz, "%s:%d: %s%s%s%s", ru->source, ru->line, before, q, after,
+			 rules_text_hidden(r, i) ? r->hide_note : "");
+	else
+		snprintf(out, outsz, "%s: %s%s%s%s", ru ? ru->source : "?", before, q, after,
+			 rules_text_hidden(r, i) ? r->hide_note : "");
 }
 
 /* Interns source names so that every rule can point at one copy. */
@@ -73,9 +177,16 @@ static const char *intern_source(ctxpack_rules *r, const char *source)
 int ctxpack_rules_add_pattern(ctxpack_rules *r, const char *source, int line, const char *pattern,
 			      size_t len)
 {
-	const char *src = intern_source(r, source ? source : "");
+	const char *src;
 	struct rule *ru;
 
+	if (!r)
+		return -EINVAL;
+	if ((!pattern && len) || line < 0) {
+		rules_set_error(r, "%s", line < 0 ? "a negative line number" : "no pattern given");
+		return -EINVAL;
+	}
+	src = intern_source(r, source ? source : "");
 	if (!src || GROW(r->v, r->alloc, r->n + 1))
 		goto oom;
 	ru = &r->v[r->n];
@@ -128,6 +239,12 @@ int ctxpack_rules_add_buffer(ctxpack_rules *r, const char *source, const void *d
 	char *buf = NULL;
 	int lineno = 0, rc = 0;
 
+	if (!r)
+		return -EINVAL;
+	if (!data && len) {
+		rules_set_error(r, "no buffer given");
+		return -EINVAL;
+	}
 	if (!source)
 		source = ".dockerignore";
 	while (p < end) {
@@ -169,11 +286,13 @@ int ctxpack_rules_add_buffer(ctxpack_rules *r, const char *source, const void *d
 
 size_t ctxpack_rules_count(const ctxpack_rules *r)
 {
-	return r->n;
+	return r ? r->n : 0;
 }
 
 int ctxpack_rules_get(const ctxpack_rules *r, size_t i, struct ctxpack_rule_info *out)
 {
+	if (!r || !out)
+		return -EINVAL;
 	if (i >= r->n)
 		return -ERANGE;
 	out->source = r->v[i].source;
@@ -238,6 +357,8 @@ int rules_patterns(const ctxpack_rules *r, bool transport, struct pattern **out,
 		}
 		rc = pattern_init(&pats[i], text, len, msg, msgsz);
 		free(conv);
+		if (rc == 0 && pats[i].lazy_error && rules_text_hidden(r, i))
+			pats[i].errmsg[pats[i].errwhat] = '\0'; /* the reason without its quote */
 		if (rc == PATTERN_EMPTY) {
 			/* New() drops it; an empty exact pattern that never
 			 * matches keeps the other rules' numbers instead. */
@@ -329,14 +450,11 @@ static int classic_excluded(ctxpack_rules *r, const char *file, bool *out)
 	re_scratch_release(&s);
 	rules_patterns_release(pats, r->n);
 	if (rc < 0) {
-		/* named as match.c's compile_error names a rule */
-		const struct rule *ru = &r->v[bad];
-		if (ru->line > 0)
-			rules_set_error(r, "%s:%d: cannot tell whether the docker CLI re-adds '%s': Go regexp construct ctxpack does not reproduce (\\p, \\P or \\Q) in '%.*s'",
-					ru->source, ru->line, file, (int)ru->len, ru->text);
-		else
-			rules_set_error(r, "%s: cannot tell whether the docker CLI re-adds '%s': Go regexp construct ctxpack does not reproduce (\\p, \\P or \\Q) in '%.*s'",
-					ru->source, file, (int)ru->len, ru->text);
+		char q[256], what[400];
+		snprintf(what, sizeof(what),
+			 "cannot tell whether the docker CLI re-adds '%s': Go regexp construct ctxpack does not reproduce (\\p, \\P or \\Q) in ",
+			 text_quote(q, sizeof(q), file, strlen(file)));
+		rules_message(r, bad, r->errmsg, sizeof(r->errmsg), what, "");
 		return -ENOTSUP;
 	}
 	*out = rc;
@@ -350,6 +468,8 @@ int ctxpack_rules_add_classic_readds(ctxpack_rules *r, const char *dockerfile)
 	size_t n;
 	int rc;
 
+	if (!r)
+		return -EINVAL;
 	/* TrimBuildFilesFromExcludes: the Dockerfile is checked against the
 	 * list that may already end with "!.dockerignore". */
 	rc = classic_excluded(r, ".dockerignore", &keep);

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "ctxpack/ctxpack.h"
 #include "pattern.h"
@@ -21,10 +22,42 @@ struct ctxpack_rules {
 	size_t n, alloc;
 	char **sources;
 	size_t nsources, asources;
+	char *hide_source; /* rules from this source are not quoted (rules_hide_text) */
+	char *hide_note;   /* " (the rule is not shown: ...)" */
 	char errmsg[512];
 };
 
 void rules_set_error(ctxpack_rules *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* From now on no message or report quotes the text of a rule read from
+ * source: the ignore file lies outside the context (a symlink the classic
+ * builder follows), so its lines may be anyone's secrets.  Messages name
+ * such a rule by its line and end with a note that says why ("source
+ * points outside the context, to 'target'").  Returns 0 or -ENOMEM. */
+int rules_hide_text(ctxpack_rules *r, const char *source, const char *target);
+/* Copies from's rules_hide_text setting to r. */
+int rules_hide_like(ctxpack_rules *r, const ctxpack_rules *from);
+bool rules_text_hidden(const ctxpack_rules *r, size_t i);
+/* The note a message that names a hidden rule ends with: "" when no rule
+ * is hidden. */
+const char *rules_hidden_note(const ctxpack_rules *r);
+
+/* The single way a rule reaches a message: rule i as "'TEXT'" (escaped by
+ * text_quote), or "<line N>" when its text is hidden; in buf (sz bytes). */
+const char *rules_quote(const ctxpack_rules *r, size_t i, char *buf, size_t sz);
+/* rules_quote into f, whatever the rule's length. */
+void rules_fputq(FILE *f, const ctxpack_rules *r, size_t i);
+/* Rule i for a report that lists rules (stats, check-ignore): *text and
+ * *len are its bytes as they are (the report escapes them for its format),
+ * or "<line N>" written into buf when hidden. */
+void rules_shown(const ctxpack_rules *r, size_t i, char *buf, size_t sz, const char **text,
+		 size_t *len);
+/* "SOURCE:LINE: " (or "SOURCE: " for a rule without a line), before,
+ * rules_quote(i), after, and rules_hidden_note when rule i is hidden:
+ * every message about one rule is made here.  Written into out (outsz
+ * bytes). */
+void rules_message(const ctxpack_rules *r, size_t i, char *out, size_t outsz, const char *before,
+		   const char *after);
 
 /* patternmatcher.New over every rule: *out gets r->n patterns (free with
  * rules_patterns_release).  transport: first turn each pattern into valid

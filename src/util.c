@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "utf8.h"
 
 int grow_array(void **arr, size_t *alloc, size_t n, size_t elem)
 {
@@ -170,4 +171,69 @@ out:
 		errno = e;
 	}
 	return fd;
+}
+
+/* The escape of the sequence at s[0..len) (len > 0) into e (see
+ * text_quote).  Returns the input bytes consumed; *elen gets the output
+ * length (at most 8). */
+static size_t quote_one(const unsigned char *s, size_t len, char e[8], size_t *elen)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint32_t r;
+	size_t w = utf8_decode(s, len, &r);
+
+	if ((r == UTF8_RUNE_ERROR && w == 1) || r < 0x20 || (r >= 0x7f && r < 0xa0)) {
+		*elen = 0;
+		for (size_t i = 0; i < w; i++) {
+			e[(*elen)++] = '\\';
+			e[(*elen)++] = 'x';
+			e[(*elen)++] = hex[s[i] >> 4];
+			e[(*elen)++] = hex[s[i] & 15];
+		}
+		return w;
+	}
+	memcpy(e, s, w);
+	*elen = w;
+	return w;
+}
+
+const char *text_quote(char *out, size_t outsz, const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, o = 0;
+
+	while (i < n) {
+		char e[8];
+		size_t elen, w = quote_one(u + i, n - i, e, &elen);
+		if (o + elen + 4 > outsz) {
+			memcpy(out + o, "...", 3);
+			o += 3;
+			break;
+		}
+		memcpy(out + o, e, elen);
+		o += elen;
+		i += w;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+char *text_quote_dup(const char *s, size_t n)
+{
+	/* at most 4 bytes out for a byte in, and no "..." cut */
+	char *q = n < SIZE_MAX / 4 - 8 ? malloc(4 * n + 5) : NULL;
+
+	return q ? (char *)text_quote(q, 4 * n + 5, s, n) : NULL;
+}
+
+void text_fputq(FILE *f, const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	for (size_t i = 0; i < n;) {
+		char e[8];
+		size_t elen;
+		i += quote_one(u + i, n - i, e, &elen);
+		fwrite(e, 1, elen, f);
+	}
 }

@@ -56,6 +56,7 @@
 
 #include "explain.h"
 #include "internal.h"
+#include "match.h"
 #include "walk.h"
 
 #define DENTS_SIZE (128 * 1024)
@@ -268,27 +269,28 @@ static int fail(struct worker *k, const char *path, size_t len, int rc, const ch
 	return rc;
 }
 
+/* fmt with the path (quoted by text_quote, "." for the root) for its first
+ * %s and why for its second, recorded as fail does. */
+static int fail_path(struct worker *k, const char *path, size_t len, int rc, const char *fmt,
+		     const char *why)
+{
+	char *q = len ? text_quote_dup(path, len) : xmemdup(".", 1);
+
+	if (!q)
+		return nomem(k);
+	rc = fail(k, path, len, rc, fmt, q, why);
+	free(q);
+	return rc;
+}
+
 /* A pattern Docker fails on, or one ctxpack cannot reproduce, evaluated
  * for path (the messages of check-ignore). */
 static int rule_error(struct worker *k, const char *path, size_t len, int rc, long rule)
 {
-	const ctxpack_match *m = k->w->m;
-	struct ctxpack_rule_info ri = {"?", 0, "?", 1};
-	const char *why = NULL;
+	char msg[1024];
 
-	if (rule >= 0) {
-		why = ctxpack_match_rule_error(m, (size_t)rule);
-		ctxpack_rules_get(ctxpack_match_rules(m), (size_t)rule, &ri);
-	}
-	if (rc == -ENOTSUP)
-		return fail(
-			k, path, len, rc,
-			"%s:%d: pattern '%.*s' uses a Go regexp construct ctxpack does not reproduce (%s); Docker evaluates it for '%s'",
-			ri.source, ri.line, (int)ri.pattern_len, ri.pattern, why ? why : "?", path);
-	return fail(
-		k, path, len, rc,
-		"%s:%d: pattern '%.*s' is not a valid regular expression (%s); Docker fails when it evaluates it, as for '%s'",
-		ri.source, ri.line, (int)ri.pattern_len, ri.pattern, why ? why : "?", path);
+	match_refusal_message(k->w->m, rule, rc, path, len, msg, sizeof(msg));
+	return fail(k, path, len, rc, "%s", msg);
 }
 
 /* ---- per-worker memory ---- */
@@ -834,8 +836,8 @@ static int do_entry(struct worker *k, struct wnode *d, int fd, const struct dnam
 		 * name in the directories it reads. */
 		t = dtype_type(dn->dtype);
 		if (rc != -EACCES || t < 0 || (w->classic && d->checked))
-			return fail(k, path, len, rc, "cannot stat '%s': %s", path,
-				    rc == -EBADMSG ? "unknown file type" : strerror(-rc));
+			return fail_path(k, path, len, rc, "cannot stat '%s': %s",
+					 rc == -EBADMSG ? "unknown file type" : strerror(-rc));
 		es.type = (uint8_t)t;
 		nostat = true;
 	}
@@ -862,7 +864,7 @@ static int do_entry(struct worker *k, struct wnode *d, int fd, const struct dnam
 		/* fsutil skips an excluded directory it cannot read */
 		if (!sent && !w->classic)
 			goto out;
-		rc = fail(k, path, len, -EACCES, "cannot stat '%s': %s", path, strerror(EACCES));
+		rc = fail_path(k, path, len, -EACCES, "cannot stat '%s': %s", strerror(EACCES));
 		goto out;
 	}
 	if (w->classic && es.type == WT_DIR && excluded && !walk && d->checked) {
@@ -870,11 +872,11 @@ static int do_entry(struct worker *k, struct wnode *d, int fd, const struct dnam
 		 * excluded or not, before it decides to skip it. */
 		int dfd = openat(fd, dn->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (dfd < 0) {
+			char why[160];
 			rc = -errno;
-			rc = fail(
-				k, path, len, rc,
-				"cannot open '%s': %s (the classic builder reads excluded directories too)",
-				path, strerror(-rc));
+			snprintf(why, sizeof(why), "%s (the classic builder reads excluded directories too)",
+				 strerror(-rc));
+			rc = fail_path(k, path, len, rc, "cannot open '%s': %s", why);
 			goto out;
 		}
 		close(dfd);
@@ -882,7 +884,7 @@ static int do_entry(struct worker *k, struct wnode *d, int fd, const struct dnam
 	if (!sent && !walk && !w->report_all)
 		goto out;
 	if (sent && es.type == WT_FILE && (rc = check_readable(fd, dn->name))) {
-		rc = fail(k, path, len, rc, "cannot open '%s': %s", path, strerror(-rc));
+		rc = fail_path(k, path, len, rc, "cannot open '%s': %s", strerror(-rc));
 		goto out;
 	}
 	if (sent && es.type == WT_SYMLINK) {
@@ -892,11 +894,11 @@ static int do_entry(struct worker *k, struct wnode *d, int fd, const struct dnam
 			if (linklen == -ENOMEM)
 				rc = nomem(k);
 			else if (why)
-				rc = fail(k, path, len, -ESTALE, "'%s' changed during the run (%s)",
-					  path, why);
+				rc = fail_path(k, path, len, -ESTALE, "'%s' changed during the run (%s)",
+					       why);
 			else
-				rc = fail(k, path, len, (int)linklen, "cannot read link '%s': %s",
-					  path, strerror((int)-linklen));
+				rc = fail_path(k, path, len, (int)linklen, "cannot read link '%s': %s",
+					       strerror((int)-linklen));
 			goto out;
 		}
 	}
@@ -968,8 +970,7 @@ static void process(struct worker *k, struct wnode *d)
 		} else if (d->excluded && !w->classic && (fd == -EACCES || fd == -EPERM)) {
 			/* fsutil: an excluded directory it cannot read is skipped */
 		} else {
-			fail(k, d->path, d->len, fd, "cannot open '%s': %s", d->path,
-			     strerror(-fd));
+			fail_path(k, d->path, d->len, fd, "cannot open '%s': %s", strerror(-fd));
 		}
 		goto out;
 	}
@@ -983,8 +984,7 @@ static void process(struct worker *k, struct wnode *d)
 		goto close;
 	}
 	if (rc < 0) {
-		fail(k, d->path, d->len, rc, "cannot read directory '%s': %s",
-		     d->len ? d->path : ".", strerror(-rc));
+		fail_path(k, d->path, d->len, rc, "cannot read directory '%s': %s", strerror(-rc));
 		goto close;
 	}
 	if (w->progress)

@@ -28,8 +28,13 @@
  *
  * Errors: every int-returning function returns 0 on success or a negative
  * errno value.  A human-readable message is kept on the handle named in the
- * function's comment.  The library never prints, never exits, never reads
- * the environment and never changes signal dispositions.
+ * function's comment.  Arguments are checked at the boundary: a NULL handle
+ * or out-parameter, a NULL buffer with a length above 0, an enum value not
+ * defined here, an offset past a length give -EINVAL (with no message when
+ * the handle itself is NULL); getters given a NULL handle return 0, "" or
+ * NULL as their comment says, and void calls do nothing.  The library
+ * never prints, never exits, never reads the environment and never changes
+ * signal dispositions.
  *
  * Threads: a ctxpack_match is immutable after compilation and may be shared
  * by any number of threads.  Every other handle is used by one thread at a
@@ -87,7 +92,8 @@ struct ctxpack_rule_info {
 /** Returns ctxpack's version string, e.g. "0.1.0".  Static storage. */
 CTXPACK_API const char *ctxpack_version(void);
 
-/** Creates an empty rule list in *out.  @return 0 or -ENOMEM. */
+/** Creates an empty rule list in *out.  @return 0, -EINVAL when out is
+ *  NULL, or -ENOMEM. */
 CTXPACK_API int ctxpack_rules_new(ctxpack_rules **out);
 /** Frees *r and sets it to NULL. */
 CTXPACK_API void ctxpack_rules_free(ctxpack_rules **r);
@@ -99,13 +105,15 @@ CTXPACK_API void ctxpack_rules_free(ctxpack_rules **r);
  * leading '/' dropped) and appends the rules.  source names the file in
  * messages and rule info (copied).
  * @return 0; -EINVAL when Docker refuses the file (a line over 64 KiB), with
- *   "source:line: reason" in ctxpack_rules_errmsg(); -ENOMEM.
+ *   "source:line: reason" in ctxpack_rules_errmsg(); -EINVAL when r is NULL
+ *   or buf is NULL with len > 0; -ENOMEM.
  */
 CTXPACK_API int ctxpack_rules_add_buffer(ctxpack_rules *r, const char *source, const void *buf,
 					 size_t len);
 /**
  * Appends one pattern verbatim, as handed to Docker's pattern matcher (for
- * example "!Dockerfile").  line may be 0.  @return 0 or -ENOMEM.
+ * example "!Dockerfile").  line may be 0.  @return 0; -EINVAL when r is
+ * NULL, pattern is NULL with len > 0 or line is negative; -ENOMEM.
  */
 CTXPACK_API int ctxpack_rules_add_pattern(ctxpack_rules *r, const char *source, int line,
 					  const char *pattern, size_t len);
@@ -114,14 +122,15 @@ CTXPACK_API int ctxpack_rules_add_pattern(ctxpack_rules *r, const char *source, 
  * "!<dockerfile>" when Docker's (one-level) matcher says the rules exclude
  * them, exactly as the docker CLI does.  dockerfile is the Dockerfile's path
  * relative to the context, cleaned, or NULL when it comes from stdin.
- * @return 0 or -ENOMEM.
+ * @return 0, -EINVAL when r is NULL, or -ENOMEM.
  */
 CTXPACK_API int ctxpack_rules_add_classic_readds(ctxpack_rules *r, const char *dockerfile);
-/** Number of rules. */
+/** Number of rules (0 for a NULL r). */
 CTXPACK_API size_t ctxpack_rules_count(const ctxpack_rules *r);
-/** Fills *out for rule i.  @return 0 or -ERANGE. */
+/** Fills *out for rule i.  @return 0, -ERANGE when i >= the count, or
+ *  -EINVAL when r or out is NULL. */
 CTXPACK_API int ctxpack_rules_get(const ctxpack_rules *r, size_t i, struct ctxpack_rule_info *out);
-/** The message of the last failure on r ("" if none). */
+/** The message of the last failure on r ("" if none, or when r is NULL). */
 CTXPACK_API const char *ctxpack_rules_errmsg(const ctxpack_rules *r);
 
 /**
@@ -129,7 +138,10 @@ CTXPACK_API const char *ctxpack_rules_errmsg(const ctxpack_rules *r);
  * @return 0; -EINVAL when Docker rejects a pattern up front; -ENOTSUP for a
  *   pattern Docker accepts but ctxpack cannot reproduce exactly (a Go regexp
  *   construct such as \p{Greek}); -ENOMEM.  On failure the message
- *   ("source:line: reason in 'pattern'") is in ctxpack_rules_errmsg(r).
+ *   ("source:line: reason in 'pattern'", the pattern's control bytes, NUL
+ *   and bytes that are not UTF-8 written as \xHH) is in
+ *   ctxpack_rules_errmsg(r).  -EINVAL (*out NULL) as well when out or r is
+ *   NULL, or b is not an enum ctxpack_builder ("unknown builder" on r).
  * @note r must outlive *out (rule info points into it).
  */
 CTXPACK_API int ctxpack_match_compile(ctxpack_match **out, ctxpack_rules *r,
@@ -138,21 +150,26 @@ CTXPACK_API int ctxpack_match_compile(ctxpack_match **out, ctxpack_rules *r,
 CTXPACK_API void ctxpack_match_free(ctxpack_match **m);
 /**
  * Why rule i cannot be evaluated (a regexp Docker cannot compile, or a
- * construct ctxpack does not reproduce), or NULL when it can.  Owned by m.
+ * construct ctxpack does not reproduce: "reason: 'construct'", escaped as
+ * ctxpack_rules_errmsg() is), or NULL when it can, when i is out of range
+ * or m is NULL.  Owned by m.
  */
 CTXPACK_API const char *ctxpack_match_rule_error(const ctxpack_match *m, size_t i);
-/** The rules m was compiled from. */
+/** The rules m was compiled from (NULL for a NULL m). */
 CTXPACK_API const ctxpack_rules *ctxpack_match_rules(const ctxpack_match *m);
 
-/** Scratch memory for one thread's queries on m.  @return 0 or -ENOMEM. */
+/** Scratch memory for one thread's queries on m (only on m).
+ *  @return 0, -EINVAL when out or m is NULL, or -ENOMEM. */
 CTXPACK_API int ctxpack_mscratch_new(ctxpack_mscratch **out, const ctxpack_match *m);
 /** Frees *s and sets it to NULL. */
 CTXPACK_API void ctxpack_mscratch_free(ctxpack_mscratch **s);
-/** A directory state big enough for any state of m.  @return 0 or -ENOMEM. */
+/** A directory state big enough for any state of m (only m's).
+ *  @return 0, -EINVAL when out or m is NULL, or -ENOMEM. */
 CTXPACK_API int ctxpack_mstate_new(ctxpack_mstate **out, const ctxpack_match *m);
 /** Frees *s and sets it to NULL. */
 CTXPACK_API void ctxpack_mstate_free(ctxpack_mstate **s);
-/** Sets st to the state of the context root. */
+/** Sets st to the state of the context root.  Does nothing when m or st
+ *  is NULL, or st was made for another ctxpack_match. */
 CTXPACK_API void ctxpack_match_root(const ctxpack_match *m, ctxpack_mstate *st);
 
 /** The decision for one entry. */
@@ -172,7 +189,10 @@ struct ctxpack_decision {
  * @return 0; -EINVAL when Docker itself would fail on this path because a
  *   pattern that cannot compile gets evaluated, -ENOTSUP when Docker would
  *   evaluate a pattern ctxpack cannot reproduce (d->rule names the rule,
- *   ctxpack_match_rule_error() says why).
+ *   ctxpack_match_rule_error() says why).  -EINVAL, with nothing read, as
+ *   well when m, s, parent or d is NULL, path is NULL with len > 0,
+ *   name_off > len, name_off is not 0 and path[name_off - 1] is not '/',
+ *   or s, parent or child was made for another ctxpack_match.
  */
 CTXPACK_API int ctxpack_match_entry(const ctxpack_match *m, ctxpack_mscratch *s,
 				    const ctxpack_mstate *parent, const char *path, size_t len,
@@ -197,7 +217,7 @@ typedef struct ctxpack_context ctxpack_context;
  * Creates a context handle with the defaults: BuildKit, the Dockerfile at
  * <dir>/Dockerfile, as many walker threads as online CPUs, mtimes as found.
  * Nothing is opened yet.  Free it with ctxpack_context_free().
- * @return 0 or -ENOMEM (*out is then NULL).
+ * @return 0, -EINVAL when out is NULL, or -ENOMEM (*out is then NULL).
  */
 CTXPACK_API int ctxpack_context_new(ctxpack_context **out);
 /** Frees *c (and everything its getters returned) and sets it to NULL. */
@@ -209,7 +229,7 @@ CTXPACK_API void ctxpack_context_free(ctxpack_context **c);
  */
 
 /** Which builder's semantics to reproduce.  @return 0, or -EINVAL for a
- *  value that is not an enum ctxpack_builder (message on c). */
+ *  value that is not an enum ctxpack_builder (message on c) or a NULL c. */
 CTXPACK_API int ctxpack_context_set_builder(ctxpack_context *c, enum ctxpack_builder b);
 /**
  * The Dockerfile, as `docker build -f` takes it: relative to the current
@@ -217,19 +237,19 @@ CTXPACK_API int ctxpack_context_set_builder(ctxpack_context *c, enum ctxpack_bui
  * (<dir>/Dockerfile).  It must exist when the context is opened (docker
  * build fails too).  A Dockerfile outside the context is packed under a
  * generated name (see struct ctxpack_pack_report).  path is copied.
- * @return 0 or -ENOMEM.
+ * @return 0, -EINVAL when c is NULL, or -ENOMEM.
  */
 CTXPACK_API int ctxpack_context_set_dockerfile(ctxpack_context *c, const char *path);
 /** Threads for walking and reading files: 1 to 1024, or 0 for the online
  *  CPUs (the default).  The output never depends on it.
- *  @return 0, or -EINVAL when out of range (message on c). */
+ *  @return 0, or -EINVAL when out of range (message on c) or c is NULL. */
 CTXPACK_API int ctxpack_context_set_threads(ctxpack_context *c, int threads);
 /**
  * Clamps every mtime written by ctxpack_context_pack() (and digested with
  * with_mtime) to epoch seconds, as `ctxpack pack --mtime` does (the program
  * takes SOURCE_DATE_EPOCH as the default; the library reads no environment:
  * pass it here).  A negative epoch turns clamping off (the default).
- * @return 0.
+ * @return 0, or -EINVAL when c is NULL.
  */
 CTXPACK_API int ctxpack_context_set_mtime(ctxpack_context *c, int64_t epoch);
 
@@ -240,20 +260,24 @@ CTXPACK_API int ctxpack_context_set_mtime(ctxpack_context *c, int64_t epoch);
  * deciding every entry.  Opening an open context again closes the previous
  * one first (also when the new open fails).  Entries, explanations and
  * strings returned before are invalid afterwards.
- * @return 0; -ENOENT, -ENOTDIR, -EACCES, ... when dir or the Dockerfile
- *   cannot be used; -EINVAL when the ignore file is refused (a line over
- *   64 KiB, a FIFO or device) or a pattern Docker would fail on is
- *   evaluated during the walk; -ENOTSUP for a pattern ctxpack cannot
- *   reproduce exactly (a Go regexp construct such as \p{Greek}) that the
- *   walk evaluates; -EIO and others for an unreadable directory the builder
- *   needs; -ENOMEM.  The message, naming the path (or source:line and
- *   pattern) and the cause, is in ctxpack_context_errmsg(c).
+ * @return 0; -EINVAL when c or dir is NULL; -ENOENT, -ENOTDIR, -EACCES,
+ *   ... when dir or the Dockerfile cannot be used; -EINVAL when the
+ *   ignore file is refused (a line over 64 KiB, a FIFO or device) or a
+ *   pattern Docker would fail on is evaluated during the walk; -ENOTSUP
+ *   for a pattern ctxpack cannot reproduce exactly (a Go regexp construct
+ *   such as \p{Greek}) that the walk evaluates; -EIO and others for an
+ *   unreadable directory the builder needs; -ENOMEM.  The message, naming
+ *   the path (or source:line and pattern) and the cause, is in
+ *   ctxpack_context_errmsg(c).  An ignore
+ *   file that lies outside the context (a .dockerignore symlink the
+ *   classic builder follows) may be anyone's file: no message quotes its
+ *   lines (they are named "<line N>"; ctxpack_rules_get() still gives them).
  */
 CTXPACK_API int ctxpack_context_open(ctxpack_context *c, const char *dir);
 
 /**
- * The message of the last failed call on c ("" if none).  Owned by c; valid
- * until the next call on c that can fail.
+ * The message of the last failed call on c ("" if none, or for a NULL c).
+ * Owned by c; valid until the next call on c that can fail.
  */
 CTXPACK_API const char *ctxpack_context_errmsg(const ctxpack_context *c);
 
@@ -271,7 +295,8 @@ struct ctxpack_context_info {
 				      additions); see ctxpack_rules_get() */
 };
 
-/** Fills *out.  @return 0, or -EINVAL when c is not open. */
+/** Fills *out.  @return 0, or -EINVAL when c is not open or c or out is
+ *  NULL. */
 CTXPACK_API int ctxpack_context_info(const ctxpack_context *c, struct ctxpack_context_info *out);
 
 /** The explanation of one path, as `ctxpack check-ignore --json` gives it. */
@@ -301,11 +326,11 @@ struct ctxpack_explanation {
  * (parent_only, socket_skipped), as `ctxpack check-ignore` does.
  * rule_info's strings belong to c and live until the next explain, open or
  * free on c.
- * @return 0; -EINVAL when c is not open, for a path outside the context, or
- *   when Docker itself would fail on this path (a pattern that is not a
- *   valid regular expression gets evaluated for it); -ENOTSUP when Docker
- *   would evaluate a pattern ctxpack cannot reproduce; -ENOMEM.  The message
- *   is in ctxpack_context_errmsg(c).
+ * @return 0; -EINVAL when c, path or out is NULL, c is not open, for a path
+ *   outside the context, or when Docker itself would fail on this path (a
+ *   pattern that is not a valid regular expression gets evaluated for it);
+ *   -ENOTSUP when Docker would evaluate a pattern ctxpack cannot reproduce;
+ *   -ENOMEM.  The message is in ctxpack_context_errmsg(c).
  */
 CTXPACK_API int ctxpack_context_explain(ctxpack_context *c, const char *path,
 					struct ctxpack_explanation *out);
@@ -339,14 +364,15 @@ struct ctxpack_entry {
 };
 
 /** The number of members the archive will hold, in order; 0 when c is not
- *  open. */
+ *  open or NULL. */
 CTXPACK_API size_t ctxpack_context_count(const ctxpack_context *c);
 /**
  * Fills *out for member i (0 <= i < ctxpack_context_count(c)), in archive
  * order: per directory bytewise, depth first ("a/", "a/b", "a.txt"), the
  * generated members last.  Strings belong to c and live until it is opened
  * again or freed.  No I/O.
- * @return 0, or -ERANGE when i is out of range (or c is not open).
+ * @return 0, -ERANGE when i is out of range (or c is not open), or -EINVAL
+ *   when c or out is NULL.
  */
 CTXPACK_API int ctxpack_context_entry(const ctxpack_context *c, size_t i,
 				      struct ctxpack_entry *out);
@@ -379,7 +405,8 @@ struct ctxpack_pack_report {
  * threads; zstd compresses on threads of its own).  report may be NULL.
  * When fd is a pipe whose reader goes away, the write raises SIGPIPE as any
  * write does: ignore SIGPIPE to get -EPIPE instead.
- * @return 0; -EINVAL when c is not open or for a bad compression or level;
+ * @return 0; -EINVAL when c is NULL or not open, or for a compression
+ *   that is not an enum ctxpack_compression or a level out of its range;
  *   -EBADF when fd is negative; -EPIPE (the reader went away), -ENOSPC, -EDQUOT, -EIO when writing
  *   fails; -ESTALE when a file changed since the walk (another size, type
  *   or inode); -EACCES, -ENOENT, ... for a file that cannot be read;
@@ -403,9 +430,9 @@ CTXPACK_API int ctxpack_context_pack(ctxpack_context *c, int fd, enum ctxpack_co
  * hashes are kept on c, so later calls read no file again (but the
  * .dockerignore, when a Dockerfile from outside the context is added to
  * it).  No hash cache is used.
- * @return 0; -EINVAL when c is not open; -ESTALE, -EACCES, -EIO, ... when a
- *   file cannot be read as the walk saw it; -ENOMEM.  The message is in
- *   ctxpack_context_errmsg(c).
+ * @return 0; -EINVAL when c or out is NULL or c is not open; -ESTALE,
+ *   -EACCES, -EIO, ... when a file cannot be read as the walk saw it;
+ *   -ENOMEM.  The message is in ctxpack_context_errmsg(c).
  */
 CTXPACK_API int ctxpack_context_digest(ctxpack_context *c, bool with_mtime,
 				       char out[CTXPACK_DIGEST_SIZE]);

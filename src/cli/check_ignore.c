@@ -13,7 +13,10 @@
 #include "commands.h"
 #include "dockerctx.h"
 #include "explain.h"
+#include "internal.h"
 #include "jsonstr.h"
+#include "match.h"
+#include "rules.h"
 
 enum { OPT_BUILDER = 256, OPT_JSON, OPT_STDIN };
 
@@ -102,15 +105,19 @@ static long relative_path(struct ci_run *r, const char *p, size_t len)
 static void print_rule_json(struct ci_run *r, long rule)
 {
 	struct ctxpack_rule_info ri;
+	const char *text;
+	size_t len;
+	char buf[32];
 
 	if (rule < 0 || ctxpack_rules_get(r->ctx.rules, (size_t)rule, &ri)) {
 		fputs("null", stdout);
 		return;
 	}
+	rules_shown(r->ctx.rules, (size_t)rule, buf, sizeof(buf), &text, &len);
 	fputs("{\"source\":", stdout);
 	json_string(stdout, ri.source, strlen(ri.source));
 	printf(",\"line\":%d,\"pattern\":", ri.line);
-	json_string(stdout, ri.pattern, ri.pattern_len);
+	json_string(stdout, text, len);
 	fputc('}', stdout);
 }
 
@@ -154,8 +161,16 @@ static void emit(struct ci_run *r, const char *given, size_t glen, const struct 
 			printf("<builder>%c0%c%s%c", a->nul ? 0 : ':', a->nul ? 0 : ':', forced,
 			       a->nul ? 0 : '\t');
 		} else if (res->rule >= 0 && !ctxpack_rules_get(r->ctx.rules, (size_t)res->rule, &ri)) {
+			const char *text;
+			size_t len;
+			char buf[32];
 			printf("%s%c%d%c", ri.source, a->nul ? 0 : ':', ri.line, a->nul ? 0 : ':');
-			fwrite(ri.pattern, 1, ri.pattern_len, stdout);
+			/* -z: the bytes as they are; a line: escaped (text_fputq) */
+			rules_shown(r->ctx.rules, (size_t)res->rule, buf, sizeof(buf), &text, &len);
+			if (a->nul)
+				fwrite(text, 1, len, stdout);
+			else
+				text_fputq(stdout, text, len);
 			putchar(a->nul ? 0 : '\t');
 		} else if (a->nonmatching) {
 			fputs(a->nul ? "\0\0\0" : "::\t", stdout);
@@ -249,8 +264,9 @@ static int check_one(struct ci_run *r, const char *given, size_t glen)
 		return -1;
 	}
 	if (n < 0) {
-		fprintf(stderr, "ctxpack: '%.*s' is outside the context '%s'\n", (int)glen, given,
-			r->ctx.root);
+		char q[512];
+		fprintf(stderr, "ctxpack: '%s' is outside the context '%s'\n",
+			text_quote(q, sizeof(q), given, glen), r->ctx.root);
 		return -1;
 	}
 	if (n > 0) {
@@ -260,19 +276,10 @@ static int check_one(struct ci_run *r, const char *given, size_t glen)
 			return -1;
 		}
 		if (rc) {
-			struct ctxpack_rule_info ri;
-			const char *why = ctxpack_match_rule_error(r->ctx.match, (size_t)res.rule);
-			ctxpack_rules_get(r->ctx.rules, (size_t)res.rule, &ri);
-			if (rc == -ENOTSUP)
-				fprintf(stderr,
-					"ctxpack: %s:%d: pattern '%.*s' uses a Go regexp construct ctxpack does not reproduce (%s); Docker evaluates it for '%.*s'\n",
-					ri.source, ri.line, (int)ri.pattern_len, ri.pattern, why ? why : "?",
-					(int)n, r->buf);
-			else
-				fprintf(stderr,
-					"ctxpack: %s:%d: pattern '%.*s' is not a valid regular expression (%s); Docker fails when it evaluates it, as for '%.*s'\n",
-					ri.source, ri.line, (int)ri.pattern_len, ri.pattern, why ? why : "?",
-					(int)n, r->buf);
+			char msg[1024];
+			match_refusal_message(r->ctx.match, res.rule, rc, r->buf, (size_t)n, msg,
+					      sizeof(msg));
+			fprintf(stderr, "ctxpack: %s\n", msg);
 			return -1;
 		}
 		/* BuildKit mode: ctxpack always puts the Dockerfile in the tar. */

@@ -29,6 +29,7 @@
 
 #include "html_report.h"
 #include "html_report_js.h"
+#include "rules.h"
 #include "utf8.h"
 
 #define TREE_MAX_NODES 60000
@@ -381,14 +382,19 @@ static void put_tree(FILE *out, struct tree *t, const uint32_t *order, const ctx
 	fputs("{\"v\":1,\"rules\":[", out);
 	for (size_t i = 0; i < nrules; i++) {
 		struct ctxpack_rule_info ri;
+		const char *text;
+		size_t len;
+		char q[32];
 		if (ctxpack_rules_get(rules, i, &ri)) {
 			fputs(i ? ",null" : "null", out);
 			continue;
 		}
+		/* "<line N>" for a rule of an ignore file outside the context */
+		rules_shown(rules, i, q, sizeof(q), &text, &len);
 		fputs(i ? ",\n[" : "\n[", out);
 		put_string(out, ri.source ? ri.source : "", ri.source ? strlen(ri.source) : 0);
 		fprintf(out, ",%d,", ri.line);
-		put_string(out, ri.pattern ? ri.pattern : "", ri.pattern ? ri.pattern_len : 0);
+		put_string(out, text, len);
 		fputc(']', out);
 	}
 	fputs("],\"nodes\":[", out);

@@ -24,6 +24,7 @@
 #include "jsonstr.h"
 #include "pack.h"
 #include "report.h"
+#include "rules.h"
 #include "secrets.h"
 
 enum { OPT_BUILDER = 256, OPT_JSON, OPT_MAX_FILE_SIZE };
@@ -42,7 +43,7 @@ struct finding {
 	int line;       /* 0: none */
 	char *path;     /* relative to the context, '/' after a directory; or NULL */
 	size_t path_len;
-	char *msg;      /* printable: bytes of patterns and paths escaped */
+	char *msg;      /* printable: bytes of patterns and paths escaped (text_fputq) */
 	size_t msg_len;
 };
 
@@ -109,24 +110,15 @@ static void msg_done(struct lint *l, FILE *m)
 		l->oom = true;
 }
 
-/* Bytes of a pattern or a path in a message: control bytes as \xHH, so
- * that a finding stays on one line. */
-static void put_escaped(FILE *m, const char *s, size_t n)
+/* Rule i of r: "'PATTERN' (SOURCE:LINE)", or "<line N> (SOURCE:LINE)"
+ * when the ignore file lies outside the context. */
+static void put_rule(FILE *m, const ctxpack_rules *r, size_t i)
 {
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x20 || c == 0x7f)
-			fprintf(m, "\\x%02x", c);
-		else
-			fputc(c, m);
-	}
-}
+	struct ctxpack_rule_info ri;
 
-static void put_rule(FILE *m, const struct ctxpack_rule_info *ri)
-{
-	fputc('\'', m);
-	put_escaped(m, ri->pattern, ri->pattern_len);
-	fprintf(m, "' (%s:%d)", ri->source, ri->line);
+	rules_fputq(m, r, i);
+	if (!ctxpack_rules_get(r, i, &ri))
+		fprintf(m, " (%s:%d)", ri.source, ri.line);
 }
 
 static void put_size(FILE *m, unsigned long long b)
@@ -222,7 +214,7 @@ static void print_text(const struct lint *l)
 		else if (f->file)
 			printf("%s: ", f->file);
 		else {
-			put_escaped(stdout, f->path, f->path_len);
+			text_fputq(stdout, f->path, f->path_len);
 			fputs(": ", stdout);
 		}
 		printf("%s: ", severity_names[f->sev]);
@@ -296,7 +288,7 @@ static void check_control_bytes(struct lint *l, const ctxpack_rules *r)
 		if (!m)
 			return;
 		fputs("pattern ", m);
-		put_rule(m, &ri);
+		put_rule(m, r, i);
 		fputs(" holds control bytes: BuildKit fails the build on it (patterns travel as gRPC metadata)",
 		      m);
 		if (classic)
@@ -335,7 +327,7 @@ static void bad_pattern_from_message(struct lint *l, const char *msg, const char
 	m = finding_new(l, "bad-pattern", SEV_ERROR, file, line, NULL, 0, false);
 	if (!m)
 		return;
-	put_escaped(m, rest, strlen(rest));
+	text_fputq(m, rest, strlen(rest));
 	msg_done(l, m);
 }
 
@@ -352,7 +344,7 @@ static size_t check_compile_errors(struct lint *l, const ctxpack_rules *r)
 		ctxpack_match *m1 = NULL;
 		if (!user_rule(r, i, &ri) || (skip_ctl && has_control(&ri)))
 			continue;
-		if (ctxpack_rules_new(&one) ||
+		if (ctxpack_rules_new(&one) || rules_hide_like(one, r) ||
 		    ctxpack_rules_add_pattern(one, ri.source, ri.line, ri.pattern, ri.pattern_len)) {
 			l->oom = true;
 			ctxpack_rules_free(&one);
@@ -392,12 +384,12 @@ static size_t check_lazy_errors(struct lint *l, const ctxpack_match *mt, const c
 			return found;
 		found++;
 		if (wrest && wline == ri.line && !strcmp(wfile, ri.source)) {
-			put_escaped(m, wrest, strlen(wrest));
+			text_fputq(m, wrest, strlen(wrest));
 		} else {
 			fputs("pattern ", m);
-			put_rule(m, &ri);
+			put_rule(m, r, i);
 			fputs(" cannot be evaluated (", m);
-			put_escaped(m, why, strlen(why));
+			text_fputq(m, why, strlen(why));
 			fputs("); Docker fails as soon as a path reaches it", m);
 			if (!walk_err)
 				fputs(" (none does in this context yet)", m);
@@ -545,37 +537,36 @@ out:
 	return found;
 }
 
-static void report_unused(struct lint *l, const ctxpack_rules *r, const struct ctxpack_rule_info *ri,
-			  const struct walk_entry *e)
+static void report_unused(struct lint *l, const ctxpack_rules *r, size_t i,
+			  const struct ctxpack_rule_info *ri, const struct walk_entry *e)
 {
-	struct ctxpack_rule_info di;
 	FILE *m;
 
 	if (!e) {
 		m = rule_finding(l, "dead-rule", SEV_WARNING, ri);
 		if (!m)
 			return;
-		fputs("rule '", m);
-		put_escaped(m, ri->pattern, ri->pattern_len);
-		fputs("' matches nothing", m);
+		fputs("rule ", m);
+		rules_fputq(m, r, i);
+		fputs(" matches nothing", m);
 		msg_done(l, m);
 		return;
 	}
 	m = rule_finding(l, "overridden-rule", SEV_WARNING, ri);
 	if (!m)
 		return;
-	fputs("rule '", m);
-	put_escaped(m, ri->pattern, ri->pattern_len);
-	fputs("' never decides a path: ", m);
-	if (e->rule >= 0 && ctxpack_rules_get(r, (size_t)e->rule, &di) == 0) {
+	fputs("rule ", m);
+	rules_fputq(m, r, i);
+	fputs(" never decides a path: ", m);
+	if (e->rule >= 0 && (size_t)e->rule < ctxpack_rules_count(r)) {
 		fputs("where it matches, another rule decides (e.g. '", m);
-		put_escaped(m, e->path, e->len);
+		text_fputq(m, e->path, e->len);
 		fputs("' by ", m);
-		put_rule(m, &di);
+		put_rule(m, r, (size_t)e->rule);
 		fputc(')', m);
 	} else {
 		fputs("what it matches is not excluded when the rule is reached (e.g. '", m);
-		put_escaped(m, e->path, e->len);
+		text_fputq(m, e->path, e->len);
 		fputs("')", m);
 	}
 	msg_done(l, m);
@@ -601,7 +592,7 @@ static void check_rule_usage(struct lint *l, const ctxpack_match *mt, const stru
 			continue;
 		first = first_match(&ri, l->a->o.builder, r, res);
 		if (first >= -1)
-			report_unused(l, r, &ri, first >= 0 ? res->v[first] : NULL);
+			report_unused(l, r, i, &ri, first >= 0 ? res->v[first] : NULL);
 	}
 	free(decides);
 }
@@ -704,7 +695,7 @@ static void put_decision(FILE *m, const struct side *s, const struct walk_entry 
 	if (!e)
 		fputs("not reached", m);
 	else if (rule_of(s, e, &ri))
-		put_rule(m, &ri);
+		put_rule(m, s->ctx->rules, (size_t)e->rule);
 	else
 		fputs("no rule", m);
 }
@@ -741,16 +732,16 @@ static void explain_diff(FILE *m, const struct side *s, const struct side *o,
 	anc = oe ? NULL : side_ancestor(o, e->path, e->len);
 	if (bk && anc && !anc->sent && rule_of(s, e, &ri) && wildcard_exception(&ri)) {
 		fputs("the wildcard exception ", m);
-		put_rule(m, &ri);
+		put_rule(m, s->ctx->rules, (size_t)e->rule);
 		fputs(" re-includes it from the excluded directory '", m);
-		put_escaped(m, anc->path, anc->len);
+		text_fputq(m, anc->path, anc->len);
 		fputs("/': BuildKit honours wildcard exceptions under excluded directories, the classic builder does not enter that directory",
 		      m);
 		return;
 	}
 	if (anc && !anc->sent) {
 		fprintf(m, "%s does not enter the excluded directory '", builder_label(o->builder));
-		put_escaped(m, anc->path, anc->len);
+		text_fputq(m, anc->path, anc->len);
 		fputs("/'", m);
 		return;
 	}
@@ -817,7 +808,7 @@ static void check_dockerfile(struct lint *l, const struct side *mine, const stru
 	fputs("the Dockerfile is excluded", m);
 	if (be && be->forced && rule_of(bk, be, &ri)) {
 		fputs(" by ", m);
-		put_rule(m, &ri);
+		put_rule(m, bk->ctx->rules, (size_t)be->rule);
 	}
 	fputs(": ", m);
 	if (bk)
@@ -1004,6 +995,16 @@ static void check_ignore_file(struct lint *l, const struct dockerctx *ctx)
 {
 	FILE *m;
 
+	if (ctx->ignore_source && ctx->ignore_outside) {
+		m = finding_new(l, "ignore-outside", SEV_WARNING, ctx->ignore_source, 0, NULL, 0,
+				false);
+		if (!m)
+			return;
+		fputs("the ignore file lies outside the context, at '", m);
+		text_fputq(m, ctx->ignore_target, strlen(ctx->ignore_target));
+		fputs("': its lines are not quoted in messages", m);
+		msg_done(l, m);
+	}
 	if (ctx->ignore_source)
 		return;
 	m = finding_new(l, "no-dockerignore", SEV_WARNING, ".dockerignore", 0, NULL, 0, false);
@@ -1148,6 +1149,8 @@ static const char lint_details[] =
 	"  cache-sent          warning  a sent __pycache__, .cache, .gradle... directory\n"
 	"  build-output-sent   warning  a sent dist, build, target... directory\n"
 	"  no-dockerignore     warning  the context has no ignore file\n"
+	"  ignore-outside      warning  the ignore file lies outside the context (a\n"
+	"                               symlink): its lines are never quoted\n"
 	"  large-file          info     a sent file over --max-file-size\n"
 	"  dockerfile-excluded info     the rules exclude the Dockerfile (what each\n"
 	"                               builder then does is in the message)\n"

@@ -20,6 +20,7 @@
 #include "pack.h"
 #include "progress_line.h"
 #include "report.h"
+#include "rules.h"
 #include "stats_run.h"
 
 enum { OPT_BUILDER = 256, OPT_COMPRESS, OPT_LEVEL, OPT_MTIME, OPT_FORCE, OPT_JSON, OPT_ALL, OPT_EXCLUDED, OPT_STATS, OPT_PROGRESS, OPT_MANIFEST, OPT_COLOR };
@@ -352,25 +353,30 @@ static const char *type_char(uint8_t t)
 	return t < 7 ? c[t] : "?";
 }
 
-/* SOURCE:LINE:PATTERN of rule i, or "-". */
+/* SOURCE:LINE:PATTERN of rule i, or "-"; PATTERN is "<line N>" for an
+ * ignore file outside the context (rules_shown). */
 static void print_rule(const ctxpack_rules *r, long i, bool json)
 {
 	struct ctxpack_rule_info ri;
+	const char *text;
+	size_t len;
+	char buf[32];
 
 	if (!r || i < 0 || ctxpack_rules_get(r, (size_t)i, &ri)) {
 		fputs(json ? "null" : "-", stdout);
 		return;
 	}
+	rules_shown(r, (size_t)i, buf, sizeof(buf), &text, &len);
 	if (json) {
 		fputs("{\"source\":", stdout);
 		json_string(stdout, ri.source, strlen(ri.source));
 		printf(",\"line\":%d,\"pattern\":", ri.line);
-		json_string(stdout, ri.pattern, ri.pattern_len);
+		json_string(stdout, text, len);
 		fputc('}', stdout);
 		return;
 	}
 	printf("%s:%d:", ri.source, ri.line);
-	fwrite(ri.pattern, 1, ri.pattern_len, stdout);
+	fwrite(text, 1, len, stdout);
 }
 
 static const char *verdict_word(enum ctxpack_verdict v)

@@ -7,6 +7,8 @@
 #include "opts.h"
 #include "jsonstr.h"
 #include "report.h"
+#include "internal.h"
+#include "rules.h"
 
 const char *human_size(uint64_t n, char *buf, size_t bufsz)
 {
@@ -186,15 +188,18 @@ static void heading(FILE *f, const struct style *st, const char *title)
 static void rule_text(FILE *f, const ctxpack_rules *rules, size_t i, int width)
 {
 	struct ctxpack_rule_info ri;
-	char buf[512];
+	char buf[512], q[400];
+	const char *text;
+	size_t len;
 	int n;
 
 	if (ctxpack_rules_get(rules, i, &ri)) {
 		fprintf(f, "%-*s", width, "?");
 		return;
 	}
-	n = snprintf(buf, sizeof(buf), "%s:%d:%.*s", ri.source, ri.line, (int)ri.pattern_len,
-		     ri.pattern);
+	rules_shown(rules, i, q, sizeof(q), &text, &len);
+	n = snprintf(buf, sizeof(buf), "%s:%d:%s", ri.source, ri.line,
+		     text == q ? q : text_quote(q, sizeof(q), text, len));
 	if (n >= width && width > 3 && (size_t)width < sizeof(buf))
 		memcpy(buf + width - 3, "...", 4);
 	fprintf(f, "%-*s", width, buf);
@@ -403,11 +408,15 @@ void report_json(FILE *f, const struct report *r)
 	for (size_t i = 0; i < s->nrules; i++) {
 		const struct stats_rule *x = &s->rules[i];
 		struct ctxpack_rule_info ri = { "", 0, "", 0 };
-		ctxpack_rules_get(r->rules, i, &ri);
+		const char *text = "";
+		size_t len = 0;
+		char q[32];
+		if (!ctxpack_rules_get(r->rules, i, &ri))
+			rules_shown(r->rules, i, q, sizeof(q), &text, &len);
 		fprintf(f, "%s\n{\"index\":%zu,\"source\":", i ? "," : "", i);
 		jstr(f, ri.source);
 		fprintf(f, ",\"line\":%d,\"pattern\":", ri.line);
-		json_string(f, ri.pattern, ri.pattern_len);
+		json_string(f, text, len);
 		fprintf(f, ",\"exception\":%s,\"excluded_files\":%llu,\"excluded_bytes\":%llu,\"included_files\":%llu,\"included_bytes\":%llu,\"decided\":%llu,\"dead\":%s}",
 			ri.pattern_len && ri.pattern[0] == '!' ? "true" : "false",
 			(unsigned long long)x->excluded_files, (unsigned long long)x->excluded_bytes,

@@ -18,13 +18,14 @@ CTXPACK = os.path.abspath(sys.argv[1])
 
 CODES = ["bad-pattern", "control-bytes", "secret-file", "dead-rule", "overridden-rule",
          "builders-differ", "vcs-sent", "dependencies-sent", "cache-sent",
-         "build-output-sent", "no-dockerignore", "large-file", "dockerfile-excluded"]
+         "build-output-sent", "no-dockerignore", "large-file", "dockerfile-excluded",
+         "ignore-outside"]
 SEVERITY = {"bad-pattern": "error", "control-bytes": "error", "secret-file": "error",
             "dead-rule": "warning", "overridden-rule": "warning",
             "builders-differ": "warning", "vcs-sent": "warning",
             "dependencies-sent": "warning", "cache-sent": "warning",
             "build-output-sent": "warning", "no-dockerignore": "warning",
-            "large-file": "info", "dockerfile-excluded": "info"}
+            "large-file": "info", "dockerfile-excluded": "info", "ignore-outside": "warning"}
 
 
 def run(args, cwd=None):
@@ -359,6 +360,16 @@ def test_json_shape():
           len(out.splitlines()) == len(doc["findings"]) and rc2 == rc, (out, doc))
 
 
+def outside_ignore_tree():
+    """A .dockerignore that is a symlink to a file outside the context."""
+    d = tree({"x": b"x"})
+    target = os.path.join(tap.mkdtemp("ctxpack-lint-"), "ignore")
+    with open(target, "wb") as f:
+        f.write(b"x\n")
+    os.symlink(target, os.path.join(d, ".dockerignore"))
+    return d
+
+
 def test_every_code_seen():
     """Each code is produced somewhere above (guards against a silent check)."""
     seen = set()
@@ -370,6 +381,7 @@ def test_every_code_seen():
         (tree({"x": b"x"}), []),
         (tree({"x": b"x"}, b"x\x01\n"), []),
         (tree({"x": b"x"}, b"x\na[\n"), []),
+        (outside_ignore_tree(), ["--builder=classic"]),
     ]
     for d, extra in trees:
         rc, doc, raw = lint_json(d, *extra)

@@ -759,6 +759,187 @@ static void test_entries(void **state)
 	rmtree(&d);
 }
 
+/* Rule errors escape the pattern's bytes (an ANSI sequence, a NUL) and
+ * quote nothing of an ignore file that lies outside the context. */
+static void test_rule_messages(void **state)
+{
+	static const struct {
+		const char *pattern;
+		size_t len;
+		const char *shown;
+	} cases[] = {
+		{ "a\x1b[31mred[", 10, "'a\\x1b[31mred['" },
+		{ "b\0c[", 4, "'b\\x00c['" },
+	};
+	char *d = mktree(), *outside, *link;
+	ctxpack_context *c = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ctxpack_rules *r = NULL;
+		ctxpack_match *m = NULL;
+		assert_int_equal(ctxpack_rules_new(&r), 0);
+		assert_int_equal(ctxpack_rules_add_pattern(r, "x", 1, cases[i].pattern, cases[i].len), 0);
+		assert_int_equal(ctxpack_match_compile(&m, r, CTXPACK_BUILDER_CLASSIC), -EINVAL);
+		assert_non_null(strstr(ctxpack_rules_errmsg(r), cases[i].shown));
+		assert_null(strchr(ctxpack_rules_errmsg(r), '\x1b'));
+		ctxpack_rules_free(&r);
+	}
+	/* .dockerignore -> ../outside (the classic builder follows it). */
+	assert_true(asprintf(&outside, "%s/outside", d) > 0);
+	assert_true(asprintf(&link, "%s/ctx/.dockerignore", d) > 0);
+	put(d, "outside", "db_password=[hunter2\n", 0644);
+	put(d, "ctx/Dockerfile", "FROM scratch\n", 0644);
+	assert_int_equal(symlink("../outside", link), 0);
+	*strrchr(link, '/') = '\0';
+	assert_int_equal(ctxpack_context_new(&c), 0);
+	assert_int_equal(ctxpack_context_set_builder(c, CTXPACK_BUILDER_CLASSIC), 0);
+	assert_int_equal(ctxpack_context_open(c, link), -EINVAL);
+	assert_null(strstr(ctxpack_context_errmsg(c), "hunter2"));
+	assert_non_null(strstr(ctxpack_context_errmsg(c), ".dockerignore:1: unterminated character class"));
+	assert_non_null(strstr(ctxpack_context_errmsg(c), "points outside the context"));
+	ctxpack_context_free(&c);
+	free(outside);
+	free(link);
+	rmtree(&d);
+}
+
+/* Every public function checks its arguments at the boundary: NULL
+ * handles, out-of-range offsets and indices, unknown enum values and
+ * handles of another matcher give -EINVAL (NULL, 0 or "" from getters, a
+ * no-op from void calls), never a read out of bounds (this test runs
+ * under ASan in CI). */
+static void test_arguments(void **state)
+{
+	ctxpack_rules *r = NULL, *r2 = NULL;
+	ctxpack_match *m = NULL, *m2 = NULL;
+	ctxpack_mscratch *s = NULL, *s2 = NULL;
+	ctxpack_mstate *root = NULL, *child = NULL, *other = NULL;
+	struct ctxpack_decision d;
+	struct ctxpack_rule_info ri;
+	struct ctxpack_context_info info;
+	struct ctxpack_explanation x;
+	struct ctxpack_entry e;
+	char digest[CTXPACK_DIGEST_SIZE], *dir = mktree();
+	ctxpack_context *c = NULL;
+
+	(void)state;
+	/* Rules. */
+	assert_int_equal(ctxpack_rules_new(NULL), -EINVAL);
+	assert_int_equal(ctxpack_rules_add_buffer(NULL, "x", "a\n", 2), -EINVAL);
+	assert_int_equal(ctxpack_rules_add_pattern(NULL, "x", 1, "a", 1), -EINVAL);
+	assert_int_equal(ctxpack_rules_add_classic_readds(NULL, "Dockerfile"), -EINVAL);
+	assert_int_equal(ctxpack_rules_count(NULL), 0);
+	assert_int_equal(ctxpack_rules_get(NULL, 0, &ri), -EINVAL);
+	assert_string_equal(ctxpack_rules_errmsg(NULL), "");
+	assert_int_equal(ctxpack_rules_new(&r), 0);
+	assert_int_equal(ctxpack_rules_add_buffer(r, "x", NULL, 3), -EINVAL);
+	assert_non_null(strstr(ctxpack_rules_errmsg(r), "no buffer"));
+	assert_int_equal(ctxpack_rules_add_buffer(r, "x", NULL, 0), 0);
+	assert_int_equal(ctxpack_rules_add_pattern(r, "x", 1, NULL, 1), -EINVAL);
+	assert_int_equal(ctxpack_rules_add_pattern(r, "x", -1, "a", 1), -EINVAL);
+	assert_int_equal(ctxpack_rules_count(r), 0);
+	assert_int_equal(ctxpack_rules_add_buffer(r, ".dockerignore", "a/b\n", 4), 0);
+	assert_int_equal(ctxpack_rules_get(r, 0, NULL), -EINVAL);
+	assert_int_equal(ctxpack_rules_get(r, 1, &ri), -ERANGE);
+
+	/* The matcher. */
+	assert_int_equal(ctxpack_match_compile(NULL, r, CTXPACK_BUILDER_BUILDKIT), -EINVAL);
+	assert_int_equal(ctxpack_match_compile(&m, NULL, CTXPACK_BUILDER_BUILDKIT), -EINVAL);
+	assert_null(m);
+	assert_int_equal(ctxpack_match_compile(&m, r, (enum ctxpack_builder)7), -EINVAL);
+	assert_null(m);
+	assert_non_null(strstr(ctxpack_rules_errmsg(r), "unknown builder 7"));
+	assert_int_equal(ctxpack_match_compile(&m, r, (enum ctxpack_builder)-1), -EINVAL);
+	assert_int_equal(ctxpack_match_compile(&m, r, CTXPACK_BUILDER_BUILDKIT), 0);
+	assert_null(ctxpack_match_rule_error(NULL, 0));
+	assert_null(ctxpack_match_rule_error(m, 99));
+	assert_null(ctxpack_match_rules(NULL));
+	assert_int_equal(ctxpack_mscratch_new(NULL, m), -EINVAL);
+	assert_int_equal(ctxpack_mscratch_new(&s, NULL), -EINVAL);
+	assert_int_equal(ctxpack_mstate_new(NULL, m), -EINVAL);
+	assert_int_equal(ctxpack_mstate_new(&root, NULL), -EINVAL);
+	assert_int_equal(ctxpack_mscratch_new(&s, m), 0);
+	assert_int_equal(ctxpack_mstate_new(&root, m), 0);
+	assert_int_equal(ctxpack_mstate_new(&child, m), 0);
+	ctxpack_match_root(NULL, root); /* no-ops */
+	ctxpack_match_root(m, NULL);
+	ctxpack_match_root(m, root);
+	assert_int_equal(ctxpack_match_entry(m, s, root, "a", 1, 0, child, &d), 0);
+	assert_int_equal(ctxpack_match_entry(m, s, child, "a/b", 3, 2, NULL, &d), 0);
+	assert_int_equal(d.verdict, CTXPACK_EXCLUDE);
+	/* name_off past the end (was a read out of bounds in advance()), or
+	 * not right after a '/'. */
+	assert_int_equal(ctxpack_match_entry(m, s, root, "a", 1, 2, NULL, &d), -EINVAL);
+	assert_int_equal(ctxpack_match_entry(m, s, root, "a", 1, 4096, NULL, &d), -EINVAL);
+	assert_int_equal(ctxpack_match_entry(m, s, root, "a", 1, SIZE_MAX, NULL, &d), -EINVAL);
+	assert_int_equal(ctxpack_match_entry(m, s, child, "a/b", 3, 1, NULL, &d), -EINVAL);
+	assert_int_equal(ctxpack_match_entry(NULL, s, root, "a", 1, 0, NULL, &d), -EINVAL);
+	assert_int_equal(ctxpack_match_entry(m, NULL, root, "a", 1, 0, NULL, &d), -EINVAL);
+	assert_int_equal(ctxpack_match_entry(m, s, NULL, "a", 1, 0, NULL, &d), -EINVAL);
+	assert_int_equal(ctxpack_match_entry(m, s, root, NULL, 1, 0, NULL, &d), -EINVAL);
+	assert_int_equal(ctxpack_match_entry(m, s, root, "a", 1, 0, NULL, NULL), -EINVAL);
+	/* States and scratch of another matcher, sized for it. */
+	assert_int_equal(ctxpack_rules_new(&r2), 0);
+	assert_int_equal(ctxpack_rules_add_buffer(r2, ".dockerignore", "x\n*/y/**/z\n!k*\n", 15), 0);
+	assert_int_equal(ctxpack_match_compile(&m2, r2, CTXPACK_BUILDER_CLASSIC), 0);
+	assert_int_equal(ctxpack_mstate_new(&other, m2), 0);
+	assert_int_equal(ctxpack_mscratch_new(&s2, m2), 0);
+	ctxpack_match_root(m2, other);
+	ctxpack_match_root(m, other); /* a no-op: other is m2's */
+	assert_int_equal(ctxpack_match_entry(m, s, other, "a", 1, 0, NULL, &d), -EINVAL);
+	assert_int_equal(ctxpack_match_entry(m, s, root, "a", 1, 0, other, &d), -EINVAL);
+	assert_int_equal(ctxpack_match_entry(m, s2, root, "a", 1, 0, NULL, &d), -EINVAL);
+	assert_int_equal(ctxpack_match_entry(m2, s2, other, "x", 1, 0, NULL, &d), 0);
+	assert_int_equal(d.verdict, CTXPACK_EXCLUDE);
+	ctxpack_mstate_free(&other);
+	ctxpack_mstate_free(&child);
+	ctxpack_mstate_free(&root);
+	ctxpack_mscratch_free(&s2);
+	ctxpack_mscratch_free(&s);
+	ctxpack_match_free(&m2);
+	ctxpack_match_free(&m);
+	ctxpack_rules_free(&r2);
+	ctxpack_rules_free(&r);
+	ctxpack_mstate_free(NULL);
+	ctxpack_mscratch_free(NULL);
+	ctxpack_match_free(NULL);
+	ctxpack_rules_free(NULL);
+
+	/* The context. */
+	assert_int_equal(ctxpack_context_new(NULL), -EINVAL);
+	assert_int_equal(ctxpack_context_set_builder(NULL, CTXPACK_BUILDER_CLASSIC), -EINVAL);
+	assert_int_equal(ctxpack_context_set_dockerfile(NULL, "Dockerfile"), -EINVAL);
+	assert_int_equal(ctxpack_context_set_threads(NULL, 1), -EINVAL);
+	assert_int_equal(ctxpack_context_set_mtime(NULL, 0), -EINVAL);
+	assert_int_equal(ctxpack_context_open(NULL, dir), -EINVAL);
+	assert_string_equal(ctxpack_context_errmsg(NULL), "");
+	assert_int_equal(ctxpack_context_info(NULL, &info), -EINVAL);
+	assert_int_equal(ctxpack_context_explain(NULL, "a", &x), -EINVAL);
+	assert_int_equal(ctxpack_context_count(NULL), 0);
+	assert_int_equal(ctxpack_context_entry(NULL, 0, &e), -EINVAL);
+	assert_int_equal(ctxpack_context_pack(NULL, STDOUT_FILENO, CTXPACK_COMPRESS_NONE, 0, NULL),
+			 -EINVAL);
+	assert_int_equal(ctxpack_context_digest(NULL, false, digest), -EINVAL);
+	put(dir, "Dockerfile", "FROM scratch\n", 0644);
+	assert_int_equal(ctxpack_context_new(&c), 0);
+	assert_int_equal(ctxpack_context_open(c, NULL), -EINVAL);
+	assert_int_equal(ctxpack_context_open(c, dir), 0);
+	assert_int_equal(ctxpack_context_info(c, NULL), -EINVAL);
+	assert_int_equal(ctxpack_context_explain(c, NULL, &x), -EINVAL);
+	assert_int_equal(ctxpack_context_explain(c, "a", NULL), -EINVAL);
+	assert_int_equal(ctxpack_context_entry(c, 0, NULL), -EINVAL);
+	assert_int_equal(ctxpack_context_entry(c, ctxpack_context_count(c), &e), -ERANGE);
+	assert_int_equal(ctxpack_context_pack(c, STDOUT_FILENO, (enum ctxpack_compression)-1, 0, NULL),
+			 -EINVAL);
+	assert_int_equal(ctxpack_context_pack(c, STDOUT_FILENO, CTXPACK_COMPRESS_NONE, 3, NULL),
+			 -EINVAL);
+	assert_int_equal(ctxpack_context_digest(c, false, NULL), -EINVAL);
+	assert_int_equal(ctxpack_context_digest(c, false, digest), 0);
+	ctxpack_context_free(&c);
+	rmtree(&dir);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -773,6 +954,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_pack_options),
 		cmocka_unit_test(test_pack_pipe),
 		cmocka_unit_test(test_digest),
+		cmocka_unit_test(test_rule_messages),
+		cmocka_unit_test(test_arguments),
 	};
 
 	if (argc != 2) {

@@ -111,7 +111,7 @@ static int re_match_str(const char *re, const char *text, bool anchored, int *er
 	char msg[128];
 	int rc;
 
-	*err = re_parse(&q, re, strlen(re), msg, sizeof(msg));
+	*err = re_parse(&q, re, strlen(re), msg, sizeof(msg), NULL);
 	if (*err)
 		return -1;
 	p = re_compile(q->v, q->n, anchored);
