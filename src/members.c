@@ -215,15 +215,64 @@ struct tar_reader {
 	const char *name;
 	char *err;
 	size_t errsz;
+	struct members_tar_limits lim;
+	uint64_t holes; /* the archive's, so far */
 	char qbuf[256];
 	char mbuf[256];
 };
 
+/* n bytes for a message: "512 B", "1 GiB", "1.5 GiB", "16.0 EiB". */
+static const char *size_text(uint64_t n, char *buf, size_t bufsz)
+{
+	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+	int u = 0;
+
+	while (u < 6 && n >> (10 * (u + 1)))
+		u++;
+	if (u == 0 || n % (UINT64_C(1) << (10 * u)) == 0)
+		snprintf(buf, bufsz, "%" PRIu64 " %s", n >> (10 * u), unit[u]);
+	else
+		snprintf(buf, bufsz, "%.1f %s", (double)n / (double)(UINT64_C(1) << (10 * u)),
+			 unit[u]);
+	return buf;
+}
+
+/* Hashes a hole of n zero bytes of m, unless it takes the member's or the
+ * archive's holes past their limit (members.h): that is refused before
+ * any work, so a header that declares an exabyte costs nothing. */
+static int hash_hole(struct tar_reader *t, const struct member *m, uint64_t *member_holes,
+		     uint64_t n)
+{
+	char s1[32], s2[32];
+	bool member = n > t->lim.member_holes - *member_holes;
+	bool archive = !member && n > t->lim.archive_holes - t->holes;
+
+	if (n == 0)
+		return 0;
+	if (member || archive)
+		return set_errmsg(t->err, t->errsz, -EFBIG,
+				  "%s: cannot read member '%s': sparse member declares %s "
+				  "(more than ctxpack reads: %s of holes per %s)",
+				  t->name, quote(t->qbuf, sizeof(t->qbuf), m->path, m->len),
+				  size_text(m->size, s1, sizeof(s1)),
+				  size_text(archive ? t->lim.archive_holes : t->lim.member_holes,
+					    s2, sizeof(s2)),
+				  archive ? "archive" : "member");
+	*member_holes += n;
+	t->holes += n;
+	if (hash_zeros(t->st, n) < 0)
+		return set_errmsg(t->err, t->errsz, -ENOMEM, "out of memory");
+	return 0;
+}
+
 /* Reads the current member's data into m's size and hash.  Holes of a
- * sparse member are hashed as the zeros they read as. */
+ * sparse member are hashed as the zeros they read as (within the limits);
+ * data past the declared size, or out of order, is an error. */
 static int hash_data(struct tar_reader *t, struct archive_entry *e, struct member *m)
 {
-	uint64_t pos = 0;
+	bool sized = archive_entry_size_is_set(e);
+	uint64_t pos = 0, holes = 0;
+	int rc;
 
 	if (XXH3_128bits_reset(t->st) != XXH_OK)
 		return set_errmsg(t->err, t->errsz, -ENOMEM, "out of memory");
@@ -241,20 +290,24 @@ static int hash_data(struct tar_reader *t, struct archive_entry *e, struct membe
 				       la_msg(t->a, t->mbuf, sizeof(t->mbuf)));
 		if (off < 0 || (uint64_t)off < pos)
 			return set_errmsg(t->err, t->errsz, -EINVAL,
-				       "%s: cannot read member '%s': data out of order", t->name,
+				       "%s: cannot read member '%s': data out of order "
+				       "(a sparse map that overlaps or goes back)", t->name,
 				       quote(t->qbuf, sizeof(t->qbuf), m->path, m->len));
-		if (hash_zeros(t->st, (uint64_t)off - pos) < 0 ||
-		    (n && XXH3_128bits_update(t->st, buf, n) != XXH_OK))
-			return set_errmsg(t->err, t->errsz, -ENOMEM, "out of memory");
-		pos = (uint64_t)off + n;
-	}
-	if (archive_entry_size_is_set(e)) {
-		if (pos > m->size)
+		if (sized && ((uint64_t)off > m->size || n > m->size - (uint64_t)off))
 			return set_errmsg(t->err, t->errsz, -EINVAL,
 				       "%s: cannot read member '%s': more data than its size",
 				       t->name, quote(t->qbuf, sizeof(t->qbuf), m->path, m->len));
-		if (hash_zeros(t->st, m->size - pos) < 0)
+		rc = hash_hole(t, m, &holes, (uint64_t)off - pos);
+		if (rc < 0)
+			return rc;
+		if (n && XXH3_128bits_update(t->st, buf, n) != XXH_OK)
 			return set_errmsg(t->err, t->errsz, -ENOMEM, "out of memory");
+		pos = (uint64_t)off + n;
+	}
+	if (sized) {
+		rc = hash_hole(t, m, &holes, m->size - pos);
+		if (rc < 0)
+			return rc;
 	} else {
 		m->size = pos;
 	}
@@ -342,7 +395,15 @@ static int add_entry(struct tar_reader *t, struct archive_entry *e, struct membe
 	m.mtime = (int64_t)archive_entry_mtime(e);
 	if (m.type == '0') {
 		int rc;
-		m.size = archive_entry_size_is_set(e) ? (uint64_t)archive_entry_size(e) : 0;
+		la_int64_t size = archive_entry_size(e);
+		/* libarchive 3.6 takes a PAX GNU.sparse.size or .realsize of
+		 * "-5" as it is */
+		if (archive_entry_size_is_set(e) && size < 0)
+			return set_errmsg(t->err, t->errsz, -EINVAL,
+				       "%s: cannot read member '%s': negative size %" PRId64,
+				       t->name, quote(t->qbuf, sizeof(t->qbuf), m.path, m.len),
+				       (int64_t)size);
+		m.size = archive_entry_size_is_set(e) ? (uint64_t)size : 0;
 		rc = hash_data(t, e, &m);
 		if (rc < 0)
 			return rc;
@@ -354,7 +415,20 @@ static int add_entry(struct tar_reader *t, struct archive_entry *e, struct membe
 
 int members_from_tar(struct member_list *out, int fd, const char *name, char *err, size_t errsz)
 {
-	struct tar_reader t = {.name = name, .err = err, .errsz = errsz};
+	return members_from_tar_limited(out, fd, name, NULL, err, errsz);
+}
+
+int members_from_tar_limited(struct member_list *out, int fd, const char *name,
+			     const struct members_tar_limits *lim, char *err, size_t errsz)
+{
+	struct tar_reader t = {
+		.name = name,
+		.err = err,
+		.errsz = errsz,
+		.lim = lim ? *lim
+			   : (struct members_tar_limits){MEMBERS_MAX_MEMBER_HOLES,
+							 MEMBERS_MAX_ARCHIVE_HOLES},
+	};
 	struct member_list l = {0};
 	struct archive_entry *e;
 	int64_t end = 0; /* where the last member's data and padding end */

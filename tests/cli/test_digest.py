@@ -6,25 +6,31 @@ usage: test_digest.py CTXPACK
 
 Every run uses its own hash cache (XDG_CACHE_HOME in a temporary
 directory), so what is read and what is cached can be asserted."""
+import gzip
+import io
 import json
 import os
 import stat
 import subprocess
 import sys
+import tarfile
 import threading
 import time
 
 import tap
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+import hostile_tars  # noqa: E402
 
 EXE = sys.argv[1]
 CACHE = tap.mkdtemp("ctxpack-cache-")
 ENV = dict(os.environ, XDG_CACHE_HOME=CACHE)
 
 
-def run(*args, cwd=None, stdin=None, env=None):
+def run(*args, cwd=None, stdin=None, env=None, timeout=300):
     p = subprocess.run([EXE] + [str(a) for a in args], cwd=cwd, input=stdin,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env or ENV,
-                       timeout=300)
+                       timeout=timeout)
     return p.returncode, p.stdout, p.stderr.decode(errors="replace")
 
 
@@ -270,6 +276,44 @@ junk = os.path.join(tap.mkdtemp(), "junk")
 open(junk, "wb").write(b"this is not an archive\n" * 10)
 rc, out, err = run("digest", junk)
 tap.check("a file that is not a tar or manifest is an error", rc == 1 and "junk" in err, err)
+
+# Tars that declare more than they hold: sparse members of an exabyte in
+# ~200 bytes of gzip, negative and overflowing sizes, broken sparse maps.
+# Each is refused at once, naming the member (a timeout here is the bug).
+hdir = tap.mkdtemp()
+hcases = hostile_tars.cases()
+dense = hostile_tars.ok_contents()
+for name, data in sorted(hcases.items()):
+    for suffix, blob in ((".tar", data), (".tar.gz", gzip.compress(data, mtime=0))):
+        p = os.path.join(hdir, name + suffix)
+        open(p, "wb").write(blob)
+        try:
+            rc, out, err = run("digest", p, timeout=60)
+        except subprocess.TimeoutExpired:
+            rc, out, err = -1, b"", "timed out"
+        if name.endswith(".ok"):
+            # the holes read as zeros: the digest of the same file, dense
+            ref = os.path.join(hdir, name + ".dense.tar")
+            with tarfile.open(ref, "w", format=tarfile.USTAR_FORMAT) as tf:
+                ti = tarfile.TarInfo("x")
+                ti.size, ti.mode, ti.mtime = len(dense[name]), 0o644, 1700000000
+                tf.addfile(ti, io.BytesIO(dense[name]))
+            tap.check("hostile tar %s%s: read, the holes as zeros" % (name, suffix),
+                      rc == 0 and out.decode().strip() == digest(ref), (out, err, digest(ref)))
+        else:
+            tap.check("hostile tar %s%s (%d bytes): refused, naming it and the cause" %
+                      (name, suffix, len(blob)),
+                      rc == 1 and not out and p in err and hostile_tars.cause(name) in err and
+                      ("'x'" in err or "size" in err), err)
+p = os.path.join(hdir, "pax10-1eib.tar.gz")
+rc, out, err = run("manifest", p, timeout=60)
+tap.check("manifest of an exabyte sparse member: refused at once",
+          rc == 1 and not out and "'x': sparse member declares 1 EiB (more than ctxpack reads: "
+          "1 GiB of holes per member)" in err, err)
+rc, out, err = run("diff", p, p, timeout=60)
+tap.check("diff with an exabyte sparse member: exit 2 at once",
+          rc == 2 and "sparse member declares 1 EiB" in err, err)
+
 u = tap.tree({"Dockerfile": b"FROM scratch\n", "secret": b"s"})
 if os.geteuid() == 0:
     tap.skip("an unreadable file fails the digest, naming it", "running as root")

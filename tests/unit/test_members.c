@@ -436,6 +436,166 @@ static void test_tar_go_pax_raw_names(void **state)
 	member_list_release(&l);
 }
 
+/* A PAX 0.1 sparse member (GNU.sparse.size, .numblocks, .map records) by
+ * hand, data (the chunks back to back) after it; realsize is written as
+ * given, so it can be negative or absurd.  Returns the bytes written. */
+static size_t pax01_sparse(unsigned char *out, const char *realsize, const char *map,
+			   const char *data, size_t len)
+{
+	char rec[1024], one[256];
+	size_t rl = 0, o, nblocks = 1;
+
+	for (const char *p = map; *p; p++)
+		nblocks += *p == ',';
+	nblocks /= 2;
+	{
+		const char *keys[] = {"GNU.sparse.size", "GNU.sparse.numblocks", "GNU.sparse.map"};
+		char nb[24];
+		const char *vals[3] = {realsize, nb, map};
+		snprintf(nb, sizeof(nb), "%zu", nblocks);
+		for (int i = 0; i < 3; i++) {
+			/* the record's length counts its own digits */
+			size_t body = strlen(keys[i]) + strlen(vals[i]) + 3, n = body + 1;
+			while ((size_t)snprintf(one, sizeof(one), "%zu", n) + body != n)
+				n++;
+			rl += (size_t)snprintf(rec + rl, sizeof(rec) - rl, "%zu %s=%s\n", n,
+					       keys[i], vals[i]);
+		}
+	}
+	ustar_header(out, "PaxHeaders.0/x", 'x', rl);
+	memset(out + 512, 0, (rl + 511) / 512 * 512);
+	memcpy(out + 512, rec, rl);
+	o = 512 + (rl + 511) / 512 * 512;
+	ustar_header(out + o, "x", '0', len);
+	memset(out + o + 512, 0, (len + 511) / 512 * 512);
+	memcpy(out + o + 512, data, len);
+	return o + 512 + (len + 511) / 512 * 512;
+}
+
+/* One sparse member and the end blocks, as a tar in a temporary file. */
+static int sparse_tar(const char *realsize, const char *map, const char *data, size_t len)
+{
+	static unsigned char buf[16384];
+	size_t o = pax01_sparse(buf, realsize, map, data, len);
+
+	memset(buf + o, 0, 1024);
+	return fd_with(buf, o + 1024);
+}
+
+static void expect_tar_error_limited(int fd, const struct members_tar_limits *lim, int want_rc,
+				     const char *what)
+{
+	struct member_list l = {0};
+	char err[512] = "";
+	int rc = members_from_tar_limited(&l, fd, "t.tar", lim, err, sizeof(err));
+
+	close(fd);
+	if (rc != want_rc)
+		fail_msg("rc %d, not %d ('%s')", rc, want_rc, err);
+	assert_int_equal(l.n, 0);
+	if (!strstr(err, what))
+		fail_msg("message '%s' lacks '%s'", err, what);
+}
+
+/* Declared sizes cost nothing: a sparse member's holes are hashed only up
+ * to a limit, checked before any zero is hashed; exabytes in a few
+ * hundred bytes of gzip fail at once. */
+static void test_tar_sparse_bounds(void **state)
+{
+	(void)state;
+	static char content[8192];
+	const struct members_tar_limits lim = {.member_holes = 4096, .archive_holes = 6000};
+	struct member_list l = {0};
+	char err[512];
+	int fd;
+
+	memcpy(content + 100, "0123456789abcdef", 16);
+	/* holes of exactly the limit: 100 before the data, 3996 after */
+	fd = sparse_tar("4112", "100,16", "0123456789abcdef", 16);
+	assert_int_equal(members_from_tar_limited(&l, fd, "t.tar", &lim, err, sizeof(err)), 0);
+	close(fd);
+	check_file(&l.v[0], content, 4112, 0644);
+	member_list_release(&l);
+	/* one byte more: refused, naming the member and the limit */
+	expect_tar_error_limited(sparse_tar("4113", "100,16", "0123456789abcdef", 16), &lim,
+				 -EFBIG,
+				 "t.tar: cannot read member 'x': sparse member declares 4.0 KiB "
+				 "(more than ctxpack reads: 4 KiB of holes per member)");
+	/* a hole before the data, past the limit */
+	expect_tar_error_limited(sparse_tar("8000", "5000,16", "0123456789abcdef", 16), &lim,
+				 -EFBIG, "of holes per member");
+	/* the archive's holes add up: 4000 + 4000 > 6000 */
+	{
+		static unsigned char buf[16384];
+		size_t o = pax01_sparse(buf, "4016", "0,16", "0123456789abcdef", 16);
+		o += pax01_sparse(buf + o, "4016", "0,16", "0123456789abcdef", 16);
+		memset(buf + o, 0, 1024);
+		expect_tar_error_limited(fd_with(buf, o + 1024), &lim, -EFBIG,
+					 "sparse member declares 3.9 KiB (more than ctxpack "
+					 "reads: 5.9 KiB of holes per archive)");
+	}
+	/* the default limits: an exabyte, and 2 GiB */
+	expect_tar_error(sparse_tar("1152921504606846976", "0,16", "0123456789abcdef", 16),
+			 "'x': sparse member declares 1 EiB (more than ctxpack reads: 1 GiB of "
+			 "holes per member)");
+	expect_tar_error(sparse_tar("2147483648", "0,16", "0123456789abcdef", 16),
+			 "sparse member declares 2 GiB");
+	expect_tar_error(sparse_tar("9223372036854775807", "9223372036854775000,16",
+				    "0123456789abcdef", 16),
+			 "of holes per member");
+	/* negative, past the size, overlapping, backwards */
+	expect_tar_error(sparse_tar("-5", "0,16", "0123456789abcdef", 16),
+			 "cannot read member 'x': negative size -5");
+	expect_tar_error(sparse_tar("8", "0,16", "0123456789abcdef", 16),
+			 "cannot read member 'x': more data than its size");
+	expect_tar_error(sparse_tar("64", "0,16,8,16", "0123456789abcdef0123456789abcdef", 32),
+			 "data out of order");
+	expect_tar_error(sparse_tar("64", "32,16,0,16", "0123456789abcdef0123456789abcdef", 32),
+			 "data out of order");
+}
+
+/* The same exabyte in 100-odd bytes of gzip; and a regular member whose
+ * header declares an exabyte of data that is not there is cut. */
+static void test_tar_sparse_gzip_exabyte(void **state)
+{
+	(void)state;
+	static unsigned char buf[4096], gz[4096];
+	size_t o = pax01_sparse(buf, "1152921504606846976", "0,16", "0123456789abcdef", 16);
+	struct archive *a = archive_write_new();
+	struct archive_entry *e = archive_entry_new();
+	size_t used = 0;
+
+	memset(buf + o, 0, 1024);
+	o += 1024;
+	assert_int_equal(archive_write_set_format_raw(a), ARCHIVE_OK);
+	assert_int_equal(archive_write_add_filter_gzip(a), ARCHIVE_OK);
+	assert_int_equal(archive_write_open_memory(a, gz, sizeof(gz), &used), ARCHIVE_OK);
+	archive_entry_set_filetype(e, AE_IFREG);
+	assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+	assert_int_equal(archive_write_data(a, buf, o), (la_ssize_t)o);
+	assert_int_equal(archive_write_close(a), ARCHIVE_OK);
+	archive_write_free(a);
+	archive_entry_free(e);
+	assert_true(used < 300);
+	expect_tar_error(fd_with(gz, used), "sparse member declares 1 EiB");
+
+	ustar_header(buf, "x", '0', 0);
+	/* size 1 EiB in GNU's base-256 */
+	memset(buf + 124, 0, 12);
+	buf[124] = 0x80;
+	buf[128] = 0x10; /* 2^60 */
+	{
+		unsigned sum = 0;
+		memset(buf + 148, ' ', 8);
+		for (int i = 0; i < 512; i++)
+			sum += buf[i];
+		snprintf((char *)buf + 148, 8, "%06o", sum);
+	}
+	memset(buf + 512, 'd', 512);
+	memset(buf + 1024, 0, 1024);
+	expect_tar_error(fd_with(buf, 2048), "cannot read member 'x': truncated tar archive");
+}
+
 static const struct ent two_files[] = {
 	{.name = "first", .type = AE_IFREG, .mode = 0644, .data = big, .size = 3000},
 	{.name = "second", .type = AE_IFREG, .mode = 0644, .data = "2222", .size = 4},
@@ -1358,6 +1518,8 @@ int main(void)
 		cmocka_unit_test(test_tar_pax_gzip),
 		cmocka_unit_test(test_tar_go_pax_raw_names),
 		cmocka_unit_test(test_tar_sparse),
+		cmocka_unit_test(test_tar_sparse_bounds),
+		cmocka_unit_test(test_tar_sparse_gzip_exabyte),
 		cmocka_unit_test(test_tar_cut_in_data),
 		cmocka_unit_test(test_tar_cut_in_header),
 		cmocka_unit_test(test_tar_cut_gzip),
