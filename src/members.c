@@ -19,7 +19,11 @@
 #include "utf8.h"
 
 #define TSV_MAGIC "# ctxpack manifest v"
-#define TSV_HEADER TSV_MAGIC "1\ttype\tmode\tsize\txxh3-128\tmtime\tpath\tlink"
+#define TSV_VERSION "2"
+#define TSV_HEADER TSV_MAGIC TSV_VERSION "\ttype\tmode\tsize\txxh3-128\tmtime\tpath\tlink"
+/* The last line: this, the member count and a newline.  Without it a
+ * manifest cut at a line boundary would read as a whole one. */
+#define TSV_END "# end of ctxpack manifest v" TSV_VERSION "\t"
 #define JSON_KEY "\"manifest\""
 
 /* The digest's domain strings, each with its NUL (docs/digest.md). */
@@ -574,6 +578,7 @@ int members_write_tsv(FILE *out, const struct member_list *l)
 			tsv_escape(out, m->link, m->link_len);
 		fputc('\n', out);
 	}
+	fprintf(out, TSV_END "%zu\n", l->n);
 	return ferror(out) ? -EIO : 0;
 }
 
@@ -861,22 +866,61 @@ static int read_tsv(struct mreader *r, struct member_list *l)
 	ssize_t n;
 	int rc = 0;
 
+	bool ended = false;
+
 	for (r->line = 1; (n = getline(&line, &cap, r->in)) >= 0; r->line++) {
 		size_t len = (size_t)n;
-		if (len > 0 && line[len - 1] == '\n')
+		bool nl = len > 0 && line[len - 1] == '\n';
+		uint64_t count;
+		if (nl)
 			len--;
+		if (ended) {
+			rc = MERR(r, "%s:%zu: a line after the end line", r->name, r->line);
+			goto out;
+		}
 		if (r->line == 1) {
-			if (len == strlen(TSV_HEADER) && memcmp(line, TSV_HEADER, len) == 0)
+			size_t v1 = strlen(TSV_MAGIC "1"), vn = strlen(TSV_MAGIC TSV_VERSION);
+			if (len == strlen(TSV_HEADER) && memcmp(line, TSV_HEADER, len) == 0 && nl)
 				continue;
-			if (len >= strlen(TSV_MAGIC "1") &&
-			    memcmp(line, TSV_MAGIC "1", strlen(TSV_MAGIC "1")) == 0 &&
-			    (len == strlen(TSV_MAGIC "1") || line[strlen(TSV_MAGIC "1")] == '\t'))
+			if (!nl && len <= strlen(TSV_HEADER) &&
+			    memcmp(line, TSV_HEADER, len) == 0)
+				rc = MERR(r, "%s:1: manifest is cut in its header line", r->name);
+			else if (len >= v1 && memcmp(line, TSV_MAGIC "1", v1) == 0 &&
+				 (len == v1 || line[v1] == '\t'))
+				/* v1 had no end line: a cut one read as whole */
+				rc = MERR(r, "%s:1: unsupported manifest version 1 (it has no end "
+					  "line; write the manifest again)", r->name);
+			else if (len >= vn && memcmp(line, TSV_MAGIC TSV_VERSION, vn) == 0 &&
+				 (len == vn || line[vn] == '\t'))
 				rc = MERR(r, "%s:1: unexpected columns in the manifest header",
 					  r->name);
 			else
 				rc = MERR(r, "%s:1: unsupported manifest version '%s'", r->name,
 					  quote(r->qbuf, sizeof(r->qbuf), line, len));
 			goto out;
+		}
+		/* Every line ends in a newline, the end line too: a manifest
+		 * cut inside a line is cut, whatever the line still says. */
+		if (!nl) {
+			rc = MERR(r, "%s:%zu: manifest is cut: no end line (line %zu has no newline)",
+				  r->name, r->line, r->line);
+			goto out;
+		}
+		if (len > 0 && line[0] == '#') {
+			size_t el = strlen(TSV_END);
+			if (len <= el || memcmp(line, TSV_END, el) != 0 ||
+			    !parse_uint(line + el, len - el, UINT64_MAX, &count)) {
+				rc = MERR(r, "%s:%zu: bad end line '%s'", r->name, r->line,
+					  quote(r->qbuf, sizeof(r->qbuf), line, len));
+				goto out;
+			}
+			if (count != l->n) {
+				rc = MERR(r, "%s:%zu: the end line counts %" PRIu64 " members, the manifest holds %zu",
+					  r->name, r->line, count, l->n);
+				goto out;
+			}
+			ended = true;
+			continue;
 		}
 		if (len == 0) {
 			rc = MERR(r, "%s:%zu: empty line", r->name, r->line);
@@ -892,6 +936,8 @@ static int read_tsv(struct mreader *r, struct member_list *l)
 		rc = set_errmsg(r->err, r->errsz, -EIO, "%s: read error", r->name);
 	else if (r->line == 1)
 		rc = MERR(r, "%s: empty manifest", r->name);
+	else if (!ended)
+		rc = MERR(r, "%s:%zu: manifest is cut: no end line", r->name, r->line);
 out:
 	free(line);
 	free(path.s);

@@ -82,9 +82,10 @@ int members_from_manifest(struct member_list *out, FILE *in, const char *name, c
  * are) begin a manifest. */
 bool members_is_manifest(const char *head, size_t len);
 
-/* The manifest formats (docs/digest.md).  TSV: a "# ctxpack manifest v1"
+/* The manifest formats (docs/digest.md).  TSV: a "# ctxpack manifest v2"
  * line, then one line per member: type, octal mode, size, content hash
- * (32 hex digits, or '-'), mtime, path, and for links the target; names
+ * (32 hex digits, or '-'), mtime, path, and for links the target; last an
+ * end line with the member count (a cut manifest is refused); names
  * with tab, newline, backslash, control or non-UTF-8 bytes are escaped
  * (\t \n \\ \xHH).  JSON: one document, {"manifest": 1, "members": [...]},
  * names as JSON strings (non-UTF-8 bytes as \udc80-\udcff). */

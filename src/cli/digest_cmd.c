@@ -218,8 +218,9 @@ static const struct opt manifest_opts[] = {
 static const char manifest_details[] =
 	"One line per member, in archive order: type, mode, size, XXH3-128 of the\n"
 	"content (- for non-files), mtime, path and link target, after a\n"
-	"'# ctxpack manifest v1' line (--json: one JSON document).  A manifest can\n"
-	"be given to digest and diff in place of the context it describes.\n"
+	"'# ctxpack manifest v2' line and before an end line with their count, so\n"
+	"that a cut manifest is refused (--json: one JSON document).  A manifest\n"
+	"can be given to digest and diff in place of the context it describes.\n"
 	"\n" SOURCE_DETAILS
 	"\n"
 	"Exit status: 0 written; 1 the source could not be read; 2 usage error.\n";

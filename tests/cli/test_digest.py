@@ -190,19 +190,43 @@ tap.check("a damaged cache is ignored and rewritten",
 rc, tsv, err = run("manifest", d)
 lines = tsv.decode().splitlines()
 tap.check("manifest: a header line, then one line per member", rc == 0 and
-          lines[0].startswith("# ctxpack manifest v1") and len(lines) > 300, lines[:3])
+          lines[0].startswith("# ctxpack manifest v2\t") and len(lines) > 300, lines[:3])
+tap.check("manifest: an end line with the member count",
+          lines[-1] == "# end of ctxpack manifest v2\t%d" % (len(lines) - 2), lines[-2:])
 row = [line for line in lines if line.endswith("\tdup/hard.txt\tdup/a.txt")]
 tap.check("manifest: a hard link names its first member", len(row) == 1, lines[:20])
 rc, js, err = run("manifest", "--json", d)
 doc = json.loads(js) if rc == 0 else {}
 tap.check("manifest --json parses and lists the same members",
-          doc.get("manifest") == 1 and len(doc.get("members", [])) == len(lines) - 1, err)
+          doc.get("manifest") == 1 and len(doc.get("members", [])) == len(lines) - 2, err)
 mf = os.path.join(tap.mkdtemp(), "m.tsv")
 open(mf, "wb").write(tsv)
 mj = os.path.join(tap.mkdtemp(), "m.json")
 open(mj, "wb").write(js)
 tap.check("a manifest (TSV or JSON) digests like its context",
           digest(mf) == digest(d) == digest(mj), (digest(mf), digest(mj), digest(d)))
+# A TSV cut at a line boundary is refused (before the end line, it would
+# have read as a smaller context with exit 0), on every line.
+cutf = os.path.join(tap.mkdtemp(), "cut.tsv")
+bad = []
+ends = [i + 1 for i, c in enumerate(tsv) if c == 0x0a]
+for n, at in enumerate(ends[:-1], 2):
+    open(cutf, "wb").write(tsv[:at])
+    rc, out, err = run("digest", cutf)
+    if rc != 1 or out or "%s:%d: manifest is cut: no end line" % (cutf, n) not in err:
+        bad.append((at, rc, out, err))
+tap.check("a TSV manifest cut at any of its %d line boundaries: exit 1, 'manifest is cut'" %
+          (len(ends) - 1), not bad and len(ends) > 300, bad[:3])
+rc, out, err = run("digest", "-", stdin=tsv[:ends[-1] - 2])
+tap.check("a TSV manifest cut inside its end line: exit 1", rc == 1 and not out and
+          "<stdin>:%d: manifest is cut" % len(ends) in err, err)
+old = tsv.replace(b"# ctxpack manifest v2\t", b"# ctxpack manifest v1\t", 1)
+old = old[:old.rindex(b"# end of")]
+open(cutf, "wb").write(old)
+rc, out, err = run("diff", cutf, d)
+tap.check("a v1 manifest (no end line) is refused, saying why: diff exits 2",
+          rc == 2 and "unsupported manifest version 1 (it has no end line; write the manifest "
+          "again)" in err, err)
 
 # pack --manifest: hashed in the reads that archive
 for extra in ([], ["--compress=zstd"]):

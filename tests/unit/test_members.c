@@ -896,12 +896,16 @@ static void test_tsv_round_trip(void **state)
 
 	nasty_list(&l);
 	text = round_trip(&l, members_write_tsv, &back);
-	/* one line per member after the header; the escapes as documented */
+	/* one line per member between the header and the end line; the
+	 * escapes as documented */
 	{
 		size_t lines = 0;
+		char end[64];
 		for (char *p = text; *p; p++)
 			lines += *p == '\n';
-		assert_int_equal(lines, l.n + 1);
+		assert_int_equal(lines, l.n + 2);
+		snprintf(end, sizeof(end), "\n# end of ctxpack manifest v2\t%zu\n", l.n);
+		assert_int_equal(strcmp(text + strlen(text) - strlen(end), end), 0);
 	}
 	assert_non_null(strstr(text, "\tback\\\\slash\\\\x41\\\\t\\\\\t\n"));
 	assert_non_null(strstr(text, "\ttab\\there\t\n"));
@@ -920,6 +924,47 @@ static void test_tsv_round_trip(void **state)
 	free(text);
 	member_list_release(&back);
 	member_list_release(&l);
+}
+
+/* A TSV manifest cut anywhere, at a line boundary or inside a line, the
+ * end line's included, is refused as cut: never a shorter list. */
+static void test_tsv_every_cut(void **state)
+{
+	(void)state;
+	struct member_list l = {0}, back = {0};
+	char *text;
+	size_t len, boundaries = 0;
+
+	nasty_list(&l);
+	text = round_trip(&l, members_write_tsv, &back);
+	member_list_release(&back);
+	len = strlen(text);
+	for (size_t cut = 1; cut < len; cut++) {
+		char err[256] = "";
+		FILE *f = fmemopen(text, cut, "r");
+		int rc = members_from_manifest(&back, f, "m", err, sizeof(err));
+		fclose(f);
+		if (rc != -EINVAL || back.n)
+			fail_msg("cut at %zu of %zu: rc %d, %zu members", cut, len, rc, back.n);
+		if (!strstr(err, "manifest is cut"))
+			fail_msg("cut at %zu: '%s'", cut, err);
+		if (text[cut - 1] == '\n') {
+			char want[64];
+			snprintf(want, sizeof(want), "m:%zu: manifest is cut: no end line",
+				 ++boundaries + 1);
+			if (strcmp(err, want))
+				fail_msg("cut at line %zu: '%s'", boundaries, err);
+		}
+	}
+	assert_int_equal(boundaries, l.n + 1);
+	free(text);
+	member_list_release(&l);
+	/* the empty list: the header and the end line */
+	text = round_trip(&l, members_write_tsv, &back);
+	assert_string_equal(text, "# ctxpack manifest v2\ttype\tmode\tsize\txxh3-128\tmtime\tpath"
+				  "\tlink\n# end of ctxpack manifest v2\t0\n");
+	assert_int_equal(back.n, 0);
+	free(text);
 }
 
 static void test_json_round_trip(void **state)
@@ -1032,7 +1077,8 @@ static void expect_manifest_error(const char *doc, const char *what)
 		fail_msg("message '%s' lacks '%s'", err, what);
 }
 
-#define H "# ctxpack manifest v1\ttype\tmode\tsize\txxh3-128\tmtime\tpath\tlink\n"
+#define H "# ctxpack manifest v2\ttype\tmode\tsize\txxh3-128\tmtime\tpath\tlink\n"
+#define END "# end of ctxpack manifest v2\t"
 #define OK "0\t0644\t1\t-\t0\tok\t\n"
 
 static void test_manifest_errors(void **state)
@@ -1041,8 +1087,25 @@ static void test_manifest_errors(void **state)
 	expect_manifest_error("", "m:1: not a ctxpack manifest");
 	expect_manifest_error("hello\n", "m:1: not a ctxpack manifest");
 	expect_manifest_error(" " H, "m:1: not a ctxpack manifest");
-	expect_manifest_error("# ctxpack manifest v2\n", "m:1: unsupported manifest version");
-	expect_manifest_error("# ctxpack manifest v1\ttype\n", "m:1: unexpected columns");
+	expect_manifest_error("# ctxpack manifest v3\n", "m:1: unsupported manifest version");
+	expect_manifest_error("# ctxpack manifest v2\ttype\n", "m:1: unexpected columns");
+	/* v1 had no end line: refused, never read as whole */
+	expect_manifest_error("# ctxpack manifest v1\ttype\tmode\tsize\txxh3-128\tmtime\tpath\tlink\n" OK,
+			      "m:1: unsupported manifest version 1 (it has no end line; write the "
+			      "manifest again)");
+	expect_manifest_error("# ctxpack manifest v2\ttype\tmo", "m:1: manifest is cut in its header");
+	expect_manifest_error(H, "m:2: manifest is cut: no end line");
+	expect_manifest_error(H OK OK, "m:4: manifest is cut: no end line");
+	expect_manifest_error(H OK "0\t0644\t1\t-\t0\tp", "m:3: manifest is cut: no end line "
+			      "(line 3 has no newline)");
+	expect_manifest_error(H OK END "1", "m:3: manifest is cut: no end line (line 3 has no newline)");
+	expect_manifest_error(H OK END "2\n", "m:3: the end line counts 2 members, the manifest holds 1");
+	expect_manifest_error(H OK END "0\n", "m:3: the end line counts 0 members");
+	expect_manifest_error(H OK END "01\n", "m:3: bad end line");
+	expect_manifest_error(H OK END "1\n" OK, "m:4: a line after the end line");
+	expect_manifest_error(H OK END "1\n\n", "m:4: a line after the end line");
+	expect_manifest_error(H "# a comment\n" OK END "1\n", "m:2: bad end line '# a comment'");
+	expect_manifest_error(H END "\n", "m:2: bad end line");
 	expect_manifest_error(H OK "9\t0644\t1\t-\t0\tp\t\n", "m:3: unknown type '9'");
 	expect_manifest_error(H OK OK "0\t644\t1\t-\t0\tp\t\n", "m:4: bad mode '644'");
 	expect_manifest_error(H "0\t0648\t1\t-\t0\tp\t\n", "m:2: bad mode '0648'");
@@ -1116,7 +1179,7 @@ static void test_writers_refuse_bad_lists(void **state)
 	l.v[0].devmajor = 0;
 	assert_int_equal(members_write_tsv(f, &l), 0);
 	fclose(f);
-	assert_string_equal(text, H "0\t0644\t0\t-\t1700000000\tbad type\t\n");
+	assert_string_equal(text, H "0\t0644\t0\t-\t1700000000\tbad type\t\n" END "1\n");
 	free(text);
 	member_list_release(&l);
 }
@@ -1529,6 +1592,7 @@ int main(void)
 		cmocka_unit_test(test_tar_no_members),
 		cmocka_unit_test(test_other_formats_refused),
 		cmocka_unit_test(test_tsv_round_trip),
+		cmocka_unit_test(test_tsv_every_cut),
 		cmocka_unit_test(test_json_round_trip),
 		cmocka_unit_test(test_tar_to_manifests),
 		cmocka_unit_test(test_json_reader_liberal),
