@@ -174,6 +174,45 @@ static const char *la_msg(struct archive *a, char *buf, size_t bufsz)
 	return buf;
 }
 
+/* la_msg, but a compressed stream that ends too soon is said to be cut:
+ * "the gzip stream is cut (truncated gzip input)" (libarchive says
+ * "Truncated gzip input", also for zstd, bzip2, lz4, ...; for xz and lzma
+ * "lzma library error:  No progress is possible").  *cut is set when so. */
+static const char *la_cause(struct archive *a, char *buf, size_t bufsz, bool *cut)
+{
+	char m[200], filter[32];
+	const char *w, *sp, *lm = la_msg(a, m, sizeof(m));
+	size_t n;
+
+	if (lm != m) /* the fallback, a constant */
+		snprintf(m, sizeof(m), "%s", lm);
+	*cut = false;
+	if (!strncmp(m, "truncated ", 10) && (sp = strchr(m + 10, ' ')) && !strcmp(sp, " input") &&
+	    strcmp(m, "truncated tar input") != 0) {
+		w = m + 10;
+		n = (size_t)(sp - w);
+	} else if (strstr(m, "lzma library error:") && strstr(m, "No progress is possible")) {
+		const char *f = archive_filter_name(a, 0);
+		snprintf(filter, sizeof(filter), "%s", f ? f : "xz");
+		w = filter;
+		n = strlen(filter);
+		snprintf(m, sizeof(m), "lzma library error: no progress is possible");
+	} else {
+		snprintf(buf, bufsz, "%s", m);
+		return buf;
+	}
+	*cut = true;
+	snprintf(buf, bufsz, "the %.*s stream is cut (%s)", (int)n, w, m);
+	return buf;
+}
+
+static const char *la_why(struct archive *a, char *buf, size_t bufsz)
+{
+	bool cut;
+
+	return la_cause(a, buf, bufsz, &cut);
+}
+
 static int la_rc(struct archive *a)
 {
 	int e = archive_errno(a);
@@ -291,7 +330,7 @@ static int hash_data(struct tar_reader *t, struct archive_entry *e, struct membe
 			return set_errmsg(t->err, t->errsz, la_rc(t->a),
 				       "%s: cannot read member '%s': %s", t->name,
 				       quote(t->qbuf, sizeof(t->qbuf), m->path, m->len),
-				       la_msg(t->a, t->mbuf, sizeof(t->mbuf)));
+				       la_why(t->a, t->mbuf, sizeof(t->mbuf)));
 		if (off < 0 || (uint64_t)off < pos)
 			return set_errmsg(t->err, t->errsz, -EINVAL,
 				       "%s: cannot read member '%s': data out of order "
@@ -455,8 +494,14 @@ int members_from_tar_limited(struct member_list *out, int fd, const char *name,
 	archive_read_support_filter_all(t.a);
 	archive_read_support_format_tar(t.a);
 	if (archive_read_open_fd(t.a, fd, 1 << 16) != ARCHIVE_OK) {
-		rc = set_errmsg(err, errsz, la_rc(t.a), "%s: not a tar archive (%s)", name,
-			     la_msg(t.a, t.mbuf, sizeof(t.mbuf)));
+		bool cut;
+		const char *cause = la_cause(t.a, t.mbuf, sizeof(t.mbuf), &cut);
+		/* a compressed stream recognized, and cut before a header */
+		if (cut)
+			rc = set_errmsg(err, errsz, la_rc(t.a), "%s: %s", name, cause);
+		else
+			rc = set_errmsg(err, errsz, la_rc(t.a), "%s: not a tar archive (%s)",
+					name, cause);
 		goto out;
 	}
 	for (;;) {
@@ -490,10 +535,10 @@ int members_from_tar_limited(struct member_list *out, int fd, const char *name,
 					     name,
 					     quote(t.qbuf, sizeof(t.qbuf), l.v[l.n - 1].path,
 						   l.v[l.n - 1].len),
-					     la_msg(t.a, t.mbuf, sizeof(t.mbuf)));
+					     la_why(t.a, t.mbuf, sizeof(t.mbuf)));
 			else
 				rc = set_errmsg(err, errsz, la_rc(t.a), "%s: %s", name,
-					     la_msg(t.a, t.mbuf, sizeof(t.mbuf)));
+					     la_why(t.a, t.mbuf, sizeof(t.mbuf)));
 			goto out;
 		}
 		rc = add_entry(&t, e, &l);
@@ -506,7 +551,7 @@ int members_from_tar_limited(struct member_list *out, int fd, const char *name,
 			rc = set_errmsg(err, errsz, la_rc(t.a), "%s: cannot read member '%s': %s",
 				     name,
 				     quote(t.qbuf, sizeof(t.qbuf), p ? p : "", p ? strlen(p) : 0),
-				     la_msg(t.a, t.mbuf, sizeof(t.mbuf)));
+				     la_why(t.a, t.mbuf, sizeof(t.mbuf)));
 			goto out;
 		}
 		end = archive_filter_bytes(t.a, 0);

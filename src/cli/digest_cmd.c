@@ -408,6 +408,10 @@ static int cmd_diff(const struct command *cmd, int argc, char **argv)
 		usage_error(cmd, "two sources to compare are needed (directories, tars or manifests)");
 		return 2;
 	}
+	if (!strcmp(argv[first], "-") && !strcmp(argv[first + 1], "-")) {
+		usage_error(cmd, "'-' given for both sides: stdin can be only one of them");
+		return 2;
+	}
 	if (members_src_load(argv[first], &a.src, &la, &ia, NULL, NULL) ||
 	    members_src_load(argv[first + 1], &a.src, &lb, &ib, NULL, NULL))
 		goto out;

@@ -285,6 +285,10 @@ rc, out, err = run("diff", mf, d)
 tap.check("diff of a manifest against its directory: identical", rc == 0, out + err.encode())
 rc, out, err = run("diff", a)
 tap.check("diff with one operand is a usage error (2)", rc == 2 and "two" in err, err)
+rc, out, err = run("diff", "-", "-", stdin=open(t, "rb").read())
+tap.check("diff - -: one stdin cannot be both sides, a usage error (2)",
+          rc == 2 and not out and "'-' given for both sides: stdin can be only one of them" in err,
+          err)
 rc, out, err = run("diff", a, "/nonexistent")
 tap.check("diff with a missing operand: exit 2, the path named", rc == 2 and "/nonexistent" in err, err)
 
@@ -296,6 +300,22 @@ cut = os.path.join(tap.mkdtemp(), "cut.tar")
 open(cut, "wb").write(data[:len(data) // 2 + 100])
 rc, out, err = run("digest", cut)
 tap.check("a truncated tar is an error, not a shorter context", rc == 1 and "cut.tar" in err and not out, err)
+# A cut compressed tar says that the compressed stream is cut (not "not a
+# tar archive"), before the first header and inside a member.
+zdir = tap.mkdtemp()
+bigt = os.path.join(zdir, "big.tar")
+noise = tap.tree({"Dockerfile": b"FROM scratch\n", "noise": os.urandom(600000)})
+run("pack", "-o", bigt, noise)
+for kind in ("gzip", "zstd"):
+    z = os.path.join(zdir, "x.tar." + ("gz" if kind == "gzip" else "zst"))
+    rc, _, err = run("pack", "--compress=" + kind, "-o", z, noise)
+    blob = open(z, "rb").read()
+    for at, what in ((40, ""), (len(blob) // 2, "cannot read member 'noise': ")):
+        open(z, "wb").write(blob[:at])
+        rc, out, err = run("digest", z)
+        want = "%s: %sthe %s stream is cut (truncated %s input)" % (z, what, kind, kind)
+        tap.check("a %s tar cut at %d of %d bytes: '%s'" % (kind, at, len(blob), want[len(z) + 2:]),
+                  rc == 1 and not out and want in err, err)
 junk = os.path.join(tap.mkdtemp(), "junk")
 open(junk, "wb").write(b"this is not an archive\n" * 10)
 rc, out, err = run("digest", junk)

@@ -31,6 +31,8 @@
 #define KNOWN_PLAIN "e476e01b12043f6222dcb236a2472644"
 #define KNOWN_MTIME "27970ef8bc4baa3a550ba3d37a17fdf9"
 
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
 /* ---- helpers ---- */
 
 static void hash_of(const void *data, size_t len, uint8_t out[16])
@@ -660,6 +662,51 @@ static void test_tar_cut_gzip(void **state)
 	fd = write_tar(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, ARCHIVE_FILTER_GZIP, two_files, 2);
 	assert_int_equal(ftruncate(fd, full - 4), 0); /* the gzip trailer */
 	expect_tar_error(fd, "t.tar: ");
+}
+
+/* A compressed stream cut short says so, naming the compression, whether
+ * the cut comes before the first header or inside a member. */
+static void test_tar_cut_compressed_says_cut(void **state)
+{
+	(void)state;
+	static const struct {
+		int filter;
+		const char *what;
+	} f[] = {
+		{ARCHIVE_FILTER_GZIP, "the gzip stream is cut (truncated gzip input)"},
+		{ARCHIVE_FILTER_ZSTD, "the zstd stream is cut (truncated zstd input)"},
+		{ARCHIVE_FILTER_BZIP2, "the bzip2 stream is cut (truncated bzip2 input)"},
+		{ARCHIVE_FILTER_XZ, "the xz stream is cut (lzma library error: no progress is "
+				    "possible)"},
+	};
+	static char noise[600000];
+	const struct ent e[] = {
+		{.name = "noise", .type = AE_IFREG, .mode = 0644, .data = noise,
+		 .size = sizeof(noise)}};
+
+	uint32_t x = 2463534242u; /* xorshift: no compressor shrinks it */
+
+	for (size_t i = 0; i < sizeof(noise); i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		noise[i] = (char)(x >> 24);
+	}
+	for (size_t i = 0; i < ARRAY_LEN(f); i++) {
+		int fd = write_tar(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, f[i].filter, e, 1);
+		off_t full = fd_size(fd);
+		char want[160];
+		snprintf(want, sizeof(want), "t.tar: %s", f[i].what);
+		assert_int_equal(ftruncate(fd, 40), 0);
+		expect_tar_error(fd, want);
+		fd = write_tar(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, f[i].filter, e, 1);
+		assert_int_equal(ftruncate(fd, full / 2), 0);
+		/* bzip2's blocks are 900 kB: nothing decompresses before the cut */
+		snprintf(want, sizeof(want), "t.tar: %s%s",
+			 f[i].filter == ARCHIVE_FILTER_BZIP2 ? "" : "cannot read member 'noise': ",
+			 f[i].what);
+		expect_tar_error(fd, want);
+	}
 }
 
 /* Every cut of a tar, plain and compressed: an error or every member,
@@ -1586,6 +1633,7 @@ int main(void)
 		cmocka_unit_test(test_tar_cut_in_data),
 		cmocka_unit_test(test_tar_cut_in_header),
 		cmocka_unit_test(test_tar_cut_gzip),
+		cmocka_unit_test(test_tar_cut_compressed_says_cut),
 		cmocka_unit_test(test_tar_every_cut),
 		cmocka_unit_test(test_tar_given_up_tail),
 		cmocka_unit_test(test_not_a_tar),
