@@ -446,6 +446,12 @@ static int add_entry(struct tar_reader *t, struct archive_entry *e, struct membe
 				       "%s: cannot read member '%s': negative size %" PRId64,
 				       t->name, quote(t->qbuf, sizeof(t->qbuf), m.path, m.len),
 				       (int64_t)size);
+		/* where libarchive clamps a decimal size past it */
+		if (archive_entry_size_is_set(e) && size == INT64_MAX)
+			return set_errmsg(t->err, t->errsz, -EFBIG,
+				       "%s: cannot read member '%s': size out of range (2^63 - 1 "
+				       "bytes or more)",
+				       t->name, quote(t->qbuf, sizeof(t->qbuf), m.path, m.len));
 		m.size = archive_entry_size_is_set(e) ? (uint64_t)size : 0;
 		rc = hash_data(t, e, &m);
 		if (rc < 0)
@@ -530,15 +536,23 @@ int members_from_tar_limited(struct member_list *out, int fd, const char *name,
 			break;
 		}
 		if (r != ARCHIVE_OK && !(r == ARCHIVE_WARN && harmless_warning(t.a))) {
-			if (l.n)
+			/* the header was read far enough to name the member
+			 * (a bad sparse map or size): name it */
+			const char *p = e ? archive_entry_pathname(e) : NULL;
+			const char *why = la_why(t.a, t.mbuf, sizeof(t.mbuf));
+			if (r == ARCHIVE_WARN && !archive_error_string(t.a))
+				why = "a damaged header (libarchive warns without a reason)";
+			if (p && *p)
+				rc = set_errmsg(err, errsz, la_rc(t.a), "%s: member '%s': %s", name,
+						quote(t.qbuf, sizeof(t.qbuf), p, strlen(p)), why);
+			else if (l.n)
 				rc = set_errmsg(err, errsz, la_rc(t.a), "%s: after member '%s': %s",
 					     name,
 					     quote(t.qbuf, sizeof(t.qbuf), l.v[l.n - 1].path,
 						   l.v[l.n - 1].len),
-					     la_why(t.a, t.mbuf, sizeof(t.mbuf)));
+					     why);
 			else
-				rc = set_errmsg(err, errsz, la_rc(t.a), "%s: %s", name,
-					     la_why(t.a, t.mbuf, sizeof(t.mbuf)));
+				rc = set_errmsg(err, errsz, la_rc(t.a), "%s: %s", name, why);
 			goto out;
 		}
 		rc = add_entry(&t, e, &l);

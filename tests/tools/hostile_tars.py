@@ -125,6 +125,9 @@ def cases():
     c["pax-size-huge"] = pax_member([(b"size", b"%d" % (1 << 64))], b"x", b"0", 0, b"") + END
     c["ustar-size-neg"] = header(b"x", b"0", -5) + END
     c["ustar-size-1eib"] = header(b"x", b"0", EIB) + pad(d) + END
+    c["pax10-realsize-huge"] = pax10_sparse(b"x", 0, [(0, 16)], d,
+                                            realsize_text=b"99999999999999999999") + END
+    c["pax01-map-neg"] = pax01_sparse(b"x", 64, [(-1, 16)], d) + END
     # Maps past the real size, overlapping, out of order.
     c["pax01-past-size"] = pax01_sparse(b"x", 8, [(0, 16)], d) + END
     c["pax01-overlap"] = pax01_sparse(b"x", 64, [(0, 16), (8, 16)], d + d) + END
@@ -147,7 +150,8 @@ def ok_contents():
 
 
 # What each refused case must say (the cause, after the member's name).
-CAUSES = {"ustar-size-1eib": "truncated", "1eib": "of holes per member", "2gib": "sparse member declares 2 GiB",
+CAUSES = {"ustar-size-1eib": "truncated", "realsize-huge": "size out of range",
+          "map-neg": "a damaged header", "1eib": "of holes per member", "2gib": "sparse member declares 2 GiB",
           "neg": "negative", "huge": "overflow", "past-size": "more data than its size",
           "overlap": "out of order", "backwards": "out of order"}
 

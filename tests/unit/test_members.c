@@ -536,24 +536,38 @@ static void test_tar_sparse_bounds(void **state)
 					 "sparse member declares 3.9 KiB (more than ctxpack "
 					 "reads: 5.9 KiB of holes per archive)");
 	}
-	/* the default limits: an exabyte, and 2 GiB */
-	expect_tar_error(sparse_tar("1152921504606846976", "0,16", "0123456789abcdef", 16),
-			 "'x': sparse member declares 1 EiB (more than ctxpack reads: 1 GiB of "
-			 "holes per member)");
-	expect_tar_error(sparse_tar("2147483648", "0,16", "0123456789abcdef", 16),
-			 "sparse member declares 2 GiB");
-	expect_tar_error(sparse_tar("9223372036854775807", "9223372036854775000,16",
-				    "0123456789abcdef", 16),
-			 "of holes per member");
-	/* negative, past the size, overlapping, backwards */
-	expect_tar_error(sparse_tar("-5", "0,16", "0123456789abcdef", 16),
-			 "cannot read member 'x': negative size -5");
-	expect_tar_error(sparse_tar("8", "0,16", "0123456789abcdef", 16),
-			 "cannot read member 'x': more data than its size");
-	expect_tar_error(sparse_tar("64", "0,16,8,16", "0123456789abcdef0123456789abcdef", 32),
-			 "data out of order");
-	expect_tar_error(sparse_tar("64", "32,16,0,16", "0123456789abcdef0123456789abcdef", 32),
-			 "data out of order");
+	/* With the default limits: realsize, map, and what is said.  Data is
+	 * 16 bytes a map entry. */
+	static const struct {
+		const char *realsize, *map, *what;
+	} bad[] = {
+		/* an exabyte, and 2 GiB */
+		{"1152921504606846976", "0,16",
+		 "'x': sparse member declares 1 EiB (more than ctxpack reads: 1 GiB of holes per "
+		 "member)"},
+		{"2147483648", "0,16", "sparse member declares 2 GiB"},
+		{"9223372036854775806", "9223372036854775000,16", "of holes per member"},
+		/* past INT64_MAX, which libarchive clamps a decimal size to */
+		{"9223372036854775807", "0,16",
+		 "cannot read member 'x': size out of range (2^63 - 1 bytes or more)"},
+		{"99999999999999999999", "0,16", "cannot read member 'x': size out of range"},
+		/* maps libarchive refuses in the header: the member is named */
+		{"64", "-1,16", "t.tar: member 'x': a damaged header"},
+		{"64", "99999999999999999999,16", "t.tar: member 'x': malformed sparse map data"},
+		/* negative, past the size, overlapping, backwards */
+		{"-5", "0,16", "cannot read member 'x': negative size -5"},
+		{"8", "0,16", "cannot read member 'x': more data than its size"},
+		{"64", "0,16,8,16", "data out of order"},
+		{"64", "32,16,0,16", "data out of order"},
+	};
+	static const char data[] = "0123456789abcdef0123456789abcdef";
+
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++)
+		expect_tar_error(sparse_tar(bad[i].realsize, bad[i].map, data,
+					    strchr(bad[i].map, ',') != strrchr(bad[i].map, ',')
+						    ? 32
+						    : 16),
+				 bad[i].what);
 }
 
 /* The same exabyte in 100-odd bytes of gzip; and a regular member whose
