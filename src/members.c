@@ -924,7 +924,6 @@ static int read_tsv(struct mreader *r, struct member_list *l)
 	size_t cap = 0;
 	ssize_t n;
 	int rc = 0;
-
 	bool ended = false;
 
 	for (r->line = 1; (n = getline(&line, &cap, r->in)) >= 0; r->line++) {
@@ -961,7 +960,8 @@ static int read_tsv(struct mreader *r, struct member_list *l)
 		/* Every line ends in a newline, the end line too: a manifest
 		 * cut inside a line is cut, whatever the line still says. */
 		if (!nl) {
-			rc = MERR(r, "%s:%zu: manifest is cut: no end line (line %zu has no newline)",
+			rc = MERR(r,
+				  "%s:%zu: manifest is cut: no end line (line %zu has no newline)",
 				  r->name, r->line, r->line);
 			goto out;
 		}
@@ -974,7 +974,9 @@ static int read_tsv(struct mreader *r, struct member_list *l)
 				goto out;
 			}
 			if (count != l->n) {
-				rc = MERR(r, "%s:%zu: the end line counts %" PRIu64 " members, the manifest holds %zu",
+				rc = MERR(r,
+					  "%s:%zu: the end line counts %" PRIu64
+					  " members, the manifest holds %zu",
 					  r->name, r->line, count, l->n);
 				goto out;
 			}

@@ -1151,16 +1151,20 @@ static void test_manifest_errors(void **state)
 	expect_manifest_error("# ctxpack manifest v3\n", "m:1: unsupported manifest version");
 	expect_manifest_error("# ctxpack manifest v2\ttype\n", "m:1: unexpected columns");
 	/* v1 had no end line: refused, never read as whole */
-	expect_manifest_error("# ctxpack manifest v1\ttype\tmode\tsize\txxh3-128\tmtime\tpath\tlink\n" OK,
+	expect_manifest_error("# ctxpack manifest v1\ttype\tmode\tsize\txxh3-128\tmtime\tpath"
+			      "\tlink\n" OK,
 			      "m:1: unsupported manifest version 1 (it has no end line; write the "
 			      "manifest again)");
-	expect_manifest_error("# ctxpack manifest v2\ttype\tmo", "m:1: manifest is cut in its header");
+	expect_manifest_error("# ctxpack manifest v2\ttype\tmo",
+			      "m:1: manifest is cut in its header");
 	expect_manifest_error(H, "m:2: manifest is cut: no end line");
 	expect_manifest_error(H OK OK, "m:4: manifest is cut: no end line");
 	expect_manifest_error(H OK "0\t0644\t1\t-\t0\tp", "m:3: manifest is cut: no end line "
 			      "(line 3 has no newline)");
-	expect_manifest_error(H OK END "1", "m:3: manifest is cut: no end line (line 3 has no newline)");
-	expect_manifest_error(H OK END "2\n", "m:3: the end line counts 2 members, the manifest holds 1");
+	expect_manifest_error(H OK END "1",
+			      "m:3: manifest is cut: no end line (line 3 has no newline)");
+	expect_manifest_error(H OK END "2\n",
+			      "m:3: the end line counts 2 members, the manifest holds 1");
 	expect_manifest_error(H OK END "0\n", "m:3: the end line counts 0 members");
 	expect_manifest_error(H OK END "01\n", "m:3: bad end line");
 	expect_manifest_error(H OK END "1\n" OK, "m:4: a line after the end line");
