@@ -19,7 +19,11 @@
 #include "utf8.h"
 
 #define TSV_MAGIC "# ctxpack manifest v"
-#define TSV_HEADER TSV_MAGIC "1\ttype\tmode\tsize\txxh3-128\tmtime\tpath\tlink"
+#define TSV_VERSION "2"
+#define TSV_HEADER TSV_MAGIC TSV_VERSION "\ttype\tmode\tsize\txxh3-128\tmtime\tpath\tlink"
+/* The last line: this, the member count and a newline.  Without it a
+ * manifest cut at a line boundary would read as a whole one. */
+#define TSV_END "# end of ctxpack manifest v" TSV_VERSION "\t"
 #define JSON_KEY "\"manifest\""
 
 /* The digest's domain strings, each with its NUL (docs/digest.md). */
@@ -170,6 +174,45 @@ static const char *la_msg(struct archive *a, char *buf, size_t bufsz)
 	return buf;
 }
 
+/* la_msg, but a compressed stream that ends too soon is said to be cut:
+ * "the gzip stream is cut (truncated gzip input)" (libarchive says
+ * "Truncated gzip input", also for zstd, bzip2, lz4, ...; for xz and lzma
+ * "lzma library error:  No progress is possible").  *cut is set when so. */
+static const char *la_cause(struct archive *a, char *buf, size_t bufsz, bool *cut)
+{
+	char m[200], filter[32];
+	const char *w, *sp, *lm = la_msg(a, m, sizeof(m));
+	size_t n;
+
+	if (lm != m) /* the fallback, a constant */
+		snprintf(m, sizeof(m), "%s", lm);
+	*cut = false;
+	if (!strncmp(m, "truncated ", 10) && (sp = strchr(m + 10, ' ')) && !strcmp(sp, " input") &&
+	    strcmp(m, "truncated tar input") != 0) {
+		w = m + 10;
+		n = (size_t)(sp - w);
+	} else if (strstr(m, "lzma library error:") && strstr(m, "No progress is possible")) {
+		const char *f = archive_filter_name(a, 0);
+		snprintf(filter, sizeof(filter), "%s", f ? f : "xz");
+		w = filter;
+		n = strlen(filter);
+		snprintf(m, sizeof(m), "lzma library error: no progress is possible");
+	} else {
+		snprintf(buf, bufsz, "%s", m);
+		return buf;
+	}
+	*cut = true;
+	snprintf(buf, bufsz, "the %.*s stream is cut (%s)", (int)n, w, m);
+	return buf;
+}
+
+static const char *la_why(struct archive *a, char *buf, size_t bufsz)
+{
+	bool cut;
+
+	return la_cause(a, buf, bufsz, &cut);
+}
+
 static int la_rc(struct archive *a)
 {
 	int e = archive_errno(a);
@@ -215,15 +258,64 @@ struct tar_reader {
 	const char *name;
 	char *err;
 	size_t errsz;
+	struct members_tar_limits lim;
+	uint64_t holes; /* the archive's, so far */
 	char qbuf[256];
 	char mbuf[256];
 };
 
+/* n bytes for a message: "512 B", "1 GiB", "1.5 GiB", "16.0 EiB". */
+static const char *size_text(uint64_t n, char *buf, size_t bufsz)
+{
+	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+	int u = 0;
+
+	while (u < 6 && n >> (10 * (u + 1)))
+		u++;
+	if (u == 0 || n % (UINT64_C(1) << (10 * u)) == 0)
+		snprintf(buf, bufsz, "%" PRIu64 " %s", n >> (10 * u), unit[u]);
+	else
+		snprintf(buf, bufsz, "%.1f %s", (double)n / (double)(UINT64_C(1) << (10 * u)),
+			 unit[u]);
+	return buf;
+}
+
+/* Hashes a hole of n zero bytes of m, unless it takes the member's or the
+ * archive's holes past their limit (members.h): that is refused before
+ * any work, so a header that declares an exabyte costs nothing. */
+static int hash_hole(struct tar_reader *t, const struct member *m, uint64_t *member_holes,
+		     uint64_t n)
+{
+	char s1[32], s2[32];
+	bool member = n > t->lim.member_holes - *member_holes;
+	bool archive = !member && n > t->lim.archive_holes - t->holes;
+
+	if (n == 0)
+		return 0;
+	if (member || archive)
+		return set_errmsg(t->err, t->errsz, -EFBIG,
+				  "%s: cannot read member '%s': sparse member declares %s "
+				  "(more than ctxpack reads: %s of holes per %s)",
+				  t->name, quote(t->qbuf, sizeof(t->qbuf), m->path, m->len),
+				  size_text(m->size, s1, sizeof(s1)),
+				  size_text(archive ? t->lim.archive_holes : t->lim.member_holes,
+					    s2, sizeof(s2)),
+				  archive ? "archive" : "member");
+	*member_holes += n;
+	t->holes += n;
+	if (hash_zeros(t->st, n) < 0)
+		return set_errmsg(t->err, t->errsz, -ENOMEM, "out of memory");
+	return 0;
+}
+
 /* Reads the current member's data into m's size and hash.  Holes of a
- * sparse member are hashed as the zeros they read as. */
+ * sparse member are hashed as the zeros they read as (within the limits);
+ * data past the declared size, or out of order, is an error. */
 static int hash_data(struct tar_reader *t, struct archive_entry *e, struct member *m)
 {
-	uint64_t pos = 0;
+	bool sized = archive_entry_size_is_set(e);
+	uint64_t pos = 0, holes = 0;
+	int rc;
 
 	if (XXH3_128bits_reset(t->st) != XXH_OK)
 		return set_errmsg(t->err, t->errsz, -ENOMEM, "out of memory");
@@ -238,23 +330,27 @@ static int hash_data(struct tar_reader *t, struct archive_entry *e, struct membe
 			return set_errmsg(t->err, t->errsz, la_rc(t->a),
 				       "%s: cannot read member '%s': %s", t->name,
 				       quote(t->qbuf, sizeof(t->qbuf), m->path, m->len),
-				       la_msg(t->a, t->mbuf, sizeof(t->mbuf)));
+				       la_why(t->a, t->mbuf, sizeof(t->mbuf)));
 		if (off < 0 || (uint64_t)off < pos)
 			return set_errmsg(t->err, t->errsz, -EINVAL,
-				       "%s: cannot read member '%s': data out of order", t->name,
+				       "%s: cannot read member '%s': data out of order "
+				       "(a sparse map that overlaps or goes back)", t->name,
 				       quote(t->qbuf, sizeof(t->qbuf), m->path, m->len));
-		if (hash_zeros(t->st, (uint64_t)off - pos) < 0 ||
-		    (n && XXH3_128bits_update(t->st, buf, n) != XXH_OK))
-			return set_errmsg(t->err, t->errsz, -ENOMEM, "out of memory");
-		pos = (uint64_t)off + n;
-	}
-	if (archive_entry_size_is_set(e)) {
-		if (pos > m->size)
+		if (sized && ((uint64_t)off > m->size || n > m->size - (uint64_t)off))
 			return set_errmsg(t->err, t->errsz, -EINVAL,
 				       "%s: cannot read member '%s': more data than its size",
 				       t->name, quote(t->qbuf, sizeof(t->qbuf), m->path, m->len));
-		if (hash_zeros(t->st, m->size - pos) < 0)
+		rc = hash_hole(t, m, &holes, (uint64_t)off - pos);
+		if (rc < 0)
+			return rc;
+		if (n && XXH3_128bits_update(t->st, buf, n) != XXH_OK)
 			return set_errmsg(t->err, t->errsz, -ENOMEM, "out of memory");
+		pos = (uint64_t)off + n;
+	}
+	if (sized) {
+		rc = hash_hole(t, m, &holes, m->size - pos);
+		if (rc < 0)
+			return rc;
 	} else {
 		m->size = pos;
 	}
@@ -342,7 +438,21 @@ static int add_entry(struct tar_reader *t, struct archive_entry *e, struct membe
 	m.mtime = (int64_t)archive_entry_mtime(e);
 	if (m.type == '0') {
 		int rc;
-		m.size = archive_entry_size_is_set(e) ? (uint64_t)archive_entry_size(e) : 0;
+		la_int64_t size = archive_entry_size(e);
+		/* libarchive 3.6 takes a PAX GNU.sparse.size or .realsize of
+		 * "-5" as it is */
+		if (archive_entry_size_is_set(e) && size < 0)
+			return set_errmsg(t->err, t->errsz, -EINVAL,
+				       "%s: cannot read member '%s': negative size %" PRId64,
+				       t->name, quote(t->qbuf, sizeof(t->qbuf), m.path, m.len),
+				       (int64_t)size);
+		/* where libarchive clamps a decimal size past it */
+		if (archive_entry_size_is_set(e) && size == INT64_MAX)
+			return set_errmsg(t->err, t->errsz, -EFBIG,
+				       "%s: cannot read member '%s': size out of range (2^63 - 1 "
+				       "bytes or more)",
+				       t->name, quote(t->qbuf, sizeof(t->qbuf), m.path, m.len));
+		m.size = archive_entry_size_is_set(e) ? (uint64_t)size : 0;
 		rc = hash_data(t, e, &m);
 		if (rc < 0)
 			return rc;
@@ -354,7 +464,20 @@ static int add_entry(struct tar_reader *t, struct archive_entry *e, struct membe
 
 int members_from_tar(struct member_list *out, int fd, const char *name, char *err, size_t errsz)
 {
-	struct tar_reader t = {.name = name, .err = err, .errsz = errsz};
+	return members_from_tar_limited(out, fd, name, NULL, err, errsz);
+}
+
+int members_from_tar_limited(struct member_list *out, int fd, const char *name,
+			     const struct members_tar_limits *lim, char *err, size_t errsz)
+{
+	struct tar_reader t = {
+		.name = name,
+		.err = err,
+		.errsz = errsz,
+		.lim = lim ? *lim
+			   : (struct members_tar_limits){MEMBERS_MAX_MEMBER_HOLES,
+							 MEMBERS_MAX_ARCHIVE_HOLES},
+	};
 	struct member_list l = {0};
 	struct archive_entry *e;
 	int64_t end = 0; /* where the last member's data and padding end */
@@ -377,8 +500,14 @@ int members_from_tar(struct member_list *out, int fd, const char *name, char *er
 	archive_read_support_filter_all(t.a);
 	archive_read_support_format_tar(t.a);
 	if (archive_read_open_fd(t.a, fd, 1 << 16) != ARCHIVE_OK) {
-		rc = set_errmsg(err, errsz, la_rc(t.a), "%s: not a tar archive (%s)", name,
-			     la_msg(t.a, t.mbuf, sizeof(t.mbuf)));
+		bool cut;
+		const char *cause = la_cause(t.a, t.mbuf, sizeof(t.mbuf), &cut);
+		/* a compressed stream recognized, and cut before a header */
+		if (cut)
+			rc = set_errmsg(err, errsz, la_rc(t.a), "%s: %s", name, cause);
+		else
+			rc = set_errmsg(err, errsz, la_rc(t.a), "%s: not a tar archive (%s)",
+					name, cause);
 		goto out;
 	}
 	for (;;) {
@@ -407,15 +536,23 @@ int members_from_tar(struct member_list *out, int fd, const char *name, char *er
 			break;
 		}
 		if (r != ARCHIVE_OK && !(r == ARCHIVE_WARN && harmless_warning(t.a))) {
-			if (l.n)
+			/* the header was read far enough to name the member
+			 * (a bad sparse map or size): name it */
+			const char *p = e ? archive_entry_pathname(e) : NULL;
+			const char *why = la_why(t.a, t.mbuf, sizeof(t.mbuf));
+			if (r == ARCHIVE_WARN && !archive_error_string(t.a))
+				why = "a damaged header (libarchive warns without a reason)";
+			if (p && *p)
+				rc = set_errmsg(err, errsz, la_rc(t.a), "%s: member '%s': %s", name,
+						quote(t.qbuf, sizeof(t.qbuf), p, strlen(p)), why);
+			else if (l.n)
 				rc = set_errmsg(err, errsz, la_rc(t.a), "%s: after member '%s': %s",
 					     name,
 					     quote(t.qbuf, sizeof(t.qbuf), l.v[l.n - 1].path,
 						   l.v[l.n - 1].len),
-					     la_msg(t.a, t.mbuf, sizeof(t.mbuf)));
+					     why);
 			else
-				rc = set_errmsg(err, errsz, la_rc(t.a), "%s: %s", name,
-					     la_msg(t.a, t.mbuf, sizeof(t.mbuf)));
+				rc = set_errmsg(err, errsz, la_rc(t.a), "%s: %s", name, why);
 			goto out;
 		}
 		rc = add_entry(&t, e, &l);
@@ -428,7 +565,7 @@ int members_from_tar(struct member_list *out, int fd, const char *name, char *er
 			rc = set_errmsg(err, errsz, la_rc(t.a), "%s: cannot read member '%s': %s",
 				     name,
 				     quote(t.qbuf, sizeof(t.qbuf), p ? p : "", p ? strlen(p) : 0),
-				     la_msg(t.a, t.mbuf, sizeof(t.mbuf)));
+				     la_why(t.a, t.mbuf, sizeof(t.mbuf)));
 			goto out;
 		}
 		end = archive_filter_bytes(t.a, 0);
@@ -500,6 +637,7 @@ int members_write_tsv(FILE *out, const struct member_list *l)
 			tsv_escape(out, m->link, m->link_len);
 		fputc('\n', out);
 	}
+	fprintf(out, TSV_END "%zu\n", l->n);
 	return ferror(out) ? -EIO : 0;
 }
 
@@ -786,23 +924,64 @@ static int read_tsv(struct mreader *r, struct member_list *l)
 	size_t cap = 0;
 	ssize_t n;
 	int rc = 0;
+	bool ended = false;
 
 	for (r->line = 1; (n = getline(&line, &cap, r->in)) >= 0; r->line++) {
 		size_t len = (size_t)n;
-		if (len > 0 && line[len - 1] == '\n')
+		bool nl = len > 0 && line[len - 1] == '\n';
+		uint64_t count;
+		if (nl)
 			len--;
+		if (ended) {
+			rc = MERR(r, "%s:%zu: a line after the end line", r->name, r->line);
+			goto out;
+		}
 		if (r->line == 1) {
-			if (len == strlen(TSV_HEADER) && memcmp(line, TSV_HEADER, len) == 0)
+			size_t v1 = strlen(TSV_MAGIC "1"), vn = strlen(TSV_MAGIC TSV_VERSION);
+			if (len == strlen(TSV_HEADER) && memcmp(line, TSV_HEADER, len) == 0 && nl)
 				continue;
-			if (len >= strlen(TSV_MAGIC "1") &&
-			    memcmp(line, TSV_MAGIC "1", strlen(TSV_MAGIC "1")) == 0 &&
-			    (len == strlen(TSV_MAGIC "1") || line[strlen(TSV_MAGIC "1")] == '\t'))
+			if (!nl && len <= strlen(TSV_HEADER) &&
+			    memcmp(line, TSV_HEADER, len) == 0)
+				rc = MERR(r, "%s:1: manifest is cut in its header line", r->name);
+			else if (len >= v1 && memcmp(line, TSV_MAGIC "1", v1) == 0 &&
+				 (len == v1 || line[v1] == '\t'))
+				/* v1 had no end line: a cut one read as whole */
+				rc = MERR(r, "%s:1: unsupported manifest version 1 (it has no end "
+					  "line; write the manifest again)", r->name);
+			else if (len >= vn && memcmp(line, TSV_MAGIC TSV_VERSION, vn) == 0 &&
+				 (len == vn || line[vn] == '\t'))
 				rc = MERR(r, "%s:1: unexpected columns in the manifest header",
 					  r->name);
 			else
 				rc = MERR(r, "%s:1: unsupported manifest version '%s'", r->name,
 					  quote(r->qbuf, sizeof(r->qbuf), line, len));
 			goto out;
+		}
+		/* Every line ends in a newline, the end line too: a manifest
+		 * cut inside a line is cut, whatever the line still says. */
+		if (!nl) {
+			rc = MERR(r,
+				  "%s:%zu: manifest is cut: no end line (line %zu has no newline)",
+				  r->name, r->line, r->line);
+			goto out;
+		}
+		if (len > 0 && line[0] == '#') {
+			size_t el = strlen(TSV_END);
+			if (len <= el || memcmp(line, TSV_END, el) != 0 ||
+			    !parse_uint(line + el, len - el, UINT64_MAX, &count)) {
+				rc = MERR(r, "%s:%zu: bad end line '%s'", r->name, r->line,
+					  quote(r->qbuf, sizeof(r->qbuf), line, len));
+				goto out;
+			}
+			if (count != l->n) {
+				rc = MERR(r,
+					  "%s:%zu: the end line counts %" PRIu64
+					  " members, the manifest holds %zu",
+					  r->name, r->line, count, l->n);
+				goto out;
+			}
+			ended = true;
+			continue;
 		}
 		if (len == 0) {
 			rc = MERR(r, "%s:%zu: empty line", r->name, r->line);
@@ -818,6 +997,8 @@ static int read_tsv(struct mreader *r, struct member_list *l)
 		rc = set_errmsg(r->err, r->errsz, -EIO, "%s: read error", r->name);
 	else if (r->line == 1)
 		rc = MERR(r, "%s: empty manifest", r->name);
+	else if (!ended)
+		rc = MERR(r, "%s:%zu: manifest is cut: no end line", r->name, r->line);
 out:
 	free(line);
 	free(path.s);

@@ -56,6 +56,22 @@ int member_list_add(struct member_list *l, const struct member *m);
  * on failure). */
 int members_from_tar(struct member_list *out, int fd, const char *name, char *err, size_t errsz);
 
+/* The holes of sparse members are hashed as the zeros they read as, which
+ * costs time in proportion to their declared size, not to the archive:
+ * a 100-byte gzip can declare an exabyte.  So the reader bounds them (docs/
+ * digest.md): a member whose holes pass member_holes bytes, or one that
+ * brings the archive's holes past archive_holes, is refused (-EFBIG)
+ * before any of its zeros are hashed. */
+#define MEMBERS_MAX_MEMBER_HOLES (UINT64_C(1) << 30)  /* 1 GiB */
+#define MEMBERS_MAX_ARCHIVE_HOLES (UINT64_C(4) << 30) /* 4 GiB */
+struct members_tar_limits {
+	uint64_t member_holes, archive_holes;
+};
+
+/* members_from_tar with other limits (tests); NULL: the ones above. */
+int members_from_tar_limited(struct member_list *out, int fd, const char *name,
+			     const struct members_tar_limits *lim, char *err, size_t errsz);
+
 /* Reads a manifest written by members_write_tsv or members_write_json
  * (recognized by its first line).  Returns 0, or -EINVAL with err naming
  * name:line and what is wrong (-ENOMEM, -EIO).  *out is overwritten. */
@@ -66,9 +82,10 @@ int members_from_manifest(struct member_list *out, FILE *in, const char *name, c
  * are) begin a manifest. */
 bool members_is_manifest(const char *head, size_t len);
 
-/* The manifest formats (docs/digest.md).  TSV: a "# ctxpack manifest v1"
+/* The manifest formats (docs/digest.md).  TSV: a "# ctxpack manifest v2"
  * line, then one line per member: type, octal mode, size, content hash
- * (32 hex digits, or '-'), mtime, path, and for links the target; names
+ * (32 hex digits, or '-'), mtime, path, and for links the target; last an
+ * end line with the member count (a cut manifest is refused); names
  * with tab, newline, backslash, control or non-UTF-8 bytes are escaped
  * (\t \n \\ \xHH).  JSON: one document, {"manifest": 1, "members": [...]},
  * names as JSON strings (non-UTF-8 bytes as \udc80-\udcff). */

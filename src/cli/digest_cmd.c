@@ -218,8 +218,9 @@ static const struct opt manifest_opts[] = {
 static const char manifest_details[] =
 	"One line per member, in archive order: type, mode, size, XXH3-128 of the\n"
 	"content (- for non-files), mtime, path and link target, after a\n"
-	"'# ctxpack manifest v1' line (--json: one JSON document).  A manifest can\n"
-	"be given to digest and diff in place of the context it describes.\n"
+	"'# ctxpack manifest v2' line and before an end line with their count, so\n"
+	"that a cut manifest is refused (--json: one JSON document).  A manifest\n"
+	"can be given to digest and diff in place of the context it describes.\n"
 	"\n" SOURCE_DETAILS
 	"\n"
 	"Exit status: 0 written; 1 the source could not be read; 2 usage error.\n";
@@ -405,6 +406,10 @@ static int cmd_diff(const struct command *cmd, int argc, char **argv)
 		return first == -2 ? 0 : 2;
 	if (argc - first != 2) {
 		usage_error(cmd, "two sources to compare are needed (directories, tars or manifests)");
+		return 2;
+	}
+	if (!strcmp(argv[first], "-") && !strcmp(argv[first + 1], "-")) {
+		usage_error(cmd, "'-' given for both sides: stdin can be only one of them");
 		return 2;
 	}
 	if (members_src_load(argv[first], &a.src, &la, &ia, NULL, NULL) ||

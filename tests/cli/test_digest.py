@@ -6,25 +6,31 @@ usage: test_digest.py CTXPACK
 
 Every run uses its own hash cache (XDG_CACHE_HOME in a temporary
 directory), so what is read and what is cached can be asserted."""
+import gzip
+import io
 import json
 import os
 import stat
 import subprocess
 import sys
+import tarfile
 import threading
 import time
 
 import tap
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+import hostile_tars  # noqa: E402
 
 EXE = sys.argv[1]
 CACHE = tap.mkdtemp("ctxpack-cache-")
 ENV = dict(os.environ, XDG_CACHE_HOME=CACHE)
 
 
-def run(*args, cwd=None, stdin=None, env=None):
+def run(*args, cwd=None, stdin=None, env=None, timeout=300):
     p = subprocess.run([EXE] + [str(a) for a in args], cwd=cwd, input=stdin,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env or ENV,
-                       timeout=300)
+                       timeout=timeout)
     return p.returncode, p.stdout, p.stderr.decode(errors="replace")
 
 
@@ -184,19 +190,43 @@ tap.check("a damaged cache is ignored and rewritten",
 rc, tsv, err = run("manifest", d)
 lines = tsv.decode().splitlines()
 tap.check("manifest: a header line, then one line per member", rc == 0 and
-          lines[0].startswith("# ctxpack manifest v1") and len(lines) > 300, lines[:3])
+          lines[0].startswith("# ctxpack manifest v2\t") and len(lines) > 300, lines[:3])
+tap.check("manifest: an end line with the member count",
+          lines[-1] == "# end of ctxpack manifest v2\t%d" % (len(lines) - 2), lines[-2:])
 row = [line for line in lines if line.endswith("\tdup/hard.txt\tdup/a.txt")]
 tap.check("manifest: a hard link names its first member", len(row) == 1, lines[:20])
 rc, js, err = run("manifest", "--json", d)
 doc = json.loads(js) if rc == 0 else {}
 tap.check("manifest --json parses and lists the same members",
-          doc.get("manifest") == 1 and len(doc.get("members", [])) == len(lines) - 1, err)
+          doc.get("manifest") == 1 and len(doc.get("members", [])) == len(lines) - 2, err)
 mf = os.path.join(tap.mkdtemp(), "m.tsv")
 open(mf, "wb").write(tsv)
 mj = os.path.join(tap.mkdtemp(), "m.json")
 open(mj, "wb").write(js)
 tap.check("a manifest (TSV or JSON) digests like its context",
           digest(mf) == digest(d) == digest(mj), (digest(mf), digest(mj), digest(d)))
+# A TSV cut at a line boundary is refused (before the end line, it would
+# have read as a smaller context with exit 0), on every line.
+cutf = os.path.join(tap.mkdtemp(), "cut.tsv")
+bad = []
+ends = [i + 1 for i, c in enumerate(tsv) if c == 0x0a]
+for n, at in enumerate(ends[:-1], 2):
+    open(cutf, "wb").write(tsv[:at])
+    rc, out, err = run("digest", cutf)
+    if rc != 1 or out or "%s:%d: manifest is cut: no end line" % (cutf, n) not in err:
+        bad.append((at, rc, out, err))
+tap.check("a TSV manifest cut at any of its %d line boundaries: exit 1, 'manifest is cut'" %
+          (len(ends) - 1), not bad and len(ends) > 300, bad[:3])
+rc, out, err = run("digest", "-", stdin=tsv[:ends[-1] - 2])
+tap.check("a TSV manifest cut inside its end line: exit 1", rc == 1 and not out and
+          "<stdin>:%d: manifest is cut" % len(ends) in err, err)
+old = tsv.replace(b"# ctxpack manifest v2\t", b"# ctxpack manifest v1\t", 1)
+old = old[:old.rindex(b"# end of")]
+open(cutf, "wb").write(old)
+rc, out, err = run("diff", cutf, d)
+tap.check("a v1 manifest (no end line) is refused, saying why: diff exits 2",
+          rc == 2 and "unsupported manifest version 1 (it has no end line; write the manifest "
+          "again)" in err, err)
 
 # pack --manifest: hashed in the reads that archive
 for extra in ([], ["--compress=zstd"]):
@@ -255,6 +285,10 @@ rc, out, err = run("diff", mf, d)
 tap.check("diff of a manifest against its directory: identical", rc == 0, out + err.encode())
 rc, out, err = run("diff", a)
 tap.check("diff with one operand is a usage error (2)", rc == 2 and "two" in err, err)
+rc, out, err = run("diff", "-", "-", stdin=open(t, "rb").read())
+tap.check("diff - -: one stdin cannot be both sides, a usage error (2)",
+          rc == 2 and not out and "'-' given for both sides: stdin can be only one of them" in err,
+          err)
 rc, out, err = run("diff", a, "/nonexistent")
 tap.check("diff with a missing operand: exit 2, the path named", rc == 2 and "/nonexistent" in err, err)
 
@@ -266,10 +300,64 @@ cut = os.path.join(tap.mkdtemp(), "cut.tar")
 open(cut, "wb").write(data[:len(data) // 2 + 100])
 rc, out, err = run("digest", cut)
 tap.check("a truncated tar is an error, not a shorter context", rc == 1 and "cut.tar" in err and not out, err)
+# A cut compressed tar says that the compressed stream is cut (not "not a
+# tar archive"), before the first header and inside a member.
+zdir = tap.mkdtemp()
+bigt = os.path.join(zdir, "big.tar")
+noise = tap.tree({"Dockerfile": b"FROM scratch\n", "noise": os.urandom(600000)})
+run("pack", "-o", bigt, noise)
+for kind in ("gzip", "zstd"):
+    z = os.path.join(zdir, "x.tar." + ("gz" if kind == "gzip" else "zst"))
+    rc, _, err = run("pack", "--compress=" + kind, "-o", z, noise)
+    blob = open(z, "rb").read()
+    for at, what in ((40, ""), (len(blob) // 2, "cannot read member 'noise': ")):
+        open(z, "wb").write(blob[:at])
+        rc, out, err = run("digest", z)
+        want = "%s: %sthe %s stream is cut (truncated %s input)" % (z, what, kind, kind)
+        tap.check("a %s tar cut at %d of %d bytes: '%s'" % (kind, at, len(blob), want[len(z) + 2:]),
+                  rc == 1 and not out and want in err, err)
 junk = os.path.join(tap.mkdtemp(), "junk")
 open(junk, "wb").write(b"this is not an archive\n" * 10)
 rc, out, err = run("digest", junk)
 tap.check("a file that is not a tar or manifest is an error", rc == 1 and "junk" in err, err)
+
+# Tars that declare more than they hold: sparse members of an exabyte in
+# ~200 bytes of gzip, negative and overflowing sizes, broken sparse maps.
+# Each is refused at once, naming the member (a timeout here is the bug).
+hdir = tap.mkdtemp()
+hcases = hostile_tars.cases()
+dense = hostile_tars.ok_contents()
+for name, data in sorted(hcases.items()):
+    for suffix, blob in ((".tar", data), (".tar.gz", gzip.compress(data, mtime=0))):
+        p = os.path.join(hdir, name + suffix)
+        open(p, "wb").write(blob)
+        try:
+            rc, out, err = run("digest", p, timeout=60)
+        except subprocess.TimeoutExpired:
+            rc, out, err = -1, b"", "timed out"
+        if name.endswith(".ok"):
+            # the holes read as zeros: the digest of the same file, dense
+            ref = os.path.join(hdir, name + ".dense.tar")
+            with tarfile.open(ref, "w", format=tarfile.USTAR_FORMAT) as tf:
+                ti = tarfile.TarInfo("x")
+                ti.size, ti.mode, ti.mtime = len(dense[name]), 0o644, 1700000000
+                tf.addfile(ti, io.BytesIO(dense[name]))
+            tap.check("hostile tar %s%s: read, the holes as zeros" % (name, suffix),
+                      rc == 0 and out.decode().strip() == digest(ref), (out, err, digest(ref)))
+        else:
+            tap.check("hostile tar %s%s (%d bytes): refused, naming it and the cause" %
+                      (name, suffix, len(blob)),
+                      rc == 1 and not out and p in err and hostile_tars.cause(name) in err and
+                      ("'x'" in err or "size" in err), err)
+p = os.path.join(hdir, "pax10-1eib.tar.gz")
+rc, out, err = run("manifest", p, timeout=60)
+tap.check("manifest of an exabyte sparse member: refused at once",
+          rc == 1 and not out and "'x': sparse member declares 1 EiB (more than ctxpack reads: "
+          "1 GiB of holes per member)" in err, err)
+rc, out, err = run("diff", p, p, timeout=60)
+tap.check("diff with an exabyte sparse member: exit 2 at once",
+          rc == 2 and "sparse member declares 1 EiB" in err, err)
+
 u = tap.tree({"Dockerfile": b"FROM scratch\n", "secret": b"s"})
 if os.geteuid() == 0:
     tap.skip("an unreadable file fails the digest, naming it", "running as root")

@@ -31,6 +31,8 @@
 #define KNOWN_PLAIN "e476e01b12043f6222dcb236a2472644"
 #define KNOWN_MTIME "27970ef8bc4baa3a550ba3d37a17fdf9"
 
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
 /* ---- helpers ---- */
 
 static void hash_of(const void *data, size_t len, uint8_t out[16])
@@ -436,6 +438,180 @@ static void test_tar_go_pax_raw_names(void **state)
 	member_list_release(&l);
 }
 
+/* A PAX 0.1 sparse member (GNU.sparse.size, .numblocks, .map records) by
+ * hand, data (the chunks back to back) after it; realsize is written as
+ * given, so it can be negative or absurd.  Returns the bytes written. */
+static size_t pax01_sparse(unsigned char *out, const char *realsize, const char *map,
+			   const char *data, size_t len)
+{
+	char rec[1024], one[256];
+	size_t rl = 0, o, nblocks = 1;
+
+	for (const char *p = map; *p; p++)
+		nblocks += *p == ',';
+	nblocks /= 2;
+	{
+		const char *keys[] = {"GNU.sparse.size", "GNU.sparse.numblocks", "GNU.sparse.map"};
+		char nb[24];
+		const char *vals[3] = {realsize, nb, map};
+		snprintf(nb, sizeof(nb), "%zu", nblocks);
+		for (int i = 0; i < 3; i++) {
+			/* the record's length counts its own digits */
+			size_t body = strlen(keys[i]) + strlen(vals[i]) + 3, n = body + 1;
+			while ((size_t)snprintf(one, sizeof(one), "%zu", n) + body != n)
+				n++;
+			rl += (size_t)snprintf(rec + rl, sizeof(rec) - rl, "%zu %s=%s\n", n,
+					       keys[i], vals[i]);
+		}
+	}
+	ustar_header(out, "PaxHeaders.0/x", 'x', rl);
+	memset(out + 512, 0, (rl + 511) / 512 * 512);
+	memcpy(out + 512, rec, rl);
+	o = 512 + (rl + 511) / 512 * 512;
+	ustar_header(out + o, "x", '0', len);
+	memset(out + o + 512, 0, (len + 511) / 512 * 512);
+	memcpy(out + o + 512, data, len);
+	return o + 512 + (len + 511) / 512 * 512;
+}
+
+/* One sparse member and the end blocks, as a tar in a temporary file. */
+static int sparse_tar(const char *realsize, const char *map, const char *data, size_t len)
+{
+	static unsigned char buf[16384];
+	size_t o = pax01_sparse(buf, realsize, map, data, len);
+
+	memset(buf + o, 0, 1024);
+	return fd_with(buf, o + 1024);
+}
+
+static void expect_tar_error_limited(int fd, const struct members_tar_limits *lim, int want_rc,
+				     const char *what)
+{
+	struct member_list l = {0};
+	char err[512] = "";
+	int rc = members_from_tar_limited(&l, fd, "t.tar", lim, err, sizeof(err));
+
+	close(fd);
+	if (rc != want_rc)
+		fail_msg("rc %d, not %d ('%s')", rc, want_rc, err);
+	assert_int_equal(l.n, 0);
+	if (!strstr(err, what))
+		fail_msg("message '%s' lacks '%s'", err, what);
+}
+
+/* Declared sizes cost nothing: a sparse member's holes are hashed only up
+ * to a limit, checked before any zero is hashed; exabytes in a few
+ * hundred bytes of gzip fail at once. */
+static void test_tar_sparse_bounds(void **state)
+{
+	(void)state;
+	static char content[8192];
+	const struct members_tar_limits lim = {.member_holes = 4096, .archive_holes = 6000};
+	struct member_list l = {0};
+	char err[512];
+	int fd;
+
+	memcpy(content + 100, "0123456789abcdef", 16);
+	/* holes of exactly the limit: 100 before the data, 3996 after */
+	fd = sparse_tar("4112", "100,16", "0123456789abcdef", 16);
+	assert_int_equal(members_from_tar_limited(&l, fd, "t.tar", &lim, err, sizeof(err)), 0);
+	close(fd);
+	check_file(&l.v[0], content, 4112, 0644);
+	member_list_release(&l);
+	/* one byte more: refused, naming the member and the limit */
+	expect_tar_error_limited(sparse_tar("4113", "100,16", "0123456789abcdef", 16), &lim,
+				 -EFBIG,
+				 "t.tar: cannot read member 'x': sparse member declares 4.0 KiB "
+				 "(more than ctxpack reads: 4 KiB of holes per member)");
+	/* a hole before the data, past the limit */
+	expect_tar_error_limited(sparse_tar("8000", "5000,16", "0123456789abcdef", 16), &lim,
+				 -EFBIG, "of holes per member");
+	/* the archive's holes add up: 4000 + 4000 > 6000 */
+	{
+		static unsigned char buf[16384];
+		size_t o = pax01_sparse(buf, "4016", "0,16", "0123456789abcdef", 16);
+		o += pax01_sparse(buf + o, "4016", "0,16", "0123456789abcdef", 16);
+		memset(buf + o, 0, 1024);
+		expect_tar_error_limited(fd_with(buf, o + 1024), &lim, -EFBIG,
+					 "sparse member declares 3.9 KiB (more than ctxpack "
+					 "reads: 5.9 KiB of holes per archive)");
+	}
+	/* With the default limits: realsize, map, and what is said.  Data is
+	 * 16 bytes a map entry. */
+	static const struct {
+		const char *realsize, *map, *what;
+	} bad[] = {
+		/* an exabyte, and 2 GiB */
+		{"1152921504606846976", "0,16",
+		 "'x': sparse member declares 1 EiB (more than ctxpack reads: 1 GiB of holes per "
+		 "member)"},
+		{"2147483648", "0,16", "sparse member declares 2 GiB"},
+		{"9223372036854775806", "9223372036854775000,16", "of holes per member"},
+		/* past INT64_MAX, which libarchive clamps a decimal size to */
+		{"9223372036854775807", "0,16",
+		 "cannot read member 'x': size out of range (2^63 - 1 bytes or more)"},
+		{"99999999999999999999", "0,16", "cannot read member 'x': size out of range"},
+		/* maps libarchive refuses in the header: the member is named */
+		{"64", "-1,16", "t.tar: member 'x': a damaged header"},
+		{"64", "99999999999999999999,16", "t.tar: member 'x': malformed sparse map data"},
+		/* negative, past the size, overlapping, backwards */
+		{"-5", "0,16", "cannot read member 'x': negative size -5"},
+		{"8", "0,16", "cannot read member 'x': more data than its size"},
+		{"64", "0,16,8,16", "data out of order"},
+		{"64", "32,16,0,16", "data out of order"},
+	};
+	static const char data[] = "0123456789abcdef0123456789abcdef";
+
+	for (size_t i = 0; i < ARRAY_LEN(bad); i++)
+		expect_tar_error(sparse_tar(bad[i].realsize, bad[i].map, data,
+					    strchr(bad[i].map, ',') != strrchr(bad[i].map, ',')
+						    ? 32
+						    : 16),
+				 bad[i].what);
+}
+
+/* The same exabyte in 100-odd bytes of gzip; and a regular member whose
+ * header declares an exabyte of data that is not there is cut. */
+static void test_tar_sparse_gzip_exabyte(void **state)
+{
+	(void)state;
+	static unsigned char buf[4096], gz[4096];
+	size_t o = pax01_sparse(buf, "1152921504606846976", "0,16", "0123456789abcdef", 16);
+	struct archive *a = archive_write_new();
+	struct archive_entry *e = archive_entry_new();
+	size_t used = 0;
+
+	memset(buf + o, 0, 1024);
+	o += 1024;
+	assert_int_equal(archive_write_set_format_raw(a), ARCHIVE_OK);
+	assert_int_equal(archive_write_add_filter_gzip(a), ARCHIVE_OK);
+	assert_int_equal(archive_write_open_memory(a, gz, sizeof(gz), &used), ARCHIVE_OK);
+	archive_entry_set_filetype(e, AE_IFREG);
+	assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
+	assert_int_equal(archive_write_data(a, buf, o), (la_ssize_t)o);
+	assert_int_equal(archive_write_close(a), ARCHIVE_OK);
+	archive_write_free(a);
+	archive_entry_free(e);
+	assert_true(used < 300);
+	expect_tar_error(fd_with(gz, used), "sparse member declares 1 EiB");
+
+	ustar_header(buf, "x", '0', 0);
+	/* size 1 EiB in GNU's base-256 */
+	memset(buf + 124, 0, 12);
+	buf[124] = 0x80;
+	buf[128] = 0x10; /* 2^60 */
+	{
+		unsigned sum = 0;
+		memset(buf + 148, ' ', 8);
+		for (int i = 0; i < 512; i++)
+			sum += buf[i];
+		snprintf((char *)buf + 148, 8, "%06o", sum);
+	}
+	memset(buf + 512, 'd', 512);
+	memset(buf + 1024, 0, 1024);
+	expect_tar_error(fd_with(buf, 2048), "cannot read member 'x': truncated tar archive");
+}
+
 static const struct ent two_files[] = {
 	{.name = "first", .type = AE_IFREG, .mode = 0644, .data = big, .size = 3000},
 	{.name = "second", .type = AE_IFREG, .mode = 0644, .data = "2222", .size = 4},
@@ -500,6 +676,51 @@ static void test_tar_cut_gzip(void **state)
 	fd = write_tar(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, ARCHIVE_FILTER_GZIP, two_files, 2);
 	assert_int_equal(ftruncate(fd, full - 4), 0); /* the gzip trailer */
 	expect_tar_error(fd, "t.tar: ");
+}
+
+/* A compressed stream cut short says so, naming the compression, whether
+ * the cut comes before the first header or inside a member. */
+static void test_tar_cut_compressed_says_cut(void **state)
+{
+	(void)state;
+	static const struct {
+		int filter;
+		const char *what;
+	} f[] = {
+		{ARCHIVE_FILTER_GZIP, "the gzip stream is cut (truncated gzip input)"},
+		{ARCHIVE_FILTER_ZSTD, "the zstd stream is cut (truncated zstd input)"},
+		{ARCHIVE_FILTER_BZIP2, "the bzip2 stream is cut (truncated bzip2 input)"},
+		{ARCHIVE_FILTER_XZ, "the xz stream is cut (lzma library error: no progress is "
+				    "possible)"},
+	};
+	/* zstd decompresses whole 128 KiB blocks: enough of them that half
+	 * of the stream holds some; bzip2's 900 kB blocks never do */
+	static char noise[600000], tar[700000];
+	struct ent e = {.name = "noise", .type = AE_IFREG, .mode = 0644, .data = noise};
+	uint32_t x = 2463534242u; /* xorshift: no compressor shrinks it */
+
+	for (size_t i = 0; i < sizeof(noise); i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		noise[i] = (char)(x >> 24);
+	}
+	for (size_t i = 0; i < ARRAY_LEN(f); i++) {
+		int fd;
+		ssize_t full;
+		char want[160];
+		e.size = f[i].filter == ARCHIVE_FILTER_ZSTD ? sizeof(noise) : sizeof(noise) / 4;
+		fd = write_tar(ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, f[i].filter, &e, 1);
+		full = read(fd, tar, sizeof(tar));
+		close(fd);
+		assert_true(full > 0 && full < (ssize_t)sizeof(tar));
+		snprintf(want, sizeof(want), "t.tar: %s", f[i].what);
+		expect_tar_error(fd_with(tar, 40), want);
+		snprintf(want, sizeof(want), "t.tar: %s%s",
+			 f[i].filter == ARCHIVE_FILTER_BZIP2 ? "" : "cannot read member 'noise': ",
+			 f[i].what);
+		expect_tar_error(fd_with(tar, (size_t)full / 2), want);
+	}
 }
 
 /* Every cut of a tar, plain and compressed: an error or every member,
@@ -736,12 +957,16 @@ static void test_tsv_round_trip(void **state)
 
 	nasty_list(&l);
 	text = round_trip(&l, members_write_tsv, &back);
-	/* one line per member after the header; the escapes as documented */
+	/* one line per member between the header and the end line; the
+	 * escapes as documented */
 	{
 		size_t lines = 0;
+		char end[64];
 		for (char *p = text; *p; p++)
 			lines += *p == '\n';
-		assert_int_equal(lines, l.n + 1);
+		assert_int_equal(lines, l.n + 2);
+		snprintf(end, sizeof(end), "\n# end of ctxpack manifest v2\t%zu\n", l.n);
+		assert_int_equal(strcmp(text + strlen(text) - strlen(end), end), 0);
 	}
 	assert_non_null(strstr(text, "\tback\\\\slash\\\\x41\\\\t\\\\\t\n"));
 	assert_non_null(strstr(text, "\ttab\\there\t\n"));
@@ -760,6 +985,47 @@ static void test_tsv_round_trip(void **state)
 	free(text);
 	member_list_release(&back);
 	member_list_release(&l);
+}
+
+/* A TSV manifest cut anywhere, at a line boundary or inside a line, the
+ * end line's included, is refused as cut: never a shorter list. */
+static void test_tsv_every_cut(void **state)
+{
+	(void)state;
+	struct member_list l = {0}, back = {0};
+	char *text;
+	size_t len, boundaries = 0;
+
+	nasty_list(&l);
+	text = round_trip(&l, members_write_tsv, &back);
+	member_list_release(&back);
+	len = strlen(text);
+	for (size_t cut = 1; cut < len; cut++) {
+		char err[256] = "";
+		FILE *f = fmemopen(text, cut, "r");
+		int rc = members_from_manifest(&back, f, "m", err, sizeof(err));
+		fclose(f);
+		if (rc != -EINVAL || back.n)
+			fail_msg("cut at %zu of %zu: rc %d, %zu members", cut, len, rc, back.n);
+		if (!strstr(err, "manifest is cut"))
+			fail_msg("cut at %zu: '%s'", cut, err);
+		if (text[cut - 1] == '\n') {
+			char want[64];
+			snprintf(want, sizeof(want), "m:%zu: manifest is cut: no end line",
+				 ++boundaries + 1);
+			if (strcmp(err, want))
+				fail_msg("cut at line %zu: '%s'", boundaries, err);
+		}
+	}
+	assert_int_equal(boundaries, l.n + 1);
+	free(text);
+	member_list_release(&l);
+	/* the empty list: the header and the end line */
+	text = round_trip(&l, members_write_tsv, &back);
+	assert_string_equal(text, "# ctxpack manifest v2\ttype\tmode\tsize\txxh3-128\tmtime\tpath"
+				  "\tlink\n# end of ctxpack manifest v2\t0\n");
+	assert_int_equal(back.n, 0);
+	free(text);
 }
 
 static void test_json_round_trip(void **state)
@@ -872,7 +1138,8 @@ static void expect_manifest_error(const char *doc, const char *what)
 		fail_msg("message '%s' lacks '%s'", err, what);
 }
 
-#define H "# ctxpack manifest v1\ttype\tmode\tsize\txxh3-128\tmtime\tpath\tlink\n"
+#define H "# ctxpack manifest v2\ttype\tmode\tsize\txxh3-128\tmtime\tpath\tlink\n"
+#define END "# end of ctxpack manifest v2\t"
 #define OK "0\t0644\t1\t-\t0\tok\t\n"
 
 static void test_manifest_errors(void **state)
@@ -881,8 +1148,29 @@ static void test_manifest_errors(void **state)
 	expect_manifest_error("", "m:1: not a ctxpack manifest");
 	expect_manifest_error("hello\n", "m:1: not a ctxpack manifest");
 	expect_manifest_error(" " H, "m:1: not a ctxpack manifest");
-	expect_manifest_error("# ctxpack manifest v2\n", "m:1: unsupported manifest version");
-	expect_manifest_error("# ctxpack manifest v1\ttype\n", "m:1: unexpected columns");
+	expect_manifest_error("# ctxpack manifest v3\n", "m:1: unsupported manifest version");
+	expect_manifest_error("# ctxpack manifest v2\ttype\n", "m:1: unexpected columns");
+	/* v1 had no end line: refused, never read as whole */
+	expect_manifest_error("# ctxpack manifest v1\ttype\tmode\tsize\txxh3-128\tmtime\tpath"
+			      "\tlink\n" OK,
+			      "m:1: unsupported manifest version 1 (it has no end line; write the "
+			      "manifest again)");
+	expect_manifest_error("# ctxpack manifest v2\ttype\tmo",
+			      "m:1: manifest is cut in its header");
+	expect_manifest_error(H, "m:2: manifest is cut: no end line");
+	expect_manifest_error(H OK OK, "m:4: manifest is cut: no end line");
+	expect_manifest_error(H OK "0\t0644\t1\t-\t0\tp", "m:3: manifest is cut: no end line "
+			      "(line 3 has no newline)");
+	expect_manifest_error(H OK END "1",
+			      "m:3: manifest is cut: no end line (line 3 has no newline)");
+	expect_manifest_error(H OK END "2\n",
+			      "m:3: the end line counts 2 members, the manifest holds 1");
+	expect_manifest_error(H OK END "0\n", "m:3: the end line counts 0 members");
+	expect_manifest_error(H OK END "01\n", "m:3: bad end line");
+	expect_manifest_error(H OK END "1\n" OK, "m:4: a line after the end line");
+	expect_manifest_error(H OK END "1\n\n", "m:4: a line after the end line");
+	expect_manifest_error(H "# a comment\n" OK END "1\n", "m:2: bad end line '# a comment'");
+	expect_manifest_error(H END "\n", "m:2: bad end line");
 	expect_manifest_error(H OK "9\t0644\t1\t-\t0\tp\t\n", "m:3: unknown type '9'");
 	expect_manifest_error(H OK OK "0\t644\t1\t-\t0\tp\t\n", "m:4: bad mode '644'");
 	expect_manifest_error(H "0\t0648\t1\t-\t0\tp\t\n", "m:2: bad mode '0648'");
@@ -956,7 +1244,7 @@ static void test_writers_refuse_bad_lists(void **state)
 	l.v[0].devmajor = 0;
 	assert_int_equal(members_write_tsv(f, &l), 0);
 	fclose(f);
-	assert_string_equal(text, H "0\t0644\t0\t-\t1700000000\tbad type\t\n");
+	assert_string_equal(text, H "0\t0644\t0\t-\t1700000000\tbad type\t\n" END "1\n");
 	free(text);
 	member_list_release(&l);
 }
@@ -1358,15 +1646,19 @@ int main(void)
 		cmocka_unit_test(test_tar_pax_gzip),
 		cmocka_unit_test(test_tar_go_pax_raw_names),
 		cmocka_unit_test(test_tar_sparse),
+		cmocka_unit_test(test_tar_sparse_bounds),
+		cmocka_unit_test(test_tar_sparse_gzip_exabyte),
 		cmocka_unit_test(test_tar_cut_in_data),
 		cmocka_unit_test(test_tar_cut_in_header),
 		cmocka_unit_test(test_tar_cut_gzip),
+		cmocka_unit_test(test_tar_cut_compressed_says_cut),
 		cmocka_unit_test(test_tar_every_cut),
 		cmocka_unit_test(test_tar_given_up_tail),
 		cmocka_unit_test(test_not_a_tar),
 		cmocka_unit_test(test_tar_no_members),
 		cmocka_unit_test(test_other_formats_refused),
 		cmocka_unit_test(test_tsv_round_trip),
+		cmocka_unit_test(test_tsv_every_cut),
 		cmocka_unit_test(test_json_round_trip),
 		cmocka_unit_test(test_tar_to_manifests),
 		cmocka_unit_test(test_json_reader_liberal),
