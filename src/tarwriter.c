@@ -685,9 +685,10 @@ static ssize_t read_cap(int fd, bool opath, char **out)
 /* The file did not end after e->size bytes (got were read: fewer, or
  * e->size + 1 for more): it changed after it was walked.  The error says
  * how (walk_file_check); never a member padded or cut short. */
-static int changed(int fd, const struct walk_entry *e, uint64_t got, char *err, size_t errsz)
+static int changed(int fd, const struct walk_entry *e, enum walk_when when, uint64_t got,
+		   char *err, size_t errsz)
 {
-	int rc = walk_file_check(e, fd, WALK_READ, got, NULL, err, errsz);
+	int rc = walk_file_check(e, fd, when, got, NULL, err, errsz);
 
 	return rc ? rc : set_errmsg(err, errsz, -ESTALE, "'%s' changed while it was read", e->path);
 }
@@ -707,14 +708,15 @@ static ssize_t read_part(int fd, void *buf, size_t want, const struct walk_entry
 		return set_errmsg(err, errsz, -errno, "cannot read '%s': %s", e->path,
 				  strerror(errno));
 	if (n == 0)
-		return changed(fd, e, got, err, errsz);
+		return changed(fd, e, WALK_READ, got, err, errsz);
 	return n;
 }
 
 /* After e->size bytes: the file must end here, and still be the file the
  * walk saw (walk_file_check: a file rewritten in place while it was read
  * ends where it should and holds bytes it never held at once). */
-static int check_end(int fd, const struct walk_entry *e, char *err, size_t errsz)
+static int check_end(int fd, const struct walk_entry *e, enum walk_when when, char *err,
+		     size_t errsz)
 {
 	char extra;
 	ssize_t n;
@@ -725,7 +727,7 @@ static int check_end(int fd, const struct walk_entry *e, char *err, size_t errsz
 	if (n < 0)
 		return set_errmsg(err, errsz, -errno, "cannot read '%s': %s", e->path,
 				  strerror(errno));
-	return walk_file_check(e, fd, WALK_READ, e->size + (n > 0), NULL, err, errsz);
+	return walk_file_check(e, fd, when, e->size + (n > 0), NULL, err, errsz);
 }
 
 /* Waits until the output can take more (a non-blocking descriptor). */
@@ -911,7 +913,7 @@ static int copy_data(struct tar_writer *w, int fd, const struct walk_entry *e, X
 			w->no_tee = true;
 			left = size - (uint64_t)moved;
 		} else if ((uint64_t)moved < size) {
-			return changed(fd, e, (uint64_t)moved, err, errsz);
+			return changed(fd, e, WALK_READ, (uint64_t)moved, err, errsz);
 		} else {
 			left = 0;
 		}
@@ -926,7 +928,7 @@ static int copy_data(struct tar_writer *w, int fd, const struct walk_entry *e, X
 		if (unsupported)
 			w->direct_mode = DIRECT_NONE;
 		else if ((uint64_t)moved < size)
-			return changed(fd, e, (uint64_t)moved, err, errsz);
+			return changed(fd, e, WALK_READ, (uint64_t)moved, err, errsz);
 		else
 			left = 0;
 	}
@@ -949,7 +951,7 @@ static int copy_data(struct tar_writer *w, int fd, const struct walk_entry *e, X
 		w->raw += (uint64_t)n;
 		left -= (uint64_t)n;
 	}
-	rc = check_end(fd, e, err, errsz);
+	rc = check_end(fd, e, WALK_READ, err, errsz);
 	return rc ? rc : pad(w, size, err, errsz);
 }
 
@@ -1188,17 +1190,21 @@ static int read_whole(struct tar_body *b, const struct walk_entry *e, char *err,
 		ssize_t n = read(b->fd, b->data + got, (size_t)(size + 1 - got));
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
-			return set_errmsg(err, errsz, -errno, "cannot read '%s': %s", e->path,
-				       strerror(errno));
+		if (n < 0) {
+			/* not checked at open: was it still the file walked? */
+			int e_read = errno;
+			rc = walk_file_check(e, b->fd, WALK_OPENED, 0, NULL, err, errsz);
+			return rc ? rc : set_errmsg(err, errsz, -e_read, "cannot read '%s': %s",
+						    e->path, strerror(e_read));
+		}
 		if (n == 0)
-			return changed(b->fd, e, got, err, errsz);
+			return changed(b->fd, e, WALK_READ_ONLY, got, err, errsz);
 		got += (uint64_t)n;
 	}
 	if (size == 0)
-		rc = check_end(b->fd, e, err, errsz);
+		rc = check_end(b->fd, e, WALK_READ_ONLY, err, errsz);
 	else
-		rc = walk_file_check(e, b->fd, WALK_READ, got, NULL, err, errsz);
+		rc = walk_file_check(e, b->fd, WALK_READ_ONLY, got, NULL, err, errsz);
 	if (rc)
 		return rc;
 	b->len = (size_t)size;
@@ -1245,8 +1251,10 @@ void tar_dir_close(struct tar_dir *dir)
 	*dir = (struct tar_dir)TAR_DIR_INIT;
 }
 
-int tar_file_open(int rootfd, struct tar_dir *dir, const struct walk_entry *e, struct stat *stp,
-		  char *err, size_t errsz)
+/* Opens e's file; checked against the walk now (check), or only after
+ * its last byte by the caller. */
+static int file_open(int rootfd, struct tar_dir *dir, const struct walk_entry *e, bool check,
+		     struct stat *stp, char *err, size_t errsz)
 {
 	struct stat st;
 	int fd = open_in_dir(dir, rootfd, e, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
@@ -1257,6 +1265,8 @@ int tar_file_open(int rootfd, struct tar_dir *dir, const struct walk_entry *e, s
 			       "'%s' is no longer a regular file (a symlink is in its path)", e->path);
 	if (fd < 0)
 		return set_errmsg(err, errsz, fd, "cannot open '%s': %s", e->path, strerror(-fd));
+	if (!check)
+		return fd;
 	rc = walk_file_check(e, fd, WALK_OPENED, 0, &st, err, errsz);
 	if (rc) {
 		close(fd);
@@ -1265,6 +1275,12 @@ int tar_file_open(int rootfd, struct tar_dir *dir, const struct walk_entry *e, s
 	if (stp)
 		*stp = st;
 	return fd;
+}
+
+int tar_file_open(int rootfd, struct tar_dir *dir, const struct walk_entry *e, struct stat *stp,
+		  char *err, size_t errsz)
+{
+	return file_open(rootfd, dir, e, true, stp, err, errsz);
 }
 
 int tar_body_open(struct tar_body *b, int rootfd, struct tar_dir *dir, const struct walk_entry *e,
@@ -1276,7 +1292,10 @@ int tar_body_open(struct tar_body *b, int rootfd, struct tar_dir *dir, const str
 	memset(b, 0, sizeof(*b));
 	b->fd = -1;
 	if (e->type == WT_FILE && !hardlink) {
-		b->fd = tar_file_open(rootfd, dir, e, NULL, err, errsz);
+		/* A file read whole (read_whole) is checked once, after its
+		 * last byte: the same inode, size and times then prove what a
+		 * check at open would (one fstat per small file, not two). */
+		b->fd = file_open(rootfd, dir, e, !read_all, NULL, err, errsz);
 		if (b->fd < 0) {
 			rc = b->fd;
 			b->fd = -1;

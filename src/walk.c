@@ -697,7 +697,7 @@ int walk_file_check(const struct walk_entry *e, int fd, enum walk_when when, uin
 	} else if ((uint64_t)st.st_size != e->size) {
 		size_text(b, sizeof(b), (uint64_t)st.st_size);
 		snprintf(what, sizeof(what), "size: %s walked, %s now", a, b);
-	} else if (when == WALK_READ && got != e->size) {
+	} else if (when != WALK_OPENED && got != e->size) {
 		/* The size it says is the walked one, its content is not
 		 * (/proc, /sys; or it changed back) */
 		size_text(b, sizeof(b), got);

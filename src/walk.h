@@ -96,6 +96,9 @@ int walk_entry_from_stat(struct walk_entry *e, const struct stat *st);
 enum walk_when {
 	WALK_OPENED, /* opened, before its first byte */
 	WALK_READ,   /* after its last byte (and the test for its end) */
+	/* after its last byte, not checked at open (a file read in one
+	 * read): a change may have come before the read as well */
+	WALK_READ_ONLY,
 };
 
 /* Is the file open as fd still the one the walk saw as e?  The one test
