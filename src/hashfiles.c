@@ -79,6 +79,8 @@ static int hash_fd(struct job *j, int fd, const struct walk_entry *e, char *buf,
 	memcpy(out, c.digest, 16);
 	atomic_fetch_add_explicit(&j->files_read, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&j->bytes_read, got, memory_order_relaxed);
+	if (j->progress)
+		atomic_fetch_add_explicit(&j->progress->items, 1, memory_order_relaxed);
 	return 0;
 }
 
@@ -145,9 +147,11 @@ static void *worker(void *arg)
 			hashcache_put_since(j->cache, &k, j->out[i], start.tv_sec);
 	}
 	atomic_fetch_add_explicit(&j->cached, cached, memory_order_relaxed);
-	if (j->progress) /* answered from the cache: done all the same */
+	if (j->progress) { /* answered from the cache: done all the same */
 		atomic_fetch_add_explicit(&j->progress->written, cached_bytes,
 					  memory_order_relaxed);
+		atomic_fetch_add_explicit(&j->progress->items, cached, memory_order_relaxed);
+	}
 	free(buf);
 	XXH3_freeState(st);
 	tar_dir_close(&dir);

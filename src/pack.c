@@ -426,14 +426,16 @@ out:
 
 /* About the tar's length, for a progress display: a header and the padded
  * data per member (PAX records and the generated members left out). */
-static uint64_t expected_bytes(const struct pack_session *s)
+static uint64_t expected_bytes(const struct pack_session *s, uint64_t *members)
 {
 	uint64_t n = 1024;
 
+	*members = 0;
 	for (size_t i = 0; i < s->res.n; i++) {
 		const struct walk_entry *e = s->res.v[i];
 		if (!e->sent)
 			continue;
+		++*members;
 		n += 512;
 		if (e->type == WT_FILE)
 			n += (e->size + 511) / 512 * 512;
@@ -472,8 +474,15 @@ int pack_write(struct pack_session *s, int outfd, struct pack_report *rep, char 
 	struct tar_options to = s->o.tar;
 
 	if (s->o.progress && outfd >= 0) {
+		struct pack_report g;
+		uint64_t members, bytes = expected_bytes(s, &members);
+		/* and the members made here (a Dockerfile from outside the
+		 * context, the .dockerignore naming it) */
+		pack_generated(s, &g);
+		bytes += g.generated_files * 512 + (g.generated_bytes + 511) / 512 * 512;
 		to.progress = s->o.progress;
-		atomic_store(&s->o.progress->total, expected_bytes(s));
+		atomic_store(&s->o.progress->total, bytes);
+		atomic_store(&s->o.progress->items_total, members + g.generated_files);
 		atomic_store(&s->o.progress->phase, PROGRESS_WRITE);
 	}
 	return write_archive(s, outfd, &to, s->o.hash, rep, err, errsz);
@@ -565,6 +574,7 @@ int pack_hash(struct pack_session *s, const bool *only, struct hashcache *cache,
 		for (size_t k = 0; k < n; k++)
 			total += v[k]->size;
 		atomic_store(&progress->total, total);
+		atomic_store(&progress->items_total, n);
 		atomic_store(&progress->phase, PROGRESS_WRITE);
 	}
 	rc = hashfiles(out, v, n, s->rootfd, s->o.threads, cache, progress, stats, err, errsz);

@@ -10,6 +10,8 @@ struct progress {
 	atomic_uint_least64_t entries; /* names the walk has read */
 	atomic_uint_least64_t written; /* uncompressed tar bytes handed on */
 	atomic_uint_least64_t total;   /* tar bytes expected; 0 until known */
+	atomic_uint_least64_t items;   /* members written, or files hashed */
+	atomic_uint_least64_t items_total; /* how many there are; 0 until known */
 	atomic_int phase;	       /* enum progress_phase */
 	const char *verb;	       /* what happens to the bytes: "written" (NULL), "hashed" */
 };

@@ -1497,6 +1497,8 @@ int tar_add_body(struct tar_writer *w, const struct walk_entry *e, const char *h
 out:
 	if (rc)
 		drop_member(w, start, flushes, raw, rc, err, errsz);
+	else if (w->o.progress)
+		atomic_fetch_add_explicit(&w->o.progress->items, 1, memory_order_relaxed);
 	return rc;
 }
 

@@ -2,9 +2,11 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -13,6 +15,9 @@
 #include "report.h"
 
 #define PERIOD_NS 160000000L /* about six redraws a second */
+#define NSAMPLES 32          /* more than RATE_WINDOW holds */
+#define RATE_WINDOW 3.0      /* seconds the rate is measured over */
+#define RATE_MIN_SPAN 0.5    /* before that, no rate is shown */
 
 struct progress_line {
 	struct progress *p;
@@ -20,8 +25,12 @@ struct progress_line {
 	pthread_mutex_t mu;
 	pthread_cond_t cond;
 	bool stop;
-	struct timespec start; /* of the writing, for the rate */
-	bool writing;
+	/* (time, bytes) samples for the rate, a ring */
+	struct sample {
+		double t;
+		uint64_t written;
+	} samples[NSAMPLES];
+	size_t nsamples, next_sample;
 };
 
 int progress_mode_parse(const char *arg, enum progress_mode *out)
@@ -39,46 +48,107 @@ int progress_mode_parse(const char *arg, enum progress_mode *out)
 	return 0;
 }
 
-static double since(const struct timespec *t0)
+static double now_s(void)
 {
 	struct timespec t;
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+/* The rate over the samples of the last RATE_WINDOW seconds, once they span
+ * RATE_MIN_SPAN: a first sample taken just after the writing began saw
+ * bytes that piled up in no time (a pipe's buffer filling) and read as
+ * hundreds of TiB/s.  -1 while there is too little to tell. */
+static double rate_of(struct progress_line *pl, double t, uint64_t written)
+{
+	size_t oldest = pl->nsamples < NSAMPLES ? 0 : pl->next_sample;
+	double rate = -1;
+
+	for (size_t k = 0; k < pl->nsamples; k++) {
+		const struct sample *sm = &pl->samples[(oldest + k) % NSAMPLES];
+		if (t - sm->t <= RATE_WINDOW) {
+			if (t - sm->t >= RATE_MIN_SPAN && written >= sm->written)
+				rate = (double)(written - sm->written) / (t - sm->t);
+			break;
+		}
+	}
+	pl->samples[pl->next_sample] = (struct sample){ t, written };
+	pl->next_sample = (pl->next_sample + 1) % NSAMPLES;
+	if (pl->nsamples < NSAMPLES)
+		pl->nsamples++;
+	return rate;
+}
+
+/* The terminal's width in columns, or 0 when it cannot be told. */
+static size_t columns(void)
+{
+	struct winsize ws;
+
+	return ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 ? ws.ws_col : 0;
+}
+
+/* Appends printf output to line[*n..): what does not fit is dropped. */
+static void add(char *line, size_t size, size_t *n, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void add(char *line, size_t size, size_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	int k;
+
+	if (*n >= size - 1)
+		return;
+	va_start(ap, fmt);
+	k = vsnprintf(line + *n, size - *n, fmt, ap);
+	va_end(ap);
+	if (k > 0)
+		*n = *n + (size_t)k < size - 1 ? *n + (size_t)k : size - 1;
+}
+
+/* The line (ASCII only: every byte is a column), cut to the terminal's
+ * width less one, so that it never wraps: a wrapped line is not redrawn in
+ * place and leaves its earlier rows behind. */
 static void draw(struct progress_line *pl)
 {
 	uint64_t entries = atomic_load(&pl->p->entries), written = atomic_load(&pl->p->written);
-	uint64_t total = atomic_load(&pl->p->total);
-	double secs, rate;
+	uint64_t total = atomic_load(&pl->p->total), items = atomic_load(&pl->p->items);
+	uint64_t items_total = atomic_load(&pl->p->items_total);
+	const char *verb = pl->p->verb ? pl->p->verb : "written";
+	/* hashing counts files; the archiver, members */
+	const char *noun = pl->p->verb ? "files" : "members";
 	char line[256], a[32], b[32];
-	int n;
+	size_t n = 0, cols = columns();
+	double rate;
 
-	if (atomic_load(&pl->p->phase) != PROGRESS_WALK && !pl->writing) {
-		pl->writing = true;
-		clock_gettime(CLOCK_MONOTONIC, &pl->start);
-	}
-	secs = since(&pl->start);
-	rate = secs > 0 ? (double)written / secs : 0;
-	if (!pl->writing) {
-		n = snprintf(line, sizeof(line), "ctxpack: walking: %llu entries",
-			     (unsigned long long)entries);
+	if (atomic_load(&pl->p->phase) == PROGRESS_WALK) {
+		add(line, sizeof(line), &n, "ctxpack: scanning: %llu entries",
+		    (unsigned long long)entries);
 	} else {
-		n = snprintf(line, sizeof(line), "ctxpack: %llu entries, %s %s, %s/s",
-			     (unsigned long long)entries, human_size(written, a, sizeof(a)),
-			     pl->p->verb ? pl->p->verb : "written",
-			     human_size((uint64_t)rate, b, sizeof(b)));
-		if (total && written <= total && n > 0 && (size_t)n < sizeof(line)) {
-			double left = rate > 0 ? (double)(total - written) / rate : 0;
-			n += snprintf(line + n, sizeof(line) - (size_t)n, ", %.0f%%, ETA %d:%02d",
-				      100.0 * (double)written / (double)total, (int)left / 60,
-				      (int)left % 60);
+		/* most telling first: a narrow terminal cuts from the right */
+		bool known = total && written <= total;
+		rate = rate_of(pl, now_s(), written);
+		add(line, sizeof(line), &n, "ctxpack: ");
+		if (known)
+			add(line, sizeof(line), &n, "%.0f%%, ", 100.0 * (double)written / (double)total);
+		add(line, sizeof(line), &n, "%s", human_size(written, a, sizeof(a)));
+		if (known)
+			add(line, sizeof(line), &n, " of %s", human_size(total, b, sizeof(b)));
+		add(line, sizeof(line), &n, " %s", verb);
+		if (rate >= 0)
+			add(line, sizeof(line), &n, ", %s/s", human_size((uint64_t)rate, a, sizeof(a)));
+		if (known && rate > 0) {
+			double left = (double)(total - written) / rate;
+			add(line, sizeof(line), &n, ", ETA %d:%02d", (int)left / 60, (int)left % 60);
 		}
+		add(line, sizeof(line), &n, ", %llu", (unsigned long long)items);
+		if (items_total)
+			add(line, sizeof(line), &n, "/%llu", (unsigned long long)items_total);
+		add(line, sizeof(line), &n, " %s", noun);
 	}
-	(void)n;
+	if (cols > 1 && n > cols - 1)
+		n = cols - 1;
 	/* \r and erase to the end of the line: one line, redrawn in place. */
-	fprintf(stderr, "\r%s\033[K", line);
+	fprintf(stderr, "\r%.*s\033[K", (int)n, line);
 	fflush(stderr);
 }
 

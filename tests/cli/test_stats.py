@@ -10,15 +10,20 @@ Budgets: each one broken alone gives exit 4 and one line naming it; pack
 with a broken budget writes nothing.  TAP output.
 
 usage: test_stats.py PATH_TO_CTXPACK"""
+import fcntl
 import io
 import json
 import os
 import pty
 import re
+import select
 import shutil
+import struct
 import subprocess
 import sys
 import tarfile
+import termios
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tap  # noqa: E402
@@ -314,6 +319,75 @@ def test_progress(d):
           p.returncode == 0 and b"written" in got and got.endswith(clear), got[-200:])
 
 
+def progress_on_pty(ctx, cols, rate):
+    """pack --progress=always with stderr on a pty of cols columns and
+    stdout read at about rate bytes/s.  Returns (exit status, archive bytes
+    read, the segments drawn: the text between carriage returns, the
+    erase-line sequence removed)."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, cols, 0, 0))
+    r, w = os.pipe()
+    p = subprocess.Popen([CTXPACK, "pack", "--progress=always", ctx], stdout=w, stderr=slave)
+    os.close(w)
+    os.close(slave)
+    got, err, t0, open_fds = 0, b"", time.monotonic(), [r, master]
+    while open_fds:
+        ready = select.select(open_fds, [], [], 5)[0]
+        if not ready:
+            break
+        for fd in ready:
+            try:
+                chunk = os.read(fd, 1 << 20)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                open_fds.remove(fd)
+            elif fd == r:
+                got += len(chunk)
+                ahead = got / rate - (time.monotonic() - t0)
+                if ahead > 0:
+                    time.sleep(ahead)
+            else:
+                err += chunk
+    p.wait(timeout=60)
+    os.close(r)
+    os.close(master)
+    return p.returncode, got, [x.replace(b"\x1b[K", b"") for x in err.split(b"\r")]
+
+
+def test_progress_line():
+    """The line while pack writes (issue seen: a first rate of 524.5 TiB/s,
+    a line longer than the terminal wrapping and leaving its rows behind, a
+    count that was neither the entries scanned nor the members sent): it
+    fits the terminal's width, shows no rate before there is half a second
+    to measure it over, and counts members out of the members sent.  A
+    sparse 256 MiB file read at about 128 MiB/s: two seconds of drawing."""
+    ctx = tap.mkdtemp("ctxpack-progress-")
+    write(ctx, "Dockerfile", b"FROM scratch\n")
+    for i in range(20):
+        write(ctx, "small/f%02d" % i, b"%d\n" % i)
+    with open(os.path.join(ctx, "big"), "wb") as f:
+        f.truncate(256 << 20)
+    members = len(run(["ls", ctx])[1].splitlines())
+    rc, got, segs = progress_on_pty(ctx, 40, 128 << 20)
+    drawn = [x for x in segs if x.strip()]
+    check("progress on a 40-column terminal: every redraw fits in 39 columns",
+          rc == 0 and drawn and max(len(x) for x in drawn) <= 39,
+          (rc, got, [x for x in drawn if len(x) > 39][:3]))
+    rc, got, segs = progress_on_pty(ctx, 200, 128 << 20)
+    units = {b"B": 1, b"KiB": 1 << 10, b"MiB": 1 << 20, b"GiB": 1 << 30, b"TiB": 1 << 40,
+             b"PiB": 1 << 50}
+    rates = [float(m.group(1)) * units[m.group(2)] for x in segs
+             for m in [re.search(rb", ([\d.]+) (B|KiB|MiB|GiB|TiB|PiB)/s", x)] if m]
+    counts = [m.groups() for x in segs for m in [re.search(rb", (\d+)/(\d+) members$", x)] if m]
+    check("progress: every rate shown is at most twice the reader's 128 MiB/s (no first "
+          "sample of TiB/s), and rates are shown",
+          rc == 0 and rates and max(rates) <= 256 << 20, (rc, rates[:5], segs[:4]))
+    check("progress: members counted out of the members sent (as many as ls lists)",
+          rc == 0 and counts and all(int(t) == members and int(n) <= members for n, t in counts),
+          (counts[-3:], members))
+
+
 def test_estimate(d):
     rc, out, err = run(["stats", "--json", "--estimate-compression", d])
     c = json.loads(out).get("compression") if rc == 0 else None
@@ -369,6 +443,7 @@ def main():
     test_outside_dockerfile(d)
     test_html(d)
     test_progress(d)
+    test_progress_line()
     test_estimate(d)
     test_unreadable()
     test_errors()
