@@ -6,14 +6,13 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "beneath.h"
 #include "dockerctx.h"
 #include "internal.h"
 #include "pattern.h"
@@ -60,28 +59,6 @@ static int read_all(int fd, char **buf, size_t *len)
 	return 0;
 }
 
-/* Opens name below root with every symlink resolved inside root
- * (BuildKit's view of the context). */
-static int open_in_root(const char *root, const char *name)
-{
-	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK,
-				.resolve = RESOLVE_IN_ROOT };
-	int dfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC), fd;
-
-	if (dfd < 0)
-		return -1;
-	fd = (int)syscall(SYS_openat2, dfd, name, &how, sizeof(how));
-	if (fd < 0 && (errno == ENOSYS || errno == EPERM)) {
-		/* Old kernel, or a seccomp filter: refuse symlinks rather
-		 * than follow them out. */
-		fd = openat_nofollow(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	}
-	int e = errno;
-	close(dfd);
-	errno = e;
-	return fd;
-}
-
 static char *join(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
@@ -116,16 +93,11 @@ static int find_dockerfile(struct dockerctx *ctx, const char *given)
 			cand = j;
 		}
 	} else {
-		cand = join(ctx->root, "Dockerfile");
-		if (cand && lstat(cand, &st) < 0 && errno == ENOENT) {
-			char *alt = join(ctx->root, "dockerfile");
-			if (alt && lstat(alt, &st) == 0) {
-				free(cand);
-				cand = alt;
-			} else {
-				free(alt);
-			}
-		}
+		const char *name = "Dockerfile";
+		if (fstatat(ctx->rootfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT &&
+		    fstatat(ctx->rootfd, "dockerfile", &st, AT_SYMLINK_NOFOLLOW) == 0)
+			name = "dockerfile";
+		cand = join(ctx->root, name);
 	}
 	if (!cand)
 		return -ENOMEM;
@@ -188,14 +160,12 @@ static int special_file(struct dockerctx *ctx, int fd, const char *dir, const ch
 
 static int read_ignore_classic(struct dockerctx *ctx)
 {
-	char *path = join(ctx->root, ".dockerignore"), *buf = NULL;
+	char *buf = NULL;
 	size_t len = 0;
 	int fd, rc;
 
-	if (!path)
-		return -ENOMEM;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	free(path);
+	/* Read through symlinks, relative to the root's descriptor. */
+	fd = openat(ctx->rootfd, ".dockerignore", O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
@@ -223,6 +193,45 @@ static bool broken_read(int rc)
 	return rc == -EIO || rc == -ENOMEM || rc == -EMFILE || rc == -ENFILE;
 }
 
+/* The directory of the Dockerfile as given (BuildKit's transfer root for
+ * <Dockerfile>.dockerignore): below the context it is opened relative to
+ * the root's descriptor; elsewhere by its path. */
+static int open_df_dir(struct dockerctx *ctx, const char *df_arg)
+{
+	const char *slash = strrchr(df_arg, '/');
+	char *dir = NULL, *abs = NULL, *clean = NULL;
+	size_t rl = strlen(ctx->root), n;
+	int fd;
+
+	dir = slash ? xmemdup(df_arg, (size_t)(slash - df_arg) + (slash == df_arg)) : xmemdup(".", 1);
+	if (dir && dir[0] != '/') {
+		char *cwd = realpath(".", NULL);
+		abs = cwd ? join(cwd, dir) : NULL;
+		free(cwd);
+	} else if (dir) {
+		abs = xmemdup(dir, strlen(dir));
+	}
+	n = abs ? strlen(abs) : 0;
+	clean = abs ? malloc(n + 2) : NULL;
+	if (!clean) {
+		errno = ENOMEM;
+		fd = -1;
+		goto out;
+	}
+	clean[go_clean(abs, n, clean)] = '\0';
+	if (strcmp(clean, ctx->root) == 0)
+		fd = dup(ctx->rootfd);
+	else if (strncmp(clean, ctx->root, rl) == 0 && clean[rl] == '/')
+		fd = openat(ctx->rootfd, clean + rl + 1, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	else
+		fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+out:
+	free(dir);
+	free(abs);
+	free(clean);
+	return fd;
+}
+
 /* BuildKit: <Dockerfile>.dockerignore (named after -f as given, else
  * "Dockerfile", even when the lowercase fallback is used) in the
  * Dockerfile's directory, symlinks resolved inside that directory; if it
@@ -234,30 +243,25 @@ static int read_ignore_buildkit(struct dockerctx *ctx, const char *df_arg)
 {
 	const char *df = df_arg ? df_arg : "Dockerfile";
 	const char *slash = strrchr(df, '/');
-	char *dir, *name, *buf = NULL;
+	char *name, *buf = NULL;
 	size_t len = 0;
-	int fd, rc;
+	int fd, dfd, rc;
 
-	if (df_arg)
-		dir = slash ? xmemdup(df, (size_t)(slash - df) + (slash == df)) : xmemdup(".", 1);
-	else
-		dir = xmemdup(ctx->root, strlen(ctx->root));
 	name = malloc(strlen(df) + sizeof(".dockerignore"));
-	if (!dir || !name) {
-		free(dir);
-		free(name);
+	if (!name)
 		return -ENOMEM;
-	}
 	strcpy(name, slash ? slash + 1 : df);
 	strcat(name, ".dockerignore");
-	fd = open_in_root(dir, name);
-	free(dir);
+	dfd = df_arg ? open_df_dir(ctx, df_arg) : dup(ctx->rootfd);
+	fd = dfd < 0 ? -errno : beneath_open_in_root(dfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (dfd >= 0)
+		close(dfd);
 	if (fd >= 0 && (rc = special_file(ctx, fd, df, ".dockerignore"))) {
 		close(fd);
 		free(name);
 		return rc;
 	}
-	rc = fd < 0 ? -errno : read_all(fd, &buf, &len);
+	rc = fd < 0 ? fd : read_all(fd, &buf, &len);
 	if (fd >= 0)
 		close(fd);
 	strcpy(name, df);
@@ -273,12 +277,12 @@ static int read_ignore_buildkit(struct dockerctx *ctx, const char *df_arg)
 	if (rc <= 0)
 		return rc;
 	buf = NULL;
-	fd = open_in_root(ctx->root, ".dockerignore");
+	fd = beneath_open_in_root(ctx->rootfd, ".dockerignore", O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd >= 0 && (rc = special_file(ctx, fd, "", ".dockerignore"))) {
 		close(fd);
 		return rc;
 	}
-	rc = fd < 0 ? -errno : read_all(fd, &buf, &len);
+	rc = fd < 0 ? fd : read_all(fd, &buf, &len);
 	if (fd >= 0)
 		close(fd);
 	if (rc)
@@ -293,18 +297,28 @@ static int read_ignore_buildkit(struct dockerctx *ctx, const char *df_arg)
 int dockerctx_open(struct dockerctx *ctx, const char *dir, const char *dockerfile,
 		   enum ctxpack_builder builder)
 {
-	struct stat st;
+	struct stat st, rst;
 	int rc;
 
 	memset(ctx, 0, sizeof(*ctx));
+	ctx->opened = true;
 	ctx->builder = builder;
+	/* The root is opened once; its name is only for messages and for
+	 * telling where a Dockerfile path lies. */
+	ctx->rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (ctx->rootfd < 0) {
+		if (errno == ENOTDIR)
+			return set_err(ctx, ENOTDIR, "context '%s' is not a directory", dir);
+		return set_err(ctx, errno, "cannot open context '%s': %s", dir, strerror(errno));
+	}
 	ctx->root = realpath(dir, NULL);
 	if (!ctx->root)
 		return set_err(ctx, errno, "cannot open context '%s': %s", dir, strerror(errno));
-	if (stat(ctx->root, &st) < 0)
+	if (fstat(ctx->rootfd, &st) < 0 || stat(ctx->root, &rst) < 0)
 		return set_err(ctx, errno, "cannot open context '%s': %s", dir, strerror(errno));
-	if (!S_ISDIR(st.st_mode))
-		return set_err(ctx, ENOTDIR, "context '%s' is not a directory", dir);
+	if (st.st_dev != rst.st_dev || st.st_ino != rst.st_ino)
+		return set_err(ctx, ESTALE, "cannot open context '%s': it was replaced while it was opened",
+			       dir);
 	rc = find_dockerfile(ctx, dockerfile);
 	if (rc)
 		goto out;
@@ -335,6 +349,10 @@ out:
 
 void dockerctx_close(struct dockerctx *ctx)
 {
+	if (!ctx->opened)
+		return;
+	if (ctx->rootfd >= 0)
+		close(ctx->rootfd);
 	ctxpack_match_free(&ctx->match);
 	ctxpack_rules_free(&ctx->rules);
 	free(ctx->root);

@@ -16,7 +16,10 @@
 
 struct dockerctx {
 	enum ctxpack_builder builder;
-	char *root;          /* the context directory, canonical absolute path */
+	bool opened;         /* by dockerctx_open: close releases it (a zeroed struct: nothing) */
+	int rootfd;          /* the context directory, opened once: everything in it is read
+			      * relative to this descriptor (beneath.h), never by root's name */
+	char *root;          /* the context directory, canonical absolute path (for messages) */
 	char *dockerfile;    /* relative to root, cleaned; NULL when outside */
 	char *dockerfile_abs; /* the Dockerfile as found (absolute) */
 	char *ignore_source; /* the ignore file used, relative to root or as given; NULL if none */

@@ -147,31 +147,24 @@ static int64_t clamp(const struct tar_options *t, int64_t mtime)
 	return t->clamp_mtime && mtime > t->mtime_max ? t->mtime_max : mtime;
 }
 
-static int open_context(const struct pack_options *o, struct dockerctx *ctx, int *rootfd, char *err,
+static int open_context(const struct pack_options *o, struct dockerctx *ctx, char *err,
 			size_t errsz)
 {
 	int rc = dockerctx_open(ctx, o->dir, o->dockerfile, o->builder);
 
-	if (rc) {
+	if (rc)
 		snprintf(err, errsz, "%s", ctx->errmsg);
-		return rc;
-	}
-	*rootfd = open(ctx->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (*rootfd < 0) {
-		rc = -errno;
-		snprintf(err, errsz, "cannot open '%s': %s", ctx->root, strerror(errno));
-	}
 	return rc;
 }
 
-static int walk(const struct pack_options *o, const struct dockerctx *ctx, int rootfd,
+static int walk(const struct pack_options *o, const struct dockerctx *ctx,
 		struct walk_result *res, char *err, size_t errsz)
 {
 	struct walk_options wo = { o->builder, ctx->match, o->threads,
 				   o->builder == CTXPACK_BUILDER_BUILDKIT ? ctx->dockerfile : NULL,
 				   o->list_all, o->list_all && o->measure_pruned, o->progress };
 
-	return walk_context(res, rootfd, &wo, err, errsz);
+	return walk_context(res, ctx->rootfd, &wo, err, errsz);
 }
 
 /* The bytes of .dockerignore with the generated Dockerfile's name
@@ -233,8 +226,7 @@ static int add_ignore_with_name(struct tar_writer *w, int rootfd, const struct w
 
 struct pack_session {
 	struct pack_options o;
-	struct dockerctx ctx;
-	int rootfd;
+	struct dockerctx ctx; /* its rootfd: the root, opened once */
 	struct outside_df df;
 	struct walk_result res;
 	const struct walk_entry *ignore_entry; /* the sent .dockerignore, when df.data */
@@ -265,10 +257,8 @@ int pack_open(struct pack_session **out, const struct pack_options *o, char *err
 		return -ENOMEM;
 	}
 	s->o = *o;
-	s->rootfd = -1;
-	rc = open_context(o, &s->ctx, &s->rootfd, err, errsz);
+	rc = open_context(o, &s->ctx, err, errsz);
 	if (rc) {
-		s->rootfd = -1;
 		dockerctx_close(&s->ctx);
 		free(s);
 		return rc;
@@ -276,7 +266,7 @@ int pack_open(struct pack_session **out, const struct pack_options *o, char *err
 	if (!s->ctx.dockerfile && s->ctx.dockerfile_abs)
 		rc = load_outside_dockerfile(&s->ctx, &s->df, err, errsz);
 	if (!rc)
-		rc = walk(o, &s->ctx, s->rootfd, &s->res, err, errsz);
+		rc = walk(o, &s->ctx, &s->res, err, errsz);
 	if (rc) {
 		pack_close(&s);
 		return rc;
@@ -332,8 +322,6 @@ void pack_close(struct pack_session **sp)
 	free(s->hash);
 	free(s->hashed);
 	walk_result_release(&s->res);
-	if (s->rootfd >= 0)
-		close(s->rootfd);
 	dockerctx_close(&s->ctx);
 	free(s);
 	*sp = NULL;
@@ -354,7 +342,7 @@ static int write_members(struct pack_session *s, struct tar_writer *w, bool coun
 	if (!rc && hash)
 		rc = want_hashes(s);
 	if (!rc && !count_only)
-		rc = prefetch_start(&ahead, s->rootfd, plan.ahead, plan.nahead, s->o.threads,
+		rc = prefetch_start(&ahead, s->ctx.rootfd, plan.ahead, plan.nahead, s->o.threads,
 				    hash);
 	if (rc) {
 		snprintf(err, errsz, "cannot start the archiver: %s", strerror(-rc));
@@ -372,7 +360,7 @@ static int write_members(struct pack_session *s, struct tar_writer *w, bool coun
 				rc = -EINVAL;
 				goto out;
 			}
-			rc = add_ignore_with_name(w, s->rootfd, e, &s->df, t, err, errsz);
+			rc = add_ignore_with_name(w, s->ctx.rootfd, e, &s->df, t, err, errsz);
 			if (rc)
 				goto out;
 			rep->entries++;
@@ -394,10 +382,10 @@ static int write_members(struct pack_session *s, struct tar_writer *w, bool coun
 			}
 			tar_body_free(&b);
 		} else if (hash && e->type == WT_FILE && !link) {
-			rc = tar_add_hash(w, s->rootfd, e, s->hash[i], err, errsz);
+			rc = tar_add_hash(w, s->ctx.rootfd, e, s->hash[i], err, errsz);
 			s->hashed[i] = !rc;
 		} else {
-			rc = tar_add(w, s->rootfd, e, link, err, errsz);
+			rc = tar_add(w, s->ctx.rootfd, e, link, err, errsz);
 		}
 		if (rc)
 			goto out;
@@ -407,7 +395,7 @@ static int write_members(struct pack_session *s, struct tar_writer *w, bool coun
 	}
 	if (s->df.data) {
 		if (!s->ignore_entry) {
-			rc = add_ignore_with_name(w, s->rootfd, NULL, &s->df, t, err, errsz);
+			rc = add_ignore_with_name(w, s->ctx.rootfd, NULL, &s->df, t, err, errsz);
 			if (rc)
 				goto out;
 			rep->entries++;
@@ -517,6 +505,7 @@ int pack_list(const struct pack_options *o, struct walk_result *out, struct pack
 	*out = s->res;
 	memset(&s->res, 0, sizeof(s->res));
 	if (keep) {
+		/* The root's descriptor moves too. */
 		*keep = s->ctx;
 		memset(&s->ctx, 0, sizeof(s->ctx));
 	}
@@ -568,7 +557,7 @@ int pack_hash(struct pack_session *s, const bool *only, struct hashcache *cache,
 		atomic_store(&progress->total, total);
 		atomic_store(&progress->phase, PROGRESS_WRITE);
 	}
-	rc = hashfiles(out, v, n, s->rootfd, s->o.threads, cache, progress, stats, err, errsz);
+	rc = hashfiles(out, v, n, s->ctx.rootfd, s->o.threads, cache, progress, stats, err, errsz);
 	if (!rc)
 		for (size_t k = 0; k < n; k++) {
 			memcpy(s->hash[at[k]], out[k], 16);
@@ -626,7 +615,7 @@ int pack_members_each(const struct pack_session *s, int (*fn)(void *arg, const s
 		if (!e->sent)
 			continue;
 		if (e == s->ignore_entry) {
-			rc = ignore_with_name(&buf, &len, s->rootfd, e, &s->df, err, errsz);
+			rc = ignore_with_name(&buf, &len, s->ctx.rootfd, e, &s->df, err, errsz);
 			if (!rc) {
 				rc = add_data_member(fn, arg, ".dockerignore", e->mode & 07777,
 						     clamp(t, e->mtime_sec), buf, len);
@@ -674,7 +663,7 @@ int pack_members_each(const struct pack_session *s, int (*fn)(void *arg, const s
 	}
 	if (!rc && s->df.data) {
 		if (!s->ignore_entry) {
-			rc = ignore_with_name(&buf, &len, s->rootfd, NULL, &s->df, err, errsz);
+			rc = ignore_with_name(&buf, &len, s->ctx.rootfd, NULL, &s->df, err, errsz);
 			if (!rc)
 				rc = add_data_member(fn, arg, ".dockerignore", 0600, clamp(t, s->df.mtime),
 						     buf, len);

@@ -49,6 +49,24 @@ def tree(files, ignore=None, prefix="ctxpack-test-"):
     return d
 
 
+def traced_child(pid, exe):
+    """The process strace (pid) runs exe in, or None (strace forks
+    short-lived probes too)."""
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            kids = [int(k) for k in f.read().split()]
+    except OSError:
+        return None
+    for k in kids:
+        try:
+            with open("/proc/%d/cmdline" % k, "rb") as f:
+                if f.read().split(b"\0")[0] == os.fsencode(exe):
+                    return k
+        except OSError:
+            pass
+    return None
+
+
 def finish(detail_chars=1500):
     """Prints the plan and the results, removes the trees; returns the exit
     status (1 if any check failed)."""

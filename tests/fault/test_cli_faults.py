@@ -205,20 +205,8 @@ def strace_cmd(outdir):
 
 
 def child_of(pid):
-    """strace's child running ctxpack (strace forks short-lived probes too)."""
-    try:
-        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-            kids = [int(k) for k in f.read().split()]
-    except OSError:
-        return None
-    for k in kids:
-        try:
-            with open("/proc/%d/cmdline" % k, "rb") as f:
-                if f.read().split(b"\0")[0] == os.fsencode(CTXPACK):
-                    return k
-        except OSError:
-            pass
-    return None
+    """strace's child running ctxpack."""
+    return tap.traced_child(pid, CTXPACK)
 
 
 def test_signal_named_tmp(ctx, big):

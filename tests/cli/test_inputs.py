@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""test_inputs.py: the context's root opened once (TAP).
+
+usage: test_inputs.py CTXPACK
+
+- The root exchanged for a symlink to another directory while the rules
+  are read: the archive holds the first directory's files (or the run
+  fails cleanly), never the other's.  strace holds the run after the open
+  of .dockerignore while the test swaps.
+Checks that need strace skip visibly without it."""
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import threading
+import time
+
+import tap
+
+EXE = os.path.abspath(sys.argv[1])
+ENV = dict(os.environ, XDG_CACHE_HOME=tap.mkdtemp("ctxpack-inputs-cache-"))
+ENV.pop("SOURCE_DATE_EPOCH", None)
+# strace's own processes must not be checked for leaks in an ASan build.
+STRACE_ENV = dict(ENV, ASAN_OPTIONS="detect_leaks=0:" + ENV.get("ASAN_OPTIONS", ""))
+
+
+def run(args, timeout=20, cwd=None):
+    try:
+        p = subprocess.run([EXE] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           env=ENV, timeout=timeout, cwd=cwd)
+    except subprocess.TimeoutExpired:
+        return "timeout", b"", ""
+    return p.returncode, p.stdout, p.stderr.decode(errors="replace")
+
+
+def members(data):
+    """{name: bytes or None} of a tar (names without a trailing '/')."""
+    out = {}
+    with tarfile.open(fileobj=io.BytesIO(data)) as t:
+        for m in t.getmembers():
+            out[m.name.rstrip("/")] = t.extractfile(m).read() if m.isfile() else None
+    return out
+
+
+def child_pid(pid):
+    """The traced ctxpack: strace's child."""
+    return tap.traced_child(pid, EXE)
+
+
+def open_files(pid):
+    try:
+        fds = os.listdir("/proc/%d/fd" % pid)
+    except OSError:
+        return []
+    out = []
+    for fd in fds:
+        try:
+            out.append(os.readlink("/proc/%d/fd/%s" % (pid, fd)))
+        except OSError:
+            pass
+    return out
+
+
+def traced(args, watch, action, delay_us=300000, timeout=30):
+    """Runs ctxpack ARGS under strace, every open beneath the watched
+    paths held delay_us after it returns; when the traced process has a
+    file open whose path ends with watch[1] (below watch[0]), action() runs
+    once.  Returns (rc, stdout, stderr, acted)."""
+    root, suffix = watch
+    cmd = ["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=open,openat,openat2"]
+    for p in (root, os.path.join(root, ".dockerignore")):
+        cmd += ["-P", p]
+    cmd += ["-e", "inject=open,openat,openat2:delay_exit=%d" % delay_us, EXE] + args
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=STRACE_ENV)
+    acted = []
+
+    def watcher():
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and p.poll() is None:
+            k = child_pid(p.pid)
+            if k and any(f.startswith(root + "/") and f.endswith(suffix)
+                         for f in open_files(k)):
+                action()
+                acted.append(True)
+                return
+            time.sleep(0.002)
+
+    t = threading.Thread(target=watcher)
+    t.start()
+    try:
+        out, err = p.communicate(timeout=timeout)
+        rc = p.returncode
+    except subprocess.TimeoutExpired:
+        # The traced ctxpack first: left behind by strace it would keep
+        # the pipes open (blocked on a FIFO, say).
+        k = child_pid(p.pid)
+        if k:
+            os.kill(k, 9)
+        p.kill()
+        out, err = p.communicate()
+        rc = "timeout"
+    t.join()
+    return rc, out, err.decode(errors="replace"), bool(acted)
+
+
+def have_strace():
+    if not shutil.which("strace"):
+        return "strace not installed (it holds the run while the test swaps)"
+    p = subprocess.run(["strace", "-qq", "-o", "/dev/null", "true"], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE)
+    if p.returncode != 0:
+        return "strace cannot trace here (%s)" % p.stderr.decode(errors="replace")[:80]
+    return None
+
+
+# -- 4. the root exchanged while the rules are read ---------------------------
+
+def test_root_swap(why):
+    for builder in ("classic", "buildkit"):
+        name = ("%s: the root exchanged for a symlink to another directory after"
+                " .dockerignore is opened: only the first directory's files, never the"
+                " other's" % builder)
+        if why:
+            tap.skip(name, why)
+            continue
+        base = tap.mkdtemp("ctxpack-swap-")
+        first = os.path.join(base, "ctx")
+        other = os.path.join(base, "other")
+        for d, tag in ((first, b"first"), (other, b"other")):
+            tap.write(d, "Dockerfile", b"FROM scratch\n")
+            tap.write(d, "%s-only.txt" % tag.decode(), tag + b"\n")
+            tap.write(d, "%s.log" % tag.decode(), tag + b"\n")
+        tap.write(first, ".dockerignore", b"*.log\n")
+
+        def swap():
+            os.rename(first, first + ".away")
+            os.symlink(other, first)
+
+        rc, out, err, acted = traced(["pack", "--builder=" + builder, first], (first, ".dockerignore"),
+                                     swap)
+        names = set(members(out)) if rc == 0 else set()
+        ok = acted and (rc == 0 and "first-only.txt" in names and
+                        not any(n.startswith("other") for n in names) or
+                        rc == 1 and len(err.splitlines()) == 1)
+        tap.check(name, ok, (rc, acted, sorted(names), err))
+
+
+def main():
+    why = have_strace()
+    test_root_swap(why)
+    sys.exit(tap.finish())
+
+
+if __name__ == "__main__":
+    main()
