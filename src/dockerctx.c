@@ -30,33 +30,82 @@ static int set_err(struct dockerctx *ctx, int err, const char *fmt, ...)
 	return -err;
 }
 
-/* Reads all of fd into *buf (malloc'd).  Returns 0 or -errno. */
-static int read_all(int fd, char **buf, size_t *len)
+/* The one check of an input's type: ignore files must be regular files (or directories, which fail to read: EISDIR); a FIFO would
+ * block the run (the docker CLI waits on it forever) and a device such as
+ * /dev/zero would be read forever: both are refused, naming the file. */
+static int not_regular(struct dockerctx *ctx, const struct stat *st, const char *name)
+{
+	if (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode))
+		return 0;
+	return set_err(ctx, EINVAL, "cannot read '%s': not a regular file but %s", name,
+		       S_ISFIFO(st->st_mode)  ? "a FIFO"
+		       : S_ISSOCK(st->st_mode) ? "a socket"
+					       : "a device");
+}
+
+/* The one reader of an ignore file: fd (opened with
+ * O_NONBLOCK | O_NOCTTY; closed here) read whole into out, refused when it
+ * is not a regular file or holds more than DOCKERCTX_INPUT_MAX bytes.
+ * Returns 0; a negative errno with *refused set and the message in
+ * ctx->errmsg (the caller must fail); or a negative errno of the read
+ * alone, without a message (the caller decides what it means). */
+static int read_input(struct dockerctx *ctx, int fd, const char *name, struct dockerctx_input *out,
+		      bool *refused)
 {
 	size_t n = 0, alloc = 0;
+	struct stat st;
 	char *b = NULL;
+	int rc = 0;
 
+	*refused = false;
+	memset(out, 0, sizeof(*out));
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if ((rc = not_regular(ctx, &st, name)) ||
+	    (S_ISREG(st.st_mode) && st.st_size > (off_t)DOCKERCTX_INPUT_MAX))
+		goto refuse;
 	for (;;) {
 		ssize_t r;
+		if (n > DOCKERCTX_INPUT_MAX)
+			goto refuse; /* it grew while read */
 		if (GROW(b, alloc, n + 65536)) {
-			free(b);
-			return -ENOMEM;
+			rc = -ENOMEM;
+			goto out;
 		}
 		r = read(fd, b + n, alloc - n);
+		if (r < 0 && errno == EINTR)
+			continue;
 		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			free(b);
-			return (int)r;
+			rc = -errno;
+			goto out;
 		}
 		if (r == 0)
 			break;
 		n += (size_t)r;
 	}
-	*buf = b;
-	*len = n;
-	return 0;
+	out->data = b;
+	out->len = n;
+	out->mode = st.st_mode & 07777;
+	out->mtime = st.st_mtime;
+	out->present = true;
+	b = NULL;
+	goto out;
+refuse:
+	*refused = true;
+	if (!rc)
+		rc = set_err(ctx, EFBIG, "'%s' is larger than %s", name, DOCKERCTX_INPUT_MAX_TEXT);
+out:
+	free(b);
+	close(fd);
+	return rc;
+}
+
+static void input_release(struct dockerctx_input *in)
+{
+	free(in->data);
+	memset(in, 0, sizeof(*in));
 }
 
 static char *join(const char *a, const char *b)
@@ -144,45 +193,28 @@ static int load_rules(struct dockerctx *ctx, const char *source, const char *buf
 	return ctx->ignore_source ? 0 : -ENOMEM;
 }
 
-/* The ignore files are opened O_NONBLOCK and must be regular files (or
- * directories, which fail to read): a FIFO would block the run (the docker
- * CLI waits on it forever) and a device such as /dev/zero (through the
- * classic builder's symlink) would be read forever; both are refused. */
-static int special_file(struct dockerctx *ctx, int fd, const char *dir, const char *name)
-{
-	struct stat st;
+/* The ignore files are opened O_NONBLOCK | O_NOCTTY and read by
+ * read_input (regular files only, bounded). */
+#define INPUT_FLAGS (O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
 
-	if (fstat(fd, &st) < 0 || S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
-		return 0;
-	return set_err(ctx, EINVAL, "cannot read '%s%s': not a regular file but %s", dir, name,
-		       S_ISFIFO(st.st_mode) ? "a FIFO" : "a device");
-}
-
+/* The classic builder: <context>/.dockerignore, read through symlinks
+ * (relative to the root's descriptor). */
 static int read_ignore_classic(struct dockerctx *ctx)
 {
-	char *buf = NULL;
-	size_t len = 0;
+	struct dockerctx_input *in = &ctx->dockerignore;
+	bool refused;
 	int fd, rc;
 
-	/* Read through symlinks, relative to the root's descriptor. */
-	fd = openat(ctx->rootfd, ".dockerignore", O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	fd = openat(ctx->rootfd, ".dockerignore", INPUT_FLAGS);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
 		return set_err(ctx, errno, "cannot open '.dockerignore': %s", strerror(errno));
 	}
-	rc = special_file(ctx, fd, "", ".dockerignore");
-	if (rc) {
-		close(fd);
-		return rc;
-	}
-	rc = read_all(fd, &buf, &len);
-	close(fd);
+	rc = read_input(ctx, fd, ".dockerignore", in, &refused);
 	if (rc)
-		return set_err(ctx, -rc, "error reading '.dockerignore': %s", strerror(-rc));
-	rc = load_rules(ctx, ".dockerignore", buf, len);
-	free(buf);
-	return rc;
+		return refused ? rc : set_err(ctx, -rc, "error reading '.dockerignore': %s", strerror(-rc));
+	return load_rules(ctx, ".dockerignore", in->data, in->len);
 }
 
 /* A failure that says nothing about the ignore file itself (the disk or
@@ -238,60 +270,74 @@ out:
  * does not exist (or is not a readable file) the context's .dockerignore,
  * symlinks resolved inside the context.  A permission error on the first
  * reads as an empty file (fsutil drops the error); any failure on the
- * second means no rules. */
+ * second means no rules.  The context's .dockerignore is still read when
+ * the Dockerfile lies outside: the archive's copy gets its name. */
 static int read_ignore_buildkit(struct dockerctx *ctx, const char *df_arg)
 {
 	const char *df = df_arg ? df_arg : "Dockerfile";
 	const char *slash = strrchr(df, '/');
-	char *name, *buf = NULL;
-	size_t len = 0;
+	struct dockerctx_input in = { 0 };
+	char *name, *shown;
+	bool refused = false;
 	int fd, dfd, rc;
 
 	name = malloc(strlen(df) + sizeof(".dockerignore"));
-	if (!name)
+	shown = malloc(strlen(df) + sizeof(".dockerignore"));
+	if (!name || !shown) {
+		free(name);
+		free(shown);
 		return -ENOMEM;
+	}
 	strcpy(name, slash ? slash + 1 : df);
 	strcat(name, ".dockerignore");
+	strcpy(shown, df);
+	strcat(shown, ".dockerignore");
 	dfd = df_arg ? open_df_dir(ctx, df_arg) : dup(ctx->rootfd);
-	fd = dfd < 0 ? -errno : beneath_open_in_root(dfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (dfd >= 0)
+	if (dfd < 0) {
+		rc = -errno;
+	} else {
+		fd = beneath_open_in_root(dfd, name, INPUT_FLAGS);
 		close(dfd);
-	if (fd >= 0 && (rc = special_file(ctx, fd, df, ".dockerignore"))) {
-		close(fd);
-		free(name);
+		rc = fd < 0 ? fd : read_input(ctx, fd, shown, &in, &refused);
+	}
+	free(name);
+	if (refused) {
+		free(shown);
 		return rc;
 	}
-	rc = fd < 0 ? fd : read_all(fd, &buf, &len);
-	if (fd >= 0)
-		close(fd);
-	strcpy(name, df);
-	strcat(name, ".dockerignore");
 	if (rc == 0 || rc == -EACCES)
-		rc = load_rules(ctx, name, rc ? "" : buf, len);
+		rc = load_rules(ctx, shown, rc ? "" : in.data, in.len);
 	else if (broken_read(rc))
-		rc = set_err(ctx, -rc, "cannot read '%s': %s", name, strerror(-rc));
+		rc = set_err(ctx, -rc, "cannot read '%s': %s", shown, strerror(-rc));
 	else
 		rc = 1;
-	free(name);
-	free(buf);
-	if (rc <= 0)
+	free(shown);
+	input_release(&in);
+	if (rc < 0 || (rc == 0 && ctx->dockerfile))
 		return rc;
-	buf = NULL;
-	fd = beneath_open_in_root(ctx->rootfd, ".dockerignore", O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd >= 0 && (rc = special_file(ctx, fd, "", ".dockerignore"))) {
-		close(fd);
+	if (rc == 0) {
+		/* The rules are read; the Dockerfile lies outside.  The
+		 * archive's .dockerignore is the context's own file (a
+		 * symlink there is refused when it is written). */
+		fd = beneath_open(ctx->rootfd, ".dockerignore", 13, INPUT_FLAGS | O_NOFOLLOW);
+		if (fd == -ENOENT || fd == -ELOOP)
+			return 0;
+		rc = fd < 0 ? fd : read_input(ctx, fd, ".dockerignore", &ctx->dockerignore, &refused);
+		if (rc == -EISDIR)
+			return 0; /* refused when it is written */
+		if (rc && !refused)
+			rc = set_err(ctx, -rc, "cannot read '.dockerignore': %s", strerror(-rc));
 		return rc;
 	}
-	rc = fd < 0 ? fd : read_all(fd, &buf, &len);
-	if (fd >= 0)
-		close(fd);
+	fd = beneath_open_in_root(ctx->rootfd, ".dockerignore", INPUT_FLAGS);
+	rc = fd < 0 ? fd : read_input(ctx, fd, ".dockerignore", &ctx->dockerignore, &refused);
+	if (refused)
+		return rc;
 	if (rc)
 		return broken_read(rc) ? set_err(ctx, -rc, "cannot read '.dockerignore': %s",
 						 strerror(-rc))
 				       : 0;
-	rc = load_rules(ctx, ".dockerignore", buf, len);
-	free(buf);
-	return rc;
+	return load_rules(ctx, ".dockerignore", ctx->dockerignore.data, ctx->dockerignore.len);
 }
 
 int dockerctx_open(struct dockerctx *ctx, const char *dir, const char *dockerfile,
@@ -353,6 +399,7 @@ void dockerctx_close(struct dockerctx *ctx)
 		return;
 	if (ctx->rootfd >= 0)
 		close(ctx->rootfd);
+	input_release(&ctx->dockerignore);
 	ctxpack_match_free(&ctx->match);
 	ctxpack_rules_free(&ctx->rules);
 	free(ctx->root);

@@ -11,8 +11,26 @@
 #define CTXPACK_DOCKERCTX_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "ctxpack/ctxpack.h"
+
+/* The most ctxpack reads of an ignore file (Docker reads it whole, without
+ * a limit): a larger one is refused, and so is one that is not a regular
+ * file (a FIFO would block the run, a device be read forever). */
+#define DOCKERCTX_INPUT_MAX (16u << 20)
+#define DOCKERCTX_INPUT_MAX_TEXT "16 MiB"
+
+/* A file read whole (at most DOCKERCTX_INPUT_MAX bytes), with the header
+ * fields of the fstat taken on the descriptor it was read from. */
+struct dockerctx_input {
+	char *data;
+	size_t len;
+	uint32_t mode; /* st_mode & 07777 */
+	int64_t mtime; /* seconds */
+	bool present;
+};
 
 struct dockerctx {
 	enum ctxpack_builder builder;
@@ -23,6 +41,11 @@ struct dockerctx {
 	char *dockerfile;    /* relative to root, cleaned; NULL when outside */
 	char *dockerfile_abs; /* the Dockerfile as found (absolute) */
 	char *ignore_source; /* the ignore file used, relative to root or as given; NULL if none */
+	/* The context's own .dockerignore as read when the rules were loaded
+	 * (when it was read: always by the classic builder, by BuildKit when
+	 * it is the ignore file or the Dockerfile lies outside): pack writes
+	 * the archive's .dockerignore from these bytes, never by a second read. */
+	struct dockerctx_input dockerignore;
 	ctxpack_rules *rules;
 	ctxpack_match *match;
 	char errmsg[1024];

@@ -169,64 +169,67 @@ static int walk(const struct pack_options *o, const struct dockerctx *ctx,
 
 /* The bytes of .dockerignore with the generated Dockerfile's name
  * appended (e: the context's own, or NULL when it has none) into *out
- * (malloc'd). */
-static int ignore_with_name(char **out, size_t *outlen, int rootfd, const struct walk_entry *e,
+ * (malloc'd), and the member's mode and mtime: the context's own comes
+ * from the bytes dockerctx read when it loaded the rules and the fstat of
+ * that read (never a second read: the archive holds what the walk used). */
+static int ignore_with_name(char **out, size_t *outlen, uint32_t *mode, int64_t *mtime,
+			    const struct dockerctx *ctx, const struct walk_entry *e,
 			    const struct outside_df *df, char *err, size_t errsz)
 {
-	char *old = NULL, *buf;
+	const struct dockerctx_input *in = &ctx->dockerignore;
 	size_t len = 0, nl = strlen(df->name);
-	struct stat st;
-	int rc;
+	char *buf;
 
-	if (e) {
-		rc = read_fd(openat(rootfd, ".dockerignore", O_RDONLY | O_NOFOLLOW | O_CLOEXEC), &old,
-			     &len, &st);
-		if (rc) {
-			snprintf(err, errsz, "cannot read '.dockerignore': %s", strerror(-rc));
-			return rc;
-		}
+	if (e && !in->present) {
+		/* It appeared after the rules were read. */
+		snprintf(err, errsz, "'.dockerignore' changed while the context was read");
+		return -ESTALE;
 	}
-	buf = malloc(len + nl + sizeof("\n.dockerignore\n\n"));
+	buf = malloc((e ? in->len : 0) + nl + sizeof("\n.dockerignore\n\n"));
 	if (!buf) {
-		free(old);
 		snprintf(err, errsz, "out of memory");
 		return -ENOMEM;
 	}
 	if (e) {
-		memcpy(buf, old, len);
+		memcpy(buf, in->data, in->len);
+		len = in->len;
+		*mode = in->mode;
+		*mtime = in->mtime;
 	} else {
 		memcpy(buf, ".dockerignore", 13);
 		len = 13;
+		*mode = 0600;
+		*mtime = df->mtime;
 	}
 	buf[len++] = '\n';
 	memcpy(buf + len, df->name, nl);
 	len += nl;
 	buf[len++] = '\n';
-	free(old);
 	*out = buf;
 	*outlen = len;
 	return 0;
 }
 
-static int add_ignore_with_name(struct tar_writer *w, int rootfd, const struct walk_entry *e,
-				const struct outside_df *df, const struct tar_options *t, char *err,
-				size_t errsz)
+static int add_ignore_with_name(struct tar_writer *w, const struct dockerctx *ctx,
+				const struct walk_entry *e, const struct outside_df *df,
+				const struct tar_options *t, char *err, size_t errsz)
 {
 	char *buf;
 	size_t len;
-	int rc = ignore_with_name(&buf, &len, rootfd, e, df, err, errsz);
+	uint32_t mode;
+	int64_t mtime;
+	int rc = ignore_with_name(&buf, &len, &mode, &mtime, ctx, e, df, err, errsz);
 
 	if (rc)
 		return rc;
-	rc = tar_add_data(w, ".dockerignore", e ? e->mode : 0600,
-			  clamp(t, e ? e->mtime_sec : df->mtime), buf, len, err, errsz);
+	rc = tar_add_data(w, ".dockerignore", mode, clamp(t, mtime), buf, len, err, errsz);
 	free(buf);
 	return rc;
 }
 
 struct pack_session {
 	struct pack_options o;
-	struct dockerctx ctx; /* its rootfd: the root, opened once */
+	struct dockerctx ctx;
 	struct outside_df df;
 	struct walk_result res;
 	const struct walk_entry *ignore_entry; /* the sent .dockerignore, when df.data */
@@ -360,7 +363,7 @@ static int write_members(struct pack_session *s, struct tar_writer *w, bool coun
 				rc = -EINVAL;
 				goto out;
 			}
-			rc = add_ignore_with_name(w, s->ctx.rootfd, e, &s->df, t, err, errsz);
+			rc = add_ignore_with_name(w, &s->ctx, e, &s->df, t, err, errsz);
 			if (rc)
 				goto out;
 			rep->entries++;
@@ -395,7 +398,7 @@ static int write_members(struct pack_session *s, struct tar_writer *w, bool coun
 	}
 	if (s->df.data) {
 		if (!s->ignore_entry) {
-			rc = add_ignore_with_name(w, s->ctx.rootfd, NULL, &s->df, t, err, errsz);
+			rc = add_ignore_with_name(w, &s->ctx, NULL, &s->df, t, err, errsz);
 			if (rc)
 				goto out;
 			rep->entries++;
@@ -505,7 +508,7 @@ int pack_list(const struct pack_options *o, struct walk_result *out, struct pack
 	*out = s->res;
 	memset(&s->res, 0, sizeof(s->res));
 	if (keep) {
-		/* The root's descriptor moves too. */
+		/* The descriptor and the bytes move too. */
 		*keep = s->ctx;
 		memset(&s->ctx, 0, sizeof(s->ctx));
 	}
@@ -601,6 +604,8 @@ int pack_members_each(const struct pack_session *s, int (*fn)(void *arg, const s
 	struct plan plan;
 	char *buf = NULL;
 	size_t len;
+	uint32_t mode;
+	int64_t mtime;
 	int rc;
 
 	rc = plan_members(res, s->o.builder, s->ignore_entry, &plan);
@@ -615,10 +620,11 @@ int pack_members_each(const struct pack_session *s, int (*fn)(void *arg, const s
 		if (!e->sent)
 			continue;
 		if (e == s->ignore_entry) {
-			rc = ignore_with_name(&buf, &len, s->ctx.rootfd, e, &s->df, err, errsz);
+			rc = ignore_with_name(&buf, &len, &mode, &mtime, &s->ctx, e, &s->df, err,
+					      errsz);
 			if (!rc) {
-				rc = add_data_member(fn, arg, ".dockerignore", e->mode & 07777,
-						     clamp(t, e->mtime_sec), buf, len);
+				rc = add_data_member(fn, arg, ".dockerignore", mode, clamp(t, mtime),
+						     buf, len);
 				if (rc)
 					snprintf(err, errsz, "out of memory");
 			}
@@ -663,9 +669,10 @@ int pack_members_each(const struct pack_session *s, int (*fn)(void *arg, const s
 	}
 	if (!rc && s->df.data) {
 		if (!s->ignore_entry) {
-			rc = ignore_with_name(&buf, &len, s->ctx.rootfd, NULL, &s->df, err, errsz);
+			rc = ignore_with_name(&buf, &len, &mode, &mtime, &s->ctx, NULL, &s->df, err,
+					      errsz);
 			if (!rc)
-				rc = add_data_member(fn, arg, ".dockerignore", 0600, clamp(t, s->df.mtime),
+				rc = add_data_member(fn, arg, ".dockerignore", mode, clamp(t, mtime),
 						     buf, len);
 			free(buf);
 		}

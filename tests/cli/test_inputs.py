@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""test_inputs.py: the context's root opened once (TAP).
+"""test_inputs.py: the context's root opened once, every input read once
+and bounded (TAP).
 
 usage: test_inputs.py CTXPACK
 
@@ -7,6 +8,12 @@ usage: test_inputs.py CTXPACK
   are read: the archive holds the first directory's files (or the run
   fails cleanly), never the other's.  strace holds the run after the open
   of .dockerignore while the test swaps.
+- .dockerignore swapped for a FIFO or rewritten after the walk, before the
+  archive is written (Dockerfile outside the context: its name is appended
+  to the archive's .dockerignore): no hang, and the archive's .dockerignore
+  is the one the rules came from.
+- An ignore file larger than the bound (16 MiB): refused at once, exit 1
+  with one message naming it.
 Checks that need strace skip visibly without it."""
 import io
 import os
@@ -147,9 +154,81 @@ def test_root_swap(why):
         tap.check(name, ok, (rc, acted, sorted(names), err))
 
 
+# -- 5. .dockerignore changed between the walk and the write ------------------
+
+def outside_tree():
+    base = tap.mkdtemp("ctxpack-reread-")
+    ctx = os.path.join(base, "ctx")
+    tap.write(ctx, ".dockerignore", b"*.log\n")
+    tap.write(ctx, "a.txt", b"a\n")
+    tap.write(ctx, "x.log", b"x\n")
+    tap.write(ctx, "zsub/b.txt", b"b\n")
+    tap.write(base, "ext/Dockerfile", b"FROM scratch\n")
+    return base, ctx, os.path.join(base, "ext", "Dockerfile")
+
+
+def test_ignore_reread(why):
+    cases = []
+    for builder in ("classic", "buildkit"):
+        cases += [("pack", builder, "a FIFO"), ("pack", builder, "rewritten"),
+                  ("digest", builder, "a FIFO")]
+    for cmd, builder, how in cases:
+        name = ("%s --builder=%s, Dockerfile outside: .dockerignore %s after the walk: no hang,"
+                " the archive's .dockerignore is the one the rules came from" % (cmd, builder, how))
+        if why:
+            tap.skip(name, why)
+            continue
+        base, ctx, df = outside_tree()
+        args = [cmd, "--builder=" + builder, "-j", "1", "-f", df, ctx]
+        if cmd == "digest":
+            args.insert(1, "--no-cache")
+        rc0, want, err0 = run(args)
+        ign = os.path.join(ctx, ".dockerignore")
+
+        def change():
+            tmp = os.path.join(ctx, ".new")
+            if how == "a FIFO":
+                os.mkfifo(tmp)
+            else:
+                with open(tmp, "wb") as f:
+                    f.write(b"a.txt\n")
+            os.rename(tmp, ign)
+
+        # The walk opens zsub after it has seen .dockerignore.
+        rc, out, err, acted = traced(args, (ctx, "/zsub"), change, timeout=20)
+        got = out
+        ok = acted and rc0 == 0 and rc == 0 and got == want
+        if cmd == "pack" and ok:
+            m = members(out)
+            ok = m.get(".dockerignore", b"").startswith(b"*.log\n")
+        tap.check(name, ok, (rc0, rc, acted, err0, err, want[:200] if cmd == "digest" else ""))
+
+
+def test_big_ignore_file():
+    for name, where in ((".dockerignore", ".dockerignore"),
+                        ("Dockerfile.dockerignore", "Dockerfile.dockerignore")):
+        for builder in ("classic", "buildkit"):
+            if builder == "classic" and where != ".dockerignore":
+                continue
+            ctx = tap.tree({"Dockerfile": b"FROM scratch\n", "a": b"a\n"})
+            with open(os.path.join(ctx, where), "wb") as f:
+                f.write(b"a\n")
+                f.truncate(16 * 1024 * 1024 + 1)
+            for c in (["pack"], ["ls"], ["check-ignore", "a"]):
+                rc, out, err = run(c + ["--builder=" + builder], cwd=ctx, timeout=20)
+                lines = err.splitlines()
+                tap.check("%s --builder=%s: a %s of 16 MiB + 1 byte is refused, exit %s, one"
+                          " message" % (c[0], builder, name, "1" if c[0] != "check-ignore" else "non-zero"),
+                          rc not in (0, "timeout") and len(lines) == 1 and
+                          ("'%s' is larger than 16 MiB" % where) in lines[0] and out == b"",
+                          (rc, err, out[:100]))
+
+
 def main():
     why = have_strace()
     test_root_swap(why)
+    test_ignore_reread(why)
+    test_big_ignore_file()
     sys.exit(tap.finish())
 
 
