@@ -30,7 +30,8 @@ static int set_err(struct dockerctx *ctx, int err, const char *fmt, ...)
 	return -err;
 }
 
-/* The one check of an input's type: ignore files must be regular files (or directories, which fail to read: EISDIR); a FIFO would
+/* The one check of an input's type: ignore files and the Dockerfile must be
+ * regular files (or directories, which fail to read: EISDIR); a FIFO would
  * block the run (the docker CLI waits on it forever) and a device such as
  * /dev/zero would be read forever: both are refused, naming the file. */
 static int not_regular(struct dockerctx *ctx, const struct stat *st, const char *name)
@@ -43,7 +44,7 @@ static int not_regular(struct dockerctx *ctx, const struct stat *st, const char 
 					       : "a device");
 }
 
-/* The one reader of an ignore file: fd (opened with
+/* The one reader of an ignore file or a Dockerfile: fd (opened with
  * O_NONBLOCK | O_NOCTTY; closed here) read whole into out, refused when it
  * is not a regular file or holds more than DOCKERCTX_INPUT_MAX bytes.
  * Returns 0; a negative errno with *refused set and the message in
@@ -125,14 +126,17 @@ static char *join(const char *a, const char *b)
  * else dockerfile; symlinks resolved (the classic CLI's rule).  Docker
  * refuses to build without one, and when one inside the context resolves
  * to a place outside it; a -f path that is itself outside the context is
- * allowed (ctx->dockerfile stays NULL). */
+ * allowed (ctx->dockerfile stays NULL) and read here, once, bounded.  One
+ * inside is looked at through the root's descriptor: it must still be
+ * there beneath the root, and not be a FIFO or a device. */
 static int find_dockerfile(struct dockerctx *ctx, const char *given)
 {
+	const char *shown = given ? given : "Dockerfile";
 	char *cand, *clean = NULL, *real = NULL;
 	struct stat st;
 	size_t rl = strlen(ctx->root), n;
-	bool inside;
-	int rc = 0;
+	bool inside, refused;
+	int rc = 0, fd;
 
 	if (given) {
 		cand = given[0] == '/' ? xmemdup(given, strlen(given)) : realpath(".", NULL);
@@ -161,7 +165,7 @@ static int find_dockerfile(struct dockerctx *ctx, const char *given)
 	real = realpath(cand, NULL);
 	if (!real) {
 		rc = set_err(ctx, errno, "cannot find the Dockerfile '%s': %s (docker build fails too; name one with -f)",
-			     given ? given : "Dockerfile", strerror(errno));
+			     shown, strerror(errno));
 		goto out;
 	}
 	ctx->dockerfile_abs = real;
@@ -172,10 +176,27 @@ static int find_dockerfile(struct dockerctx *ctx, const char *given)
 			rc = -ENOMEM;
 			goto out;
 		}
-		ctx->dockerfile[go_clean(rel, strlen(rel), ctx->dockerfile)] = '\0';
+		n = go_clean(rel, strlen(rel), ctx->dockerfile);
+		ctx->dockerfile[n] = '\0';
+		fd = beneath_open(ctx->rootfd, ctx->dockerfile, n, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			rc = set_err(ctx, -fd, "cannot find the Dockerfile '%s': %s", shown,
+				     strerror(-fd));
+			goto out;
+		}
+		rc = fstat(fd, &st) < 0 ? set_err(ctx, errno, "cannot stat the Dockerfile '%s': %s",
+						  shown, strerror(errno))
+					: not_regular(ctx, &st, shown);
+		close(fd);
 	} else if (inside) {
 		rc = set_err(ctx, EXDEV, "the Dockerfile '%s' resolves to '%s', outside the context (docker build fails too)",
-			     given ? given : "Dockerfile", real);
+			     shown, real);
+	} else {
+		fd = open(real, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		rc = fd < 0 ? -errno : read_input(ctx, fd, shown, &ctx->outside_dockerfile, &refused);
+		if (rc && !refused)
+			rc = set_err(ctx, -rc, "cannot read the Dockerfile '%s': %s", real,
+				     strerror(-rc));
 	}
 out:
 	free(cand);
@@ -400,6 +421,7 @@ void dockerctx_close(struct dockerctx *ctx)
 	if (ctx->rootfd >= 0)
 		close(ctx->rootfd);
 	input_release(&ctx->dockerignore);
+	input_release(&ctx->outside_dockerfile);
 	ctxpack_match_free(&ctx->match);
 	ctxpack_rules_free(&ctx->rules);
 	free(ctx->root);

@@ -16,8 +16,9 @@
 
 #include "ctxpack/ctxpack.h"
 
-/* The most ctxpack reads of an ignore file (Docker reads it whole, without
- * a limit): a larger one is refused, and so is one that is not a regular
+/* The most ctxpack reads of an ignore file or a Dockerfile (Docker reads
+ * both whole, without a limit; BuildKit ships the Dockerfile in one
+ * message): a larger one is refused, and so is one that is not a regular
  * file (a FIFO would block the run, a device be read forever). */
 #define DOCKERCTX_INPUT_MAX (16u << 20)
 #define DOCKERCTX_INPUT_MAX_TEXT "16 MiB"
@@ -46,6 +47,8 @@ struct dockerctx {
 	 * it is the ignore file or the Dockerfile lies outside): pack writes
 	 * the archive's .dockerignore from these bytes, never by a second read. */
 	struct dockerctx_input dockerignore;
+	/* The Dockerfile's content when it lies outside the context. */
+	struct dockerctx_input outside_dockerfile;
 	ctxpack_rules *rules;
 	ctxpack_match *match;
 	char errmsg[1024];

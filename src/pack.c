@@ -72,74 +72,28 @@ static void plan_free(struct plan *pl)
 	free(pl->ahead);
 }
 
-/* Reads all of fd (closed) into *buf (malloc'd); returns 0 or -errno. */
-static int read_fd(int fd, char **buf, size_t *len, struct stat *st)
-{
-	size_t n = 0, cap = 0;
-	char *b = NULL;
-	int e = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, st) < 0) {
-		e = errno;
-		goto out;
-	}
-	for (;;) {
-		ssize_t r;
-		if (GROW(b, cap, n + 65536)) {
-			e = ENOMEM;
-			goto out;
-		}
-		r = read(fd, b + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			e = errno;
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-out:
-	close(fd);
-	if (e) {
-		free(b);
-		return -e;
-	}
-	*buf = b;
-	*len = n;
-	return 0;
-}
-
 /* The Dockerfile outside the context goes in as .dockerfile.<20 hex>, the
  * hex taken from its content (the docker CLI uses random bytes), and its
  * name is appended to .dockerignore so that COPY . . leaves both out. */
 struct outside_df {
 	char name[64];
-	char *data;
+	const char *data;
 	size_t len;
 	int64_t mtime;
 };
 
-static int load_outside_dockerfile(const struct dockerctx *ctx, struct outside_df *df, char *err,
-				   size_t errsz)
+/* df->data borrows the bytes dockerctx read (bounded, a regular file). */
+static void load_outside_dockerfile(const struct dockerctx *ctx, struct outside_df *df)
 {
-	XXH128_hash_t h;
-	struct stat st;
-	int rc = read_fd(open(ctx->dockerfile_abs, O_RDONLY | O_CLOEXEC), &df->data, &df->len, &st);
+	const struct dockerctx_input *in = &ctx->outside_dockerfile;
+	XXH128_hash_t h = XXH3_128bits(in->data, in->len);
 
-	if (rc) {
-		snprintf(err, errsz, "cannot read the Dockerfile '%s': %s", ctx->dockerfile_abs,
-			 strerror(-rc));
-		return rc;
-	}
-	h = XXH3_128bits(df->data, df->len);
+	/* A non-NULL pointer, also for an empty Dockerfile. */
+	df->data = in->data ? in->data : "";
+	df->len = in->len;
 	snprintf(df->name, sizeof(df->name), ".dockerfile.%016llx%04llx",
 		 (unsigned long long)h.high64, (unsigned long long)(h.low64 >> 48));
-	df->mtime = st.st_mtime;
-	return 0;
+	df->mtime = in->mtime;
 }
 
 static int64_t clamp(const struct tar_options *t, int64_t mtime)
@@ -267,9 +221,8 @@ int pack_open(struct pack_session **out, const struct pack_options *o, char *err
 		return rc;
 	}
 	if (!s->ctx.dockerfile && s->ctx.dockerfile_abs)
-		rc = load_outside_dockerfile(&s->ctx, &s->df, err, errsz);
-	if (!rc)
-		rc = walk(o, &s->ctx, &s->res, err, errsz);
+		load_outside_dockerfile(&s->ctx, &s->df);
+	rc = walk(o, &s->ctx, &s->res, err, errsz);
 	if (rc) {
 		pack_close(&s);
 		return rc;
@@ -321,7 +274,6 @@ void pack_close(struct pack_session **sp)
 
 	if (!s)
 		return;
-	free(s->df.data);
 	free(s->hash);
 	free(s->hashed);
 	walk_result_release(&s->res);
@@ -508,9 +460,10 @@ int pack_list(const struct pack_options *o, struct walk_result *out, struct pack
 	*out = s->res;
 	memset(&s->res, 0, sizeof(s->res));
 	if (keep) {
-		/* The descriptor and the bytes move too. */
+		/* The descriptor and the bytes move too; s->df borrowed them. */
 		*keep = s->ctx;
 		memset(&s->ctx, 0, sizeof(s->ctx));
+		memset(&s->df, 0, sizeof(s->df));
 	}
 	pack_close(&s);
 	return 0;

@@ -12,8 +12,10 @@ usage: test_inputs.py CTXPACK
   archive is written (Dockerfile outside the context: its name is appended
   to the archive's .dockerignore): no hang, and the archive's .dockerignore
   is the one the rules came from.
-- An ignore file larger than the bound (16 MiB): refused at once, exit 1
-  with one message naming it.
+- A Dockerfile that is a device, a FIFO or a directory, or larger than the
+  bound, and an ignore file larger than the bound: refused at once, exit 1
+  (lint: 2) with one message naming the path, for pack, ls, stats, lint
+  and digest.
 Checks that need strace skip visibly without it."""
 import io
 import os
@@ -204,6 +206,58 @@ def test_ignore_reread(why):
         tap.check(name, ok, (rc0, rc, acted, err0, err, want[:200] if cmd == "digest" else ""))
 
 
+# -- 9. Dockerfiles that are not regular files, or too large -------------------
+
+def test_bad_dockerfiles():
+    base = tap.mkdtemp("ctxpack-df-")
+    ctx = os.path.join(base, "ctx")
+    tap.write(ctx, "Dockerfile", b"FROM scratch\n")
+    tap.write(ctx, "a", b"a\n")
+    fifo = os.path.join(base, "fifo.Dockerfile")
+    os.mkfifo(fifo)
+    os.mkfifo(os.path.join(ctx, "inner.fifo"))
+    os.mkdir(os.path.join(base, "dir.Dockerfile"))
+    big = os.path.join(base, "big.Dockerfile")
+    with open(big, "wb") as f:
+        f.truncate(16 * 1024 * 1024 + 1)        # sparse: refused before any read
+    exact = os.path.join(base, "exact.Dockerfile")
+    with open(exact, "wb") as f:
+        f.write(b"FROM scratch\n")
+        f.truncate(16 * 1024 * 1024)
+    link = os.path.join(base, "link.Dockerfile")
+    os.symlink(os.path.join(base, "real.Dockerfile"), link)
+    tap.write(base, "real.Dockerfile", b"FROM scratch\n")
+
+    bad = [("/dev/zero", "/dev/zero", "not a regular file but a device"),
+           ("/dev/null", "/dev/null", "not a regular file but a device"),
+           ("a FIFO", fifo, "not a regular file but a FIFO"),
+           ("a FIFO in the context", os.path.join(ctx, "inner.fifo"),
+            "not a regular file but a FIFO"),
+           ("a directory", os.path.join(base, "dir.Dockerfile"), "Is a directory"),
+           ("16 MiB + 1 byte", big, "is larger than 16 MiB")]
+    commands = [["pack"], ["ls"], ["stats"], ["lint"], ["digest", "--no-cache"]]
+    for what, path, words in bad:
+        for builder in ("classic", "buildkit"):
+            for c in commands:
+                rc, out, err = run(c + ["--builder=" + builder, "-f", path, ctx], timeout=20)
+                want = 2 if c[0] == "lint" else 1
+                lines = err.splitlines()
+                tap.check("%s --builder=%s -f %s: refused at once, exit %d, one message naming"
+                          " it" % (c[0], builder, what, want),
+                          rc == want and len(lines) == 1 and path in lines[0] and
+                          words in lines[0] and (c[0] == "lint" or out == b""),
+                          (rc, err, out[:100]))
+    for what, path in (("exactly 16 MiB", exact), ("a symlink to a regular file", link)):
+        for builder in ("classic", "buildkit"):
+            rc, out, err = run(["pack", "--builder=" + builder, "-f", path, ctx], timeout=60)
+            m = members(out) if rc == 0 else {}
+            df = [v for k, v in m.items() if k.startswith(".dockerfile.")]
+            size = os.path.getsize(path)
+            tap.check("pack --builder=%s -f %s outside the context: accepted, its bytes in the"
+                      " archive" % (builder, what),
+                      rc == 0 and len(df) == 1 and len(df[0]) == size, (rc, err, sorted(m)))
+
+
 def test_big_ignore_file():
     for name, where in ((".dockerignore", ".dockerignore"),
                         ("Dockerfile.dockerignore", "Dockerfile.dockerignore")):
@@ -228,6 +282,7 @@ def main():
     why = have_strace()
     test_root_swap(why)
     test_ignore_reread(why)
+    test_bad_dockerfiles()
     test_big_ignore_file()
     sys.exit(tap.finish())
 
