@@ -6,13 +6,16 @@
  * exactly what the program does. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "ctxpack/ctxpack.h"
+#include "beneath.h"
 #include "dockerctx.h"
 #include "explain.h"
 #include "hashfiles.h"
@@ -356,17 +359,14 @@ int ctxpack_context_explain(ctxpack_context *c, const char *path, struct ctxpack
 		out->sent = out->parent_only = true;
 	if (n > 0 && res.sent && ctx->builder == CTXPACK_BUILDER_CLASSIC) {
 		/* The classic builder silently leaves sockets out. */
-		size_t rl = strlen(ctx->root), need = rl + 1 + (size_t)n + 1;
 		struct stat st;
-		char *full = malloc(need);
-		if (!full)
-			return fail(c, -ENOMEM, "out of memory");
-		snprintf(full, need, "%s/%s", ctx->root, c->buf);
-		if (lstat(full, &st) == 0 && S_ISSOCK(st.st_mode)) {
+		int fd = beneath_open(ctx->rootfd, c->buf, (size_t)n, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0 && fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode)) {
 			out->sent = false;
 			out->socket_skipped = true;
 		}
-		free(full);
+		if (fd >= 0)
+			close(fd);
 	}
 	if (out->rule >= 0)
 		ctxpack_rules_get(ctx->rules, (size_t)out->rule, &out->rule_info);

@@ -6,14 +6,13 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "beneath.h"
 #include "dockerctx.h"
 #include "internal.h"
 #include "pattern.h"
@@ -32,55 +31,83 @@ static int set_err(struct dockerctx *ctx, int err, const char *fmt, ...)
 	return -err;
 }
 
-/* Reads all of fd into *buf (malloc'd).  Returns 0 or -errno. */
-static int read_all(int fd, char **buf, size_t *len)
+/* The one check of an input's type: ignore files and the Dockerfile must be
+ * regular files (or directories, which fail to read: EISDIR); a FIFO would
+ * block the run (the docker CLI waits on it forever) and a device such as
+ * /dev/zero would be read forever: both are refused, naming the file. */
+static int not_regular(struct dockerctx *ctx, const struct stat *st, const char *name)
+{
+	if (S_ISREG(st->st_mode) || S_ISDIR(st->st_mode))
+		return 0;
+	return set_err(ctx, EINVAL, "cannot read '%s': not a regular file but %s", name,
+		       S_ISFIFO(st->st_mode)  ? "a FIFO"
+		       : S_ISSOCK(st->st_mode) ? "a socket"
+					       : "a device");
+}
+
+/* The one reader of an ignore file or a Dockerfile: fd (opened with
+ * O_NONBLOCK | O_NOCTTY; closed here) read whole into out, refused when it
+ * is not a regular file or holds more than DOCKERCTX_INPUT_MAX bytes.
+ * Returns 0; a negative errno with *refused set and the message in
+ * ctx->errmsg (the caller must fail); or a negative errno of the read
+ * alone, without a message (the caller decides what it means). */
+static int read_input(struct dockerctx *ctx, int fd, const char *name, struct dockerctx_input *out,
+		      bool *refused)
 {
 	size_t n = 0, alloc = 0;
+	struct stat st;
 	char *b = NULL;
+	int rc = 0;
 
+	*refused = false;
+	memset(out, 0, sizeof(*out));
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if ((rc = not_regular(ctx, &st, name)) ||
+	    (S_ISREG(st.st_mode) && st.st_size > (off_t)DOCKERCTX_INPUT_MAX))
+		goto refuse;
 	for (;;) {
 		ssize_t r;
+		if (n > DOCKERCTX_INPUT_MAX)
+			goto refuse; /* it grew while read */
 		if (GROW(b, alloc, n + 65536)) {
-			free(b);
-			return -ENOMEM;
+			rc = -ENOMEM;
+			goto out;
 		}
 		r = read(fd, b + n, alloc - n);
+		if (r < 0 && errno == EINTR)
+			continue;
 		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			free(b);
-			return (int)r;
+			rc = -errno;
+			goto out;
 		}
 		if (r == 0)
 			break;
 		n += (size_t)r;
 	}
-	*buf = b;
-	*len = n;
-	return 0;
+	out->data = b;
+	out->len = n;
+	out->mode = st.st_mode & 07777;
+	out->mtime = st.st_mtime;
+	out->present = true;
+	b = NULL;
+	goto out;
+refuse:
+	*refused = true;
+	if (!rc)
+		rc = set_err(ctx, EFBIG, "'%s' is larger than %s", name, DOCKERCTX_INPUT_MAX_TEXT);
+out:
+	free(b);
+	close(fd);
+	return rc;
 }
 
-/* Opens name below root with every symlink resolved inside root
- * (BuildKit's view of the context). */
-static int open_in_root(const char *root, const char *name)
+static void input_release(struct dockerctx_input *in)
 {
-	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK,
-				.resolve = RESOLVE_IN_ROOT };
-	int dfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC), fd;
-
-	if (dfd < 0)
-		return -1;
-	fd = (int)syscall(SYS_openat2, dfd, name, &how, sizeof(how));
-	if (fd < 0 && (errno == ENOSYS || errno == EPERM)) {
-		/* Old kernel, or a seccomp filter: refuse symlinks rather
-		 * than follow them out. */
-		fd = openat_nofollow(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	}
-	int e = errno;
-	close(dfd);
-	errno = e;
-	return fd;
+	free(in->data);
+	memset(in, 0, sizeof(*in));
 }
 
 static char *join(const char *a, const char *b)
@@ -100,14 +127,17 @@ static char *join(const char *a, const char *b)
  * else dockerfile; symlinks resolved (the classic CLI's rule).  Docker
  * refuses to build without one, and when one inside the context resolves
  * to a place outside it; a -f path that is itself outside the context is
- * allowed (ctx->dockerfile stays NULL). */
+ * allowed (ctx->dockerfile stays NULL) and read here, once, bounded.  One
+ * inside is looked at through the root's descriptor: it must still be
+ * there beneath the root, and not be a FIFO or a device. */
 static int find_dockerfile(struct dockerctx *ctx, const char *given)
 {
+	const char *shown = given ? given : "Dockerfile";
 	char *cand, *clean = NULL, *real = NULL;
 	struct stat st;
 	size_t rl = strlen(ctx->root), n;
-	bool inside;
-	int rc = 0;
+	bool inside, refused;
+	int rc = 0, fd;
 
 	if (given) {
 		cand = given[0] == '/' ? xmemdup(given, strlen(given)) : realpath(".", NULL);
@@ -117,16 +147,11 @@ static int find_dockerfile(struct dockerctx *ctx, const char *given)
 			cand = j;
 		}
 	} else {
-		cand = join(ctx->root, "Dockerfile");
-		if (cand && lstat(cand, &st) < 0 && errno == ENOENT) {
-			char *alt = join(ctx->root, "dockerfile");
-			if (alt && lstat(alt, &st) == 0) {
-				free(cand);
-				cand = alt;
-			} else {
-				free(alt);
-			}
-		}
+		const char *name = "Dockerfile";
+		if (fstatat(ctx->rootfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT &&
+		    fstatat(ctx->rootfd, "dockerfile", &st, AT_SYMLINK_NOFOLLOW) == 0)
+			name = "dockerfile";
+		cand = join(ctx->root, name);
 	}
 	if (!cand)
 		return -ENOMEM;
@@ -141,7 +166,7 @@ static int find_dockerfile(struct dockerctx *ctx, const char *given)
 	real = realpath(cand, NULL);
 	if (!real) {
 		rc = set_err(ctx, errno, "cannot find the Dockerfile '%s': %s (docker build fails too; name one with -f)",
-			     given ? given : "Dockerfile", strerror(errno));
+			     shown, strerror(errno));
 		goto out;
 	}
 	ctx->dockerfile_abs = real;
@@ -152,10 +177,27 @@ static int find_dockerfile(struct dockerctx *ctx, const char *given)
 			rc = -ENOMEM;
 			goto out;
 		}
-		ctx->dockerfile[go_clean(rel, strlen(rel), ctx->dockerfile)] = '\0';
+		n = go_clean(rel, strlen(rel), ctx->dockerfile);
+		ctx->dockerfile[n] = '\0';
+		fd = beneath_open(ctx->rootfd, ctx->dockerfile, n, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			rc = set_err(ctx, -fd, "cannot find the Dockerfile '%s': %s", shown,
+				     strerror(-fd));
+			goto out;
+		}
+		rc = fstat(fd, &st) < 0 ? set_err(ctx, errno, "cannot stat the Dockerfile '%s': %s",
+						  shown, strerror(errno))
+					: not_regular(ctx, &st, shown);
+		close(fd);
 	} else if (inside) {
 		rc = set_err(ctx, EXDEV, "the Dockerfile '%s' resolves to '%s', outside the context (docker build fails too)",
-			     given ? given : "Dockerfile", real);
+			     shown, real);
+	} else {
+		fd = open(real, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		rc = fd < 0 ? -errno : read_input(ctx, fd, shown, &ctx->outside_dockerfile, &refused);
+		if (rc && !refused)
+			rc = set_err(ctx, -rc, "cannot read the Dockerfile '%s': %s", real,
+				     strerror(-rc));
 	}
 out:
 	free(cand);
@@ -198,49 +240,33 @@ static int load_rules(struct dockerctx *ctx, const char *source, const char *buf
 	return ctx->ignore_source ? 0 : -ENOMEM;
 }
 
-/* The ignore files are opened O_NONBLOCK and must be regular files (or
- * directories, which fail to read): a FIFO would block the run (the docker
- * CLI waits on it forever) and a device such as /dev/zero (through the
- * classic builder's symlink) would be read forever; both are refused. */
-static int special_file(struct dockerctx *ctx, int fd, const char *dir, const char *name)
-{
-	struct stat st;
+/* The ignore files are opened O_NONBLOCK | O_NOCTTY and read by
+ * read_input (regular files only, bounded). */
+#define INPUT_FLAGS (O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
 
-	if (fstat(fd, &st) < 0 || S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))
-		return 0;
-	return set_err(ctx, EINVAL, "cannot read '%s%s': not a regular file but %s", dir, name,
-		       S_ISFIFO(st.st_mode) ? "a FIFO" : "a device");
-}
-
+/* The classic builder: <context>/.dockerignore, read through symlinks
+ * (relative to the root's descriptor). */
 static int read_ignore_classic(struct dockerctx *ctx)
 {
-	char *path = join(ctx->root, ".dockerignore"), *buf = NULL;
-	size_t len = 0;
+	struct dockerctx_input *in = &ctx->dockerignore;
+	bool refused;
 	int fd, rc;
 
-	if (!path)
-		return -ENOMEM;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	free(path);
+	fd = openat(ctx->rootfd, ".dockerignore", INPUT_FLAGS);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
 		return set_err(ctx, errno, "cannot open '.dockerignore': %s", strerror(errno));
 	}
 	rc = locate_ignore(ctx, fd);
-	if (!rc)
-		rc = special_file(ctx, fd, "", ".dockerignore");
 	if (rc) {
 		close(fd);
 		return rc;
 	}
-	rc = read_all(fd, &buf, &len);
-	close(fd);
+	rc = read_input(ctx, fd, ".dockerignore", in, &refused);
 	if (rc)
-		return set_err(ctx, -rc, "error reading '.dockerignore': %s", strerror(-rc));
-	rc = load_rules(ctx, ".dockerignore", buf, len);
-	free(buf);
-	return rc;
+		return refused ? rc : set_err(ctx, -rc, "error reading '.dockerignore': %s", strerror(-rc));
+	return load_rules(ctx, ".dockerignore", in->data, in->len);
 }
 
 /* A failure that says nothing about the ignore file itself (the disk or
@@ -251,88 +277,156 @@ static bool broken_read(int rc)
 	return rc == -EIO || rc == -ENOMEM || rc == -EMFILE || rc == -ENFILE;
 }
 
+/* The directory of the Dockerfile as given (BuildKit's transfer root for
+ * <Dockerfile>.dockerignore): below the context it is opened relative to
+ * the root's descriptor; elsewhere by its path. */
+static int open_df_dir(struct dockerctx *ctx, const char *df_arg)
+{
+	const char *slash = strrchr(df_arg, '/');
+	char *dir = NULL, *abs = NULL, *clean = NULL;
+	size_t rl = strlen(ctx->root), n;
+	int fd;
+
+	dir = slash ? xmemdup(df_arg, (size_t)(slash - df_arg) + (slash == df_arg)) : xmemdup(".", 1);
+	if (dir && dir[0] != '/') {
+		char *cwd = realpath(".", NULL);
+		abs = cwd ? join(cwd, dir) : NULL;
+		free(cwd);
+	} else if (dir) {
+		abs = xmemdup(dir, strlen(dir));
+	}
+	n = abs ? strlen(abs) : 0;
+	clean = abs ? malloc(n + 2) : NULL;
+	if (!clean) {
+		errno = ENOMEM;
+		fd = -1;
+		goto out;
+	}
+	clean[go_clean(abs, n, clean)] = '\0';
+	if (strcmp(clean, ctx->root) == 0)
+		fd = dup(ctx->rootfd);
+	else if (strncmp(clean, ctx->root, rl) == 0 && clean[rl] == '/')
+		fd = openat(ctx->rootfd, clean + rl + 1, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	else
+		fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+out:
+	free(dir);
+	free(abs);
+	free(clean);
+	return fd;
+}
+
 /* BuildKit: <Dockerfile>.dockerignore (named after -f as given, else
  * "Dockerfile", even when the lowercase fallback is used) in the
  * Dockerfile's directory, symlinks resolved inside that directory; if it
  * does not exist (or is not a readable file) the context's .dockerignore,
  * symlinks resolved inside the context.  A permission error on the first
  * reads as an empty file (fsutil drops the error); any failure on the
- * second means no rules. */
+ * second means no rules.  The context's .dockerignore is still read when
+ * the Dockerfile lies outside: the archive's copy gets its name. */
 static int read_ignore_buildkit(struct dockerctx *ctx, const char *df_arg)
 {
 	const char *df = df_arg ? df_arg : "Dockerfile";
 	const char *slash = strrchr(df, '/');
-	char *dir, *name, *buf = NULL;
-	size_t len = 0;
-	int fd, rc;
+	struct dockerctx_input in = { 0 };
+	char *name, *shown;
+	bool refused = false;
+	int fd, dfd, rc;
 
-	if (df_arg)
-		dir = slash ? xmemdup(df, (size_t)(slash - df) + (slash == df)) : xmemdup(".", 1);
-	else
-		dir = xmemdup(ctx->root, strlen(ctx->root));
 	name = malloc(strlen(df) + sizeof(".dockerignore"));
-	if (!dir || !name) {
-		free(dir);
+	shown = malloc(strlen(df) + sizeof(".dockerignore"));
+	if (!name || !shown) {
 		free(name);
+		free(shown);
 		return -ENOMEM;
 	}
 	strcpy(name, slash ? slash + 1 : df);
 	strcat(name, ".dockerignore");
-	fd = open_in_root(dir, name);
-	free(dir);
-	if (fd >= 0 && ((rc = locate_ignore(ctx, fd)) || (rc = special_file(ctx, fd, df, ".dockerignore")))) {
-		close(fd);
-		free(name);
+	strcpy(shown, df);
+	strcat(shown, ".dockerignore");
+	dfd = df_arg ? open_df_dir(ctx, df_arg) : dup(ctx->rootfd);
+	if (dfd < 0) {
+		rc = -errno;
+	} else {
+		fd = beneath_open_in_root(dfd, name, INPUT_FLAGS);
+		close(dfd);
+		rc = fd < 0 ? fd : locate_ignore(ctx, fd);
+		if (fd >= 0 && rc)
+			close(fd);
+		else if (fd >= 0)
+			rc = read_input(ctx, fd, shown, &in, &refused);
+	}
+	free(name);
+	if (refused) {
+		free(shown);
 		return rc;
 	}
-	rc = fd < 0 ? -errno : read_all(fd, &buf, &len);
-	if (fd >= 0)
-		close(fd);
-	strcpy(name, df);
-	strcat(name, ".dockerignore");
 	if (rc == 0 || rc == -EACCES)
-		rc = load_rules(ctx, name, rc ? "" : buf, len);
+		rc = load_rules(ctx, shown, rc ? "" : in.data, in.len);
 	else if (broken_read(rc))
-		rc = set_err(ctx, -rc, "cannot read '%s': %s", name, strerror(-rc));
+		rc = set_err(ctx, -rc, "cannot read '%s': %s", shown, strerror(-rc));
 	else
 		rc = 1;
-	free(name);
-	free(buf);
-	if (rc <= 0)
+	free(shown);
+	input_release(&in);
+	if (rc < 0 || (rc == 0 && ctx->dockerfile))
 		return rc;
-	buf = NULL;
-	fd = open_in_root(ctx->root, ".dockerignore");
-	if (fd >= 0 && ((rc = locate_ignore(ctx, fd)) || (rc = special_file(ctx, fd, "", ".dockerignore")))) {
+	if (rc == 0) {
+		/* The rules are read; the Dockerfile lies outside.  The
+		 * archive's .dockerignore is the context's own file (a
+		 * symlink there is refused when it is written). */
+		fd = beneath_open(ctx->rootfd, ".dockerignore", 13, INPUT_FLAGS | O_NOFOLLOW);
+		if (fd == -ENOENT || fd == -ELOOP)
+			return 0;
+		rc = fd < 0 ? fd : read_input(ctx, fd, ".dockerignore", &ctx->dockerignore, &refused);
+		if (rc == -EISDIR)
+			return 0; /* refused when it is written */
+		if (rc && !refused)
+			rc = set_err(ctx, -rc, "cannot read '.dockerignore': %s", strerror(-rc));
+		return rc;
+	}
+	fd = beneath_open_in_root(ctx->rootfd, ".dockerignore", INPUT_FLAGS);
+	rc = fd < 0 ? fd : locate_ignore(ctx, fd);
+	if (fd >= 0 && rc) {
 		close(fd);
 		return rc;
 	}
-	rc = fd < 0 ? -errno : read_all(fd, &buf, &len);
 	if (fd >= 0)
-		close(fd);
+		rc = read_input(ctx, fd, ".dockerignore", &ctx->dockerignore, &refused);
+	if (refused)
+		return rc;
 	if (rc)
 		return broken_read(rc) ? set_err(ctx, -rc, "cannot read '.dockerignore': %s",
 						 strerror(-rc))
 				       : 0;
-	rc = load_rules(ctx, ".dockerignore", buf, len);
-	free(buf);
-	return rc;
+	return load_rules(ctx, ".dockerignore", ctx->dockerignore.data, ctx->dockerignore.len);
 }
 
 int dockerctx_open(struct dockerctx *ctx, const char *dir, const char *dockerfile,
 		   enum ctxpack_builder builder)
 {
-	struct stat st;
+	struct stat st, rst;
 	int rc;
 
 	memset(ctx, 0, sizeof(*ctx));
+	ctx->opened = true;
 	ctx->builder = builder;
+	/* The root is opened once; its name is only for messages and for
+	 * telling where a Dockerfile path lies. */
+	ctx->rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (ctx->rootfd < 0) {
+		if (errno == ENOTDIR)
+			return set_err(ctx, ENOTDIR, "context '%s' is not a directory", dir);
+		return set_err(ctx, errno, "cannot open context '%s': %s", dir, strerror(errno));
+	}
 	ctx->root = realpath(dir, NULL);
 	if (!ctx->root)
 		return set_err(ctx, errno, "cannot open context '%s': %s", dir, strerror(errno));
-	if (stat(ctx->root, &st) < 0)
+	if (fstat(ctx->rootfd, &st) < 0 || stat(ctx->root, &rst) < 0)
 		return set_err(ctx, errno, "cannot open context '%s': %s", dir, strerror(errno));
-	if (!S_ISDIR(st.st_mode))
-		return set_err(ctx, ENOTDIR, "context '%s' is not a directory", dir);
+	if (st.st_dev != rst.st_dev || st.st_ino != rst.st_ino)
+		return set_err(ctx, ESTALE, "cannot open context '%s': it was replaced while it was opened",
+			       dir);
 	rc = find_dockerfile(ctx, dockerfile);
 	if (rc)
 		goto out;
@@ -363,6 +457,12 @@ out:
 
 void dockerctx_close(struct dockerctx *ctx)
 {
+	if (!ctx->opened)
+		return;
+	if (ctx->rootfd >= 0)
+		close(ctx->rootfd);
+	input_release(&ctx->dockerignore);
+	input_release(&ctx->outside_dockerfile);
 	ctxpack_match_free(&ctx->match);
 	ctxpack_rules_free(&ctx->rules);
 	free(ctx->root);

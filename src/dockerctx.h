@@ -11,12 +11,34 @@
 #define CTXPACK_DOCKERCTX_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "ctxpack/ctxpack.h"
 
+/* The most ctxpack reads of an ignore file or a Dockerfile (Docker reads
+ * both whole, without a limit; BuildKit ships the Dockerfile in one
+ * message): a larger one is refused, and so is one that is not a regular
+ * file (a FIFO would block the run, a device be read forever). */
+#define DOCKERCTX_INPUT_MAX (16u << 20)
+#define DOCKERCTX_INPUT_MAX_TEXT "16 MiB"
+
+/* A file read whole (at most DOCKERCTX_INPUT_MAX bytes), with the header
+ * fields of the fstat taken on the descriptor it was read from. */
+struct dockerctx_input {
+	char *data;
+	size_t len;
+	uint32_t mode; /* st_mode & 07777 */
+	int64_t mtime; /* seconds */
+	bool present;
+};
+
 struct dockerctx {
 	enum ctxpack_builder builder;
-	char *root;          /* the context directory, canonical absolute path */
+	bool opened;         /* by dockerctx_open: close releases it (a zeroed struct: nothing) */
+	int rootfd;          /* the context directory, opened once: everything in it is read
+			      * relative to this descriptor (beneath.h), never by root's name */
+	char *root;          /* the context directory, canonical absolute path (for messages) */
 	char *dockerfile;    /* relative to root, cleaned; NULL when outside */
 	char *dockerfile_abs; /* the Dockerfile as found (absolute) */
 	char *ignore_source; /* the ignore file used, relative to root or as given; NULL if none */
@@ -24,6 +46,13 @@ struct dockerctx {
 			      * follows, or beside a -f outside): no message or report
 			      * quotes its lines (rules_hide_text) */
 	char *ignore_target; /* with ignore_outside: where it lies */
+	/* The context's own .dockerignore as read when the rules were loaded
+	 * (when it was read: always by the classic builder, by BuildKit when
+	 * it is the ignore file or the Dockerfile lies outside): pack writes
+	 * the archive's .dockerignore from these bytes, never by a second read. */
+	struct dockerctx_input dockerignore;
+	/* The Dockerfile's content when it lies outside the context. */
+	struct dockerctx_input outside_dockerfile;
 	ctxpack_rules *rules;
 	ctxpack_match *match;
 	char errmsg[1024];

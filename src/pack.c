@@ -72,74 +72,28 @@ static void plan_free(struct plan *pl)
 	free(pl->ahead);
 }
 
-/* Reads all of fd (closed) into *buf (malloc'd); returns 0 or -errno. */
-static int read_fd(int fd, char **buf, size_t *len, struct stat *st)
-{
-	size_t n = 0, cap = 0;
-	char *b = NULL;
-	int e = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, st) < 0) {
-		e = errno;
-		goto out;
-	}
-	for (;;) {
-		ssize_t r;
-		if (GROW(b, cap, n + 65536)) {
-			e = ENOMEM;
-			goto out;
-		}
-		r = read(fd, b + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			e = errno;
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-out:
-	close(fd);
-	if (e) {
-		free(b);
-		return -e;
-	}
-	*buf = b;
-	*len = n;
-	return 0;
-}
-
 /* The Dockerfile outside the context goes in as .dockerfile.<20 hex>, the
  * hex taken from its content (the docker CLI uses random bytes), and its
  * name is appended to .dockerignore so that COPY . . leaves both out. */
 struct outside_df {
 	char name[64];
-	char *data;
+	const char *data;
 	size_t len;
 	int64_t mtime;
 };
 
-static int load_outside_dockerfile(const struct dockerctx *ctx, struct outside_df *df, char *err,
-				   size_t errsz)
+/* df->data borrows the bytes dockerctx read (bounded, a regular file). */
+static void load_outside_dockerfile(const struct dockerctx *ctx, struct outside_df *df)
 {
-	XXH128_hash_t h;
-	struct stat st;
-	int rc = read_fd(open(ctx->dockerfile_abs, O_RDONLY | O_CLOEXEC), &df->data, &df->len, &st);
+	const struct dockerctx_input *in = &ctx->outside_dockerfile;
+	XXH128_hash_t h = XXH3_128bits(in->data, in->len);
 
-	if (rc) {
-		snprintf(err, errsz, "cannot read the Dockerfile '%s': %s", ctx->dockerfile_abs,
-			 strerror(-rc));
-		return rc;
-	}
-	h = XXH3_128bits(df->data, df->len);
+	/* A non-NULL pointer, also for an empty Dockerfile. */
+	df->data = in->data ? in->data : "";
+	df->len = in->len;
 	snprintf(df->name, sizeof(df->name), ".dockerfile.%016llx%04llx",
 		 (unsigned long long)h.high64, (unsigned long long)(h.low64 >> 48));
-	df->mtime = st.st_mtime;
-	return 0;
+	df->mtime = in->mtime;
 }
 
 static int64_t clamp(const struct tar_options *t, int64_t mtime)
@@ -147,91 +101,85 @@ static int64_t clamp(const struct tar_options *t, int64_t mtime)
 	return t->clamp_mtime && mtime > t->mtime_max ? t->mtime_max : mtime;
 }
 
-static int open_context(const struct pack_options *o, struct dockerctx *ctx, int *rootfd, char *err,
+static int open_context(const struct pack_options *o, struct dockerctx *ctx, char *err,
 			size_t errsz)
 {
 	int rc = dockerctx_open(ctx, o->dir, o->dockerfile, o->builder);
 
-	if (rc) {
+	if (rc)
 		snprintf(err, errsz, "%s", ctx->errmsg);
-		return rc;
-	}
-	*rootfd = open(ctx->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (*rootfd < 0) {
-		rc = -errno;
-		snprintf(err, errsz, "cannot open '%s': %s", ctx->root, strerror(errno));
-	}
 	return rc;
 }
 
-static int walk(const struct pack_options *o, const struct dockerctx *ctx, int rootfd,
+static int walk(const struct pack_options *o, const struct dockerctx *ctx,
 		struct walk_result *res, char *err, size_t errsz)
 {
 	struct walk_options wo = { o->builder, ctx->match, o->threads,
 				   o->builder == CTXPACK_BUILDER_BUILDKIT ? ctx->dockerfile : NULL,
 				   o->list_all, o->list_all && o->measure_pruned, o->progress };
 
-	return walk_context(res, rootfd, &wo, err, errsz);
+	return walk_context(res, ctx->rootfd, &wo, err, errsz);
 }
 
 /* The bytes of .dockerignore with the generated Dockerfile's name
  * appended (e: the context's own, or NULL when it has none) into *out
- * (malloc'd).  The context's own is read as the archiver reads any file
- * (tar_body_open: still the file walked, before and after the read). */
-static int ignore_with_name(char **out, size_t *outlen, int rootfd, const struct walk_entry *e,
+ * (malloc'd), and the member's mode and mtime: the context's own comes
+ * from the bytes dockerctx read when it loaded the rules and the fstat of
+ * that read (never a second read: the archive holds what the walk used). */
+static int ignore_with_name(char **out, size_t *outlen, uint32_t *mode, int64_t *mtime,
+			    const struct dockerctx *ctx, const struct walk_entry *e,
 			    const struct outside_df *df, char *err, size_t errsz)
 {
-	char *old = NULL, *buf;
+	const struct dockerctx_input *in = &ctx->dockerignore;
 	size_t len = 0, nl = strlen(df->name);
-	int rc;
+	char *buf;
 
 	if (e && e->type != WT_FILE) /* the docker CLI dies mid-stream here */
 		return set_errmsg(err, errsz, -EINVAL,
 				  "'.dockerignore' is not a regular file, so the Dockerfile's generated name cannot be added to it; move the Dockerfile into the context");
-	if (e) {
-		struct tar_body b;
-		rc = tar_body_open(&b, rootfd, NULL, e, false, true, err, errsz);
-		old = b.data;
-		len = b.len;
-		b.data = NULL;
-		tar_body_free(&b);
-		if (rc)
-			return rc;
+	if (e && !in->present) {
+		/* It appeared after the rules were read. */
+		snprintf(err, errsz, "'.dockerignore' changed while the context was read");
+		return -ESTALE;
 	}
-	buf = malloc(len + nl + sizeof("\n.dockerignore\n\n"));
+	buf = malloc((e ? in->len : 0) + nl + sizeof("\n.dockerignore\n\n"));
 	if (!buf) {
-		free(old);
 		snprintf(err, errsz, "out of memory");
 		return -ENOMEM;
 	}
 	if (e) {
-		memcpy(buf, old, len);
+		memcpy(buf, in->data, in->len);
+		len = in->len;
+		*mode = in->mode;
+		*mtime = in->mtime;
 	} else {
 		memcpy(buf, ".dockerignore", 13);
 		len = 13;
+		*mode = 0600;
+		*mtime = df->mtime;
 	}
 	buf[len++] = '\n';
 	memcpy(buf + len, df->name, nl);
 	len += nl;
 	buf[len++] = '\n';
-	free(old);
 	*out = buf;
 	*outlen = len;
 	return 0;
 }
 
-static int add_ignore_with_name(struct tar_writer *w, int rootfd, const struct walk_entry *e,
-				const struct outside_df *df, const struct tar_options *t, char *err,
-				size_t errsz)
+static int add_ignore_with_name(struct tar_writer *w, const struct dockerctx *ctx,
+				const struct walk_entry *e, const struct outside_df *df,
+				const struct tar_options *t, char *err, size_t errsz)
 {
 	char *buf;
 	size_t len;
-	int rc = ignore_with_name(&buf, &len, rootfd, e, df, err, errsz);
+	uint32_t mode;
+	int64_t mtime;
+	int rc = ignore_with_name(&buf, &len, &mode, &mtime, ctx, e, df, err, errsz);
 
 	if (rc)
 		return rc;
-	rc = tar_add_data(w, ".dockerignore", e ? e->mode : 0600,
-			  clamp(t, e ? e->mtime_sec : df->mtime), buf, len, err, errsz);
+	rc = tar_add_data(w, ".dockerignore", mode, clamp(t, mtime), buf, len, err, errsz);
 	free(buf);
 	return rc;
 }
@@ -239,7 +187,6 @@ static int add_ignore_with_name(struct tar_writer *w, int rootfd, const struct w
 struct pack_session {
 	struct pack_options o;
 	struct dockerctx ctx;
-	int rootfd;
 	struct outside_df df;
 	struct walk_result res;
 	const struct walk_entry *ignore_entry; /* the sent .dockerignore, when df.data */
@@ -270,18 +217,15 @@ int pack_open(struct pack_session **out, const struct pack_options *o, char *err
 		return -ENOMEM;
 	}
 	s->o = *o;
-	s->rootfd = -1;
-	rc = open_context(o, &s->ctx, &s->rootfd, err, errsz);
+	rc = open_context(o, &s->ctx, err, errsz);
 	if (rc) {
-		s->rootfd = -1;
 		dockerctx_close(&s->ctx);
 		free(s);
 		return rc;
 	}
 	if (!s->ctx.dockerfile && s->ctx.dockerfile_abs)
-		rc = load_outside_dockerfile(&s->ctx, &s->df, err, errsz);
-	if (!rc)
-		rc = walk(o, &s->ctx, s->rootfd, &s->res, err, errsz);
+		load_outside_dockerfile(&s->ctx, &s->df);
+	rc = walk(o, &s->ctx, &s->res, err, errsz);
 	if (rc) {
 		pack_close(&s);
 		return rc;
@@ -333,12 +277,9 @@ void pack_close(struct pack_session **sp)
 
 	if (!s)
 		return;
-	free(s->df.data);
 	free(s->hash);
 	free(s->hashed);
 	walk_result_release(&s->res);
-	if (s->rootfd >= 0)
-		close(s->rootfd);
 	dockerctx_close(&s->ctx);
 	free(s);
 	*sp = NULL;
@@ -359,7 +300,7 @@ static int write_members(struct pack_session *s, struct tar_writer *w, bool coun
 	if (!rc && hash)
 		rc = want_hashes(s);
 	if (!rc && !count_only)
-		rc = prefetch_start(&ahead, s->rootfd, plan.ahead, plan.nahead, s->o.threads,
+		rc = prefetch_start(&ahead, s->ctx.rootfd, plan.ahead, plan.nahead, s->o.threads,
 				    hash);
 	if (rc) {
 		snprintf(err, errsz, "cannot start the archiver: %s", strerror(-rc));
@@ -371,7 +312,7 @@ static int write_members(struct pack_session *s, struct tar_writer *w, bool coun
 		if (!e->sent)
 			continue;
 		if (e == s->ignore_entry) {
-			rc = add_ignore_with_name(w, s->rootfd, e, &s->df, t, err, errsz);
+			rc = add_ignore_with_name(w, &s->ctx, e, &s->df, t, err, errsz);
 			if (rc)
 				goto out;
 			rep->entries++;
@@ -393,10 +334,10 @@ static int write_members(struct pack_session *s, struct tar_writer *w, bool coun
 			}
 			tar_body_free(&b);
 		} else if (hash && e->type == WT_FILE && !link) {
-			rc = tar_add_hash(w, s->rootfd, e, s->hash[i], err, errsz);
+			rc = tar_add_hash(w, s->ctx.rootfd, e, s->hash[i], err, errsz);
 			s->hashed[i] = !rc;
 		} else {
-			rc = tar_add(w, s->rootfd, e, link, err, errsz);
+			rc = tar_add(w, s->ctx.rootfd, e, link, err, errsz);
 		}
 		if (rc)
 			goto out;
@@ -406,7 +347,7 @@ static int write_members(struct pack_session *s, struct tar_writer *w, bool coun
 	}
 	if (s->df.data) {
 		if (!s->ignore_entry) {
-			rc = add_ignore_with_name(w, s->rootfd, NULL, &s->df, t, err, errsz);
+			rc = add_ignore_with_name(w, &s->ctx, NULL, &s->df, t, err, errsz);
 			if (rc)
 				goto out;
 			rep->entries++;
@@ -525,8 +466,10 @@ int pack_list(const struct pack_options *o, struct walk_result *out, struct pack
 	*out = s->res;
 	memset(&s->res, 0, sizeof(s->res));
 	if (keep) {
+		/* The descriptor and the bytes move too; s->df borrowed them. */
 		*keep = s->ctx;
 		memset(&s->ctx, 0, sizeof(s->ctx));
+		memset(&s->df, 0, sizeof(s->df));
 	}
 	pack_close(&s);
 	return 0;
@@ -577,7 +520,7 @@ int pack_hash(struct pack_session *s, const bool *only, struct hashcache *cache,
 		atomic_store(&progress->items_total, n);
 		atomic_store(&progress->phase, PROGRESS_WRITE);
 	}
-	rc = hashfiles(out, v, n, s->rootfd, s->o.threads, cache, progress, stats, err, errsz);
+	rc = hashfiles(out, v, n, s->ctx.rootfd, s->o.threads, cache, progress, stats, err, errsz);
 	if (!rc)
 		for (size_t k = 0; k < n; k++) {
 			memcpy(s->hash[at[k]], out[k], 16);
@@ -621,6 +564,8 @@ int pack_members_each(const struct pack_session *s, int (*fn)(void *arg, const s
 	struct plan plan;
 	char *buf = NULL;
 	size_t len;
+	uint32_t mode;
+	int64_t mtime;
 	int rc;
 
 	rc = plan_members(res, s->o.builder, s->ignore_entry, &plan);
@@ -635,10 +580,11 @@ int pack_members_each(const struct pack_session *s, int (*fn)(void *arg, const s
 		if (!e->sent)
 			continue;
 		if (e == s->ignore_entry) {
-			rc = ignore_with_name(&buf, &len, s->rootfd, e, &s->df, err, errsz);
+			rc = ignore_with_name(&buf, &len, &mode, &mtime, &s->ctx, e, &s->df, err,
+					      errsz);
 			if (!rc) {
-				rc = add_data_member(fn, arg, ".dockerignore", e->mode & 07777,
-						     clamp(t, e->mtime_sec), buf, len);
+				rc = add_data_member(fn, arg, ".dockerignore", mode, clamp(t, mtime),
+						     buf, len);
 				if (rc)
 					snprintf(err, errsz, "out of memory");
 			}
@@ -683,9 +629,10 @@ int pack_members_each(const struct pack_session *s, int (*fn)(void *arg, const s
 	}
 	if (!rc && s->df.data) {
 		if (!s->ignore_entry) {
-			rc = ignore_with_name(&buf, &len, s->rootfd, NULL, &s->df, err, errsz);
+			rc = ignore_with_name(&buf, &len, &mode, &mtime, &s->ctx, NULL, &s->df, err,
+					      errsz);
 			if (!rc)
-				rc = add_data_member(fn, arg, ".dockerignore", 0600, clamp(t, s->df.mtime),
+				rc = add_data_member(fn, arg, ".dockerignore", mode, clamp(t, mtime),
 						     buf, len);
 			free(buf);
 		}

@@ -31,7 +31,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -39,13 +38,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 #include <xxhash.h>
 #include <zstd.h>
 
 #include "tarwriter.h"
+#include "beneath.h"
 #include "internal.h"
 #include "pattern.h"
 
@@ -570,69 +569,6 @@ static int write_header(struct tar_writer *w, const struct hdr *h, char *err, si
 }
 
 /* ---- reading the context ----------------------------------------------- */
-
-/* openat2 is missing (before Linux 5.6) or refused by a seccomp filter. */
-static atomic_bool no_openat2;
-
-void tar_disable_openat2(void)
-{
-	atomic_store(&no_openat2, true);
-}
-
-static int openat_beneath(int dfd, const char *path, int flags)
-{
-	struct open_how how = {.flags = (uint64_t)flags,
-			       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS};
-	int fd;
-
-	if (atomic_load_explicit(&no_openat2, memory_order_relaxed))
-		return openat_nofollow(dfd, path, flags);
-	fd = (int)syscall(SYS_openat2, dfd, path, &how, sizeof(how));
-	if (fd < 0 && (errno == ENOSYS || errno == EPERM)) {
-		atomic_store_explicit(&no_openat2, true, memory_order_relaxed);
-		return openat_nofollow(dfd, path, flags);
-	}
-	return fd;
-}
-
-/* Opens path below rootfd without following any symlink on the way (the
- * last component: per O_NOFOLLOW / O_PATH).  Paths of PATH_MAX bytes and
- * more are opened a directory chunk at a time.  Returns fd or -errno. */
-static int open_entry(int rootfd, const char *path, size_t len, int flags)
-{
-	char chunk[PATH_MAX];
-	int dfd = rootfd, fd;
-
-	while (len >= PATH_MAX) {
-		size_t cut = PATH_MAX - 1;
-		int nd;
-		while (cut > 0 && path[cut] != '/')
-			cut--;
-		if (cut == 0) {
-			fd = -ENAMETOOLONG;
-			goto out;
-		}
-		memcpy(chunk, path, cut);
-		chunk[cut] = 0;
-		nd = openat_beneath(dfd, chunk, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (nd < 0) {
-			fd = -errno;
-			goto out;
-		}
-		if (dfd != rootfd)
-			close(dfd);
-		dfd = nd;
-		path += cut + 1;
-		len -= cut + 1;
-	}
-	fd = openat_beneath(dfd, path, flags);
-	if (fd < 0)
-		fd = -errno;
-out:
-	if (dfd != rootfd)
-		close(dfd);
-	return fd;
-}
 
 /* Reads security.capability as moby/go-archive's
  * ReadSecurityXattrToTarHeader does: any error means none, and a
@@ -1223,24 +1159,24 @@ static int open_in_dir(struct tar_dir *dir, int rootfd, const struct walk_entry 
 	size_t dlen = slash ? (size_t)(slash - e->path) : 0;
 
 	if (!dir || !slash)
-		return open_entry(rootfd, e->path, e->len, flags);
+		return beneath_open(rootfd, e->path, e->len, flags);
 	if (dir->fd < 0 || dir->len != dlen || memcmp(dir->path, e->path, dlen)) {
 		if (dir->fd >= 0)
 			close(dir->fd);
 		dir->fd = -1;
 		if (GROW(dir->path, dir->alloc, dlen + 1))
-			return open_entry(rootfd, e->path, e->len, flags);
+			return beneath_open(rootfd, e->path, e->len, flags);
 		/* open_entry takes a NUL-terminated path: the directory's own */
 		memcpy(dir->path, e->path, dlen);
 		dir->path[dlen] = '\0';
-		dir->fd = open_entry(rootfd, dir->path, dlen, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		dir->fd = beneath_open(rootfd, dir->path, dlen, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (dir->fd < 0) {
 			dir->fd = -1;
-			return open_entry(rootfd, e->path, e->len, flags);
+			return beneath_open(rootfd, e->path, e->len, flags);
 		}
 		dir->len = dlen;
 	}
-	return open_entry(dir->fd, slash + 1, e->len - dlen - 1, flags);
+	return beneath_open(dir->fd, slash + 1, e->len - dlen - 1, flags);
 }
 
 void tar_dir_close(struct tar_dir *dir)

@@ -85,11 +85,6 @@ struct tar_dir {
 #define TAR_DIR_INIT { -1, NULL, 0, 0 }
 void tar_dir_close(struct tar_dir *dir);
 
-/* Behave from now on as where openat2(2) is missing (before Linux 5.6, or
- * refused by a seccomp filter): files are then opened one directory at a
- * time with O_NOFOLLOW.  For tests of that path. */
-void tar_disable_openat2(void);
-
 /* Opens the regular file e below rootfd for reading as tar_body_open does
  * (dir as there), checked against the walk (walk_file_check at
  * WALK_OPENED; the reader checks again after the last byte).  st, if not

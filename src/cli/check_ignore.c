@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "beneath.h"
 #include "dockerctx.h"
 #include "explain.h"
 #include "internal.h"
@@ -302,7 +303,8 @@ static int check_one(struct ci_run *r, const char *given, size_t glen)
 	 * build that BuildKit itself would not.) */
 	if (n > 0 && !res.sent && !res.pruned && r->ctx.builder == CTXPACK_BUILDER_BUILDKIT) {
 		if (res.descend) {
-			int fd = open(r->buf, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			int fd = beneath_open(r->ctx.rootfd, r->buf, (size_t)n,
+					      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (fd >= 0) {
 				size_t cap = (size_t)n + 1;
 				char *path = malloc(cap);

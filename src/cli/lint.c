@@ -7,16 +7,15 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "beneath.h"
 #include "classify.h"
 #include "commands.h"
 #include "dockerctx.h"
@@ -824,25 +823,14 @@ static void check_dockerfile(struct lint *l, const struct side *mine, const stru
 
 /* ---- what is sent ---- */
 
-/* Opens path below the context root, never through a symlink. */
-static int open_beneath(int rootfd, const char *path)
-{
-	struct open_how how = { .flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
-				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS };
-	int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
-
-	if (fd < 0 && errno == ENOSYS)
-		fd = openat(rootfd, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	return fd;
-}
-
 /* Up to SECRET_SCAN_MAX bytes of a regular file into buf; -1 if it cannot
  * be read (it changed since the walk, or became something else). */
 static ssize_t read_head(int rootfd, const char *path, char *buf)
 {
 	struct stat st;
 	size_t n = 0;
-	int fd = open_beneath(rootfd, path);
+	int fd = beneath_open(rootfd, path, strlen(path),
+			      O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 
 	if (fd < 0)
 		return -1;
@@ -883,11 +871,10 @@ static const char *secret_of(int rootfd, const struct walk_entry *e, char *buf, 
 static void check_secrets(struct lint *l, const struct dockerctx *ctx, const struct walk_result *res)
 {
 	char *buf = malloc(SECRET_SCAN_MAX);
-	int rootfd = open(ctx->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	if (!buf || rootfd < 0) {
-		l->oom |= !buf;
-		goto out;
+	if (!buf) {
+		l->oom = true;
+		return;
 	}
 	for (size_t i = 0; i < res->n; i++) {
 		const struct walk_entry *e = res->v[i];
@@ -896,7 +883,7 @@ static void check_secrets(struct lint *l, const struct dockerctx *ctx, const str
 		FILE *m;
 		if (!e->sent || e->type != WT_FILE)
 			continue;
-		what = secret_of(rootfd, e, buf, &by_content);
+		what = secret_of(ctx->rootfd, e, buf, &by_content);
 		if (!what)
 			continue;
 		m = path_finding(l, "secret-file", SEV_ERROR, e);
@@ -906,9 +893,6 @@ static void check_secrets(struct lint *l, const struct dockerctx *ctx, const str
 			what, by_content ? "found in the content" : "by the name");
 		msg_done(l, m);
 	}
-out:
-	if (rootfd >= 0)
-		close(rootfd);
 	free(buf);
 }
 

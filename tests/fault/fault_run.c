@@ -75,6 +75,7 @@
 #include "members.h"
 #include "pack.h"
 #include "stats.h"
+#include "beneath.h"
 #include "tarwriter.h"
 
 /* ---- the wrapped calls --------------------------------------------------- */
@@ -684,7 +685,7 @@ int main(int argc, char **argv)
 	}
 	arm();
 	if (a.no_openat2)
-		tar_disable_openat2();
+		beneath_disable_openat2();
 	if (!strcmp(a.mode, "pack"))
 		rc = run_pack(&a, err, sizeof(err));
 	else if (!strcmp(a.mode, "digest") || !strcmp(a.mode, "cache"))

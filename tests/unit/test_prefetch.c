@@ -22,6 +22,7 @@
 #include <cmocka.h>
 #include <xxhash.h>
 
+#include "beneath.h"
 #include "prefetch.h"
 
 #define NFILES 2000
@@ -220,7 +221,7 @@ static void test_symlinked_dir(void **state)
  * fallback stays on for the rest of the process.) */
 static void test_symlinked_dir_without_openat2(void **state)
 {
-	tar_disable_openat2();
+	beneath_disable_openat2();
 	symlinked_dir(state);
 }
 
