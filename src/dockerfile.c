@@ -41,7 +41,8 @@ static void buf_add(struct buf *b, const char *p, size_t n)
 		b->rc = -ENOMEM;
 		return;
 	}
-	memcpy(b->s + b->n, p, n);
+	if (n)
+		memcpy(b->s + b->n, p, n);
 	b->n += n;
 	b->s[b->n] = '\0';
 }
@@ -3256,6 +3257,9 @@ static int read_stages(struct dockerfile *df)
 		}
 		in->stage = (int)df->nstages - 1;
 	}
+	if (df->nstages == 0) /* only ARGs: lastTarget() of no stage panics */
+		return df_fail(df, -EINVAL, df->instrs[df->ninstrs - 1].start_line,
+			       "no FROM instruction, nothing to build");
 	if ((rc = read_meta(df)))
 		return rc;
 	if (meta_env(df, &e))
