@@ -1035,12 +1035,15 @@ static int df_fail(struct dockerfile *df, int rc, int line, const char *fmt, ...
 	__attribute__((format(printf, 4, 5)));
 static int df_fail(struct dockerfile *df, int rc, int line, const char *fmt, ...)
 {
-	char m[448];
+	char raw[448], m[448];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(m, sizeof(m), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	/* bytes from the Dockerfile reach the message: control bytes and
+	 * bytes that are not UTF-8 become \xHH (text_quote) */
+	text_quote(m, sizeof(m), raw, strlen(raw));
 	df->err.code = rc;
 	df->err.line = line;
 	if (rc == -ENOMEM)
