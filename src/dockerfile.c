@@ -19,6 +19,8 @@
 #define R_EOF (-1)
 #define SCANNER_MAX_TOKEN 65536 /* bufio.MaxScanTokenSize */
 #define MEMO_MAX_BITS (1u << 26) /* the pattern matcher's table bound */
+#define LEX_MAX_DEPTH 1000       /* ${ inside ${ (Go's stack grows; ours not) */
+#define ONBUILD_MAX_DEPTH 64     /* ONBUILD ONBUILD ... parsed this deep */
 
 /* ---- small buffers ---- */
 
@@ -204,6 +206,7 @@ struct lex {
 	int escape;
 	bool raw_quotes, raw_escapes, skip_unset, skip_quotes;
 	bool strict;        /* an unset name may be the base image's */
+	int depth;          /* ${ nesting */
 	char unknown[64];   /* the first such name */
 	char *err;
 	size_t errsz;
@@ -716,6 +719,9 @@ static int process_dollar(struct lex *lx, struct buf *out)
 	int rc;
 
 	lx_next(lx);
+	if (lx->depth >= LEX_MAX_DEPTH)
+		return lex_fail(lx, -E2BIG, "variables nested deeper than %d levels", LEX_MAX_DEPTH);
+	lx->depth++;
 	if (lx_peek(lx) != '{') {
 		if ((rc = process_name(lx, &name)))
 			goto out;
@@ -875,6 +881,7 @@ static int process_dollar(struct lex *lx, struct buf *out)
 		goto out;
 	}
 out:
+	lx->depth--;
 	if (!rc)
 		rc = name.rc ? name.rc : word.rc ? word.rc : chs.rc;
 	free(name.s);
@@ -1115,6 +1122,7 @@ void dockerfile_free(struct dockerfile **dfp)
 		free(df->stages[i].platform);
 	}
 	free(df->stages);
+	free(df->by_name);
 	for (size_t i = 0; i < df->nwarnings; i++)
 		free(df->warnings[i].msg);
 	free(df->warnings);
@@ -1994,10 +2002,14 @@ static int new_node_from_line(struct node *n, const char *line, int escape, int 
 			rc = node_arg(n, args, strlen(args));
 	} else if (!strcmp(lower, "onbuild")) {
 		/* parseSubCommand; nodeArgs flattens the child */
-		if (*args) {
+		if (*args && depth >= ONBUILD_MAX_DEPTH) {
+			rc = node_errf(n, "ONBUILD nested deeper than %d levels", ONBUILD_MAX_DEPTH);
+			if (rc == -EINVAL)
+				rc = -E2BIG;
+		} else if (*args) {
 			struct node child = { 0 };
 			rc = new_node_from_line(&child, args, escape, depth + 1);
-			if (rc == -EINVAL || rc == -ENOTSUP) {
+			if (rc == -EINVAL || rc == -ENOTSUP || rc == -E2BIG) {
 				n->err = child.err;
 				child.err = NULL;
 			}
@@ -2447,7 +2459,7 @@ static int parse_lines(struct dockerfile *df, const char *buf, size_t len)
 		if (rc == -EINVAL || rc == -ENOTSUP)
 			rc = df_fail(df, rc, start, "%s", n.err ? n.err : "parse error");
 		else if (rc == -E2BIG)
-			rc = df_fail(df, rc, start, "heredoc too long");
+			rc = df_fail(df, rc, start, "%s", n.err ? n.err : "heredoc too long");
 		else if (rc)
 			rc = df_fail(df, rc, start, "out of memory");
 		node_release(&n);
@@ -3225,6 +3237,15 @@ static int read_meta(struct dockerfile *df)
 	return 0;
 }
 
+static int by_name_cmp(const void *a, const void *b, void *arg)
+{
+	const struct dockerfile *df = arg;
+	int x = *(const int *)a, y = *(const int *)b;
+	int c = strcmp(df->stages[x].name, df->stages[y].name);
+
+	return c ? c : (x > y) - (x < y);
+}
+
 /* instructions.Parse's stage assignment, then the stage loop of
  * toDispatchState (FROM expanded with the global ARGs) */
 static int read_stages(struct dockerfile *df)
@@ -3294,7 +3315,16 @@ static int read_stages(struct dockerfile *df)
 				st->base_stage = (int)k;
 	}
 	df_env_release(&e);
-	return rc;
+	if (rc)
+		return rc;
+	df->by_name = calloc(df->nstages + 1, sizeof(*df->by_name));
+	if (!df->by_name)
+		return df_fail(df, -ENOMEM, 0, "out of memory");
+	for (size_t s = 0; s < df->nstages; s++)
+		if (df->stages[s].name)
+			df->by_name[df->nby_name++] = (int)s;
+	qsort_r(df->by_name, df->nby_name, sizeof(*df->by_name), by_name_cmp, df);
+	return 0;
 }
 
 int dockerfile_read(struct dockerfile *df, const char *name, const void *buf, size_t len,
@@ -3374,18 +3404,29 @@ static bool go_atoi(const char *s, long long *v)
 	return true;
 }
 
-/* findStateByName */
+/* findStateByName: statesByName keeps the last stage of a name; a binary
+ * search in by_name (named stages sorted by name, then index) */
 static int stage_by_name(const struct dockerfile *df, const char *name)
 {
 	char *l = go_lower(name);
+	size_t lo = 0, hi = df->nby_name;
 	int found = -1;
 
-	for (size_t i = 0; l && i < df->nstages; i++)
-		if (df->stages[i].name && !strcmp(df->stages[i].name, l))
-			found = (int)i;
+	while (l && lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(df->stages[df->by_name[mid]].name, l);
+		if (c <= 0) {
+			if (c == 0)
+				found = df->by_name[mid];
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
 	free(l);
 	return found;
 }
+
 
 /* toCommand and detectRunMount: the stages instruction i reads from
  * (deps[] of its stage); -1 entries are images.  Returns the count, or a

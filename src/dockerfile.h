@@ -90,7 +90,8 @@ struct df_instr {
 	size_t nheredocs;
 	int stage;       /* the stage it belongs to; -1: a global ARG */
 
-	/* COPY/ADD: flags and sources (parseSourcesAndDest) */
+	/* COPY/ADD: flags and sources (parseSourcesAndDest); from is FROM's
+	 * --platform for a FROM */
 	char *from, *chown, *chmod, *checksum;
 	bool link, keep_git_dir, parents;
 	char **excludes;
@@ -161,6 +162,8 @@ struct dockerfile {
 	size_t ninstrs, ainstrs;
 	struct df_stage *stages;
 	size_t nstages, astages;
+	int *by_name; /* named stages by name, then index (findStateByName) */
+	size_t nby_name;
 	struct df_warning *warnings;
 	size_t nwarnings, awarnings;
 	/* the global scope: built-in platform ARGs, then ARGs before the

@@ -534,6 +534,69 @@ static void test_expansion_bound(void **state)
 	dockerfile_free(&df);
 }
 
+static int read_text(struct dockerfile **df, const char *text)
+{
+	assert_int_equal(dockerfile_new(df), 0);
+	return dockerfile_read(*df, "Dockerfile", text, strlen(text), NULL);
+}
+
+/* Inputs that would exhaust the stack or time without the bounds */
+static void test_hostile_bounds(void **state)
+{
+	struct dockerfile *df;
+	struct df_source *s;
+	size_t ns, k = 0;
+	char *t = malloc(8 << 20);
+	bool *need;
+	(void)state;
+
+	/* ${A:-${A:-...}} 10000 deep (60 KB, one line) */
+	k = (size_t)sprintf(t, "FROM scratch\nCOPY ");
+	for (int i = 0; i < 10000; i++)
+		k += (size_t)sprintf(t + k, "${A:-");
+	for (int i = 0; i < 10000; i++)
+		t[k++] = '}';
+	strcpy(t + k, " /\n");
+	assert_int_equal(read_text(&df, t), 0);
+	assert_int_equal(dockerfile_sources(df, NULL, CTXPACK_BUILDER_BUILDKIT, &s, &ns), -E2BIG);
+	assert_int_equal(dockerfile_error(df)->line, 2);
+	dockerfile_free(&df);
+
+	/* ONBUILD ONBUILD ... 5000 times */
+	k = (size_t)sprintf(t, "FROM scratch\n");
+	for (int i = 0; i < 5000; i++)
+		k += (size_t)sprintf(t + k, "ONBUILD ");
+	strcpy(t + k, "RUN x\n");
+	assert_int_equal(read_text(&df, t), -E2BIG);
+	assert_int_equal(dockerfile_error(df)->line, 2);
+	dockerfile_free(&df);
+
+	/* 4097 stages */
+	k = 0;
+	for (int i = 0; i < 4097; i++)
+		k += (size_t)sprintf(t + k, "FROM scratch AS s%d\n", i);
+	assert_int_equal(read_text(&df, t), -E2BIG);
+	assert_int_equal(dockerfile_error(df)->line, 4097);
+	dockerfile_free(&df);
+
+	/* 4096 stages, 200,000 COPY --from: one name lookup is a search */
+	k = 0;
+	for (int i = 0; i < 4096; i++)
+		k += (size_t)sprintf(t + k, "FROM scratch AS s%d\n", i);
+	for (int i = 0; i < 200000; i++)
+		k += (size_t)sprintf(t + k, "COPY --from=s%d a b\n", i % 4095);
+	assert_int_equal(read_text(&df, t), 0);
+	need = calloc(df->nstages, sizeof(*need));
+	assert_int_equal(dockerfile_stages_needed(df, NULL, CTXPACK_BUILDER_BUILDKIT, need), 0);
+	for (size_t i = 0; i < df->nstages; i++)
+		assert_true(need[i]);
+	assert_int_equal(dockerfile_sources(df, "s7", CTXPACK_BUILDER_BUILDKIT, &s, &ns), 0);
+	assert_int_equal(ns, 0);
+	free(need);
+	dockerfile_free(&df);
+	free(t);
+}
+
 int main(int argc, char **argv)
 {
 	struct CMUnitTest *tests;
@@ -542,7 +605,7 @@ int main(int argc, char **argv)
 
 	for (int i = 1; i < argc; i++)
 		load(argv[i]);
-	tests = calloc(ncases + 2, sizeof(*tests));
+	tests = calloc(ncases + 3, sizeof(*tests));
 	for (size_t i = 0; i < ncases; i++) {
 		tests[n].name = cases[i].name;
 		tests[n].test_func = cases[i].lex ? run_lex : run_case;
@@ -550,6 +613,7 @@ int main(int argc, char **argv)
 	}
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_api_edges);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_expansion_bound);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_hostile_bounds);
 	cmocka_set_message_output(CM_OUTPUT_TAP);
 	rc = _cmocka_run_group_tests("dockerfile", tests, n, NULL, NULL);
 	for (size_t i = 0; i < ncases; i++) {
