@@ -1096,6 +1096,9 @@ static void instr_release(struct df_instr *in)
 	for (size_t i = 0; i < in->nmounts; i++) {
 		free(in->mounts[i].spec);
 		free(in->mounts[i].from);
+		free(in->mounts[i].type);
+		free(in->mounts[i].source);
+		free(in->mounts[i].target);
 	}
 	free(in->mounts);
 	free(in->network);
@@ -2937,6 +2940,17 @@ static int parse_instruction(struct dockerfile *df, struct df_instr *in, char *e
 					rc = -ENOMEM;
 					break;
 				}
+				if (!strcmp(lk, "type")) {
+					free(mt.type);
+					mt.type = go_lower(eq + 1);
+				} else if (!strcmp(lk, "source") || !strcmp(lk, "src")) {
+					free(mt.source);
+					mt.source = sdup(eq + 1);
+				} else if (!strcmp(lk, "target") || !strcmp(lk, "dst") ||
+					   !strcmp(lk, "destination")) {
+					free(mt.target);
+					mt.target = sdup(eq + 1);
+				}
 				if (!strcmp(lk, "from")) {
 					if (has_dollar_any(eq + 1)) {
 						snprintf(err, errsz,
@@ -2953,11 +2967,16 @@ static int parse_instruction(struct dockerfile *df, struct df_instr *in, char *e
 			}
 			strv_free(fields, nfields);
 			mt.spec = sdup(m->values[i]);
-			if (!rc && (!mt.spec || GROW(in->mounts, amounts, in->nmounts + 1)))
+			if (!mt.type)
+				mt.type = sdup("bind");
+			if (!rc && (!mt.spec || !mt.type || GROW(in->mounts, amounts, in->nmounts + 1)))
 				rc = -ENOMEM;
 			if (rc) {
 				free(mt.spec);
 				free(mt.from);
+				free(mt.type);
+				free(mt.source);
+				free(mt.target);
 				goto out;
 			}
 			in->mounts[in->nmounts++] = mt;

@@ -51,12 +51,15 @@ struct df_heredoc {
 	bool chomp;    /* <<-: leading tabs stripped */
 };
 
-/* RUN --mount, as parsed before expansion: only from= is read then
- * (instructions.parseMount without an expander); the other fields are
- * read by dockerfile_sources() after expansion. */
+/* RUN --mount, as parsed before expansion (BuildKit reads only from= then:
+ * instructions.parseMount without an expander); dockerfile_sources()
+ * parses each mount again after expansion, as dispatch does. */
 struct df_mount {
-	char *spec; /* the flag's value */
-	char *from; /* from= before expansion, or NULL */
+	char *spec;   /* the flag's value */
+	char *from;   /* from= before expansion, or NULL */
+	char *type;   /* type= lowercased, before expansion ("bind" when none) */
+	char *source; /* source= or src=, before expansion, or NULL */
+	char *target; /* target=, dst= or destination=, before expansion, or NULL */
 };
 
 enum df_kind {

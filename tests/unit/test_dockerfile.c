@@ -351,6 +351,16 @@ static void run_case(void **state)
 			assert_string_equal(in->mounts[k].spec, u);
 			free(u);
 			assert_string_equal(in->mounts[k].from ? in->mounts[k].from : "-", from);
+		} else if (!strcmp(kw, "mountfields")) {
+			int k;
+			char ty[800], so[256], ta[256], got[800];
+			assert_int_equal(sscanf(rest, "%d %255s %255s %255s", &k, ty, so, ta), 4);
+			assert_true((size_t)k < in->nmounts);
+			snprintf(got, sizeof(got), "%s %s %s", in->mounts[k].type,
+				 in->mounts[k].source ? in->mounts[k].source : "-",
+				 in->mounts[k].target ? in->mounts[k].target : "-");
+			snprintf(ty + strlen(ty), sizeof(ty) - strlen(ty), " %s %s", so, ta);
+			assert_string_equal(got, ty);
 		} else if (!strcmp(kw, "heredoc")) {
 			int k, e, ch;
 			char nm[256], content[1024];
