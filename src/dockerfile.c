@@ -3609,19 +3609,59 @@ static bool is_http_source(const char *s)
 	return !strncmp(s, "http://", 7) || !strncmp(s, "https://", 8);
 }
 
-/* The path of a URL's "scheme://authority/path?query#fragment" */
-static bool url_path_has_git_suffix(const char *after_scheme)
+/* url.Parse's checks on "scheme://AUTHORITY/path?query#fragment" that
+ * matter here: no control byte anywhere, a host of the characters Go
+ * accepts (bytes >= 0x80 too), a numeric port; then whether the path
+ * ends in ".git". */
+static bool url_git_path(const char *after_scheme)
 {
-	const char *p = strchr(after_scheme, '/'), *e;
+	size_t alen = strcspn(after_scheme, "/?#"), at = 0, hs, pe;
+	const char *colon, *p, *e;
 
-	if (!p)
+	for (const char *c = after_scheme; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return false;
+	for (size_t i = 0; i < alen; i++)
+		if (after_scheme[i] == '@')
+			at = i + 1; /* userinfo ends at the last '@' */
+	hs = at;
+	colon = memchr(after_scheme + hs, ':', alen - hs);
+	pe = colon ? (size_t)(colon - after_scheme) : alen;
+	for (size_t i = hs; i < pe; i++) {
+		unsigned char c = (unsigned char)after_scheme[i];
+		if (c < 0x80 && !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+				  (c >= '0' && c <= '9') || strchr("-._~!$&'()*+,;=[]<>\"%", c)))
+			return false;
+	}
+	for (size_t i = pe + 1; colon && i < alen; i++)
+		if (after_scheme[i] < '0' || after_scheme[i] > '9')
+			return false;
+	if (after_scheme[alen] != '/')
 		return false;
+	p = after_scheme + alen;
 	e = p + strcspn(p, "?#");
 	return e - p >= 4 && !memcmp(e - 4, ".git", 4);
 }
 
+/* sshutil's gitSSHRegex ^([a-zA-Z0-9-_]+)@([a-zA-Z0-9-.]+):(.*?)(?:#(.*))?$ */
+static bool scp_style(const char *s)
+{
+	size_t u = 0, h;
+
+	while ((s[u] >= 'a' && s[u] <= 'z') || (s[u] >= 'A' && s[u] <= 'Z') ||
+	       (s[u] >= '0' && s[u] <= '9') || s[u] == '-' || s[u] == '_')
+		u++;
+	if (!u || s[u] != '@')
+		return false;
+	h = u + 1;
+	while ((s[h] >= 'a' && s[h] <= 'z') || (s[h] >= 'A' && s[h] <= 'Z') ||
+	       (s[h] >= '0' && s[h] <= '9') || s[h] == '-' || s[h] == '.')
+		h++;
+	return h > u + 1 && s[h] == ':' && !strchr(s + h, '\n');
+}
+
 /* gitutil.ParseGitRef succeeding with a reference that is not
- * IndistinguishableFromLocal (approximated: see docs/dockerfile.md) */
+ * IndistinguishableFromLocal (ParseURL, then "https://" + ref) */
 static bool is_git_ref(const char *s)
 {
 	size_t k = 0;
@@ -3633,17 +3673,14 @@ static bool is_git_ref(const char *s)
 		k++;
 	if (k && !strncmp(s + k, "://", 3)) {
 		if (!strncasecmp(s, "http://", 7) || !strncasecmp(s, "https://", 8))
-			return url_path_has_git_suffix(s + k + 3);
-		return !strncasecmp(s, "ssh://", 6) || !strncasecmp(s, "git://", 6);
-	}
-	{
-		/* scp-style user@host:path */
-		const char *at = strchr(s, '@'), *colon = at ? strchr(at, ':') : NULL;
-		if (at && colon && at > s && !memchr(s, '/', (size_t)(at - s)) &&
-		    !memchr(at, '/', (size_t)(colon - at)) && colon > at + 1)
+			return url_git_path(s + k + 3);
+		if (!strncasecmp(s, "ssh://", 6) || !strncasecmp(s, "git://", 6))
 			return true;
+		return false; /* ErrInvalidProtocol */
 	}
-	return url_path_has_git_suffix(s);
+	if (scp_style(s))
+		return true;
+	return url_git_path(s);
 }
 
 struct sstate {
