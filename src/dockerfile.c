@@ -130,7 +130,7 @@ static void go_quote(struct buf *b, const char *s, size_t n)
 
 /* ---- environments ---- */
 
-int df_env_set(struct df_env *e, const char *key, const char *value)
+int dockerfile_env_set(struct df_env *e, const char *key, const char *value)
 {
 	char *v = NULL;
 
@@ -162,7 +162,7 @@ oom:
 	return -ENOMEM;
 }
 
-void df_env_release(struct df_env *e)
+void dockerfile_env_release(struct df_env *e)
 {
 	strv_free(e->keys, e->n);
 	strv_free(e->values, e->n);
@@ -172,7 +172,7 @@ void df_env_release(struct df_env *e)
 static int env_copy(struct df_env *dst, const struct df_env *src)
 {
 	for (size_t i = 0; i < src->n; i++)
-		if (df_env_set(dst, src->keys[i], src->values[i]))
+		if (dockerfile_env_set(dst, src->keys[i], src->values[i]))
 			return -ENOMEM;
 	return 0;
 }
@@ -1019,7 +1019,7 @@ static int lex_process(const char *word, const struct df_env *env, const struct 
 	return *out ? (w ? w->rc : 0) : -ENOMEM;
 }
 
-int df_shell_word(char **out, const char *word, const struct df_env *env, int escape, char *err,
+int dockerfile_shell_word(char **out, const char *word, const struct df_env *env, int escape, char *err,
 		  size_t errsz)
 {
 	struct lex_opts o = { .escape = escape };
@@ -3176,7 +3176,7 @@ static const char *build_arg(const struct dockerfile *df, const char *key)
 static int meta_env(const struct dockerfile *df, struct df_env *e)
 {
 	for (size_t i = 0; i < df->nmeta; i++)
-		if (df_env_set(e, df->meta_keys[i], df->meta_values[i] ? df->meta_values[i] : ""))
+		if (dockerfile_env_set(e, df->meta_keys[i], df->meta_values[i] ? df->meta_values[i] : ""))
 			return -ENOMEM;
 	return 0;
 }
@@ -3185,7 +3185,7 @@ static int expand(struct dockerfile *df, int line, const char *word, const struc
 		  char **out)
 {
 	char err[400];
-	int rc = df_shell_word(out, word, env, df->escape, err, sizeof(err));
+	int rc = dockerfile_shell_word(out, word, env, df->escape, err, sizeof(err));
 
 	if (rc == -ENOMEM)
 		return df_fail(df, rc, line, "out of memory");
@@ -3233,14 +3233,14 @@ static int read_meta(struct dockerfile *df)
 				rc = meta_env(df, &e);
 				if (!rc) {
 					/* the error is dropped: the value is then "" */
-					rc = df_shell_word(&v, in->arg_values[k], &e, df->escape, err,
+					rc = dockerfile_shell_word(&v, in->arg_values[k], &e, df->escape, err,
 							   sizeof(err));
 					if (rc && rc != -ENOMEM && rc != -ENOTSUP)
 						rc = 0;
 					if (rc == -ENOTSUP)
 						rc = df_fail(df, rc, in->start_line, "%s", err);
 				}
-				df_env_release(&e);
+				dockerfile_env_release(&e);
 				if (!rc)
 					rc = meta_push(df, in->arg_keys[k], v ? v : "");
 				free(v);
@@ -3320,7 +3320,7 @@ static int read_stages(struct dockerfile *df)
 		}
 		if (in->from && in->from[0]) {
 			char err[400];
-			rc = df_shell_word(&st->platform, in->from, &e, df->escape, err, sizeof(err));
+			rc = dockerfile_shell_word(&st->platform, in->from, &e, df->escape, err, sizeof(err));
 			if (rc == -ENOMEM)
 				rc = df_fail(df, rc, st->line, "out of memory");
 			else if (rc)
@@ -3333,7 +3333,7 @@ static int read_stages(struct dockerfile *df)
 			if (df->stages[k].name && !strcmp(df->stages[k].name, st->base))
 				st->base_stage = (int)k;
 	}
-	df_env_release(&e);
+	dockerfile_env_release(&e);
 	if (rc)
 		return rc;
 	df->by_name = calloc(df->nstages + 1, sizeof(*df->by_name));
@@ -3887,7 +3887,7 @@ static int dispatch_instr(struct dockerfile *df, size_t idx, struct sstate *st,
 				if (!val || is_nonenv_arg(ek[k]))
 					continue;
 			}
-			if (df_env_set(&st->env, ek[k], val))
+			if (dockerfile_env_set(&st->env, ek[k], val))
 				rc = df_fail(df, -ENOMEM, 0, "out of memory");
 		}
 		for (size_t k = 0; k < nk; k++) {
@@ -4046,7 +4046,7 @@ int dockerfile_sources(struct dockerfile *df, const char *target, enum ctxpack_b
 			if (env_copy(&ss[s].env, &ss[sg->base_stage].env))
 				rc = df_fail(df, -ENOMEM, 0, "out of memory");
 		} else if (!strcasecmp(sg->base, "scratch")) {
-			if (df_env_set(&ss[s].env, "PATH",
+			if (dockerfile_env_set(&ss[s].env, "PATH",
 				       "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"))
 				rc = df_fail(df, -ENOMEM, 0, "out of memory");
 		} else {
@@ -4059,7 +4059,7 @@ int dockerfile_sources(struct dockerfile *df, const char *target, enum ctxpack_b
 	}
 out:
 	for (size_t s = 0; ss && s < df->nstages; s++)
-		df_env_release(&ss[s].env);
+		dockerfile_env_release(&ss[s].env);
 	free(ss);
 	free(needed);
 	if (rc) {

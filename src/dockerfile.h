@@ -213,22 +213,22 @@ int dockerfile_sources(struct dockerfile *df, const char *target, enum ctxpack_b
 		       struct df_source **out, size_t *n);
 void dockerfile_sources_free(struct df_source **s, size_t n);
 
-/* A variable environment for df_shell_word: n KEY, VALUE pairs (value
+/* A variable environment for dockerfile_shell_word: n KEY, VALUE pairs (value
  * NULL: not set). */
 struct df_env {
 	char **keys, **values;
 	size_t n, alloc;
 };
 /* Sets key to value (copied; value NULL unsets it).  0 or -ENOMEM. */
-int df_env_set(struct df_env *e, const char *key, const char *value);
-void df_env_release(struct df_env *e);
+int dockerfile_env_set(struct df_env *e, const char *key, const char *value);
+void dockerfile_env_release(struct df_env *e);
 
 /* shell.Lex.ProcessWord: word expanded with env, quotes removed, escape
  * the escape character ('\\' or '`').  *out is malloc'd.  On failure the
  * reason (BuildKit's words) is in err.  @return 0, -EINVAL (BuildKit
  * fails), -ENOTSUP (ctxpack cannot tell: a non-ASCII letter in a name, a
  * pattern on bytes that are not UTF-8...), -E2BIG, -ENOMEM. */
-int df_shell_word(char **out, const char *word, const struct df_env *env, int escape, char *err,
+int dockerfile_shell_word(char **out, const char *word, const struct df_env *env, int escape, char *err,
 		  size_t errsz);
 
 #endif

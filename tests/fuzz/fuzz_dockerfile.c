@@ -169,13 +169,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct df_env env = { 0 };
 		size_t wl = strnlen(text, len);
 		char *w = malloc(wl + 1), *out = NULL, err[512];
-		if (w && !df_env_set(&env, "A", "x") && !df_env_set(&env, "E", "") &&
-		    !df_env_set(&env, "P", "a/b.c/d.tar.gz")) {
+		if (w && !dockerfile_env_set(&env, "A", "x") && !dockerfile_env_set(&env, "E", "") &&
+		    !dockerfile_env_set(&env, "P", "a/b.c/d.tar.gz")) {
 			memcpy(w, text, wl);
 			w[wl] = '\0';
 			for (int esc = 0; esc < 2; esc++) {
 				err[0] = '\0';
-				rc = df_shell_word(&out, w, &env, esc ? '`' : '\\', err, sizeof(err));
+				rc = dockerfile_shell_word(&out, w, &env, esc ? '`' : '\\', err, sizeof(err));
 				if (rc && (!known_errno(rc) || (rc != -ENOMEM && !err[0]) || out))
 					fail("a lexer refusal without a documented errno or a message", err);
 				if (!rc && !out)
@@ -184,7 +184,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				out = NULL;
 			}
 		}
-		df_env_release(&env);
+		dockerfile_env_release(&env);
 		free(w);
 	}
 	return 0;

@@ -408,11 +408,11 @@ static void run_lex(void **state)
 		for (size_t i = 0; i < nkv; i++) {
 			char *eq = strchr(kv[i], '=');
 			*eq = '\0';
-			assert_int_equal(df_env_set(&env, kv[i], eq + 1), 0);
+			assert_int_equal(dockerfile_env_set(&env, kv[i], eq + 1), 0);
 		}
 		freev(kv, nkv);
 	}
-	rc = df_shell_word(&out, f[2], &env, f[1][0], err, sizeof(err));
+	rc = dockerfile_shell_word(&out, f[2], &env, f[1][0], err, sizeof(err));
 	if (f[3][0] == '!') {
 		char *colon = strchr(f[3], ':');
 		size_t el = colon ? (size_t)(colon - f[3] - 1) : strlen(f[3] + 1);
@@ -428,7 +428,7 @@ static void run_lex(void **state)
 		assert_string_equal(out, f[3]);
 	}
 	free(out);
-	df_env_release(&env);
+	dockerfile_env_release(&env);
 	freev(f, nf);
 }
 
