@@ -17,17 +17,17 @@
 #include "utf8.h"
 
 #define R_EOF (-1)
-#define SCANNER_MAX_TOKEN 65536 /* bufio.MaxScanTokenSize */
+#define SCANNER_MAX_TOKEN 65536	 /* bufio.MaxScanTokenSize */
 #define MEMO_MAX_BITS (1u << 26) /* the pattern matcher's table bound */
-#define LEX_MAX_DEPTH 1000       /* ${ inside ${ (Go's stack grows; ours not) */
-#define ONBUILD_MAX_DEPTH 64     /* ONBUILD ONBUILD ... parsed this deep */
+#define LEX_MAX_DEPTH 1000	 /* ${ inside ${ (Go's stack grows; ours not) */
+#define ONBUILD_MAX_DEPTH 64	 /* ONBUILD ONBUILD ... parsed this deep */
 
 /* ---- small buffers ---- */
 
 struct buf {
 	char *s;
 	size_t n, a;
-	int rc;     /* sticky: -ENOMEM or -E2BIG */
+	int rc;	    /* sticky: -ENOMEM or -E2BIG */
 	size_t max; /* bound on n; 0: DOCKERFILE_MAX_WORD */
 };
 
@@ -205,14 +205,15 @@ struct lex {
 	const struct df_env *env;
 	int escape;
 	bool raw_quotes, raw_escapes, skip_unset, skip_quotes;
-	bool strict;        /* an unset name may be the base image's */
-	int depth;          /* ${ nesting */
-	char unknown[64];   /* the first such name */
+	bool strict;	  /* an unset name may be the base image's */
+	int depth;	  /* ${ nesting */
+	char unknown[64]; /* the first such name */
 	char *err;
 	size_t errsz;
 };
 
-static int lex_fail(struct lex *lx, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int lex_fail(struct lex *lx, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 static int lex_fail(struct lex *lx, int rc, const char *fmt, ...)
 {
 	va_list ap;
@@ -336,14 +337,16 @@ static int process_name(struct lex *lx, struct buf *name)
 		long ch = lx_peek(lx);
 		int dg = rune_class(ch, true), lt = rune_class(ch, false);
 		if (dg < 0 || lt < 0)
-			return lex_fail(lx, -ENOTSUP,
-					"a variable name next to a non-ASCII character (ctxpack has no Unicode letter table)");
+			return lex_fail(
+				lx, -ENOTSUP,
+				"a variable name next to a non-ASCII character (ctxpack has no Unicode letter table)");
 		if (name->n == 0 && dg) {
 			while (lx_peek(lx) != R_EOF) {
 				int d = rune_class(lx_peek(lx), true);
 				if (d < 0)
-					return lex_fail(lx, -ENOTSUP,
-							"a variable name next to a non-ASCII character (ctxpack has no Unicode letter table)");
+					return lex_fail(
+						lx, -ENOTSUP,
+						"a variable name next to a non-ASCII character (ctxpack has no Unicode letter table)");
 				if (!d)
 					break;
 				buf_rune(name, lx_next(lx));
@@ -399,7 +402,8 @@ static int pat_compile(struct pat *p, const uint32_t *r, size_t n, bool greedy, 
 		if (tok == '\\') {
 			if (i + 1 < n && (r[i + 1] == '}' || r[i + 1] == '/'))
 				continue;
-			if (i + 1 >= n || (r[i + 1] != '*' && r[i + 1] != '?' && r[i + 1] != '\\')) {
+			if (i + 1 >= n ||
+			    (r[i + 1] != '*' && r[i + 1] != '?' && r[i + 1] != '\\')) {
 				char t[5] = "";
 				if (i + 1 < n)
 					t[utf8_encode(r[i + 1], t)] = '\0';
@@ -534,8 +538,8 @@ static int pattern_op(struct lex *lx, struct buf *out, int op, bool greedy_or_al
 	size_t np, nv, *poffs = NULL, *voffs = NULL, a, b;
 	uint32_t *pr = plain_runes(pattern, plen, &np, &poffs);
 	uint32_t *vr = plain_runes(value, vlen, &nv, &voffs);
-	struct pat p = { 0 };
-	struct matcher m = { 0 };
+	struct pat p = {0};
+	struct matcher m = {0};
 	char perr[64];
 	int rc = -ENOMEM;
 
@@ -566,10 +570,10 @@ static int pattern_op(struct lex *lx, struct buf *out, int op, bool greedy_or_al
 	}
 	rc = pat_compile(&p, pr, np, op == '/' ? true : greedy_or_all, perr, sizeof(perr));
 	if (rc == -EINVAL) {
-		struct buf q = { 0 };
+		struct buf q = {0};
 		buf_add(&q, pattern, plen);
-		rc = lex_fail(lx, -EINVAL, "invalid pattern (%s) in substitution: %s", q.s ? q.s : "",
-			      perr);
+		rc = lex_fail(lx, -EINVAL, "invalid pattern (%s) in substitution: %s",
+			      q.s ? q.s : "", perr);
 		free(q.s);
 		goto out;
 	}
@@ -577,7 +581,8 @@ static int pattern_op(struct lex *lx, struct buf *out, int op, bool greedy_or_al
 		goto out;
 	rc = matcher_init(&m, &p, vr, nv);
 	if (rc == -E2BIG) {
-		rc = lex_fail(lx, -E2BIG, "a pattern substitution on a value too long to match here");
+		rc = lex_fail(lx, -E2BIG,
+			      "a pattern substitution on a value too long to match here");
 		goto out;
 	}
 	if (rc)
@@ -607,8 +612,9 @@ static int pattern_op(struct lex *lx, struct buf *out, int op, bool greedy_or_al
 		/* regexp.ReplaceAllString; its $ expansion is refused */
 		size_t search = 0, last = 0;
 		if (memchr(repl, '$', rlen)) {
-			rc = lex_fail(lx, -ENOTSUP,
-				      "a '$' in the replacement of ${VAR//pattern/replacement} (Go's regexp expansion)");
+			rc = lex_fail(
+				lx, -ENOTSUP,
+				"a '$' in the replacement of ${VAR//pattern/replacement} (Go's regexp expansion)");
 			goto out;
 		}
 		while (search <= nv) {
@@ -647,8 +653,9 @@ static int process_single_quote(struct lex *lx, struct buf *out)
 	for (;;) {
 		ch = lx_next(lx);
 		if (ch == R_EOF)
-			return lex_fail(lx, -EINVAL,
-					"unexpected end of statement while looking for matching single-quote");
+			return lex_fail(
+				lx, -EINVAL,
+				"unexpected end of statement while looking for matching single-quote");
 		if (ch == '\'') {
 			if (lx->raw_quotes)
 				buf_rune(out, ch);
@@ -673,8 +680,9 @@ static int process_double_quote(struct lex *lx, struct buf *out)
 			return out->rc;
 		switch (lx_peek(lx)) {
 		case R_EOF:
-			return lex_fail(lx, -EINVAL,
-					"unexpected end of statement while looking for matching double-quote");
+			return lex_fail(
+				lx, -EINVAL,
+				"unexpected end of statement while looking for matching double-quote");
 		case '"':
 			ch = lx_next(lx);
 			if (lx->raw_quotes)
@@ -712,7 +720,7 @@ static const char *env_lookup(struct lex *lx, const char *name, bool *set)
 /* shellWord.processDollar */
 static int process_dollar(struct lex *lx, struct buf *out)
 {
-	struct buf name = { 0 }, word = { 0 }, chs = { 0 }, pattern = { 0 }, repl = { 0 };
+	struct buf name = {0}, word = {0}, chs = {0}, pattern = {0}, repl = {0};
 	const char *value;
 	bool set, null_is_unset = false;
 	long ch;
@@ -720,7 +728,8 @@ static int process_dollar(struct lex *lx, struct buf *out)
 
 	lx_next(lx);
 	if (lx->depth >= LEX_MAX_DEPTH)
-		return lex_fail(lx, -E2BIG, "variables nested deeper than %d levels", LEX_MAX_DEPTH);
+		return lex_fail(lx, -E2BIG, "variables nested deeper than %d levels",
+				LEX_MAX_DEPTH);
 	lx->depth++;
 	if (lx_peek(lx) != '{') {
 		if ((rc = process_name(lx, &name)))
@@ -824,9 +833,10 @@ static int process_dollar(struct lex *lx, struct buf *out)
 			size_t wn = word.n;
 			if (wn == 0) {
 				/* word[0] on an empty word: the frontend panics */
-				rc = lex_fail(lx, -ENOTSUP,
-					      "${%s%s} with an empty pattern (BuildKit v0.13 crashes on it)",
-					      name.s, chs.s);
+				rc = lex_fail(
+					lx, -ENOTSUP,
+					"${%s%s} with an empty pattern (BuildKit v0.13 crashes on it)",
+					name.s, chs.s);
 				goto out;
 			}
 			if (w[0] == (char)ch) {
@@ -834,11 +844,13 @@ static int process_dollar(struct lex *lx, struct buf *out)
 				w++;
 				wn--;
 			}
-			rc = pattern_op(lx, out, (int)ch, greedy, w, wn, value, strlen(value), NULL, 0);
+			rc = pattern_op(lx, out, (int)ch, greedy, w, wn, value, strlen(value), NULL,
+					0);
 			goto out;
 		}
 		default:
-			rc = lex_fail(lx, -EINVAL, "unsupported modifier (%s) in substitution", chs.s);
+			rc = lex_fail(lx, -EINVAL, "unsupported modifier (%s) in substitution",
+				      chs.s);
 			goto out;
 		}
 	}
@@ -872,8 +884,8 @@ static int process_dollar(struct lex *lx, struct buf *out)
 			rc = out->rc;
 			goto out;
 		}
-		rc = pattern_op(lx, out, '/', all, pattern.s, pattern.n, value, strlen(value), repl.s,
-				repl.n);
+		rc = pattern_op(lx, out, '/', all, pattern.s, pattern.n, value, strlen(value),
+				repl.s, repl.n);
 		goto out;
 	}
 	default:
@@ -911,8 +923,8 @@ static int process_stop_on(struct lex *lx, long stop, bool raw_escapes, struct b
 			goto out;
 		}
 		if (ch == '$' || (!lx->skip_quotes && (ch == '\'' || ch == '"'))) {
-			struct buf tmp = { 0 };
-			rc = ch == '$' ? process_dollar(lx, &tmp)
+			struct buf tmp = {0};
+			rc = ch == '$'	 ? process_dollar(lx, &tmp)
 			     : ch == '"' ? process_double_quote(lx, &tmp)
 					 : process_single_quote(lx, &tmp);
 			if (!rc)
@@ -947,8 +959,8 @@ static int process_stop_on(struct lex *lx, long stop, bool raw_escapes, struct b
 	if (stop != R_EOF) {
 		char t[5];
 		t[utf8_encode((uint32_t)stop, t)] = '\0';
-		rc = lex_fail(lx, -EINVAL, "unexpected end of statement while looking for matching %s",
-			      t);
+		rc = lex_fail(lx, -EINVAL,
+			      "unexpected end of statement while looking for matching %s", t);
 	}
 out:
 	lx->raw_escapes = saved;
@@ -970,8 +982,8 @@ static int lex_process(const char *word, const struct df_env *env, const struct 
 		       char **out, struct words *w, char *err, size_t errsz)
 {
 	static const struct df_env empty;
-	struct lex lx = { 0 };
-	struct buf res = { 0 };
+	struct lex lx = {0};
+	struct buf res = {0};
 	char inner[384];
 	int rc;
 
@@ -992,16 +1004,17 @@ static int lex_process(const char *word, const struct df_env *env, const struct 
 	rc = process_stop_on(&lx, R_EOF, o->raw_escapes, &res, w);
 	free(lx.r);
 	if (!rc && lx.unknown[0]) {
-		snprintf(inner, sizeof(inner),
-			 "'%s' is not set by the Dockerfile and the base image may set it (ctxpack does not read images)",
-			 lx.unknown);
+		snprintf(
+			inner, sizeof(inner),
+			"'%s' is not set by the Dockerfile and the base image may set it (ctxpack does not read images)",
+			lx.unknown);
 		rc = -ENOTSUP;
 	}
 	if (rc == -E2BIG && !inner[0])
 		snprintf(inner, sizeof(inner), "expands to more than %u bytes",
 			 DOCKERFILE_MAX_WORD);
 	if (rc) {
-		struct buf m = { 0 };
+		struct buf m = {0};
 		free(res.s);
 		if (rc == -ENOMEM)
 			return rc;
@@ -1019,10 +1032,10 @@ static int lex_process(const char *word, const struct df_env *env, const struct 
 	return *out ? (w ? w->rc : 0) : -ENOMEM;
 }
 
-int dockerfile_shell_word(char **out, const char *word, const struct df_env *env, int escape, char *err,
-		  size_t errsz)
+int dockerfile_shell_word(char **out, const char *word, const struct df_env *env, int escape,
+			  char *err, size_t errsz)
 {
-	struct lex_opts o = { .escape = escape };
+	struct lex_opts o = {.escape = escape};
 
 	if (!out || !word)
 		return -EINVAL;
@@ -1203,7 +1216,7 @@ static size_t trim_space(const char *s, size_t n, size_t *st)
  * that Go lowers to 'k'. */
 static char *go_lower(const char *s)
 {
-	struct buf b = { 0 };
+	struct buf b = {0};
 
 	for (size_t i = 0; s[i];) {
 		if (strncmp(s + i, "\xE2\x84\xAA", 3) == 0) {
@@ -1335,7 +1348,7 @@ static void jp_ws(struct jp *p)
 
 static int hexv(char c)
 {
-	return c >= '0' && c <= '9' ? c - '0'
+	return c >= '0' && c <= '9'   ? c - '0'
 	       : c >= 'a' && c <= 'f' ? c - 'a' + 10
 	       : c >= 'A' && c <= 'F' ? c - 'A' + 10
 				      : -1;
@@ -1360,7 +1373,7 @@ static long jp_u4(struct jp *p)
 /* A string at p->i; out (may be NULL) gets it decoded.  -1: syntax. */
 static int jp_string(struct jp *p, struct buf *out)
 {
-	struct buf dummy = { 0 };
+	struct buf dummy = {0};
 
 	if (!out)
 		out = &dummy;
@@ -1380,12 +1393,26 @@ static int jp_string(struct jp *p, struct buf *out)
 				break;
 			e = p->s[p->i++];
 			switch (e) {
-			case '"': case '\\': case '/': buf_add(out, &e, 1); break;
-			case 'b': buf_add(out, "\b", 1); break;
-			case 'f': buf_add(out, "\f", 1); break;
-			case 'n': buf_add(out, "\n", 1); break;
-			case 'r': buf_add(out, "\r", 1); break;
-			case 't': buf_add(out, "\t", 1); break;
+			case '"':
+			case '\\':
+			case '/':
+				buf_add(out, &e, 1);
+				break;
+			case 'b':
+				buf_add(out, "\b", 1);
+				break;
+			case 'f':
+				buf_add(out, "\f", 1);
+				break;
+			case 'n':
+				buf_add(out, "\n", 1);
+				break;
+			case 'r':
+				buf_add(out, "\r", 1);
+				break;
+			case 't':
+				buf_add(out, "\t", 1);
+				break;
 			case 'u': {
 				long r = jp_u4(p);
 				if (r < 0)
@@ -1393,7 +1420,8 @@ static int jp_string(struct jp *p, struct buf *out)
 				if (r >= 0xD800 && r < 0xDC00) {
 					size_t save = p->i;
 					long r2 = -1;
-					if (p->i + 1 < p->n && p->s[p->i] == '\\' && p->s[p->i + 1] == 'u') {
+					if (p->i + 1 < p->n && p->s[p->i] == '\\' &&
+					    p->s[p->i + 1] == 'u') {
 						p->i += 2;
 						r2 = jp_u4(p);
 					}
@@ -1508,7 +1536,7 @@ static int jp_container(struct jp *p, int depth, char close)
 
 static int jp_value(struct jp *p, int depth)
 {
-	static const char *const lits[] = { "true", "false", "null" };
+	static const char *const lits[] = {"true", "false", "null"};
 
 	if (depth > 10000) /* encoding/json's maxNestingDepth */
 		return -1;
@@ -1539,7 +1567,7 @@ static int jp_value(struct jp *p, int depth)
 static int parse_json(const char *rest, char ***out, size_t *nout)
 {
 	size_t st = trim_left_space(rest, strlen(rest)), a = 0;
-	struct jp p = { rest + st, strlen(rest + st), 0 };
+	struct jp p = {rest + st, strlen(rest + st), 0};
 	bool not_string = false;
 
 	*out = NULL;
@@ -1553,7 +1581,7 @@ static int parse_json(const char *rest, char ***out, size_t *nout)
 	for (;;) {
 		jp_ws(&p);
 		if (p.i < p.n && p.s[p.i] == '"' && !not_string) {
-			struct buf b = { 0 };
+			struct buf b = {0};
 			int src = jp_string(&p, &b);
 			if (src) {
 				free(b.s);
@@ -1654,7 +1682,7 @@ static int parse_words(const char *rest, int escape, char ***out, size_t *nout)
 {
 	enum { IN_SPACES, IN_WORD, IN_QUOTE } phase = IN_SPACES;
 	size_t len = strlen(rest), a = 0, w = 0;
-	struct buf word = { 0 };
+	struct buf word = {0};
 	bool blank_ok = false;
 	uint32_t ch = 0, quote = 0;
 	int rc = 0;
@@ -1786,9 +1814,16 @@ static int lp_maybe_json(struct node *n, const char *rest, bool to_list)
 		return node_take_list(n, v, nv);
 	}
 	if (rc == 1)
-		return node_errf(n, "when using JSON array syntax, arrays must be comprised of strings only");
+		return node_errf(
+			n,
+			"when using JSON array syntax, arrays must be comprised of strings only");
 	if (rc == 2)
-		return node_errf(n, "a \\u0000 in a JSON array (ctxpack does not read NUL characters)") == -EINVAL ? -ENOTSUP : -ENOMEM;
+		return node_errf(
+			       n,
+			       "a \\u0000 in a JSON array (ctxpack does not read NUL characters)") ==
+				       -EINVAL
+			       ? -ENOTSUP
+			       : -ENOMEM;
 	if (rc < -1)
 		return rc;
 	if (to_list)
@@ -1823,10 +1858,12 @@ static int lp_name_val(struct node *n, const char *rest, const char *key, int es
 	for (size_t i = 0; i < nw && !rc; i++) {
 		char *eq = strchr(w[i], '=');
 		if (!eq) {
-			struct buf q = { 0 };
+			struct buf q = {0};
 			go_quote(&q, w[i], strlen(w[i]));
-			rc = node_errf(n, "Syntax error - can't find = in %s. Must be of the form: name=value",
-				       q.s ? q.s : "");
+			rc = node_errf(
+				n,
+				"Syntax error - can't find = in %s. Must be of the form: name=value",
+				q.s ? q.s : "");
 			free(q.s);
 			break;
 		}
@@ -1865,7 +1902,7 @@ static int extract_flags(struct node *n, const char *line, const char **args_at)
 {
 	enum { IN_SPACES, IN_WORD, IN_QUOTE } phase = IN_SPACES;
 	size_t len = strlen(line);
-	struct buf word = { 0 };
+	struct buf word = {0};
 	bool blank_ok = false;
 	char quote = 0;
 	int rc = 0;
@@ -1988,8 +2025,8 @@ static int new_node_from_line(struct node *n, const char *line, int escape, int 
 			rc = node_take_list(n, w, nw);
 		else
 			strv_free(w, nw);
-	} else if (!strcmp(lower, "cmd") || !strcmp(lower, "entrypoint") ||
-		   !strcmp(lower, "run") || !strcmp(lower, "shell"))
+	} else if (!strcmp(lower, "cmd") || !strcmp(lower, "entrypoint") || !strcmp(lower, "run") ||
+		   !strcmp(lower, "shell"))
 		rc = lp_maybe_json(n, args, false);
 	else if (!strcmp(lower, "env"))
 		rc = lp_name_val(n, args, "ENV", escape);
@@ -2006,11 +2043,12 @@ static int new_node_from_line(struct node *n, const char *line, int escape, int 
 	} else if (!strcmp(lower, "onbuild")) {
 		/* parseSubCommand; nodeArgs flattens the child */
 		if (*args && depth >= ONBUILD_MAX_DEPTH) {
-			rc = node_errf(n, "ONBUILD nested deeper than %d levels", ONBUILD_MAX_DEPTH);
+			rc = node_errf(n, "ONBUILD nested deeper than %d levels",
+				       ONBUILD_MAX_DEPTH);
 			if (rc == -EINVAL)
 				rc = -E2BIG;
 		} else if (*args) {
-			struct node child = { 0 };
+			struct node child = {0};
 			rc = new_node_from_line(&child, args, escape, depth + 1);
 			if (rc == -EINVAL || rc == -ENOTSUP || rc == -E2BIG) {
 				n->err = child.err;
@@ -2040,8 +2078,8 @@ out:
 static int parse_heredoc(const char *src, struct df_heredoc *h, char *err, size_t errsz)
 {
 	const char *p = src, *rest;
-	struct lex_opts o = { .escape = '\\', .skip_unset = true };
-	struct words w = { 0 }, wr = { 0 };
+	struct lex_opts o = {.escape = '\\', .skip_unset = true};
+	struct words w = {0}, wr = {0};
 	char *tmp = NULL;
 	unsigned long long fd = 0;
 	bool overflow = false;
@@ -2075,7 +2113,8 @@ static int parse_heredoc(const char *src, struct df_heredoc *h, char *err, size_
 	if (rc)
 		goto out;
 	if (wr.n != w.n) {
-		snprintf(err, errsz, "internal lexing of heredoc produced inconsistent results: %s", rest);
+		snprintf(err, errsz, "internal lexing of heredoc produced inconsistent results: %s",
+			 rest);
 		rc = -EINVAL;
 		goto out;
 	}
@@ -2279,7 +2318,7 @@ static size_t trim_continuation(const char *s, size_t n, int escape, bool *eol)
 
 static int add_warning(struct dockerfile *df, int line, const char *prefix, const char *text)
 {
-	struct buf b = { 0 };
+	struct buf b = {0};
 
 	buf_str(&b, prefix);
 	buf_str(&b, text);
@@ -2348,15 +2387,15 @@ static int add_instr(struct dockerfile *df, struct node *n, const char *line, in
 /* parser.Parse */
 static int parse_lines(struct dockerfile *df, const char *buf, size_t len)
 {
-	struct scanner sc = { buf, buf + len, NULL, 0, false };
-	struct pstate ps = { df, false, false, false, 0 };
+	struct scanner sc = {buf, buf + len, NULL, 0, false};
+	struct pstate ps = {df, false, false, false, 0};
 	int cur = 0, rc = 0;
 
 	while (scan(&sc)) {
 		const char *tok = sc.tok, *pl;
 		size_t tn = sc.len, pn, ln;
-		struct buf line = { .max = DOCKERFILE_MAX_BYTES };
-		struct node n = { 0 };
+		struct buf line = {.max = DOCKERFILE_MAX_BYTES};
+		struct node n = {0};
 		struct df_heredoc *hd = NULL;
 		size_t nhd = 0, ahd = 0;
 		bool eol, empty_cont = false;
@@ -2392,18 +2431,23 @@ static int parse_lines(struct dockerfile *df, const char *buf, size_t len)
 		buf_add(&line, "", 0);
 		if (line.rc) {
 			free(line.s);
-			return df_fail(df, line.rc, start, line.rc == -E2BIG ? "instruction too long" : "out of memory");
+			return df_fail(df, line.rc, start,
+				       line.rc == -E2BIG ? "instruction too long"
+							 : "out of memory");
 		}
-		if (empty_cont && (rc = add_warning(df, cur, "Empty continuation line found in: ", line.s))) {
+		if (empty_cont &&
+		    (rc = add_warning(df, cur, "Empty continuation line found in: ", line.s))) {
 			free(line.s);
 			return df_fail(df, rc, 0, "out of memory");
 		}
 		rc = new_node_from_line(&n, line.s, df->escape, 0);
 		if (rc == 0 && can_contain_heredoc(&n)) {
 			/* heredocsFromLine: the whole line, lexed with '\\' */
-			struct lex_opts o = { .escape = '\\', .raw_quotes = true, .raw_escapes = true,
-					      .skip_unset = true };
-			struct words w = { 0 };
+			struct lex_opts o = {.escape = '\\',
+					     .raw_quotes = true,
+					     .raw_escapes = true,
+					     .skip_unset = true};
+			struct words w = {0};
 			char *tmp = NULL, err[384] = "";
 			int lrc = lex_process(line.s, NULL, &o, &tmp, &w, err, sizeof(err));
 			free(tmp);
@@ -2427,7 +2471,7 @@ static int parse_lines(struct dockerfile *df, const char *buf, size_t len)
 			}
 			words_release(&w);
 			for (size_t i = 0; !rc && i < nhd; i++) {
-				struct buf content = { .max = DOCKERFILE_MAX_BYTES };
+				struct buf content = {.max = DOCKERFILE_MAX_BYTES};
 				bool terminated = false;
 				while (scan(&sc)) {
 					size_t tl = trim_newline(sc.tok, sc.len), k = 0;
@@ -2564,8 +2608,8 @@ static int bflags_parse(const struct df_instr *in, struct flag_def *f, size_t nf
 				return -ENOMEM;
 			}
 			if (strcmp(l, "true") && strcmp(l, "") && strcmp(l, "false")) {
-				snprintf(err, errsz, "expecting boolean value for flag %s, not: %s", name,
-					 eq + 1);
+				snprintf(err, errsz, "expecting boolean value for flag %s, not: %s",
+					 name, eq + 1);
 				free(l);
 				free(name);
 				return -EINVAL;
@@ -2585,7 +2629,8 @@ static int bflags_parse(const struct df_instr *in, struct flag_def *f, size_t nf
 			if (fd->type == F_STRING) {
 				free(fd->value);
 				fd->value = sdup(eq + 1);
-			} else if (strv_push(&fd->values, &fd->nvalues, &fd->avalues, sdup(eq + 1))) {
+			} else if (strv_push(&fd->values, &fd->nvalues, &fd->avalues,
+					     sdup(eq + 1))) {
 				free(name);
 				return -ENOMEM;
 			}
@@ -2622,12 +2667,15 @@ static int csv_fields(const char *s, char ***out, size_t *n, char *err, size_t e
 	*out = NULL;
 	*n = 0;
 	for (;;) {
-		struct buf f = { 0 };
+		struct buf f = {0};
 		if (i < len && s[i] == '"') {
 			i++;
 			for (;;) {
 				if (i >= len) {
-					snprintf(err, errsz, "parse error on line 1, column %zu: extraneous or missing \" in quoted-field", len + 1);
+					snprintf(
+						err, errsz,
+						"parse error on line 1, column %zu: extraneous or missing \" in quoted-field",
+						len + 1);
 					free(f.s);
 					return -1;
 				}
@@ -2639,7 +2687,10 @@ static int csv_fields(const char *s, char ***out, size_t *n, char *err, size_t e
 					}
 					i++;
 					if (i < len && s[i] != ',') {
-						snprintf(err, errsz, "parse error on line 1, column %zu: extraneous or missing \" in quoted-field", i + 1);
+						snprintf(
+							err, errsz,
+							"parse error on line 1, column %zu: extraneous or missing \" in quoted-field",
+							i + 1);
 						free(f.s);
 						return -1;
 					}
@@ -2652,7 +2703,10 @@ static int csv_fields(const char *s, char ***out, size_t *n, char *err, size_t e
 			size_t j = i;
 			while (j < len && s[j] != ',') {
 				if (s[j] == '"') {
-					snprintf(err, errsz, "parse error on line 1, column %zu: bare \" in non-quoted-field", j + 1);
+					snprintf(
+						err, errsz,
+						"parse error on line 1, column %zu: bare \" in non-quoted-field",
+						j + 1);
 					free(f.s);
 					return -1;
 				}
@@ -2681,8 +2735,9 @@ static int add_strv(char ***v, size_t *n, const char *s)
 }
 
 static const char *const instruction_names[] = {
-	"ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL",
-	"MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR", NULL,
+	"ADD",	      "ARG",	     "CMD",    "COPY",	     "ENTRYPOINT", "ENV", "EXPOSE",
+	"FROM",	      "HEALTHCHECK", "LABEL",  "MAINTAINER", "ONBUILD",	   "RUN", "SHELL",
+	"STOPSIGNAL", "USER",	     "VOLUME", "WORKDIR",    NULL,
 };
 
 /* validStageName: ^[a-z][a-z0-9-_.]*$ */
@@ -2749,7 +2804,7 @@ static int parse_instruction(struct dockerfile *df, struct df_instr *in, char *e
 	bool parse_flags = true;
 	int rc = 0;
 
-#define FLAG(n, t, d) (f[nf++] = (struct flag_def){ .name = (n), .type = (t), .def = (d) })
+#define FLAG(n, t, d) (f[nf++] = (struct flag_def){.name = (n), .type = (t), .def = (d)})
 	memset(f, 0, sizeof(f));
 	if (!strcmp(nm, "env") || !strcmp(nm, "label")) {
 		const char *up = nm[0] == 'e' ? "ENV" : "LABEL";
@@ -2799,9 +2854,10 @@ static int parse_instruction(struct dockerfile *df, struct df_instr *in, char *e
 		struct flag_def *ex;
 		in->kind = copy ? DF_COPY : DF_ADD;
 		if (in->nargs < 2) {
-			snprintf(err, errsz,
-				 "%s requires at least two arguments, but only one was provided. Destination could not be determined",
-				 up);
+			snprintf(
+				err, errsz,
+				"%s requires at least two arguments, but only one was provided. Destination could not be determined",
+				up);
 			rc = -EINVAL;
 			goto out;
 		}
@@ -2850,11 +2906,12 @@ static int parse_instruction(struct dockerfile *df, struct df_instr *in, char *e
 			if (!l)
 				return -ENOMEM;
 			if (!valid_stage_name(l)) {
-				struct buf q = { 0 };
+				struct buf q = {0};
 				go_quote(&q, in->args[2], strlen(in->args[2]));
-				snprintf(err, errsz,
-					 "invalid name for build stage: %s, name can't start with a number or contain symbols",
-					 q.s ? q.s : "");
+				snprintf(
+					err, errsz,
+					"invalid name for build stage: %s, name can't start with a number or contain symbols",
+					q.s ? q.s : "");
 				free(q.s);
 				free(l);
 				rc = -EINVAL;
@@ -2893,7 +2950,8 @@ static int parse_instruction(struct dockerfile *df, struct df_instr *in, char *e
 		if (!trig)
 			return -ENOMEM;
 		if (!strcmp(trig, "ONBUILD")) {
-			snprintf(err, errsz, "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
+			snprintf(err, errsz,
+				 "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
 			rc = -EINVAL;
 		} else if (!strcmp(trig, "MAINTAINER") || !strcmp(trig, "FROM")) {
 			snprintf(err, errsz, "%s isn't allowed as an ONBUILD trigger", trig);
@@ -2916,7 +2974,7 @@ static int parse_instruction(struct dockerfile *df, struct df_instr *in, char *e
 		for (size_t i = 0; i < m->nvalues; i++) {
 			char **fields, cerr[200];
 			size_t nfields;
-			struct df_mount mt = { 0 };
+			struct df_mount mt = {0};
 			int crc = csv_fields(m->values[i], &fields, &nfields, cerr, sizeof(cerr));
 			if (crc == -ENOMEM) {
 				strv_free(fields, nfields);
@@ -2953,8 +3011,9 @@ static int parse_instruction(struct dockerfile *df, struct df_instr *in, char *e
 				}
 				if (!strcmp(lk, "from")) {
 					if (has_dollar_any(eq + 1)) {
-						snprintf(err, errsz,
-							 "'from' doesn't support variable expansion, define alias stage instead");
+						snprintf(
+							err, errsz,
+							"'from' doesn't support variable expansion, define alias stage instead");
 						rc = -EINVAL;
 					} else {
 						free(mt.from);
@@ -2969,7 +3028,8 @@ static int parse_instruction(struct dockerfile *df, struct df_instr *in, char *e
 			mt.spec = sdup(m->values[i]);
 			if (!mt.type)
 				mt.type = sdup("bind");
-			if (!rc && (!mt.spec || !mt.type || GROW(in->mounts, amounts, in->nmounts + 1)))
+			if (!rc &&
+			    (!mt.spec || !mt.type || GROW(in->mounts, amounts, in->nmounts + 1)))
 				rc = -ENOMEM;
 			if (rc) {
 				free(mt.spec);
@@ -2986,7 +3046,7 @@ static int parse_instruction(struct dockerfile *df, struct df_instr *in, char *e
 			rc = -ENOMEM;
 		else if (strcmp(in->network, "default") && strcmp(in->network, "none") &&
 			 strcmp(in->network, "host")) {
-			struct buf q = { 0 };
+			struct buf q = {0};
 			go_quote(&q, in->network, strlen(in->network));
 			snprintf(err, errsz, "invalid network mode %s", q.s ? q.s : "");
 			free(q.s);
@@ -3054,13 +3114,15 @@ static int parse_instruction(struct dockerfile *df, struct df_instr *in, char *e
 			rc = bflags_parse(in, f, nf, err, errsz);
 			if (!rc && !strcmp(typ, "CMD")) {
 				if (in->nargs < 2) {
-					snprintf(err, errsz, "Missing command after HEALTHCHECK CMD");
+					snprintf(err, errsz,
+						 "Missing command after HEALTHCHECK CMD");
 					rc = -EINVAL;
 				}
 			} else if (!rc) {
-				struct buf q = { 0 };
+				struct buf q = {0};
 				go_quote(&q, typ, strlen(typ));
-				snprintf(err, errsz, "Unknown type %s in HEALTHCHECK (try CMD)", q.s ? q.s : "");
+				snprintf(err, errsz, "Unknown type %s in HEALTHCHECK (try CMD)",
+					 q.s ? q.s : "");
 				free(q.s);
 				rc = -EINVAL;
 			}
@@ -3085,7 +3147,8 @@ static int parse_instruction(struct dockerfile *df, struct df_instr *in, char *e
 				rc = -EINVAL;
 				goto out;
 			}
-			k = eq ? xmemdup(in->args[i], (size_t)(eq - in->args[i])) : sdup(in->args[i]);
+			k = eq ? xmemdup(in->args[i], (size_t)(eq - in->args[i]))
+			       : sdup(in->args[i]);
 			if (eq)
 				v = sdup(eq + 1);
 			if (!k || (eq && !v) || GROW(in->arg_keys, a1, in->nargkv + 1) ||
@@ -3176,7 +3239,8 @@ static const char *build_arg(const struct dockerfile *df, const char *key)
 static int meta_env(const struct dockerfile *df, struct df_env *e)
 {
 	for (size_t i = 0; i < df->nmeta; i++)
-		if (dockerfile_env_set(e, df->meta_keys[i], df->meta_values[i] ? df->meta_values[i] : ""))
+		if (dockerfile_env_set(e, df->meta_keys[i],
+				       df->meta_values[i] ? df->meta_values[i] : ""))
 			return -ENOMEM;
 	return 0;
 }
@@ -3205,10 +3269,10 @@ static int read_meta(struct dockerfile *df)
 		rc = platform_parse(&bp, b ? b : "linux/amd64");
 	if (!rc) {
 		const char *kv[][2] = {
-			{ "BUILDPLATFORM", bp.full }, { "BUILDOS", bp.os },
-			{ "BUILDARCH", bp.arch },     { "BUILDVARIANT", bp.variant },
-			{ "TARGETPLATFORM", tp.full }, { "TARGETOS", tp.os },
-			{ "TARGETARCH", tp.arch },    { "TARGETVARIANT", tp.variant },
+			{"BUILDPLATFORM", bp.full},  {"BUILDOS", bp.os},
+			{"BUILDARCH", bp.arch},	     {"BUILDVARIANT", bp.variant},
+			{"TARGETPLATFORM", tp.full}, {"TARGETOS", tp.os},
+			{"TARGETARCH", tp.arch},     {"TARGETVARIANT", tp.variant},
 		};
 		for (size_t i = 0; !rc && i < ARRAY_SIZE(kv); i++) {
 			const char *ba = build_arg(df, kv[i][0]);
@@ -3229,12 +3293,12 @@ static int read_meta(struct dockerfile *df)
 			if (ba) {
 				rc = meta_push(df, in->arg_keys[k], ba);
 			} else if (in->arg_values[k]) {
-				struct df_env e = { 0 };
+				struct df_env e = {0};
 				rc = meta_env(df, &e);
 				if (!rc) {
 					/* the error is dropped: the value is then "" */
-					rc = dockerfile_shell_word(&v, in->arg_values[k], &e, df->escape, err,
-							   sizeof(err));
+					rc = dockerfile_shell_word(&v, in->arg_values[k], &e,
+								   df->escape, err, sizeof(err));
 					if (rc && rc != -ENOMEM && rc != -ENOTSUP)
 						rc = 0;
 					if (rc == -ENOTSUP)
@@ -3269,7 +3333,7 @@ static int by_name_cmp(const void *a, const void *b, void *arg)
  * toDispatchState (FROM expanded with the global ARGs) */
 static int read_stages(struct dockerfile *df)
 {
-	struct df_env e = { 0 };
+	struct df_env e = {0};
 	int rc = 0;
 
 	for (size_t i = 0; i < df->ninstrs; i++) {
@@ -3296,7 +3360,8 @@ static int read_stages(struct dockerfile *df)
 		if (df->nstages == 0) {
 			if (in->kind == DF_ARG)
 				continue;
-			return df_fail(df, -EINVAL, in->start_line, "no build stage in current context");
+			return df_fail(df, -EINVAL, in->start_line,
+				       "no build stage in current context");
 		}
 		in->stage = (int)df->nstages - 1;
 	}
@@ -3320,12 +3385,14 @@ static int read_stages(struct dockerfile *df)
 		}
 		if (in->from && in->from[0]) {
 			char err[400];
-			rc = dockerfile_shell_word(&st->platform, in->from, &e, df->escape, err, sizeof(err));
+			rc = dockerfile_shell_word(&st->platform, in->from, &e, df->escape, err,
+						   sizeof(err));
 			if (rc == -ENOMEM)
 				rc = df_fail(df, rc, st->line, "out of memory");
 			else if (rc)
 				rc = df_fail(df, rc, st->line,
-					     "failed to process arguments for platform %s: %s", in->from, err);
+					     "failed to process arguments for platform %s: %s",
+					     in->from, err);
 		}
 		/* addState: statesByName[BaseName], the names lowercased and
 		 * the base name not */
@@ -3385,8 +3452,9 @@ int dockerfile_read(struct dockerfile *df, const char *name, const void *buf, si
 			int line = 1;
 			for (const char *c = buf; c < z; c++)
 				line += *c == '\n';
-			return df_fail(df, -ENOTSUP, line,
-				       "a NUL byte (ctxpack does not read Dockerfiles with NUL bytes)");
+			return df_fail(
+				df, -ENOTSUP, line,
+				"a NUL byte (ctxpack does not read Dockerfiles with NUL bytes)");
 		}
 	}
 	if ((rc = parse_lines(df, buf, len)))
@@ -3446,7 +3514,6 @@ static int stage_by_name(const struct dockerfile *df, const char *name)
 	return found;
 }
 
-
 /* toCommand and detectRunMount: the stages instruction i reads from
  * (deps[] of its stage); -1 entries are images.  Returns the count, or a
  * negative errno (message set). */
@@ -3460,7 +3527,8 @@ static int instr_deps(struct dockerfile *df, const struct df_instr *in, int *dep
 		long long idx;
 		if (go_atoi(in->from, &idx)) {
 			if (idx < 0 || idx >= (long long)df->nstages)
-				return df_fail(df, -EINVAL, in->start_line, "invalid stage index %lld", idx);
+				return df_fail(df, -EINVAL, in->start_line,
+					       "invalid stage index %lld", idx);
 			deps[n++] = (int)idx;
 		} else {
 			deps[n++] = stage_by_name(df, in->from);
@@ -3693,8 +3761,8 @@ static int word_expand(struct dockerfile *df, const struct df_instr *in, const c
 		       const struct sstate *st, bool strict, int escape, bool skip_quotes,
 		       char **out)
 {
-	struct lex_opts o = { .escape = escape, .skip_quotes = skip_quotes,
-			      .strict = strict && st->strict };
+	struct lex_opts o = {
+		.escape = escape, .skip_quotes = skip_quotes, .strict = strict && st->strict};
 	char err[400];
 	int rc = lex_process(word, &st->env, &o, out, NULL, err, sizeof(err));
 
@@ -3706,8 +3774,7 @@ static int word_expand(struct dockerfile *df, const struct df_instr *in, const c
 }
 
 static int push_source(struct dockerfile *df, struct df_source **v, size_t *n, size_t *a,
-		       const struct df_instr *in, size_t idx, enum df_source_kind kind,
-		       char *path)
+		       const struct df_instr *in, size_t idx, enum df_source_kind kind, char *path)
 {
 	struct df_source *s;
 
@@ -3729,8 +3796,8 @@ static int push_source(struct dockerfile *df, struct df_source **v, size_t *n, s
 }
 
 static const char *const mount_keys[] = {
-	"type", "from", "source", "target", "readonly", "id", "sharing", "required", "mode",
-	"uid", "gid", "src", "dst", "ro", "rw", "readwrite", NULL,
+	"type", "from", "source", "target", "readonly", "id", "sharing",   "required", "mode",
+	"uid",	"gid",	"src",	  "dst",    "ro",	"rw", "readwrite", NULL,
 };
 
 /* parseMount with the expander: the context source of a bind mount
@@ -3770,11 +3837,13 @@ static int run_mount(struct dockerfile *df, const struct df_instr *in, const str
 				char q[200];
 				if (!strcmp(lk, "required"))
 					rc = df_fail(df, -EINVAL, in->start_line,
-						     "unexpected key '%s' for mount type '%s'", lk, type);
+						     "unexpected key '%s' for mount type '%s'", lk,
+						     type);
 				else
 					rc = df_fail(df, -EINVAL, in->start_line,
 						     "invalid field '%s' must be a key=value pair",
-						     text_quote(q, sizeof(q), fields[i], strlen(fields[i])));
+						     text_quote(q, sizeof(q), fields[i],
+								strlen(fields[i])));
 			}
 			free(lk);
 			continue;
@@ -3786,10 +3855,11 @@ static int run_mount(struct dockerfile *df, const struct df_instr *in, const str
 		}
 		if (!strcmp(lk, "type")) {
 			char *lv = go_lower(val);
-			if (lv && strcmp(lv, "bind") && strcmp(lv, "cache") && strcmp(lv, "tmpfs") &&
-			    strcmp(lv, "secret") && strcmp(lv, "ssh")) {
+			if (lv && strcmp(lv, "bind") && strcmp(lv, "cache") &&
+			    strcmp(lv, "tmpfs") && strcmp(lv, "secret") && strcmp(lv, "ssh")) {
 				char q[200];
-				rc = df_fail(df, -EINVAL, in->start_line, "unsupported mount type \"%s\"",
+				rc = df_fail(df, -EINVAL, in->start_line,
+					     "unsupported mount type \"%s\"",
 					     text_quote(q, sizeof(q), val, strlen(val)));
 			}
 			free(type);
@@ -3811,8 +3881,9 @@ static int run_mount(struct dockerfile *df, const struct df_instr *in, const str
 			if (!known && strcmp(lk, "destination") && strcmp(lk, "size")) {
 				char q[200], sug[128];
 				suggest(sug, sizeof(sug), lk, mount_keys, true);
-				rc = df_fail(df, -EINVAL, in->start_line, "unexpected key '%s' in '%s'%s",
-					     lk, text_quote(q, sizeof(q), fields[i], strlen(fields[i])),
+				rc = df_fail(df, -EINVAL, in->start_line,
+					     "unexpected key '%s' in '%s'%s", lk,
+					     text_quote(q, sizeof(q), fields[i], strlen(fields[i])),
 					     sug);
 			}
 		}
@@ -3873,7 +3944,8 @@ static int dispatch_instr(struct dockerfile *df, size_t idx, struct sstate *st,
 		for (size_t k = 0; k < nk && !rc; k++) {
 			rc = word_expand(df, in, keys[k], st, false, df->escape, false, &ek[k]);
 			if (!rc && vals[k])
-				rc = word_expand(df, in, vals[k], st, false, df->escape, false, &ev[k]);
+				rc = word_expand(df, in, vals[k], st, false, df->escape, false,
+						 &ev[k]);
 		}
 		for (size_t k = 0; k < nk && !rc; k++) {
 			const char *val = ev[k], *ba;
@@ -3915,7 +3987,8 @@ static int dispatch_instr(struct dockerfile *df, size_t idx, struct sstate *st,
 			x = NULL;
 		}
 		for (size_t k = 0; k < in->nsrcs && !rc; k++)
-			rc = word_expand(df, in, in->srcs[k], st, from_ctx, df->escape, false, &exp[k]);
+			rc = word_expand(df, in, in->srcs[k], st, from_ctx, df->escape, false,
+					 &exp[k]);
 		if (!rc)
 			rc = word_expand(df, in, in->dest, st, false, df->escape, false, &x);
 		free(x);
@@ -3932,7 +4005,7 @@ static int dispatch_instr(struct dockerfile *df, size_t idx, struct sstate *st,
 				if (!strcmp(in->heredocs[j].name, h.name))
 					content = in->heredocs[j].content;
 			if (h.expand) {
-				struct buf c = { .max = DOCKERFILE_MAX_BYTES };
+				struct buf c = {.max = DOCKERFILE_MAX_BYTES};
 				const char *p = content;
 				if (h.chomp) { /* ChompHeredocContent */
 					while (*p) {
@@ -3962,12 +4035,14 @@ static int dispatch_instr(struct dockerfile *df, size_t idx, struct sstate *st,
 				break;
 			if (is_git_ref(exp[k])) {
 				if (in->kind == DF_COPY)
-					rc = df_fail(df, -EINVAL, in->start_line, "source can't be a git ref for COPY");
+					rc = df_fail(df, -EINVAL, in->start_line,
+						     "source can't be a git ref for COPY");
 				continue;
 			}
 			if (is_http_source(exp[k])) {
 				if (in->kind == DF_COPY)
-					rc = df_fail(df, -EINVAL, in->start_line, "source can't be a URL for COPY");
+					rc = df_fail(df, -EINVAL, in->start_line,
+						     "source can't be a URL for COPY");
 				continue;
 			}
 			rc = push_source(df, v, n, a, in, idx,
@@ -3996,7 +4071,8 @@ static int dispatch_instr(struct dockerfile *df, size_t idx, struct sstate *st,
 		    !strcmp(in->name, "volume") || !strcmp(in->name, "expose") ||
 		    !strcmp(in->name, "label"))
 			for (size_t k = 0; k < in->nargs && !rc; k++) {
-				rc = word_expand(df, in, in->args[k], st, false, df->escape, false, &x);
+				rc = word_expand(df, in, in->args[k], st, false, df->escape, false,
+						 &x);
 				free(x);
 				x = NULL;
 			}
@@ -4046,8 +4122,9 @@ int dockerfile_sources(struct dockerfile *df, const char *target, enum ctxpack_b
 			if (env_copy(&ss[s].env, &ss[sg->base_stage].env))
 				rc = df_fail(df, -ENOMEM, 0, "out of memory");
 		} else if (!strcasecmp(sg->base, "scratch")) {
-			if (dockerfile_env_set(&ss[s].env, "PATH",
-				       "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"))
+			if (dockerfile_env_set(
+				    &ss[s].env, "PATH",
+				    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"))
 				rc = df_fail(df, -ENOMEM, 0, "out of memory");
 		} else {
 			ss[s].strict = true;

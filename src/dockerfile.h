@@ -26,8 +26,8 @@
 #include "ctxpack/ctxpack.h"
 
 #define DOCKERFILE_MAX_BYTES (16u << 20) /* refused above this */
-#define DOCKERFILE_MAX_WORD (1u << 20)   /* an expanded word's bound */
-#define DOCKERFILE_MAX_STAGES 4096       /* more stages are refused (-E2BIG) */
+#define DOCKERFILE_MAX_WORD (1u << 20)	 /* an expanded word's bound */
+#define DOCKERFILE_MAX_STAGES 4096	 /* more stages are refused (-E2BIG) */
 
 /* The build's options.  Strings are copied by dockerfile_read. */
 struct dockerfile_opts {
@@ -79,19 +79,19 @@ enum df_kind {
  * byte is refused). */
 struct df_instr {
 	enum df_kind kind;
-	char *cmd;       /* as written, e.g. "copy" */
-	char *name;      /* lowercase, e.g. "copy" */
-	char *original;  /* the logical line, continuations joined */
-	int start_line;  /* 1-based lines of the file, heredocs included */
+	char *cmd;	/* as written, e.g. "copy" */
+	char *name;	/* lowercase, e.g. "copy" */
+	char *original; /* the logical line, continuations joined */
+	int start_line; /* 1-based lines of the file, heredocs included */
 	int end_line;
-	char **flags;    /* "--from=a", in order */
+	char **flags; /* "--from=a", in order */
 	size_t nflags;
-	char **args;     /* instructions.nodeArgs */
+	char **args; /* instructions.nodeArgs */
 	size_t nargs;
-	bool json;       /* exec (JSON array) form */
+	bool json; /* exec (JSON array) form */
 	struct df_heredoc *heredocs;
 	size_t nheredocs;
-	int stage;       /* the stage it belongs to; -1: a global ARG */
+	int stage; /* the stage it belongs to; -1: a global ARG */
 
 	/* COPY/ADD: flags and sources (parseSourcesAndDest); from is FROM's
 	 * --platform for a FROM */
@@ -99,7 +99,7 @@ struct df_instr {
 	bool link, keep_git_dir, parents;
 	char **excludes;
 	size_t nexcludes;
-	char **srcs;      /* sources that are paths (not heredocs), unexpanded */
+	char **srcs; /* sources that are paths (not heredocs), unexpanded */
 	size_t nsrcs;
 	char **heredoc_srcs; /* sources that are heredocs: their names */
 	size_t nheredoc_srcs;
@@ -118,13 +118,13 @@ struct df_instr {
 
 /* A build stage (instructions.Stage after its FROM is expanded). */
 struct df_stage {
-	char *name;       /* lowercase "AS" name, or NULL */
-	char *base_raw;   /* FROM's image argument as written */
-	char *base;       /* expanded with the global ARGs */
-	char *platform;   /* --platform expanded, or NULL */
-	int base_stage;   /* the stage it is FROM, or -1 (an image) */
+	char *name;	   /* lowercase "AS" name, or NULL */
+	char *base_raw;	   /* FROM's image argument as written */
+	char *base;	   /* expanded with the global ARGs */
+	char *platform;	   /* --platform expanded, or NULL */
+	int base_stage;	   /* the stage it is FROM, or -1 (an image) */
 	size_t from_instr; /* index of its FROM in instrs */
-	int line;         /* the FROM's start line */
+	int line;	   /* the FROM's start line */
 };
 
 struct df_warning {
@@ -138,11 +138,11 @@ enum df_source_kind { DF_SRC_COPY, DF_SRC_ADD, DF_SRC_MOUNT };
  * expansion (dockerfile_sources). */
 struct df_source {
 	enum df_source_kind kind;
-	size_t instr;   /* index in instrs */
+	size_t instr; /* index in instrs */
 	int stage;
-	int line;       /* the instruction's start line */
-	char *path;     /* as the instruction names it, expanded */
-	bool parents;   /* COPY --parents */
+	int line;	 /* the instruction's start line */
+	char *path;	 /* as the instruction names it, expanded */
+	bool parents;	 /* COPY --parents */
 	char **excludes; /* COPY/ADD --exclude patterns (shared with the instr) */
 	size_t nexcludes;
 };
@@ -158,8 +158,8 @@ struct dockerfile {
 	struct dockerfile_opts opts; /* strings owned */
 	char **build_args;
 	size_t nbuild_args;
-	int escape;     /* '\\' or '`' */
-	char *syntax;   /* # syntax= value, or NULL */
+	int escape;   /* '\\' or '`' */
+	char *syntax; /* # syntax= value, or NULL */
 	int syntax_line, escape_line;
 	struct df_instr *instrs;
 	size_t ninstrs, ainstrs;
@@ -228,7 +228,7 @@ void dockerfile_env_release(struct df_env *e);
  * reason (BuildKit's words) is in err.  @return 0, -EINVAL (BuildKit
  * fails), -ENOTSUP (ctxpack cannot tell: a non-ASCII letter in a name, a
  * pattern on bytes that are not UTF-8...), -E2BIG, -ENOMEM. */
-int dockerfile_shell_word(char **out, const char *word, const struct df_env *env, int escape, char *err,
-		  size_t errsz);
+int dockerfile_shell_word(char **out, const char *word, const struct df_env *env, int escape,
+			  char *err, size_t errsz);
 
 #endif

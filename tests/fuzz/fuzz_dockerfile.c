@@ -24,7 +24,8 @@
 
 static void fail(const char *what, const char *detail)
 {
-	fprintf(stderr, "fuzz_dockerfile: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
+	fprintf(stderr, "fuzz_dockerfile: %s%s%s\n", what, detail ? ": " : "",
+		detail ? detail : "");
 	abort();
 }
 
@@ -59,7 +60,7 @@ static void check_error(const struct dockerfile *df, int rc, int nlines, bool li
 
 static void check_target(struct dockerfile *df, const char *target, int ti, int nlines)
 {
-	enum ctxpack_builder bs[] = { CTXPACK_BUILDER_BUILDKIT, CTXPACK_BUILDER_CLASSIC };
+	enum ctxpack_builder bs[] = {CTXPACK_BUILDER_BUILDKIT, CTXPACK_BUILDER_CLASSIC};
 	bool *need = calloc(df->nstages + 1, sizeof(*need));
 
 	if (!need)
@@ -90,8 +91,8 @@ static void check_target(struct dockerfile *df, const char *target, int ti, int 
 			if (s[i].instr >= df->ninstrs)
 				fail("a source names no instruction", s[i].path);
 			in = &df->instrs[s[i].instr];
-			if (s[i].line != in->start_line || s[i].stage != in->stage || in->stage < 0 ||
-			    !need[in->stage] || !s[i].path)
+			if (s[i].line != in->start_line || s[i].stage != in->stage ||
+			    in->stage < 0 || !need[in->stage] || !s[i].path)
 				fail("a source does not match its instruction", s[i].path);
 			if (i && s[i].instr < s[i - 1].instr)
 				fail("sources out of instruction order", s[i].path);
@@ -106,8 +107,8 @@ static void check_target(struct dockerfile *df, const char *target, int ti, int 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const args[] = { "A=1", "V=cli", NULL };
-	struct dockerfile_opts o = { 0 };
+	static const char *const args[] = {"A=1", "V=cli", NULL};
+	struct dockerfile_opts o = {0};
 	struct dockerfile *df;
 	const char *text;
 	size_t len;
@@ -138,7 +139,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			const struct df_instr *in = &df->instrs[i];
 			if (in->start_line <= prev || in->end_line < in->start_line ||
 			    in->end_line > nlines)
-				fail("instruction lines out of order or outside the input", in->original);
+				fail("instruction lines out of order or outside the input",
+				     in->original);
 			prev = in->end_line;
 			if (in->stage >= (int)df->nstages || (in->stage < 0 && in->kind != DF_ARG))
 				fail("an instruction outside any stage", in->original);
@@ -146,7 +148,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t s = 0; s < df->nstages; s++)
 			if (df->stages[s].base_stage >= (int)s || !df->stages[s].base ||
 			    !df->stages[s].base[0])
-				fail("a stage based on a later stage, or on nothing", df->stages[s].base_raw);
+				fail("a stage based on a later stage, or on nothing",
+				     df->stages[s].base_raw);
 		check_target(df, NULL, (int)df->nstages - 1, nlines);
 		for (size_t s = 0, k = 0; s < df->nstages && k < 8; s++) {
 			int first = -1;
@@ -154,7 +157,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				continue;
 			/* findStateByName: the last stage of that name */
 			for (size_t t = 0; t < df->nstages; t++)
-				if (df->stages[t].name && !strcmp(df->stages[t].name, df->stages[s].name))
+				if (df->stages[t].name &&
+				    !strcmp(df->stages[t].name, df->stages[s].name))
 					first = (int)t;
 			check_target(df, df->stages[s].name, first, nlines);
 			k++;
@@ -166,18 +170,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* the lexer alone, on the bytes up to the first NUL */
 	{
-		struct df_env env = { 0 };
+		struct df_env env = {0};
 		size_t wl = strnlen(text, len);
 		char *w = malloc(wl + 1), *out = NULL, err[512];
-		if (w && !dockerfile_env_set(&env, "A", "x") && !dockerfile_env_set(&env, "E", "") &&
+		if (w && !dockerfile_env_set(&env, "A", "x") &&
+		    !dockerfile_env_set(&env, "E", "") &&
 		    !dockerfile_env_set(&env, "P", "a/b.c/d.tar.gz")) {
 			memcpy(w, text, wl);
 			w[wl] = '\0';
 			for (int esc = 0; esc < 2; esc++) {
 				err[0] = '\0';
-				rc = dockerfile_shell_word(&out, w, &env, esc ? '`' : '\\', err, sizeof(err));
+				rc = dockerfile_shell_word(&out, w, &env, esc ? '`' : '\\', err,
+							   sizeof(err));
 				if (rc && (!known_errno(rc) || (rc != -ENOMEM && !err[0]) || out))
-					fail("a lexer refusal without a documented errno or a message", err);
+					fail("a lexer refusal without a documented errno or a message",
+					     err);
 				if (!rc && !out)
 					fail("the lexer succeeded without a word", NULL);
 				free(out);

@@ -27,9 +27,9 @@
 struct vcase {
 	char name[300];
 	bool lex;
-	char *df;   /* the Dockerfile, unescaped */
+	char *df; /* the Dockerfile, unescaped */
 	size_t dflen;
-	char **ex;  /* expectation lines (escapes kept) */
+	char **ex; /* expectation lines (escapes kept) */
 	size_t nex;
 	char *line; /* lex: the line */
 };
@@ -116,12 +116,18 @@ static enum ctxpack_builder builder_of(const char *s)
 static const char *errno_name(int rc)
 {
 	switch (rc) {
-	case -EINVAL: return "EINVAL";
-	case -ENOTSUP: return "ENOTSUP";
-	case -E2BIG: return "E2BIG";
-	case -EFBIG: return "EFBIG";
-	case -ENOMEM: return "ENOMEM";
-	case 0: return "0";
+	case -EINVAL:
+		return "EINVAL";
+	case -ENOTSUP:
+		return "ENOTSUP";
+	case -E2BIG:
+		return "E2BIG";
+	case -EFBIG:
+		return "EFBIG";
+	case -ENOMEM:
+		return "ENOMEM";
+	case 0:
+		return "0";
 	}
 	return "?";
 }
@@ -144,7 +150,7 @@ static void run_case(void **state)
 {
 	struct vcase *c = *state;
 	struct dockerfile *df;
-	struct dockerfile_opts o = { 0 };
+	struct dockerfile_opts o = {0};
 	const char *args[32];
 	size_t nargs = 0;
 	bool want_error = false;
@@ -217,10 +223,12 @@ static void run_case(void **state)
 			sscanf(rest, "%255s %n", a1, &off);
 			m = unesc(rest + off);
 			for (k = 0; k < df->nwarnings; k++)
-				if (df->warnings[k].line == atoi(a1) && !strcmp(df->warnings[k].msg, m))
+				if (df->warnings[k].line == atoi(a1) &&
+				    !strcmp(df->warnings[k].msg, m))
 					break;
 			if (k == df->nwarnings)
-				fail_msg("no warning '%s' on line %s (%zu warnings)", m, a1, df->nwarnings);
+				fail_msg("no warning '%s' on line %s (%zu warnings)", m, a1,
+					 df->nwarnings);
 			free(m);
 			continue;
 		}
@@ -233,7 +241,10 @@ static void run_case(void **state)
 					if (!strcmp(a2, "-"))
 						assert_null(df->meta_values[k]);
 					else
-						assert_string_equal(df->meta_values[k] ? df->meta_values[k] : "(null)", a2);
+						assert_string_equal(df->meta_values[k]
+									    ? df->meta_values[k]
+									    : "(null)",
+								    a2);
 				}
 			assert_true(found);
 			continue;
@@ -241,7 +252,8 @@ static void run_case(void **state)
 		if (!strcmp(kw, "stage")) {
 			int si, bs;
 			char nm[256], base[256], pl[256];
-			assert_int_equal(sscanf(rest, "%d %255s %255s %d %255s", &si, nm, base, &bs, pl), 5);
+			assert_int_equal(
+				sscanf(rest, "%d %255s %255s %d %255s", &si, nm, base, &bs, pl), 5);
 			assert_true((size_t)si < df->nstages);
 			struct df_stage *st = &df->stages[si];
 			assert_string_equal(st->name ? st->name : "-", nm);
@@ -261,10 +273,13 @@ static void run_case(void **state)
 			if (!strcmp(kw, "stages")) {
 				bool need[64];
 				char got[512] = "";
-				assert_int_equal(dockerfile_stages_needed(df, target, builder_of(a2), need), 0);
+				assert_int_equal(
+					dockerfile_stages_needed(df, target, builder_of(a2), need),
+					0);
 				for (size_t k = 0; k < df->nstages; k++)
 					if (need[k])
-						snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%zu",
+						snprintf(got + strlen(got),
+							 sizeof(got) - strlen(got), "%s%zu",
 							 got[0] ? "," : "", k);
 				assert_string_equal(got[0] ? got : "-", rest + off);
 			} else {
@@ -282,11 +297,14 @@ static void run_case(void **state)
 				} else {
 					char **got = calloc(ns + 1, sizeof(*got));
 					if (rc)
-						fail_msg("sources failed: %s", dockerfile_errmsg(df));
+						fail_msg("sources failed: %s",
+							 dockerfile_errmsg(df));
 					for (size_t k = 0; k < ns; k++) {
 						char t[600];
 						snprintf(t, sizeof(t), "%d:%c:%s%s", s[k].line,
-							 s[k].kind == DF_SRC_COPY ? 'c' : s[k].kind == DF_SRC_ADD ? 'a' : 'm',
+							 s[k].kind == DF_SRC_COPY  ? 'c'
+							 : s[k].kind == DF_SRC_ADD ? 'a'
+										   : 'm',
 							 s[k].parents ? "^" : "", s[k].path);
 						got[k] = strdup(t);
 					}
@@ -338,7 +356,8 @@ static void run_case(void **state)
 			assert_string_equal(in->from ? in->from : "-", rest);
 		} else if (!strcmp(kw, "copyflags")) {
 			char got[300];
-			snprintf(got, sizeof(got), "chown=%s chmod=%s link=%d parents=%d keepgit=%d checksum=%s",
+			snprintf(got, sizeof(got),
+				 "chown=%s chmod=%s link=%d parents=%d keepgit=%d checksum=%s",
 				 in->chown ? in->chown : "-", in->chmod ? in->chmod : "-", in->link,
 				 in->parents, in->keep_git_dir, in->checksum ? in->checksum : "-");
 			assert_string_equal(got, rest);
@@ -364,7 +383,8 @@ static void run_case(void **state)
 		} else if (!strcmp(kw, "heredoc")) {
 			int k, e, ch;
 			char nm[256], content[1024];
-			assert_int_equal(sscanf(rest, "%d %255s %d %d %1023s", &k, nm, &e, &ch, content), 5);
+			assert_int_equal(
+				sscanf(rest, "%d %255s %d %d %1023s", &k, nm, &e, &ch, content), 5);
 			assert_true((size_t)k < in->nheredocs);
 			char *un = unesc(nm), *uc = unesc(content);
 			assert_string_equal(in->heredocs[k].name, un);
@@ -377,7 +397,8 @@ static void run_case(void **state)
 			char **got = calloc(in->nargkv + 1, sizeof(*got));
 			for (size_t k = 0; k < in->nargkv; k++) {
 				char t[600];
-				snprintf(t, sizeof(t), "%s%s%s", in->arg_keys[k], in->arg_values[k] ? "=" : "",
+				snprintf(t, sizeof(t), "%s%s%s", in->arg_keys[k],
+					 in->arg_values[k] ? "=" : "",
 					 in->arg_values[k] ? in->arg_values[k] : "");
 				got[k] = strdup(t);
 			}
@@ -397,7 +418,7 @@ static void run_lex(void **state)
 	struct vcase *c = *state;
 	size_t nf;
 	char **f = split(c->line, '\t', &nf);
-	struct df_env env = { 0 };
+	struct df_env env = {0};
 	char *out = NULL, err[512] = "";
 	int rc;
 
@@ -519,7 +540,8 @@ static void test_api_edges(void **state)
 	assert_int_equal(dockerfile_new(&df), 0);
 	big = calloc(1, DOCKERFILE_MAX_BYTES + 1);
 	memset(big, '#', DOCKERFILE_MAX_BYTES + 1);
-	assert_int_equal(dockerfile_read(df, "Dockerfile", big, DOCKERFILE_MAX_BYTES + 1, NULL), -EFBIG);
+	assert_int_equal(dockerfile_read(df, "Dockerfile", big, DOCKERFILE_MAX_BYTES + 1, NULL),
+			 -EFBIG);
 	assert_string_equal(dockerfile_errmsg(df), "Dockerfile: larger than 16777216 bytes");
 	dockerfile_free(&df);
 	free(big);
