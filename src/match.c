@@ -874,6 +874,14 @@ int ctxpack_mstate_new(ctxpack_mstate **out, const ctxpack_match *m)
 	return 0;
 }
 
+void match_state_copy(ctxpack_mstate *dst, const ctxpack_mstate *src)
+{
+	memcpy(dst->active, src->active, src->nactive * sizeof(uint32_t));
+	memcpy(dst->rec, src->rec, src->nrec * sizeof(uint32_t));
+	dst->nactive = src->nactive;
+	dst->nrec = src->nrec;
+}
+
 void ctxpack_mstate_free(ctxpack_mstate **sp)
 {
 	if (!sp || !*sp)

@@ -15,4 +15,7 @@
 void match_refusal_message(const ctxpack_match *m, long rule, int rc, const char *path,
 			   size_t plen, char *out, size_t outsz);
 
+/* dst := src (both made for the same matcher). */
+void match_state_copy(ctxpack_mstate *dst, const ctxpack_mstate *src);
+
 #endif
