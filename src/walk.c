@@ -180,6 +180,7 @@ struct walker {
 	char *errpath;
 	size_t errlen;
 	char *errmsg;
+	long errrule; /* the error is the refusal of this rule; -1: another */
 };
 
 static atomic_bool no_statx;
@@ -238,23 +239,15 @@ static int nomem(struct worker *k)
 	return -ENOMEM;
 }
 
-/* Records an error at path unless one earlier in walk order is known.
- * Returns rc. */
-static int fail(struct worker *k, const char *path, size_t len, int rc, const char *fmt, ...)
+/* Records the error msg (taken) at path, rule the pattern refusal it is
+ * (-1: none), unless one earlier in walk order is known.  Returns rc. */
+static int record(struct worker *k, const char *path, size_t len, int rc, long rule, char *msg)
 {
 	struct walker *w = k->w;
-	char *msg, *p;
-	va_list ap;
-	int r;
+	char *p = msg ? xmemdup(path, len) : NULL;
 
-	va_start(ap, fmt);
-	r = vasprintf(&msg, fmt, ap);
-	va_end(ap);
-	p = xmemdup(path, len);
-	if (r < 0 || !p) {
-		if (r >= 0)
-			free(msg);
-		free(p);
+	if (!p) {
+		free(msg);
 		return nomem(k);
 	}
 	pthread_mutex_lock(&w->lock);
@@ -265,12 +258,25 @@ static int fail(struct worker *k, const char *path, size_t len, int rc, const ch
 		w->errpath = p;
 		w->errlen = len;
 		w->errmsg = msg;
+		w->errrule = rule;
 		p = msg = NULL;
 	}
 	pthread_mutex_unlock(&w->lock);
 	free(p);
 	free(msg);
 	return rc;
+}
+
+static int fail(struct worker *k, const char *path, size_t len, int rc, const char *fmt, ...)
+{
+	char *msg;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	return record(k, path, len, rc, -1, r < 0 ? NULL : msg);
 }
 
 /* fmt with the path (quoted by text_quote, "." for the root) for its first
@@ -294,7 +300,7 @@ static int rule_error(struct worker *k, const char *path, size_t len, int rc, lo
 	char msg[1024];
 
 	match_refusal_message(k->w->m, rule, rc, path, len, msg, sizeof(msg));
-	return fail(k, path, len, rc, "%s", msg);
+	return record(k, path, len, rc, rule, xmemdup(msg, strlen(msg)));
 }
 
 /* ---- per-worker memory ---- */
@@ -1383,6 +1389,7 @@ int walk_context(struct walk_result *out, int rootfd, const struct walk_options 
 
 	w.m = o->match;
 	w.builder = o->builder;
+	w.errrule = -1;
 	w.classic = o->builder == CTXPACK_BUILDER_CLASSIC;
 	w.report_all = o->report_all;
 	w.measure_pruned = o->report_all && o->measure_pruned;
@@ -1465,6 +1472,8 @@ int walk_context(struct walk_result *out, int rootfd, const struct walk_options 
 	}
 	if (rc && rc != -ENOMEM)
 		snprintf(err, errsz, "%s", w.errmsg ? w.errmsg : strerror(-rc));
+	if (rc && o->refusal && w.errpath && w.errrule >= 0 && rc == w.err)
+		match_refusal(w.m, w.errrule, rc, w.errpath, w.errlen, o->refusal);
 out:
 	if (rc == -ENOMEM) /* the setup's failures too */
 		snprintf(err, errsz, "out of memory");

@@ -19,6 +19,7 @@
 
 #include "ctxpack/ctxpack.h"
 #include "progress.h"
+#include "rules.h"
 
 enum walk_type { WT_FILE, WT_DIR, WT_SYMLINK, WT_FIFO, WT_CHR, WT_BLK, WT_SOCK };
 
@@ -64,6 +65,10 @@ struct walk_options {
 	const char *under;
 	const ctxpack_mstate *under_state;
 	enum ctxpack_verdict under_verdict;
+	/* When the walk fails because the matcher refused a path (a pattern
+	 * Docker fails on, or one ctxpack cannot reproduce), that refusal as
+	 * data (match_refusal; the caller releases it); NULL: not wanted. */
+	struct rules_error *refusal;
 };
 
 /* What is below an excluded directory the builder never enters. */
