@@ -18,6 +18,8 @@
 
 #define SCANNER_MAX_TOKEN 65536 /* bufio.MaxScanTokenSize */
 
+static void publish(ctxpack_rules *r);
+
 int ctxpack_rules_new(ctxpack_rules **out)
 {
 	if (!out)
@@ -26,6 +28,7 @@ int ctxpack_rules_new(ctxpack_rules **out)
 	if (!*out)
 		return -ENOMEM;
 	(*out)->err.rule = -1;
+	publish(*out);
 	return 0;
 }
 
@@ -59,6 +62,20 @@ const struct rules_error *rules_last_error(const ctxpack_rules *r)
 	return &r->err;
 }
 
+const struct ctxpack_rules_error *ctxpack_rules_error(const ctxpack_rules *r)
+{
+	return r ? &r->pub : NULL;
+}
+
+/* r->err (just set) into the public view. */
+static void publish(ctxpack_rules *r)
+{
+	const struct rules_error *e = &r->err;
+
+	r->pub = (struct ctxpack_rules_error){ e->code, e->source, e->line, e->rule, e->path,
+					       e->message, e->message + e->reason };
+}
+
 void rules_error_release(struct rules_error *e)
 {
 	free(e->path);
@@ -84,6 +101,7 @@ static void set_errorv(ctxpack_rules *r, int code, const char *source, int line,
 	}
 	e->reason = (size_t)n;
 	vsnprintf(e->message + n, sizeof(e->message) - (size_t)n, fmt, ap);
+	publish(r);
 }
 
 void rules_set_error(ctxpack_rules *r, int code, const char *fmt, ...)
@@ -459,6 +477,7 @@ void rules_compile_error(ctxpack_rules *r, size_t i, int code, const char *why)
 
 	snprintf(before, sizeof(before), "%s in ", why);
 	rules_error_at(&r->err, r, i, code, before, "", NULL, 0);
+	publish(r);
 }
 
 int rules_each_pattern_error(ctxpack_rules *r, bool transport, void (*each)(void *arg, size_t i),
@@ -562,6 +581,7 @@ static int classic_excluded(ctxpack_rules *r, const char *file, bool *out)
 			 "cannot tell whether the docker CLI re-adds '%s': Go regexp construct ctxpack does not reproduce (\\p, \\P or \\Q) in ",
 			 text_quote(q, sizeof(q), file, strlen(file)));
 		rules_error_at(&r->err, r, bad, -ENOTSUP, what, "", file, strlen(file));
+		publish(r);
 		return -ENOTSUP;
 	}
 	*out = rc;

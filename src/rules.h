@@ -49,6 +49,7 @@ struct ctxpack_rules {
 	char *hide_source; /* rules from this source are not quoted (rules_hide_text) */
 	char *hide_note;   /* " (the rule is not shown: ...)" */
 	struct rules_error err; /* the last failure (err.message: ctxpack_rules_errmsg) */
+	struct ctxpack_rules_error pub; /* err as ctxpack_rules_error shows it */
 };
 
 /* The last failure on r, as data (code 0: none). */
