@@ -24,6 +24,7 @@
 #include "match.h"
 #include "members.h"
 #include "pack.h"
+#include "policy.h"
 
 struct ctxpack_context {
 	/* Settings, read by the next open. */
@@ -299,12 +300,13 @@ static int explain_failed(ctxpack_context *c, int rc, long rule, const char *pat
 	return fail(c, rc, "%s", msg);
 }
 
-/* Mirrors check_one in src/cli/check_ignore.c, with the walk standing in
- * for its look at the disk below an excluded directory: the walk already
+/* As `ctxpack check-ignore` (both ask policy_decide), with the walk
+ * standing in for its walk below an excluded directory: the walk already
  * decided which directories BuildKit sends as parents. */
 int ctxpack_context_explain(ctxpack_context *c, const char *path, struct ctxpack_explanation *out)
 {
 	struct explain_result res = { CTXPACK_NONE, -1, false, true, false, NULL };
+	struct policy_decision pd = { .sent = true };
 	const struct dockerctx *ctx;
 	long n;
 	int rc;
@@ -326,18 +328,23 @@ int ctxpack_context_explain(ctxpack_context *c, const char *path, struct ctxpack
 	if (n < 0)
 		return fail(c, -EINVAL, "'%s' is outside the context '%s'", path, ctx->root);
 	if (n > 0) {
+		struct policy_in in;
+		bool df = ctx->dockerfile && strlen(ctx->dockerfile) == (size_t)n &&
+			  !memcmp(ctx->dockerfile, c->buf, (size_t)n);
+		int type;
 		rc = explain_path(&c->ex, c->buf, (size_t)n, &res);
 		if (rc)
 			return explain_failed(c, rc, res.rule, c->buf, (size_t)n);
+		/* Only what exists refines the rules' answer. */
+		type = res.pruned ? -ENOENT : walk_type_at(ctx->rootfd, c->buf, (size_t)n);
+		explain_policy_in(&res, ctx->builder, type < 0 ? POLICY_TYPE_UNKNOWN : type, df, &in);
+		policy_decide(&in, &pd);
 	}
 	out->verdict = res.verdict;
-	out->sent = res.sent;
+	out->sent = pd.sent;
 	out->pruned = res.pruned;
 	out->rule = res.rule;
-	if (n > 0 && ctx->builder == CTXPACK_BUILDER_BUILDKIT && ctx->dockerfile &&
-	    strlen(ctx->dockerfile) == (size_t)n && !memcmp(ctx->dockerfile, c->buf, (size_t)n) &&
-	    !res.sent) {
-		/* BuildKit mode: ctxpack always puts the Dockerfile in the tar. */
+	if (pd.forced) {
 		if (c->forcedsz < (size_t)n + 2) {
 			char *nf = realloc(c->forced, (size_t)n + 2);
 			if (!nf)
@@ -347,27 +354,16 @@ int ctxpack_context_explain(ctxpack_context *c, const char *path, struct ctxpack
 		}
 		c->forced[0] = '!';
 		memcpy(c->forced + 1, c->buf, (size_t)n + 1);
-		out->sent = out->forced = true;
+		out->forced = true;
 		out->pruned = false;
 		out->verdict = CTXPACK_INCLUDE;
 		out->rule = -1;
 		out->rule_info = (struct ctxpack_rule_info){ "<builder>", 0, c->forced, (size_t)n + 1 };
 		return 0;
 	}
-	if (n > 0 && !res.sent && !res.pruned && res.descend &&
-	    ctx->builder == CTXPACK_BUILDER_BUILDKIT && is_parent_only(c, c->buf, (size_t)n))
+	if (pd.candidate && !pd.sent && is_parent_only(c, c->buf, (size_t)n))
 		out->sent = out->parent_only = true;
-	if (n > 0 && res.sent && ctx->builder == CTXPACK_BUILDER_CLASSIC) {
-		/* The classic builder silently leaves sockets out. */
-		struct stat st;
-		int fd = beneath_open(ctx->rootfd, c->buf, (size_t)n, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (fd >= 0 && fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode)) {
-			out->sent = false;
-			out->socket_skipped = true;
-		}
-		if (fd >= 0)
-			close(fd);
-	}
+	out->socket_skipped = pd.skip == POLICY_SKIP_SOCKET;
 	if (out->rule >= 0)
 		ctxpack_rules_get(ctx->rules, (size_t)out->rule, &out->rule_info);
 	return 0;

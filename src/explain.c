@@ -4,6 +4,7 @@
 
 #include "explain.h"
 #include "internal.h"
+#include "policy.h"
 
 int explainer_init(struct explainer *e, const ctxpack_match *m)
 {
@@ -109,4 +110,21 @@ int explain_path(struct explainer *e, const char *path, size_t len, struct expla
 	res->descend = e->lv[k - 1].d.descend;
 	res->state = e->lv[k - 1].state;
 	return 0;
+}
+
+void explain_policy_in(const struct explain_result *res, enum ctxpack_builder b, int type,
+		       bool dockerfile, struct policy_in *out)
+{
+	*out = (struct policy_in){
+		.builder = b,
+		.verdict = res->verdict,
+		.descend = res->descend,
+		.type = type,
+		.dockerfile = dockerfile,
+		.parent = res->pruned ? POLICY_PARENT_PRUNED : POLICY_PARENT_READ,
+		/* explain is lexical: what the validation walk reads is not
+		 * its question (the walk answers it) */
+		.parent_validated = false,
+		.io = POLICY_IO_OK,
+	};
 }

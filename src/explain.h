@@ -47,4 +47,12 @@ void explainer_release(struct explainer *e);
  * (res->rule names it), -ENOMEM. */
 int explain_path(struct explainer *e, const char *path, size_t len, struct explain_result *res);
 
+struct policy_in;
+/* The policy's question for a path explain_path answered with res, of the
+ * given type (enum walk_type, or POLICY_TYPE_UNKNOWN), for builder b;
+ * dockerfile: the path is the Dockerfile.  One translation for
+ * check-ignore and the library's explain. */
+void explain_policy_in(const struct explain_result *res, enum ctxpack_builder b, int type,
+		       bool dockerfile, struct policy_in *out);
+
 #endif

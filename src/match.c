@@ -726,14 +726,6 @@ static bool buildkit_transport_error(const ctxpack_rules *r, size_t *bad)
 	return first >= 0;
 }
 
-static void compile_error(ctxpack_rules *r, size_t i, const char *why)
-{
-	char before[300];
-
-	snprintf(before, sizeof(before), "%s in ", why);
-	rules_message(r, i, r->errmsg, sizeof(r->errmsg), before, "");
-}
-
 int ctxpack_match_compile(ctxpack_match **out, ctxpack_rules *r, enum ctxpack_builder b)
 {
 	ctxpack_match *m;
@@ -747,7 +739,7 @@ int ctxpack_match_compile(ctxpack_match **out, ctxpack_rules *r, enum ctxpack_bu
 	if (!r)
 		return -EINVAL;
 	if (b != CTXPACK_BUILDER_BUILDKIT && b != CTXPACK_BUILDER_CLASSIC) {
-		rules_set_error(r, "unknown builder %d", (int)b);
+		rules_set_error(r, -EINVAL, "unknown builder %d", (int)b);
 		return -EINVAL;
 	}
 	m = calloc(1, sizeof(*m));
@@ -757,7 +749,8 @@ int ctxpack_match_compile(ctxpack_match **out, ctxpack_rules *r, enum ctxpack_bu
 	m->builder = b;
 	m->maxprog = 1;
 	if (b == CTXPACK_BUILDER_BUILDKIT && buildkit_transport_error(r, &bad)) {
-		compile_error(r, bad, "control character (BuildKit cannot send the pattern)");
+		rules_compile_error(r, bad, -EINVAL,
+				    "control character (BuildKit cannot send the pattern)");
 		free(m);
 		return -EINVAL;
 	}
@@ -765,7 +758,7 @@ int ctxpack_match_compile(ctxpack_match **out, ctxpack_rules *r, enum ctxpack_bu
 	if (rc == PATTERN_ENOMEM)
 		goto oom;
 	if (rc) {
-		compile_error(r, bad, msg);
+		rules_compile_error(r, bad, -EINVAL, msg);
 		free(m);
 		return -EINVAL;
 	}
@@ -782,7 +775,7 @@ int ctxpack_match_compile(ctxpack_match **out, ctxpack_rules *r, enum ctxpack_bu
 	return 0;
 oom:
 	ctxpack_match_free(&m);
-	rules_set_error(r, "out of memory");
+	rules_set_error(r, -ENOMEM, "out of memory");
 	return -ENOMEM;
 }
 
@@ -828,8 +821,8 @@ const char *ctxpack_match_rule_error(const ctxpack_match *m, size_t i)
 	return m->pats[i].errmsg;
 }
 
-void match_refusal_message(const ctxpack_match *m, long rule, int rc, const char *path,
-			   size_t plen, char *out, size_t outsz)
+void match_refusal(const ctxpack_match *m, long rule, int rc, const char *path, size_t plen,
+		   struct rules_error *out)
 {
 	const char *why = rule >= 0 ? ctxpack_match_rule_error(m, (size_t)rule) : NULL;
 	char q[512], after[800];
@@ -843,7 +836,18 @@ void match_refusal_message(const ctxpack_match *m, long rule, int rc, const char
 		snprintf(after, sizeof(after),
 			 " is not a valid regular expression (%s); Docker fails when it evaluates it, as for '%s'",
 			 why ? why : "?", q);
-	rules_message(m->rules, rule >= 0 ? (size_t)rule : SIZE_MAX, out, outsz, "pattern ", after);
+	rules_error_at(out, m->rules, rule >= 0 ? (size_t)rule : SIZE_MAX, rc, "pattern ", after,
+		       path, plen);
+}
+
+void match_refusal_message(const ctxpack_match *m, long rule, int rc, const char *path,
+			   size_t plen, char *out, size_t outsz)
+{
+	struct rules_error e = { 0 };
+
+	match_refusal(m, rule, rc, path, plen, &e);
+	snprintf(out, outsz, "%s", e.message);
+	rules_error_release(&e);
 }
 
 const ctxpack_rules *ctxpack_match_rules(const ctxpack_match *m)
@@ -872,6 +876,14 @@ int ctxpack_mstate_new(ctxpack_mstate **out, const ctxpack_match *m)
 	}
 	*out = s;
 	return 0;
+}
+
+void match_state_copy(ctxpack_mstate *dst, const ctxpack_mstate *src)
+{
+	memcpy(dst->active, src->active, src->nactive * sizeof(uint32_t));
+	memcpy(dst->rec, src->rec, src->nrec * sizeof(uint32_t));
+	dst->nactive = src->nactive;
+	dst->nrec = src->nrec;
 }
 
 void ctxpack_mstate_free(ctxpack_mstate **sp)

@@ -14,5 +14,13 @@
  * check-ignore and the library's explain.  Written into out (outsz bytes). */
 void match_refusal_message(const ctxpack_match *m, long rule, int rc, const char *path,
 			   size_t plen, char *out, size_t outsz);
+struct rules_error;
+/* The same refusal as data into *out (release it with rules_error_release):
+ * code rc, the rule's source, line and index, path, the message. */
+void match_refusal(const ctxpack_match *m, long rule, int rc, const char *path, size_t plen,
+		   struct rules_error *out);
+
+/* dst := src (both made for the same matcher). */
+void match_state_copy(ctxpack_mstate *dst, const ctxpack_mstate *src);
 
 #endif

@@ -15,6 +15,8 @@
 #include "tarwriter.h"
 #include "ctxpack/ctxpack.h"
 
+struct rules_error;
+
 struct pack_options {
 	enum ctxpack_builder builder;
 	const char *dir;        /* the context */
@@ -25,6 +27,8 @@ struct pack_options {
 	bool hash;              /* pack_write hashes every file it archives (pack_members) */
 	struct progress *progress; /* counters for a progress display, or NULL */
 	struct tar_options tar;
+	struct rules_error *refusal; /* a walk failed by a pattern refusal: it as
+					data (walk_options.refusal); or NULL */
 };
 
 struct pack_report {

@@ -18,12 +18,18 @@
 
 #define SCANNER_MAX_TOKEN 65536 /* bufio.MaxScanTokenSize */
 
+static void publish(ctxpack_rules *r);
+
 int ctxpack_rules_new(ctxpack_rules **out)
 {
 	if (!out)
 		return -EINVAL;
 	*out = calloc(1, sizeof(**out));
-	return *out ? 0 : -ENOMEM;
+	if (!*out)
+		return -ENOMEM;
+	(*out)->err.rule = -1;
+	publish(*out);
+	return 0;
 }
 
 void ctxpack_rules_free(ctxpack_rules **rp)
@@ -41,21 +47,79 @@ void ctxpack_rules_free(ctxpack_rules **rp)
 	free(r->v);
 	free(r->hide_source);
 	free(r->hide_note);
+	rules_error_release(&r->err);
 	free(r);
 	*rp = NULL;
 }
 
 const char *ctxpack_rules_errmsg(const ctxpack_rules *r)
 {
-	return r ? r->errmsg : "";
+	return r ? r->err.message : "";
 }
 
-void rules_set_error(ctxpack_rules *r, const char *fmt, ...)
+const struct rules_error *rules_last_error(const ctxpack_rules *r)
+{
+	return &r->err;
+}
+
+const struct ctxpack_rules_error *ctxpack_rules_error(const ctxpack_rules *r)
+{
+	return r ? &r->pub : NULL;
+}
+
+/* r->err (just set) into the public view. */
+static void publish(ctxpack_rules *r)
+{
+	const struct rules_error *e = &r->err;
+
+	r->pub = (struct ctxpack_rules_error){ e->code, e->source, e->line, e->rule, e->path,
+					       e->message, e->message + e->reason };
+}
+
+void rules_error_release(struct rules_error *e)
+{
+	free(e->path);
+	memset(e, 0, sizeof(*e));
+	e->rule = -1;
+}
+
+static void set_errorv(ctxpack_rules *r, int code, const char *source, int line, const char *fmt,
+		       va_list ap)
+{
+	struct rules_error *e = &r->err;
+	int n = 0;
+
+	rules_error_release(e);
+	e->code = code;
+	e->line = line;
+	if (source) {
+		snprintf(e->source, sizeof(e->source), "%s", source);
+		n = line > 0 ? snprintf(e->message, sizeof(e->message), "%s:%d: ", source, line)
+			     : snprintf(e->message, sizeof(e->message), "%s: ", source);
+		if (n < 0 || (size_t)n >= sizeof(e->message))
+			n = 0;
+	}
+	e->reason = (size_t)n;
+	vsnprintf(e->message + n, sizeof(e->message) - (size_t)n, fmt, ap);
+	publish(r);
+}
+
+void rules_set_error(ctxpack_rules *r, int code, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(r->errmsg, sizeof(r->errmsg), fmt, ap);
+	set_errorv(r, code, NULL, 0, fmt, ap);
+	va_end(ap);
+}
+
+void rules_set_error_line(ctxpack_rules *r, int code, const char *source, int line,
+			  const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	set_errorv(r, code, source, line, fmt, ap);
 	va_end(ap);
 }
 
@@ -158,6 +222,29 @@ void rules_message(const ctxpack_rules *r, size_t i, char *out, size_t outsz, co
 			 rules_text_hidden(r, i) ? r->hide_note : "");
 }
 
+void rules_error_at(struct rules_error *e, const ctxpack_rules *r, size_t i, int code,
+		    const char *before, const char *after, const char *path, size_t plen)
+{
+	const struct rule *ru = i < r->n ? &r->v[i] : NULL;
+	size_t n;
+
+	rules_error_release(e);
+	e->code = code;
+	e->rule = ru ? (long)i : -1;
+	e->line = ru ? ru->line : 0;
+	snprintf(e->source, sizeof(e->source), "%s", ru ? ru->source : "?");
+	rules_message(r, i, e->message, sizeof(e->message), before, after);
+	/* rules_message's prefix: "SOURCE:LINE: " or "SOURCE: " */
+	n = strlen(e->source) + 2;
+	if (e->line > 0) {
+		char num[16];
+		n += (size_t)snprintf(num, sizeof(num), ":%d", e->line);
+	}
+	e->reason = n < strlen(e->message) ? n : strlen(e->message);
+	if (path)
+		e->path = xmemdup(path, plen); /* NULL when out of memory: no path */
+}
+
 /* Interns source names so that every rule can point at one copy. */
 static const char *intern_source(ctxpack_rules *r, const char *source)
 {
@@ -183,7 +270,8 @@ int ctxpack_rules_add_pattern(ctxpack_rules *r, const char *source, int line, co
 	if (!r)
 		return -EINVAL;
 	if ((!pattern && len) || line < 0) {
-		rules_set_error(r, "%s", line < 0 ? "a negative line number" : "no pattern given");
+		rules_set_error(r, -EINVAL, "%s",
+				line < 0 ? "a negative line number" : "no pattern given");
 		return -EINVAL;
 	}
 	src = intern_source(r, source ? source : "");
@@ -199,7 +287,7 @@ int ctxpack_rules_add_pattern(ctxpack_rules *r, const char *source, int line, co
 	r->n++;
 	return 0;
 oom:
-	rules_set_error(r, "out of memory");
+	rules_set_error(r, -ENOMEM, "out of memory");
 	return -ENOMEM;
 }
 
@@ -242,7 +330,7 @@ int ctxpack_rules_add_buffer(ctxpack_rules *r, const char *source, const void *d
 	if (!r)
 		return -EINVAL;
 	if (!data && len) {
-		rules_set_error(r, "no buffer given");
+		rules_set_error(r, -EINVAL, "no buffer given");
 		return -EINVAL;
 	}
 	if (!source)
@@ -257,8 +345,9 @@ int ctxpack_rules_add_buffer(ctxpack_rules *r, const char *source, const void *d
 		/* The scanner's buffer must hold the line and its '\n'; a final
 		 * line without one must leave a byte free to see EOF. */
 		if (tok + (nl ? 0 : 1) > SCANNER_MAX_TOKEN) {
-			rules_set_error(r, "%s:%d: line longer than %d bytes (Docker fails with 'token too long')",
-					source, lineno, SCANNER_MAX_TOKEN - 1);
+			rules_set_error_line(r, -EINVAL, source, lineno,
+					     "line longer than %d bytes (Docker fails with 'token too long')",
+					     SCANNER_MAX_TOKEN - 1);
 			rc = -EINVAL;
 			break;
 		}
@@ -272,7 +361,7 @@ int ctxpack_rules_add_buffer(ctxpack_rules *r, const char *source, const void *d
 		free(buf);
 		buf = malloc(n + 3);
 		if (!buf) {
-			rules_set_error(r, "out of memory");
+			rules_set_error(r, -ENOMEM, "out of memory");
 			rc = -ENOMEM;
 			break;
 		}
@@ -334,6 +423,34 @@ static char *to_valid_utf8(const char *s, size_t n, size_t *outlen)
 	return o;
 }
 
+/* patternmatcher.New's compile of rule i into *p (see rules_patterns). */
+static int rule_pattern(const ctxpack_rules *r, size_t i, bool transport, struct pattern *p,
+			char *msg, size_t msgsz)
+{
+	const char *text = r->v[i].text;
+	size_t len = r->v[i].len;
+	char *conv = NULL;
+	int rc;
+
+	if (transport) {
+		conv = to_valid_utf8(text, len, &len);
+		if (!conv)
+			return PATTERN_ENOMEM;
+		text = conv;
+	}
+	rc = pattern_init(p, text, len, msg, msgsz);
+	free(conv);
+	if (rc == 0 && p->lazy_error && rules_text_hidden(r, i))
+		p->errmsg[p->errwhat] = '\0'; /* the reason without its quote */
+	if (rc == PATTERN_EMPTY) {
+		/* New() drops it; an empty exact pattern that never
+		 * matches keeps the other rules' numbers instead. */
+		p->text = xmemdup("", 0);
+		rc = p->text ? 0 : PATTERN_ENOMEM;
+	}
+	return rc;
+}
+
 int rules_patterns(const ctxpack_rules *r, bool transport, struct pattern **out, size_t *bad,
 		   char *msg, size_t msgsz)
 {
@@ -343,28 +460,7 @@ int rules_patterns(const ctxpack_rules *r, bool transport, struct pattern **out,
 	if (!pats)
 		return PATTERN_ENOMEM;
 	for (size_t i = 0; i < r->n; i++) {
-		const char *text = r->v[i].text;
-		size_t len = r->v[i].len;
-		char *conv = NULL;
-		int rc;
-		if (transport) {
-			conv = to_valid_utf8(text, len, &len);
-			if (!conv) {
-				rules_patterns_release(pats, i);
-				return PATTERN_ENOMEM;
-			}
-			text = conv;
-		}
-		rc = pattern_init(&pats[i], text, len, msg, msgsz);
-		free(conv);
-		if (rc == 0 && pats[i].lazy_error && rules_text_hidden(r, i))
-			pats[i].errmsg[pats[i].errwhat] = '\0'; /* the reason without its quote */
-		if (rc == PATTERN_EMPTY) {
-			/* New() drops it; an empty exact pattern that never
-			 * matches keeps the other rules' numbers instead. */
-			pats[i].text = xmemdup("", 0);
-			rc = pats[i].text ? 0 : PATTERN_ENOMEM;
-		}
+		int rc = rule_pattern(r, i, transport, &pats[i], msg, msgsz);
 		if (rc) {
 			*bad = i;
 			rules_patterns_release(pats, i);
@@ -372,6 +468,36 @@ int rules_patterns(const ctxpack_rules *r, bool transport, struct pattern **out,
 		}
 	}
 	*out = pats;
+	return 0;
+}
+
+void rules_compile_error(ctxpack_rules *r, size_t i, int code, const char *why)
+{
+	char before[300];
+
+	snprintf(before, sizeof(before), "%s in ", why);
+	rules_error_at(&r->err, r, i, code, before, "", NULL, 0);
+	publish(r);
+}
+
+int rules_each_pattern_error(ctxpack_rules *r, bool transport, void (*each)(void *arg, size_t i),
+			     void *arg)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		struct pattern p;
+		char msg[256];
+		int rc;
+		memset(&p, 0, sizeof(p));
+		rc = rule_pattern(r, i, transport, &p, msg, sizeof(msg));
+		if (rc == PATTERN_ENOMEM)
+			return -ENOMEM;
+		if (rc) {
+			rules_compile_error(r, i, -EINVAL, msg);
+			each(arg, i);
+		} else {
+			pattern_release(&p);
+		}
+	}
 	return 0;
 }
 
@@ -454,7 +580,8 @@ static int classic_excluded(ctxpack_rules *r, const char *file, bool *out)
 		snprintf(what, sizeof(what),
 			 "cannot tell whether the docker CLI re-adds '%s': Go regexp construct ctxpack does not reproduce (\\p, \\P or \\Q) in ",
 			 text_quote(q, sizeof(q), file, strlen(file)));
-		rules_message(r, bad, r->errmsg, sizeof(r->errmsg), what, "");
+		rules_error_at(&r->err, r, bad, -ENOTSUP, what, "", file, strlen(file));
+		publish(r);
 		return -ENOTSUP;
 	}
 	*out = rc;
@@ -496,6 +623,6 @@ out:
 	free(clean);
 	free(pat);
 	if (rc == -ENOMEM)
-		rules_set_error(r, "out of memory");
+		rules_set_error(r, -ENOMEM, "out of memory");
 	return rc;
 }

@@ -54,9 +54,11 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "beneath.h"
 #include "explain.h"
 #include "internal.h"
 #include "match.h"
+#include "policy.h"
 #include "walk.h"
 
 #define DENTS_SIZE (128 * 1024)
@@ -154,6 +156,7 @@ struct worker {
 
 struct walker {
 	const ctxpack_match *m;
+	enum ctxpack_builder builder;
 	bool classic;
 	const char *dockerfile;
 	size_t dflen;
@@ -161,6 +164,7 @@ struct walker {
 	bool measure_pruned;
 	struct progress *progress;
 	atomic_bool dockerfile_seen;
+	int rootfd; /* the context's (options.under: the root node is opened from it) */
 	int fd_budget;
 	atomic_int kept;
 	struct worker *workers;
@@ -176,6 +180,7 @@ struct walker {
 	char *errpath;
 	size_t errlen;
 	char *errmsg;
+	long errrule; /* the error is the refusal of this rule; -1: another */
 };
 
 static atomic_bool no_statx;
@@ -234,23 +239,15 @@ static int nomem(struct worker *k)
 	return -ENOMEM;
 }
 
-/* Records an error at path unless one earlier in walk order is known.
- * Returns rc. */
-static int fail(struct worker *k, const char *path, size_t len, int rc, const char *fmt, ...)
+/* Records the error msg (taken) at path, rule the pattern refusal it is
+ * (-1: none), unless one earlier in walk order is known.  Returns rc. */
+static int record(struct worker *k, const char *path, size_t len, int rc, long rule, char *msg)
 {
 	struct walker *w = k->w;
-	char *msg, *p;
-	va_list ap;
-	int r;
+	char *p = msg ? xmemdup(path, len) : NULL;
 
-	va_start(ap, fmt);
-	r = vasprintf(&msg, fmt, ap);
-	va_end(ap);
-	p = xmemdup(path, len);
-	if (r < 0 || !p) {
-		if (r >= 0)
-			free(msg);
-		free(p);
+	if (!p) {
+		free(msg);
 		return nomem(k);
 	}
 	pthread_mutex_lock(&w->lock);
@@ -261,12 +258,25 @@ static int fail(struct worker *k, const char *path, size_t len, int rc, const ch
 		w->errpath = p;
 		w->errlen = len;
 		w->errmsg = msg;
+		w->errrule = rule;
 		p = msg = NULL;
 	}
 	pthread_mutex_unlock(&w->lock);
 	free(p);
 	free(msg);
 	return rc;
+}
+
+static int fail(struct worker *k, const char *path, size_t len, int rc, const char *fmt, ...)
+{
+	char *msg;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	return record(k, path, len, rc, -1, r < 0 ? NULL : msg);
 }
 
 /* fmt with the path (quoted by text_quote, "." for the root) for its first
@@ -290,7 +300,7 @@ static int rule_error(struct worker *k, const char *path, size_t len, int rc, lo
 	char msg[1024];
 
 	match_refusal_message(k->w->m, rule, rc, path, len, msg, sizeof(msg));
-	return fail(k, path, len, rc, "%s", msg);
+	return record(k, path, len, rc, rule, xmemdup(msg, strlen(msg)));
 }
 
 /* ---- per-worker memory ---- */
@@ -666,6 +676,19 @@ int walk_entry_from_stat(struct walk_entry *e, const struct stat *st)
 	return rc;
 }
 
+int walk_type_at(int rootfd, const char *path, size_t len)
+{
+	struct estat es;
+	struct stat st;
+	int fd = beneath_open(rootfd, path, len, O_PATH | O_NOFOLLOW | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return fd;
+	rc = fstat(fd, &st) == 0 ? estat_from_stat(&es, &st) : -errno;
+	close(fd);
+	return rc ? rc : es.type;
+}
+
 /* "64 MiB", "3 KiB", "1000 bytes": exact, for sizes that may differ by a byte. */
 static void size_text(char *buf, size_t sz, uint64_t v)
 {
@@ -820,9 +843,11 @@ static int do_entry(struct worker *k, struct wnode *d, int fd, const struct dnam
 {
 	struct walker *w = k->w;
 	struct ctxpack_decision dec;
+	struct policy_in in = { w->builder, CTXPACK_NONE, false, 0, false, POLICY_PARENT_READ,
+				d->checked, POLICY_IO_OK };
+	struct policy_decision pd;
 	struct estat es = {0};
 	ctxpack_mstate *cst = NULL;
-	bool nostat = false, excluded, walk, sent, forced = false;
 	struct went *x;
 	ssize_t linklen = 0;
 	int rc, t;
@@ -830,16 +855,13 @@ static int do_entry(struct worker *k, struct wnode *d, int fd, const struct dnam
 	rc = do_stat(fd, dn->name, &es);
 	if (rc) {
 		/* The parent is readable but not searchable: getdents gave the
-		 * name and type, stat fails.  Docker's walkers decide such an
-		 * entry from its name (filepath.WalkDir) and fail only when they
-		 * must send or enter it; the CLI's validation walk stats every
-		 * name in the directories it reads. */
+		 * name and type, stat fails (the policy says when that fails). */
 		t = dtype_type(dn->dtype);
-		if (rc != -EACCES || t < 0 || (w->classic && d->checked))
+		if (rc != -EACCES || t < 0 || policy_stat_required(w->builder, d->checked))
 			return fail_path(k, path, len, rc, "cannot stat '%s': %s",
 					 rc == -EBADMSG ? "unknown file type" : strerror(-rc));
 		es.type = (uint8_t)t;
-		nostat = true;
+		in.io = POLICY_IO_NOSTAT;
 	}
 	if (es.type == WT_DIR && !(cst = state_get(k)))
 		return nomem(k);
@@ -849,27 +871,20 @@ static int do_entry(struct worker *k, struct wnode *d, int fd, const struct dnam
 		goto out;
 	}
 	rc = 0;
-	excluded = dec.verdict == CTXPACK_EXCLUDE;
-	walk = es.type == WT_DIR && (!excluded || dec.descend);
-	sent = !excluded;
-	if (w->dockerfile && len == w->dflen && memcmp(path, w->dockerfile, len) == 0) {
+	in.verdict = dec.verdict;
+	in.descend = dec.descend;
+	in.type = es.type;
+	in.dockerfile = w->dockerfile && len == w->dflen && memcmp(path, w->dockerfile, len) == 0;
+	if (in.dockerfile)
 		atomic_store(&w->dockerfile_seen, true);
-		if (!sent)
-			sent = forced = true;
-	}
-	/* The docker CLI logs "archive/tar: sockets not supported" and goes on. */
-	if (w->classic && es.type == WT_SOCK)
-		sent = false;
-	if (nostat && (sent || walk)) {
-		/* fsutil skips an excluded directory it cannot read */
-		if (!sent && !w->classic)
-			goto out;
+	policy_decide(&in, &pd);
+	if (pd.fail) {
 		rc = fail_path(k, path, len, -EACCES, "cannot stat '%s': %s", strerror(EACCES));
 		goto out;
 	}
-	if (w->classic && es.type == WT_DIR && excluded && !walk && d->checked) {
-		/* The CLI's validation walk reads every directory it meets,
-		 * excluded or not, before it decides to skip it. */
+	if (pd.skip == POLICY_SKIP_UNREADABLE)
+		goto out;
+	if (pd.validate) {
 		int dfd = openat(fd, dn->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (dfd < 0) {
 			char why[160];
@@ -881,13 +896,13 @@ static int do_entry(struct worker *k, struct wnode *d, int fd, const struct dnam
 		}
 		close(dfd);
 	}
-	if (!sent && !walk && !w->report_all)
+	if (!pd.sent && !pd.enter && !w->report_all)
 		goto out;
-	if (sent && es.type == WT_FILE && (rc = check_readable(fd, dn->name))) {
+	if (pd.check_read && (rc = check_readable(fd, dn->name))) {
 		rc = fail_path(k, path, len, rc, "cannot open '%s': %s", strerror(-rc));
 		goto out;
 	}
-	if (sent && es.type == WT_SYMLINK) {
+	if (pd.sent && es.type == WT_SYMLINK) {
 		linklen = read_link(k, fd, dn->name, es.size);
 		if (linklen < 0) {
 			const char *why = link_changed(linklen);
@@ -910,15 +925,15 @@ static int do_entry(struct worker *k, struct wnode *d, int fd, const struct dnam
 	x->e.path = arena_dup(k, path, len);
 	if (!x->e.path)
 		goto oom;
-	if (sent && es.type == WT_SYMLINK && !(x->e.link = arena_dup(k, k->buf, (size_t)linklen)))
+	if (pd.sent && es.type == WT_SYMLINK && !(x->e.link = arena_dup(k, k->buf, (size_t)linklen)))
 		goto oom;
 	x->e.len = len;
 	fill_entry(&x->e, &es);
 	x->e.verdict = dec.verdict;
 	x->e.rule = dec.rule;
-	x->flags = (uint8_t)((sent ? WF_SENT : 0) | (forced ? WF_FORCED : 0) |
-			     (!w->classic && walk && excluded ? WF_CANDIDATE : 0));
-	if (walk) {
+	x->flags = (uint8_t)((pd.sent ? WF_SENT : 0) | (pd.forced ? WF_FORCED : 0) |
+			     (pd.candidate ? WF_CANDIDATE : 0));
+	if (pd.enter) {
 		struct wnode *c = node_new(k);
 		if (!c || GROW(k->kids, k->akids, k->nkids + 1))
 			goto oom;
@@ -929,14 +944,14 @@ static int do_entry(struct worker *k, struct wnode *d, int fd, const struct dnam
 		c->fd = -1;
 		atomic_init(&c->refs, 1);
 		atomic_init(&c->need, 1);
-		c->excluded = excluded;
-		c->checked = w->classic && d->checked && !excluded;
+		c->excluded = dec.verdict == CTXPACK_EXCLUDE;
+		c->checked = pd.validated;
 		atomic_fetch_add(&d->refs, 1);
 		atomic_fetch_add(&d->need, 1);
 		k->kids[k->nkids++] = c;
 		x->child = c;
 		cst = NULL; /* the child node owns it now */
-	} else if (w->measure_pruned && es.type == WT_DIR && !nostat) {
+	} else if (w->measure_pruned && es.type == WT_DIR && in.io == POLICY_IO_OK) {
 		struct wnode *c = measure_node(k, d, x->e.path, len);
 		if (!c)
 			goto oom;
@@ -952,6 +967,18 @@ out:
 	return rc;
 }
 
+/* Does the builder fail on directory d, entered, when it cannot be
+ * opened?  The policy's answer for the entry d was. */
+static bool unreadable_fails(const struct walker *w, const struct wnode *d)
+{
+	struct policy_in in = { w->builder, d->excluded ? CTXPACK_EXCLUDE : CTXPACK_INCLUDE, true,
+				WT_DIR, false, POLICY_PARENT_READ, d->checked, POLICY_IO_NOOPEN };
+	struct policy_decision pd;
+
+	policy_decide(&in, &pd);
+	return pd.fail;
+}
+
 /* Reads directory d: its run of entries, and its child nodes in k->kids. */
 static void process(struct worker *k, struct wnode *d)
 {
@@ -961,13 +988,18 @@ static void process(struct worker *k, struct wnode *d)
 
 	d->run_thread = k->id;
 	d->run_start = k->n;
-	fd = d->parent ? open_node(k, d) : d->fd;
+	if (d->parent)
+		fd = open_node(k, d);
+	else if (d->fd >= 0)
+		fd = d->fd;
+	else if ((fd = open_path(k, w->rootfd, d->path, d->len)) >= 0)
+		d->fd = fd; /* options.under: kept until the end, as the root's */
 	if (fd < 0) {
 		if (fd == -ENOMEM) {
 			nomem(k);
 		} else if (d->measure) {
 			atomic_fetch_add(&d->measure->m_unreadable, 1);
-		} else if (d->excluded && !w->classic && (fd == -EACCES || fd == -EPERM)) {
+		} else if ((fd == -EACCES || fd == -EPERM) && !unreadable_fails(w, d)) {
 			/* fsutil: an excluded directory it cannot read is skipped */
 		} else {
 			fail_path(k, d->path, d->len, fd, "cannot open '%s': %s", strerror(-fd));
@@ -1356,6 +1388,8 @@ int walk_context(struct walk_result *out, int rootfd, const struct walk_options 
 	nthreads = (unsigned)thread_count(o->threads, MAX_THREADS, SIZE_MAX);
 
 	w.m = o->match;
+	w.builder = o->builder;
+	w.errrule = -1;
 	w.classic = o->builder == CTXPACK_BUILDER_CLASSIC;
 	w.report_all = o->report_all;
 	w.measure_pruned = o->report_all && o->measure_pruned;
@@ -1368,15 +1402,24 @@ int walk_context(struct walk_result *out, int rootfd, const struct walk_options 
 	pthread_mutex_init(&w.lock, NULL);
 	pthread_cond_init(&w.cond, NULL);
 
-	/* A descriptor of our own: getdents moves the file offset. */
-	root.fd = openat(rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (root.fd < 0) {
-		rc = -errno;
-		snprintf(err, errsz, "cannot open '.': %s", strerror(-rc));
-		goto out;
+	w.rootfd = rootfd;
+	if (o->under) {
+		/* Opened by the first worker, as any directory the walk enters. */
+		root.fd = -1;
+		root.path = o->under;
+		root.len = strlen(o->under);
+		root.excluded = o->under_verdict == CTXPACK_EXCLUDE;
+	} else {
+		/* A descriptor of our own: getdents moves the file offset. */
+		root.fd = openat(rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (root.fd < 0) {
+			rc = -errno;
+			snprintf(err, errsz, "cannot open '.': %s", strerror(-rc));
+			goto out;
+		}
+		root.path = "";
+		root.checked = true;
 	}
-	root.path = "";
-	root.checked = true;
 	atomic_init(&root.refs, 1);
 	atomic_init(&root.need, 1);
 
@@ -1395,7 +1438,10 @@ int walk_context(struct walk_result *out, int rootfd, const struct walk_options 
 		rc = -ENOMEM;
 		goto out;
 	}
-	ctxpack_match_root(w.m, root.st);
+	if (o->under_state)
+		match_state_copy(root.st, o->under_state);
+	else
+		ctxpack_match_root(w.m, root.st);
 	w.stack = &root;
 
 	{
@@ -1419,13 +1465,15 @@ int walk_context(struct walk_result *out, int rootfd, const struct walk_options 
 			else
 				w.workers[i].v = NULL;
 		}
-		if (!rc && w.dockerfile && !atomic_load(&w.dockerfile_seen))
+		if (!rc && w.dockerfile && !o->under && !atomic_load(&w.dockerfile_seen))
 			rc = add_dockerfile(&w, root.fd, out);
 		if (rc)
 			w.err = rc;
 	}
 	if (rc && rc != -ENOMEM)
 		snprintf(err, errsz, "%s", w.errmsg ? w.errmsg : strerror(-rc));
+	if (rc && o->refusal && w.errpath && w.errrule >= 0 && rc == w.err)
+		match_refusal(w.m, w.errrule, rc, w.errpath, w.errlen, o->refusal);
 out:
 	if (rc == -ENOMEM) /* the setup's failures too */
 		snprintf(err, errsz, "out of memory");

@@ -19,6 +19,7 @@
 
 #include "ctxpack/ctxpack.h"
 #include "progress.h"
+#include "rules.h"
 
 enum walk_type { WT_FILE, WT_DIR, WT_SYMLINK, WT_FIFO, WT_CHR, WT_BLK, WT_SOCK };
 
@@ -53,6 +54,21 @@ struct walk_options {
 	bool measure_pruned;    /* with report_all: count what is below each such
 				   directory (walk_result.pruned; metadata only) */
 	struct progress *progress; /* entries read are added to progress->entries; NULL */
+	/* Walk only the subtree of the directory under (relative, cleaned, as
+	 * the walk spells paths; NULL: the whole context), whose entry the
+	 * walk reached with state under_state and verdict under_verdict (an
+	 * explainer's answer for it): its entries are decided and reported as
+	 * in the whole walk, under itself is not listed, and a Dockerfile
+	 * elsewhere is not looked up.  The CLI's validation walk (classic) is
+	 * taken not to read it.  For `check-ignore`'s question "is anything
+	 * below this excluded directory sent?" */
+	const char *under;
+	const ctxpack_mstate *under_state;
+	enum ctxpack_verdict under_verdict;
+	/* When the walk fails because the matcher refused a path (a pattern
+	 * Docker fails on, or one ctxpack cannot reproduce), that refusal as
+	 * data (match_refusal; the caller releases it); NULL: not wanted. */
+	struct rules_error *refusal;
 };
 
 /* What is below an excluded directory the builder never enters. */
@@ -91,6 +107,13 @@ struct stat;
  * decision).  Returns 0, or -EBADMSG for a file type a context cannot hold.
  * For tools and tests that build entries by hand. */
 int walk_entry_from_stat(struct walk_entry *e, const struct stat *st);
+
+/* The type (enum walk_type) of path[0..len) below rootfd as the walk
+ * would find it (lstat, opened with beneath_open: no symlink followed),
+ * or -errno (-EBADMSG: a type a context cannot hold).  For the lexical
+ * explainers (check-ignore, the library's explain), which ask the policy
+ * about paths the walk has not read. */
+int walk_type_at(int rootfd, const char *path, size_t len);
 
 /* When a reader of a walked regular file asks walk_file_check. */
 enum walk_when {

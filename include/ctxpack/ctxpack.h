@@ -133,6 +133,24 @@ CTXPACK_API int ctxpack_rules_get(const ctxpack_rules *r, size_t i, struct ctxpa
 /** The message of the last failure on r ("" if none, or when r is NULL). */
 CTXPACK_API const char *ctxpack_rules_errmsg(const ctxpack_rules *r);
 
+/** The last failure on a rule list as data: what ctxpack_rules_errmsg()
+ *  says, field by field, so that no caller parses "source:line: " out of
+ *  the message. */
+struct ctxpack_rules_error {
+	int code;            /**< the negative errno the failing call returned; 0: none */
+	const char *source;  /**< the file (or "<builder>") it is about; "" for none */
+	int line;            /**< its line in source; 0 for none */
+	long rule;           /**< the index of the rule it is about; -1 for none */
+	const char *path;    /**< the path the rule was evaluated for
+				  (ctxpack_rules_add_classic_readds); NULL for none */
+	const char *message; /**< the whole message, as ctxpack_rules_errmsg() */
+	const char *reason;  /**< the message without its "source:line: " */
+};
+/** The last failure on r (code 0, rule -1 and "" strings when there is
+ *  none), or NULL when r is NULL.  Owned by r: valid until the next call
+ *  on r that fails, or ctxpack_rules_free(). */
+CTXPACK_API const struct ctxpack_rules_error *ctxpack_rules_error(const ctxpack_rules *r);
+
 /**
  * Compiles r for builder b into *out.
  * @return 0; -EINVAL when Docker rejects a pattern up front; -ENOTSUP for a

@@ -5,7 +5,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,7 +16,9 @@
 #include "internal.h"
 #include "jsonstr.h"
 #include "match.h"
+#include "policy.h"
 #include "rules.h"
+#include "walk.h"
 
 enum { OPT_BUILDER = 256, OPT_JSON, OPT_STDIN };
 
@@ -190,75 +191,45 @@ out:
 	r->nresults++;
 }
 
-/* BuildKit sends the parents of what it sends: does its walk send anything
- * below the excluded directory path (open as dirfd, state st)?  Returns 1,
- * 0, or a negative errno from the matcher (*rule set). */
-static int sends_below(struct ci_run *r, int fd, char **path, size_t len, size_t *cap,
-		       const ctxpack_mstate *st, long *rule)
+/* BuildKit sends an excluded directory it enters as the parent of what it
+ * sends below it: the walk of that subtree (the real walker, its
+ * descriptor budget and its errors) tells.  Returns 1, 0, or -1 with the
+ * walk's message printed. */
+static int sends_below(struct ci_run *r, const char *path, const struct explain_result *res)
 {
-	ctxpack_mstate *cst = NULL;
-	struct dirent *de;
-	DIR *d;
-	int rc = 0;
+	struct walk_options o = {
+		.builder = r->ctx.builder,
+		.match = r->ctx.match,
+		.dockerfile = r->ctx.dockerfile,
+		.under = path,
+		.under_state = res->state,
+		.under_verdict = res->verdict,
+	};
+	struct walk_result wr;
+	char err[1024];
+	int rc = walk_context(&wr, r->ctx.rootfd, &o, err, sizeof(err));
 
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return 0; /* an unreadable excluded directory is skipped */
+	if (rc) {
+		fprintf(stderr, "ctxpack: %s\n", err);
+		return -1;
 	}
-	if (ctxpack_mstate_new(&cst, r->ctx.match)) {
-		closedir(d);
-		return -ENOMEM;
-	}
-	while (!rc && (de = readdir(d))) {
-		size_t nl = strlen(de->d_name), clen = len + 1 + nl;
-		struct ctxpack_decision dec;
-		struct stat cs;
-		bool isdir;
-
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (clen + 1 > *cap) {
-			char *np = realloc(*path, clen + 1);
-			if (!np) {
-				rc = -ENOMEM;
-				break;
-			}
-			*path = np;
-			*cap = clen + 1;
-		}
-		(*path)[len] = '/';
-		memcpy(*path + len + 1, de->d_name, nl + 1);
-		isdir = fstatat(dirfd(d), de->d_name, &cs, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(cs.st_mode);
-		rc = ctxpack_match_entry(r->ctx.match, r->ex.scratch, st, *path, clen, len + 1,
-					 isdir ? cst : NULL, &dec);
-		if (rc) {
-			*rule = dec.rule;
-			break;
-		}
-		if (dec.verdict != CTXPACK_EXCLUDE) {
-			rc = 1;
-		} else if (isdir && dec.descend) {
-			int cfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (cfd >= 0)
-				rc = sends_below(r, cfd, path, clen, cap, cst, rule);
-		}
-	}
-	(*path)[len] = '\0';
-	ctxpack_mstate_free(&cst);
-	closedir(d);
+	rc = 0;
+	/* The forced Dockerfile goes in alone: it makes no parent sent. */
+	for (size_t i = 0; i < wr.n && !rc; i++)
+		rc = wr.v[i]->sent && !wr.v[i]->forced && !wr.v[i]->parent;
+	walk_result_release(&wr);
 	return rc;
 }
 
 static int check_one(struct ci_run *r, const char *given, size_t glen)
 {
 	struct explain_result res = { CTXPACK_NONE, -1, false, true, false, NULL };
-	const char *skipped = NULL;
-	bool parent = false;
-	struct stat st;
+	struct policy_decision pd = { .sent = true };
+	struct policy_in in;
 	long n = relative_path(r, given, glen);
 	char *forced = NULL;
-	int rc;
+	bool parent = false, df;
+	int rc, type;
 
 	if (n == -2) {
 		fprintf(stderr, "ctxpack: out of memory\n");
@@ -283,11 +254,15 @@ static int check_one(struct ci_run *r, const char *given, size_t glen)
 			fprintf(stderr, "ctxpack: %s\n", msg);
 			return -1;
 		}
-		/* BuildKit mode: ctxpack always puts the Dockerfile in the tar. */
-		if (r->ctx.builder == CTXPACK_BUILDER_BUILDKIT && r->ctx.dockerfile &&
-		    strlen(r->ctx.dockerfile) == (size_t)n && memcmp(r->ctx.dockerfile, r->buf, (size_t)n) == 0 &&
-		    !res.sent) {
-			res.sent = true;
+		df = r->ctx.dockerfile && strlen(r->ctx.dockerfile) == (size_t)n &&
+		     memcmp(r->ctx.dockerfile, r->buf, (size_t)n) == 0;
+		/* Only what exists refines the rules' answer. */
+		type = res.pruned ? -ENOENT : walk_type_at(r->ctx.rootfd, r->buf, (size_t)n);
+		explain_policy_in(&res, r->ctx.builder, type < 0 ? POLICY_TYPE_UNKNOWN : type, df,
+				  &in);
+		policy_decide(&in, &pd);
+		res.sent = pd.sent;
+		if (pd.forced) {
 			res.pruned = false;
 			res.verdict = CTXPACK_INCLUDE;
 			forced = malloc((size_t)n + 2);
@@ -297,45 +272,14 @@ static int check_one(struct ci_run *r, const char *given, size_t glen)
 				forced[n + 1] = '\0';
 			}
 		}
-	}
-	/* BuildKit sends the parents of sent entries.  (The Dockerfile ctxpack
-	 * adds goes in alone: parent entries would add directories to the
-	 * build that BuildKit itself would not.) */
-	if (n > 0 && !res.sent && !res.pruned && r->ctx.builder == CTXPACK_BUILDER_BUILDKIT) {
-		if (res.descend) {
-			int fd = beneath_open(r->ctx.rootfd, r->buf, (size_t)n,
-					      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (fd >= 0) {
-				size_t cap = (size_t)n + 1;
-				char *path = malloc(cap);
-				long rule = -1;
-				if (!path) {
-					close(fd);
-					fprintf(stderr, "ctxpack: out of memory\n");
-					return -1;
-				}
-				memcpy(path, r->buf, (size_t)n + 1);
-				rc = sends_below(r, fd, &path, (size_t)n, &cap, res.state, &rule);
-				free(path);
-				if (rc < 0) {
-					fprintf(stderr, "ctxpack: cannot decide what is below '%s': %s\n", r->buf,
-						rc == -ENOMEM ? "out of memory" : "a pattern Docker cannot evaluate");
-					return -1;
-				}
-				if (rc == 1) {
-					res.sent = true;
-					parent = true;
-				}
-			}
+		if (pd.candidate && !pd.sent) {
+			rc = sends_below(r, r->buf, &res);
+			if (rc < 0)
+				return -1;
+			res.sent = parent = rc == 1;
 		}
 	}
-	/* The classic builder silently leaves sockets out. */
-	if (n > 0 && res.sent && r->ctx.builder == CTXPACK_BUILDER_CLASSIC &&
-	    fstatat(AT_FDCWD, r->buf, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISSOCK(st.st_mode)) {
-		res.sent = false;
-		skipped = "socket";
-	}
-	emit(r, given, glen, &res, forced, skipped, parent);
+	emit(r, given, glen, &res, forced, pd.skip == POLICY_SKIP_SOCKET ? "socket" : NULL, parent);
 	free(forced);
 	return 0;
 }

@@ -296,82 +296,64 @@ static void check_control_bytes(struct lint *l, const ctxpack_rules *r)
 	}
 }
 
-/* "SOURCE:LINE: reason", the form of every rules and walk message: splits
- * it, or returns false. */
-static bool split_located(const char *msg, char *file, size_t filesz, int *line, const char **rest)
+/* A bad-pattern finding for the failure e: at its source and line, its
+ * reason; one about no line goes to fallback_file, the whole message. */
+static void bad_pattern(struct lint *l, const struct rules_error *e, const char *fallback_file)
 {
-	for (const char *p = strchr(msg, ':'); p; p = strchr(p + 1, ':')) {
-		char *end;
-		long v = strtol(p + 1, &end, 10);
-		if (end == p + 1 || p[1] == '-' || p[1] == '+' || end[0] != ':' || end[1] != ' ' ||
-		    v <= 0 || v > 1 << 30 || (size_t)(p - msg) >= filesz)
-			continue;
-		snprintf(file, filesz, "%.*s", (int)(p - msg), msg);
-		*line = (int)v;
-		*rest = end + 2;
-		return true;
-	}
-	return false;
-}
-
-static void bad_pattern_from_message(struct lint *l, const char *msg, const char *fallback_file)
-{
-	char file[512];
-	const char *rest = msg;
-	int line = 0;
+	bool located = e->line > 0;
+	const char *text = located ? e->message + e->reason : e->message;
 	FILE *m;
 
-	if (!split_located(msg, file, sizeof(file), &line, &rest))
-		snprintf(file, sizeof(file), "%s", fallback_file ? fallback_file : ".dockerignore");
-	m = finding_new(l, "bad-pattern", SEV_ERROR, file, line, NULL, 0, false);
+	m = finding_new(l, "bad-pattern", SEV_ERROR,
+			located ? e->source : fallback_file ? fallback_file : ".dockerignore",
+			located ? e->line : 0, NULL, 0, false);
 	if (!m)
 		return;
-	text_fputq(m, rest, strlen(rest));
+	text_fputq(m, text, strlen(text));
 	msg_done(l, m);
 }
 
-/* Docker refuses these rules up front (or ctxpack cannot reproduce them):
- * each rule compiled alone names the culprits.  Returns how many. */
-static size_t check_compile_errors(struct lint *l, const ctxpack_rules *r)
-{
-	bool skip_ctl = l->a->o.builder == CTXPACK_BUILDER_BUILDKIT && transport_fails(r);
-	size_t found = 0;
+struct compile_errors {
+	struct lint *l;
+	ctxpack_rules *r;
+	bool skip_ctl;
+	size_t found;
+};
 
-	for (size_t i = 0; i < ctxpack_rules_count(r); i++) {
-		struct ctxpack_rule_info ri;
-		ctxpack_rules *one = NULL;
-		ctxpack_match *m1 = NULL;
-		if (!user_rule(r, i, &ri) || (skip_ctl && has_control(&ri)))
-			continue;
-		if (ctxpack_rules_new(&one) || rules_hide_like(one, r) ||
-		    ctxpack_rules_add_pattern(one, ri.source, ri.line, ri.pattern, ri.pattern_len)) {
-			l->oom = true;
-			ctxpack_rules_free(&one);
-			return found;
-		}
-		if (ctxpack_match_compile(&m1, one, l->a->o.builder)) {
-			bad_pattern_from_message(l, ctxpack_rules_errmsg(one), ri.source);
-			found++;
-		}
-		ctxpack_match_free(&m1);
-		ctxpack_rules_free(&one);
-	}
-	return found;
+static void compile_error_found(void *arg, size_t i)
+{
+	struct compile_errors *ce = arg;
+	struct ctxpack_rule_info ri;
+
+	if (!user_rule(ce->r, i, &ri) || (ce->skip_ctl && has_control(&ri)))
+		return;
+	bad_pattern(ce->l, rules_last_error(ce->r), ri.source);
+	ce->found++;
+}
+
+/* Docker refuses these rules up front (or ctxpack cannot reproduce them):
+ * every pattern New() refuses, in one pass over the rules (compiling
+ * stops at the first).  Control bytes BuildKit cannot send are
+ * control-bytes findings.  Returns how many. */
+static size_t check_compile_errors(struct lint *l, ctxpack_rules *r)
+{
+	bool bk = l->a->o.builder == CTXPACK_BUILDER_BUILDKIT;
+	struct compile_errors ce = { l, r, bk && transport_fails(r), 0 };
+
+	if (rules_each_pattern_error(r, bk, compile_error_found, &ce))
+		l->oom = true;
+	return ce.found;
 }
 
 /* Patterns that compile lazily: Docker fails when it first evaluates one.
- * walk_err is the walk's message when it hit one of them (NULL when the
- * walk went through, so nothing reached them).  Returns how many. */
-static size_t check_lazy_errors(struct lint *l, const ctxpack_match *mt, const char *walk_err)
+ * walk_err is the refusal that failed the walk (code 0 when the walk went
+ * through, so nothing reached them).  Returns how many. */
+static size_t check_lazy_errors(struct lint *l, const ctxpack_match *mt,
+				const struct rules_error *walk_err)
 {
 	const ctxpack_rules *r = ctxpack_match_rules(mt);
-	char wfile[512] = "";
-	const char *wrest = NULL;
-	int wline = 0;
 	size_t found = 0;
 
-	if (walk_err)
-		split_located(walk_err, wfile, sizeof(wfile), &wline, &wrest);
 	for (size_t i = 0; i < ctxpack_rules_count(r); i++) {
 		struct ctxpack_rule_info ri;
 		const char *why = ctxpack_match_rule_error(mt, i);
@@ -382,15 +364,16 @@ static size_t check_lazy_errors(struct lint *l, const ctxpack_match *mt, const c
 		if (!m)
 			return found;
 		found++;
-		if (wrest && wline == ri.line && !strcmp(wfile, ri.source)) {
-			text_fputq(m, wrest, strlen(wrest));
+		if (walk_err->code && walk_err->rule == (long)i) {
+			const char *text = walk_err->message + walk_err->reason;
+			text_fputq(m, text, strlen(text));
 		} else {
 			fputs("pattern ", m);
 			put_rule(m, r, i);
 			fputs(" cannot be evaluated (", m);
 			text_fputq(m, why, strlen(why));
 			fputs("); Docker fails as soon as a path reaches it", m);
-			if (!walk_err)
+			if (!walk_err->code)
 				fputs(" (none does in this context yet)", m);
 		}
 		msg_done(l, m);
@@ -399,10 +382,12 @@ static size_t check_lazy_errors(struct lint *l, const ctxpack_match *mt, const c
 }
 
 /* The walk failed: a bad pattern becomes findings; anything else (an
- * unreadable directory, a missing Dockerfile) is returned as an error. */
-static int diagnose(struct lint *l, const char *walk_err, struct dockerctx *d)
+ * unreadable directory, a missing Dockerfile) is returned as an error.
+ * walk_err: the walk's pattern refusal, when that is what failed it. */
+static int diagnose(struct lint *l, const struct rules_error *walk_err, struct dockerctx *d)
 {
 	int rc = dockerctx_open(d, l->a->o.dir, l->a->o.dockerfile, l->a->o.builder);
+	struct rules_error first;
 	size_t before = l->n;
 
 	if (rc == 0) {
@@ -412,11 +397,16 @@ static int diagnose(struct lint *l, const char *walk_err, struct dockerctx *d)
 			return 0;
 		return -1;
 	}
-	if ((rc != -EINVAL && rc != -ENOTSUP) || !d->rules || !ctxpack_rules_errmsg(d->rules)[0])
+	if ((rc != -EINVAL && rc != -ENOTSUP) || !d->rules || !rules_last_error(d->rules)->code)
 		return -1;
+	/* Looking for the other bad patterns moves the rules' last error:
+	 * the one that failed the compile, kept (a compile error names no
+	 * path: nothing is shared). */
+	first = *rules_last_error(d->rules);
+	first.path = NULL;
 	check_control_bytes(l, d->rules);
 	if (!check_compile_errors(l, d->rules) && l->n == before)
-		bad_pattern_from_message(l, ctxpack_rules_errmsg(d->rules), d->ignore_source);
+		bad_pattern(l, &first, d->ignore_source);
 	return 0;
 }
 
@@ -1007,13 +997,14 @@ struct walk {
 };
 
 static int walk_for(const struct lint_args *a, enum ctxpack_builder b, struct walk *w, char *err,
-		    size_t errsz)
+		    size_t errsz, struct rules_error *refusal)
 {
 	struct pack_options o = a->o;
 	struct pack_report rep;
 	int rc;
 
 	o.builder = b;
+	o.refusal = refusal;
 	o.list_all = true;
 	rc = pack_list(&o, &w->res, &rep, &w->ctx, err, errsz);
 	w->ok = rc == 0;
@@ -1043,7 +1034,7 @@ static void check_both(struct lint *l, struct walk *mine)
 		l->oom = true;
 		return;
 	}
-	if (walk_for(l->a, ob, &other, err, sizeof(err)) == 0 &&
+	if (walk_for(l->a, ob, &other, err, sizeof(err), NULL) == 0 &&
 	    side_init(&so, ob, &other.res, &other.ctx) == 0) {
 		check_builders_differ(l, &sm, &so);
 		check_dockerfile(l, &sm, &so);
@@ -1058,20 +1049,22 @@ static void check_both(struct lint *l, struct walk *mine)
 /* Returns 0 (the findings are in l) or -1 with a message in err. */
 static int lint_run(struct lint *l, char *err, size_t errsz)
 {
+	struct rules_error refusal = { .rule = -1 };
 	struct walk w = { 0 };
 	struct dockerctx d;
 	int rc;
 
-	if (walk_for(l->a, l->a->o.builder, &w, err, errsz)) {
+	if (walk_for(l->a, l->a->o.builder, &w, err, errsz, &refusal)) {
 		/* Without a walk only the rules can be linted. */
-		rc = diagnose(l, err, &d);
+		rc = diagnose(l, &refusal, &d);
 		if (!rc)
 			check_ignore_file(l, &d);
 		dockerctx_close(&d);
+		rules_error_release(&refusal);
 		return rc;
 	}
 	check_control_bytes(l, w.ctx.rules);
-	check_lazy_errors(l, w.ctx.match, NULL);
+	check_lazy_errors(l, w.ctx.match, &refusal);
 	check_ignore_file(l, &w.ctx);
 	check_rule_usage(l, w.ctx.match, &w.res);
 	check_both(l, &w);

@@ -24,6 +24,96 @@ def tree(files, ignore):
     return tap.tree(files, ignore, prefix="ctxpack-cli-")
 
 
+NOBODY = 65534
+
+
+def as_nobody():
+    os.setgroups([])
+    os.setgid(NOBODY)
+    os.setuid(NOBODY)
+
+
+def run_as(args, cwd, preexec_fn):
+    p = subprocess.run([CTXPACK] + args, cwd=cwd, capture_output=True, preexec_fn=preexec_fn)
+    return p.returncode, p.stdout, p.stderr
+
+
+def open_up(top):
+    """Everything below top readable by anyone (tap.tree's directory is 0700)."""
+    for d, dirs, files in os.walk(top):
+        os.chmod(d, 0o755)
+        for f in files:
+            os.chmod(os.path.join(d, f), 0o644)
+
+
+def test_probe_unreadable():
+    """check-ignore asks the walker whether anything below an excluded
+    directory is sent: what it cannot read there, it reports as pack does."""
+    name = "check-ignore's subtree probe meets an unreadable file"
+    if os.getuid() != 0:
+        tap.skip(name, "needs root to run as uid %d" % NOBODY)
+        return
+    try:
+        rc, _, _ = run_as(["--version"], "/", as_nobody)
+    except (OSError, subprocess.SubprocessError) as e:
+        rc = e
+    if rc != 0:
+        tap.skip(name, "uid %d cannot run %s (%s)" % (NOBODY, CTXPACK, rc))
+        return
+    ctx = tree({"Dockerfile": b"FROM scratch\n", "dir/keep": b"k", "dir/other": b"o"}, b"dir\n!dir/keep\n")
+    open_up(ctx)
+    os.chmod(os.path.join(ctx, "dir/keep"), 0)
+    prc, pout, perr = run_as(["pack", "."], ctx, as_nobody)
+    rc, out, err = run_as(["check-ignore", "--json", "dir"], ctx, as_nobody)
+    check("%s: pack fails naming it (exit 1)" % name,
+          prc == 1 and b"'dir/keep'" in perr, (prc, perr))
+    check("%s: check-ignore reports pack's message, exit 2" % name,
+          rc == 2 and err == perr, (rc, err, perr))
+    rc, out, err = run_as(["check-ignore", "dir/other"], ctx, as_nobody)
+    check("%s: a path decided lexically still answers" % name, rc == 0 and out == b"dir/other\n",
+          (rc, out, err))
+
+    ctx = tree({"Dockerfile": b"FROM scratch\n", "dir/sub/keep": b"k", "dir/x": b"x"}, b"dir\n!dir/sub/keep\n")
+    open_up(ctx)
+    os.chmod(os.path.join(ctx, "dir/sub"), 0)
+    prc, pout, perr = run_as(["ls"], ctx, as_nobody)
+    rc, out, err = run_as(["check-ignore", "--json", "dir"], ctx, as_nobody)
+    try:
+        sent = json.loads(out)["results"][0]["sent"]
+    except (ValueError, KeyError, IndexError):
+        sent = None
+    check("an excluded directory BuildKit cannot read below an excluded one: pack skips it, "
+          "check-ignore says its parent is not sent",
+          prc == 0 and b"dir/" not in pout.splitlines() and rc == 0 and sent is False,
+          (prc, pout, perr, rc, out, err))
+    os.chmod(os.path.join(ctx, "dir/sub"), 0o755)
+
+
+def test_probe_deep():
+    """A re-included file 200 directories below an excluded one, under
+    ulimit -n 32: the probe walks with the walker's descriptor budget
+    (the old recursive probe held one descriptor per level and lost the
+    file silently)."""
+    import resource
+    depth, lim = 200, 32
+    rel = "/".join(["d"] * depth)
+    ctx = tree({"Dockerfile": b"FROM scratch\n", "deep/%s/keep" % rel: b"k", "deep/x": b"x"},
+               ("deep\n!deep/%s/keep\n" % rel).encode())
+
+    def low():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (lim, lim))
+    lrc, lout, lerr = run_as(["ls"], ctx, low)
+    rc, out, err = run_as(["check-ignore", "--json", "deep", "deep/d"], ctx, low)
+    try:
+        res = json.loads(out)["results"]
+        ok = all(r["sent"] is True and r.get("parent_of_sent") is True for r in res)
+    except (ValueError, KeyError):
+        ok = False
+    check("deep %d levels under ulimit -n %d: check-ignore sends the excluded parents, as ls"
+          % (depth, lim), lrc == 0 and b"deep/" in lout.splitlines() and rc == 1 and ok,
+          (lrc, lerr, rc, out, err))
+
+
 def main():
     ctx = tree({"Dockerfile": b"FROM scratch\n", "src/a.js": b"", "build/out": b"",
                 "build/keep/x": b"", "node_modules/m/i.js": b""},
@@ -140,6 +230,9 @@ def main():
     rc, out, err = run(["ls"], cwd=ctx)
     check("ls: what pack sends", rc == 0 and out.decode().splitlines() == [
         ".dockerignore", "Dockerfile", "build/", "build/keep/", "build/keep/x", "src/", "src/a.js"], out)
+
+    test_probe_unreadable()
+    test_probe_deep()
 
     return tap.finish(600)
 

@@ -44,6 +44,8 @@ int main(void)
 	HAVE(ctxpack_rules_count, size_t (*p)(const ctxpack_rules *));
 	HAVE(ctxpack_rules_get, int (*p)(const ctxpack_rules *, size_t, struct ctxpack_rule_info *));
 	HAVE(ctxpack_rules_errmsg, const char *(*p)(const ctxpack_rules *));
+	HAVE(ctxpack_rules_error,
+	     const struct ctxpack_rules_error *(*p)(const ctxpack_rules *));
 	HAVE(ctxpack_match_compile, int (*p)(ctxpack_match **, ctxpack_rules *, enum ctxpack_builder));
 	HAVE(ctxpack_match_free, void (*p)(ctxpack_match **));
 	HAVE(ctxpack_match_rule_error, const char *(*p)(const ctxpack_match *, size_t));

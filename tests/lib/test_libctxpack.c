@@ -809,6 +809,55 @@ static void test_rule_messages(void **state)
  * handles of another matcher give -EINVAL (NULL, 0 or "" from getters, a
  * no-op from void calls), never a read out of bounds (this test runs
  * under ASan in CI). */
+/* The rule engine's last failure as data (ctxpack_rules_error). */
+static void test_rules_error(void **state)
+{
+	const struct ctxpack_rules_error *e;
+	ctxpack_rules *r;
+	ctxpack_match *m;
+	char big[70000];
+	(void)state;
+
+	assert_null(ctxpack_rules_error(NULL));
+	assert_int_equal(ctxpack_rules_new(&r), 0);
+	e = ctxpack_rules_error(r);
+	assert_non_null(e);
+	assert_int_equal(e->code, 0);
+	assert_int_equal(e->rule, -1);
+	assert_int_equal(e->line, 0);
+	assert_null(e->path);
+	assert_string_equal(e->message, "");
+	/* a pattern Docker refuses up front: its rule, source and line */
+	assert_int_equal(ctxpack_rules_add_buffer(r, "app.ignore", "a\n\n[a-\n", 7), 0);
+	assert_int_equal(ctxpack_match_compile(&m, r, CTXPACK_BUILDER_CLASSIC), -EINVAL);
+	e = ctxpack_rules_error(r);
+	assert_int_equal(e->code, -EINVAL);
+	assert_string_equal(e->source, "app.ignore");
+	assert_int_equal(e->line, 3);
+	assert_int_equal(e->rule, 1);
+	assert_null(e->path);
+	assert_string_equal(e->message, ctxpack_rules_errmsg(r));
+	assert_string_equal(e->message, "app.ignore:3: unterminated character class in '[a-'");
+	assert_string_equal(e->reason, "unterminated character class in '[a-'");
+	ctxpack_rules_free(&r);
+	/* a line too long: a line, no rule */
+	memset(big, 'y', sizeof(big));
+	big[0] = 'x';
+	big[1] = '\n';
+	assert_int_equal(ctxpack_rules_new(&r), 0);
+	assert_int_equal(ctxpack_rules_add_buffer(r, ".dockerignore", big, sizeof(big)), -EINVAL);
+	e = ctxpack_rules_error(r);
+	assert_int_equal(e->line, 2);
+	assert_int_equal(e->rule, -1);
+	assert_string_equal(e->source, ".dockerignore");
+	assert_int_equal(strncmp(e->reason, "line longer than", 16), 0);
+	/* no source: the reason is the whole message */
+	assert_int_equal(ctxpack_match_compile(&m, r, (enum ctxpack_builder)7), -EINVAL);
+	assert_string_equal(e->source, "");
+	assert_ptr_equal(e->reason, e->message);
+	ctxpack_rules_free(&r);
+}
+
 static void test_arguments(void **state)
 {
 	ctxpack_rules *r = NULL, *r2 = NULL;
@@ -955,6 +1004,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_pack_pipe),
 		cmocka_unit_test(test_digest),
 		cmocka_unit_test(test_rule_messages),
+		cmocka_unit_test(test_rules_error),
 		cmocka_unit_test(test_arguments),
 	};
 

@@ -20,8 +20,10 @@
 #include "dockerctx.h"
 #include "explain.h"
 #include "internal.h"
+#include "match.h"
 #include "pattern.h"
 #include "regex.h"
+#include "rules.h"
 #include "utf8.h"
 
 static void test_utf8_decode(void **state)
@@ -174,6 +176,100 @@ static void test_rules_errors(void **state)
 	ctxpack_rules_free(&r);
 	assert_null(r);
 	ctxpack_rules_free(&r); /* NULL is fine */
+}
+
+static int count_errors_at;
+static void count_error(void *arg, size_t i)
+{
+	const struct rules_error *e = rules_last_error(arg);
+
+	assert_int_equal(e->rule, (long)i);
+	assert_int_equal(e->code, -EINVAL);
+	count_errors_at = count_errors_at * 10 + e->line;
+}
+
+/* The last error on the rules as data: code, source, line, rule index,
+ * path, and the message with its reason found without parsing it. */
+static void test_rules_error_fields(void **state)
+{
+	ctxpack_rules *r;
+	ctxpack_match *m;
+	ctxpack_mscratch *sc;
+	ctxpack_mstate *root, *st;
+	struct ctxpack_decision d;
+	struct rules_error e = { .rule = -1 };
+	const struct rules_error *le;
+	char big[70000];
+	(void)state;
+
+	assert_int_equal(ctxpack_rules_new(&r), 0);
+	le = rules_last_error(r);
+	assert_int_equal(le->code, 0);
+	assert_int_equal(le->rule, -1);
+	assert_string_equal(le->message, "");
+	/* a compile error: the failing rule, its source and line */
+	assert_int_equal(ctxpack_rules_add_buffer(r, "x.ignore", "a\n[a-\nb\n[z\n", 11), 0);
+	assert_int_equal(ctxpack_match_compile(&m, r, CTXPACK_BUILDER_BUILDKIT), -EINVAL);
+	assert_int_equal(le->code, -EINVAL);
+	assert_string_equal(le->source, "x.ignore");
+	assert_int_equal(le->line, 2);
+	assert_int_equal(le->rule, 1);
+	assert_null(le->path);
+	assert_string_equal(le->message, ctxpack_rules_errmsg(r));
+	assert_string_equal(le->message + le->reason, "unterminated character class in '[a-'");
+	/* every rule New() refuses, in one pass */
+	count_errors_at = 0;
+	assert_int_equal(rules_each_pattern_error(r, true, count_error, r), 0);
+	assert_int_equal(count_errors_at, 24);
+	assert_int_equal(le->line, 4);
+	ctxpack_rules_free(&r);
+
+	/* a read error: source and line, no rule */
+	memset(big, 'y', sizeof(big));
+	big[0] = 'x';
+	big[1] = '\n';
+	ctxpack_rules_new(&r);
+	le = rules_last_error(r);
+	assert_int_equal(ctxpack_rules_add_buffer(r, "f", big, sizeof(big)), -EINVAL);
+	assert_int_equal(le->code, -EINVAL);
+	assert_string_equal(le->source, "f");
+	assert_int_equal(le->line, 2);
+	assert_int_equal(le->rule, -1);
+	assert_int_equal(strncmp(le->message, "f:2: line longer than", 21), 0);
+	assert_int_equal(strncmp(le->message + le->reason, "line longer than", 16), 0);
+	/* no source at all: the whole message is the reason */
+	assert_int_equal(ctxpack_match_compile(&m, r, (enum ctxpack_builder)7), -EINVAL);
+	assert_int_equal(le->reason, 0);
+	assert_int_equal(le->line, 0);
+	assert_string_equal(le->source, "");
+	assert_string_equal(le->message, "unknown builder 7");
+	ctxpack_rules_free(&r);
+
+	/* a refusal of the matcher: the rule, the path it was evaluated for */
+	ctxpack_rules_new(&r);
+	assert_int_equal(ctxpack_rules_add_buffer(r, ".dockerignore", "*\n!a/\\e\n", 8), 0);
+	assert_int_equal(ctxpack_match_compile(&m, r, CTXPACK_BUILDER_BUILDKIT), 0);
+	assert_int_equal(ctxpack_mscratch_new(&sc, m), 0);
+	assert_int_equal(ctxpack_mstate_new(&root, m), 0);
+	assert_int_equal(ctxpack_mstate_new(&st, m), 0);
+	ctxpack_match_root(m, root);
+	assert_int_equal(ctxpack_match_entry(m, sc, root, "a", 1, 0, st, &d), -EINVAL);
+	match_refusal(m, d.rule, -EINVAL, "a", 1, &e);
+	assert_int_equal(e.code, -EINVAL);
+	assert_int_equal(e.rule, 1);
+	assert_int_equal(e.line, 2);
+	assert_string_equal(e.source, ".dockerignore");
+	assert_string_equal(e.path, "a");
+	assert_int_equal(strncmp(e.message, ".dockerignore:2: pattern '!a/\\e' is not a valid", 47), 0);
+	assert_ptr_equal(strstr(e.message, "pattern "), e.message + e.reason);
+	rules_error_release(&e);
+	assert_null(e.path);
+	assert_int_equal(e.code, 0);
+	ctxpack_mstate_free(&st);
+	ctxpack_mstate_free(&root);
+	ctxpack_mscratch_free(&sc);
+	ctxpack_match_free(&m);
+	ctxpack_rules_free(&r);
 }
 
 static void test_buildkit_transport(void **state)
@@ -366,6 +462,7 @@ int main(void)
 		cmocka_unit_test(test_match_syntax),
 		cmocka_unit_test(test_regex),
 		cmocka_unit_test(test_rules_errors),
+		cmocka_unit_test(test_rules_error_fields),
 		cmocka_unit_test(test_buildkit_transport),
 		cmocka_unit_test(test_classic_readds),
 		cmocka_unit_test(test_explain_reuses_ancestors),
