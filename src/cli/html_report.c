@@ -475,6 +475,8 @@ static const char page_head[] =
 	"<section><h2>Treemap</h2>\n<div id=\"controls\">"
 	"<button id=\"zoom-out\" type=\"button\">&#8593; Up</button>"
 	"<nav id=\"breadcrumb\" aria-label=\"path\"></nav>"
+	"<label>Area <select id=\"view\"><option value=\"sent\">bytes sent</option>"
+	"<option value=\"scanned\">bytes scanned</option></select></label>"
 	"<label>Colour by <select id=\"colour-mode\"><option value=\"sent\">sent / excluded</option>"
 	"<option value=\"rule\">deciding rule</option></select></label>"
 	"<span class=\"legend\" id=\"legend\"></span></div>\n"

@@ -175,8 +175,13 @@
 		if (a[0] >= 0)
 			kids[a[0]].push(i);
 	}
-	function size(n) { return S[n] + X[n]; }
-	kids.forEach(function (k) { k.sort(function (x, y) { return size(y) - size(x); }); });
+	/* The view: box area is the bytes sent ('sent') or every byte scanned
+	 * ('scanned', sent + excluded).  Sent is the default when the sent bytes
+	 * are under SENT_VIEW_BELOW of the scanned ones: in the scanned view
+	 * they would get less than a tenth of the canvas. */
+	var SENT_VIEW_BELOW = 0.1;
+	var view = N && S[0] > 0 && S[0] < SENT_VIEW_BELOW * (S[0] + X[0]) ? 'sent' : 'scanned';
+	function size(n) { return view === 'sent' ? S[n] : S[n] + X[n]; }
 
 	function label(n) {
 		if (K[n] === 'r')
@@ -236,6 +241,7 @@
 	function layout(n, x, y, w, h) {
 		var items = [];
 		kids[n].forEach(function (c) { if (size(c) > 0) items.push({ n: c, v: size(c) }); });
+		items.sort(function (a, b) { return b.v - a.v || a.n - b.n; });
 		return squarify(items, x, y, w, h);
 	}
 
@@ -253,7 +259,7 @@
 			g.fillRect(r.x, r.y, r.w, r.h);
 			return;
 		}
-		var total = size(n), fs = total ? S[n] / total : 0;
+		var total = size(n), fs = view === 'sent' ? 1 : total ? S[n] / total : 0;
 		if (fs >= 1 || fs <= 0) {
 			g.fillStyle = fs > 0 ? SENT : EXCL;
 			g.fillRect(r.x, r.y, r.w, r.h);
@@ -332,6 +338,11 @@
 		var rect = canvas.getBoundingClientRect();
 		box.dataset.boxes = String(drawn);
 		box.dataset.level = path(cur);
+		box.dataset.view = view;
+		$('view').value = view;
+		$('colour-mode').value = mode;
+		note();
+		writeHash();
 		box.dataset.rect = [Math.round(rect.left + window.scrollX), Math.round(rect.top + window.scrollY),
 			Math.round(rect.width), Math.round(rect.height)].join(',');
 		crumbs();
@@ -363,7 +374,8 @@
 		}
 		if (mode === 'sent') {
 			item(SENT, 'sent');
-			item(EXCL, 'excluded');
+			if (view === 'scanned')
+				item(EXCL, 'excluded');
 			return;
 		}
 		item(NO_RULE, 'no rule');
@@ -450,7 +462,65 @@
 			zoom(P[cur]);
 	});
 	$('colour-mode').addEventListener('change', function (ev) {
-		mode = ev.target.value;
+		mode = ev.target.value === 'rule' ? 'rule' : 'sent';
+		draw();
+	});
+	$('view').addEventListener('change', function (ev) {
+		setView(ev.target.value);
+		draw();
+	});
+	/* In the sent view a level without sent bytes has nothing to draw:
+	 * show the nearest one above that has. */
+	function setView(v) {
+		view = v === 'sent' ? 'sent' : 'scanned';
+		while (view === 'sent' && cur > 0 && !S[cur])
+			cur = P[cur];
+	}
+
+	/* The state in the URL fragment (#view=sent&colour=rule&dir=src/lib),
+	 * so that a link shows what its sender saw.  dir is the path as shown
+	 * (bytes that are not UTF-8 as \xNN). */
+	function readHash() {
+		var q = new URLSearchParams(location.hash.replace(/^#/, '')), d = q.get('dir'), c = q.get('colour');
+		if (c === 'rule' || c === 'sent')
+			mode = c;
+		if (q.get('view') === 'sent' || q.get('view') === 'scanned')
+			view = q.get('view');
+		cur = 0;
+		if (d && d !== '.') {
+			d.split('/').every(function (part) {
+				var next = kids[cur].filter(function (k) {
+					return K[k] !== 'r' && shown(NAME[k]) === part && canZoom(k);
+				})[0];
+				if (next === undefined)
+					return false;
+				cur = next;
+				return true;
+			});
+		}
+		setView(view);
+	}
+	var lastHash = null;
+	function writeHash() {
+		var q = new URLSearchParams();
+		q.set('view', view);
+		q.set('colour', mode);
+		if (cur > 0)
+			q.set('dir', path(cur));
+		var h = '#' + q.toString();
+		if (h === location.hash)
+			return;
+		lastHash = h;
+		try {
+			history.replaceState(null, '', h);
+		} catch (e) {
+			location.replace(h);
+		}
+	}
+	window.addEventListener('hashchange', function () {
+		if (location.hash === lastHash)
+			return;
+		readHash();
 		draw();
 	});
 	window.addEventListener('resize', draw);
@@ -458,7 +528,12 @@
 	for (var n = 0; n < N; n++)
 		if (K[n] === 'f')
 			shownFiles++;
-	$('treemap-note').textContent = 'Box area is bytes. ' + grouped(N) + ' boxes in all (' + grouped(shownFiles) +
-		' files drawn one by one; smaller files are grouped per directory). Click a directory to zoom in.';
+	function note() {
+		$('treemap-note').textContent = (view === 'sent' ? 'Box area is the bytes sent (' + human(S[cur]) +
+			' here; excluded bytes have no area). ' : 'Box area is the bytes scanned, sent and excluded (' +
+			human(S[cur] + X[cur]) + ' here). ') + grouped(N) + ' boxes in all (' + grouped(shownFiles) +
+			' files drawn one by one; smaller files are grouped per directory). Click a directory to zoom in.';
+	}
+	readHash();
 	draw();
 })();

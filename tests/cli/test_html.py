@@ -434,6 +434,186 @@ def test_browser(out_html, stats, workdir):
     check(name + names[6], ok, detail)
 
 
+# Interaction tests: the page is copied with a driver script added after the
+# report's own (the CSP allows inline scripts) and, when given, one before it;
+# the driver acts on the page as a user would (synthetic mouse and keyboard
+# events, clicks, typing) and writes what it saw as JSON into <pre
+# id="test-out">, which --dump-dom shows.  Nothing of this is in the page
+# ctxpack writes.
+DRIVER_LIB = r"""
+var T = {};
+T.box = document.getElementById('treemap');
+T.canvas = T.box.querySelector('canvas');
+T.tip = document.getElementById('tooltip');
+T.move = function (x, y) {
+	T.canvas.dispatchEvent(new MouseEvent('mousemove', { clientX: x, clientY: y, bubbles: true }));
+};
+/* the path the tooltip names (its first line), null when hidden */
+T.tipPath = function () {
+	if (T.tip.hidden)
+		return null;
+	var f = T.tip.firstElementChild;
+	return f ? f.textContent : T.tip.textContent.split('\n')[0];
+};
+/* hovers a grid over the canvas: the share of the points per top-level
+ * name, and one point per path */
+T.grid = function (step) {
+	var r = T.canvas.getBoundingClientRect(), share = {}, at = {}, total = 0;
+	for (var y = r.top + step / 2; y < r.bottom; y += step)
+		for (var x = r.left + step / 2; x < r.right; x += step) {
+			T.move(x, y);
+			total++;
+			var p = T.tipPath();
+			if (p === null)
+				continue;
+			var top = T.box.dataset.level === '.' ? p.split('/')[0] : p;
+			share[top] = (share[top] || 0) + 1;
+			if (!at[p])
+				at[p] = [x, y];
+		}
+	Object.keys(share).forEach(function (k) { share[k] /= total; });
+	return { share: share, at: at, total: total };
+};
+T.set = function (id, value) {
+	var e = document.getElementById(id);
+	e.value = value;
+	e.dispatchEvent(new Event(e.tagName === 'SELECT' ? 'change' : 'input', { bubbles: true }));
+};
+T.done = function (f) {
+	var out;
+	try {
+		out = f();
+	} catch (e) {
+		out = { error: String(e) + ' ' + (e.stack || '') };
+	}
+	var pre = document.createElement('pre');
+	pre.id = 'test-out';
+	pre.textContent = JSON.stringify(out);
+	document.body.appendChild(pre);
+};
+"""
+
+
+def drive(binary, profile, page_file, workdir, name, driver, before="", fragment="",
+          size="1280,900"):
+    """Runs driver (JavaScript calling T.done(function () {... return result;}))
+    in a copy of page_file; returns (result or None, detail)."""
+    with open(page_file, encoding="utf-8") as f:
+        text = f.read()
+    i = text.rindex("<script>\n")
+    if before:
+        text = text[:i] + "<script>\n" + before + "\n</script>\n" + text[i:]
+    j = text.rindex("</body>")
+    text = text[:j] + "<script>\n" + DRIVER_LIB + driver + "\n</script>\n" + text[j:]
+    copy = os.path.join(workdir, name + ".html")
+    with open(copy, "w", encoding="utf-8") as f:
+        f.write(text)
+    r = subprocess.run([binary, "--headless", "--disable-gpu", "--no-sandbox", "--hide-scrollbars",
+                        "--user-data-dir=" + profile, "--window-size=" + size,
+                        "--force-device-scale-factor=1", "--dump-dom", "file://" + copy + fragment],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=180)
+    try:
+        dom = parse(r.stdout.decode("utf-8", "replace"))
+        got = json.loads(dom.text_of.get("test-out", ""))
+    except Exception as e:  # noqa: BLE001
+        return None, (r.returncode, repr(e), r.stderr[-600:])
+    if isinstance(got, dict) and "error" in got:
+        return None, got["error"]
+    return got, dom
+
+
+# A context where the excluded bytes dwarf the sent ones (as node-app in
+# /work/shared/corpora: 1.5 % sent) and many rules decide bytes.
+DWARF_RULES = 20
+
+
+def make_dwarf(d):
+    files = {"Dockerfile": (20, True), "src/index.js": (30000, True), "src/lib/a.js": (12000, True),
+             "package.json": (1500, True), "node_modules/big/x.bin": (2000000, False)}
+    ignore = "node_modules\n"
+    for i in range(DWARF_RULES):
+        files["gen%02d/blob.dat" % i] = (10000 + 1000 * i, False)
+        ignore += "gen%02d\n" % i
+    ignore += "**/*.md\n"
+    files["notes/" + "a-long-directory-name-for-wrapping/" * 3 + "the-long-file-name.md"] = (5000, False)
+    for path, (size, _) in files.items():
+        tap.write(d, path, b"z" * size)
+    tap.write(d, ".dockerignore", ignore.encode())
+    files[".dockerignore"] = (len(ignore), True)
+    return files
+
+
+def dwarf_stats(d, files):
+    sent = {p: s for p, (s, ok) in files.items() if ok}
+    excl = {p: s for p, (s, ok) in files.items() if not ok}
+    scanned = sum(s for s, _ in files.values())
+    return {"version": 1, "context": d, "builder": "buildkit", "dockerfile": "Dockerfile",
+            "ignore_file": ".dockerignore",
+            "scanned": {"entries": len(files), "files": len(files), "dirs": 0, "other": 0,
+                        "bytes": scanned},
+            "sent": {"entries": len(sent), "files": len(sent), "dirs": 0, "other": 0,
+                     "bytes": sum(sent.values()), "tar_bytes": 0},
+            "excluded": {"entries": len(excl), "files": len(excl), "bytes": sum(excl.values())},
+            "reduction": {"bytes_pct": 0, "files_pct": 0}, "rules": [], "largest_files": [],
+            "largest_dirs": [], "extensions": [], "suspicious": [], "budgets": []}
+
+
+def top_shares(tree, view):
+    """{top-level name: its share of the root's bytes in the view}"""
+    nodes = tree["nodes"]
+    root = nodes[0]
+    total = root[3] if view == "sent" else root[3] + root[4]
+    out = {}
+    for n in nodes[1:]:
+        if n[0] == 0:
+            v = n[3] if view == "sent" else n[3] + n[4]
+            name = re.sub("[\udc80-\udcff]", lambda m: "\\x%02x" % (ord(m.group(0)) - 0xdc00),
+                          n[2]) if n[1] != "r" else \
+                "(%d smaller file%s)" % (n[6], "" if n[6] == 1 else "s")
+            out[name] = v / total
+    return out
+
+
+def test_views(binary, profile, workdir, page, tree, dwarf_page, dwarf_tree):
+    name = "headless Chromium: "
+    grid = "T.done(function () { var g = T.grid(5); return {view: T.box.dataset.view, " \
+           "share: g.share, level: T.box.dataset.level, hash: location.hash}; });"
+    got, d = drive(binary, profile, page, workdir, "default", grid)
+    check(name + "a context that sends a fair share opens in the scanned view",
+          got and got["view"] == "scanned", (got, d))
+    got2, d2 = drive(binary, profile, dwarf_page, workdir, "dwarf-default", grid)
+    check(name + "a context whose excluded bytes dwarf the sent ones opens in the sent view",
+          got2 and got2["view"] == "sent" and "view=sent" in got2["hash"], (got2, d2))
+    for view, g, t, what in (("scanned", got, tree, "test"), ("sent", got2, dwarf_tree, "dwarf")):
+        want = top_shares(t, view)
+        bad = {k: (round(v, 4), round((g or {}).get("share", {}).get(k, 0), 4))
+               for k, v in want.items() if v >= 0.04 and
+               abs(v - (g or {}).get("share", {}).get(k, 0)) > 0.015}
+        extra = {k: v for k, v in (g or {}).get("share", {}).items() if want.get(k, 0) == 0}
+        check(name + "the %s view's boxes have the area of their share of the %s bytes (%s)" %
+              (view, view, what), g and not bad and not extra, (bad, extra, g))
+    got, d = drive(binary, profile, page, workdir, "sent-view", grid, fragment="#view=sent")
+    want = top_shares(tree, "sent")
+    bad = {k: (round(v, 4), round((got or {}).get("share", {}).get(k, 0), 4))
+           for k, v in want.items() if v >= 0.04 and
+           abs(v - (got or {}).get("share", {}).get(k, 0)) > 0.015}
+    check(name + "#view=sent: box area is the share of the sent bytes, excluded bytes have none",
+          got and got["view"] == "sent" and not bad and "node_modules" not in got["share"] and
+          abs(sum(got["share"].values()) - 1) < 0.01, (bad, got))
+    got, d = drive(binary, profile, dwarf_page, workdir, "fragment", """T.done(function () {
+        var before = {view: T.box.dataset.view, level: T.box.dataset.level,
+                      colour: document.getElementById('colour-mode').value};
+        T.set('view', 'sent');
+        var after = {view: T.box.dataset.view, level: T.box.dataset.level, hash: location.hash};
+        return {before: before, after: after}; });""",
+                   fragment="#view=scanned&colour=rule&dir=notes")
+    check(name + "the fragment sets the view, colour and level; a level without sent bytes "
+          "goes up in the sent view, and the fragment follows",
+          got and got["before"] == {"view": "scanned", "level": "notes", "colour": "rule"} and
+          got["after"]["view"] == "sent" and got["after"]["level"] == "." and
+          "view=sent" in got["after"]["hash"] and "dir=" not in got["after"]["hash"], (got, d))
+
+
 def main():
     work = tempfile.mkdtemp(prefix="ctxpack-html-")
     os.chmod(work, 0o755)
@@ -472,6 +652,24 @@ def main():
         if isinstance(got, tuple):
             test_tree(got[1], files)
         test_browser(out_html, stats, work)
+        binary = find_chromium()
+        dwarf = os.path.join(work, "dwarf")
+        os.mkdir(dwarf)
+        dfiles = make_dwarf(dwarf)
+        dsj = os.path.join(work, "dwarf.json")
+        with open(dsj, "w") as f:
+            json.dump(dwarf_stats(dwarf, dfiles), f)
+        dwarf_html = os.path.join(work, "dwarf.html")
+        r = subprocess.run([RENDER, dwarf, dsj, dwarf_html], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=120)
+        check("html_render writes the page of a context that sends little", r.returncode == 0,
+              r.stderr[-300:])
+        if not binary:
+            skip("headless Chromium: interaction tests", "chromium not installed")
+        elif isinstance(got, tuple) and r.returncode == 0:
+            dtree = json.loads(parse(open(dwarf_html, encoding="utf-8").read()).scripts[1][1])
+            profile = tempfile.mkdtemp(prefix="ctxpack-html-drive-", dir=work)
+            test_views(binary, profile, work, out_html, got[1], dwarf_html, dtree)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
