@@ -5,10 +5,15 @@
 (function () {
 	'use strict';
 
-	var SENT = '#3b82c4', EXCL = '#d9534f', DIR_BG = '#e4e7eb', LINE = '#ffffff';
-	var PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b',
-		'#e377c2', '#17becf', '#bcbd22', '#393b79', '#ad494a', '#637939'];
-	var NO_RULE = '#b8b8b8';
+	/* The meanings (sent, excluded, re-included by an exception) have their
+	 * own colours, which the rules' palette never uses: it holds hues far
+	 * from those (no blue, red or green) and from each other.  More rules
+	 * than colours: the rules with the most bytes get them, the rest share
+	 * OTHER_RULES. */
+	var SENT = '#3b82c4', EXCL = '#d9534f', REINCL = '#2e9d55', DIR_BG = '#e4e7eb', LINE = '#ffffff';
+	var PALETTE = ['#f28e2b', '#9467bd', '#17becf', '#8c564b', '#e377c2', '#bcbd22', '#f1ce63',
+		'#3f3f3f'];
+	var NO_RULE = '#c7c7c7', OTHER_RULES = '#8a8a8a';
 
 	function $(id) { return document.getElementById(id); }
 
@@ -196,6 +201,12 @@
 			parts.unshift(K[m] === 'r' ? label(m) : shown(NAME[m]));
 		return parts.join('/');
 	}
+	/* source:line and the rule's text (or <line N> for an ignore file
+	 * outside the context: the tree data already carries that) */
+	function ruleLabel(r) {
+		var x = tree.rules[r];
+		return x ? shown(x[0]) + ':' + x[1] + ' ' + shown(x[2]) : 'rule ' + r;
+	}
 	function ruleText(r) {
 		var x = tree.rules[r];
 		return x ? shown(x[0]) + ':' + x[1] + ':' + shown(x[2]) : 'rule ' + r;
@@ -250,8 +261,36 @@
 	var cur = 0, mode = 'sent', hl = null, hover = -1, boxes = [], drawn = 0;
 	box.dataset.sentColour = SENT;
 	box.dataset.excludedColour = EXCL;
+	box.dataset.reincludedColour = REINCL;
 
-	function ruleColour(r) { return r >= 0 ? PALETTE[r % PALETTE.length] : NO_RULE; }
+	/* Rules ranked by the bytes of the boxes they decide in the view (the
+	 * leaves: files, directories not entered); the first PALETTE.length
+	 * get a colour of their own. */
+	var colourOf = {};
+	function rankRules() {
+		var bytes = {};
+		for (var n = 1; n < N; n++)
+			if (R[n] >= 0 && (K[n] === 'f' || K[n] === 'p') && size(n) > 0)
+				bytes[R[n]] = (bytes[R[n]] || 0) + size(n);
+		colourOf = {};
+		Object.keys(bytes).map(Number).sort(function (a, b) {
+			return bytes[b] - bytes[a] || a - b;
+		}).slice(0, PALETTE.length).forEach(function (r, k) { colourOf[r] = PALETTE[k]; });
+	}
+	function ruleColour(r) { return r < 0 ? NO_RULE : colourOf[r] || OTHER_RULES; }
+	/* Dark text on a light fill, white on a dark one. */
+	function ink(hex) {
+		var v = parseInt(hex.slice(1), 16);
+		var l = 0.299 * (v >> 16) + 0.587 * (v >> 8 & 255) + 0.114 * (v & 255);
+		return l > 160 ? '#222' : '#fff';
+	}
+	/* the colour most of a box is filled with */
+	function mainColour(n) {
+		if (mode === 'rule')
+			return ruleColour(R[n]);
+		return reincluded(n) ? REINCL : view === 'sent' || S[n] >= X[n] ? SENT : EXCL;
+	}
+	function reincluded(n) { return K[n] === 'f' && S[n] > 0 && R[n] >= 0; }
 
 	function fill(n, r) {
 		if (mode === 'rule') {
@@ -261,7 +300,7 @@
 		}
 		var total = size(n), fs = view === 'sent' ? 1 : total ? S[n] / total : 0;
 		if (fs >= 1 || fs <= 0) {
-			g.fillStyle = fs > 0 ? SENT : EXCL;
+			g.fillStyle = reincluded(n) ? REINCL : fs > 0 ? SENT : EXCL;
 			g.fillRect(r.x, r.y, r.w, r.h);
 			return;
 		}
@@ -293,7 +332,7 @@
 		g.lineWidth = 1;
 		g.strokeRect(r.x + 0.5, r.y + 0.5, Math.max(0, r.w - 1), Math.max(0, r.h - 1));
 		if (r.h >= 16)
-			text(label(n), r.x + 4, r.y + 13, r.w - 8, '#fff');
+			text(label(n), r.x + 4, r.y + 13, r.w - 8, ink(mainColour(n)));
 		boxes.push({ n: n, x: r.x, y: r.y, w: r.w, h: r.h, depth: depth });
 		drawn++;
 	}
@@ -304,6 +343,7 @@
 		g.setTransform(dpr, 0, 0, dpr, 0, 0);
 		g.clearRect(0, 0, W, H);
 		g.font = '12px sans-serif';
+		rankRules();
 		boxes = [];
 		drawn = 0;
 		if (N) {
@@ -364,28 +404,46 @@
 		$('zoom-out').disabled = cur === 0;
 	}
 	function legend() {
-		var lg = $('legend'), seen = {};
+		var lg = $('legend'), seen = {}, ranked = [], others = 0, none = false, re = false;
 		lg.textContent = '';
-		function item(colour, s) {
-			var sw = el('span');
+		function item(colour, s, title) {
+			var it = el('span', 'item'), sw = el('span', 'sw');
 			sw.style.background = colour;
-			lg.appendChild(sw);
-			lg.appendChild(document.createTextNode(s));
+			it.appendChild(sw);
+			it.appendChild(document.createTextNode(s));
+			if (title)
+				it.title = title;
+			lg.appendChild(it);
 		}
+		boxes.forEach(function (b) {
+			var r = R[b.n];
+			re = re || reincluded(b.n);
+			if (r < 0)
+				none = true;
+			else if (!seen[r]) {
+				seen[r] = 1;
+				if (colourOf[r])
+					ranked.push(r);
+				else
+					others++;
+			}
+		});
 		if (mode === 'sent') {
 			item(SENT, 'sent');
+			if (re)
+				item(REINCL, 're-included by an exception');
 			if (view === 'scanned')
 				item(EXCL, 'excluded');
 			return;
 		}
-		item(NO_RULE, 'no rule');
-		boxes.forEach(function (b) {
-			var r = R[b.n];
-			if (r >= 0 && !seen[r] && Object.keys(seen).length < 12) {
-				seen[r] = 1;
-				item(ruleColour(r), ruleText(r));
-			}
-		});
+		ranked.sort(function (a, b) {
+			return PALETTE.indexOf(colourOf[a]) - PALETTE.indexOf(colourOf[b]);
+		}).forEach(function (r) { item(colourOf[r], ruleLabel(r), ruleText(r)); });
+		if (others)
+			item(OTHER_RULES, 'other rules (' + others + ' here)', 'the rules with fewer bytes than the ' +
+				PALETTE.length + ' coloured ones');
+		if (none)
+			item(NO_RULE, 'no rule');
 	}
 	function zoom(n) {
 		cur = n;

@@ -479,6 +479,12 @@ T.set = function (id, value) {
 	e.value = value;
 	e.dispatchEvent(new Event(e.tagName === 'SELECT' ? 'change' : 'input', { bubbles: true }));
 };
+/* the legend's entries: text and swatch colour (rgb(r, g, b)) */
+T.legend = function () {
+	return Array.prototype.map.call(document.querySelectorAll('#legend .item'), function (it) {
+		return { text: it.textContent, colour: getComputedStyle(it.querySelector('.sw')).backgroundColor };
+	});
+};
 T.done = function (f) {
 	var out;
 	try {
@@ -614,6 +620,39 @@ def test_views(binary, profile, workdir, page, tree, dwarf_page, dwarf_tree):
           "view=sent" in got["after"]["hash"] and "dir=" not in got["after"]["hash"], (got, d))
 
 
+def rgb(hex_colour):
+    return "rgb(%d, %d, %d)" % hex_rgb(hex_colour)
+
+
+def test_legend(binary, profile, workdir, page, dwarf_page):
+    name = "headless Chromium: "
+    legend = """T.done(function () { return {legend: T.legend(), sent: T.box.dataset.sentColour,
+        excl: T.box.dataset.excludedColour, re: T.box.dataset.reincludedColour}; });"""
+    got, d = drive(binary, profile, dwarf_page, workdir, "legend-rules", legend,
+                   fragment="#view=scanned&colour=rule")
+    lg = got["legend"] if got else []
+    colours = [e["colour"] for e in lg]
+    semantic = {rgb(got[k]) for k in ("sent", "excl", "re")} if got else set()
+    check(name + "colour by rule: no two legend entries share a colour, none is the sent, "
+          "excluded or re-included colour", got and len(lg) >= 3 and len(set(colours)) == len(lg) and
+          not semantic & set(colours) and len(semantic) == 3, (lg, semantic, d))
+    ruled = [e["text"] for e in lg if e["text"].startswith(".dockerignore:")]
+    want = [".dockerignore:1 node_modules"] + \
+        [".dockerignore:%d gen%02d" % (i + 2, i) for i in range(DWARF_RULES - 1, DWARF_RULES - 8, -1)]
+    others = [e["text"] for e in lg if e["text"].startswith("other rules")]
+    check(name + "more rules than colours: the 8 with the most bytes get one each (legend: "
+          "source:line and text), the rest one 'other rules' entry",
+          ruled == want and others == ["other rules (%d here)" % (DWARF_RULES - 7)] and
+          [e["text"] for e in lg][-1] == "no rule", (ruled, want, lg))
+    got, d = drive(binary, profile, page, workdir, "legend-sent", legend,
+                   fragment="#view=scanned&colour=sent&dir=build")
+    lg = got["legend"] if got else []
+    check(name + "colour by sent/excluded: sent, re-included and excluded each have their own colour",
+          got and [e["text"] for e in lg] == ["sent", "re-included by an exception", "excluded"] and
+          [e["colour"] for e in lg] == [rgb(got["sent"]), rgb(got["re"]), rgb(got["excl"])] and
+          len({e["colour"] for e in lg}) == 3, (lg, d))
+
+
 def main():
     work = tempfile.mkdtemp(prefix="ctxpack-html-")
     os.chmod(work, 0o755)
@@ -670,6 +709,7 @@ def main():
             dtree = json.loads(parse(open(dwarf_html, encoding="utf-8").read()).scripts[1][1])
             profile = tempfile.mkdtemp(prefix="ctxpack-html-drive-", dir=work)
             test_views(binary, profile, work, out_html, got[1], dwarf_html, dtree)
+            test_legend(binary, profile, work, out_html, dwarf_html)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
