@@ -315,8 +315,26 @@
 			g.fillRect(r.x, r.y + r.h * fs, r.w, r.h * (1 - fs));
 		}
 	}
+	/* s as it fits in w pixels: whole, or cut to the most code points that
+	 * fit with an ellipsis (a binary search over measureText). */
+	function fit(s, w) {
+		if (g.measureText(s).width <= w)
+			return s;
+		var cp = Array.from(s), lo = 0, hi = cp.length - 1;
+		while (lo < hi) {
+			var mid = (lo + hi + 1) >> 1;
+			if (g.measureText(cp.slice(0, mid).join('') + '\u2026').width <= w)
+				lo = mid;
+			else
+				hi = mid - 1;
+		}
+		return lo ? cp.slice(0, lo).join('') + '\u2026' : '';
+	}
 	function text(s, x, y, w, colour) {
 		if (w < 24)
+			return;
+		s = fit(s, w);
+		if (!s)
 			return;
 		g.save();
 		g.beginPath();
@@ -354,7 +372,10 @@
 					/* a directory: a title strip and its children inside */
 					g.fillStyle = DIR_BG;
 					g.fillRect(r.x, r.y, r.w, r.h);
-					text(label(r.n) + '  ' + human(size(r.n)), r.x + 4, r.y + 13, r.w - 8, '#222');
+					/* the name first: the size only where both fit */
+					var title = label(r.n) + '  ' + human(size(r.n));
+					text(g.measureText(title).width <= r.w - 8 ? title : label(r.n), r.x + 4, r.y + 13,
+						r.w - 8, '#222');
 					boxes.push({ n: r.n, x: r.x, y: r.y, w: r.w, h: r.h, depth: 1 });
 					drawn++;
 					layout(r.n, r.x + 2, r.y + 18, r.w - 4, r.h - 20).forEach(function (c) {

@@ -653,6 +653,58 @@ def test_legend(binary, profile, workdir, page, dwarf_page):
           len({e["colour"] for e in lg}) == 3, (lg, d))
 
 
+# Before the report's script: records every label drawn with the clip
+# rectangle it is drawn in (html_report.js text()).
+RECORD_LABELS = r"""
+window.drawnLabels = [];
+(function () {
+	var C = CanvasRenderingContext2D.prototype, rect = C.rect, fillText = C.fillText;
+	C.rect = function (x, y, w, h) {
+		this.lastRect = [x, y, w, h];
+		return rect.apply(this, arguments);
+	};
+	C.fillText = function (s, x, y) {
+		window.drawnLabels.push({ s: String(s), x: x, w: this.measureText(String(s)).width,
+			clip: this.lastRect || null });
+		this.lastRect = null;
+		return fillText.apply(this, arguments);
+	};
+})();
+"""
+
+
+def js_value(v):
+    """v as a JavaScript literal safe inside <script>"""
+    return json.dumps(v).replace("<", "\\u003c")
+
+
+def test_labels(binary, profile, workdir, page, tree):
+    name = "headless Chromium: "
+    full = sorted({re.sub("[\udc80-\udcff]", lambda m: "\\x%02x" % (ord(m.group(0)) - 0xdc00), n[2])
+                   for n in tree["nodes"] if n[1] != "r"} |
+                  {"(%d smaller file%s)" % (n[6], "" if n[6] == 1 else "s")
+                   for n in tree["nodes"] if n[1] == "r"})
+    got, d = drive(binary, profile, page, workdir, "labels", """T.done(function () {
+        var names = %s, bad = [], cut = [], whole = 0;
+        window.drawnLabels.forEach(function (l) {
+            var fits = l.clip && l.x >= l.clip[0] && l.x + l.w <= l.clip[0] + l.clip[2] + 0.5;
+            if (l.s.slice(-1) === '\u2026') {
+                var stem = l.s.slice(0, -1);
+                cut.push(l.s);
+                if (!fits || !stem || !names.some(function (n) { return n.indexOf(stem) === 0 && n !== stem; }))
+                    bad.push(l);
+            } else {
+                whole++;
+                if (!fits)
+                    bad.push(l);
+            }
+        });
+        return {bad: bad, cut: cut, whole: whole}; });""" % js_value(full), before=RECORD_LABELS)
+    check(name + "a label too long for its box is cut with '\u2026' and fits; the others are whole",
+          got and got["cut"] and got["whole"] >= 5 and not got["bad"],
+          (got, d) if not got else (got["bad"][:5], got["cut"][:10], got["whole"]))
+
+
 def main():
     work = tempfile.mkdtemp(prefix="ctxpack-html-")
     os.chmod(work, 0o755)
@@ -710,6 +762,7 @@ def main():
             profile = tempfile.mkdtemp(prefix="ctxpack-html-drive-", dir=work)
             test_views(binary, profile, work, out_html, got[1], dwarf_html, dtree)
             test_legend(binary, profile, work, out_html, dwarf_html)
+            test_labels(binary, profile, work, out_html, got[1])
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
