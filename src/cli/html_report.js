@@ -498,7 +498,34 @@
 				grouped(E[n]) + ' directories below');
 		if (K[n] !== 'r')
 			lines.push(R[n] >= 0 ? 'rule ' + ruleText(R[n]) : 'no rule decided it');
-		return lines.join('\n');
+		return lines;
+	}
+	/* One line of the tooltip: its parts up to each '/', ':' or space as
+	 * inline blocks, so that a long path wraps between its parts and never
+	 * at a '-' or '.' within one; only a part wider than the tooltip alone
+	 * is broken inside (the CSS's overflow-wrap: anywhere). */
+	function tipLine(s) {
+		var d = el('div');
+		s.split(/(?<=[\/: ])/).forEach(function (part, k) {
+			if (k)
+				d.appendChild(document.createElement('wbr'));
+			d.appendChild(el('span', 'part', part));
+		});
+		return d;
+	}
+	/* Beside the pointer, flipped to its other side near the right and
+	 * bottom edges of the window, and kept inside the window (8 px). */
+	function placeTip(cx, cy) {
+		var m = 8, vw = document.documentElement.clientWidth, vh = document.documentElement.clientHeight;
+		tip.style.left = '0px';
+		tip.style.top = '0px';
+		var w = tip.offsetWidth, h = tip.offsetHeight, x = cx + 14, y = cy + 16;
+		if (x + w > vw - m)
+			x = cx - 14 - w;
+		if (y + h > vh - m)
+			y = cy - 12 - h;
+		tip.style.left = Math.max(m, Math.min(x, vw - m - w)) + 'px';
+		tip.style.top = Math.max(m, Math.min(y, vh - m - h)) + 'px';
 	}
 	canvas.addEventListener('mousemove', function (ev) {
 		var h = at(ev);
@@ -511,11 +538,10 @@
 			hl = R[h.b.n] >= 0 ? R[h.b.n] : null;
 			draw();
 		}
-		tip.style.whiteSpace = 'pre-line';
-		tip.textContent = describe(h.b.n);
+		tip.textContent = '';
+		describe(h.b.n).forEach(function (line) { tip.appendChild(tipLine(line)); });
 		tip.hidden = false;
-		tip.style.left = Math.min(h.x + 14, box.clientWidth - 260) + 'px';
-		tip.style.top = (h.y + 16 > box.clientHeight - 80 ? h.y - 90 : h.y + 16) + 'px';
+		placeTip(ev.clientX, ev.clientY);
 	});
 	canvas.addEventListener('mouseleave', function () {
 		tip.hidden = true;

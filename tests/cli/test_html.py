@@ -705,6 +705,55 @@ def test_labels(binary, profile, workdir, page, tree):
           (got, d) if not got else (got["bad"][:5], got["cut"][:10], got["whole"]))
 
 
+LONG_DIR = "notes/" + "a-long-directory-name-for-wrapping/" * 2 + "a-long-directory-name-for-wrapping"
+TOOLTIP_CORNERS = r"""T.done(function () {
+	var spacer = document.createElement('div'), out = [];
+	spacer.style.height = '3000px';
+	document.body.appendChild(spacer);
+	var abs = T.canvas.getBoundingClientRect(), top = abs.top + window.scrollY;
+	[['left', 'top'], ['right', 'top'], ['left', 'bottom'], ['right', 'bottom']].forEach(function (c) {
+		/* the corner of the canvas at the edge of the window */
+		window.scrollTo(0, c[1] === 'top' ? top : top + abs.height - window.innerHeight);
+		var r = T.canvas.getBoundingClientRect();
+		var x = c[0] === 'left' ? r.left + 2 : r.right - 3, y = c[1] === 'top' ? r.top + 2 : r.bottom - 3;
+		T.move(x, y);
+		var t = T.tip.getBoundingClientRect();
+		out.push({ corner: c.join('-'), at: [x, y], hidden: T.tip.hidden, path: T.tipPath(),
+			tip: [t.left, t.top, t.right, t.bottom], vw: document.documentElement.clientWidth,
+			vh: document.documentElement.clientHeight });
+	});
+	/* the path's parts each on one line, the path on more than one */
+	var first = T.tip.firstElementChild, tops = {}, split = [];
+	Array.prototype.forEach.call(first.childNodes, function (n) {
+		if (!n.textContent)
+			return;
+		var rg = document.createRange();
+		rg.selectNodeContents(n);
+		var rects = Array.prototype.filter.call(rg.getClientRects(), function (q) { return q.width > 0; });
+		if (rects.length !== 1)
+			split.push([n.textContent, rects.length]);
+		else
+			tops[Math.round(rects[0].top)] = 1;
+	});
+	return { corners: out, lines: Object.keys(tops).length, split: split, path: T.tipPath() };
+});"""
+
+
+def test_tooltip(binary, profile, workdir, dwarf_page):
+    name = "headless Chromium: "
+    for size in ("1280,600", "420,600"):
+        got, d = drive(binary, profile, dwarf_page, workdir, "tooltip", TOOLTIP_CORNERS,
+                       fragment="#view=scanned&dir=" + LONG_DIR, size=size)
+        corners = got["corners"] if got else []
+        out = [c for c in corners if c["hidden"] or c["tip"][0] < 0 or c["tip"][1] < 0 or
+               c["tip"][2] > c["vw"] or c["tip"][3] > c["vh"]]
+        check(name + "a tooltip at each corner of the treemap stays inside a %s window" % size,
+              len(corners) == 4 and not out, (out or corners, d))
+        check(name + "a long path in the tooltip wraps between its parts, not within one (%s)" % size,
+              got and got["path"] == LONG_DIR + "/the-long-file-name.md" and got["lines"] >= 2 and
+              not got["split"], (got, d))
+
+
 def main():
     work = tempfile.mkdtemp(prefix="ctxpack-html-")
     os.chmod(work, 0o755)
@@ -763,6 +812,7 @@ def main():
             test_views(binary, profile, work, out_html, got[1], dwarf_html, dtree)
             test_legend(binary, profile, work, out_html, dwarf_html)
             test_labels(binary, profile, work, out_html, got[1])
+            test_tooltip(binary, profile, work, dwarf_html)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
