@@ -98,6 +98,11 @@
 	$('reduction-sub').textContent = 'of the bytes \u00b7 ' + pct(reduction.files_pct) + ' of the files';
 
 	/* ---- tables ---- */
+	/* Each header is a button that sorts the rows by its column, ascending
+	 * then descending (aria-sort on the header); a column's key is c.key
+	 * (numbers) or the text shown.  A table with a path column (c.path)
+	 * is filtered by the search box. */
+	var filtered = [];
 	function table(id, rows, cols, rowClass, onRow) {
 		var box = $(id);
 		box.textContent = '';
@@ -105,11 +110,8 @@
 			box.appendChild(el('p', 'empty', 'none'));
 			return;
 		}
-		var t = el('table'), tr = el('tr');
-		t.id = id + '-table';
-		cols.forEach(function (c) { tr.appendChild(el('th', c.cls === 'num' ? 'num' : '', c.h)); });
-		t.appendChild(tr);
-		rows.forEach(function (r) {
+		var t = el('table'), head = el('thead'), tr = el('tr'), body = el('tbody'), ths = [];
+		var items = rows.map(function (r, k) {
 			var row = el('tr', rowClass ? rowClass(r) : '');
 			cols.forEach(function (c) {
 				var td = el('td', c.cls || '', c.f(r));
@@ -119,19 +121,50 @@
 			});
 			if (onRow)
 				onRow(row, r);
-			t.appendChild(row);
+			return { r: r, row: row, k: k };
 		});
+		t.id = id + '-table';
+		cols.forEach(function (c, ci) {
+			var th = el('th', c.cls === 'num' ? 'num' : ''), b = el('button', 'sort', c.h);
+			b.type = 'button';
+			b.title = 'sort by ' + c.h;
+			b.addEventListener('click', function () {
+				var dir = th.getAttribute('aria-sort') === 'ascending' ? -1 : 1;
+				var key = c.key || function (r) { return String(c.f(r)); };
+				ths.forEach(function (o) { o.removeAttribute('aria-sort'); });
+				th.setAttribute('aria-sort', dir > 0 ? 'ascending' : 'descending');
+				items.sort(function (x, y) {
+					var a = key(x.r), b2 = key(y.r);
+					var d = typeof a === 'number' && typeof b2 === 'number' ? a - b2 :
+						String(a).localeCompare(String(b2), undefined, { numeric: true });
+					return d * dir || x.k - y.k;
+				});
+				items.forEach(function (it) { body.appendChild(it.row); });
+			});
+			th.appendChild(b);
+			ths.push(th);
+			tr.appendChild(th);
+		});
+		head.appendChild(tr);
+		t.appendChild(head);
+		items.forEach(function (it) { body.appendChild(it.row); });
+		t.appendChild(body);
 		box.appendChild(t);
+		var pc = cols.filter(function (c) { return c.path; })[0];
+		if (pc)
+			filtered.push({ items: items, text: function (r) { return String(pc.f(r)).toLowerCase(); } });
 	}
 	function bytesCol(h, key) {
 		return { h: h, cls: 'num', f: function (r) { return human(r[key]); },
+			key: function (r) { return Number(r[key]) || 0; },
 			title: function (r) { return grouped(r[key]) + ' bytes'; } };
 	}
 	function intCol(h, key) {
-		return { h: h, cls: 'num', f: function (r) { return grouped(r[key] || 0); } };
+		return { h: h, cls: 'num', f: function (r) { return grouped(r[key] || 0); },
+			key: function (r) { return Number(r[key]) || 0; } };
 	}
 	function pathCol(h, key) {
-		return { h: h, cls: 'path', f: function (r) { return shown(r[key]); } };
+		return { h: h, cls: 'path', path: true, f: function (r) { return shown(r[key]); } };
 	}
 
 	table('rules', stats.rules, [
@@ -389,6 +422,27 @@
 				}
 			});
 		}
+		matches = 0;
+		if (hit) {
+			boxes.forEach(function (b) {
+				if (hit[b.n]) {
+					matches++;
+					return;
+				}
+				if (b.depth === 2 || !boxes.some(function (c) { return c.depth === 2 && P[c.n] === b.n; })) {
+					g.fillStyle = 'rgba(255,255,255,0.75)';
+					g.fillRect(b.x, b.y, b.w, b.h);
+				}
+			});
+			boxes.forEach(function (b) {
+				if (hit[b.n] === 2) {
+					g.strokeStyle = '#000';
+					g.lineWidth = 2;
+					g.strokeRect(b.x + 1, b.y + 1, b.w - 2, b.h - 2);
+				}
+			});
+		}
+		box.dataset.matches = String(matches);
 		boxes.forEach(function (b) {
 			if ((hl !== null && R[b.n] === hl && b.n !== 0) || b.n === hover) {
 				g.strokeStyle = b.n === hover ? '#000' : '#ffd700';
@@ -465,6 +519,33 @@
 				PALETTE.length + ' coloured ones');
 		if (none)
 			item(NO_RULE, 'no rule');
+	}
+	/* ---- search: a case-insensitive substring of the path as shown ---- */
+	var query = '', lowPath = null, hit = null, matches = 0;
+	function search(q) {
+		query = String(q || '');
+		var ql = query.toLowerCase();
+		filtered.forEach(function (t) {
+			t.items.forEach(function (it) { it.row.hidden = !!ql && t.text(it.r).indexOf(ql) < 0; });
+		});
+		hit = null;
+		if (ql) {
+			if (!lowPath) {
+				lowPath = [];
+				for (var n = 0; n < N; n++)
+					lowPath.push(path(n).toLowerCase());
+			}
+			/* 2: the path matches; 1: something below it does */
+			hit = new Uint8Array(N);
+			for (var m = N - 1; m > 0; m--) {
+				if (lowPath[m].indexOf(ql) >= 0)
+					hit[m] = 2;
+				if (hit[m] && !hit[P[m]])
+					hit[P[m]] = 1;
+			}
+		}
+		if ($('search').value !== query)
+			$('search').value = query;
 	}
 	function zoom(n) {
 		cur = n;
@@ -570,6 +651,10 @@
 		mode = ev.target.value === 'rule' ? 'rule' : 'sent';
 		draw();
 	});
+	$('search').addEventListener('input', function (ev) {
+		search(ev.target.value);
+		draw();
+	});
 	$('view').addEventListener('change', function (ev) {
 		setView(ev.target.value);
 		draw();
@@ -587,6 +672,7 @@
 	 * (bytes that are not UTF-8 as \xNN). */
 	function readHash() {
 		var q = new URLSearchParams(location.hash.replace(/^#/, '')), d = q.get('dir'), c = q.get('colour');
+		search(q.get('q') || '');
 		if (c === 'rule' || c === 'sent')
 			mode = c;
 		if (q.get('view') === 'sent' || q.get('view') === 'scanned')
@@ -612,6 +698,8 @@
 		q.set('colour', mode);
 		if (cur > 0)
 			q.set('dir', path(cur));
+		if (query)
+			q.set('q', query);
 		var h = '#' + q.toString();
 		if (h === location.hash)
 			return;

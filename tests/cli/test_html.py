@@ -485,6 +485,16 @@ T.legend = function () {
 		return { text: it.textContent, colour: getComputedStyle(it.querySelector('.sw')).backgroundColor };
 	});
 };
+/* the first cells (or cell k) of the rows of table id that are not hidden */
+T.rows = function (id, k) {
+	return Array.prototype.filter.call(document.querySelectorAll('#' + id + '-table tbody tr'),
+		function (r) { return !r.hidden; }).map(function (r) { return r.cells[k || 0]; });
+};
+T.texts = function (id, k) { return T.rows(id, k).map(function (c) { return c.textContent; }); };
+T.header = function (id, text) {
+	return Array.prototype.filter.call(document.querySelectorAll('#' + id + '-table th'),
+		function (th) { return th.textContent === text; })[0];
+};
 T.done = function (f) {
 	var out;
 	try {
@@ -754,6 +764,66 @@ def test_tooltip(binary, profile, workdir, dwarf_page):
               not got["split"], (got, d))
 
 
+def test_search_sort(binary, profile, workdir, page, stats):
+    name = "headless Chromium: "
+    got, d = drive(binary, profile, page, workdir, "search", """T.done(function () {
+        var before = {files: T.texts('largest-files'), boxes: +T.box.dataset.boxes};
+        T.set('search', 'CAF');
+        var after = {files: T.texts('largest-files'), dirs: T.texts('largest-dirs'),
+            sus: T.texts('suspicious'), matches: +T.box.dataset.matches, hash: location.hash};
+        T.set('search', 'Node_Mod');
+        var nm = {files: T.texts('largest-files'), matches: +T.box.dataset.matches};
+        T.set('search', '');
+        return {before: before, after: after, nm: nm, cleared: T.texts('largest-files'),
+            cleared_matches: T.box.dataset.matches, input: document.getElementById('search').type};
+    });""")
+    files = [re.sub("[\udc80-\udcff]", lambda m: "\\x%02x" % (ord(m.group(0)) - 0xdc00), f["path"])
+             for f in stats["largest_files"]]
+    check(name + "the search box keeps the rows whose path holds the text (any case) and "
+          "highlights the boxes that hold a match",
+          got and got["input"] == "search" and got["before"]["files"] == files and
+          got["after"]["files"] == ["caf\\xe9.txt"] and got["after"]["dirs"] == [] and
+          got["after"]["sus"] == [] and 1 <= got["after"]["matches"] < got["before"]["boxes"] and
+          "q=CAF" in got["after"]["hash"] and got["nm"]["files"] == ["node_modules/pkg/index.js"] and
+          got["nm"]["matches"] >= 1 and got["cleared"] == files and got["cleared_matches"] == "0",
+          (got, d))
+    got, d = drive(binary, profile, page, workdir, "search-fragment", """T.done(function () {
+        return {files: T.texts('largest-files'), value: document.getElementById('search').value}; });""",
+                   fragment="#q=evil%3C")
+    check(name + "#q= in the fragment fills the search box and filters",
+          got and got["value"] == "evil<" and len(got["files"]) == 1 and
+          got["files"][0].startswith("evil<"), (got, d))
+    got, d = drive(binary, profile, page, workdir, "sort", """T.done(function () {
+        function bytes(id, k) { return T.rows(id, k).map(function (c) {
+            return Number(c.title.replace(/[^0-9]/g, '')); }); }
+        var size = T.header('largest-files', 'Size'), p = T.header('largest-files', 'Path');
+        var btn = size.querySelector('button');
+        btn.click();
+        var asc = {v: bytes('largest-files', 1), sort: size.getAttribute('aria-sort')};
+        btn.click();
+        var desc = {v: bytes('largest-files', 1), sort: size.getAttribute('aria-sort')};
+        p.querySelector('button').click();
+        var byPath = {v: T.texts('largest-files'), sort: p.getAttribute('aria-sort'),
+            size: size.getAttribute('aria-sort')};
+        var ex = T.header('rules', 'Excluded bytes');
+        ex.querySelector('button').click();
+        ex.querySelector('button').click();
+        var rules = {v: bytes('rules', 4), sort: ex.getAttribute('aria-sort')};
+        return {asc: asc, desc: desc, byPath: byPath, rules: rules, tag: btn.tagName,
+            tab: btn.tabIndex, focus: (btn.focus(), document.activeElement === btn)};
+    });""")
+    ok = got and got["tag"] == "BUTTON" and got["tab"] >= 0 and got["focus"]
+    sizes = sorted(f["bytes"] for f in stats["largest_files"])
+    check(name + "clicking a header sorts its column ascending, then descending, with aria-sort "
+          "(headers are focusable buttons)",
+          ok and got["asc"] == {"v": sizes, "sort": "ascending"} and
+          got["desc"] == {"v": sizes[::-1], "sort": "descending"} and
+          got["byPath"]["v"] == sorted(got["byPath"]["v"], key=str.lower) and
+          got["byPath"]["sort"] == "ascending" and got["byPath"]["size"] is None and
+          got["rules"]["v"] == sorted((r["excluded_bytes"] for r in stats["rules"]), reverse=True) and
+          got["rules"]["sort"] == "descending", (got, d))
+
+
 def main():
     work = tempfile.mkdtemp(prefix="ctxpack-html-")
     os.chmod(work, 0o755)
@@ -813,6 +883,7 @@ def main():
             test_legend(binary, profile, work, out_html, dwarf_html)
             test_labels(binary, profile, work, out_html, got[1])
             test_tooltip(binary, profile, work, dwarf_html)
+            test_search_sort(binary, profile, work, out_html, stats)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
