@@ -182,13 +182,42 @@
 	table('largest-files', stats.largest_files, [pathCol('Path', 'path'), bytesCol('Size', 'bytes')]);
 	table('largest-dirs', stats.largest_dirs,
 		[pathCol('Path', 'path'), intCol('Files', 'files'), bytesCol('Size', 'bytes')]);
-	table('extensions', stats.extensions, [
-		{ h: 'Extension', cls: 'path', f: function (r) { return r.ext ? shown(r.ext) : '(none)'; } },
-		intCol('Files', 'files'), bytesCol('Size', 'bytes'),
-		{ h: 'Share', cls: 'num', f: function (r) {
-			return scanned.bytes ? pct(100 * r.bytes / scanned.bytes) : '';
-		} },
+	/* Bytes by extension, from the tree data (the stats document counts
+	 * sent files only): a share of the bytes sent and one of the bytes
+	 * excluded, each column adding up to 100 % with the rows for the other
+	 * extensions and for what lies in directories never entered (no
+	 * names there). */
+	var extRows = [], extSent = 0, extExcl = 0, ext = tree.ext;
+	if (ext) {
+		ext.rows.forEach(function (r) {
+			extRows.push({ ext: r[0] ? shown(r[0]) : '(none)', sf: r[1], sb: r[2], xf: r[3], xb: r[4] });
+		});
+		if (ext.other[0])
+			extRows.push({ ext: '(' + grouped(ext.other[0]) + ' other extensions)', sf: ext.other[1],
+				sb: ext.other[2], xf: ext.other[3], xb: ext.other[4] });
+		if (ext.unentered[0] || ext.unentered[1])
+			extRows.push({ ext: '(in excluded directories not entered)', sf: 0, sb: 0,
+				xf: ext.unentered[0], xb: ext.unentered[1] });
+	}
+	extRows.forEach(function (r) {
+		extSent += r.sb;
+		extExcl += r.xb;
+	});
+	function shareCol(h, key, whole) {
+		return { h: h, cls: 'num', key: function (r) { return r[key]; },
+			f: function (r) { return whole ? pct(100 * r[key] / whole) : '\u2013'; } };
+	}
+	table('extensions', extRows, [
+		{ h: 'Extension', cls: 'path', f: function (r) { return r.ext; } },
+		intCol('Sent files', 'sf'), bytesCol('Sent bytes', 'sb'),
+		shareCol('Share of sent bytes', 'sb', extSent),
+		intCol('Excluded files', 'xf'), bytesCol('Excluded bytes', 'xb'),
+		shareCol('Share of excluded bytes', 'xb', extExcl),
 	]);
+	if (extRows.length)
+		$('extensions').appendChild(el('p', 'sub', 'Shares of the ' + human(extSent) + ' sent and the ' +
+			human(extExcl) + ' excluded in regular files (a hard link counts with its size, as in the ' +
+			'treemap).'));
 	table('suspicious', stats.suspicious, [pathCol('Path', 'path'),
 		{ h: 'Kind', f: function (r) { return r.kind; } },
 		intCol('Files', 'files'), bytesCol('Size', 'bytes')]);

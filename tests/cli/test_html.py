@@ -824,6 +824,45 @@ def test_search_sort(binary, profile, workdir, page, stats):
           got["rules"]["sort"] == "descending", (got, d))
 
 
+def test_extensions(binary, profile, workdir, page, tree, files):
+    name = "headless Chromium: "
+    got, d = drive(binary, profile, page, workdir, "extensions", """T.done(function () {
+        var heads = Array.prototype.map.call(document.querySelectorAll('#extensions-table th'),
+            function (th) { return th.textContent; });
+        function col(h, f) {
+            var k = heads.indexOf(h);
+            return k < 0 ? null : T.rows('extensions', k).map(f);
+        }
+        function share(c) { return parseFloat(c.textContent); }
+        function bytes(c) { return Number(c.title.replace(/[^0-9]/g, '')); }
+        return {heads: heads, ext: T.texts('extensions'),
+            sentShare: col('Share of sent bytes', share), exclShare: col('Share of excluded bytes', share),
+            sent: col('Sent bytes', bytes), excl: col('Excluded bytes', bytes)}; });""")
+    root = tree["nodes"][0]
+    sent_by = {}
+    for p, (size, ok) in files.items():
+        base = p.rsplit("/", 1)[-1]
+        dot = base.rfind(".")
+        e = base[dot:] if dot > 0 else ""
+        if ok:
+            sent_by[e] = sent_by.get(e, 0) + size
+    ok = got and got["sentShare"] and got["exclShare"] and got["sent"] and got["excl"]
+    rows = len(got["ext"]) if ok else 0
+    check(name + "the extension table has a share of the sent bytes and a share of the excluded "
+          "bytes, each column adding up to 100 %",
+          ok and abs(sum(got["sentShare"]) - 100) <= 0.05 * rows + 0.01 and
+          abs(sum(got["exclShare"]) - 100) <= 0.05 * rows + 0.01 and
+          sum(got["sent"]) == root[3] and sum(got["excl"]) == root[4] and
+          "Share" not in [h for h in got["heads"]], (got, d))
+    by = dict(zip(got["ext"], got["sent"])) if ok else {}
+    check(name + "the extension table's sent bytes are the files' ('.js', '.txt', none), "
+          "what is below node_modules a row of its own",
+          ok and by.get(".js") == sent_by[".js"] and by.get(".txt") == sent_by[".txt"] and
+          by.get("(none)") == sent_by[""] and
+          got["excl"][got["ext"].index("(in excluded directories not entered)")] == 305015,
+          (by, sent_by, got))
+
+
 def main():
     work = tempfile.mkdtemp(prefix="ctxpack-html-")
     os.chmod(work, 0o755)
@@ -884,6 +923,7 @@ def main():
             test_labels(binary, profile, work, out_html, got[1])
             test_tooltip(binary, profile, work, dwarf_html)
             test_search_sort(binary, profile, work, out_html, stats)
+            test_extensions(binary, profile, work, out_html, got[1], files)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
