@@ -18,6 +18,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import traceback
 import zlib
 
 RENDER = os.path.abspath(sys.argv[1])
@@ -510,6 +511,13 @@ T.done = function (f) {
 """
 
 
+class Loose(dict):
+    """A driver's result: a key it did not write reads as None."""
+
+    def __missing__(self, key):
+        return None
+
+
 def drive(binary, profile, page_file, workdir, name, driver, before="", fragment="",
           size="1280,900"):
     """Runs driver (JavaScript calling T.done(function () {... return result;}))
@@ -530,7 +538,7 @@ def drive(binary, profile, page_file, workdir, name, driver, before="", fragment
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=180)
     try:
         dom = parse(r.stdout.decode("utf-8", "replace"))
-        got = json.loads(dom.text_of.get("test-out", ""))
+        got = json.loads(dom.text_of.get("test-out", ""), object_hook=Loose)
     except Exception as e:  # noqa: BLE001
         return None, (r.returncode, repr(e), r.stderr[-600:])
     if isinstance(got, dict) and "error" in got:
@@ -918,12 +926,17 @@ def main():
         elif isinstance(got, tuple) and r.returncode == 0:
             dtree = json.loads(parse(open(dwarf_html, encoding="utf-8").read()).scripts[1][1])
             profile = tempfile.mkdtemp(prefix="ctxpack-html-drive-", dir=work)
-            test_views(binary, profile, work, out_html, got[1], dwarf_html, dtree)
-            test_legend(binary, profile, work, out_html, dwarf_html)
-            test_labels(binary, profile, work, out_html, got[1])
-            test_tooltip(binary, profile, work, dwarf_html)
-            test_search_sort(binary, profile, work, out_html, stats)
-            test_extensions(binary, profile, work, out_html, got[1], files)
+            for f, args in ((test_views, (out_html, got[1], dwarf_html, dtree)),
+                            (test_legend, (out_html, dwarf_html)),
+                            (test_labels, (out_html, got[1])),
+                            (test_tooltip, (dwarf_html,)),
+                            (test_search_sort, (out_html, stats)),
+                            (test_extensions, (out_html, got[1], files))):
+                try:
+                    f(binary, profile, work, *args)
+                except Exception:  # noqa: BLE001
+                    check("headless Chromium: %s ran to its end" % f.__name__, False,
+                          traceback.format_exc()[-600:])
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
