@@ -320,7 +320,7 @@
 
 	var box = $('treemap'), canvas = box.querySelector('canvas'), tip = $('tooltip');
 	var g = canvas.getContext('2d');
-	var cur = 0, mode = 'sent', hl = null, hover = -1, boxes = [], drawn = 0;
+	var cur = 0, mode = 'sent', hl = null, hover = -1, boxes = [], framed = {}, drawn = 0;
 	box.dataset.sentColour = SENT;
 	box.dataset.excludedColour = EXCL;
 	box.dataset.reincludedColour = REINCL;
@@ -451,6 +451,12 @@
 				}
 			});
 		}
+		/* the directories drawn with their children inside (a frame, not a fill) */
+		framed = {};
+		boxes.forEach(function (b) {
+			if (b.depth === 2)
+				framed[P[b.n]] = 1;
+		});
 		matches = 0;
 		if (hit) {
 			boxes.forEach(function (b) {
@@ -458,7 +464,7 @@
 					matches++;
 					return;
 				}
-				if (b.depth === 2 || !boxes.some(function (c) { return c.depth === 2 && P[c.n] === b.n; })) {
+				if (!framed[b.n]) {
 					g.fillStyle = 'rgba(255,255,255,0.75)';
 					g.fillRect(b.x, b.y, b.w, b.h);
 				}
@@ -521,6 +527,8 @@
 		}
 		boxes.forEach(function (b) {
 			var r = R[b.n];
+			if (framed[b.n])
+				return;
 			re = re || reincluded(b.n);
 			if (r < 0)
 				none = true;

@@ -559,6 +559,10 @@ def make_dwarf(d):
         files["gen%02d/blob.dat" % i] = (10000 + 1000 * i, False)
         ignore += "gen%02d\n" % i
     ignore += "**/*.md\n"
+    # a directory drawn as a frame whose own rule decides none of the boxes inside
+    ignore += "cache\n!cache/*\n"
+    files["cache/a.bin"] = (70000, True)
+    files["cache/b.bin"] = (50000, True)
     files["notes/" + "a-long-directory-name-for-wrapping/" * 3 + "the-long-file-name.md"] = (5000, False)
     for path, (size, _) in files.items():
         tap.write(d, path, b"z" * size)
@@ -644,8 +648,14 @@ def rgb(hex_colour):
 
 def test_legend(binary, profile, workdir, page, dwarf_page):
     name = "headless Chromium: "
-    legend = """T.done(function () { return {legend: T.legend(), sent: T.box.dataset.sentColour,
-        excl: T.box.dataset.excludedColour, re: T.box.dataset.reincludedColour}; });"""
+    legend = """T.done(function () {
+        var c = T.canvas, px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data, painted = {};
+        for (var i = 0; i < px.length; i += 4) {
+            var k = 'rgb(' + px[i] + ', ' + px[i + 1] + ', ' + px[i + 2] + ')';
+            painted[k] = (painted[k] || 0) + 1;
+        }
+        return {legend: T.legend(), sent: T.box.dataset.sentColour, painted: painted,
+            excl: T.box.dataset.excludedColour, re: T.box.dataset.reincludedColour}; });"""
     got, d = drive(binary, profile, dwarf_page, workdir, "legend-rules", legend,
                    fragment="#view=scanned&colour=rule")
     lg = got["legend"] if got else []
@@ -655,13 +665,17 @@ def test_legend(binary, profile, workdir, page, dwarf_page):
           "excluded or re-included colour", got and len(lg) >= 3 and len(set(colours)) == len(lg) and
           not semantic & set(colours) and len(semantic) == 3, (lg, semantic, d))
     ruled = [e["text"] for e in lg if e["text"].startswith(".dockerignore:")]
-    want = [".dockerignore:1 node_modules"] + \
-        [".dockerignore:%d gen%02d" % (i + 2, i) for i in range(DWARF_RULES - 1, DWARF_RULES - 8, -1)]
+    want = [".dockerignore:1 node_modules", ".dockerignore:%d !cache/*" % (DWARF_RULES + 4)] + \
+        [".dockerignore:%d gen%02d" % (i + 2, i) for i in range(DWARF_RULES - 1, DWARF_RULES - 7, -1)]
     others = [e["text"] for e in lg if e["text"].startswith("other rules")]
     check(name + "more rules than colours: the 8 with the most bytes get one each (legend: "
           "source:line and text), the rest one 'other rules' entry",
-          ruled == want and others == ["other rules (%d here)" % (DWARF_RULES - 7)] and
+          ruled == want and others == ["other rules (%d here)" % (DWARF_RULES - 6)] and
           [e["text"] for e in lg][-1] == "no rule", (ruled, want, lg))
+    painted = got["painted"] if got else {}
+    check(name + "every legend entry's colour is painted in the treemap (a directory's frame "
+          "counts for no rule)", lg and all(painted.get(c, 0) >= 20 for c in colours),
+          [(e, painted.get(e["colour"], 0)) for e in lg])
     got, d = drive(binary, profile, page, workdir, "legend-sent", legend,
                    fragment="#view=scanned&colour=sent&dir=build")
     lg = got["legend"] if got else []
