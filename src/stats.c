@@ -78,7 +78,7 @@ static int keep_top(struct stats_item **v, size_t *n, size_t top, const struct s
 
 /* The extension of a file name: from its last '.', unless the name starts
  * there (".bashrc" has none); longer than fits: none. */
-static void extension(const struct walk_entry *e, char *out, size_t outsz)
+void stats_extension(const struct walk_entry *e, char *out, size_t outsz)
 {
 	const char *base = memrchr(e->path, '/', e->len);
 	const char *dot;
@@ -108,7 +108,7 @@ static int ext_add(struct ext_table *t, const struct walk_entry *e)
 	char ext[sizeof(t->v->ext)];
 	size_t i;
 
-	extension(e, ext, sizeof(ext));
+	stats_extension(e, ext, sizeof(ext));
 	if ((t->n + 1) * 2 > t->cap) {
 		struct ext_table nt = { calloc(t->cap ? t->cap * 2 : 64, sizeof(*t->v)),
 					t->cap ? t->cap * 2 : 64, 0 };

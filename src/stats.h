@@ -71,6 +71,11 @@ void stats_free(struct stats *s);
 /* Counts what pack adds beyond the walk (pack_generated) as sent. */
 void stats_add_generated(struct stats *s, uint64_t files, uint64_t bytes);
 
+/* The extension of a regular file's name as `extensions` counts it: from
+ * its last '.', unless the name starts there; "" for none or when longer
+ * than fits outsz (the HTML report counts excluded files by it too). */
+void stats_extension(const struct walk_entry *e, char *out, size_t outsz);
+
 /* 1 - part/whole as a percentage (0 when whole is 0). */
 double stats_reduction(uint64_t part, uint64_t whole);
 

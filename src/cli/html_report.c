@@ -30,6 +30,7 @@
 #include "html_report.h"
 #include "html_report_js.h"
 #include "rules.h"
+#include "stats.h"
 #include "utf8.h"
 
 #define TREE_MAX_NODES 60000
@@ -360,6 +361,133 @@ static int choose(struct tree *t, const uint32_t *order)
 	return 0;
 }
 
+/* Bytes by extension, sent and excluded: the stats document counts sent
+ * files only, the page shows both shares.  What is below a directory the
+ * walk never entered has no names: counted apart ("unentered"). */
+#define EXT_TOP 15 /* rows: the most sent bytes, and the most excluded */
+
+struct ext_row {
+	char ext[sizeof(((struct stats_ext *)0)->ext)];
+	uint64_t sf, sb, xf, xb;
+	bool used, keep;
+};
+
+struct ext_count {
+	struct ext_row *v;
+	size_t cap, n;
+	uint64_t pf, pb;
+};
+
+static size_t ext_home(const struct ext_count *t, const char *ext)
+{
+	size_t i = path_hash(ext, strlen(ext)) & (t->cap - 1);
+
+	while (t->v[i].used && strcmp(t->v[i].ext, ext))
+		i = (i + 1) & (t->cap - 1);
+	return i;
+}
+
+static int ext_count(struct ext_count *t, const struct walk_result *res)
+{
+	for (size_t k = 0; k < res->n; k++) {
+		const struct walk_entry *e = res->v[k];
+		char ext[sizeof(t->v->ext)];
+		struct ext_row *r;
+		if (e->type != WT_FILE)
+			continue;
+		if ((t->n + 1) * 2 > t->cap) {
+			struct ext_count nt = { calloc(t->cap ? t->cap * 2 : 64, sizeof(*t->v)),
+						t->cap ? t->cap * 2 : 64, t->n, 0, 0 };
+			if (!nt.v)
+				return -ENOMEM;
+			for (size_t i = 0; i < t->cap; i++)
+				if (t->v[i].used)
+					nt.v[ext_home(&nt, t->v[i].ext)] = t->v[i];
+			free(t->v);
+			t->v = nt.v;
+			t->cap = nt.cap;
+		}
+		stats_extension(e, ext, sizeof(ext));
+		r = &t->v[ext_home(t, ext)];
+		if (!r->used) {
+			memcpy(r->ext, ext, sizeof(ext));
+			r->used = true;
+			t->n++;
+		}
+		if (e->sent) {
+			r->sf++;
+			r->sb += e->size;
+		} else {
+			r->xf++;
+			r->xb += e->size;
+		}
+	}
+	for (size_t k = 0; k < res->npruned; k++) {
+		t->pf += res->pruned[k].files;
+		t->pb += res->pruned[k].bytes;
+	}
+	return 0;
+}
+
+static int by_sent(const void *a, const void *b)
+{
+	const struct ext_row *x = a, *y = b;
+
+	if (x->sb != y->sb)
+		return x->sb < y->sb ? 1 : -1;
+	if (x->xb != y->xb)
+		return x->xb < y->xb ? 1 : -1;
+	return strcmp(x->ext, y->ext);
+}
+
+static int by_excluded(const void *a, const void *b)
+{
+	const struct ext_row *x = a, *y = b;
+
+	if (x->xb != y->xb)
+		return x->xb < y->xb ? 1 : -1;
+	return by_sent(a, b);
+}
+
+/* "ext":{"rows":[[ext,sent files,sent bytes,excluded files,excluded
+ * bytes],...],"other":[extensions,sf,sb,xf,xb],"unentered":[files,bytes]} */
+static void put_ext(FILE *out, struct ext_count *t)
+{
+	size_t n = 0, first = 1;
+	uint64_t o[5] = { 0 };
+
+	for (size_t i = 0; i < t->cap; i++)
+		if (t->v[i].used)
+			t->v[n++] = t->v[i];
+	qsort(t->v, n, sizeof(*t->v), by_excluded);
+	for (size_t i = 0; i < n && i < EXT_TOP; i++)
+		t->v[i].keep = t->v[i].xb > 0;
+	qsort(t->v, n, sizeof(*t->v), by_sent);
+	for (size_t i = 0; i < n && i < EXT_TOP; i++)
+		t->v[i].keep = t->v[i].keep || t->v[i].sb > 0;
+	fputs(",\n\"ext\":{\"rows\":[", out);
+	for (size_t i = 0; i < n; i++) {
+		const struct ext_row *r = &t->v[i];
+		if (!r->keep) {
+			o[0]++;
+			o[1] += r->sf;
+			o[2] += r->sb;
+			o[3] += r->xf;
+			o[4] += r->xb;
+			continue;
+		}
+		fputs(first ? "[" : ",[", out);
+		first = 0;
+		put_string(out, r->ext, strlen(r->ext));
+		fprintf(out, ",%llu,%llu,%llu,%llu]", (unsigned long long)r->sf,
+			(unsigned long long)r->sb, (unsigned long long)r->xf, (unsigned long long)r->xb);
+	}
+	fprintf(out, "],\"other\":[%llu,%llu,%llu,%llu,%llu],\"unentered\":[%llu,%llu]}",
+		(unsigned long long)o[0], (unsigned long long)o[1], (unsigned long long)o[2],
+		(unsigned long long)o[3], (unsigned long long)o[4], (unsigned long long)t->pf,
+		(unsigned long long)t->pb);
+}
+
 static void put_node(FILE *out, long parent_out, char kind, const char *name, size_t name_len,
 		     uint64_t sent, uint64_t excl, long rule, uint64_t files, uint64_t extra)
 {
@@ -374,7 +502,8 @@ static void put_node(FILE *out, long parent_out, char kind, const char *name, si
  * index into nodes (-1 for the root); kind d directory, p excluded
  * directory not entered (extra: directories below it), f file, r the rest
  * of the parent: its files not shown (files counts them). */
-static void put_tree(FILE *out, struct tree *t, const uint32_t *order, const ctxpack_rules *rules)
+static void put_tree(FILE *out, struct tree *t, const uint32_t *order, const ctxpack_rules *rules,
+		     struct ext_count *ext)
 {
 	size_t nrules = rules ? ctxpack_rules_count(rules) : 0;
 	uint32_t next_id = 0;
@@ -428,7 +557,9 @@ static void put_tree(FILE *out, struct tree *t, const uint32_t *order, const ctx
 		put_node(out, nd->out_id, 'r', "", 0, rs, rx, -1, rf, 0);
 		next_id++;
 	}
-	fputs("\n]}", out);
+	fputs("\n]", out);
+	put_ext(out, ext);
+	fputs("}", out);
 }
 
 static const char page_head[] =
@@ -448,15 +579,27 @@ static const char page_head[] =
 	"#controls{display:flex;gap:12px;align-items:center;flex-wrap:wrap;margin:0 0 6px}\n"
 	"#breadcrumb a{color:#1a5fb4;cursor:pointer;text-decoration:underline}\n"
 	"#breadcrumb{word-break:break-all}\n"
-	".legend span{display:inline-block;width:12px;height:12px;vertical-align:middle;margin:0 4px 0 10px}\n"
+	".legend .item{white-space:nowrap;margin-right:10px;font-family:ui-monospace,monospace;font-size:12px}\n"
+	".legend .sw{display:inline-block;width:12px;height:12px;vertical-align:middle;margin:0 4px 0 0;"
+	"border:1px solid rgba(0,0,0,.25)}\n"
+	"#legend{display:flex;flex-wrap:wrap;gap:2px 0}\n"
 	"#treemap{position:relative;height:480px;background:#fff;border:1px solid #ccc}\n"
 	"#treemap canvas{display:block;width:100%;height:100%}\n"
-	"#tooltip{position:absolute;pointer-events:none;background:rgba(20,20,20,.92);color:#fff;"
-	"padding:6px 8px;border-radius:4px;font-size:12px;max-width:520px;word-break:break-all;z-index:2}\n"
+	"#tooltip{position:fixed;left:0;top:0;pointer-events:none;background:rgba(20,20,20,.92);color:#fff;"
+	"padding:6px 8px;border-radius:4px;font-size:12px;box-sizing:border-box;"
+	"max-width:min(420px,calc(100vw - 16px));max-height:calc(100vh - 16px);overflow:hidden;"
+	"word-break:normal;overflow-wrap:anywhere;z-index:2}\n"
+	"#tooltip div:first-child{font-family:ui-monospace,monospace}\n"
+	"#tooltip .part{display:inline-block;max-width:100%;white-space:pre-wrap}\n"
 	"table{border-collapse:collapse;background:#fff;font-size:13px}\n"
 	"th,td{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}\n"
 	"td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\n"
 	"td.path{word-break:break-all;font-family:ui-monospace,monospace}\n"
+	"th button.sort{all:unset;cursor:pointer;font-weight:600}\n"
+	"th button.sort:focus-visible{outline:2px solid #1a5fb4;outline-offset:2px}\n"
+	"th[aria-sort=ascending] button.sort::after{content:\" \\25B2\"}\n"
+	"th[aria-sort=descending] button.sort::after{content:\" \\25BC\"}\n"
+	"#find{margin:16px 0 0}#search{width:22em;font:inherit;padding:2px 6px}\n"
 	"tr.dead td{color:#999}tr.fail td{background:#fde8e8}tr.hl td{background:#fff6c8}\n"
 	".empty{color:#777;font-style:italic}\n"
 	"</style>\n</head>\n<body>\n"
@@ -472,9 +615,15 @@ static const char page_head[] =
 	"<div class=\"card\"><div class=\"label\">Reduction</div><div class=\"value\" id=\"reduction\"></div>"
 	"<div class=\"sub\" id=\"reduction-sub\"></div></div>\n"
 	"</section>\n"
+	"<section id=\"find\"><label>Find paths <input id=\"search\" type=\"search\" "
+	"placeholder=\"part of a path\" autocomplete=\"off\" spellcheck=\"false\"></label> "
+	"<span class=\"sub\">highlights the boxes and keeps the table rows whose path holds it "
+	"(any case)</span></section>\n"
 	"<section><h2>Treemap</h2>\n<div id=\"controls\">"
 	"<button id=\"zoom-out\" type=\"button\">&#8593; Up</button>"
 	"<nav id=\"breadcrumb\" aria-label=\"path\"></nav>"
+	"<label>Area <select id=\"view\"><option value=\"sent\">bytes sent</option>"
+	"<option value=\"scanned\">bytes scanned</option></select></label>"
 	"<label>Colour by <select id=\"colour-mode\"><option value=\"sent\">sent / excluded</option>"
 	"<option value=\"rule\">deciding rule</option></select></label>"
 	"<span class=\"legend\" id=\"legend\"></span></div>\n"
@@ -492,6 +641,7 @@ int html_report_write(FILE *out, const char *stats_json, const struct walk_resul
 {
 	static const struct walk_result empty;
 	struct tree t = { 0 };
+	struct ext_count ext = { 0 };
 	struct dirkey *keys = NULL;
 	uint32_t *order = NULL, *stack = NULL;
 	int rc;
@@ -510,6 +660,8 @@ int html_report_write(FILE *out, const char *stats_json, const struct walk_resul
 		goto out;
 	preorder(&t, order, stack);
 	rc = choose(&t, order);
+	if (!rc)
+		rc = ext_count(&ext, res ? res : &empty);
 	if (rc)
 		goto out;
 
@@ -517,7 +669,7 @@ int html_report_write(FILE *out, const char *stats_json, const struct walk_resul
 	fputs("<script type=\"application/json\" id=\"ctxpack-stats\">", out);
 	put_stats(out, stats_json);
 	fputs("</script>\n<script type=\"application/json\" id=\"ctxpack-tree\">", out);
-	put_tree(out, &t, order, rules);
+	put_tree(out, &t, order, rules, &ext);
 	fputs("</script>\n<script>\n", out);
 	fwrite(html_report_js, 1, sizeof(html_report_js) - 1, out);
 	fputs("</script>\n</body>\n</html>\n", out);
@@ -537,5 +689,6 @@ out:
 	free(keys);
 	free(t.v);
 	free(t.hash);
+	free(ext.v);
 	return rc;
 }

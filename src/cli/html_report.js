@@ -5,10 +5,15 @@
 (function () {
 	'use strict';
 
-	var SENT = '#3b82c4', EXCL = '#d9534f', DIR_BG = '#e4e7eb', LINE = '#ffffff';
-	var PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b',
-		'#e377c2', '#17becf', '#bcbd22', '#393b79', '#ad494a', '#637939'];
-	var NO_RULE = '#b8b8b8';
+	/* The meanings (sent, excluded, re-included by an exception) have their
+	 * own colours, which the rules' palette never uses: it holds hues far
+	 * from those (no blue, red or green) and from each other.  More rules
+	 * than colours: the rules with the most bytes get them, the rest share
+	 * OTHER_RULES. */
+	var SENT = '#3b82c4', EXCL = '#d9534f', REINCL = '#2e9d55', DIR_BG = '#e4e7eb', LINE = '#ffffff';
+	var PALETTE = ['#f28e2b', '#9467bd', '#17becf', '#8c564b', '#e377c2', '#bcbd22', '#f1ce63',
+		'#3f3f3f'];
+	var NO_RULE = '#c7c7c7', OTHER_RULES = '#8a8a8a';
 
 	function $(id) { return document.getElementById(id); }
 
@@ -93,6 +98,11 @@
 	$('reduction-sub').textContent = 'of the bytes \u00b7 ' + pct(reduction.files_pct) + ' of the files';
 
 	/* ---- tables ---- */
+	/* Each header is a button that sorts the rows by its column, ascending
+	 * then descending (aria-sort on the header); a column's key is c.key
+	 * (numbers) or the text shown.  A table with a path column (c.path)
+	 * is filtered by the search box. */
+	var filtered = [];
 	function table(id, rows, cols, rowClass, onRow) {
 		var box = $(id);
 		box.textContent = '';
@@ -100,11 +110,8 @@
 			box.appendChild(el('p', 'empty', 'none'));
 			return;
 		}
-		var t = el('table'), tr = el('tr');
-		t.id = id + '-table';
-		cols.forEach(function (c) { tr.appendChild(el('th', c.cls === 'num' ? 'num' : '', c.h)); });
-		t.appendChild(tr);
-		rows.forEach(function (r) {
+		var t = el('table'), head = el('thead'), tr = el('tr'), body = el('tbody'), ths = [];
+		var items = rows.map(function (r, k) {
 			var row = el('tr', rowClass ? rowClass(r) : '');
 			cols.forEach(function (c) {
 				var td = el('td', c.cls || '', c.f(r));
@@ -114,19 +121,50 @@
 			});
 			if (onRow)
 				onRow(row, r);
-			t.appendChild(row);
+			return { r: r, row: row, k: k };
 		});
+		t.id = id + '-table';
+		cols.forEach(function (c, ci) {
+			var th = el('th', c.cls === 'num' ? 'num' : ''), b = el('button', 'sort', c.h);
+			b.type = 'button';
+			b.title = 'sort by ' + c.h;
+			b.addEventListener('click', function () {
+				var dir = th.getAttribute('aria-sort') === 'ascending' ? -1 : 1;
+				var key = c.key || function (r) { return String(c.f(r)); };
+				ths.forEach(function (o) { o.removeAttribute('aria-sort'); });
+				th.setAttribute('aria-sort', dir > 0 ? 'ascending' : 'descending');
+				items.sort(function (x, y) {
+					var a = key(x.r), b2 = key(y.r);
+					var d = typeof a === 'number' && typeof b2 === 'number' ? a - b2 :
+						String(a).localeCompare(String(b2), undefined, { numeric: true });
+					return d * dir || x.k - y.k;
+				});
+				items.forEach(function (it) { body.appendChild(it.row); });
+			});
+			th.appendChild(b);
+			ths.push(th);
+			tr.appendChild(th);
+		});
+		head.appendChild(tr);
+		t.appendChild(head);
+		items.forEach(function (it) { body.appendChild(it.row); });
+		t.appendChild(body);
 		box.appendChild(t);
+		var pc = cols.filter(function (c) { return c.path; })[0];
+		if (pc)
+			filtered.push({ items: items, text: function (r) { return String(pc.f(r)).toLowerCase(); } });
 	}
 	function bytesCol(h, key) {
 		return { h: h, cls: 'num', f: function (r) { return human(r[key]); },
+			key: function (r) { return Number(r[key]) || 0; },
 			title: function (r) { return grouped(r[key]) + ' bytes'; } };
 	}
 	function intCol(h, key) {
-		return { h: h, cls: 'num', f: function (r) { return grouped(r[key] || 0); } };
+		return { h: h, cls: 'num', f: function (r) { return grouped(r[key] || 0); },
+			key: function (r) { return Number(r[key]) || 0; } };
 	}
 	function pathCol(h, key) {
-		return { h: h, cls: 'path', f: function (r) { return shown(r[key]); } };
+		return { h: h, cls: 'path', path: true, f: function (r) { return shown(r[key]); } };
 	}
 
 	table('rules', stats.rules, [
@@ -144,13 +182,42 @@
 	table('largest-files', stats.largest_files, [pathCol('Path', 'path'), bytesCol('Size', 'bytes')]);
 	table('largest-dirs', stats.largest_dirs,
 		[pathCol('Path', 'path'), intCol('Files', 'files'), bytesCol('Size', 'bytes')]);
-	table('extensions', stats.extensions, [
-		{ h: 'Extension', cls: 'path', f: function (r) { return r.ext ? shown(r.ext) : '(none)'; } },
-		intCol('Files', 'files'), bytesCol('Size', 'bytes'),
-		{ h: 'Share', cls: 'num', f: function (r) {
-			return scanned.bytes ? pct(100 * r.bytes / scanned.bytes) : '';
-		} },
+	/* Bytes by extension, from the tree data (the stats document counts
+	 * sent files only): a share of the bytes sent and one of the bytes
+	 * excluded, each column adding up to 100 % with the rows for the other
+	 * extensions and for what lies in directories never entered (no
+	 * names there). */
+	var extRows = [], extSent = 0, extExcl = 0, ext = tree.ext;
+	if (ext) {
+		ext.rows.forEach(function (r) {
+			extRows.push({ ext: r[0] ? shown(r[0]) : '(none)', sf: r[1], sb: r[2], xf: r[3], xb: r[4] });
+		});
+		if (ext.other[0])
+			extRows.push({ ext: '(' + grouped(ext.other[0]) + ' other extensions)', sf: ext.other[1],
+				sb: ext.other[2], xf: ext.other[3], xb: ext.other[4] });
+		if (ext.unentered[0] || ext.unentered[1])
+			extRows.push({ ext: '(in excluded directories not entered)', sf: 0, sb: 0,
+				xf: ext.unentered[0], xb: ext.unentered[1] });
+	}
+	extRows.forEach(function (r) {
+		extSent += r.sb;
+		extExcl += r.xb;
+	});
+	function shareCol(h, key, whole) {
+		return { h: h, cls: 'num', key: function (r) { return r[key]; },
+			f: function (r) { return whole ? pct(100 * r[key] / whole) : '\u2013'; } };
+	}
+	table('extensions', extRows, [
+		{ h: 'Extension', cls: 'path', f: function (r) { return r.ext; } },
+		intCol('Sent files', 'sf'), bytesCol('Sent bytes', 'sb'),
+		shareCol('Share of sent bytes', 'sb', extSent),
+		intCol('Excluded files', 'xf'), bytesCol('Excluded bytes', 'xb'),
+		shareCol('Share of excluded bytes', 'xb', extExcl),
 	]);
+	if (extRows.length)
+		$('extensions').appendChild(el('p', 'sub', 'Shares of the ' + human(extSent) + ' sent and the ' +
+			human(extExcl) + ' excluded in regular files (a hard link counts with its size, as in the ' +
+			'treemap).'));
 	table('suspicious', stats.suspicious, [pathCol('Path', 'path'),
 		{ h: 'Kind', f: function (r) { return r.kind; } },
 		intCol('Files', 'files'), bytesCol('Size', 'bytes')]);
@@ -175,8 +242,13 @@
 		if (a[0] >= 0)
 			kids[a[0]].push(i);
 	}
-	function size(n) { return S[n] + X[n]; }
-	kids.forEach(function (k) { k.sort(function (x, y) { return size(y) - size(x); }); });
+	/* The view: box area is the bytes sent ('sent') or every byte scanned
+	 * ('scanned', sent + excluded).  Sent is the default when the sent bytes
+	 * are under SENT_VIEW_BELOW of the scanned ones: in the scanned view
+	 * they would get less than a tenth of the canvas. */
+	var SENT_VIEW_BELOW = 0.1;
+	var view = N && S[0] > 0 && S[0] < SENT_VIEW_BELOW * (S[0] + X[0]) ? 'sent' : 'scanned';
+	function size(n) { return view === 'sent' ? S[n] : S[n] + X[n]; }
 
 	function label(n) {
 		if (K[n] === 'r')
@@ -190,6 +262,12 @@
 		for (var m = n; m > 0; m = P[m])
 			parts.unshift(K[m] === 'r' ? label(m) : shown(NAME[m]));
 		return parts.join('/');
+	}
+	/* source:line and the rule's text (or <line N> for an ignore file
+	 * outside the context: the tree data already carries that) */
+	function ruleLabel(r) {
+		var x = tree.rules[r];
+		return x ? shown(x[0]) + ':' + x[1] + ' ' + shown(x[2]) : 'rule ' + r;
 	}
 	function ruleText(r) {
 		var x = tree.rules[r];
@@ -236,16 +314,45 @@
 	function layout(n, x, y, w, h) {
 		var items = [];
 		kids[n].forEach(function (c) { if (size(c) > 0) items.push({ n: c, v: size(c) }); });
+		items.sort(function (a, b) { return b.v - a.v || a.n - b.n; });
 		return squarify(items, x, y, w, h);
 	}
 
 	var box = $('treemap'), canvas = box.querySelector('canvas'), tip = $('tooltip');
 	var g = canvas.getContext('2d');
-	var cur = 0, mode = 'sent', hl = null, hover = -1, boxes = [], drawn = 0;
+	var cur = 0, mode = 'sent', hl = null, hover = -1, boxes = [], framed = {}, drawn = 0;
 	box.dataset.sentColour = SENT;
 	box.dataset.excludedColour = EXCL;
+	box.dataset.reincludedColour = REINCL;
 
-	function ruleColour(r) { return r >= 0 ? PALETTE[r % PALETTE.length] : NO_RULE; }
+	/* Rules ranked by the bytes of the boxes they decide in the view (the
+	 * leaves: files, directories not entered); the first PALETTE.length
+	 * get a colour of their own. */
+	var colourOf = {};
+	function rankRules() {
+		var bytes = {};
+		for (var n = 1; n < N; n++)
+			if (R[n] >= 0 && (K[n] === 'f' || K[n] === 'p') && size(n) > 0)
+				bytes[R[n]] = (bytes[R[n]] || 0) + size(n);
+		colourOf = {};
+		Object.keys(bytes).map(Number).sort(function (a, b) {
+			return bytes[b] - bytes[a] || a - b;
+		}).slice(0, PALETTE.length).forEach(function (r, k) { colourOf[r] = PALETTE[k]; });
+	}
+	function ruleColour(r) { return r < 0 ? NO_RULE : colourOf[r] || OTHER_RULES; }
+	/* Dark text on a light fill, white on a dark one. */
+	function ink(hex) {
+		var v = parseInt(hex.slice(1), 16);
+		var l = 0.299 * (v >> 16) + 0.587 * (v >> 8 & 255) + 0.114 * (v & 255);
+		return l > 160 ? '#222' : '#fff';
+	}
+	/* the colour most of a box is filled with */
+	function mainColour(n) {
+		if (mode === 'rule')
+			return ruleColour(R[n]);
+		return reincluded(n) ? REINCL : view === 'sent' || S[n] >= X[n] ? SENT : EXCL;
+	}
+	function reincluded(n) { return K[n] === 'f' && S[n] > 0 && R[n] >= 0; }
 
 	function fill(n, r) {
 		if (mode === 'rule') {
@@ -253,9 +360,9 @@
 			g.fillRect(r.x, r.y, r.w, r.h);
 			return;
 		}
-		var total = size(n), fs = total ? S[n] / total : 0;
+		var total = size(n), fs = view === 'sent' ? 1 : total ? S[n] / total : 0;
 		if (fs >= 1 || fs <= 0) {
-			g.fillStyle = fs > 0 ? SENT : EXCL;
+			g.fillStyle = reincluded(n) ? REINCL : fs > 0 ? SENT : EXCL;
 			g.fillRect(r.x, r.y, r.w, r.h);
 			return;
 		}
@@ -270,8 +377,26 @@
 			g.fillRect(r.x, r.y + r.h * fs, r.w, r.h * (1 - fs));
 		}
 	}
+	/* s as it fits in w pixels: whole, or cut to the most code points that
+	 * fit with an ellipsis (a binary search over measureText). */
+	function fit(s, w) {
+		if (g.measureText(s).width <= w)
+			return s;
+		var cp = Array.from(s), lo = 0, hi = cp.length - 1;
+		while (lo < hi) {
+			var mid = (lo + hi + 1) >> 1;
+			if (g.measureText(cp.slice(0, mid).join('') + '\u2026').width <= w)
+				lo = mid;
+			else
+				hi = mid - 1;
+		}
+		return lo ? cp.slice(0, lo).join('') + '\u2026' : '';
+	}
 	function text(s, x, y, w, colour) {
 		if (w < 24)
+			return;
+		s = fit(s, w);
+		if (!s)
 			return;
 		g.save();
 		g.beginPath();
@@ -287,7 +412,7 @@
 		g.lineWidth = 1;
 		g.strokeRect(r.x + 0.5, r.y + 0.5, Math.max(0, r.w - 1), Math.max(0, r.h - 1));
 		if (r.h >= 16)
-			text(label(n), r.x + 4, r.y + 13, r.w - 8, '#fff');
+			text(label(n), r.x + 4, r.y + 13, r.w - 8, ink(mainColour(n)));
 		boxes.push({ n: n, x: r.x, y: r.y, w: r.w, h: r.h, depth: depth });
 		drawn++;
 	}
@@ -298,6 +423,7 @@
 		g.setTransform(dpr, 0, 0, dpr, 0, 0);
 		g.clearRect(0, 0, W, H);
 		g.font = '12px sans-serif';
+		rankRules();
 		boxes = [];
 		drawn = 0;
 		if (N) {
@@ -308,7 +434,10 @@
 					/* a directory: a title strip and its children inside */
 					g.fillStyle = DIR_BG;
 					g.fillRect(r.x, r.y, r.w, r.h);
-					text(label(r.n) + '  ' + human(size(r.n)), r.x + 4, r.y + 13, r.w - 8, '#222');
+					/* the name first: the size only where both fit */
+					var title = label(r.n) + '  ' + human(size(r.n));
+					text(g.measureText(title).width <= r.w - 8 ? title : label(r.n), r.x + 4, r.y + 13,
+						r.w - 8, '#222');
 					boxes.push({ n: r.n, x: r.x, y: r.y, w: r.w, h: r.h, depth: 1 });
 					drawn++;
 					layout(r.n, r.x + 2, r.y + 18, r.w - 4, r.h - 20).forEach(function (c) {
@@ -322,6 +451,33 @@
 				}
 			});
 		}
+		/* the directories drawn with their children inside (a frame, not a fill) */
+		framed = {};
+		boxes.forEach(function (b) {
+			if (b.depth === 2)
+				framed[P[b.n]] = 1;
+		});
+		matches = 0;
+		if (hit) {
+			boxes.forEach(function (b) {
+				if (hit[b.n]) {
+					matches++;
+					return;
+				}
+				if (!framed[b.n]) {
+					g.fillStyle = 'rgba(255,255,255,0.75)';
+					g.fillRect(b.x, b.y, b.w, b.h);
+				}
+			});
+			boxes.forEach(function (b) {
+				if (hit[b.n] === 2) {
+					g.strokeStyle = '#000';
+					g.lineWidth = 2;
+					g.strokeRect(b.x + 1, b.y + 1, b.w - 2, b.h - 2);
+				}
+			});
+		}
+		box.dataset.matches = String(matches);
 		boxes.forEach(function (b) {
 			if ((hl !== null && R[b.n] === hl && b.n !== 0) || b.n === hover) {
 				g.strokeStyle = b.n === hover ? '#000' : '#ffd700';
@@ -332,6 +488,11 @@
 		var rect = canvas.getBoundingClientRect();
 		box.dataset.boxes = String(drawn);
 		box.dataset.level = path(cur);
+		box.dataset.view = view;
+		$('view').value = view;
+		$('colour-mode').value = mode;
+		note();
+		writeHash();
 		box.dataset.rect = [Math.round(rect.left + window.scrollX), Math.round(rect.top + window.scrollY),
 			Math.round(rect.width), Math.round(rect.height)].join(',');
 		crumbs();
@@ -353,27 +514,75 @@
 		$('zoom-out').disabled = cur === 0;
 	}
 	function legend() {
-		var lg = $('legend'), seen = {};
+		var lg = $('legend'), seen = {}, ranked = [], others = 0, none = false, re = false;
 		lg.textContent = '';
-		function item(colour, s) {
-			var sw = el('span');
+		function item(colour, s, title) {
+			var it = el('span', 'item'), sw = el('span', 'sw');
 			sw.style.background = colour;
-			lg.appendChild(sw);
-			lg.appendChild(document.createTextNode(s));
+			it.appendChild(sw);
+			it.appendChild(document.createTextNode(s));
+			if (title)
+				it.title = title;
+			lg.appendChild(it);
 		}
-		if (mode === 'sent') {
-			item(SENT, 'sent');
-			item(EXCL, 'excluded');
-			return;
-		}
-		item(NO_RULE, 'no rule');
 		boxes.forEach(function (b) {
 			var r = R[b.n];
-			if (r >= 0 && !seen[r] && Object.keys(seen).length < 12) {
+			if (framed[b.n])
+				return;
+			re = re || reincluded(b.n);
+			if (r < 0)
+				none = true;
+			else if (!seen[r]) {
 				seen[r] = 1;
-				item(ruleColour(r), ruleText(r));
+				if (colourOf[r])
+					ranked.push(r);
+				else
+					others++;
 			}
 		});
+		if (mode === 'sent') {
+			item(SENT, 'sent');
+			if (re)
+				item(REINCL, 're-included by an exception');
+			if (view === 'scanned')
+				item(EXCL, 'excluded');
+			return;
+		}
+		ranked.sort(function (a, b) {
+			return PALETTE.indexOf(colourOf[a]) - PALETTE.indexOf(colourOf[b]);
+		}).forEach(function (r) { item(colourOf[r], ruleLabel(r), ruleText(r)); });
+		if (others)
+			item(OTHER_RULES, 'other rules (' + others + ' here)', 'the rules with fewer bytes than the ' +
+				PALETTE.length + ' coloured ones');
+		if (none)
+			item(NO_RULE, 'no rule');
+	}
+	/* ---- search: a case-insensitive substring of the path as shown ---- */
+	var query = '', lowPath = null, hit = null, matches = 0;
+	function search(q) {
+		query = String(q || '');
+		var ql = query.toLowerCase();
+		filtered.forEach(function (t) {
+			t.items.forEach(function (it) { it.row.hidden = !!ql && t.text(it.r).indexOf(ql) < 0; });
+		});
+		hit = null;
+		if (ql) {
+			if (!lowPath) {
+				lowPath = [];
+				for (var n = 0; n < N; n++)
+					lowPath.push(path(n).toLowerCase());
+			}
+			/* 2: the path matches; 1: something below it does */
+			hit = new Uint8Array(N);
+			for (var m = N - 1; m > 0; m--) {
+				if (lowPath[m].indexOf(ql) >= 0)
+					hit[m] = 2;
+				if (hit[m] && !hit[P[m]])
+					hit[P[m]] = 1;
+			}
+		}
+		if ($('search').value !== query)
+			$('search').value = query;
 	}
 	function zoom(n) {
 		cur = n;
@@ -407,7 +616,34 @@
 				grouped(E[n]) + ' directories below');
 		if (K[n] !== 'r')
 			lines.push(R[n] >= 0 ? 'rule ' + ruleText(R[n]) : 'no rule decided it');
-		return lines.join('\n');
+		return lines;
+	}
+	/* One line of the tooltip: its parts up to each '/', ':' or space as
+	 * inline blocks, so that a long path wraps between its parts and never
+	 * at a '-' or '.' within one; only a part wider than the tooltip alone
+	 * is broken inside (the CSS's overflow-wrap: anywhere). */
+	function tipLine(s) {
+		var d = el('div');
+		s.split(/(?<=[\/: ])/).forEach(function (part, k) {
+			if (k)
+				d.appendChild(document.createElement('wbr'));
+			d.appendChild(el('span', 'part', part));
+		});
+		return d;
+	}
+	/* Beside the pointer, flipped to its other side near the right and
+	 * bottom edges of the window, and kept inside the window (8 px). */
+	function placeTip(cx, cy) {
+		var m = 8, vw = document.documentElement.clientWidth, vh = document.documentElement.clientHeight;
+		tip.style.left = '0px';
+		tip.style.top = '0px';
+		var w = tip.offsetWidth, h = tip.offsetHeight, x = cx + 14, y = cy + 16;
+		if (x + w > vw - m)
+			x = cx - 14 - w;
+		if (y + h > vh - m)
+			y = cy - 12 - h;
+		tip.style.left = Math.max(m, Math.min(x, vw - m - w)) + 'px';
+		tip.style.top = Math.max(m, Math.min(y, vh - m - h)) + 'px';
 	}
 	canvas.addEventListener('mousemove', function (ev) {
 		var h = at(ev);
@@ -420,11 +656,10 @@
 			hl = R[h.b.n] >= 0 ? R[h.b.n] : null;
 			draw();
 		}
-		tip.style.whiteSpace = 'pre-line';
-		tip.textContent = describe(h.b.n);
+		tip.textContent = '';
+		describe(h.b.n).forEach(function (line) { tip.appendChild(tipLine(line)); });
 		tip.hidden = false;
-		tip.style.left = Math.min(h.x + 14, box.clientWidth - 260) + 'px';
-		tip.style.top = (h.y + 16 > box.clientHeight - 80 ? h.y - 90 : h.y + 16) + 'px';
+		placeTip(ev.clientX, ev.clientY);
 	});
 	canvas.addEventListener('mouseleave', function () {
 		tip.hidden = true;
@@ -450,7 +685,72 @@
 			zoom(P[cur]);
 	});
 	$('colour-mode').addEventListener('change', function (ev) {
-		mode = ev.target.value;
+		mode = ev.target.value === 'rule' ? 'rule' : 'sent';
+		draw();
+	});
+	$('search').addEventListener('input', function (ev) {
+		search(ev.target.value);
+		draw();
+	});
+	$('view').addEventListener('change', function (ev) {
+		setView(ev.target.value);
+		draw();
+	});
+	/* In the sent view a level without sent bytes has nothing to draw:
+	 * show the nearest one above that has. */
+	function setView(v) {
+		view = v === 'sent' ? 'sent' : 'scanned';
+		while (view === 'sent' && cur > 0 && !S[cur])
+			cur = P[cur];
+	}
+
+	/* The state in the URL fragment (#view=sent&colour=rule&dir=src/lib),
+	 * so that a link shows what its sender saw.  dir is the path as shown
+	 * (bytes that are not UTF-8 as \xNN). */
+	function readHash() {
+		var q = new URLSearchParams(location.hash.replace(/^#/, '')), d = q.get('dir'), c = q.get('colour');
+		search(q.get('q') || '');
+		if (c === 'rule' || c === 'sent')
+			mode = c;
+		if (q.get('view') === 'sent' || q.get('view') === 'scanned')
+			view = q.get('view');
+		cur = 0;
+		if (d && d !== '.') {
+			d.split('/').every(function (part) {
+				var next = kids[cur].filter(function (k) {
+					return K[k] !== 'r' && shown(NAME[k]) === part && canZoom(k);
+				})[0];
+				if (next === undefined)
+					return false;
+				cur = next;
+				return true;
+			});
+		}
+		setView(view);
+	}
+	var lastHash = null;
+	function writeHash() {
+		var q = new URLSearchParams();
+		q.set('view', view);
+		q.set('colour', mode);
+		if (cur > 0)
+			q.set('dir', path(cur));
+		if (query)
+			q.set('q', query);
+		var h = '#' + q.toString();
+		if (h === location.hash)
+			return;
+		lastHash = h;
+		try {
+			history.replaceState(null, '', h);
+		} catch (e) {
+			location.replace(h);
+		}
+	}
+	window.addEventListener('hashchange', function () {
+		if (location.hash === lastHash)
+			return;
+		readHash();
 		draw();
 	});
 	window.addEventListener('resize', draw);
@@ -458,7 +758,12 @@
 	for (var n = 0; n < N; n++)
 		if (K[n] === 'f')
 			shownFiles++;
-	$('treemap-note').textContent = 'Box area is bytes. ' + grouped(N) + ' boxes in all (' + grouped(shownFiles) +
-		' files drawn one by one; smaller files are grouped per directory). Click a directory to zoom in.';
+	function note() {
+		$('treemap-note').textContent = (view === 'sent' ? 'Box area is the bytes sent (' + human(S[cur]) +
+			' here; excluded bytes have no area). ' : 'Box area is the bytes scanned, sent and excluded (' +
+			human(S[cur] + X[cur]) + ' here). ') + grouped(N) + ' boxes in all (' + grouped(shownFiles) +
+			' files drawn one by one; smaller files are grouped per directory). Click a directory to zoom in.';
+	}
+	readHash();
 	draw();
 })();

@@ -18,6 +18,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import traceback
 import zlib
 
 RENDER = os.path.abspath(sys.argv[1])
@@ -434,6 +435,456 @@ def test_browser(out_html, stats, workdir):
     check(name + names[6], ok, detail)
 
 
+# Interaction tests: the page is copied with a driver script added after the
+# report's own (the CSP allows inline scripts) and, when given, one before it;
+# the driver acts on the page as a user would (synthetic mouse and keyboard
+# events, clicks, typing) and writes what it saw as JSON into <pre
+# id="test-out">, which --dump-dom shows.  Nothing of this is in the page
+# ctxpack writes.
+DRIVER_LIB = r"""
+var T = {};
+T.box = document.getElementById('treemap');
+T.canvas = T.box.querySelector('canvas');
+T.tip = document.getElementById('tooltip');
+T.move = function (x, y) {
+	T.canvas.dispatchEvent(new MouseEvent('mousemove', { clientX: x, clientY: y, bubbles: true }));
+};
+/* the path the tooltip names (its first line), null when hidden */
+T.tipPath = function () {
+	if (T.tip.hidden)
+		return null;
+	var f = T.tip.firstElementChild;
+	return f ? f.textContent : T.tip.textContent.split('\n')[0];
+};
+/* hovers a grid over the canvas: the share of the points per top-level
+ * name, and one point per path */
+T.grid = function (step) {
+	var r = T.canvas.getBoundingClientRect(), share = {}, at = {}, total = 0;
+	for (var y = r.top + step / 2; y < r.bottom; y += step)
+		for (var x = r.left + step / 2; x < r.right; x += step) {
+			T.move(x, y);
+			total++;
+			var p = T.tipPath();
+			if (p === null)
+				continue;
+			var top = T.box.dataset.level === '.' ? p.split('/')[0] : p;
+			share[top] = (share[top] || 0) + 1;
+			if (!at[p])
+				at[p] = [x, y];
+		}
+	Object.keys(share).forEach(function (k) { share[k] /= total; });
+	return { share: share, at: at, total: total };
+};
+T.set = function (id, value) {
+	var e = document.getElementById(id);
+	e.value = value;
+	e.dispatchEvent(new Event(e.tagName === 'SELECT' ? 'change' : 'input', { bubbles: true }));
+};
+/* the legend's entries: text and swatch colour (rgb(r, g, b)) */
+T.legend = function () {
+	return Array.prototype.map.call(document.querySelectorAll('#legend .item'), function (it) {
+		return { text: it.textContent, colour: getComputedStyle(it.querySelector('.sw')).backgroundColor };
+	});
+};
+/* the first cells (or cell k) of the rows of table id that are not hidden */
+T.rows = function (id, k) {
+	return Array.prototype.filter.call(document.querySelectorAll('#' + id + '-table tbody tr'),
+		function (r) { return !r.hidden; }).map(function (r) { return r.cells[k || 0]; });
+};
+T.texts = function (id, k) { return T.rows(id, k).map(function (c) { return c.textContent; }); };
+T.header = function (id, text) {
+	return Array.prototype.filter.call(document.querySelectorAll('#' + id + '-table th'),
+		function (th) { return th.textContent === text; })[0];
+};
+T.done = function (f) {
+	var out;
+	try {
+		out = f();
+	} catch (e) {
+		out = { error: String(e) + ' ' + (e.stack || '') };
+	}
+	var pre = document.createElement('pre');
+	pre.id = 'test-out';
+	pre.textContent = JSON.stringify(out);
+	document.body.appendChild(pre);
+};
+"""
+
+
+class Loose(dict):
+    """A driver's result: a key it did not write reads as None."""
+
+    def __missing__(self, key):
+        return None
+
+
+def drive(binary, profile, page_file, workdir, name, driver, before="", fragment="",
+          size="1280,900"):
+    """Runs driver (JavaScript calling T.done(function () {... return result;}))
+    in a copy of page_file; returns (result or None, detail)."""
+    with open(page_file, encoding="utf-8") as f:
+        text = f.read()
+    i = text.rindex("<script>\n")
+    if before:
+        text = text[:i] + "<script>\n" + before + "\n</script>\n" + text[i:]
+    j = text.rindex("</body>")
+    text = text[:j] + "<script>\n" + DRIVER_LIB + driver + "\n</script>\n" + text[j:]
+    copy = os.path.join(workdir, name + ".html")
+    with open(copy, "w", encoding="utf-8") as f:
+        f.write(text)
+    r = subprocess.run([binary, "--headless", "--disable-gpu", "--no-sandbox", "--hide-scrollbars",
+                        "--user-data-dir=" + profile, "--window-size=" + size,
+                        "--force-device-scale-factor=1", "--dump-dom", "file://" + copy + fragment],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=180)
+    try:
+        dom = parse(r.stdout.decode("utf-8", "replace"))
+        got = json.loads(dom.text_of.get("test-out", ""), object_hook=Loose)
+    except Exception as e:  # noqa: BLE001
+        return None, (r.returncode, repr(e), r.stderr[-600:])
+    if isinstance(got, dict) and "error" in got:
+        return None, got["error"]
+    return got, dom
+
+
+# A context where the excluded bytes dwarf the sent ones (as node-app in
+# /work/shared/corpora: 1.5 % sent) and many rules decide bytes.
+DWARF_RULES = 20
+
+
+def make_dwarf(d):
+    files = {"Dockerfile": (20, True), "src/index.js": (30000, True), "src/lib/a.js": (12000, True),
+             "package.json": (1500, True), "node_modules/big/x.bin": (2000000, False)}
+    ignore = "node_modules\n"
+    for i in range(DWARF_RULES):
+        files["gen%02d/blob.dat" % i] = (10000 + 1000 * i, False)
+        ignore += "gen%02d\n" % i
+    ignore += "**/*.md\n"
+    # a directory drawn as a frame whose own rule decides none of the boxes inside
+    ignore += "cache\n!cache/*\n"
+    files["cache/a.bin"] = (70000, True)
+    files["cache/b.bin"] = (50000, True)
+    files["notes/" + "a-long-directory-name-for-wrapping/" * 3 + "the-long-file-name.md"] = (5000, False)
+    for path, (size, _) in files.items():
+        tap.write(d, path, b"z" * size)
+    tap.write(d, ".dockerignore", ignore.encode())
+    files[".dockerignore"] = (len(ignore), True)
+    return files
+
+
+def dwarf_stats(d, files):
+    sent = {p: s for p, (s, ok) in files.items() if ok}
+    excl = {p: s for p, (s, ok) in files.items() if not ok}
+    scanned = sum(s for s, _ in files.values())
+    return {"version": 1, "context": d, "builder": "buildkit", "dockerfile": "Dockerfile",
+            "ignore_file": ".dockerignore",
+            "scanned": {"entries": len(files), "files": len(files), "dirs": 0, "other": 0,
+                        "bytes": scanned},
+            "sent": {"entries": len(sent), "files": len(sent), "dirs": 0, "other": 0,
+                     "bytes": sum(sent.values()), "tar_bytes": 0},
+            "excluded": {"entries": len(excl), "files": len(excl), "bytes": sum(excl.values())},
+            "reduction": {"bytes_pct": 0, "files_pct": 0}, "rules": [], "largest_files": [],
+            "largest_dirs": [], "extensions": [], "suspicious": [], "budgets": []}
+
+
+def top_shares(tree, view):
+    """{top-level name: its share of the root's bytes in the view}"""
+    nodes = tree["nodes"]
+    root = nodes[0]
+    total = root[3] if view == "sent" else root[3] + root[4]
+    out = {}
+    for n in nodes[1:]:
+        if n[0] == 0:
+            v = n[3] if view == "sent" else n[3] + n[4]
+            name = re.sub("[\udc80-\udcff]", lambda m: "\\x%02x" % (ord(m.group(0)) - 0xdc00),
+                          n[2]) if n[1] != "r" else \
+                "(%d smaller file%s)" % (n[6], "" if n[6] == 1 else "s")
+            out[name] = v / total
+    return out
+
+
+def test_views(binary, profile, workdir, page, tree, dwarf_page, dwarf_tree):
+    name = "headless Chromium: "
+    grid = "T.done(function () { var g = T.grid(5); return {view: T.box.dataset.view, " \
+           "share: g.share, level: T.box.dataset.level, hash: location.hash}; });"
+    got, d = drive(binary, profile, page, workdir, "default", grid)
+    check(name + "a context that sends a fair share opens in the scanned view",
+          got and got["view"] == "scanned", (got, d))
+    got2, d2 = drive(binary, profile, dwarf_page, workdir, "dwarf-default", grid)
+    check(name + "a context whose excluded bytes dwarf the sent ones opens in the sent view",
+          got2 and got2["view"] == "sent" and "view=sent" in got2["hash"], (got2, d2))
+    for view, g, t, what in (("scanned", got, tree, "test"), ("sent", got2, dwarf_tree, "dwarf")):
+        want = top_shares(t, view)
+        bad = {k: (round(v, 4), round((g or {}).get("share", {}).get(k, 0), 4))
+               for k, v in want.items() if v >= 0.04 and
+               abs(v - (g or {}).get("share", {}).get(k, 0)) > 0.015}
+        extra = {k: v for k, v in (g or {}).get("share", {}).items() if want.get(k, 0) == 0}
+        check(name + "the %s view's boxes have the area of their share of the %s bytes (%s)" %
+              (view, view, what), g and not bad and not extra, (bad, extra, g))
+    got, d = drive(binary, profile, page, workdir, "sent-view", grid, fragment="#view=sent")
+    want = top_shares(tree, "sent")
+    bad = {k: (round(v, 4), round((got or {}).get("share", {}).get(k, 0), 4))
+           for k, v in want.items() if v >= 0.04 and
+           abs(v - (got or {}).get("share", {}).get(k, 0)) > 0.015}
+    check(name + "#view=sent: box area is the share of the sent bytes, excluded bytes have none",
+          got and got["view"] == "sent" and not bad and "node_modules" not in got["share"] and
+          abs(sum(got["share"].values()) - 1) < 0.01, (bad, got))
+    got, d = drive(binary, profile, dwarf_page, workdir, "fragment", """T.done(function () {
+        var before = {view: T.box.dataset.view, level: T.box.dataset.level,
+                      colour: document.getElementById('colour-mode').value};
+        T.set('view', 'sent');
+        var after = {view: T.box.dataset.view, level: T.box.dataset.level, hash: location.hash};
+        return {before: before, after: after}; });""",
+                   fragment="#view=scanned&colour=rule&dir=notes")
+    check(name + "the fragment sets the view, colour and level; a level without sent bytes "
+          "goes up in the sent view, and the fragment follows",
+          got and got["before"] == {"view": "scanned", "level": "notes", "colour": "rule"} and
+          got["after"]["view"] == "sent" and got["after"]["level"] == "." and
+          "view=sent" in got["after"]["hash"] and "dir=" not in got["after"]["hash"], (got, d))
+
+
+def rgb(hex_colour):
+    return "rgb(%d, %d, %d)" % hex_rgb(hex_colour)
+
+
+def test_legend(binary, profile, workdir, page, dwarf_page):
+    name = "headless Chromium: "
+    legend = """T.done(function () {
+        var c = T.canvas, px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data, painted = {};
+        for (var i = 0; i < px.length; i += 4) {
+            var k = 'rgb(' + px[i] + ', ' + px[i + 1] + ', ' + px[i + 2] + ')';
+            painted[k] = (painted[k] || 0) + 1;
+        }
+        return {legend: T.legend(), sent: T.box.dataset.sentColour, painted: painted,
+            excl: T.box.dataset.excludedColour, re: T.box.dataset.reincludedColour}; });"""
+    got, d = drive(binary, profile, dwarf_page, workdir, "legend-rules", legend,
+                   fragment="#view=scanned&colour=rule")
+    lg = got["legend"] if got else []
+    colours = [e["colour"] for e in lg]
+    semantic = {rgb(got[k]) for k in ("sent", "excl", "re")} if got else set()
+    check(name + "colour by rule: no two legend entries share a colour, none is the sent, "
+          "excluded or re-included colour", got and len(lg) >= 3 and len(set(colours)) == len(lg) and
+          not semantic & set(colours) and len(semantic) == 3, (lg, semantic, d))
+    ruled = [e["text"] for e in lg if e["text"].startswith(".dockerignore:")]
+    want = [".dockerignore:1 node_modules", ".dockerignore:%d !cache/*" % (DWARF_RULES + 4)] + \
+        [".dockerignore:%d gen%02d" % (i + 2, i) for i in range(DWARF_RULES - 1, DWARF_RULES - 7, -1)]
+    others = [e["text"] for e in lg if e["text"].startswith("other rules")]
+    check(name + "more rules than colours: the 8 with the most bytes get one each (legend: "
+          "source:line and text), the rest one 'other rules' entry",
+          ruled == want and others == ["other rules (%d here)" % (DWARF_RULES - 6)] and
+          [e["text"] for e in lg][-1] == "no rule", (ruled, want, lg))
+    painted = got["painted"] if got else {}
+    check(name + "every legend entry's colour is painted in the treemap (a directory's frame "
+          "counts for no rule)", lg and all(painted.get(c, 0) >= 20 for c in colours),
+          [(e, painted.get(e["colour"], 0)) for e in lg])
+    got, d = drive(binary, profile, page, workdir, "legend-sent", legend,
+                   fragment="#view=scanned&colour=sent&dir=build")
+    lg = got["legend"] if got else []
+    check(name + "colour by sent/excluded: sent, re-included and excluded each have their own colour",
+          got and [e["text"] for e in lg] == ["sent", "re-included by an exception", "excluded"] and
+          [e["colour"] for e in lg] == [rgb(got["sent"]), rgb(got["re"]), rgb(got["excl"])] and
+          len({e["colour"] for e in lg}) == 3, (lg, d))
+
+
+# Before the report's script: records every label drawn with the clip
+# rectangle it is drawn in (html_report.js text()).
+RECORD_LABELS = r"""
+window.drawnLabels = [];
+(function () {
+	var C = CanvasRenderingContext2D.prototype, rect = C.rect, fillText = C.fillText;
+	C.rect = function (x, y, w, h) {
+		this.lastRect = [x, y, w, h];
+		return rect.apply(this, arguments);
+	};
+	C.fillText = function (s, x, y) {
+		window.drawnLabels.push({ s: String(s), x: x, w: this.measureText(String(s)).width,
+			clip: this.lastRect || null });
+		this.lastRect = null;
+		return fillText.apply(this, arguments);
+	};
+})();
+"""
+
+
+def js_value(v):
+    """v as a JavaScript literal safe inside <script>"""
+    return json.dumps(v).replace("<", "\\u003c")
+
+
+def test_labels(binary, profile, workdir, page, tree):
+    name = "headless Chromium: "
+    full = sorted({re.sub("[\udc80-\udcff]", lambda m: "\\x%02x" % (ord(m.group(0)) - 0xdc00), n[2])
+                   for n in tree["nodes"] if n[1] != "r"} |
+                  {"(%d smaller file%s)" % (n[6], "" if n[6] == 1 else "s")
+                   for n in tree["nodes"] if n[1] == "r"})
+    got, d = drive(binary, profile, page, workdir, "labels", """T.done(function () {
+        var names = %s, bad = [], cut = [], whole = 0;
+        window.drawnLabels.forEach(function (l) {
+            var fits = l.clip && l.x >= l.clip[0] && l.x + l.w <= l.clip[0] + l.clip[2] + 0.5;
+            if (l.s.slice(-1) === '\u2026') {
+                var stem = l.s.slice(0, -1);
+                cut.push(l.s);
+                if (!fits || !stem || !names.some(function (n) { return n.indexOf(stem) === 0 && n !== stem; }))
+                    bad.push(l);
+            } else {
+                whole++;
+                if (!fits)
+                    bad.push(l);
+            }
+        });
+        return {bad: bad, cut: cut, whole: whole}; });""" % js_value(full), before=RECORD_LABELS)
+    check(name + "a label too long for its box is cut with '\u2026' and fits; the others are whole",
+          got and got["cut"] and got["whole"] >= 5 and not got["bad"],
+          (got, d) if not got else (got["bad"][:5], got["cut"][:10], got["whole"]))
+
+
+LONG_DIR = "notes/" + "a-long-directory-name-for-wrapping/" * 2 + "a-long-directory-name-for-wrapping"
+TOOLTIP_CORNERS = r"""T.done(function () {
+	var spacer = document.createElement('div'), out = [];
+	spacer.style.height = '3000px';
+	document.body.appendChild(spacer);
+	var abs = T.canvas.getBoundingClientRect(), top = abs.top + window.scrollY;
+	[['left', 'top'], ['right', 'top'], ['left', 'bottom'], ['right', 'bottom']].forEach(function (c) {
+		/* the corner of the canvas at the edge of the window */
+		window.scrollTo(0, c[1] === 'top' ? top : top + abs.height - window.innerHeight);
+		var r = T.canvas.getBoundingClientRect();
+		var x = c[0] === 'left' ? r.left + 2 : r.right - 3, y = c[1] === 'top' ? r.top + 2 : r.bottom - 3;
+		T.move(x, y);
+		var t = T.tip.getBoundingClientRect();
+		out.push({ corner: c.join('-'), at: [x, y], hidden: T.tip.hidden, path: T.tipPath(),
+			tip: [t.left, t.top, t.right, t.bottom], vw: document.documentElement.clientWidth,
+			vh: document.documentElement.clientHeight });
+	});
+	/* the path's parts each on one line, the path on more than one */
+	var first = T.tip.firstElementChild, tops = {}, split = [];
+	Array.prototype.forEach.call(first.childNodes, function (n) {
+		if (!n.textContent)
+			return;
+		var rg = document.createRange();
+		rg.selectNodeContents(n);
+		var rects = Array.prototype.filter.call(rg.getClientRects(), function (q) { return q.width > 0; });
+		if (rects.length !== 1)
+			split.push([n.textContent, rects.length]);
+		else
+			tops[Math.round(rects[0].top)] = 1;
+	});
+	return { corners: out, lines: Object.keys(tops).length, split: split, path: T.tipPath() };
+});"""
+
+
+def test_tooltip(binary, profile, workdir, dwarf_page):
+    name = "headless Chromium: "
+    for size in ("1280,600", "420,600"):
+        got, d = drive(binary, profile, dwarf_page, workdir, "tooltip", TOOLTIP_CORNERS,
+                       fragment="#view=scanned&dir=" + LONG_DIR, size=size)
+        corners = got["corners"] if got else []
+        out = [c for c in corners if c["hidden"] or c["tip"][0] < 0 or c["tip"][1] < 0 or
+               c["tip"][2] > c["vw"] or c["tip"][3] > c["vh"]]
+        check(name + "a tooltip at each corner of the treemap stays inside a %s window" % size,
+              len(corners) == 4 and not out, (out or corners, d))
+        check(name + "a long path in the tooltip wraps between its parts, not within one (%s)" % size,
+              got and got["path"] == LONG_DIR + "/the-long-file-name.md" and got["lines"] >= 2 and
+              not got["split"], (got, d))
+
+
+def test_search_sort(binary, profile, workdir, page, stats):
+    name = "headless Chromium: "
+    got, d = drive(binary, profile, page, workdir, "search", """T.done(function () {
+        var before = {files: T.texts('largest-files'), boxes: +T.box.dataset.boxes};
+        T.set('search', 'CAF');
+        var after = {files: T.texts('largest-files'), dirs: T.texts('largest-dirs'),
+            sus: T.texts('suspicious'), matches: +T.box.dataset.matches, hash: location.hash};
+        T.set('search', 'Node_Mod');
+        var nm = {files: T.texts('largest-files'), matches: +T.box.dataset.matches};
+        T.set('search', '');
+        return {before: before, after: after, nm: nm, cleared: T.texts('largest-files'),
+            cleared_matches: T.box.dataset.matches, input: document.getElementById('search').type};
+    });""")
+    files = [re.sub("[\udc80-\udcff]", lambda m: "\\x%02x" % (ord(m.group(0)) - 0xdc00), f["path"])
+             for f in stats["largest_files"]]
+    check(name + "the search box keeps the rows whose path holds the text (any case) and "
+          "highlights the boxes that hold a match",
+          got and got["input"] == "search" and got["before"]["files"] == files and
+          got["after"]["files"] == ["caf\\xe9.txt"] and got["after"]["dirs"] == [] and
+          got["after"]["sus"] == [] and 1 <= got["after"]["matches"] < got["before"]["boxes"] and
+          "q=CAF" in got["after"]["hash"] and got["nm"]["files"] == ["node_modules/pkg/index.js"] and
+          got["nm"]["matches"] >= 1 and got["cleared"] == files and got["cleared_matches"] == "0",
+          (got, d))
+    got, d = drive(binary, profile, page, workdir, "search-fragment", """T.done(function () {
+        return {files: T.texts('largest-files'), value: document.getElementById('search').value}; });""",
+                   fragment="#q=evil%3C")
+    check(name + "#q= in the fragment fills the search box and filters",
+          got and got["value"] == "evil<" and len(got["files"]) == 1 and
+          got["files"][0].startswith("evil<"), (got, d))
+    got, d = drive(binary, profile, page, workdir, "sort", """T.done(function () {
+        function bytes(id, k) { return T.rows(id, k).map(function (c) {
+            return Number(c.title.replace(/[^0-9]/g, '')); }); }
+        var size = T.header('largest-files', 'Size'), p = T.header('largest-files', 'Path');
+        var btn = size.querySelector('button');
+        btn.click();
+        var asc = {v: bytes('largest-files', 1), sort: size.getAttribute('aria-sort')};
+        btn.click();
+        var desc = {v: bytes('largest-files', 1), sort: size.getAttribute('aria-sort')};
+        p.querySelector('button').click();
+        var byPath = {v: T.texts('largest-files'), sort: p.getAttribute('aria-sort'),
+            size: size.getAttribute('aria-sort')};
+        var ex = T.header('rules', 'Excluded bytes');
+        ex.querySelector('button').click();
+        ex.querySelector('button').click();
+        var rules = {v: bytes('rules', 4), sort: ex.getAttribute('aria-sort')};
+        return {asc: asc, desc: desc, byPath: byPath, rules: rules, tag: btn.tagName,
+            tab: btn.tabIndex, focus: (btn.focus(), document.activeElement === btn)};
+    });""")
+    ok = got and got["tag"] == "BUTTON" and got["tab"] >= 0 and got["focus"]
+    sizes = sorted(f["bytes"] for f in stats["largest_files"])
+    check(name + "clicking a header sorts its column ascending, then descending, with aria-sort "
+          "(headers are focusable buttons)",
+          ok and got["asc"] == {"v": sizes, "sort": "ascending"} and
+          got["desc"] == {"v": sizes[::-1], "sort": "descending"} and
+          got["byPath"]["v"] == sorted(got["byPath"]["v"], key=str.lower) and
+          got["byPath"]["sort"] == "ascending" and got["byPath"]["size"] is None and
+          got["rules"]["v"] == sorted((r["excluded_bytes"] for r in stats["rules"]), reverse=True) and
+          got["rules"]["sort"] == "descending", (got, d))
+
+
+def test_extensions(binary, profile, workdir, page, tree, files):
+    name = "headless Chromium: "
+    got, d = drive(binary, profile, page, workdir, "extensions", """T.done(function () {
+        var heads = Array.prototype.map.call(document.querySelectorAll('#extensions-table th'),
+            function (th) { return th.textContent; });
+        function col(h, f) {
+            var k = heads.indexOf(h);
+            return k < 0 ? null : T.rows('extensions', k).map(f);
+        }
+        function share(c) { return parseFloat(c.textContent); }
+        function bytes(c) { return Number(c.title.replace(/[^0-9]/g, '')); }
+        return {heads: heads, ext: T.texts('extensions'),
+            sentShare: col('Share of sent bytes', share), exclShare: col('Share of excluded bytes', share),
+            sent: col('Sent bytes', bytes), excl: col('Excluded bytes', bytes)}; });""")
+    root = tree["nodes"][0]
+    sent_by = {}
+    for p, (size, ok) in files.items():
+        base = p.rsplit("/", 1)[-1]
+        dot = base.rfind(".")
+        e = base[dot:] if dot > 0 else ""
+        if ok:
+            sent_by[e] = sent_by.get(e, 0) + size
+    ok = got and got["sentShare"] and got["exclShare"] and got["sent"] and got["excl"]
+    rows = len(got["ext"]) if ok else 0
+    check(name + "the extension table has a share of the sent bytes and a share of the excluded "
+          "bytes, each column adding up to 100 %",
+          ok and abs(sum(got["sentShare"]) - 100) <= 0.05 * rows + 0.01 and
+          abs(sum(got["exclShare"]) - 100) <= 0.05 * rows + 0.01 and
+          sum(got["sent"]) == root[3] and sum(got["excl"]) == root[4] and
+          "Share" not in [h for h in got["heads"]], (got, d))
+    by = dict(zip(got["ext"], got["sent"])) if ok else {}
+    check(name + "the extension table's sent bytes are the files' ('.js', '.txt', none), "
+          "what is below node_modules a row of its own",
+          ok and by.get(".js") == sent_by[".js"] and by.get(".txt") == sent_by[".txt"] and
+          by.get("(none)") == sent_by[""] and
+          got["excl"][got["ext"].index("(in excluded directories not entered)")] == 305015,
+          (by, sent_by, got))
+
+
 def main():
     work = tempfile.mkdtemp(prefix="ctxpack-html-")
     os.chmod(work, 0o755)
@@ -472,6 +923,34 @@ def main():
         if isinstance(got, tuple):
             test_tree(got[1], files)
         test_browser(out_html, stats, work)
+        binary = find_chromium()
+        dwarf = os.path.join(work, "dwarf")
+        os.mkdir(dwarf)
+        dfiles = make_dwarf(dwarf)
+        dsj = os.path.join(work, "dwarf.json")
+        with open(dsj, "w") as f:
+            json.dump(dwarf_stats(dwarf, dfiles), f)
+        dwarf_html = os.path.join(work, "dwarf.html")
+        r = subprocess.run([RENDER, dwarf, dsj, dwarf_html], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=120)
+        check("html_render writes the page of a context that sends little", r.returncode == 0,
+              r.stderr[-300:])
+        if not binary:
+            skip("headless Chromium: interaction tests", "chromium not installed")
+        elif isinstance(got, tuple) and r.returncode == 0:
+            dtree = json.loads(parse(open(dwarf_html, encoding="utf-8").read()).scripts[1][1])
+            profile = tempfile.mkdtemp(prefix="ctxpack-html-drive-", dir=work)
+            for f, args in ((test_views, (out_html, got[1], dwarf_html, dtree)),
+                            (test_legend, (out_html, dwarf_html)),
+                            (test_labels, (out_html, got[1])),
+                            (test_tooltip, (dwarf_html,)),
+                            (test_search_sort, (out_html, stats)),
+                            (test_extensions, (out_html, got[1], files))):
+                try:
+                    f(binary, profile, work, *args)
+                except Exception:  # noqa: BLE001
+                    check("headless Chromium: %s ran to its end" % f.__name__, False,
+                          traceback.format_exc()[-600:])
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
