@@ -8,7 +8,7 @@
  * uname/gname; mode with setuid/setgid/sticky; mtime truncated to seconds or
  * clamped; hard links as link entries to the first name; directories with a
  * trailing '/'; the two end-of-archive blocks and no padding beyond them.
- * The header bytes are Go's, byte for byte (tarwriter.c formats them; its
+ * The header bytes are Go's, byte for byte (tarheader.c formats them; its
  * comment says why libarchive's tar writers cannot); libarchive carries the
  * stream through its compression filters to fd.
  * One writer on one thread; file data is read relative to the context
