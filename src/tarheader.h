@@ -42,10 +42,9 @@ struct tar_header_buf {
 	char *asc; /* scratch: a string in ASCII */
 	size_t asc_alloc;
 };
-#define TAR_HEADER_BUF_INIT                                                                        \
-	{                                                                                          \
-		NULL, 0, 0, NULL, 0                                                                \
-	}
+/* clang-format off */
+#define TAR_HEADER_BUF_INIT { NULL, 0, 0, NULL, 0 }
+/* clang-format on */
 void tar_header_buf_release(struct tar_header_buf *b);
 
 /* Formats h's header blocks into b->data (b->len bytes): one ustar block,
