@@ -15,6 +15,8 @@ pkgs+=(zstd)
 # the man page is read with man(1); the completions are tried in bash, zsh
 # and fish; the integration tests drive git hooks
 pkgs+=(man-db bash-completion zsh fish git)
+# scripts/check_format.sh holds the files of .clang-format-files to .clang-format
+pkgs+=(clang-format)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

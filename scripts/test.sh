@@ -56,6 +56,7 @@ scripted() { # script log: runs it, and a failure its lines do not show is one
 }
 scripted scripts/check_install.sh build-test/meson-logs/install-check.txt
 scripted scripts/check_dist.sh build-test/meson-logs/dist-check.txt
+scripted scripts/check_format.sh build-test/meson-logs/format-check.txt
 if ! command -v docker >/dev/null; then
 	echo "NOTE: the docker CLI is not installed: every comparison with it was skipped" \
 		"(the '# SKIP' lines above); the recorded expectations still ran" >&2
@@ -63,7 +64,8 @@ fi
 
 python3 - build-test/meson-logs/testlog.json build-asan/meson-logs/testlog.json \
 	build-tsan/meson-logs/testlog.json build-test/meson-logs/valgrind-valgrind.json \
-	build-test/meson-logs/install-check.txt build-test/meson-logs/dist-check.txt <<'PY'
+	build-test/meson-logs/install-check.txt build-test/meson-logs/dist-check.txt \
+	build-test/meson-logs/format-check.txt <<'PY'
 import json, sys, os
 passed = failed = skipped = 0
 for log in sys.argv[1:]:

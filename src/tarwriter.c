@@ -1,19 +1,9 @@
 /* tarwriter.c: the tar writer (see tarwriter.h).
  *
- * The header bytes are Go's.  The docker CLI writes its context with Go's
- * archive/tar (moby/go-archive sets Format = PAX, truncates ModTime to
- * seconds, forces uid/gid 0 and adds security.capability as a PAX record),
- * and libarchive's tar writers cannot produce those bytes: their numeric
- * fields are "000644 \0" where Go writes "0000644\0", their PAX headers are
- * named "PaxHeader/x" with the member's mode and mtime where Go writes
- * "PaxHeaders.0/x" with mode 0 and mtime 0, and they add
- * LIBARCHIVE.xattr.* and hdrcharset=BINARY records, GNU-style
- * "././@LongHardLink" fields and keep non-ASCII bytes in the ustar name.
- * So this file builds every 512-byte header itself, mirroring Go's
- * Writer.WriteHeader (writer.go) and its formatter (strconv.go) function by
- * function, and libarchive carries the stream: its "raw" format passes the
- * bytes through unchanged into the compression filters (gzip, zstd) and the
- * output callback.
+ * The header bytes are Go's, formatted by tarheader.c (its comment says
+ * why libarchive's tar writers cannot write them), and libarchive carries
+ * the stream: its "raw" format passes the bytes through unchanged into the
+ * compression filters (gzip, zstd) and the output callback.
  *
  * Data passes through one 1 MiB buffer: headers are formatted into it and
  * file data is read into it directly, so the output sees large writes.
@@ -38,43 +28,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 #include <xxhash.h>
 #include <zstd.h>
 
 #include "tarwriter.h"
-#include "beneath.h"
 #include "internal.h"
-#include "pattern.h"
+#include "tarheader.h"
 
-#define BLOCK 512
+#define BLOCK TAR_BLOCK
 #define BUF_SIZE (1u << 20)
 #define DIRECT_MIN (64u << 10) /* smaller bodies are batched in the buffer */
-#define MAX_SPECIAL_FILE_SIZE (1 << 20) /* Go: maxSpecialFileSize */
-#define CAP_XATTR "security.capability"
-
-/* Go: Unix seconds of the zero time.Time (January 1, year 1, UTC); a header
- * whose ModTime IsZero() is written with mtime 0 and no PAX record. */
-#define GO_ZERO_TIME_UNIX (-62135596800LL)
-
-/* Header field offsets and sizes (Go: format.go, headerV7 and headerUSTAR). */
-/* clang-format off */
-enum {
-	F_NAME = 0, S_NAME = 100,
-	F_MODE = 100, S_MODE = 8,
-	F_UID = 108, F_GID = 116, S_ID = 8,
-	F_SIZE = 124, S_SIZE = 12,
-	F_MTIME = 136, S_MTIME = 12,
-	F_CHKSUM = 148, S_CHKSUM = 8,
-	F_TYPE = 156,
-	F_LINK = 157, S_LINK = 100,
-	F_MAGIC = 257, F_VERSION = 263,
-	F_UNAME = 265, F_GNAME = 297, S_OWNER = 32,
-	F_DEVMAJOR = 329, F_DEVMINOR = 337, S_DEV = 8,
-	F_PREFIX = 345, S_PREFIX = 155,
-};
-/* clang-format on */
 
 struct tar_writer {
 	struct archive *a;
@@ -94,24 +58,9 @@ struct tar_writer {
 	bool no_tee;	  /* tee(2) is not available: hashing goes through buf */
 	char *name;	  /* scratch: the member name */
 	size_t name_alloc;
-	char *pax; /* scratch: PAX records */
-	size_t pax_alloc;
-	char *asc; /* scratch: a string in ASCII */
-	size_t asc_alloc;
+	struct tar_header_buf hb; /* the member's header blocks */
 	struct tar_options o;
 	char failmsg[256]; /* why the stream was given up */
-};
-
-/* One member's header fields, as Go's tar.Header holds them for docker. */
-struct hdr {
-	const char *name;
-	size_t name_len;
-	const char *link;
-	size_t link_len;
-	char type;
-	int64_t mode, size, mtime, devmajor, devminor;
-	const char *cap; /* SCHILY.xattr.security.capability value, or NULL */
-	size_t cap_len;
 };
 
 /* Marks the stream unusable; returns rc.  err: the message (errsz bytes). */
@@ -241,429 +190,14 @@ static int pad(struct tar_writer *w, uint64_t size, char *err, size_t errsz)
 	return n ? put(w, zero, n, err, errsz) : 0;
 }
 
-/* ---- Go's formatter (archive/tar strconv.go) ---------------------------- */
+/* ---- headers ------------------------------------------------------------ */
 
-static bool is_ascii(const char *s, size_t len)
+/* The member's header blocks (tarheader.c formats them) into the stream. */
+static int write_header(struct tar_writer *w, const struct tar_header *h, char *err, size_t errsz)
 {
-	for (size_t i = 0; i < len; i++) {
-		if ((unsigned char)s[i] >= 0x80 || !s[i])
-			return false;
-	}
-	return true;
-}
+	int rc = tar_header_format(&w->hb, h, err, errsz);
 
-/* toASCII: drops every rune >= 0x80 and NUL.  Each byte of a multi-byte
- * UTF-8 sequence and each invalid byte (a U+FFFD rune) is >= 0x80, so this
- * is bytewise.  out holds len bytes; returns the new length. */
-static size_t to_ascii(char *out, const char *s, size_t len)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		if ((unsigned char)s[i] < 0x80 && s[i])
-			out[n++] = s[i];
-	}
-	return n;
-}
-
-/* formatter.formatString: copies s into b, NUL-terminating if possible. */
-static void format_string(char *b, size_t size, const char *s, size_t len)
-{
-	memcpy(b, s, len < size ? len : size);
-	if (len < size)
-		b[len] = 0;
-	/* Some buggy readers treat regular files with a trailing slash in the
-	 * V7 path field as a directory even though the full path recorded
-	 * elsewhere (e.g., via PAX record) contains no trailing slash. */
-	if (len > size && b[size - 1] == '/') {
-		size_t n = size - 1; /* len(strings.TrimRight(s[:len(b)-1], "/")) */
-		while (n > 0 && s[n - 1] == '/')
-			n--;
-		b[n] = 0; /* Replace trailing slash with NUL terminator */
-	}
-}
-
-/* fitsInOctal: whether x fits in an n-byte field in octal with a NUL. */
-static bool fits_in_octal(size_t n, int64_t x)
-{
-	unsigned oct_bits = (unsigned)(n - 1) * 3;
-
-	return x >= 0 && (n >= 22 || x < (int64_t)1 << oct_bits);
-}
-
-/* formatter.formatOctal: zero-padded, NUL-terminated; a value that does not
- * fit is written as zero (the PAX record carries it). */
-static void format_octal(char *b, size_t size, int64_t x)
-{
-	char digits[24], s[24];
-	size_t nd = 0, len = 0;
-	uint64_t v;
-
-	if (!fits_in_octal(size, x))
-		x = 0; /* Last resort, just write zero */
-	v = (uint64_t)x;
-	do {
-		digits[nd++] = (char)('0' + (v & 7));
-		v >>= 3;
-	} while (v);
-	/* Add leading zeros, but leave room for a NUL. */
-	while (len + nd + 1 < size)
-		s[len++] = '0';
-	while (nd)
-		s[len++] = digits[--nd];
-	format_string(b, size, s, len);
-}
-
-/* block.setFormat(USTAR or PAX) and the checksum: six octal digits, NUL,
- * space (Go: "This field is special in that it is terminated by a NULL then
- * space."). */
-static void set_format(unsigned char *blk)
-{
-	unsigned sum = 0;
-
-	memcpy(blk + F_MAGIC, "ustar\0", 6);
-	memcpy(blk + F_VERSION, "00", 2);
-	/* The checksum counts its own field as spaces: set them, then one
-	 * plain loop the compiler vectorizes (a test per byte cost an eighth
-	 * of the archiver's user time on a tree of small files). */
-	memset(blk + F_CHKSUM, ' ', S_CHKSUM);
-	for (size_t i = 0; i < BLOCK; i++)
-		sum += blk[i];
-	format_octal((char *)blk + F_CHKSUM, 7, sum);
-	blk[F_CHKSUM + 7] = ' ';
-}
-
-/* splitUSTARPath: splits name into a prefix (<= 155 bytes) and a suffix
- * (<= 100 bytes) at a '/', if name is ASCII and longer than 100 bytes. */
-static bool split_ustar_path(const char *name, size_t len, size_t *plen)
-{
-	size_t length = len, i, nlen;
-
-	if (length <= S_NAME || !is_ascii(name, len))
-		return false;
-	else if (length > S_PREFIX + 1)
-		length = S_PREFIX + 1;
-	else if (name[length - 1] == '/')
-		length--;
-
-	i = length; /* strings.LastIndex(name[:length], "/") */
-	while (i > 0 && name[i - 1] != '/')
-		i--;
-	if (i == 0)
-		return false;
-	i--;
-	nlen = len - i - 1; /* length of suffix */
-	if (i == 0 || nlen > S_NAME || nlen == 0 || i > S_PREFIX)
-		return false;
-	*plen = i;
-	return true;
-}
-
-/* templateV7Plus: the fields USTAR and PAX headers share.  ascii: the PAX
- * main header's string formatter, toASCII first. */
-static int template_v7_plus(struct tar_writer *w, unsigned char *blk, const struct hdr *h,
-			    const char *name, size_t name_len, bool ascii)
-{
-	char *b = (char *)blk;
-	size_t n;
-
-	memset(blk, 0, BLOCK);
-	blk[F_TYPE] = (unsigned char)h->type;
-	if (ascii) {
-		size_t need = name_len > h->link_len ? name_len : h->link_len;
-		if (GROW(w->asc, w->asc_alloc, need + 1))
-			return -ENOMEM;
-		n = to_ascii(w->asc, name, name_len);
-		format_string(b + F_NAME, S_NAME, w->asc, n);
-		n = to_ascii(w->asc, h->link, h->link_len);
-		format_string(b + F_LINK, S_LINK, w->asc, n);
-	} else {
-		format_string(b + F_NAME, S_NAME, name, name_len);
-		format_string(b + F_LINK, S_LINK, h->link, h->link_len);
-	}
-	format_octal(b + F_MODE, S_MODE, h->mode);
-	format_octal(b + F_UID, S_ID, 0);
-	format_octal(b + F_GID, S_ID, 0);
-	format_octal(b + F_SIZE, S_SIZE, h->size);
-	format_octal(b + F_MTIME, S_MTIME, h->mtime == GO_ZERO_TIME_UNIX ? 0 : h->mtime);
-	/* Uname and Gname are empty: formatString writes one NUL over NULs. */
-	format_octal(b + F_DEVMAJOR, S_DEV, h->devmajor);
-	format_octal(b + F_DEVMINOR, S_DEV, h->devminor);
-	return 0;
-}
-
-/* formatPAXRecord: "%d %s=%s\n", the length counting itself. */
-static size_t pax_record(char *out, const char *k, const char *v, size_t vlen)
-{
-	size_t klen = strlen(k);
-	size_t size = klen + vlen + 3; /* ' ', '=' and '\n' */
-	char num[24];
-	int nd = snprintf(num, sizeof(num), "%zu", size);
-
-	size += (size_t)nd;
-	nd = snprintf(num, sizeof(num), "%zu", size);
-	if ((size_t)nd + klen + vlen + 3 != size) /* adding the length made it longer */
-		nd = snprintf(num, sizeof(num), "%zu", ++size);
-	if (out) {
-		char *p = out;
-		memcpy(p, num, (size_t)nd);
-		p += nd;
-		*p++ = ' ';
-		memcpy(p, k, klen);
-		p += klen;
-		*p++ = '=';
-		memcpy(p, v, vlen);
-		p += vlen;
-		*p = '\n';
-	}
-	return size;
-}
-
-/* writeRawFile for the PAX 'x' header: named path.Join(dir, "PaxHeaders.0",
- * file) of the member's name, in ASCII, at most 100 bytes, no trailing '/';
- * mode, uid, gid and mtime 0; no uname, gname or device fields. */
-static int write_pax_file(struct tar_writer *w, const struct hdr *h, size_t data_len, char *err,
-			  size_t errsz)
-{
-	static const char elem[] = "PaxHeaders.0";
-	unsigned char blk[BLOCK];
-	size_t dir = h->name_len, file, jl = 0, n;
-	char *join, *clean;
-	int rc;
-
-	while (dir > 0 && h->name[dir - 1] != '/') /* path.Split */
-		dir--;
-	file = h->name_len - dir;
-	join = malloc(2 * (h->name_len + sizeof(elem) + 2) + 2);
-	if (!join)
-		return set_errmsg(err, errsz, -ENOMEM, "out of memory");
-	clean = join + h->name_len + sizeof(elem) + 2;
-	/* path.Join: the non-empty elements joined by '/', then Clean. */
-	if (dir) {
-		memcpy(join, h->name, dir);
-		jl = dir;
-		join[jl++] = '/';
-	}
-	memcpy(join + jl, elem, sizeof(elem) - 1);
-	jl += sizeof(elem) - 1;
-	if (file) {
-		join[jl++] = '/';
-		memcpy(join + jl, h->name + dir, file);
-		jl += file;
-	}
-	n = go_clean(join, jl, clean);
-	n = to_ascii(clean, clean, n); /* Best effort for the filename. */
-	if (n > S_NAME)
-		n = S_NAME;
-	while (n > 0 && clean[n - 1] == '/') /* strings.TrimRight(name, "/") */
-		n--;
-
-	memset(blk, 0, BLOCK);
-	blk[F_TYPE] = 'x';
-	format_string((char *)blk + F_NAME, S_NAME, clean, n);
-	free(join);
-	format_octal((char *)blk + F_MODE, S_MODE, 0);
-	format_octal((char *)blk + F_UID, S_ID, 0);
-	format_octal((char *)blk + F_GID, S_ID, 0);
-	format_octal((char *)blk + F_SIZE, S_SIZE, (int64_t)data_len);
-	format_octal((char *)blk + F_MTIME, S_MTIME, 0);
-	set_format(blk);
-	rc = put(w, blk, BLOCK, err, errsz);
-	if (!rc)
-		rc = put(w, w->pax, data_len, err, errsz);
-	if (!rc)
-		rc = pad(w, data_len, err, errsz);
-	return rc;
-}
-
-/* Writer.WriteHeader for the headers docker writes (Format = PAX, so USTAR
- * whenever every field fits, else PAX; never GNU). */
-static int write_header(struct tar_writer *w, const struct hdr *h, char *err, size_t errsz)
-{
-	unsigned char blk[BLOCK];
-	char mtime_s[24], size_s[24];
-	bool ustar = true, rec_path = false, rec_link = false, rec_mtime = false, rec_size = false;
-	size_t prefix = 0, total = 0;
-
-	/* Header.allowedFormats, for the fields docker fills in. */
-	if (!is_ascii(h->name, h->name_len) || h->name_len > S_NAME) {
-		if (!split_ustar_path(h->name, h->name_len, &prefix))
-			ustar = false;
-		rec_path = true;
-	}
-	if (!is_ascii(h->link, h->link_len) || h->link_len > S_LINK) {
-		ustar = false;
-		rec_link = true;
-	}
-	if (!fits_in_octal(S_MODE, h->mode) || !fits_in_octal(S_DEV, h->devmajor) ||
-	    !fits_in_octal(S_DEV, h->devminor))
-		return set_errmsg(err, errsz, -EOVERFLOW,
-			       "'%.*s': mode or device numbers cannot be encoded in a tar header",
-			       (int)h->name_len, h->name);
-	if (!fits_in_octal(S_SIZE, h->size)) {
-		ustar = false;
-		rec_size = true;
-	}
-	if (h->mtime != GO_ZERO_TIME_UNIX && !fits_in_octal(S_MTIME, h->mtime)) {
-		ustar = false;
-		rec_mtime = true;
-	}
-	if (h->cap)
-		ustar = false; /* only PAX supports PAXRecords */
-
-	if (ustar) { /* writeUSTARHeader */
-		const char *name = h->name;
-		size_t len = h->name_len;
-		if (split_ustar_path(h->name, h->name_len, &prefix)) {
-			name = h->name + prefix + 1;
-			len = h->name_len - prefix - 1;
-		} else {
-			prefix = 0;
-		}
-		template_v7_plus(w, blk, h, name, len, false);
-		format_string((char *)blk + F_PREFIX, S_PREFIX, h->name, prefix);
-		set_format(blk);
-		return put(w, blk, BLOCK, err, errsz);
-	}
-
-	/* writePAXHeader: the records sorted by key. */
-	snprintf(mtime_s, sizeof(mtime_s), "%lld", (long long)h->mtime); /* formatPAXTime */
-	snprintf(size_s, sizeof(size_s), "%lld", (long long)h->size);
-	if (h->cap)
-		total += pax_record(NULL, "SCHILY.xattr." CAP_XATTR, h->cap, h->cap_len);
-	if (rec_link)
-		total += pax_record(NULL, "linkpath", h->link, h->link_len);
-	if (rec_mtime)
-		total += pax_record(NULL, "mtime", mtime_s, strlen(mtime_s));
-	if (rec_path)
-		total += pax_record(NULL, "path", h->name, h->name_len);
-	if (rec_size)
-		total += pax_record(NULL, "size", size_s, strlen(size_s));
-	if (total > MAX_SPECIAL_FILE_SIZE)
-		return set_errmsg(err, errsz, -ENAMETOOLONG,
-			       "'%.*s': PAX header over 1 MiB (Go: archive/tar: write too long)",
-			       (int)(h->name_len > 200 ? 200 : h->name_len), h->name);
-	if (GROW(w->pax, w->pax_alloc, total + 1))
-		return set_errmsg(err, errsz, -ENOMEM, "out of memory");
-	total = 0;
-	if (h->cap)
-		total += pax_record(w->pax + total, "SCHILY.xattr." CAP_XATTR, h->cap, h->cap_len);
-	if (rec_link)
-		total += pax_record(w->pax + total, "linkpath", h->link, h->link_len);
-	if (rec_mtime)
-		total += pax_record(w->pax + total, "mtime", mtime_s, strlen(mtime_s));
-	if (rec_path)
-		total += pax_record(w->pax + total, "path", h->name, h->name_len);
-	if (rec_size)
-		total += pax_record(w->pax + total, "size", size_s, strlen(size_s));
-	if (total) {
-		int rc = write_pax_file(w, h, total, err, errsz);
-		if (rc)
-			return rc;
-	}
-	/* The main header: strings in ASCII, numbers that do not fit as 0. */
-	if (template_v7_plus(w, blk, h, h->name, h->name_len, true))
-		return set_errmsg(err, errsz, -ENOMEM, "out of memory");
-	set_format(blk);
-	return put(w, blk, BLOCK, err, errsz);
-}
-
-/* ---- reading the context ----------------------------------------------- */
-
-/* Reads security.capability as moby/go-archive's
- * ReadSecurityXattrToTarHeader does: any error means none, and a
- * VFS_CAP_REVISION_3 value becomes revision 2 (20 bytes: the root uid
- * makes no sense outside the user namespace).  fd: the file itself (read,
- * fgetxattr) or an O_PATH descriptor (getxattr through /proc/self/fd).
- * Returns the value's length, 0 for none, or -ENOMEM; *out is malloc'd. */
-static ssize_t read_cap(int fd, bool opath, char **out)
-{
-	char proc[40], small[256], *v = small;
-	ssize_t n;
-
-	*out = NULL;
-	if (opath)
-		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	n = opath ? getxattr(proc, CAP_XATTR, small, sizeof(small))
-		  : fgetxattr(fd, CAP_XATTR, small, sizeof(small));
-	while (n < 0 && errno == ERANGE) {
-		ssize_t size = opath ? getxattr(proc, CAP_XATTR, NULL, 0)
-				     : fgetxattr(fd, CAP_XATTR, NULL, 0);
-		if (size < 0)
-			return 0;
-		if (v != small)
-			free(v);
-		v = malloc((size_t)size + 1);
-		if (!v)
-			return -ENOMEM;
-		n = opath ? getxattr(proc, CAP_XATTR, v, (size_t)size)
-			  : fgetxattr(fd, CAP_XATTR, v, (size_t)size);
-	}
-	if (n <= 0) {
-		if (v != small)
-			free(v);
-		return 0; /* ENODATA, ENOTSUP...: docker ignores every error */
-	}
-	if (n > 3 && v[3] == 3 && n >= 20) { /* vfsCapRevision3 -> vfsCapRevision2 */
-		v[3] = 2;
-		n = 20;
-	}
-	if (v == small) {
-		v = malloc((size_t)n + 1);
-		if (!v)
-			return -ENOMEM;
-		memcpy(v, small, (size_t)n);
-	}
-	*out = v;
-	return n;
-}
-
-/* The file did not end after e->size bytes (got were read: fewer, or
- * e->size + 1 for more): it changed after it was walked.  The error says
- * how (walk_file_check); never a member padded or cut short. */
-static int changed(int fd, const struct walk_entry *e, enum walk_when when, uint64_t got,
-		   char *err, size_t errsz)
-{
-	int rc = walk_file_check(e, fd, when, got, NULL, err, errsz);
-
-	return rc ? rc : set_errmsg(err, errsz, -ESTALE, "'%s' changed while it was read", e->path);
-}
-
-/* Reads up to want bytes of a file that should hold size (got of them
- * read so far).  Returns the count (> 0), or -errno with err set: a read
- * error, or the file ending early. */
-static ssize_t read_part(int fd, void *buf, size_t want, const struct walk_entry *e, uint64_t got,
-			 char *err, size_t errsz)
-{
-	ssize_t n;
-
-	do
-		n = read(fd, buf, want);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return set_errmsg(err, errsz, -errno, "cannot read '%s': %s", e->path,
-				  strerror(errno));
-	if (n == 0)
-		return changed(fd, e, WALK_READ, got, err, errsz);
-	return n;
-}
-
-/* After e->size bytes: the file must end here, and still be the file the
- * walk saw (walk_file_check: a file rewritten in place while it was read
- * ends where it should and holds bytes it never held at once). */
-static int check_end(int fd, const struct walk_entry *e, enum walk_when when, char *err,
-		     size_t errsz)
-{
-	char extra;
-	ssize_t n;
-
-	do
-		n = read(fd, &extra, 1);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return set_errmsg(err, errsz, -errno, "cannot read '%s': %s", e->path,
-				  strerror(errno));
-	return walk_file_check(e, fd, when, e->size + (n > 0), NULL, err, errsz);
+	return rc ? rc : put(w, w->hb.data, w->hb.len, err, errsz);
 }
 
 /* Waits until the output can take more (a non-blocking descriptor). */
@@ -830,7 +364,7 @@ io_error:
 
 /* Copies exactly e->size bytes of fd into the stream, by whichever path;
  * any other length, or a file that is no longer the one walked when its
- * last byte is read, is an error (check_end). */
+ * last byte is read, is an error (tar_body_check_end). */
 static int copy_data(struct tar_writer *w, int fd, const struct walk_entry *e, XXH3_state_t *hs,
 		     char *err, size_t errsz)
 {
@@ -849,7 +383,7 @@ static int copy_data(struct tar_writer *w, int fd, const struct walk_entry *e, X
 			w->no_tee = true;
 			left = size - (uint64_t)moved;
 		} else if ((uint64_t)moved < size) {
-			return changed(fd, e, WALK_READ, (uint64_t)moved, err, errsz);
+			return tar_body_changed(fd, e, WALK_READ, (uint64_t)moved, err, errsz);
 		} else {
 			left = 0;
 		}
@@ -864,7 +398,7 @@ static int copy_data(struct tar_writer *w, int fd, const struct walk_entry *e, X
 		if (unsupported)
 			w->direct_mode = DIRECT_NONE;
 		else if ((uint64_t)moved < size)
-			return changed(fd, e, WALK_READ, (uint64_t)moved, err, errsz);
+			return tar_body_changed(fd, e, WALK_READ, (uint64_t)moved, err, errsz);
 		else
 			left = 0;
 	}
@@ -878,7 +412,7 @@ static int copy_data(struct tar_writer *w, int fd, const struct walk_entry *e, X
 		want = BUF_SIZE - w->used;
 		if (want > left)
 			want = (size_t)left;
-		n = read_part(fd, w->buf + w->used, want, e, size - left, err, errsz);
+		n = tar_body_read_part(fd, w->buf + w->used, want, e, size - left, err, errsz);
 		if (n < 0)
 			return (int)n;
 		if (hs)
@@ -887,7 +421,7 @@ static int copy_data(struct tar_writer *w, int fd, const struct walk_entry *e, X
 		w->raw += (uint64_t)n;
 		left -= (uint64_t)n;
 	}
-	rc = check_end(fd, e, WALK_READ, err, errsz);
+	rc = tar_body_check_end(fd, e, WALK_READ, err, errsz);
 	return rc ? rc : pad(w, size, err, errsz);
 }
 
@@ -1109,184 +643,6 @@ static void drop_member(struct tar_writer *w, size_t start, uint64_t flushes, ui
 	fail(w, rc, err, errsz);
 }
 
-/* Reads all of a file that must hold exactly size bytes into b->data. */
-static int read_whole(struct tar_body *b, const struct walk_entry *e, char *err, size_t errsz)
-{
-	uint64_t size = e->size, got = 0;
-	int rc;
-
-	/* One byte more than expected is asked for: a regular file's read(2)
-	 * returns less than asked only at the file's end, so reaching size
-	 * with a short read proves the end without a read that returns 0
-	 * (an fstat after it proves the file is still the one walked). */
-	b->data = malloc((size_t)size + 1);
-	if (!b->data)
-		return set_errmsg(err, errsz, -ENOMEM, "out of memory");
-	while (got < size) {
-		ssize_t n = read(b->fd, b->data + got, (size_t)(size + 1 - got));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			/* not checked at open: was it still the file walked? */
-			int e_read = errno;
-			rc = walk_file_check(e, b->fd, WALK_OPENED, 0, NULL, err, errsz);
-			return rc ? rc : set_errmsg(err, errsz, -e_read, "cannot read '%s': %s",
-						    e->path, strerror(e_read));
-		}
-		if (n == 0)
-			return changed(b->fd, e, WALK_READ_ONLY, got, err, errsz);
-		got += (uint64_t)n;
-	}
-	if (size == 0)
-		rc = check_end(b->fd, e, WALK_READ_ONLY, err, errsz);
-	else
-		rc = walk_file_check(e, b->fd, WALK_READ_ONLY, got, NULL, err, errsz);
-	if (rc)
-		return rc;
-	b->len = (size_t)size;
-	close(b->fd);
-	b->fd = -1;
-	return 0;
-}
-
-/* Opens e's file through the directory kept in dir when it is e's parent
- * (opening it first, beneath rootfd, when it is not): one lookup of a
- * name instead of a path per file.  Any failure on the way falls back to
- * the whole path from rootfd, which reports it as such. */
-static int open_in_dir(struct tar_dir *dir, int rootfd, const struct walk_entry *e, int flags)
-{
-	const char *slash = memrchr(e->path, '/', e->len);
-	size_t dlen = slash ? (size_t)(slash - e->path) : 0;
-
-	if (!dir || !slash)
-		return beneath_open(rootfd, e->path, e->len, flags);
-	if (dir->fd < 0 || dir->len != dlen || memcmp(dir->path, e->path, dlen)) {
-		if (dir->fd >= 0)
-			close(dir->fd);
-		dir->fd = -1;
-		if (GROW(dir->path, dir->alloc, dlen + 1))
-			return beneath_open(rootfd, e->path, e->len, flags);
-		/* open_entry takes a NUL-terminated path: the directory's own */
-		memcpy(dir->path, e->path, dlen);
-		dir->path[dlen] = '\0';
-		dir->fd = beneath_open(rootfd, dir->path, dlen, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (dir->fd < 0) {
-			dir->fd = -1;
-			return beneath_open(rootfd, e->path, e->len, flags);
-		}
-		dir->len = dlen;
-	}
-	return beneath_open(dir->fd, slash + 1, e->len - dlen - 1, flags);
-}
-
-void tar_dir_close(struct tar_dir *dir)
-{
-	if (dir->fd >= 0)
-		close(dir->fd);
-	free(dir->path);
-	*dir = (struct tar_dir)TAR_DIR_INIT;
-}
-
-/* Opens e's file; checked against the walk now (check), or only after
- * its last byte by the caller. */
-static int file_open(int rootfd, struct tar_dir *dir, const struct walk_entry *e, bool check,
-		     struct stat *stp, char *err, size_t errsz)
-{
-	struct stat st;
-	int fd = open_in_dir(dir, rootfd, e, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	int rc = 0;
-
-	if (fd == -ELOOP)
-		return set_errmsg(err, errsz, -ESTALE,
-			       "'%s' is no longer a regular file (a symlink is in its path)", e->path);
-	if (fd < 0)
-		return set_errmsg(err, errsz, fd, "cannot open '%s': %s", e->path, strerror(-fd));
-	if (!check)
-		return fd;
-	rc = walk_file_check(e, fd, WALK_OPENED, 0, &st, err, errsz);
-	if (rc) {
-		close(fd);
-		return rc;
-	}
-	if (stp)
-		*stp = st;
-	return fd;
-}
-
-int tar_file_open(int rootfd, struct tar_dir *dir, const struct walk_entry *e, struct stat *stp,
-		  char *err, size_t errsz)
-{
-	return file_open(rootfd, dir, e, true, stp, err, errsz);
-}
-
-int tar_body_open(struct tar_body *b, int rootfd, struct tar_dir *dir, const struct walk_entry *e,
-		  bool hardlink, bool read_all, char *err, size_t errsz)
-{
-	ssize_t caplen;
-	int rc = 0;
-
-	memset(b, 0, sizeof(*b));
-	b->fd = -1;
-	if (e->type == WT_FILE && !hardlink) {
-		/* A file read whole (read_whole) is checked once, after its
-		 * last byte: the same inode, size and times then prove what a
-		 * check at open would (one fstat per small file, not two). */
-		b->fd = file_open(rootfd, dir, e, !read_all, NULL, err, errsz);
-		if (b->fd < 0) {
-			rc = b->fd;
-			b->fd = -1;
-			return rc;
-		}
-		if (!read_all) /* large files, read in blocks */
-			posix_fadvise(b->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-		caplen = read_cap(b->fd, false, &b->cap);
-	} else {
-		/* A directory opened for reading takes fgetxattr directly; an
-		 * O_PATH descriptor (symlinks, devices, an unreadable directory)
-		 * needs a lookup through /proc/self/fd. */
-		bool opath = e->type != WT_DIR;
-		int fd = opath ? -1
-			       : open_in_dir(dir, rootfd, e,
-					     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0) {
-			opath = true;
-			fd = open_in_dir(dir, rootfd, e, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		}
-		if (fd < 0)
-			return set_errmsg(err, errsz, fd, "cannot open '%s': %s", e->path,
-				       strerror(-fd));
-		/* A hard link's member has no data; the link must still name
-		 * the inode whose data went in before it. */
-		rc = e->type == WT_FILE ? walk_file_check(e, fd, WALK_OPENED, 0, NULL, err, errsz) : 0;
-		caplen = rc ? 0 : read_cap(fd, opath, &b->cap);
-		close(fd);
-		if (rc)
-			return rc;
-	}
-	if (caplen < 0) {
-		rc = set_errmsg(err, errsz, (int)caplen, "out of memory");
-		goto fail;
-	}
-	b->cap_len = (size_t)caplen;
-	if (read_all && b->fd >= 0)
-		rc = read_whole(b, e, err, errsz);
-	if (!rc)
-		return 0;
-fail:
-	tar_body_free(b);
-	return rc;
-}
-
-void tar_body_free(struct tar_body *b)
-{
-	if (b->fd >= 0)
-		close(b->fd);
-	b->fd = -1;
-	free(b->data);
-	free(b->cap);
-	b->data = b->cap = NULL;
-}
-
 int tar_add(struct tar_writer *w, int rootfd, const struct walk_entry *e, const char *hardlink,
 	    char *err, size_t errsz)
 {
@@ -1322,24 +678,10 @@ int tar_add_hash(struct tar_writer *w, int rootfd, const struct walk_entry *e, u
 	return rc;
 }
 
-static void body_hash(struct tar_body *b, XXH128_hash_t h)
-{
-	XXH128_canonical_t c;
-
-	XXH128_canonicalFromHash(&c, h);
-	memcpy(b->hash, c.digest, 16);
-	b->hashed = true;
-}
-
-void tar_body_hash_data(struct tar_body *b)
-{
-	body_hash(b, XXH3_128bits(b->data, b->len));
-}
-
 int tar_add_body(struct tar_writer *w, const struct walk_entry *e, const char *hardlink,
 		 struct tar_body *b, char *err, size_t errsz)
 {
-	struct hdr h = {0};
+	struct tar_header h = {0};
 	size_t start = w->used;
 	uint64_t flushes = w->flushes, raw = w->raw;
 	int rc;
@@ -1424,7 +766,7 @@ int tar_add_body(struct tar_writer *w, const struct walk_entry *e, const char *h
 		if (!rc)
 			rc = copy_data(w, b->fd, e, hs, err, errsz);
 		if (!rc && hs)
-			body_hash(b, XXH3_128bits_digest(hs));
+			tar_body_set_hash(b, XXH3_128bits_digest(hs));
 		XXH3_freeState(hs);
 	} else if (!rc && w->counting && h.type == '0' && h.size > 0) {
 		uint64_t size = (uint64_t)h.size;
@@ -1537,8 +879,7 @@ int tar_close(struct tar_writer **wp, char *err, size_t errsz)
 	}
 	free(w->buf);
 	free(w->name);
-	free(w->pax);
-	free(w->asc);
+	tar_header_buf_release(&w->hb);
 	free(w);
 	*wp = NULL;
 	return rc;

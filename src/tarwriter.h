@@ -8,7 +8,7 @@
  * uname/gname; mode with setuid/setgid/sticky; mtime truncated to seconds or
  * clamped; hard links as link entries to the first name; directories with a
  * trailing '/'; the two end-of-archive blocks and no padding beyond them.
- * The header bytes are Go's, byte for byte (tarwriter.c formats them; its
+ * The header bytes are Go's, byte for byte (tarheader.c formats them; its
  * comment says why libarchive's tar writers cannot); libarchive carries the
  * stream through its compression filters to fd.
  * One writer on one thread; file data is read relative to the context
@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 
 #include "progress.h"
+#include "tarbody.h"
 #include "walk.h"
 
 enum tar_compression { TAR_NONE, TAR_GZIP, TAR_ZSTD };
@@ -59,52 +60,6 @@ int tar_open_counter(struct tar_writer **out, const struct tar_options *o, char 
  * names the path and cause.  After an error the writer accepts nothing more (see tar_close). */
 int tar_add(struct tar_writer *w, int rootfd, const struct walk_entry *e, const char *hardlink,
 	    char *err, size_t errsz);
-
-/* What tar_add reads from the tree for one entry, opened and checked
- * against the walk (walk_file_check), possibly on another thread
- * (read-ahead, src/prefetch.c): the open file, or all of its bytes. */
-struct tar_body {
-	int fd;		/* the regular file, not yet read; -1 */
-	char *data;	/* or all of its bytes (read_all) */
-	size_t len;
-	char *cap;	/* security.capability, or NULL */
-	size_t cap_len;
-	bool want_hash;	/* set by the caller after tar_body_open: tar_add_body
-			   hashes the content in the read that archives it */
-	bool hashed;	/* hash holds the content's XXH3-128 (canonical bytes) */
-	uint8_t hash[16];
-};
-
-/* The directory of the last file opened, kept open for the next one (one
- * per thread; start with TAR_DIR_INIT, end with tar_dir_close). */
-struct tar_dir {
-	int fd;
-	char *path;
-	size_t len, alloc;
-};
-#define TAR_DIR_INIT { -1, NULL, 0, 0 }
-void tar_dir_close(struct tar_dir *dir);
-
-/* Opens the regular file e below rootfd for reading as tar_body_open does
- * (dir as there), checked against the walk (walk_file_check at
- * WALK_OPENED; the reader checks again after the last byte).  st, if not
- * NULL, receives its fstat.
- * Returns the descriptor or -errno with err naming the path (-ESTALE when
- * it is no longer the file the walk saw). */
-int tar_file_open(int rootfd, struct tar_dir *dir, const struct walk_entry *e, struct stat *st,
-		  char *err, size_t errsz);
-
-/* Opens e below rootfd for tar_add_body, as tar_add does; hardlink: e goes
- * in as a link (no data).  dir: a struct tar_dir of the calling thread, or
- * NULL to open every path from rootfd.  read_all: read a regular file's
- * bytes now (an error if there are not exactly e->size).  Thread-safe.
- * Returns 0 or -errno with err naming the path; b needs tar_body_free in
- * every case. */
-int tar_body_open(struct tar_body *b, int rootfd, struct tar_dir *dir, const struct walk_entry *e,
-		  bool hardlink, bool read_all, char *err, size_t errsz);
-void tar_body_free(struct tar_body *b);
-/* Hashes a body read whole (b->data) into b->hash. */
-void tar_body_hash_data(struct tar_body *b);
 
 /* tar_add with the body already opened (b stays the caller's). */
 int tar_add_body(struct tar_writer *w, const struct walk_entry *e, const char *hardlink,

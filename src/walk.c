@@ -460,9 +460,8 @@ static int dtype_type(uint8_t t)
 	return -1;
 }
 
-/* lstat of at/name: statx, or fstatat where statx is missing (old
- * kernels, and old seccomp profiles that answer EPERM).  Returns 0 or
- * -errno; -EBADMSG for a file type Linux does not have. */
+/* es from an fstat/fstatat result.  Returns 0, or -EBADMSG for a file
+ * type Linux does not have. */
 static int estat_from_stat(struct estat *es, const struct stat *st)
 {
 	int t = mode_type(st->st_mode);
@@ -484,6 +483,9 @@ static int estat_from_stat(struct estat *es, const struct stat *st)
 	return 0;
 }
 
+/* lstat of at/name: statx, or fstatat where statx is missing (old
+ * kernels, and old seccomp profiles that answer EPERM).  Returns 0 or
+ * -errno; -EBADMSG for a file type Linux does not have. */
 static int do_stat(int at, const char *name, struct estat *es)
 {
 	struct stat st;
@@ -602,7 +604,8 @@ static int open_node(struct worker *k, struct wnode *d)
 	return open_path(k, a->fd, d->path + off, d->len - off);
 }
 
-/* All names of the directory open as fd except "." and "..", sorted. */
+/* All names of the directory open as fd except "." and ".." into k->dn,
+ * sorted bytewise when sorted is set (dname_cmp).  Returns 0 or -errno. */
 static int read_names(struct worker *k, int fd, bool sorted)
 {
 	k->names_len = 0;
@@ -748,8 +751,6 @@ static int check_readable(int at, const char *name)
 	return faccessat(at, name, R_OK, AT_EACCESS | AT_SYMLINK_NOFOLLOW) ? -errno : 0;
 }
 
-/* Decides the entry dn of directory d (open as fd); path holds its path
- * (name at name_off).  Returns 0 or a negative errno (recorded). */
 /* Type and size only (measure): statx asks for nothing else, and does
  * not make a network file system revalidate attributes. */
 static int size_of(int at, const char *name, struct estat *es)
@@ -838,6 +839,8 @@ oom:
 	nomem(k);
 }
 
+/* Decides the entry dn of directory d (open as fd); path holds its path
+ * (name at name_off).  Returns 0 or a negative errno (recorded). */
 static int do_entry(struct worker *k, struct wnode *d, int fd, const struct dname *dn,
 		    const char *path, size_t len, size_t name_off)
 {
