@@ -16,9 +16,10 @@
 #     bk-api-pipe  ctxpack pack DIR | curl -T - POST /build?version=2 (streamed, chunked)
 #     cl-dir       DOCKER_BUILDKIT=0 docker build DIR                 (classic)
 #     cl-pipe      ctxpack pack --builder=classic DIR | DOCKER_BUILDKIT=0 docker build -
-#   warm: one build first, then RUNS timed rebuilds of the unchanged tree;
-#   cold: before each timed build (untimed) `docker builder prune -af` and the
-#   bench's images removed.  Every build is tagged ctxpack-bench:SHAPE.
+#   warm: one untimed build by the same method first, then RUNS timed rebuilds
+#   of the unchanged tree; cold: before each timed build (untimed) `docker
+#   builder prune -af` and the bench's images removed (on many-small, minutes
+#   on overlay2).  Every build is tagged ctxpack-bench:SHAPE.
 #
 # Needs the project's engine running (scripts/engine.sh fetch && scripts/engine.sh
 # start), ctxpack built (BUILD, default build/), curl and GNU time.
@@ -148,7 +149,9 @@ for shape in "${shapes[@]}"; do
 			times=()
 			rss=0
 			xfer=""
-			[ "$temp" = warm ] && { cold_reset; one "$m" "$dir" "$tag" > /dev/null; }
+			# warm: the method's own untimed build first (what an earlier method
+			# left in the caches is then replaced or matched by it)
+			[ "$temp" = warm ] && one "$m" "$dir" "$tag" > /dev/null
 			for _ in $(seq "$runs"); do
 				[ "$temp" = cold ] && cold_reset
 				times+=("$(one "$m" "$dir" "$tag")")
