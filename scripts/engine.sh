@@ -101,7 +101,11 @@ cmd_fetch() {
 	printf 'deb%s %s trixie main\n' "$opts" "$uri" > "$APT/sources.list"
 	local aptopts=(-o "Dir::Etc::SourceList=$APT/sources.list" -o Dir::Etc::SourceParts=/dev/null
 		-o "Dir::State::Lists=$APT/lists" -o "Dir::Cache=$APT/cache"
-		-o Dir::State::status=/dev/null -o Debug::NoLocking=1)
+		-o Dir::State::status=/dev/null -o Debug::NoLocking=1
+		-o APT::Sandbox::User=root)
+	# (APT::Sandbox::User=root: its methods run as root, as the private
+	# directories are root's; the _apt user also needs a world-writable /tmp
+	# for gpgv, which a machine may not have.)
 	local log=$APT/fetch.log
 	note "fetch: apt-get update from $uri trixie (log: $log)"
 	apt-get "${aptopts[@]}" update > "$log" 2>&1 ||
