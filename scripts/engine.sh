@@ -93,8 +93,9 @@ cmd_fetch() {
 	line=$(system_mirror)
 	uri=${line%%$'\t'*}
 	keyring=${line#*$'\t'}
-	[ -n "$uri" ] || die "fetch: no Debian mirror found in" \
-		"/etc/apt/sources.list.d/*.sources or /etc/apt/sources.list"
+	local etc=${CTXPACK_APT_ETC:-/etc/apt}
+	[ -n "$uri" ] || die "fetch: no Debian mirror found in $etc/sources.list.d/*.sources" \
+		"or $etc/sources.list"
 	mkdir -p "$APT/lists/partial" "$APT/cache/archives/partial" "$APT/debs"
 	local opts=""
 	[ -n "$keyring" ] && [ "$keyring" != "$line" ] && opts=" [signed-by=$keyring]"
