@@ -12,6 +12,18 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh || exit 1
 
+# The project's own engine (scripts/engine.sh: dockerd + BuildKit from
+# Debian's packages, unpacked privately) for the suite 'engine', which reads
+# CTXPACK_ENGINE_HOST and skips visibly without it.  Stopped at exit when
+# this run started it.
+scripts/engine.sh status >/dev/null 2>&1 || trap 'scripts/engine.sh stop' EXIT
+if scripts/engine.sh fetch && scripts/engine.sh start; then
+	eval "$(scripts/engine.sh env --tests)"
+else
+	echo "NOTE: no engine (scripts/engine.sh fetch or start failed, see above): the" \
+		"suite 'engine' skips its builds" >&2
+fi
+
 status=0
 run_suite() { # builddir meson-setup-args... -- meson-test-args...
 	local dir=$1; shift
