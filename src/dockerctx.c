@@ -473,6 +473,40 @@ void dockerctx_close(struct dockerctx *ctx)
 	memset(ctx, 0, sizeof(*ctx));
 }
 
+int dockerctx_read_dockerfile(struct dockerctx *ctx, char **data, size_t *len)
+{
+	const char *shown = ctx->dockerfile ? ctx->dockerfile : ctx->dockerfile_abs;
+	struct dockerctx_input in;
+	bool refused;
+	int fd, rc;
+
+	*data = NULL;
+	*len = 0;
+	if (ctx->outside_dockerfile.present) {
+		in = ctx->outside_dockerfile;
+		*data = malloc(in.len ? in.len : 1);
+		if (!*data)
+			return set_err(ctx, ENOMEM, "out of memory");
+		memcpy(*data, in.data, in.len);
+		*len = in.len;
+		return 0;
+	}
+	if (!ctx->dockerfile)
+		return set_err(ctx, ENOENT, "no Dockerfile");
+	fd = beneath_open(ctx->rootfd, ctx->dockerfile, strlen(ctx->dockerfile),
+			  O_RDONLY | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return set_err(ctx, -fd, "cannot read the Dockerfile '%s': %s", shown, strerror(-fd));
+	rc = read_input(ctx, fd, shown, &in, &refused);
+	if (rc && !refused)
+		return set_err(ctx, -rc, "cannot read the Dockerfile '%s': %s", shown, strerror(-rc));
+	if (rc)
+		return rc;
+	*data = in.data;
+	*len = in.len;
+	return 0;
+}
+
 long dockerctx_relpath(const char *root, const char *p, size_t len, char **buf, size_t *bufsz)
 {
 	size_t rl = strlen(root), n, skip = 0;
