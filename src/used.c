@@ -73,6 +73,27 @@ static bool visible(const struct used *u, const struct walk_entry *e, enum ctxpa
 		 !ctxpack_rules_get(u->rules, (size_t)e->rule, &ri) && ri.line == 0);
 }
 
+/* Is sorted[i] in the context the builder unpacks?  Visible, or an
+ * excluded directory with a visible path below it: BuildKit sends it as
+ * their parent, and the classic daemon creates it when it unpacks them. */
+static bool present(const struct used *u, size_t i, enum ctxpack_builder b)
+{
+	const struct walk_entry *d = u->sorted[i];
+
+	if (visible(u, d, b))
+		return true;
+	if (d->type != WT_DIR)
+		return false;
+	for (size_t j = i + 1; j < u->nsorted; j++) {
+		const struct walk_entry *e = u->sorted[j];
+		if (e->len <= d->len || memcmp(e->path, d->path, d->len) || e->path[d->len] != '/')
+			break;
+		if (visible(u, e, b))
+			return true;
+	}
+	return false;
+}
+
 /* fsutil copy's containsWildcards (and the classic builder's): an
  * unescaped '*', '?' or '['. */
 static bool contains_wildcards(const char *s, size_t n)
@@ -84,6 +105,39 @@ static bool contains_wildcards(const char *s, size_t n)
 			return true;
 	}
 	return false;
+}
+
+/* filepath.matchChunk's class syntax for every '[': ranges lo or lo-hi,
+ * neither '-' nor ']' (getEsc), at least one, closed by ']', no '/'
+ * inside: then filepath.Match cannot fail on any name (escapes are
+ * refused before this is asked). */
+static bool class_syntax_ok(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t j, nrange = 0;
+
+		if (s[i] != '[')
+			continue;
+		j = i + 1;
+		if (j < n && s[j] == '^')
+			j++;
+		for (;;) {
+			if (j < n && s[j] == ']' && nrange > 0)
+				break;
+			if (j >= n || s[j] == '-' || s[j] == ']' || s[j] == '/')
+				return false;
+			j++;
+			if (j < n && s[j] == '-') {
+				j++;
+				if (j >= n || s[j] == '-' || s[j] == ']' || s[j] == '/')
+					return false;
+				j++;
+			}
+			nrange++;
+		}
+		i = j;
+	}
+	return true;
 }
 
 static size_t components(const char *s, size_t n)
@@ -208,7 +262,7 @@ static int resolve_wildcard(struct used *u, struct used_source *s, const char *b
 		}
 		if (!m)
 			continue;
-		if (!visible(u, e, b)) {
+		if (!present(u, i, b)) {
 			if (!s->excluded)
 				s->excluded = e;
 			continue;
@@ -261,7 +315,7 @@ static int resolve_path(struct used *u, struct used_source *s, const char *path,
 			at = end + 1;
 			continue;
 		}
-		if (!visible(u, e, b)) {
+		if (!present(u, i, b)) {
 			s->excluded = e;
 			goto missing;
 		}
@@ -403,11 +457,21 @@ int used_resolve(struct used *out, const struct walk_result *res, int rootfd,
 			rc = -ENOTSUP;
 			goto fail;
 		}
+		if (s->wildcard && !class_syntax_ok(src[i].path, pl)) {
+			/* filepath.Match's ErrBadPattern: what each builder
+			 * then does was not measured */
+			snprintf(err, errsz, "%s:%d: a wildcard source with a malformed character class ('%s') is not supported",
+				 dfname, src[i].line, src[i].path);
+			rc = -ENOTSUP;
+			goto fail;
+		}
 		if (clean_below_root(src[i].path, pl, &s->path) < 0)
 			goto fail;
 		if (b == CTXPACK_BUILDER_CLASSIC && outside(src[i].path, pl)) {
-			/* "forbidden path outside the build context" */
-			s->outside = true;
+			/* "forbidden path outside the build context"; a
+			 * wildcard matches nothing: "no source files were
+			 * specified" */
+			s->outside = !s->wildcard;
 			s->missing = true;
 			rc = 0;
 		} else if (s->wildcard && b == CTXPACK_BUILDER_CLASSIC) {

@@ -17,9 +17,13 @@
  *    cleaned ("forbidden path outside the build context");
  *  - the classic daemon removes the Dockerfile and .dockerignore from the
  *    context when the rules exclude them;
- *  - a directory names everything the builder sends below it;
+ *  - a directory names everything the builder sends below it; an excluded
+ *    directory with a sent path below it is there (BuildKit sends it as
+ *    their parent, the classic daemon creates it when it unpacks them);
  *  - symlinks on the way are followed inside the context (the target of a
- *    link is read relative to its directory, '..' stops at the root);
+ *    link is read relative to its directory, '..' stops at the root); a
+ *    wildcard follows them only before its first wildcard component, and
+ *    only on BuildKit (the classic builder matches paths as they are);
  *  - BuildKit does not see the Dockerfile when the rules exclude it (it is
  *    sent apart from the context).
  * The module knows walk results and rules, not Dockerfile syntax or
