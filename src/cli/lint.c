@@ -1123,14 +1123,23 @@ static int check_used(struct lint *l, struct dockerctx *ctx, const struct walk_r
 	} else if (rc) {
 		/* The Dockerfile cannot be read as the builder reads it: the
 		 * message names the line and construct. */
-		const struct df_error *e = df ? dockerfile_error(df) : NULL;
 		bool refused = rc == -EINVAL;
+		size_t nl = strlen(dfname);
+		const char *msg = err;
+		int line = 0;
+
+		/* "NAME:LINE: reason": the line goes to the finding */
+		if (!strncmp(err, dfname, nl) && err[nl] == ':' && sscanf(err + nl + 1, "%d", &line) == 1 &&
+		    (msg = strstr(err + nl + 1, ": ")))
+			msg += 2;
+		else
+			msg = err;
 		m = finding_new(l, refused ? "dockerfile-invalid" : "dockerfile-unsupported",
-				refused ? SEV_ERROR : SEV_INFO, dfname, e && e->line > 0 ? e->line : 0,
-				NULL, 0, false);
+				refused ? SEV_ERROR : SEV_INFO, dfname, line > 0 ? line : 0, NULL, 0,
+				false);
 		if (m) {
 			fputs(refused ? "" : "sources not checked: ", m);
-			text_fputq(m, err, strlen(err));
+			text_fputq(m, msg, strlen(msg));
 			if (refused)
 				fprintf(m, " (%s fails the build)", builder_label(b));
 			msg_done(l, m);
@@ -1266,7 +1275,7 @@ static int lint_opt(int id, const char *arg, void *payload)
 }
 
 static const struct opt lint_opts[] = {
-	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory (default DIR/Dockerfile)", NULL, OPT_PATH_FILE },
+	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory (default DIR/Dockerfile; -: standard input)", NULL, OPT_PATH_FILE },
 	{ "builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B", "buildkit (default) or classic semantics", CHOICES_BUILDER, 0 },
 	{ "target", OPT_TARGET, OPT_ARG_REQUIRED, "STAGE", "the stage to build (default the last): only the stages it needs are checked", NULL, 0 },
 	{ "build-arg", OPT_BUILD_ARG, OPT_ARG_REQUIRED, "K=V", "a build argument, as docker build --build-arg (repeatable)", NULL, 0 },
