@@ -8,7 +8,7 @@ that fails and the builder's message, what the image holds, and (BuildKit)
 the context bytes it transferred.
 
     eval "$(scripts/engine.sh env)"
-    tests/engine/record_used.py [OUT]
+    tests/engine/record_used.py [OUT [CASE...]]   (CASEs: record only these again)
 
 tests/cli/test_used.py replays the recordings against `ctxpack lint` and,
 with CTXPACK_ENGINE_HOST set, re-runs the builds live.
@@ -92,6 +92,17 @@ CASES = [
     dict(name='multi-source', files=T, dockerfile='FROM scratch\nCOPY a.txt nope b.txt /d/\n'),
     dict(name='json-form', files=T, dockerfile='FROM scratch\nCOPY ["a.txt", "/j/"]\nCOPY ["nope", "/j/"]\n'),
     dict(name='case', files=T, dockerfile='FROM scratch\nCOPY A.TXT /\n'),
+    dict(name='symlink-dir', files=dict(T, **{'lnk': {'symlink': 'config'}}),
+         dockerfile='FROM scratch\nCOPY lnk/app.conf /\n'),
+    dict(name='symlink-dir-excluded', files=dict(T, **{'lnk': {'symlink': 'config'}}),
+         dockerignore='config\n', dockerfile='FROM scratch\nCOPY a.txt /\nCOPY lnk/app.conf /\n'),
+    dict(name='dotdot-wildcard', files=T, dockerfile='FROM scratch\nCOPY ../*.txt /t/\n'),
+    dict(name='wildcard-through-symlink', files=dict(T, **{'lnk': {'symlink': 'config'}}),
+         dockerfile='FROM scratch\nCOPY lnk/*.conf /t/\n'),
+    dict(name='dockerfile-ignore-dir', files=T, dockerfile_ignore='config\n',
+         dockerfile='FROM scratch\nCOPY a.txt /\nCOPY config/app.conf /\n'),
+    dict(name='reincluded-dir', files=T, dockerignore='config\n!config/app.conf\n',
+         dockerfile='FROM scratch\nCOPY config /c/\n'),
     dict(name='dockerignore-copied', files=T, dockerignore='c.md\n',
          dockerfile='FROM scratch\nCOPY .dockerignore /\n'),
     dict(name='dockerfile-copied-excluded', files=T, dockerignore='Dockerfile\n',
@@ -205,10 +216,16 @@ def record(case):
 
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else DEFAULT_OUT
-    only = sys.argv[2:]
+    only = sys.argv[2:]  # names: only these are recorded again, the rest kept
+    old = {}
+    if only and os.path.exists(out):
+        with open(out) as f:
+            old = {json.loads(l)['name']: l.rstrip('\n') for l in f if l.strip()}
     lines = []
     for c in CASES:
         if only and c['name'] not in only:
+            if c['name'] in old:
+                lines.append(old[c['name']])
             continue
         r = record(c)
         print(c['name'], 'buildkit', r['buildkit'], 'classic', r['classic'], file=sys.stderr)
