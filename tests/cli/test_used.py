@@ -26,12 +26,9 @@ VECTORS = os.path.join(HERE, '..', 'vectors', 'used.jsonl')
 
 
 def lint(d, builder, case):
-    args = [CTXPACK, 'lint', '--json', '--builder=' + builder]
-    for ba in case.get('build_args', []):
-        args += ['--build-arg', ba]
-    if case.get('target'):
-        args += ['--target', case['target']]
-    p = subprocess.run(args + [d], capture_output=True, timeout=60)
+    args = [CTXPACK, 'lint', '--json', '--builder=' + builder] + record_used.build_args(case)
+    p = subprocess.run(args + [d], capture_output=True, timeout=60,
+                       input=case['dockerfile'].encode() if case.get('stdin') else None)
     try:
         return p.returncode, json.loads(p.stdout)
     except ValueError:

@@ -13,7 +13,7 @@ the context bytes it transferred.
 tests/cli/test_used.py replays the recordings against `ctxpack lint` and,
 with CTXPACK_ENGINE_HOST set, re-runs the builds live.
 
-The case tree format: "path": "content" is a file, "path/": "" a
+A case with "stdin" gives its Dockerfile as `-f -`.  The case tree format: "path": "content" is a file, "path/": "" a
 directory, "path": {"symlink": "target"} a symlink."""
 import io
 import json
@@ -103,6 +103,9 @@ CASES = [
          dockerfile='FROM scratch\nCOPY a.txt /\nCOPY config/app.conf /\n'),
     dict(name='reincluded-dir', files=T, dockerignore='config\n!config/app.conf\n',
          dockerfile='FROM scratch\nCOPY config /c/\n'),
+    dict(name='stdin', files=T, stdin=True, dockerfile='FROM scratch\nCOPY a.txt /\nCOPY nope /\n'),
+    dict(name='stdin-ignore', files=T, stdin=True, dockerignore='b.txt\n', dockerfile_ignore='a.txt\n',
+         dockerfile='FROM scratch\nCOPY c.md /\nCOPY a.txt /\nCOPY b.txt /\n'),
     dict(name='dockerignore-copied', files=T, dockerignore='c.md\n',
          dockerfile='FROM scratch\nCOPY .dockerignore /\n'),
     dict(name='dockerfile-copied-excluded', files=T, dockerignore='Dockerfile\n',
@@ -122,8 +125,9 @@ def write_tree(d, case):
         else:
             with open(full, 'w') as f:
                 f.write(v)
-    with open(os.path.join(d, 'Dockerfile'), 'w') as f:
-        f.write(case['dockerfile'])
+    if not case.get('stdin'):
+        with open(os.path.join(d, 'Dockerfile'), 'w') as f:
+            f.write(case['dockerfile'])
     if case.get('dockerignore') is not None:
         with open(os.path.join(d, '.dockerignore'), 'w') as f:
             f.write(case['dockerignore'])
@@ -133,7 +137,7 @@ def write_tree(d, case):
 
 
 def build_args(case):
-    a = []
+    a = ['-f', '-'] if case.get('stdin') else []
     for ba in case.get('build_args', []):
         a += ['--build-arg', ba]
     if case.get('target'):
@@ -150,7 +154,7 @@ def run_buildkit(d, case):
     out = os.path.join(d, '..', 'out.tar')
     p = subprocess.run(['docker', 'build', '--progress=plain', '--no-cache', '-o',
                         'type=tar,dest=' + out] + build_args(case) + [d],
-                       capture_output=True, text=True, timeout=300)
+                       capture_output=True, text=True, timeout=300, input=case['dockerfile'])
     log = p.stdout + p.stderr
     r = {'ok': p.returncode == 0}
     m = re.findall(r'transferring context: (\d+)B', log)
@@ -173,7 +177,7 @@ def run_buildkit(d, case):
 def run_classic(d, case):
     env = dict(os.environ, DOCKER_BUILDKIT='0')
     p = subprocess.run(['docker', 'build', '--no-cache', '-q'] + build_args(case) + [d],
-                       capture_output=True, text=True, timeout=300, env=env)
+                       capture_output=True, text=True, timeout=300, env=env, input=case['dockerfile'])
     r = {'ok': p.returncode == 0}
     if p.returncode == 0:
         img = p.stdout.strip().splitlines()[-1]
@@ -190,7 +194,7 @@ def run_classic(d, case):
         return r
     # without -q the steps say which instruction failed: run it again
     p = subprocess.run(['docker', 'build', '--no-cache'] + build_args(case) + [d],
-                       capture_output=True, text=True, timeout=300, env=env)
+                       capture_output=True, text=True, timeout=300, env=env, input=case['dockerfile'])
     log = p.stdout + p.stderr
     steps = re.findall(r'^Step \d+/\d+ : (.*)$', log, re.M)
     r['line'] = None
