@@ -1146,7 +1146,10 @@ static int check_used(struct lint *l, struct dockerctx *ctx, const struct walk_r
 		}
 	} else {
 		for (size_t i = 0; i < u.n; i++)
-			report_source(l, df, dfname, &u.v[i], ctx->rules, b);
+			/* the classic builder fails on RUN --mount itself ("the
+			 * --mount option requires BuildKit"), reading nothing */
+			if (!(b == CTXPACK_BUILDER_CLASSIC && u.v[i].src->kind == DF_SRC_MOUNT))
+				report_source(l, df, dfname, &u.v[i], ctx->rules, b);
 	}
 	used_release(&u);
 	dockerfile_sources_free(&src, n);

@@ -106,11 +106,33 @@ CASES = [
     dict(name='stdin', files=T, stdin=True, dockerfile='FROM scratch\nCOPY a.txt /\nCOPY nope /\n'),
     dict(name='stdin-ignore', files=T, stdin=True, dockerignore='b.txt\n', dockerfile_ignore='a.txt\n',
          dockerfile='FROM scratch\nCOPY c.md /\nCOPY a.txt /\nCOPY b.txt /\n'),
+    dict(name='mount-missing', files=T,
+         dockerfile='FROM scratch\nRUN --mount=type=bind,source=nope,target=/m ["/bin/true"]\n'),
+    dict(name='mount-excluded', files=T, dockerignore='config\n',
+         dockerfile='FROM scratch\nRUN --mount=type=bind,source=config,target=/m ["/bin/true"]\n'),
+    dict(name='mount-present', files=T,
+         dockerfile='FROM scratch\nRUN --mount=type=bind,source=a.txt,target=/m ["/bin/true"]\n'),
     dict(name='dockerignore-copied', files=T, dockerignore='c.md\n',
          dockerfile='FROM scratch\nCOPY .dockerignore /\n'),
     dict(name='dockerfile-copied-excluded', files=T, dockerignore='Dockerfile\n',
          dockerfile='FROM scratch\nCOPY Dockerfile /\n'),
 ]
+
+
+# The messages of a build that fails because a source is not in the
+# context (the rest, such as a RUN that cannot run here, fail otherwise).
+SOURCE_FAILURES = (
+    '": not found',                            # BuildKit: the checksum of a source
+    ': no such file or directory',             # BuildKit: lstat of a wildcard's directory
+    'file not found in build context',         # classic
+    'no source files were specified',          # classic: a wildcard matched nothing
+    'forbidden path outside the build context',  # classic: '..'
+)
+
+
+def source_failure(result):
+    """Did this recorded build fail for a missing source?"""
+    return not result['ok'] and any(m in result.get('message', '') for m in SOURCE_FAILURES)
 
 
 def write_tree(d, case):
@@ -203,9 +225,9 @@ def run_classic(d, case):
         for i, l in enumerate(case['dockerfile'].split('\n'), 1):
             if l.strip() == last:
                 r['line'] = i
+    # the CLI's deprecation notice: "DEPRECATED: ..." and its indented lines
     errs = [l for l in log.splitlines() if l.strip() and not l.startswith(('Step ', ' ---> ', 'Sending'))
-            and 'BuildKit' not in l and 'DEPRECATED' not in l and 'environment-variable' not in l
-            and 'docs.docker.com' not in l and 'Install the buildx' not in l]
+            and not l.startswith(('DEPRECATED', '    '))]
     r['message'] = errs[-1] if errs else log[-400:]
     return r
 
