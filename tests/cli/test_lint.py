@@ -465,6 +465,10 @@ def test_used():
         f.write(b"FROM scratch\n")
     a = subprocess.run([CTXPACK, "ls", "-f", "-", d], input=b"FROM scratch\n", capture_output=True)
     b = subprocess.run([CTXPACK, "ls", "-f", out_df, d], capture_output=True)
+    p = subprocess.run([CTXPACK, "digest", "-f", "-", "-"], input=b"", capture_output=True,
+                       timeout=60)
+    check("used: digest refuses '-' as both the source and -f", p.returncode != 0 and
+          b"stdin can be only one of them" in p.stderr, p.stderr)
     check("used: ls -f - lists the Dockerfile as one from outside the context",
           a.returncode == 0 and a.stdout == b.stdout and b".dockerfile." in a.stdout,
           (a.stdout, b.stdout, a.stderr))
