@@ -1280,7 +1280,7 @@ static int lint_opt(int id, const char *arg, void *payload)
 static const struct opt lint_opts[] = {
 	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory (default DIR/Dockerfile; -: standard input)", NULL, OPT_PATH_FILE },
 	{ "builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B", "buildkit (default) or classic semantics", CHOICES_BUILDER, 0 },
-	{ "target", OPT_TARGET, OPT_ARG_REQUIRED, "STAGE", "the stage to build (default the last): only the stages it needs are checked", NULL, 0 },
+	{ "target", OPT_TARGET, OPT_ARG_REQUIRED, "STAGE", "the stage to build (default the last): the sources of the stages the build runs are checked", NULL, 0 },
 	{ "build-arg", OPT_BUILD_ARG, OPT_ARG_REQUIRED, "K=V", "a build argument, as docker build --build-arg (repeatable)", NULL, 0 },
 	{ "json", OPT_JSON, OPT_ARG_NONE, NULL, "one JSON document", NULL, 0 },
 	{ "max-file-size", OPT_MAX_FILE_SIZE, OPT_ARG_REQUIRED, "BYTES", "report sent files larger than this (default 50M; K/M/G: 1024s, KB/MB/GB: 1000s)", NULL, 0 },
@@ -1289,8 +1289,9 @@ static const struct opt lint_opts[] = {
 
 static const char lint_details[] =
 	"Findings go to stdout, one per line, as FILE:LINE: SEVERITY: MESSAGE [CODE]\n"
-	"when about a rule of the ignore file, PATH: SEVERITY: MESSAGE [CODE] when\n"
-	"about a path of the context (directories end with '/').\n"
+	"when about a rule of the ignore file or a line of the Dockerfile,\n"
+	"PATH: SEVERITY: MESSAGE [CODE] when about a path of the context\n"
+	"(directories end with '/').\n"
 	"\n"
 	"Codes:\n"
 	"  bad-pattern         error    a pattern Docker refuses or fails on (or ctxpack\n"
