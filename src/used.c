@@ -457,6 +457,14 @@ int used_resolve(struct used *out, const struct walk_result *res, int rootfd,
 			rc = -ENOTSUP;
 			goto fail;
 		}
+		if (src[i].parents || src[i].nexcludes) {
+			/* the labs channel: --parents reads '**' as any depth,
+			 * --exclude drops matches; neither was measured */
+			snprintf(err, errsz, "%s:%d: COPY --parents and --exclude sources are not supported",
+				 dfname, src[i].line);
+			rc = -ENOTSUP;
+			goto fail;
+		}
 		if (s->wildcard && !class_syntax_ok(src[i].path, pl)) {
 			/* filepath.Match's ErrBadPattern: what each builder
 			 * then does was not measured */

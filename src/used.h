@@ -78,7 +78,8 @@ struct used {
  * below an excluded directory is then never said to exist).  out is
  * released with used_release; dfname names the Dockerfile in messages.  Returns 0, -ENOTSUP with err naming the
  * Dockerfile line for a source ctxpack cannot resolve exactly (a wildcard
- * with a backslash, a bad pattern), or -ENOMEM. */
+ * with a backslash, a malformed character class, COPY --parents or
+ * --exclude of the labs channel), or -ENOMEM. */
 int used_resolve(struct used *out, const struct walk_result *res, int rootfd,
 		 const ctxpack_rules *rules, const struct df_source *src, size_t n,
 		 enum ctxpack_builder b, const char *dfname, char *err, size_t errsz);

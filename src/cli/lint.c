@@ -1123,7 +1123,9 @@ static int check_used(struct lint *l, struct dockerctx *ctx, const struct walk_r
 	} else if (rc) {
 		/* The Dockerfile cannot be read as the builder reads it: the
 		 * message names the line and construct. */
-		bool refused = rc == -EINVAL;
+		/* with "# syntax=", another frontend reads the file: what the
+		 * built-in one refuses may be valid there */
+		bool refused = rc == -EINVAL && !(df && df->syntax);
 		size_t nl = strlen(dfname);
 		const char *msg = err;
 		int line = 0;
