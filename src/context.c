@@ -139,6 +139,10 @@ int ctxpack_context_set_dockerfile(ctxpack_context *c, const char *path)
 
 	if (!c)
 		return -EINVAL;
+	/* dockerctx reads "-" from standard input (the CLI's -f -); the
+	 * library never reads it: "-" is a file of that name */
+	if (path && strcmp(path, "-") == 0)
+		path = "./-";
 	if (path && !(copy = strdup(path)))
 		return fail(c, -ENOMEM, "out of memory");
 	free(c->dockerfile);

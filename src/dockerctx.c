@@ -104,6 +104,74 @@ out:
 	return rc;
 }
 
+/* `-f -`: the Dockerfile on standard input, read once per process (a
+ * command that opens the context for both builders reads it twice) and
+ * bounded as a file is; a pipe is allowed.  Its bytes are kept for the
+ * process's life. */
+static struct dockerctx_input stdin_dockerfile;
+static int stdin_read_rc = 1; /* 1: not read yet */
+
+static int read_stdin_dockerfile(struct dockerctx *ctx)
+{
+	size_t n = 0, alloc = 0;
+	struct stat st;
+	char *b = NULL;
+
+	if (stdin_read_rc <= 0)
+		goto copy;
+	stdin_read_rc = 0;
+	if (fstat(STDIN_FILENO, &st) < 0) {
+		stdin_read_rc = -errno;
+		goto copy;
+	}
+	for (;;) {
+		ssize_t r;
+		if (n > DOCKERCTX_INPUT_MAX) {
+			stdin_read_rc = -EFBIG;
+			break;
+		}
+		if (GROW(b, alloc, n + 65536)) {
+			stdin_read_rc = -ENOMEM;
+			break;
+		}
+		r = read(STDIN_FILENO, b + n, alloc - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			stdin_read_rc = -errno;
+			break;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (stdin_read_rc) {
+		free(b);
+		goto copy;
+	}
+	stdin_dockerfile.data = b;
+	stdin_dockerfile.len = n;
+	stdin_dockerfile.mode = st.st_mode & 07777;
+	stdin_dockerfile.mtime = st.st_mtime;
+	stdin_dockerfile.present = true;
+copy:
+	if (stdin_read_rc == -EFBIG)
+		return set_err(ctx, EFBIG, "the Dockerfile on standard input is larger than %s",
+			       DOCKERCTX_INPUT_MAX_TEXT);
+	if (stdin_read_rc)
+		return set_err(ctx, -stdin_read_rc, "cannot read the Dockerfile from standard input: %s",
+			       strerror(-stdin_read_rc));
+	ctx->outside_dockerfile = stdin_dockerfile;
+	ctx->outside_dockerfile.data = malloc(stdin_dockerfile.len ? stdin_dockerfile.len : 1);
+	if (!ctx->outside_dockerfile.data) {
+		memset(&ctx->outside_dockerfile, 0, sizeof(ctx->outside_dockerfile));
+		return -ENOMEM;
+	}
+	memcpy(ctx->outside_dockerfile.data, stdin_dockerfile.data, stdin_dockerfile.len);
+	ctx->dockerfile_abs = xmemdup("-", 1);
+	return ctx->dockerfile_abs ? 0 : -ENOMEM;
+}
+
 static void input_release(struct dockerctx_input *in)
 {
 	free(in->data);
@@ -139,6 +207,8 @@ static int find_dockerfile(struct dockerctx *ctx, const char *given)
 	bool inside, refused;
 	int rc = 0, fd;
 
+	if (given && strcmp(given, "-") == 0)
+		return read_stdin_dockerfile(ctx);
 	if (given) {
 		cand = given[0] == '/' ? xmemdup(given, strlen(given)) : realpath(".", NULL);
 		if (cand && given[0] != '/') {
@@ -344,7 +414,11 @@ static int read_ignore_buildkit(struct dockerctx *ctx, const char *df_arg)
 	strcat(name, ".dockerignore");
 	strcpy(shown, df);
 	strcat(shown, ".dockerignore");
-	dfd = df_arg ? open_df_dir(ctx, df_arg) : dup(ctx->rootfd);
+	/* `-f -`: buildx writes the Dockerfile into a directory of its own,
+	 * where no <Dockerfile>.dockerignore lies */
+	dfd = df_arg && strcmp(df_arg, "-") == 0 ? (errno = ENOENT, -1)
+	      : df_arg				  ? open_df_dir(ctx, df_arg)
+						  : dup(ctx->rootfd);
 	if (dfd < 0) {
 		rc = -errno;
 	} else {
@@ -471,6 +545,40 @@ void dockerctx_close(struct dockerctx *ctx)
 	free(ctx->ignore_source);
 	free(ctx->ignore_target);
 	memset(ctx, 0, sizeof(*ctx));
+}
+
+int dockerctx_read_dockerfile(struct dockerctx *ctx, char **data, size_t *len)
+{
+	const char *shown = ctx->dockerfile ? ctx->dockerfile : ctx->dockerfile_abs;
+	struct dockerctx_input in;
+	bool refused;
+	int fd, rc;
+
+	*data = NULL;
+	*len = 0;
+	if (ctx->outside_dockerfile.present) {
+		in = ctx->outside_dockerfile;
+		*data = malloc(in.len ? in.len : 1);
+		if (!*data)
+			return set_err(ctx, ENOMEM, "out of memory");
+		memcpy(*data, in.data, in.len);
+		*len = in.len;
+		return 0;
+	}
+	if (!ctx->dockerfile)
+		return set_err(ctx, ENOENT, "no Dockerfile");
+	fd = beneath_open(ctx->rootfd, ctx->dockerfile, strlen(ctx->dockerfile),
+			  O_RDONLY | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return set_err(ctx, -fd, "cannot read the Dockerfile '%s': %s", shown, strerror(-fd));
+	rc = read_input(ctx, fd, shown, &in, &refused);
+	if (rc && !refused)
+		return set_err(ctx, -rc, "cannot read the Dockerfile '%s': %s", shown, strerror(-rc));
+	if (rc)
+		return rc;
+	*data = in.data;
+	*len = in.len;
+	return 0;
 }
 
 long dockerctx_relpath(const char *root, const char *p, size_t len, char **buf, size_t *bufsz)

@@ -65,6 +65,12 @@ int dockerctx_open(struct dockerctx *ctx, const char *dir, const char *dockerfil
 		   enum ctxpack_builder builder);
 void dockerctx_close(struct dockerctx *ctx);
 
+/* The Dockerfile's bytes (read beneath the root, bounded as the ignore
+ * files are; one outside the context: a copy of what was read at open)
+ * into *data (malloc'd, free it) and *len.  Returns 0, or a negative errno
+ * with a message in ctx->errmsg. */
+int dockerctx_read_dockerfile(struct dockerctx *ctx, char **data, size_t *len);
+
 /* The path p[0..len) as a path relative to the context root (absolute
  * paths must lie below root; relative ones are taken as relative to it),
  * cleaned as Docker cleans it, into *buf (grown as needed, *bufsz its

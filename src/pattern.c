@@ -330,6 +330,11 @@ static int go_match(const unsigned char *p, size_t pn, const unsigned char *name
 	return nn == 0;
 }
 
+int go_filepath_match(const char *pat, size_t pn, const char *name, size_t nn)
+{
+	return go_match((const unsigned char *)pat, pn, (const unsigned char *)name, nn);
+}
+
 const char *go_match_syntax_err(const char *pat, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)pat;

@@ -63,4 +63,8 @@ size_t go_trim_space(const char *s, size_t len, size_t *start);
  * cannot match "."), else what is wrong with the pattern. */
 const char *go_match_syntax_err(const char *pat, size_t len);
 
+/* Go's filepath.Match(pat, name) on '/'-separated names (a COPY source's
+ * wildcard): 1 match, 0 no match, -1 ErrBadPattern. */
+int go_filepath_match(const char *pat, size_t pn, const char *name, size_t nn);
+
 #endif

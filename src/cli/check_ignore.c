@@ -24,7 +24,7 @@ enum { OPT_BUILDER = 256, OPT_JSON, OPT_STDIN };
 
 static const struct opt check_ignore_opts[] = {
 	{ "builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B", "buildkit (default) or classic semantics", CHOICES_BUILDER, 0 },
-	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory", NULL, OPT_PATH_FILE },
+	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory (-: standard input)", NULL, OPT_PATH_FILE },
 	{ "directory", 'C', OPT_ARG_REQUIRED, "DIR", "run in DIR (the build context), as git -C", NULL, OPT_PATH_DIR },
 	{ "verbose", 'v', OPT_ARG_NONE, NULL, "show the deciding rule as SOURCE:LINE:PATTERN<TAB>PATH", NULL, 0 },
 	{ "non-matching", 'n', OPT_ARG_NONE, NULL, "with -v, also show paths no rule decided", NULL, 0 },

@@ -25,8 +25,10 @@
 #include "report.h"
 #include "rules.h"
 #include "secrets.h"
+#include "used.h"
+#include "dockerfile.h"
 
-enum { OPT_BUILDER = 256, OPT_JSON, OPT_MAX_FILE_SIZE };
+enum { OPT_BUILDER = 256, OPT_JSON, OPT_MAX_FILE_SIZE, OPT_TARGET, OPT_BUILD_ARG };
 
 enum severity { SEV_INFO, SEV_WARNING, SEV_ERROR };
 
@@ -50,6 +52,9 @@ struct lint_args {
 	struct pack_options o;
 	bool json;
 	unsigned long long max_file_size;
+	const char *target;       /* --target, or NULL: the last stage */
+	const char **build_args;  /* --build-arg K=V, NULL-terminated */
+	size_t nbuild_args, abuild_args;
 };
 
 struct lint {
@@ -588,25 +593,12 @@ static void check_rule_usage(struct lint *l, const ctxpack_match *mt, const stru
 
 /* ---- the two builders ---- */
 
-/* Walk order: bytewise per directory, a directory's contents right after
- * it ("a", "a/b", "a.txt"): '/' sorts before every other byte. */
-static int walk_cmp(const char *a, size_t an, const char *b, size_t bn)
-{
-	for (size_t i = 0; i < an && i < bn; i++) {
-		unsigned char x = a[i] == '/' ? 0 : (unsigned char)a[i];
-		unsigned char y = b[i] == '/' ? 0 : (unsigned char)b[i];
-		if (x != y)
-			return x < y ? -1 : 1;
-	}
-	return an < bn ? -1 : an > bn;
-}
-
 static int entry_cmp(const void *x, const void *y)
 {
 	const struct walk_entry *a = *(const struct walk_entry *const *)x;
 	const struct walk_entry *b = *(const struct walk_entry *const *)y;
 
-	return walk_cmp(a->path, a->len, b->path, b->len);
+	return used_order_cmp(a->path, a->len, b->path, b->len);
 }
 
 struct side {
@@ -638,7 +630,7 @@ static const struct walk_entry *side_find(const struct side *s, const char *path
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = walk_cmp(s->sorted[mid]->path, s->sorted[mid]->len, path, len);
+		int c = used_order_cmp(s->sorted[mid]->path, s->sorted[mid]->len, path, len);
 		if (!c)
 			return s->sorted[mid];
 		if (c < 0)
@@ -988,6 +980,175 @@ static void check_ignore_file(struct lint *l, const struct dockerctx *ctx)
 	msg_done(l, m);
 }
 
+/* ---- what the build reads ---- */
+
+/* At most this many left-out paths are named per partly excluded source. */
+#define LEFT_OUT_SHOWN 5
+
+static void put_instr(FILE *m, const struct dockerfile *df, const struct df_source *src)
+{
+	const char *o = df->instrs[src->instr].original;
+	size_t n = strlen(o);
+
+	text_fputq(m, o, n > 80 ? 77 : n);
+	if (n > 80)
+		fputs("...", m);
+}
+
+/* "SOURCE:LINE 'PATTERN'" (the pattern quoted as rules_fputq does: "<line
+ * N>" when the ignore file lies outside the context). */
+static void put_rule_at(FILE *m, const ctxpack_rules *r, const struct walk_entry *e)
+{
+	struct ctxpack_rule_info ri;
+
+	if (e->rule < 0 || ctxpack_rules_get(r, (size_t)e->rule, &ri)) {
+		fputs("the rules", m);
+		return;
+	}
+	if (ri.line == 0) {
+		fputs("the rules (the classic daemon removes an excluded Dockerfile and .dockerignore from the context)", m);
+		return;
+	}
+	fprintf(m, "%s:%d ", ri.source, ri.line);
+	rules_fputq(m, r, (size_t)e->rule);
+}
+
+static void report_source(struct lint *l, const struct dockerfile *df, const char *dfname,
+			  const struct used_source *s, const ctxpack_rules *r, enum ctxpack_builder b)
+{
+	FILE *m;
+
+	if (s->missing && (s->fails || s->wildcard)) {
+		m = finding_new(l, "missing-source", s->fails ? SEV_ERROR : SEV_WARNING, dfname,
+				s->src->line, NULL, 0, false);
+		if (!m)
+			return;
+		put_instr(m, df, s->src);
+		fputs(" needs '", m);
+		text_fputq(m, s->src->path, strlen(s->src->path));
+		fputc('\'', m);
+		if (s->outside)
+			fputs(", which leaves the context (the classic builder refuses it)", m);
+		else if (s->base_missing)
+			fputs(", whose directory is not in the context", m);
+		else if (s->wildcard)
+			fputs(", which matches nothing in the context", m);
+		if (s->excluded && !s->outside) {
+			fputs(s->wildcard ? " ('" : ", excluded by ", m);
+			if (s->wildcard) {
+				text_fputq(m, s->excluded->path, s->excluded->len);
+				fputs("' is excluded by ", m);
+			}
+			put_rule_at(m, r, s->excluded);
+			if (s->wildcard)
+				fputc(')', m);
+		} else if (!s->outside && !s->wildcard && !s->base_missing) {
+			fputs(", which is not in the context", m);
+		}
+		if (s->wildcard && !s->fails)
+			fprintf(m, ": %s copies nothing", builder_label(b));
+		msg_done(l, m);
+		return;
+	}
+	/* A directory with part of it excluded (the context itself aside:
+	 * COPY . with an ignore file is what the file is for). */
+	if (!s->nleft_out || !s->path[0])
+		return;
+	m = finding_new(l, "source-partly-excluded", SEV_WARNING, dfname, s->src->line, NULL, 0,
+			false);
+	if (!m)
+		return;
+	put_instr(m, df, s->src);
+	fprintf(m, " copies '");
+	text_fputq(m, s->src->path, strlen(s->src->path));
+	fprintf(m, "' without %zu excluded path%s: ", s->nleft_out, s->nleft_out == 1 ? "" : "s");
+	for (size_t i = 0; i < s->nleft_out && i < LEFT_OUT_SHOWN; i++) {
+		const struct walk_entry *e = s->left_out[i];
+		fputs(i ? ", '" : "'", m);
+		text_fputq(m, e->path, e->len);
+		fputs(e->type == WT_DIR ? "/' (" : "' (", m);
+		put_rule_at(m, r, e);
+		fputc(')', m);
+	}
+	if (s->nleft_out > LEFT_OUT_SHOWN)
+		fprintf(m, " and %zu more", s->nleft_out - LEFT_OUT_SHOWN);
+	fputs("; often intended", m);
+	msg_done(l, m);
+}
+
+/* The Dockerfile's context sources for the target, each resolved as the
+ * builder does (used.h): one that matches nothing fails the build. */
+static int check_used(struct lint *l, struct dockerctx *ctx, const struct walk_result *res,
+		      char *err, size_t errsz)
+{
+	enum ctxpack_builder b = l->a->o.builder;
+	const char *dfname = ctx->dockerfile ? ctx->dockerfile : l->a->o.dockerfile;
+	struct dockerfile_opts opts = { .build_args = l->a->build_args };
+	struct dockerfile *df = NULL;
+	struct df_source *src = NULL;
+	struct used u = { 0 };
+	size_t n = 0, len;
+	char *buf;
+	FILE *m;
+	int rc;
+
+	if (!dfname)
+		dfname = "Dockerfile";
+	if (dockerctx_read_dockerfile(ctx, &buf, &len)) {
+		snprintf(err, errsz, "%s", ctx->errmsg);
+		return -1;
+	}
+	rc = dockerfile_new(&df);
+	if (!rc)
+		rc = dockerfile_read(df, dfname, buf, len, &opts);
+	if (!rc)
+		rc = dockerfile_sources(df, l->a->target, b, &src, &n);
+	if (!rc)
+		rc = used_resolve(&u, res, ctx->rootfd, ctx->rules, src, n, b, dfname, err, errsz);
+	else if (df && rc != -ENOMEM)
+		snprintf(err, errsz, "%s", dockerfile_errmsg(df));
+	free(buf);
+	if (rc == -ENOMEM) {
+		l->oom = true;
+	} else if (rc) {
+		/* The Dockerfile cannot be read as the builder reads it: the
+		 * message names the line and construct. */
+		/* with "# syntax=", another frontend reads the file: what the
+		 * built-in one refuses may be valid there */
+		bool refused = rc == -EINVAL && !(df && df->syntax);
+		size_t nl = strlen(dfname);
+		const char *msg = err;
+		int line = 0;
+
+		/* "NAME:LINE: reason": the line goes to the finding */
+		if (!strncmp(err, dfname, nl) && err[nl] == ':' && sscanf(err + nl + 1, "%d", &line) == 1 &&
+		    (msg = strstr(err + nl + 1, ": ")))
+			msg += 2;
+		else
+			msg = err;
+		m = finding_new(l, refused ? "dockerfile-invalid" : "dockerfile-unsupported",
+				refused ? SEV_ERROR : SEV_INFO, dfname, line > 0 ? line : 0, NULL, 0,
+				false);
+		if (m) {
+			fputs(refused ? "" : "sources not checked: ", m);
+			text_fputq(m, msg, strlen(msg));
+			if (refused)
+				fprintf(m, " (%s fails the build)", builder_label(b));
+			msg_done(l, m);
+		}
+	} else {
+		for (size_t i = 0; i < u.n; i++)
+			/* the classic builder fails on RUN --mount itself ("the
+			 * --mount option requires BuildKit"), reading nothing */
+			if (!(b == CTXPACK_BUILDER_CLASSIC && u.v[i].src->kind == DF_SRC_MOUNT))
+				report_source(l, df, dfname, &u.v[i], ctx->rules, b);
+	}
+	used_release(&u);
+	dockerfile_sources_free(&src, n);
+	dockerfile_free(&df);
+	return 0;
+}
+
 /* ---- the run ---- */
 
 struct walk {
@@ -1068,6 +1229,10 @@ static int lint_run(struct lint *l, char *err, size_t errsz)
 	check_ignore_file(l, &w.ctx);
 	check_rule_usage(l, w.ctx.match, &w.res);
 	check_both(l, &w);
+	if (check_used(l, &w.ctx, &w.res, err, errsz)) {
+		walk_release(&w);
+		return -1;
+	}
 	check_secrets(l, &w.ctx, &w.res);
 	check_dirs(l, &w.res);
 	check_large(l, &w.res);
@@ -1087,6 +1252,15 @@ static int lint_opt(int id, const char *arg, void *payload)
 		return parse_builder(arg, &a->o.builder);
 	case 'f': a->o.dockerfile = arg; break;
 	case OPT_JSON: a->json = true; break;
+	case OPT_TARGET: a->target = arg; break;
+	case OPT_BUILD_ARG:
+		if (GROW(a->build_args, a->abuild_args, a->nbuild_args + 2)) {
+			fprintf(stderr, "ctxpack: out of memory\n");
+			return -1;
+		}
+		a->build_args[a->nbuild_args++] = arg;
+		a->build_args[a->nbuild_args] = NULL;
+		break;
 	case OPT_MAX_FILE_SIZE:
 		if (parse_size(arg, &v)) {
 			usage_error(NULL, "invalid argument '%s' for --max-file-size: expected bytes, optionally with K, M, G (1024s) or KB, MB, GB (1000s)", arg);
@@ -1099,8 +1273,10 @@ static int lint_opt(int id, const char *arg, void *payload)
 }
 
 static const struct opt lint_opts[] = {
-	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory (default DIR/Dockerfile)", NULL, OPT_PATH_FILE },
+	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory (default DIR/Dockerfile; -: standard input)", NULL, OPT_PATH_FILE },
 	{ "builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B", "buildkit (default) or classic semantics", CHOICES_BUILDER, 0 },
+	{ "target", OPT_TARGET, OPT_ARG_REQUIRED, "STAGE", "the stage to build (default the last): the sources of the stages the build runs are checked", NULL, 0 },
+	{ "build-arg", OPT_BUILD_ARG, OPT_ARG_REQUIRED, "K=V", "a build argument, as docker build --build-arg (repeatable)", NULL, 0 },
 	{ "json", OPT_JSON, OPT_ARG_NONE, NULL, "one JSON document", NULL, 0 },
 	{ "max-file-size", OPT_MAX_FILE_SIZE, OPT_ARG_REQUIRED, "BYTES", "report sent files larger than this (default 50M; K/M/G: 1024s, KB/MB/GB: 1000s)", NULL, 0 },
 	{ NULL, 0, 0, NULL, NULL, NULL, 0 },
@@ -1108,8 +1284,9 @@ static const struct opt lint_opts[] = {
 
 static const char lint_details[] =
 	"Findings go to stdout, one per line, as FILE:LINE: SEVERITY: MESSAGE [CODE]\n"
-	"when about a rule of the ignore file, PATH: SEVERITY: MESSAGE [CODE] when\n"
-	"about a path of the context (directories end with '/').\n"
+	"when about a rule of the ignore file or a line of the Dockerfile,\n"
+	"PATH: SEVERITY: MESSAGE [CODE] when about a path of the context\n"
+	"(directories end with '/').\n"
 	"\n"
 	"Codes:\n"
 	"  bad-pattern         error    a pattern Docker refuses or fails on (or ctxpack\n"
@@ -1117,6 +1294,11 @@ static const char lint_details[] =
 	"  control-bytes       error    a pattern holds control bytes: BuildKit fails the\n"
 	"                               build (warning with --builder=classic)\n"
 	"  secret-file         error    a sent file that looks like or holds a credential\n"
+	"  missing-source      error    a COPY/ADD/RUN --mount source of a stage the build\n"
+	"                               runs that matches nothing the builder sends (the\n"
+	"                               build fails there); warning for a BuildKit\n"
+	"                               wildcard, which then copies nothing\n"
+	"  dockerfile-invalid  error    the Dockerfile is refused as the builder refuses it\n"
 	"  dead-rule           warning  a rule that matches no path of the context\n"
 	"  overridden-rule     warning  a rule that matches paths but never decides one\n"
 	"  builders-differ     warning  a path one builder sends and the other does not\n"
@@ -1128,7 +1310,11 @@ static const char lint_details[] =
 	"  no-dockerignore     warning  the context has no ignore file\n"
 	"  ignore-outside      warning  the ignore file lies outside the context (a\n"
 	"                               symlink): its lines are never quoted\n"
+	"  source-partly-excluded warning a directory source with excluded paths below\n"
+	"                               it (the first 5 named; often intended)\n"
 	"  large-file          info     a sent file over --max-file-size\n"
+	"  dockerfile-unsupported info  the Dockerfile holds what ctxpack cannot read\n"
+	"                               exactly: its sources are not checked\n"
 	"  dockerfile-excluded info     the rules exclude the Dockerfile (what each\n"
 	"                               builder then does is in the message)\n"
 	"\n"
@@ -1155,11 +1341,13 @@ static int cmd_lint(const struct command *cmd, int argc, char **argv)
 	if (lint_run(&l, err, sizeof(err))) {
 		fprintf(stderr, "ctxpack: %s\n", err);
 		findings_free(&l);
+		free(a.build_args);
 		return 2;
 	}
 	if (l.oom) {
 		fprintf(stderr, "ctxpack: out of memory\n");
 		findings_free(&l);
+		free(a.build_args);
 		return 2;
 	}
 	if (a.json)
@@ -1168,6 +1356,7 @@ static int cmd_lint(const struct command *cmd, int argc, char **argv)
 		print_text(&l);
 	rc = exit_status(&l);
 	findings_free(&l);
+	free(a.build_args);
 	if (fflush(stdout) || ferror(stdout)) {
 		fprintf(stderr, "ctxpack: cannot write output: %s\n", strerror(errno));
 		return 2;
@@ -1179,7 +1368,7 @@ const struct command lint_command = {
 	"lint",
 	"Report likely mistakes in a build context: dead rules, secrets and bulky\n"
 	"directories that would be sent, paths the two builders disagree on.",
-	"[DIR] [-f DOCKERFILE] [--builder=buildkit|classic] [--json] [--max-file-size BYTES]",
+	"[DIR] [-f DOCKERFILE] [--builder=buildkit|classic] [--target STAGE] [--build-arg K=V]... [--json] [--max-file-size BYTES]",
 	lint_details,
 	lint_opts,
 	cmd_lint,

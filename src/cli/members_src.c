@@ -172,6 +172,10 @@ int members_src_load(const char *operand, const struct members_src_opts *o, stru
 
 	memset(out, 0, sizeof(*out));
 	memset(info, 0, sizeof(*info));
+	if (!strcmp(operand, "-") && o->dockerfile && !strcmp(o->dockerfile, "-")) {
+		fprintf(stderr, "ctxpack: '-' given as a source and as -f: stdin can be only one of them\n");
+		return -EINVAL;
+	}
 	if (!strcmp(operand, "-")) {
 		fd = spool_stdin();
 		if (fd < 0) {

@@ -102,7 +102,7 @@ static int pack_opt(int id, const char *arg, void *payload)
 }
 
 static const struct opt pack_opts[] = {
-	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory (default DIR/Dockerfile)", NULL, OPT_PATH_FILE },
+	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory (default DIR/Dockerfile; -: standard input)", NULL, OPT_PATH_FILE },
 	{ "builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B", "buildkit (default) or classic semantics", CHOICES_BUILDER, 0 },
 	{ "output", 'o', OPT_ARG_REQUIRED, "FILE", "write the archive to FILE (atomically) instead of stdout", NULL, OPT_PATH_FILE },
 	{ "compress", OPT_COMPRESS, OPT_ARG_REQUIRED, "C", "none (default), gzip or zstd", "none|gzip|zstd", 0 },
@@ -486,7 +486,7 @@ static int cmd_ls(const struct command *cmd, int argc, char **argv)
 }
 
 static const struct opt ls_opts[] = {
-	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory", NULL, OPT_PATH_FILE },
+	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory (-: standard input)", NULL, OPT_PATH_FILE },
 	{ "builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B", "buildkit (default) or classic semantics", CHOICES_BUILDER, 0 },
 	{ "long", 'l', OPT_ARG_NONE, NULL, "show type, mode and size", NULL, 0 },
 	{ "all", OPT_ALL, OPT_ARG_NONE, NULL, "also what is not sent: STATUS<TAB>RULE<TAB>PATH", NULL, 0 },

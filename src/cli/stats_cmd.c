@@ -277,7 +277,7 @@ static int cmd_stats(const struct command *cmd, int argc, char **argv)
 }
 
 static const struct opt stats_opts[] = {
-	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory (default DIR/Dockerfile)", NULL, OPT_PATH_FILE },
+	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory (default DIR/Dockerfile; -: standard input)", NULL, OPT_PATH_FILE },
 	{ "builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B", "buildkit (default) or classic semantics", CHOICES_BUILDER, 0 },
 	{ "json", OPT_JSON, OPT_ARG_NONE, NULL, "one JSON document (schema: docs/stats.md)", NULL, 0 },
 	{ "top", OPT_TOP, OPT_ARG_REQUIRED, "N", "length of each top list (default 10)", NULL, 0 },

@@ -19,13 +19,16 @@ CTXPACK = os.path.abspath(sys.argv[1])
 CODES = ["bad-pattern", "control-bytes", "secret-file", "dead-rule", "overridden-rule",
          "builders-differ", "vcs-sent", "dependencies-sent", "cache-sent",
          "build-output-sent", "no-dockerignore", "large-file", "dockerfile-excluded",
-         "ignore-outside"]
+         "ignore-outside", "missing-source", "source-partly-excluded", "dockerfile-invalid",
+         "dockerfile-unsupported"]
 SEVERITY = {"bad-pattern": "error", "control-bytes": "error", "secret-file": "error",
             "dead-rule": "warning", "overridden-rule": "warning",
             "builders-differ": "warning", "vcs-sent": "warning",
             "dependencies-sent": "warning", "cache-sent": "warning",
             "build-output-sent": "warning", "no-dockerignore": "warning",
-            "large-file": "info", "dockerfile-excluded": "info", "ignore-outside": "warning"}
+            "large-file": "info", "dockerfile-excluded": "info", "ignore-outside": "warning",
+            "missing-source": "error", "source-partly-excluded": "warning",
+            "dockerfile-invalid": "error", "dockerfile-unsupported": "info"}
 
 
 def run(args, cwd=None):
@@ -382,11 +385,93 @@ def test_every_code_seen():
         (tree({"x": b"x"}, b"x\x01\n"), []),
         (tree({"x": b"x"}, b"x\na[\n"), []),
         (outside_ignore_tree(), ["--builder=classic"]),
+        (tree({"config/a": b"a", "config/b.key": b"b",
+               "Dockerfile": b"FROM scratch\nCOPY config/ /c/\nCOPY nope /\n"}, b"*/*.key\n"), []),
+        (tree({"Dockerfile": b"FROM scratch\nBOGUS x\n"}), []),
+        (tree({"Dockerfile": b"FROM scratch\nCOPY a[ /\n"}), []),
     ]
     for d, extra in trees:
         rc, doc, raw = lint_json(d, *extra)
         seen |= {f["code"] for f in findings(doc)}
     check("every code is produced by some tree", seen == set(CODES), sorted(set(CODES) - seen))
+
+
+def missing(doc):
+    return [(f["file"], f["line"], f["severity"], f["message"]) for f in findings(doc, "missing-source")]
+
+
+def test_used():
+    """What the build reads: the messages (the corpus of real builds is
+    test_used.py's)."""
+    d = tree({"config/app.conf": b"c", "a.txt": b"a",
+              "Dockerfile": b"FROM scratch\nCOPY a.txt /\n\n\n\n\nCOPY config/ /etc/app/\n"},
+             b"# x\n\nconfig\n")
+    rc, out, err = run([d])
+    check("used: an excluded source is an error naming the Dockerfile line and the rule",
+          rc == 3 and "Dockerfile:7: error: COPY config/ /etc/app/ needs 'config/', excluded by "
+          ".dockerignore:3 'config' [missing-source]\n" in out, out + err)
+
+    # A rule of an ignore file outside the context is never quoted.
+    d = outside_ignore_tree()
+    with open(os.path.join(d, "Dockerfile"), "wb") as f:
+        f.write(b"FROM scratch\nCOPY x /\n")
+    rc, doc, raw = lint_json(d, "--builder=classic")
+    m = missing(doc)
+    check("used: a rule of an ignore file outside the context shows as <line N>",
+          rc == 3 and len(m) == 1 and m[0][1] == 2 and m[0][3].endswith("excluded by "
+          + doc["findings"][0]["file"] + ":1 <line 1>") if m and doc["findings"] else False,
+          raw)
+
+    # A directory partly excluded: a warning naming what is left out.
+    d = tree({"src/a.c": b"a", "src/b.log": b"b", "src/c.log": b"c",
+              "Dockerfile": b"FROM scratch\nCOPY src /src\nCOPY . /all\n"}, b"**/*.log\n")
+    rc, out, err = run([d])
+    check("used: a partly excluded directory source is a warning listing what is left out",
+          rc == 1 and "Dockerfile:2: warning: COPY src /src copies 'src' without 2 excluded "
+          "paths: 'src/b.log' (.dockerignore:1 '**/*.log'), 'src/c.log' (.dockerignore:1 "
+          "'**/*.log'); often intended [source-partly-excluded]" in out and "Dockerfile:3" not in out,
+          out + err)
+
+    # --target, --build-arg
+    df = b"FROM scratch AS a\nCOPY nope /\nFROM scratch AS b\nARG F=nope2\nCOPY ${F} /\n"
+    d = tree({"x": b"x", "Dockerfile": df})
+    for extra, bk, cl in ((["--target", "b"], [5], [2, 5]),
+                          (["--target", "b", "--build-arg", "F=x"], [], [2]),
+                          (["--target", "a"], [2], [2]),
+                          ([], [5], [2, 5])):
+        for b, want in (("buildkit", bk), ("classic", cl)):
+            rc, doc, raw = lint_json(d, "--builder=" + b, *extra)
+            check("used: %s %s fails on lines %s" % (b, " ".join(extra), want),
+                  sorted(x[1] for x in missing(doc)) == want, raw)
+    rc, doc, raw = lint_json(d, "--target", "c")
+    inv = findings(doc, "dockerfile-invalid")
+    check("used: an unknown --target is dockerfile-invalid", rc == 3 and len(inv) == 1 and
+          "c" in inv[0]["message"], raw)
+
+    # -f -: the Dockerfile on standard input, read once for both walks.
+    d = tree({"x": b"x"})
+    p = subprocess.run([CTXPACK, "lint", "-f", "-", d], input=b"FROM scratch\nCOPY y /\n",
+                       capture_output=True, timeout=60)
+    out = p.stdout.decode()
+    check("used: -f - reads the Dockerfile from standard input",
+          p.returncode == 3 and "-:2: error: COPY y / needs 'y', which is not in the context" in out,
+          out + p.stderr.decode())
+    p = subprocess.run([CTXPACK, "lint", "-f", "-", d], input=b"#" * (16 << 20) + b"#\n",
+                       capture_output=True, timeout=60)
+    check("used: -f - is bounded at 16 MiB", p.returncode == 2 and
+          b"standard input is larger than 16 MiB" in p.stderr, p.stderr)
+    out_df = os.path.join(tap.mkdtemp("ctxpack-lint-"), "Dockerfile")
+    with open(out_df, "wb") as f:
+        f.write(b"FROM scratch\n")
+    a = subprocess.run([CTXPACK, "ls", "-f", "-", d], input=b"FROM scratch\n", capture_output=True)
+    b = subprocess.run([CTXPACK, "ls", "-f", out_df, d], capture_output=True)
+    p = subprocess.run([CTXPACK, "digest", "-f", "-", "-"], input=b"", capture_output=True,
+                       timeout=60)
+    check("used: digest refuses '-' as both the source and -f", p.returncode != 0 and
+          b"stdin can be only one of them" in p.stderr, p.stderr)
+    check("used: ls -f - lists the Dockerfile as one from outside the context",
+          a.returncode == 0 and a.stdout == b.stdout and b".dockerfile." in a.stdout,
+          (a.stdout, b.stdout, a.stderr))
 
 
 def main():
@@ -403,6 +488,7 @@ def main():
     test_bad_pattern()
     test_dockerfile_excluded()
     test_json_shape()
+    test_used()
     test_every_code_seen()
 
     return tap.finish()
