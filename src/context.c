@@ -20,7 +20,6 @@
 #include "explain.h"
 #include "hashfiles.h"
 #include "internal.h"
-#include "links.h"
 #include "match.h"
 #include "members.h"
 #include "pack.h"
@@ -38,12 +37,7 @@ struct ctxpack_context {
 	struct pack_session *s;
 	struct tar_options tar;  /* what s was opened with: pack must clamp
 				    walked and generated members alike */
-	struct pack_report gen;  /* the members pack adds (pack_generated) */
-	const struct walk_entry *ignore_entry; /* the sent .dockerignore pack
-						  rewrites, when it adds a Dockerfile */
-	size_t *link_first;      /* per walk entry: 1 + the entry it is a hard
-				    link to, or 0 (as pack plans the members) */
-	size_t nmembers;
+	const struct pack_plan *plan; /* the members, as pack sends them */
 	const struct walk_entry **parents; /* BuildKit parent-only entries, by path */
 	size_t nparents;
 	struct explainer ex;
@@ -97,15 +91,11 @@ static void context_close(ctxpack_context *c)
 	if (c->ex_ready)
 		explainer_release(&c->ex);
 	c->ex_ready = false;
-	free(c->link_first);
-	c->link_first = NULL;
 	free(c->parents);
 	c->parents = NULL;
 	c->nparents = 0;
-	c->nmembers = 0;
-	c->ignore_entry = NULL;
+	c->plan = NULL;
 	c->hashed = false;
-	memset(&c->gen, 0, sizeof(c->gen));
 	pack_close(&c->s);
 }
 
@@ -184,45 +174,25 @@ static int cmp_entry_path(const void *a, const void *b)
 	return r ? r : (x->len > y->len) - (x->len < y->len);
 }
 
-/* What entries and explain need from the walk, worked out once: the hard
- * links (as pack_members_each plans them: the rewritten .dockerignore is
- * never a link), and the BuildKit parent-only directories sorted by path. */
+/* What explain needs from the walk, worked out once: the BuildKit
+ * parent-only directories sorted by path. */
 static int index_walk(ctxpack_context *c)
 {
 	const struct walk_result *res = pack_entries(c->s);
-	struct links seen = { 0 };
-	size_t n = res->n ? res->n : 1;
-	int rc = 0;
 
-	c->link_first = calloc(n, sizeof(*c->link_first));
-	c->parents = malloc(n * sizeof(*c->parents));
-	if (!c->link_first || !c->parents)
+	c->parents = malloc((res->n ? res->n : 1) * sizeof(*c->parents));
+	if (!c->parents)
 		return -ENOMEM;
-	for (size_t i = 0; i < res->n; i++) {
-		const struct walk_entry *e = res->v[i];
-		long first;
-		if (!e->sent)
-			continue;
-		if (e->parent)
-			c->parents[c->nparents++] = e;
-		if (e == c->ignore_entry)
-			continue;
-		first = links_first(&seen, e, pack_context(c->s)->builder, i);
-		if (first < 0) {
-			rc = -ENOMEM;
-			break;
-		}
-		c->link_first[i] = (size_t)first;
-	}
-	links_free(&seen);
+	for (size_t i = 0; i < res->n; i++)
+		if (res->v[i]->sent && res->v[i]->parent)
+			c->parents[c->nparents++] = res->v[i];
 	qsort(c->parents, c->nparents, sizeof(*c->parents), cmp_entry_path);
-	return rc;
+	return 0;
 }
 
 int ctxpack_context_open(ctxpack_context *c, const char *dir)
 {
 	struct pack_options o = { .dir = dir };
-	const struct walk_result *res;
 	int rc;
 
 	if (!c)
@@ -240,9 +210,7 @@ int ctxpack_context_open(ctxpack_context *c, const char *dir)
 	if (rc)
 		return rc;
 	c->tar = o.tar;
-	pack_generated(c->s, &c->gen);
-	res = pack_entries(c->s);
-	c->ignore_entry = pack_ignore_entry(c->s);
+	c->plan = pack_plan(c->s);
 	rc = index_walk(c);
 	if (!rc)
 		rc = explainer_init(&c->ex, pack_context(c->s)->match);
@@ -251,7 +219,6 @@ int ctxpack_context_open(ctxpack_context *c, const char *dir)
 		return fail(c, rc, "out of memory");
 	}
 	c->ex_ready = true;
-	c->nmembers = res->n + c->gen.generated_files;
 	return 0;
 }
 
@@ -377,80 +344,27 @@ int ctxpack_context_explain(ctxpack_context *c, const char *path, struct ctxpack
 
 size_t ctxpack_context_count(const ctxpack_context *c)
 {
-	return c && c->s ? c->nmembers : 0;
-}
-
-static enum ctxpack_entry_type entry_type(uint8_t t)
-{
-	static const enum ctxpack_entry_type map[] = {
-		[WT_FILE] = CTXPACK_ENTRY_FILE, [WT_DIR] = CTXPACK_ENTRY_DIR,
-		[WT_SYMLINK] = CTXPACK_ENTRY_SYMLINK, [WT_FIFO] = CTXPACK_ENTRY_FIFO,
-		[WT_CHR] = CTXPACK_ENTRY_CHAR, [WT_BLK] = CTXPACK_ENTRY_BLOCK,
-		[WT_SOCK] = CTXPACK_ENTRY_SOCKET,
-	};
-
-	return t < ARRAY_SIZE(map) ? map[t] : CTXPACK_ENTRY_FILE;
-}
-
-/* The sizes of what pack writes for a Dockerfile outside the context
- * (pack.c: ignore_with_name): the name goes into .dockerignore on a line
- * of its own ("\n" NAME "\n" after the existing bytes; a context without
- * one gets ".dockerignore" "\n" NAME "\n"), and pack_generated counts
- * those bytes with the Dockerfile's in generated_bytes. */
-static uint64_t name_line_bytes(const ctxpack_context *c)
-{
-	return strlen(c->gen.dockerfile_name) + 2;
+	return c && c->s ? c->plan->n : 0;
 }
 
 int ctxpack_context_entry(const ctxpack_context *c, size_t i, struct ctxpack_entry *out)
 {
-	const struct walk_result *res;
-	const struct walk_entry *e;
-	bool new_ignore;
+	const struct pack_member *m;
 
 	if (!c || !out)
 		return -EINVAL;
-	new_ignore = c->gen.generated_files == 2;
 	memset(out, 0, sizeof(*out));
-	if (!c->s || i >= c->nmembers)
+	if (!c->s || i >= c->plan->n)
 		return -ERANGE;
-	res = pack_entries(c->s);
-	if (i >= res->n) {
-		/* The generated members, last: a new .dockerignore (when the
-		 * context has none), then the Dockerfile. */
-		uint64_t ignore_bytes = new_ignore ? 13 + name_line_bytes(c) : name_line_bytes(c);
-		out->type = CTXPACK_ENTRY_FILE;
-		out->mode = 0600;
-		out->generated = true;
-		if (new_ignore && i == res->n) {
-			out->path = ".dockerignore";
-			out->size = ignore_bytes;
-		} else {
-			out->path = c->gen.dockerfile_name;
-			out->size = c->gen.generated_bytes - ignore_bytes;
-		}
-		out->path_len = strlen(out->path);
-		return 0;
-	}
-	e = res->v[i];
-	out->path = e->path;
-	out->path_len = e->len;
-	out->type = entry_type(e->type);
-	out->mode = e->mode & 07777;
-	out->parent_only = e->parent;
-	if (c->link_first[i]) {
-		const struct walk_entry *first = res->v[c->link_first[i] - 1];
-		out->type = CTXPACK_ENTRY_HARDLINK;
-		out->link = first->path;
-	} else if (e->type == WT_FILE) {
-		out->size = e->size;
-		if (e == c->ignore_entry) {
-			out->size += name_line_bytes(c);
-			out->generated = true;
-		}
-	} else if (e->type == WT_SYMLINK) {
-		out->link = e->link;
-	}
+	m = &c->plan->v[i];
+	out->path = m->path;
+	out->path_len = m->len;
+	out->type = (enum ctxpack_entry_type)m->type;
+	out->mode = m->mode;
+	out->size = m->size;
+	out->link = m->link;
+	out->parent_only = m->e && m->e->parent;
+	out->generated = m->kind >= PM_IGNORE_REWRITTEN;
 	return 0;
 }
 

@@ -583,8 +583,24 @@ out:
 
 /* ---- writing manifests ---- */
 
-static const char *const TYPE_NAMES[] = {"file",  "hardlink", "symlink", "char",
-					 "block", "dir",      "fifo"};
+const struct member_type member_types[CTXPACK_ENTRY_HARDLINK + 1] = {
+	[CTXPACK_ENTRY_FILE] = { '0', 'f', "file" },
+	[CTXPACK_ENTRY_DIR] = { '5', 'd', "dir" },
+	[CTXPACK_ENTRY_SYMLINK] = { '2', 'l', "symlink" },
+	[CTXPACK_ENTRY_FIFO] = { '6', 'p', "fifo" },
+	[CTXPACK_ENTRY_CHAR] = { '3', 'c', "char" },
+	[CTXPACK_ENTRY_BLOCK] = { '4', 'b', "block" },
+	[CTXPACK_ENTRY_SOCKET] = { '0', 's', "file" },
+	[CTXPACK_ENTRY_HARDLINK] = { '1', 'h', "hardlink" },
+};
+
+const char *member_type_name(char t)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(member_types); i++)
+		if (member_types[i].tar == t)
+			return member_types[i].name;
+	return NULL;
+}
 
 static bool is_device(char type)
 {
@@ -653,7 +669,7 @@ int members_write_json(FILE *out, const struct member_list *l)
 		fprintf(out,
 			",\"type\":\"%s\",\"mode\":\"%04" PRIo32 "\",\"size\":%" PRIu64
 			",\"xxh3_128\":",
-			TYPE_NAMES[m->type - '0'], m->mode, m->size);
+			member_type_name(m->type), m->mode, m->size);
 		if (m->hashed) {
 			fputc('"', out);
 			write_hex(out, m->hash);
@@ -1242,10 +1258,10 @@ static int jmember(struct jreader *j, struct member_list *l)
 			if (rc < 0)
 				return rc;
 			m.type = 0;
-			for (size_t t = 0; t < ARRAY_SIZE(TYPE_NAMES); t++) {
-				if (strlen(TYPE_NAMES[t]) == j->str.len &&
-				    memcmp(TYPE_NAMES[t], j->str.s, j->str.len) == 0)
-					m.type = (char)('0' + t);
+			for (size_t t = 0; t < ARRAY_SIZE(member_types); t++) {
+				if (strlen(member_types[t].name) == j->str.len &&
+				    memcmp(member_types[t].name, j->str.s, j->str.len) == 0)
+					m.type = member_types[t].tar;
 			}
 			if (!m.type)
 				return MERR(
@@ -1312,7 +1328,7 @@ end:
 	}
 	if ((m.type == '1' || m.type == '2') && !(seen & K_LINK))
 		return MERR(&j->r, "%s:%zu: %s without 'link'", j->r.name, line,
-			    TYPE_NAMES[m.type - '0']);
+			    member_type_name(m.type));
 	if (is_device(m.type) && (seen & (K_MAJOR | K_MINOR)) != (K_MAJOR | K_MINOR))
 		return MERR(&j->r, "%s:%zu: device without 'devmajor' and 'devminor'", j->r.name,
 			    line);
@@ -1320,7 +1336,7 @@ end:
 		return MERR(&j->r, "%s:%zu: 'link' on a device", j->r.name, line);
 	if (!is_device(m.type) && (seen & (K_MAJOR | K_MINOR)))
 		return MERR(&j->r, "%s:%zu: device numbers on a %s", j->r.name, line,
-			    TYPE_NAMES[m.type - '0']);
+			    member_type_name(m.type));
 	m.path = j->path.s;
 	m.len = j->path.len;
 	if (seen & K_LINK) {

@@ -16,6 +16,23 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "ctxpack/ctxpack.h"
+
+/* The one member-type table: one row per enum ctxpack_entry_type (whose
+ * first seven values are enum walk_type's, in the same order; pack.c
+ * checks it), with the tar type flag the member is archived with, the
+ * name manifests and `ctxpack diff` give that flag, and the letter
+ * `ctxpack ls` shows.  A socket is archived as an empty regular file
+ * (BuildKit; the classic builder leaves it out). */
+struct member_type {
+	char tar;
+	char letter;
+	const char *name;
+};
+extern const struct member_type member_types[CTXPACK_ENTRY_HARDLINK + 1];
+/* The name of tar type flag t ("file", "hardlink", ...), or NULL. */
+const char *member_type_name(char t);
+
 /* Tar type flags: '0' regular file, '1' hard link (to link), '2' symlink,
  * '3' character device, '4' block device, '5' directory, '6' FIFO. */
 struct member {

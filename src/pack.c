@@ -18,58 +18,15 @@
 #include "prefetch.h"
 #include "tarwriter.h"
 
-/* What the archiving loop needs to know before it starts: which entries
- * go in as hard links to an earlier member, and which files are read ahead
- * (prefetch.h), in member order. */
-struct plan {
-	struct link {
-		size_t i, first; /* res.v[i] is a link to res.v[first] */
-	} *links;
-	size_t nlinks, links_cap;
-	const struct walk_entry **ahead;
-	size_t nahead;
-};
+_Static_assert(WT_FILE == (int)CTXPACK_ENTRY_FILE && WT_DIR == (int)CTXPACK_ENTRY_DIR &&
+		       WT_SYMLINK == (int)CTXPACK_ENTRY_SYMLINK && WT_FIFO == (int)CTXPACK_ENTRY_FIFO &&
+		       WT_CHR == (int)CTXPACK_ENTRY_CHAR && WT_BLK == (int)CTXPACK_ENTRY_BLOCK &&
+		       WT_SOCK == (int)CTXPACK_ENTRY_SOCKET,
+	       "a walk type is the member type of the same number (members.h: member_types)");
 
-static bool is_read_ahead(const struct walk_entry *e, bool link)
+static bool is_read_ahead(const struct pack_member *m)
 {
-	return e->type == WT_FILE && !link && e->size <= PREFETCH_MAX_FILE;
-}
-
-/* skip: an entry the loop writes itself (the .dockerignore that gets the
- * generated Dockerfile name), or NULL. */
-static int plan_members(const struct walk_result *res, enum ctxpack_builder b,
-			const struct walk_entry *skip, struct plan *pl)
-{
-	struct links seen = { 0 };
-	int rc = 0;
-
-	memset(pl, 0, sizeof(*pl));
-	pl->ahead = malloc((res->n ? res->n : 1) * sizeof(*pl->ahead));
-	if (!pl->ahead)
-		return -ENOMEM;
-	for (size_t i = 0; i < res->n; i++) {
-		const struct walk_entry *e = res->v[i];
-		long first;
-		if (e == skip || !e->sent)
-			continue;
-		first = links_first(&seen, e, b, i);
-		if (first < 0 || (first && GROW(pl->links, pl->links_cap, pl->nlinks + 1))) {
-			rc = -ENOMEM;
-			break;
-		}
-		if (first)
-			pl->links[pl->nlinks++] = (struct link){ i, (size_t)first - 1 };
-		if (is_read_ahead(e, first > 0))
-			pl->ahead[pl->nahead++] = e;
-	}
-	links_free(&seen);
-	return rc;
-}
-
-static void plan_free(struct plan *pl)
-{
-	free(pl->links);
-	free(pl->ahead);
+	return m->kind == PM_WALKED && m->e->type == WT_FILE && m->size <= PREFETCH_MAX_FILE;
 }
 
 /* The Dockerfile outside the context goes in as .dockerfile.<20 hex>, the
@@ -122,16 +79,16 @@ static int walk(const struct pack_options *o, const struct dockerctx *ctx,
 	return walk_context(res, ctx->rootfd, &wo, err, errsz);
 }
 
-/* The bytes of .dockerignore with the generated Dockerfile's name
- * appended (e: the context's own, or NULL when it has none) into *out
- * (malloc'd), and the member's mode and mtime: the context's own comes
- * from the bytes dockerctx read when it loaded the rules and the fstat of
- * that read (never a second read: the archive holds what the walk used). */
-static int ignore_with_name(char **out, size_t *outlen, uint32_t *mode, int64_t *mtime,
-			    const struct dockerctx *ctx, const struct walk_entry *e,
+/* The bytes of the .dockerignore member m (PM_IGNORE_REWRITTEN: the
+ * context's own, from the bytes dockerctx read when it loaded the rules,
+ * never a second read; PM_IGNORE_GENERATED: ".dockerignore" itself) with
+ * the generated Dockerfile's name appended, into *out (malloc'd, m->size
+ * bytes). */
+static int ignore_with_name(char **out, const struct dockerctx *ctx, const struct pack_member *m,
 			    const struct outside_df *df, char *err, size_t errsz)
 {
 	const struct dockerctx_input *in = &ctx->dockerignore;
+	const struct walk_entry *e = m->kind == PM_IGNORE_REWRITTEN ? m->e : NULL;
 	size_t len = 0, nl = strlen(df->name);
 	char *buf;
 
@@ -143,7 +100,7 @@ static int ignore_with_name(char **out, size_t *outlen, uint32_t *mode, int64_t 
 		snprintf(err, errsz, "'.dockerignore' changed while the context was read");
 		return -ESTALE;
 	}
-	buf = malloc((e ? in->len : 0) + nl + sizeof("\n.dockerignore\n\n"));
+	buf = malloc(m->size ? m->size : 1);
 	if (!buf) {
 		snprintf(err, errsz, "out of memory");
 		return -ENOMEM;
@@ -151,38 +108,16 @@ static int ignore_with_name(char **out, size_t *outlen, uint32_t *mode, int64_t 
 	if (e) {
 		memcpy(buf, in->data, in->len);
 		len = in->len;
-		*mode = in->mode;
-		*mtime = in->mtime;
 	} else {
 		memcpy(buf, ".dockerignore", 13);
 		len = 13;
-		*mode = 0600;
-		*mtime = df->mtime;
 	}
 	buf[len++] = '\n';
 	memcpy(buf + len, df->name, nl);
 	len += nl;
 	buf[len++] = '\n';
 	*out = buf;
-	*outlen = len;
 	return 0;
-}
-
-static int add_ignore_with_name(struct tar_writer *w, const struct dockerctx *ctx,
-				const struct walk_entry *e, const struct outside_df *df,
-				const struct tar_options *t, char *err, size_t errsz)
-{
-	char *buf;
-	size_t len;
-	uint32_t mode;
-	int64_t mtime;
-	int rc = ignore_with_name(&buf, &len, &mode, &mtime, ctx, e, df, err, errsz);
-
-	if (rc)
-		return rc;
-	rc = tar_add_data(w, ".dockerignore", mode, clamp(t, mtime), buf, len, err, errsz);
-	free(buf);
-	return rc;
 }
 
 struct pack_session {
@@ -190,10 +125,95 @@ struct pack_session {
 	struct dockerctx ctx;
 	struct outside_df df;
 	struct walk_result res;
-	const struct walk_entry *ignore_entry; /* the sent .dockerignore, when df.data */
+	struct pack_plan plan;
 	uint8_t (*hash)[16]; /* content hashes by res index (pack_hash, or a hashing write) */
 	bool *hashed;
 };
+
+static struct pack_member walked(const struct walk_entry *e, size_t i, const struct tar_options *t)
+{
+	return (struct pack_member){ .e = e, .path = e->path, .len = e->len, .link = e->link,
+				     .link_len = e->link ? strlen(e->link) : 0,
+				     .size = e->type == WT_FILE ? e->size : 0,
+				     .mtime = clamp(t, e->mtime_sec), .at = i, .mode = e->mode & 07777,
+				     .kind = PM_WALKED, .type = e->type };
+}
+
+static struct pack_member generated(const char *path, uint64_t size, uint32_t mode,
+				    int64_t mtime, enum pack_member_kind kind)
+{
+	return (struct pack_member){ .path = path, .len = strlen(path), .size = size,
+				     .mtime = mtime, .at = SIZE_MAX, .mode = mode, .kind = kind,
+				     .type = CTXPACK_ENTRY_FILE };
+}
+
+/* The member plan (pack.h), from the walk: the first sent name of a file
+ * carries its data and later ones link to it (links_first: the builder's
+ * rule); the context's .dockerignore is rewritten in its place and is
+ * never a link; the generated members go last. */
+static int plan_build(struct pack_session *s)
+{
+	const struct walk_result *res = &s->res;
+	const struct tar_options *t = &s->o.tar;
+	const struct dockerctx_input *in = &s->ctx.dockerignore;
+	struct pack_plan *pl = &s->plan;
+	struct links seen = { 0 };
+	bool rewritten = false;
+	size_t nl = strlen(s->df.name);
+	int rc = 0;
+
+	pl->v = malloc((res->n + 2) * sizeof(*pl->v));
+	if (!pl->v)
+		return -ENOMEM;
+	for (size_t i = 0; i < res->n; i++) {
+		const struct walk_entry *e = res->v[i];
+		struct pack_member *m = &pl->v[pl->n];
+		long first;
+		if (!e->sent)
+			continue;
+		pl->n++;
+		*m = walked(e, i, t);
+		if (s->df.data && !rewritten && e->len == 13 && !memcmp(e->path, ".dockerignore", 13)) {
+			rewritten = true;
+			m->kind = PM_IGNORE_REWRITTEN;
+			m->type = CTXPACK_ENTRY_FILE;
+			m->link = NULL;
+			m->link_len = 0;
+			m->size = (in->present ? in->len : e->size) + nl + 2;
+			if (in->present) {
+				m->mode = in->mode;
+				m->mtime = clamp(t, in->mtime);
+			}
+			pl->generated_bytes += nl + 2;
+			continue;
+		}
+		first = links_first(&seen, e, s->o.builder, i);
+		if (first < 0) {
+			rc = -ENOMEM;
+			break;
+		}
+		if (first) {
+			const struct walk_entry *f = res->v[first - 1];
+			m->kind = PM_HARDLINK;
+			m->type = CTXPACK_ENTRY_HARDLINK;
+			m->link = f->path;
+			m->link_len = f->len;
+			m->size = 0;
+		}
+	}
+	links_free(&seen);
+	if (rc || !s->df.data)
+		return rc;
+	/* The name of the Dockerfile on a line of its own. */
+	if (!rewritten)
+		pl->v[pl->n++] = generated(".dockerignore", 13 + nl + 2, 0600,
+					   clamp(t, s->df.mtime), PM_IGNORE_GENERATED);
+	pl->v[pl->n++] = generated(s->df.name, s->df.len, 0600, clamp(t, s->df.mtime),
+				   PM_DOCKERFILE);
+	pl->generated_files = rewritten ? 1 : 2;
+	pl->generated_bytes += s->df.len + (rewritten ? 0 : 13 + nl + 2);
+	return 0;
+}
 
 /* The per-entry hash arrays, allocated on first use. */
 static int want_hashes(struct pack_session *s)
@@ -231,11 +251,12 @@ int pack_open(struct pack_session **out, const struct pack_options *o, char *err
 		pack_close(&s);
 		return rc;
 	}
-	if (s->df.data)
-		for (size_t i = 0; i < s->res.n && !s->ignore_entry; i++)
-			if (s->res.v[i]->sent && s->res.v[i]->len == 13 &&
-			    !memcmp(s->res.v[i]->path, ".dockerignore", 13))
-				s->ignore_entry = s->res.v[i];
+	rc = plan_build(s);
+	if (rc) {
+		snprintf(err, errsz, "out of memory");
+		pack_close(&s);
+		return rc;
+	}
 	*out = s;
 	return 0;
 }
@@ -245,9 +266,9 @@ const struct walk_result *pack_entries(const struct pack_session *s)
 	return &s->res;
 }
 
-const struct walk_entry *pack_ignore_entry(const struct pack_session *s)
+const struct pack_plan *pack_plan(const struct pack_session *s)
 {
-	return s->ignore_entry;
+	return &s->plan;
 }
 
 const struct dockerctx *pack_context(const struct pack_session *s)
@@ -257,19 +278,11 @@ const struct dockerctx *pack_context(const struct pack_session *s)
 
 void pack_generated(const struct pack_session *s, struct pack_report *rep)
 {
-	size_t nl = strlen(s->df.name);
-
 	rep->dockerfile_name[0] = '\0';
-	rep->generated_files = rep->generated_bytes = 0;
-	if (!s->df.data)
-		return;
-	snprintf(rep->dockerfile_name, sizeof(rep->dockerfile_name), "%s", s->df.name);
-	rep->generated_files = 1;
-	rep->generated_bytes = s->df.len + nl + 2; /* the name on its own line */
-	if (!s->ignore_entry) {
-		rep->generated_files++;
-		rep->generated_bytes += 13; /* ".dockerignore" itself is listed too */
-	}
+	if (s->df.data)
+		snprintf(rep->dockerfile_name, sizeof(rep->dockerfile_name), "%s", s->df.name);
+	rep->generated_files = s->plan.generated_files;
+	rep->generated_bytes = s->plan.generated_bytes;
 }
 
 void pack_close(struct pack_session **sp)
@@ -280,108 +293,109 @@ void pack_close(struct pack_session **sp)
 		return;
 	free(s->hash);
 	free(s->hashed);
+	free(s->plan.v);
 	walk_result_release(&s->res);
 	dockerctx_close(&s->ctx);
 	free(s);
 	*sp = NULL;
 }
 
-/* The members in order.  count_only: w counts (no file is opened). */
+/* The content of a generated member (ignore_with_name, or the outside
+ * Dockerfile's bytes): *owned is set when the caller frees *data. */
+static int generated_data(const struct pack_session *s, const struct pack_member *m,
+			  const char **data, char **owned, char *err, size_t errsz)
+{
+	int rc;
+
+	*owned = NULL;
+	if (m->kind == PM_DOCKERFILE) {
+		*data = s->df.data;
+		return 0;
+	}
+	rc = ignore_with_name(owned, &s->ctx, m, &s->df, err, errsz);
+	*data = *owned;
+	return rc;
+}
+
+/* The members in plan order.  count_only: w counts (no file is opened). */
 static int write_members(struct pack_session *s, struct tar_writer *w, bool count_only,
 			 bool hash, struct pack_report *rep, char *err, size_t errsz)
 {
-	const struct walk_result *res = &s->res;
-	const struct tar_options *t = &s->o.tar;
-	struct plan plan = { 0 };
+	const struct pack_plan *pl = &s->plan;
+	const struct walk_entry **v = NULL;
 	struct prefetch *ahead = NULL;
-	int rc;
+	size_t nahead = 0;
+	int rc = 0;
 
 	hash = hash && !count_only;
-	rc = plan_members(res, s->o.builder, s->ignore_entry, &plan);
-	if (!rc && hash)
+	if (hash)
 		rc = want_hashes(s);
+	if (!rc && !count_only) {
+		/* The files read ahead (prefetch.h), in member order. */
+		v = malloc((pl->n ? pl->n : 1) * sizeof(*v));
+		if (!v)
+			rc = -ENOMEM;
+		for (size_t k = 0; v && k < pl->n; k++)
+			if (is_read_ahead(&pl->v[k]))
+				v[nahead++] = pl->v[k].e;
+	}
 	if (!rc && !count_only)
-		rc = prefetch_start(&ahead, s->ctx.rootfd, plan.ahead, plan.nahead, s->o.threads,
-				    hash);
+		rc = prefetch_start(&ahead, s->ctx.rootfd, v, nahead, s->o.threads, hash);
 	if (rc) {
 		snprintf(err, errsz, "cannot start the archiver: %s", strerror(-rc));
 		goto out;
 	}
-	for (size_t i = 0, li = 0; i < res->n; i++) {
-		const struct walk_entry *e = res->v[i];
-		const char *link = NULL;
-		if (!e->sent)
-			continue;
-		if (e == s->ignore_entry) {
-			rc = add_ignore_with_name(w, &s->ctx, e, &s->df, t, err, errsz);
-			if (rc)
-				goto out;
-			rep->entries++;
-			continue;
-		}
-		if (li < plan.nlinks && plan.links[li].i == i)
-			link = res->v[plan.links[li++].first]->path;
-		if (count_only) {
+	for (size_t k = 0; k < pl->n; k++) {
+		const struct pack_member *m = &pl->v[k];
+		const struct walk_entry *e = m->e;
+		const char *link = m->kind == PM_HARDLINK ? m->link : NULL;
+		if (m->kind >= PM_IGNORE_REWRITTEN) {
+			const char *data;
+			char *owned;
+			rc = generated_data(s, m, &data, &owned, err, errsz);
+			if (!rc)
+				rc = tar_add_data(w, m->path, m->mode, m->mtime, data, m->size, err,
+						  errsz);
+			free(owned);
+		} else if (count_only) {
 			struct tar_body none = { .fd = -1 };
 			rc = tar_add_body(w, e, link, &none, err, errsz);
-		} else if (is_read_ahead(e, link)) {
+		} else if (is_read_ahead(m)) {
 			struct tar_body b;
 			rc = prefetch_take(ahead, &b, err, errsz);
 			if (!rc)
 				rc = tar_add_body(w, e, NULL, &b, err, errsz);
 			if (!rc && b.hashed) {
-				memcpy(s->hash[i], b.hash, 16);
-				s->hashed[i] = true;
+				memcpy(s->hash[m->at], b.hash, 16);
+				s->hashed[m->at] = true;
 			}
 			tar_body_free(&b);
 		} else if (hash && e->type == WT_FILE && !link) {
-			rc = tar_add_hash(w, s->ctx.rootfd, e, s->hash[i], err, errsz);
-			s->hashed[i] = !rc;
+			rc = tar_add_hash(w, s->ctx.rootfd, e, s->hash[m->at], err, errsz);
+			s->hashed[m->at] = !rc;
 		} else {
 			rc = tar_add(w, s->ctx.rootfd, e, link, err, errsz);
 		}
 		if (rc)
 			goto out;
 		rep->entries++;
-		if (e->type == WT_FILE && !link)
-			rep->bytes += e->size;
-	}
-	if (s->df.data) {
-		if (!s->ignore_entry) {
-			rc = add_ignore_with_name(w, &s->ctx, NULL, &s->df, t, err, errsz);
-			if (rc)
-				goto out;
-			rep->entries++;
-		}
-		rc = tar_add_data(w, s->df.name, 0600, clamp(t, s->df.mtime), s->df.data, s->df.len,
-				  err, errsz);
-		if (rc)
-			goto out;
-		rep->entries++;
-		rep->bytes += s->df.len;
+		if ((m->kind == PM_WALKED && e->type == WT_FILE) || m->kind == PM_DOCKERFILE)
+			rep->bytes += m->size;
 	}
 out:
 	prefetch_stop(&ahead);
-	plan_free(&plan);
+	free(v);
 	return rc;
 }
 
 /* About the tar's length, for a progress display: a header and the padded
- * data per member (PAX records and the generated members left out). */
-static uint64_t expected_bytes(const struct pack_session *s, uint64_t *members)
+ * data per member (PAX records left out). */
+static uint64_t expected_bytes(const struct pack_session *s)
 {
 	uint64_t n = 1024;
 
-	*members = 0;
-	for (size_t i = 0; i < s->res.n; i++) {
-		const struct walk_entry *e = s->res.v[i];
-		if (!e->sent)
-			continue;
-		++*members;
-		n += 512;
-		if (e->type == WT_FILE)
-			n += (e->size + 511) / 512 * 512;
-	}
+	for (size_t k = 0; k < s->plan.n; k++)
+		n += 512 + (s->plan.v[k].size + 511) / 512 * 512;
 	return n;
 }
 
@@ -416,15 +430,9 @@ int pack_write(struct pack_session *s, int outfd, struct pack_report *rep, char 
 	struct tar_options to = s->o.tar;
 
 	if (s->o.progress && outfd >= 0) {
-		struct pack_report g;
-		uint64_t members, bytes = expected_bytes(s, &members);
-		/* and the members made here (a Dockerfile from outside the
-		 * context, the .dockerignore naming it) */
-		pack_generated(s, &g);
-		bytes += g.generated_files * 512 + (g.generated_bytes + 511) / 512 * 512;
 		to.progress = s->o.progress;
-		atomic_store(&s->o.progress->total, bytes);
-		atomic_store(&s->o.progress->items_total, members + g.generated_files);
+		atomic_store(&s->o.progress->total, expected_bytes(s));
+		atomic_store(&s->o.progress->items_total, s->plan.n);
 		atomic_store(&s->o.progress->phase, PROGRESS_WRITE);
 	}
 	return write_archive(s, outfd, &to, s->o.hash, rep, err, errsz);
@@ -479,18 +487,14 @@ int pack_list(const struct pack_options *o, struct walk_result *out, struct pack
 int pack_hash(struct pack_session *s, const bool *only, struct hashcache *cache,
 	      struct progress *progress, struct hashfiles_stats *stats, char *err, size_t errsz)
 {
-	const struct walk_result *res = &s->res;
+	const struct pack_plan *pl = &s->plan;
 	const struct walk_entry **v = NULL;
 	uint8_t (*out)[16] = NULL;
 	size_t *at = NULL, n = 0;
-	struct plan plan;
-	int rc;
+	int rc = want_hashes(s);
 
-	rc = plan_members(res, s->o.builder, s->ignore_entry, &plan);
-	if (!rc)
-		rc = want_hashes(s);
 	if (!rc) {
-		size_t cap = res->n ? res->n : 1;
+		size_t cap = pl->n ? pl->n : 1;
 		v = malloc(cap * sizeof(*v));
 		out = malloc(cap * sizeof(*out));
 		at = malloc(cap * sizeof(*at));
@@ -501,17 +505,14 @@ int pack_hash(struct pack_session *s, const bool *only, struct hashcache *cache,
 		snprintf(err, errsz, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0, li = 0; i < res->n; i++) {
-		const struct walk_entry *e = res->v[i];
-		if (li < plan.nlinks && plan.links[li].i == i) {
-			li++;
+	/* The members whose content is read from the disk. */
+	for (size_t k = 0; k < pl->n; k++) {
+		const struct pack_member *m = &pl->v[k];
+		if (m->kind != PM_WALKED || m->e->type != WT_FILE || s->hashed[m->at] ||
+		    (only && !only[m->at]))
 			continue;
-		}
-		if (!e->sent || e == s->ignore_entry || e->type != WT_FILE || s->hashed[i] ||
-		    (only && !only[i]))
-			continue;
-		at[n] = i;
-		v[n++] = e;
+		at[n] = m->at;
+		v[n++] = m->e;
 	}
 	if (progress) {
 		uint64_t total = 0;
@@ -528,98 +529,60 @@ int pack_hash(struct pack_session *s, const bool *only, struct hashcache *cache,
 			s->hashed[at[k]] = true;
 		}
 out:
-	plan_free(&plan);
 	free(v);
 	free(out);
 	free(at);
 	return rc;
 }
 
-static char member_type(const struct walk_entry *e)
-{
-	static const char flag[] = { [WT_FILE] = '0', [WT_DIR] = '5', [WT_SYMLINK] = '2',
-				      [WT_FIFO] = '6', [WT_CHR] = '3', [WT_BLK] = '4',
-				      [WT_SOCK] = '0' /* BuildKit: an empty file */ };
-
-	return e->type < sizeof(flag) ? flag[e->type] : '0';
-}
-
-/* A regular file member with its content in memory. */
+/* A regular file member m (size set) with its content in memory. */
 static int add_data_member(int (*fn)(void *arg, const struct member *m), void *arg,
-			   const char *name, uint32_t mode, int64_t mtime, const char *data, size_t len)
+			   struct member *m, const char *data)
 {
-	struct member m = { .path = (char *)name, .len = strlen(name), .type = '0', .mode = mode,
-			    .size = len, .mtime = mtime, .hashed = true };
 	XXH128_canonical_t c;
 
-	XXH128_canonicalFromHash(&c, XXH3_128bits(data, len));
-	memcpy(m.hash, c.digest, 16);
-	return fn(arg, &m);
+	XXH128_canonicalFromHash(&c, XXH3_128bits(data, m->size));
+	memcpy(m->hash, c.digest, 16);
+	m->hashed = true;
+	return fn(arg, m);
 }
 
 int pack_members_each(const struct pack_session *s, int (*fn)(void *arg, const struct member *m),
 		      void *arg, char *err, size_t errsz)
 {
-	const struct walk_result *res = &s->res;
-	const struct tar_options *t = &s->o.tar;
-	struct plan plan;
-	char *buf = NULL;
-	size_t len;
-	uint32_t mode;
-	int64_t mtime;
-	int rc;
+	const struct pack_plan *pl = &s->plan;
+	int rc = 0;
 
-	rc = plan_members(res, s->o.builder, s->ignore_entry, &plan);
-	if (rc) {
-		plan_free(&plan);
-		snprintf(err, errsz, "out of memory");
-		return rc;
-	}
-	for (size_t i = 0, li = 0; i < res->n && !rc; i++) {
-		const struct walk_entry *e = res->v[i];
-		struct member m = { 0 };
-		if (!e->sent)
-			continue;
-		if (e == s->ignore_entry) {
-			rc = ignore_with_name(&buf, &len, &mode, &mtime, &s->ctx, e, &s->df, err,
-					      errsz);
-			if (!rc) {
-				rc = add_data_member(fn, arg, ".dockerignore", mode, clamp(t, mtime),
-						     buf, len);
-				if (rc)
-					snprintf(err, errsz, "out of memory");
-			}
-			free(buf);
-			buf = NULL;
+	for (size_t k = 0; k < pl->n && !rc; k++) {
+		const struct pack_member *p = &pl->v[k];
+		const struct walk_entry *e = p->e;
+		struct member m = { .path = (char *)p->path, .len = p->len, .mode = p->mode,
+				    .size = p->size, .mtime = p->mtime,
+				    .type = member_types[p->type].tar };
+		if (p->kind >= PM_IGNORE_REWRITTEN) {
+			const char *data;
+			char *owned;
+			rc = generated_data(s, p, &data, &owned, err, errsz);
+			if (!rc && (rc = add_data_member(fn, arg, &m, data)))
+				snprintf(err, errsz, "out of memory");
+			free(owned);
 			continue;
 		}
-		m.path = e->path;
-		m.len = e->len;
-		m.type = member_type(e);
-		m.mode = e->mode & 07777;
-		m.mtime = clamp(t, e->mtime_sec);
-		if (li < plan.nlinks && plan.links[li].i == i) {
-			const struct walk_entry *first = res->v[plan.links[li++].first];
-			m.type = '1';
-			m.link = first->path;
-			m.link_len = first->len;
+		if (p->kind == PM_HARDLINK || e->type == WT_SYMLINK) {
+			m.link = (char *)p->link;
+			m.link_len = p->link_len;
 		} else if (e->type == WT_FILE) {
-			if (!s->hash || !s->hashed[i]) {
+			if (!s->hash || !s->hashed[p->at]) {
 				snprintf(err, errsz, "'%s' was not hashed", e->path);
-				rc = -EINVAL;
-				break;
+				return -EINVAL;
 			}
-			m.size = e->size;
 			m.hashed = true;
-			memcpy(m.hash, s->hash[i], 16);
+			memcpy(m.hash, s->hash[p->at], 16);
 		} else if (e->type == WT_SOCK) {
-			XXH128_canonical_t c;
-			XXH128_canonicalFromHash(&c, XXH3_128bits("", 0));
-			m.hashed = true;
-			memcpy(m.hash, c.digest, 16);
-		} else if (e->type == WT_SYMLINK && e->link) {
-			m.link = e->link;
-			m.link_len = strlen(e->link);
+			rc = add_data_member(fn, arg, &m, "");
+			if (rc)
+				snprintf(err, errsz, "out of memory");
+			continue;
 		} else if (e->type == WT_CHR || e->type == WT_BLK) {
 			m.devmajor = e->rdev_major;
 			m.devminor = e->rdev_minor;
@@ -628,22 +591,6 @@ int pack_members_each(const struct pack_session *s, int (*fn)(void *arg, const s
 		if (rc)
 			snprintf(err, errsz, "out of memory");
 	}
-	if (!rc && s->df.data) {
-		if (!s->ignore_entry) {
-			rc = ignore_with_name(&buf, &len, &mode, &mtime, &s->ctx, NULL, &s->df, err,
-					      errsz);
-			if (!rc)
-				rc = add_data_member(fn, arg, ".dockerignore", mode, clamp(t, mtime),
-						     buf, len);
-			free(buf);
-		}
-		if (!rc)
-			rc = add_data_member(fn, arg, s->df.name, 0600, clamp(t, s->df.mtime), s->df.data,
-					     s->df.len);
-		if (rc && !*err)
-			snprintf(err, errsz, "out of memory");
-	}
-	plan_free(&plan);
 	return rc;
 }
 

@@ -48,14 +48,47 @@ struct pack_report {
 struct pack_session;
 struct dockerctx;
 
+/* The member plan: which members the archive holds, in order, worked out
+ * once per session (pack_open, one pass over the walk, one allocation):
+ * the tar writer, the hasher, the manifest (pack_members), `ctxpack ls`
+ * and the library's entries all iterate it. */
+enum pack_member_kind {
+	PM_WALKED,          /* a walk entry, archived from the disk */
+	PM_HARDLINK,        /* a walk entry archived as a link to an earlier member */
+	PM_IGNORE_REWRITTEN, /* the context's .dockerignore with the generated
+				Dockerfile's name appended (at its walk place) */
+	PM_IGNORE_GENERATED, /* a .dockerignore naming it, when the context has none */
+	PM_DOCKERFILE,      /* the Dockerfile from outside the context, last */
+};
+
+struct pack_member {
+	const struct walk_entry *e; /* the walk entry, NULL for a generated member */
+	const char *path;           /* as archived */
+	size_t len;
+	const char *link;   /* a hard link: the first name; a symlink: its target; else NULL */
+	size_t link_len;
+	uint64_t size;      /* data bytes as archived (0 for a hard link, a directory, ...) */
+	int64_t mtime;      /* as archived (clamped with the session's tar options) */
+	size_t at;          /* index of e in pack_entries(), SIZE_MAX when generated */
+	uint32_t mode;      /* permission bits as archived */
+	uint8_t kind;       /* enum pack_member_kind */
+	uint8_t type;       /* enum ctxpack_entry_type: a row of member_types (members.h) */
+};
+
+struct pack_plan {
+	struct pack_member *v;
+	size_t n;
+	uint64_t generated_files; /* PM_IGNORE_GENERATED and PM_DOCKERFILE members */
+	uint64_t generated_bytes; /* their bytes and what PM_IGNORE_REWRITTEN adds */
+};
+
 /* Opens o->dir as a context for o->builder and walks it.  Returns 0 or a
  * negative errno with a message in err. */
 int pack_open(struct pack_session **s, const struct pack_options *o, char *err, size_t errsz);
 const struct walk_result *pack_entries(const struct pack_session *s);
 const struct dockerctx *pack_context(const struct pack_session *s);
-/* The sent .dockerignore that pack rewrites (the name of a Dockerfile from
- * outside the context is appended to it), or NULL. */
-const struct walk_entry *pack_ignore_entry(const struct pack_session *s);
+/* The members the session sends, in archive order. */
+const struct pack_plan *pack_plan(const struct pack_session *s);
 /* The members pack adds beyond the walk (rep's dockerfile_name and generated_*). */
 void pack_generated(const struct pack_session *s, struct pack_report *rep);
 /* Writes the archive into outfd (outfd < 0: only counts its bytes, no file

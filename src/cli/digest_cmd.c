@@ -239,16 +239,9 @@ const struct command manifest_command = {
 
 static const char *type_word(char t)
 {
-	switch (t) {
-	case '0': return "file";
-	case '1': return "hardlink";
-	case '2': return "symlink";
-	case '3': return "char";
-	case '4': return "block";
-	case '5': return "dir";
-	case '6': return "fifo";
-	}
-	return "other";
+	const char *name = member_type_name(t);
+
+	return name ? name : "other";
 }
 
 static void put_path(FILE *out, const char *p, size_t len, bool json)

@@ -359,12 +359,6 @@ out:
 	return rc;
 }
 
-static const char *type_char(uint8_t t)
-{
-	static const char *const c[] = { "f", "d", "l", "p", "c", "b", "s" };
-	return t < 7 ? c[t] : "?";
-}
-
 /* SOURCE:LINE:PATTERN of rule i, or "-"; PATTERN is "<line N>" for an
  * ignore file outside the context (rules_shown). */
 static void print_rule(const ctxpack_rules *r, long i, bool json)
@@ -396,88 +390,92 @@ static const char *verdict_word(enum ctxpack_verdict v)
 	return v == CTXPACK_EXCLUDE ? "excluded" : v == CTXPACK_INCLUDE ? "included" : "none";
 }
 
+/* One line (or JSON object) of `ls`: a walk entry, with m the member it
+ * is archived as (NULL: not sent), or a generated member alone. */
+static void ls_line(const struct pack_args *a, const ctxpack_rules *rules,
+		    const struct walk_entry *e, const struct pack_member *m, bool first)
+{
+	char letter = member_types[m ? m->type : e->type].letter;
+	uint32_t mode = m ? m->mode : e->mode;
+	uint64_t size = m ? m->size : e->size;
+	const char *path = m ? m->path : e->path, *link = m ? m->link : e->link;
+	size_t len = m ? m->len : e->len;
+	bool generated = m && m->kind >= PM_IGNORE_REWRITTEN;
+
+	if (a->json) {
+		fputs(first ? "\n{\"path\":" : ",\n{\"path\":", stdout);
+		json_string(stdout, path, len);
+		printf(",\"type\":\"%c\",\"mode\":\"%04o\",\"size\":%llu", letter, (unsigned)mode,
+		       (unsigned long long)size);
+		if (link) {
+			fputs(",\"link\":", stdout);
+			json_string(stdout, link, strlen(link));
+		}
+		printf(",\"parent_only\":%s", e && e->parent ? "true" : "false");
+		if (a->o.list_all) {
+			printf(",\"sent\":%s,\"verdict\":\"%s\",\"rule\":", m ? "true" : "false",
+			       verdict_word(e ? e->verdict : CTXPACK_NONE));
+			print_rule(rules, !e || e->forced ? -1 : e->rule, true);
+		}
+		if (generated)
+			fputs(",\"generated\":true", stdout);
+		putchar('}');
+		return;
+	}
+	if (a->all)
+		fputs(!m ? "excluded\t" : e && e->parent ? "parent\t" : "sent\t", stdout);
+	if (a->o.list_all) {
+		print_rule(rules, !e || e->forced ? -1 : e->rule, false);
+		putchar('\t');
+	}
+	if (a->long_list)
+		printf("%c %04o %12llu ", letter, (unsigned)mode, (unsigned long long)size);
+	fwrite(path, 1, len, stdout);
+	if (e && e->type == WT_DIR)
+		putchar('/');
+	if (a->long_list && link)
+		printf(" -> %s", link);
+	putchar(a->nul ? '\0' : '\n');
+}
+
 static int cmd_ls(const struct command *cmd, int argc, char **argv)
 {
 	struct pack_args a = { .o = { .builder = CTXPACK_BUILDER_BUILDKIT, .dir = "." } };
-	struct walk_result res;
-	struct pack_report rep;
-	struct dockerctx ctx = { 0 };
-	const ctxpack_rules *rules = NULL;
+	struct pack_session *ps = NULL;
+	const struct walk_result *res;
+	const struct pack_plan *pl;
+	const ctxpack_rules *rules;
 	char err[1024] = "";
-	bool has_ignore = false;
+	size_t k = 0, shown = 0;
 	int first = opts_parse(cmd, argc, argv, pack_opt, &a), rc;
 
 	if (context_arg(cmd, argc, argv, first, &a.o.dir))
 		return first == -2 ? 0 : 2;
-	rc = pack_list(&a.o, &res, &rep, &ctx, err, sizeof(err));
+	rc = pack_open(&ps, &a.o, err, sizeof(err));
 	if (rc) {
 		fprintf(stderr, "ctxpack: %s\n", err);
 		return 1;
 	}
-	rules = ctx.rules;
+	res = pack_entries(ps);
+	pl = pack_plan(ps);
+	rules = pack_context(ps)->rules;
 	if (a.json)
 		fputs("{\"version\":1,\"entries\":[", stdout);
-	for (size_t i = 0; i < res.n; i++) {
-		const struct walk_entry *e = res.v[i];
-		has_ignore |= e->len == 13 && !memcmp(e->path, ".dockerignore", 13) && e->sent;
-		if (a.excluded && e->sent)
-			continue;
-		if (a.json) {
-			fputs(i ? ",\n{\"path\":" : "\n{\"path\":", stdout);
-			json_string(stdout, e->path, e->len);
-			printf(",\"type\":\"%s\",\"mode\":\"%04o\",\"size\":%llu", type_char(e->type),
-			       (unsigned)e->mode, (unsigned long long)e->size);
-			if (e->link) {
-				fputs(",\"link\":", stdout);
-				json_string(stdout, e->link, strlen(e->link));
-			}
-			printf(",\"parent_only\":%s", e->parent ? "true" : "false");
-			if (a.o.list_all) {
-				printf(",\"sent\":%s,\"verdict\":\"%s\",\"rule\":", e->sent ? "true" : "false",
-				       verdict_word(e->verdict));
-				print_rule(rules, e->forced ? -1 : e->rule, true);
-			}
-			putchar('}');
-			continue;
-		}
-		if (a.all)
-			fputs(!e->sent ? "excluded\t" : e->parent ? "parent\t" : "sent\t", stdout);
-		if (a.o.list_all) {
-			print_rule(rules, e->forced ? -1 : e->rule, false);
-			putchar('\t');
-		}
-		if (a.long_list)
-			printf("%s %04o %12llu ", type_char(e->type), (unsigned)e->mode,
-			       (unsigned long long)e->size);
-		fwrite(e->path, 1, e->len, stdout);
-		if (e->type == WT_DIR)
-			putchar('/');
-		if (a.long_list && e->link)
-			printf(" -> %s", e->link);
-		putchar(a.nul ? '\0' : '\n');
+	/* The walk in order (what is not sent too, with --all), each sent
+	 * entry as the member the plan archives it as; the plan's sent
+	 * entries are the walk's, in the walk's order. */
+	for (size_t i = 0; i < res->n; i++) {
+		const struct walk_entry *e = res->v[i];
+		const struct pack_member *m = e->sent ? &pl->v[k++] : NULL;
+		if (!a.excluded || !m)
+			ls_line(&a, rules, e, m, !shown++);
 	}
 	/* What pack adds for a Dockerfile outside the context, last. */
-	for (int k = 0; rep.dockerfile_name[0] && !a.excluded && k < 2; k++) {
-		const char *name = k ? rep.dockerfile_name : ".dockerignore";
-		if (!k && has_ignore)
-			continue;
-		if (a.json) {
-			fputs(res.n || k ? ",\n{\"path\":" : "\n{\"path\":", stdout);
-			json_string(stdout, name, strlen(name));
-			fputs(",\"type\":\"f\",\"mode\":\"0600\",\"generated\":true}", stdout);
-			continue;
-		}
-		if (a.all)
-			fputs("sent\t-\t", stdout);
-		if (a.long_list)
-			printf("f 0600 %12s ", "-");
-		fputs(name, stdout);
-		putchar(a.nul ? '\0' : '\n');
-	}
+	for (; k < pl->n && !a.excluded; k++)
+		ls_line(&a, rules, NULL, &pl->v[k], !shown++);
 	if (a.json)
 		fputs("\n]}\n", stdout);
-	walk_result_release(&res);
-	dockerctx_close(&ctx);
+	pack_close(&ps);
 	if (fflush(stdout) || ferror(stdout)) {
 		fprintf(stderr, "ctxpack: cannot write output: %s\n", strerror(errno));
 		return 1;
@@ -516,9 +514,14 @@ const struct command ls_command = {
 	"STATUS is sent, parent (an excluded directory sent because something below\n"
 	"it is) or excluded; RULE is SOURCE:LINE:PATTERN of the deciding rule, or -.\n"
 	"An excluded directory the walk never enters is listed once, without its\n"
-	"contents.  With --json: {\"version\":1,\"entries\":[{\"path\", \"type\"\n"
-	"(f d l p c b s), \"mode\", \"size\", \"link\", \"parent_only\", and with --all or\n"
-	"--excluded \"sent\", \"verdict\", \"rule\" {source,line,pattern} or null}]}.\n",
+	"contents.  Sent entries show the member as archived (as the manifest does):\n"
+	"type h is a hard link to an earlier member (-l: '-> FIRST', size 0); the\n"
+	".dockerignore that names a Dockerfile from outside the context, and the\n"
+	"members generated for it, with their archived mode and size.\n"
+	"With --json: {\"version\":1,\"entries\":[{\"path\", \"type\"\n"
+	"(f d l p c b s h), \"mode\", \"size\", \"link\", \"parent_only\", with --all or\n"
+	"--excluded \"sent\", \"verdict\", \"rule\" {source,line,pattern} or null, and\n"
+	"\"generated\": true on what ctxpack writes}]}.\n",
 	ls_opts,
 	cmd_ls,
 	OPT_PATH_DIR, /* operands */

@@ -579,6 +579,15 @@ static int run_ls(const struct args *a, char *digest, char *err, size_t errsz)
 	}
 	for (size_t i = 0; i < res->npruned; i++)
 		fold_u64(&x, res->pruned[i].files ^ res->pruned[i].bytes << 20);
+	/* What `ls` lists as sent: the member plan. */
+	for (size_t k = 0; k < pack_plan(s)->n; k++) {
+		const struct pack_member *m = &pack_plan(s)->v[k];
+		fold(&x, m->path, m->len);
+		fold_u64(&x, (uint64_t)m->type << 56 | (uint64_t)m->kind << 48 | m->mode);
+		fold_u64(&x, m->size);
+		if (m->link)
+			fold(&x, m->link, m->link_len + 1);
+	}
 	fold(&x, &st.scanned, sizeof(st.scanned));
 	fold(&x, &st.sent, sizeof(st.sent));
 	fold(&x, &st.excluded, sizeof(st.excluded));
