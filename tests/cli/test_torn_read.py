@@ -31,9 +31,6 @@ import threading
 import time
 import zlib
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "oracle"))
-import record  # noqa: E402
 import tap  # noqa: E402
 
 CTXPACK = os.path.abspath(sys.argv[1])
@@ -67,18 +64,14 @@ def rewrite(path):
 
 
 def tar_of(out, gzip):
-    """The tar stream and how it ends (record.parse_tar: "eof" is complete)."""
+    """The tar stream and how it ends (tap.read_tar: "eof" is complete)."""
     if gzip:
         d = zlib.decompressobj(wbits=31)
         try:
             out = d.decompress(out)
         except zlib.error:
             out = b""
-    try:
-        members, end = record.parse_tar(out)
-    except ValueError as e:
-        members, end = [], "unparsable: %s" % e
-    return members, end
+    return tap.read_tar(out)
 
 
 def says_changed(err):

@@ -30,9 +30,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "cli"))
-sys.path.insert(0, os.path.join(HERE, "..", "oracle"))
 import tap  # noqa: E402
-import record  # noqa: E402
 
 CTXPACK = os.path.abspath(sys.argv[1])
 ENV = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
@@ -62,13 +60,6 @@ def one_line(err, *words):
     """Exactly one message line, holding every word."""
     ls = lines(err)
     return len(ls) == 1 and all(w.encode() in ls[0] for w in words)
-
-
-def tar_end(data):
-    try:
-        return record.parse_tar(data)[1]
-    except ValueError as e:
-        return "unparsable (%s)" % e
 
 
 def small_tree():
@@ -139,8 +130,8 @@ def test_full_fs(ctx):
         data = open(cut, "rb").read()
         tap.check(names[3], rc == 1 and one_line(err, "No space left on device")
                   and 0 < len(data) < len(full) and full.startswith(data)
-                  and not tar_end(data).startswith("eof"),
-                  (rc, err, len(data), len(full), tar_end(data)))
+                  and not tap.tar_end(data).startswith("eof"),
+                  (rc, err, len(data), len(full), tap.tar_end(data)))
         os.unlink(cut)
 
         # The cache directory and the old outputs exist; the file system is
@@ -267,8 +258,8 @@ def test_signal_pipe(big):
         tap.check("%s while pack writes into a pipe: killed by it (a shell says %d), the reader"
                   " gets a stream without the end-of-archive blocks" % (sig.name, code),
                   p.returncode == -sig and len(head) == 65536
-                  and not tar_end(data).startswith("eof"),
-                  (p.returncode, len(data), tar_end(data), p.stderr.read()))
+                  and not tap.tar_end(data).startswith("eof"),
+                  (p.returncode, len(data), tap.tar_end(data), p.stderr.read()))
 
 
 def strace_cmd(outdir):
