@@ -35,7 +35,8 @@ run_suite() { # builddir meson-setup-args... -- meson-test-args...
 	local setup=()
 	while [ $# -gt 0 ] && [ "$1" != "--" ]; do setup+=("$1"); shift; done
 	shift
-	rm -f "$dir"/meson-logs/testlog.json # a failed build must not count an old run
+	# a failed build must not count an old run (`--setup S` logs to testlog-S.json)
+	rm -f "$dir"/meson-logs/testlog.json "$dir"/meson-logs/testlog-*.json
 	if [ ! -d "$dir" ]; then
 		meson setup "$dir" "${setup[@]}" >/dev/null || return 1
 	fi
@@ -127,7 +128,7 @@ if ! command -v docker >/dev/null; then
 		"(the '# SKIP' lines above); the recorded expectations still ran" >&2
 fi
 
-summarize build-test/meson-logs/testlog.json build-asan/meson-logs/testlog.json \
+summarize build-test/meson-logs/testlog-full.json build-asan/meson-logs/testlog-full.json \
 	build-tsan/meson-logs/testlog.json build-test/meson-logs/valgrind-valgrind.json \
 	build-test/meson-logs/install-check.txt build-test/meson-logs/dist-check.txt
 exit $status
