@@ -197,7 +197,8 @@ def test_digest(label, mutate, want):
     p = subprocess.Popen(["strace", "-f", "-qq", "-o", "/dev/null", "-P", path,
                           "-e", "trace=read", "-e", "inject=read:delay_enter=1000000:when=2",
                           CTXPACK, "digest", "--no-cache", "-j", "1", "."], cwd=d,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=tap.under_strace(ENV))
     deadline = time.monotonic() + 60
     pos = None
     while time.monotonic() < deadline and p.poll() is None:

@@ -36,16 +36,6 @@ CTXPACK = os.path.abspath(sys.argv[1])
 ENV = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
 
 
-def under_strace(env):
-    """env for ctxpack traced by strace: in an ASan build LeakSanitizer
-    refuses to run under ptrace (a fatal error at exit), so leak checking
-    is off there; everything else ASan checks stays on."""
-    env = dict(env)
-    env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS", ""),
-                                                 "detect_leaks=0"]))
-    return env
-
-
 def run(args, stdout=subprocess.PIPE, env=None, cwd=None):
     p = subprocess.run([CTXPACK] + args, stdout=stdout, stderr=subprocess.PIPE,
                        env=env or ENV, cwd=cwd, timeout=120)
@@ -282,7 +272,7 @@ def test_signal_named_tmp(ctx, big):
     rc, full, _ = run(["pack", ctx])
     target = os.path.join(outdir, "x.tar")
     p = subprocess.run(strace_cmd(outdir) + ["pack", "-o", target, ctx], stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, env=under_strace(ENV), timeout=120)
+                       stderr=subprocess.PIPE, env=tap.under_strace(ENV), timeout=120)
     ok = p.returncode == 0 and os.listdir(outdir) == ["x.tar"] and open(target, "rb").read() == full
     if p.returncode != 0 and b"ptrace" in p.stderr:
         for n in names:
@@ -294,7 +284,7 @@ def test_signal_named_tmp(ctx, big):
         s = subprocess.Popen(strace_cmd(outdir) + ["pack", "--compress=zstd", "--level=19", "-o",
                                                    os.path.join(outdir, "y.tar.zst"), big],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             env=under_strace(ENV))
+                             env=tap.under_strace(ENV))
         seen, child = None, None
         end = time.monotonic() + 30
         while time.monotonic() < end and s.poll() is None and not (seen and child):
@@ -355,7 +345,7 @@ def test_digest_signals(ctx):
                         "trace=rename,renameat,renameat2", "-e",
                         "inject=rename,renameat,renameat2:error=EIO:signal=INT", CTXPACK,
                         "digest", ctx], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       env=under_strace(env),
+                       env=tap.under_strace(env),
                        timeout=120)
     if p.returncode != -signal.SIGINT and b"ptrace" in p.stderr:
         tap.skip(name, "strace cannot trace here (%s)" % p.stderr.decode(errors="replace")[:80])

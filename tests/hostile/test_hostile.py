@@ -674,7 +674,7 @@ def deep_opens(root, levels):
             p = subprocess.run([strace, "-f", "-c", "-e", "trace=openat,openat2", "-o",
                                 log.name, CTXPACK, "ls", "."], cwd=root,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               preexec_fn=limit, timeout=900)
+                               env=tap.under_strace(os.environ), preexec_fn=limit, timeout=900)
             opens = sum(int(m.group(1)) for m in
                         re.finditer(rb"^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?openat2?$",
                                     open(log.name, "rb").read(), re.M))
