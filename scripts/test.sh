@@ -1,28 +1,32 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: a build with warnings as errors, every test;
-# every test again under AddressSanitizer and UndefinedBehaviorSanitizer
-# but the comparisons with the live docker CLI (suite live: minutes spent
-# mostly in docker; the normal build runs them); the unit and CLI tests
-# (the walker, read-ahead, hashing threads) under ThreadSanitizer; the
-# in-process unit tests under valgrind; the installed tree and the release
-# tarball (scripts/check_install.sh, scripts/check_dist.sh).  Ends with
-# "N passed, N failed".
+# Runs the whole test suite, what CI runs (.ci/run), each check at least
+# once and each slow one (tests/meson.build: suite 'slow') only where it
+# checks most: a build with warnings as errors runs the quick set, the
+# comparisons with the live docker CLI (suite live, only here), fault-cli
+# and the memory bounds of the hostile trees (hostile-memory); the same
+# tests again under AddressSanitizer and UndefinedBehaviorSanitizer, but
+# live, and with them the hostile trees and the fault-injection sweep; the
+# unit and CLI tests (the walker, read-ahead, hashing threads) under
+# ThreadSanitizer; the in-process unit tests under valgrind; the installed
+# tree and the release tarball (scripts/check_install.sh,
+# scripts/check_dist.sh: built from scratch, the quick set run).
+# tests/README.md says which suite covers which change and which
+# configuration runs it.  Ends with "N passed, N failed, N skipped"; exit
+# status 1 if anything failed.
+#
+#   scripts/test.sh           the whole run (CI)
+#   scripts/test.sh --quick   the quick set (`meson test`'s default setup:
+#                             no slow suite, no live docker) in build-test
 set -uo pipefail
 cd "$(dirname "$0")/.."
+quick=
+case ${1-} in
+--quick) quick=1 ;;
+"") ;;
+*) echo "usage: scripts/test.sh [--quick]" >&2; exit 2 ;;
+esac
 
 scripts/install-deps.sh || exit 1
-
-# The project's own engine (scripts/engine.sh: dockerd + BuildKit from
-# Debian's packages, unpacked privately) for the suite 'engine', which reads
-# CTXPACK_ENGINE_HOST and skips visibly without it.  Stopped at exit when
-# this run started it.
-scripts/engine.sh status >/dev/null 2>&1 || trap 'scripts/engine.sh stop' EXIT
-if scripts/engine.sh fetch && scripts/engine.sh start; then
-	eval "$(scripts/engine.sh env --tests)"
-else
-	echo "NOTE: no engine (scripts/engine.sh fetch or start failed, see above): the" \
-		"suite 'engine' skips its builds" >&2
-fi
 
 status=0
 run_suite() { # builddir meson-setup-args... -- meson-test-args...
@@ -30,7 +34,8 @@ run_suite() { # builddir meson-setup-args... -- meson-test-args...
 	local setup=()
 	while [ $# -gt 0 ] && [ "$1" != "--" ]; do setup+=("$1"); shift; done
 	shift
-	rm -f "$dir"/meson-logs/testlog.json # a failed build must not count an old run
+	# a failed build must not count an old run (`--setup S` logs to testlog-S.json)
+	rm -f "$dir"/meson-logs/testlog.json "$dir"/meson-logs/testlog-*.json
 	if [ ! -d "$dir" ]; then
 		meson setup "$dir" "${setup[@]}" >/dev/null || return 1
 	fi
@@ -38,46 +43,8 @@ run_suite() { # builddir meson-setup-args... -- meson-test-args...
 	meson test -C "$dir" --print-errorlogs "$@"
 }
 
-run_suite build-test -Dwerror=true -- || status=1
-run_suite build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false \
-	-Dbuildtype=debug -- --no-suite live || status=1
-run_suite build-tsan -Dwerror=true -Db_sanitize=thread -Db_lundef=false \
-	-Dbuildtype=debug -- --suite unit --suite cli || status=1
-# valgrind: the in-process unit tests of build-test (errors and definite
-# leaks fail them; see tests/meson.build), logged apart from the plain run.
-rm -f build-test/meson-logs/valgrind-valgrind.json
-if command -v valgrind >/dev/null; then
-	meson test -C build-test --setup valgrind --suite unit --print-errorlogs \
-		--logbase valgrind || status=1
-else
-	echo "valgrind not installed: the valgrind run is skipped" >&2
-fi
-
-# What a user does after installing (man, completions, the library and
-# its example through pkg-config, a pipe into docker build), and the
-# release tarball built and tested from scratch: scripted checks, one
-# "ok"/"not ok" line each, counted below.
-scripted() { # script log: runs it, and a failure its lines do not show is one
-	local rc
-	"$1" build-test | tee "$2"
-	rc=${PIPESTATUS[0]}
-	if [ "$rc" -ne 0 ]; then
-		status=1
-		grep -q '^not ok ' "$2" || echo "not ok - $1 exited $rc" | tee -a "$2"
-	fi
-}
-scripted scripts/check_install.sh build-test/meson-logs/install-check.txt
-scripted scripts/check_dist.sh build-test/meson-logs/dist-check.txt
-scripted scripts/check_format.sh build-test/meson-logs/format-check.txt
-if ! command -v docker >/dev/null; then
-	echo "NOTE: the docker CLI is not installed: every comparison with it was skipped" \
-		"(the '# SKIP' lines above); the recorded expectations still ran" >&2
-fi
-
-python3 - build-test/meson-logs/testlog.json build-asan/meson-logs/testlog.json \
-	build-tsan/meson-logs/testlog.json build-test/meson-logs/valgrind-valgrind.json \
-	build-test/meson-logs/install-check.txt build-test/meson-logs/dist-check.txt \
-	build-test/meson-logs/format-check.txt <<'PY'
+summarize() { # logs...: prints "N passed, N failed, N skipped"
+	python3 - "$@" <<'PY'
 import json, sys, os
 passed = failed = skipped = 0
 for log in sys.argv[1:]:
@@ -110,4 +77,78 @@ for log in sys.argv[1:]:
             failed += 1
 print(f"{passed} passed, {failed} failed, {skipped} skipped")
 PY
+}
+
+if [ -n "$quick" ]; then
+	run_suite build-test -Dwerror=true -- || status=1
+	summarize build-test/meson-logs/testlog.json
+	exit $status
+fi
+
+# The project's own engine (scripts/engine.sh: dockerd + BuildKit from
+# Debian's packages, unpacked privately) for the suite 'engine' and the
+# live re-checks of tests/vectors/used.jsonl, which read
+# CTXPACK_ENGINE_HOST and skip visibly without it; they build on it in
+# build-test only (the sanitizer runs get no engine: docker does the work
+# there, not ctxpack).  Stopped at exit when this run started it.
+scripts/engine.sh status >/dev/null 2>&1 || trap 'scripts/engine.sh stop' EXIT
+engine_env=
+if scripts/engine.sh fetch && scripts/engine.sh start; then
+	engine_env=$(scripts/engine.sh env --tests)
+else
+	echo "NOTE: no engine (scripts/engine.sh fetch or start failed, see above): the" \
+		"suite 'engine' skips its builds" >&2
+fi
+
+# The slow tests (tests/meson.build: suite 'slow') run where they check
+# most, each hostile tree once: here the two whose memory bounds only a
+# build without a sanitizer asserts (hostile-memory: the million files,
+# the 100,000 hard links) and fault-cli (its RLIMIT_AS sweep needs a build
+# without a sanitizer; it runs under both sanitizers too, without that
+# sweep); under ASan+UBSan the other hostile trees and the fault-injection
+# sweep (once: not again under TSan, whose unit and CLI runs keep the
+# threads' normal paths).
+(eval "$engine_env"; run_suite build-test -Dwerror=true -- --setup full --no-suite hostile \
+	--no-suite fault-sweep) || status=1
+HOSTILE_SKIP=1,5 run_suite build-asan -Dwerror=true -Db_sanitize=address,undefined \
+	-Db_lundef=false -Dbuildtype=debug -- --setup full --no-suite live --no-suite engine \
+	--no-suite fault-cli || status=1
+run_suite build-tsan -Dwerror=true -Db_sanitize=thread -Db_lundef=false \
+	-Dbuildtype=debug -- --suite unit --suite cli --no-suite fault-sweep --no-suite fault-cli \
+	|| status=1
+# valgrind: the in-process unit tests of build-test (errors and definite
+# leaks fail them; see tests/meson.build), logged apart from the plain run.
+rm -f build-test/meson-logs/valgrind-valgrind.json
+if command -v valgrind >/dev/null; then
+	meson test -C build-test --setup valgrind --suite unit --print-errorlogs \
+		--logbase valgrind || status=1
+else
+	echo "valgrind not installed: the valgrind run is skipped" >&2
+fi
+
+# What a user does after installing (man, completions, the library and
+# its example through pkg-config, a pipe into docker build), and the
+# release tarball built and tested from scratch: scripted checks, one
+# "ok"/"not ok" line each, counted below.
+scripted() { # script log: runs it, and a failure its lines do not show is one
+	local rc
+	"$1" build-test | tee "$2"
+	rc=${PIPESTATUS[0]}
+	if [ "$rc" -ne 0 ]; then
+		status=1
+		grep -q '^not ok ' "$2" || echo "not ok - $1 exited $rc" | tee -a "$2"
+	fi
+}
+scripted scripts/check_install.sh build-test/meson-logs/install-check.txt
+scripted scripts/check_dist.sh build-test/meson-logs/dist-check.txt
+scripted scripts/check_format.sh build-test/meson-logs/format-check.txt
+if ! command -v docker >/dev/null; then
+	echo "NOTE: the docker CLI is not installed: every comparison with it was skipped" \
+		"(the '# SKIP' lines above); the recorded expectations still ran" >&2
+fi
+
+summarize build-test/meson-logs/testlog-full.json build-asan/meson-logs/testlog-full.json \
+	build-tsan/meson-logs/testlog.json build-test/meson-logs/valgrind-valgrind.json \
+	build-test/meson-logs/install-check.txt build-test/meson-logs/dist-check.txt \
+	build-test/meson-logs/format-check.txt
 exit $status

@@ -18,21 +18,22 @@ import signal
 import subprocess
 import sys
 import tarfile
-import tempfile
 import threading
 import time
 import tty
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "oracle"))
 import fakeengine  # noqa: E402
 import fuzz_docker  # noqa: E402
 import record  # noqa: E402
+import tap  # noqa: E402
+check = tap.check
+skip = tap.skip
 
 CTXPACK = os.path.abspath(sys.argv[1])
 NOBODY = 65534
-results = []
-cleanup = []
 
 
 def clean_env(extra=None):
@@ -49,34 +50,13 @@ def run(args, cwd=None, stdin=b"", env=None, stdout=subprocess.PIPE, preexec_fn=
     return p.returncode, p.stdout, p.stderr
 
 
-def check(name, cond, detail="", todo=""):
-    results.append((name, bool(cond), "", detail, todo))
-
-
-def skip(name, reason):
-    results.append((name, True, reason, "", ""))
-
-
 def mkdtemp(prefix="ctxpack-pack-"):
-    d = tempfile.mkdtemp(prefix=prefix)
-    os.chmod(d, 0o755)
-    cleanup.append(d)
-    return d
+    return tap.mkdtemp(prefix)
 
 
 def tree(files, ignore=None, root=None):
-    """files: {path (str or bytes): content bytes}.  Returns the dir."""
-    d = root or mkdtemp()
-    for path, content in files.items():
-        full = os.path.join(os.fsencode(d), os.fsencode(path))
-        os.makedirs(os.path.dirname(full), exist_ok=True)
-        with open(full, "wb") as f:
-            f.write(content)
-        os.chmod(full, 0o644)
-    if ignore is not None:
-        with open(os.path.join(d, ".dockerignore"), "wb") as f:
-            f.write(ignore)
-    return d
+    """files: {path (str or bytes): content bytes}, mode 0644.  Returns the dir."""
+    return tap.tree(files, ignore, "ctxpack-pack-", mode=0o644, root=root)
 
 
 def leftovers(d):
@@ -680,21 +660,7 @@ def main():
         rc, out, err = run(["pack", "--builder=" + builder, "."], cwd=d)
         test_ls(d, builder, out, "hard links, symlinks and exceptions")
 
-    print("1..%d" % len(results))
-    failed = 0
-    for i, (name, ok, reason, detail, todo) in enumerate(results, 1):
-        if reason:
-            print("ok %d - %s # SKIP %s" % (i, name, reason))
-            continue
-        print("%s %d - %s%s" % ("ok" if ok else "not ok", i, name,
-                                " # TODO " + todo if todo else ""))
-        if not ok:
-            failed += 0 if todo else 1
-            for line in repr(detail)[:800].splitlines():
-                print("# " + line)
-    for d in cleanup:
-        record.remove_tree(d)
-    return 1 if failed else 0
+    return tap.finish(800)
 
 
 if __name__ == "__main__":

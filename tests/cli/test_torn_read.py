@@ -33,9 +33,6 @@ import threading
 import time
 import zlib
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "oracle"))
-import record  # noqa: E402
 import tap  # noqa: E402
 
 CTXPACK = os.path.abspath(sys.argv[1])
@@ -69,17 +66,14 @@ def rewrite(path):
 
 
 def tar_of(out, gzip):
-    """The tar stream and how it ends (record.parse_tar: "eof" is complete)."""
+    """The tar stream and how it ends (tap.read_tar: "eof" is complete)."""
     if gzip:
         d = zlib.decompressobj(wbits=31)
         try:
             out = d.decompress(out)
         except zlib.error:
             out = b""
-    try:
-        members, end = record.parse_tar(out)
-    except ValueError as e:
-        members, end = [], "unparsable: %s" % e
+    members, end = tap.read_tar(out)
     if end.startswith("eof"):  # a complete stream: the members' contents too
         with tarfile.open(fileobj=io.BytesIO(out)) as t:
             data = {i.name: t.extractfile(i).read() for i in t if i.isfile()}
@@ -214,7 +208,8 @@ def test_digest(label, mutate, want):
     p = subprocess.Popen(["strace", "-f", "-qq", "-o", "/dev/null", "-P", path,
                           "-e", "trace=read", "-e", "inject=read:delay_enter=1000000:when=2",
                           CTXPACK, "digest", "--no-cache", "-j", "1", "."], cwd=d,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=tap.under_strace(ENV))
     deadline = time.monotonic() + 60
     pos = None
     while time.monotonic() < deadline and p.poll() is None:

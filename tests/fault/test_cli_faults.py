@@ -30,22 +30,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "cli"))
-sys.path.insert(0, os.path.join(HERE, "..", "oracle"))
 import tap  # noqa: E402
-import record  # noqa: E402
 
 CTXPACK = os.path.abspath(sys.argv[1])
 ENV = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
-
-
-def under_strace(env):
-    """env for ctxpack traced by strace: in an ASan build LeakSanitizer
-    refuses to run under ptrace (a fatal error at exit), so leak checking
-    is off there; everything else ASan checks stays on."""
-    env = dict(env)
-    env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS", ""),
-                                                 "detect_leaks=0"]))
-    return env
 
 
 def run(args, stdout=subprocess.PIPE, env=None, cwd=None):
@@ -62,13 +50,6 @@ def one_line(err, *words):
     """Exactly one message line, holding every word."""
     ls = lines(err)
     return len(ls) == 1 and all(w.encode() in ls[0] for w in words)
-
-
-def tar_end(data):
-    try:
-        return record.parse_tar(data)[1]
-    except ValueError as e:
-        return "unparsable (%s)" % e
 
 
 def small_tree():
@@ -139,8 +120,8 @@ def test_full_fs(ctx):
         data = open(cut, "rb").read()
         tap.check(names[3], rc == 1 and one_line(err, "No space left on device")
                   and 0 < len(data) < len(full) and full.startswith(data)
-                  and not tar_end(data).startswith("eof"),
-                  (rc, err, len(data), len(full), tar_end(data)))
+                  and not tap.tar_end(data).startswith("eof"),
+                  (rc, err, len(data), len(full), tap.tar_end(data)))
         os.unlink(cut)
 
         # The cache directory and the old outputs exist; the file system is
@@ -225,7 +206,7 @@ def test_zstd_memory(big):
         return
     import resource
     bad, fails, oks = [], 0, 0
-    for mib in range(40, 720, 30):
+    for mib in range(40, 720, 60):
         def limit(mib=mib):
             resource.setrlimit(resource.RLIMIT_AS, (mib << 20, mib << 20))
         p = subprocess.run([CTXPACK, "pack", "--compress=zstd", "--level", "19", "-j", "2",
@@ -267,8 +248,8 @@ def test_signal_pipe(big):
         tap.check("%s while pack writes into a pipe: killed by it (a shell says %d), the reader"
                   " gets a stream without the end-of-archive blocks" % (sig.name, code),
                   p.returncode == -sig and len(head) == 65536
-                  and not tar_end(data).startswith("eof"),
-                  (p.returncode, len(data), tar_end(data), p.stderr.read()))
+                  and not tap.tar_end(data).startswith("eof"),
+                  (p.returncode, len(data), tap.tar_end(data), p.stderr.read()))
 
 
 def strace_cmd(outdir):
@@ -291,7 +272,7 @@ def test_signal_named_tmp(ctx, big):
     rc, full, _ = run(["pack", ctx])
     target = os.path.join(outdir, "x.tar")
     p = subprocess.run(strace_cmd(outdir) + ["pack", "-o", target, ctx], stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, env=under_strace(ENV), timeout=120)
+                       stderr=subprocess.PIPE, env=tap.under_strace(ENV), timeout=120)
     ok = p.returncode == 0 and os.listdir(outdir) == ["x.tar"] and open(target, "rb").read() == full
     if p.returncode != 0 and b"ptrace" in p.stderr:
         for n in names:
@@ -303,7 +284,7 @@ def test_signal_named_tmp(ctx, big):
         s = subprocess.Popen(strace_cmd(outdir) + ["pack", "--compress=zstd", "--level=19", "-o",
                                                    os.path.join(outdir, "y.tar.zst"), big],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             env=under_strace(ENV))
+                             env=tap.under_strace(ENV))
         seen, child = None, None
         end = time.monotonic() + 30
         while time.monotonic() < end and s.poll() is None and not (seen and child):
@@ -363,7 +344,7 @@ def test_digest_signals(ctx):
                         "trace=rename,renameat,renameat2", "-e",
                         "inject=rename,renameat,renameat2:error=EIO:signal=INT", CTXPACK,
                         "digest", ctx], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       env=under_strace(env),
+                       env=tap.under_strace(env),
                        timeout=120)
     if p.returncode != -signal.SIGINT and b"ptrace" in p.stderr:
         tap.skip(name, "strace cannot trace here (%s)" % p.stderr.decode(errors="replace")[:80])

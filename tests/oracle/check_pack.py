@@ -24,7 +24,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import record  # noqa: E402
@@ -121,8 +120,7 @@ def compare_outside(exp, rc, out, err):
 def check(args, case):
     if "expect" not in case:
         return "fail", ["no expectation recorded"]
-    tmp = tempfile.mkdtemp(prefix="ctxpack-pack-")
-    try:
+    with record.scratch("ctxpack-pack-") as tmp:
         try:
             ctx = record.materialize(case, tmp)
         except (record.Unbuildable, OSError) as e:
@@ -130,8 +128,6 @@ def check(args, case):
         rc, out, err = run_pack(args.ctxpack, args.builder, ctx,
                                 dockerfile_arg(case.get("args", [])), case.get("user"))
         problems = compare(case, args.builder, rc, out, err)
-    finally:
-        record.remove_tree(tmp)
     return ("fail", problems) if problems else ("pass", [])
 
 

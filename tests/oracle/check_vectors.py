@@ -41,7 +41,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -209,8 +208,7 @@ def check_ctxpack(args, case, exp):
     # A case with "user" runs ctxpack as that uid when we are root; any
     # other non-root user meets the same permission errors.
     user = case.get("user")
-    tmp = tempfile.mkdtemp(prefix="ctxcheck.")
-    try:
+    with record.scratch("ctxcheck.") as tmp:
         try:
             ctx = record.materialize(case, tmp)
         except (record.Unbuildable, PermissionError, OSError) as e:
@@ -243,8 +241,6 @@ def check_ctxpack(args, case, exp):
                                    "%r and exited 0" % exp["docker_log"][0]])
         else:
             res = compare_members(case, args.builder, paths, rc, out, err)
-    finally:
-        record.remove_tree(tmp)
     return res
 
 

@@ -54,7 +54,6 @@ import os
 import random
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -515,8 +514,7 @@ class Stats:
 
 def run_one(args, case, pool, stats):
     """Return (status, detail, expect)."""
-    tmp = tempfile.mkdtemp(prefix="ctxfuzz.")
-    try:
+    with record.scratch("ctxfuzz.") as tmp:
         ctx = record.materialize(case, tmp)
         res = pool.get().docker_build(ctx, case.get("args", []))
         with stats.lock:
@@ -538,8 +536,6 @@ def run_one(args, case, pool, stats):
         o = check_vectors.compare_members(c, args.builder, paths, rc, out,
                                           err)
         return o.status, o.detail, exp
-    finally:
-        record.remove_tree(tmp)
 
 
 def expect_error(exp):
@@ -556,8 +552,7 @@ def expect_error(exp):
 
 def run_one_pack(args, case, pool, stats):
     """--mode pack: docker's tar vs `ctxpack pack --builder=classic`."""
-    tmp = tempfile.mkdtemp(prefix="ctxfuzz.")
-    try:
+    with record.scratch("ctxfuzz.") as tmp:
         try:
             ctx = record.materialize(case, tmp)
         except record.Unbuildable as e:
@@ -587,8 +582,6 @@ def run_one_pack(args, case, pool, stats):
         if problems:
             return "fail", problems, exp
         return "pass", [], exp
-    finally:
-        record.remove_tree(tmp)
 
 
 def main(argv=None):

@@ -76,7 +76,9 @@ import threading
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cli"))
 import fakeengine  # noqa: E402
+from tap import remove_tree, scratch  # noqa: E402,F401: the tests' shared helpers
 
 MTIME_NS = 1700000000123456789
 EXIT_SKIP = 77
@@ -237,29 +239,6 @@ def materialize(case, tmp):
         os.chmod(p, modes[p])
     os.chmod(ctx, 0o755)
     return ctx
-
-
-def remove_tree(tmp):
-    """rmtree that copes with 0000 directories left by permission cases."""
-    def fix(func, path, exc):
-        try:
-            os.chmod(os.path.dirname(path), 0o755)
-            os.chmod(path, 0o755)
-        except OSError:
-            pass
-        try:
-            func(path)
-        except OSError:
-            pass
-    for dirpath, dirnames, _ in os.walk(tmp):
-        for d in dirnames:
-            p = os.path.join(dirpath, d)
-            if not os.path.islink(p):
-                try:
-                    os.chmod(p, 0o755)
-                except OSError:
-                    pass
-    shutil.rmtree(tmp, onerror=fix)
 
 
 def walk_paths(ctx):

@@ -27,7 +27,6 @@ import gzip
 import os
 import subprocess
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "oracle"))
@@ -51,21 +50,17 @@ def member_paths(data):
 
 
 def docker_tar(engine, case):
-    tmp = tempfile.mkdtemp(prefix="dtb.")
-    try:
+    with record.scratch("dtb.") as tmp:
         ctx = record.materialize(case, tmp)
         res = engine.docker_build(ctx, case.get("args", []))
         if res.tar is None:
             raise RuntimeError("docker sent no context: %s"
                                % res.stderr.decode(errors="replace")[-300:])
         return res.tar
-    finally:
-        record.remove_tree(tmp)
 
 
 def ours(tar_write, case, paths):
-    tmp = tempfile.mkdtemp(prefix="dtb.")
-    try:
+    with record.scratch("dtb.") as tmp:
         ctx = record.materialize(case, tmp)
         out = os.path.join(tmp, "out.tar")
         p = subprocess.run([tar_write, ctx, out], input=b"".join(
@@ -75,8 +70,6 @@ def ours(tar_write, case, paths):
                                % p.stderr.decode(errors="replace").strip())
         with open(out, "rb") as f:
             return f.read()
-    finally:
-        record.remove_tree(tmp)
 
 
 def compare(tar_write, cases, live):
