@@ -323,7 +323,7 @@ def test_digest_signals(ctx):
         p = subprocess.run(["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=getdents64",
                             "-e", "inject=getdents64:signal=%s:when=1" % sig.name[3:], CTXPACK,
                             "digest", ctx], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           env=under_strace(env), timeout=60)
+                           env=tap.under_strace(env), timeout=60)
         if p.returncode != -sig and b"ptrace" in p.stderr:
             tap.skip(name, "strace cannot trace here (%s)" % p.stderr.decode(errors="replace")[:80])
             continue
