@@ -63,6 +63,11 @@ def live(case):
         tap.skip('%s: live build agrees with the recording' % case['name'], 'no engine')
         return
     os.environ['DOCKER_HOST'] = host
+    # the buildx plugin lives in the engine's docker configuration
+    # (scripts/engine.sh env --tests); without it BuildKit builds fail
+    if os.environ.get('CTXPACK_DOCKER_CONFIG'):
+        os.environ['DOCKER_CONFIG'] = os.environ['CTXPACK_DOCKER_CONFIG']
+    os.environ.setdefault('BUILDX_NO_DEFAULT_ATTESTATIONS', '1')
     try:
         now = record_used.record({k: v for k, v in case.items() if k not in ('buildkit', 'classic')})
     except (OSError, subprocess.SubprocessError) as e:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Records what a real docker build reads from its context: for each case
 of CASES (a small tree, its ignore files and a Dockerfile) it runs both
-builders on the engine (DOCKER_HOST, see /work/wt-engine/scripts/engine.sh
+builders on the engine (DOCKER_HOST and DOCKER_CONFIG, see scripts/engine.sh
 env) and writes one JSON line per case to tests/vectors/used.jsonl (or the
 file given): per builder whether the build succeeds, the Dockerfile line
 that fails and the builder's message, what the image holds, and (BuildKit)
