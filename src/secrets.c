@@ -202,18 +202,76 @@ const char *secret_by_name_and_content(const char *path, size_t len, const char 
 	return NULL;
 }
 
-/* "-----BEGIN <words> PRIVATE KEY-----": RSA, EC, DSA, OPENSSH, ENCRYPTED
- * or none. */
+/* The end of the line that holds s[i] (the index of its '\n', or n). */
+static size_t line_end(const char *s, size_t n, size_t i)
+{
+	const char *nl = memchr(s + i, '\n', n - i);
+
+	return nl ? (size_t)(nl - s) : n;
+}
+
+/* s[i..e) holds only blanks (and a CR before the newline). */
+static bool blank_to(const char *s, size_t i, size_t e)
+{
+	while (i < e && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r'))
+		i++;
+	return i == e;
+}
+
+static bool is_b64(unsigned char c)
+{
+	return is_alnum(c) || c == '+' || c == '/' || c == '=';
+}
+
+/* A PEM private key block (RFC 7468, with OpenSSL's legacy encrypted
+ * headers): the line "-----BEGIN <label>-----", where the label is upper
+ * case words ending in "PRIVATE KEY" (RSA, EC, DSA, OPENSSH, ENCRYPTED or
+ * none), at a line start after optional blanks (an indented YAML block
+ * counts); then lines of base64 (at least one), blank lines or
+ * "Name: value" headers (Proc-Type, DEK-Info); then "-----END <label>-----"
+ * with the same label.  A BEGIN line inside a quoted string or attribute
+ * (placeholder="-----BEGIN PRIVATE KEY-----" in a form) is not a key. */
 static bool pem_private_key(const char *s, size_t n)
 {
 	static const char begin[] = "-----BEGIN ", tail[] = "PRIVATE KEY-----";
 
 	for (const char *p = memmem(s, n, begin, 11); p; p = memmem(p + 1, n - (size_t)(p + 1 - s), begin, 11)) {
-		size_t i = (size_t)(p - s) + 11, end = i + 64 < n ? i + 64 : n;
-		while (i < end && ((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') || s[i] == ' ')) {
-			if (i + 16 <= n && !memcmp(s + i, tail, 16))
-				return true;
+		size_t at = (size_t)(p - s), ls = at, i = at + 11, label, llen, e, b64 = 0;
+		while (ls > 0 && (s[ls - 1] == ' ' || s[ls - 1] == '\t'))
+			ls--;
+		if (ls > 0 && s[ls - 1] != '\n')
+			continue; /* not at a line start */
+		label = i;
+		while (i < n && i - label < 64 && ((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') || s[i] == ' '))
 			i++;
+		if (i + 5 > n || memcmp(s + i, "-----", 5) || i - label < 11 ||
+		    memcmp(s + i - 11, tail, 11))
+			continue;
+		llen = i - label;
+		e = line_end(s, n, i);
+		if (!blank_to(s, i + 5, e))
+			continue;
+		/* The body, line by line, up to the END line. */
+		while (e < n) {
+			size_t j = e + 1, k;
+			e = line_end(s, n, j);
+			j = skip_blanks(s, e, j);
+			if (e - j >= 9 + llen + 5 && !memcmp(s + j, "-----END ", 9)) {
+				if (b64 && !memcmp(s + j + 9, s + label, llen) &&
+				    !memcmp(s + j + 9 + llen, "-----", 5) && blank_to(s, j + 14 + llen, e))
+					return true;
+				break;
+			}
+			for (k = j; k < e && is_b64((unsigned char)s[k]); k++)
+				;
+			if (blank_to(s, k, e)) {
+				b64 += k > j;
+				continue;
+			}
+			/* "Proc-Type: 4,ENCRYPTED", "DEK-Info: AES-128-CBC,..." */
+			if (k > j && k < e && (s[k] == '-' || s[k] == ':') && memchr(s + j, ':', e - j) && !b64)
+				continue;
+			break;
 		}
 	}
 	return false;

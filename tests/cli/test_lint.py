@@ -196,6 +196,11 @@ SECRETS = {
     "src/pat.txt": b"github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz\n",
     "src/slack.cfg": b"hook: xoxb-123456789012-abcdefABCDEF\n",
     "src/sa.json": b'{"private_key": "-----BEGIN PRIVATE KEY-----\\nMII", "x": 1}\n',
+    # An indented block (YAML) and OpenSSL's legacy encrypted headers.
+    "deploy/values.yaml": b"tls:\n  key: |\n    -----BEGIN EC PRIVATE KEY-----\n    MHcCAQEE\n"
+                          b"    -----END EC PRIVATE KEY-----\n",
+    "old/enc.txt": b"-----BEGIN RSA PRIVATE KEY-----\r\nProc-Type: 4,ENCRYPTED\r\n"
+                   b"DEK-Info: AES-128-CBC,0A1B\r\n\r\nMIIEow+/=\r\n-----END RSA PRIVATE KEY-----\r\n",
 }
 DECOYS = {
     ".env.example": b"DB_PASSWORD=\n",
@@ -210,6 +215,11 @@ DECOYS = {
     "src/boto.py": b"s3 = boto3.client('s3', aws_secret_access_key=os.environ['K'])\n",
     "src/words.txt": b"ghp_short and xoxb- and -----BEGIN PUBLIC KEY-----\n",
     "docs/env.md": b"copy .env.example to .env\n",
+    # A BEGIN line in a quoted attribute, one without a base64 body and
+    # END line, and mismatched labels are not keys.
+    "web/Login.vue": b'<textarea placeholder="-----BEGIN PRIVATE KEY-----"></textarea>\n',
+    "docs/keys.md": b"The key starts with\n-----BEGIN PRIVATE KEY-----\nand ends with the END line.\n",
+    "docs/mixed.txt": b"-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END EC PRIVATE KEY-----\n",
 }
 
 
