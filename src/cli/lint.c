@@ -805,7 +805,7 @@ static void check_dockerfile(struct lint *l, const struct side *mine, const stru
 
 /* ---- what is sent ---- */
 
-/* Up to SECRET_SCAN_MAX bytes of a regular file into buf; -1 if it cannot
+/* The first SECRET_SCAN_MAX bytes (or fewer) of a regular file into buf; -1 if it cannot
  * be read (it changed since the walk, or became something else). */
 static ssize_t read_head(int rootfd, const char *path, char *buf)
 {
@@ -839,7 +839,7 @@ static const char *secret_of(int rootfd, const struct walk_entry *e, char *buf, 
 	ssize_t n;
 
 	*by_content = false;
-	if (what || e->size > SECRET_SCAN_MAX)
+	if (what)
 		return what;
 	n = read_head(rootfd, e->path, buf);
 	if (n < 0)
