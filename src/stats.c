@@ -163,13 +163,11 @@ static int ext_finish(struct pass *p)
 	return 0;
 }
 
-/* The kind of directory e, from its last component. */
+/* The kind of directory e, from its path (classify_path: its last
+ * component, Yarn's .yarn/cache as a cache). */
 static enum classify_kind dir_kind(const struct walk_entry *e)
 {
-	const char *base = memrchr(e->path, '/', e->len);
-
-	base = base ? base + 1 : e->path;
-	return classify_dir(base, e->len - (size_t)(base - e->path));
+	return classify_path(e->path, e->len);
 }
 
 static bool below(const struct walk_entry *dir, const struct walk_entry *e)

@@ -537,12 +537,24 @@ static void report_unused(struct lint *l, const ctxpack_rules *r, size_t i,
 	FILE *m;
 
 	if (!e) {
-		m = rule_finding(l, "dead-rule", SEV_WARNING, ri);
+		/* A template's defensive line (.idea, node_modules, *.log) that
+		 * matches nothing in this tree is harmless: info, not a
+		 * warning. */
+		const char *pat = ri->pattern;
+		size_t plen = ri->pattern_len;
+		bool defensive;
+		if (plen && pat[0] == '!')
+			pat++, plen--;
+		defensive = classify_defensive_rule(pat, plen);
+		m = rule_finding(l, defensive ? "defensive-rule" : "dead-rule",
+				 defensive ? SEV_INFO : SEV_WARNING, ri);
 		if (!m)
 			return;
 		fputs("rule ", m);
 		rules_fputq(m, r, i);
-		fputs(" matches nothing", m);
+		fputs(defensive ? " matches nothing here (a common defensive rule; harmless)"
+				: " matches nothing",
+		      m);
 		msg_done(l, m);
 		return;
 	}
@@ -697,7 +709,7 @@ static void explain_diff(FILE *m, const struct side *s, const struct side *o,
 			(bk ? o : s)->ctx->ignore_source ? (bk ? o : s)->ctx->ignore_source : "no ignore file");
 	}
 	if (!bk && e->len == 13 && !memcmp(e->path, ".dockerignore", 13)) {
-		fputs("the classic builder always sends .dockerignore (it re-adds '!.dockerignore'); BuildKit follows the rules",
+		fputs("the classic builder always sends .dockerignore (it re-adds '!.dockerignore') and keeps it when its rules keep it; BuildKit follows its own ignore file",
 		      m);
 		return;
 	}
@@ -745,6 +757,17 @@ static void diff_one_way(struct lint *l, const struct side *s, const struct side
 			continue;
 		oe = side_find(o, e->path, e->len);
 		if (oe && oe->sent)
+			continue;
+		/* The classic CLI sends an excluded .dockerignore (and
+		 * Dockerfile) through the '!.dockerignore' it appends, but the
+		 * daemon removes it again before the build when the rules
+		 * exclude it (remotecontext's removeDockerfile, see
+		 * used_classic_removed): no build step sees it, as with
+		 * BuildKit, which does not send it.  The outcome differs only
+		 * when the classic builder keeps it by the rules, e.g. when
+		 * BuildKit reads another ignore file (<Dockerfile>.dockerignore)
+		 * that excludes it. */
+		if (s->builder == CTXPACK_BUILDER_CLASSIC && used_classic_removed(s->ctx->rules, e))
 			continue;
 		m = path_finding(l, "builders-differ", SEV_WARNING, e);
 		if (!m)
@@ -907,7 +930,6 @@ static void check_dirs(struct lint *l, const struct walk_result *res)
 
 	for (size_t i = 0; i < res->n; i++) {
 		const struct walk_entry *e = res->v[i];
-		const char *slash;
 		enum classify_kind k;
 		unsigned long long files = 0, bytes = 0;
 		FILE *m;
@@ -916,9 +938,7 @@ static void check_dirs(struct lint *l, const struct walk_result *res)
 		top = NULL;
 		if (!e->sent || e->parent || e->type != WT_DIR)
 			continue;
-		slash = memrchr(e->path, '/', e->len);
-		k = slash ? classify_dir(slash + 1, e->len - (size_t)(slash + 1 - e->path))
-			  : classify_dir(e->path, e->len);
+		k = classify_path(e->path, e->len);
 		if (k == KIND_NONE)
 			continue;
 		top = e;
@@ -1300,6 +1320,8 @@ static const char lint_details[] =
 	"                               wildcard, which then copies nothing\n"
 	"  dockerfile-invalid  error    the Dockerfile is refused as the builder refuses it\n"
 	"  dead-rule           warning  a rule that matches no path of the context\n"
+	"  defensive-rule      info     a common defensive rule (.idea, node_modules,\n"
+	"                               *.log...) that matches nothing here\n"
 	"  overridden-rule     warning  a rule that matches paths but never decides one\n"
 	"  builders-differ     warning  a path one builder sends and the other does not\n"
 	"                               (text mode shows 20, JSON all)\n"

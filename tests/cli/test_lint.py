@@ -16,13 +16,14 @@ check = tap.check
 
 CTXPACK = os.path.abspath(sys.argv[1])
 
-CODES = ["bad-pattern", "control-bytes", "secret-file", "dead-rule", "overridden-rule",
+CODES = ["bad-pattern", "control-bytes", "secret-file", "dead-rule", "defensive-rule",
+         "overridden-rule",
          "builders-differ", "vcs-sent", "dependencies-sent", "cache-sent",
          "build-output-sent", "no-dockerignore", "large-file", "dockerfile-excluded",
          "ignore-outside", "missing-source", "source-partly-excluded", "dockerfile-invalid",
          "dockerfile-unsupported"]
 SEVERITY = {"bad-pattern": "error", "control-bytes": "error", "secret-file": "error",
-            "dead-rule": "warning", "overridden-rule": "warning",
+            "dead-rule": "warning", "defensive-rule": "info", "overridden-rule": "warning",
             "builders-differ": "warning", "vcs-sent": "warning",
             "dependencies-sent": "warning", "cache-sent": "warning",
             "build-output-sent": "warning", "no-dockerignore": "warning",
@@ -145,7 +146,7 @@ def test_builders_differ():
         d = tree(*BK_TREE_2)
         rc, doc, raw = lint_json(d, "--builder=" + builder)
         check("builders-differ (%s): '*' + '!src/**/*.js' differs exactly as section B says" % builder,
-              paths(doc, "builders-differ") == [".dockerignore", "src/", "src/lib/", "src/lib/b.js"],
+              paths(doc, "builders-differ") == ["src/", "src/lib/", "src/lib/b.js"],
               raw)
         wild = [f for f in findings(doc, "builders-differ") if f["path"] == "src/lib/b.js"]
         check("builders-differ (%s): the wildcard exception under an excluded directory is named" % builder,
@@ -166,9 +167,49 @@ def test_builders_differ_limit():
     rc, out, err = run([d])
     lines = [l for l in out.splitlines() if l.endswith("[builders-differ]")]
     check("builders-differ text: 20 findings then '... and N more'",
-          len(lines) == 21 and lines[-1] == "... and 8 more [builders-differ]", out)
+          len(lines) == 21 and lines[-1] == "... and 7 more [builders-differ]", out)
     rc, doc, raw = lint_json(d)
-    check("builders-differ JSON: all 28 paths", len(paths(doc, "builders-differ")) == 28, raw)
+    check("builders-differ JSON: all 27 paths", len(paths(doc, "builders-differ")) == 27, raw)
+
+
+def test_noise():
+    # A .dockerignore template's defensive lines that match nothing here
+    # are info (defensive-rule), not warnings; a typo is still dead.
+    lines = [".idea", ".DS_Store", "dist", "node_modules", "*.log", ".git", ".env", "coverage",
+             "__pycache__", "*.pyc", ".vscode", "Dockerfile*", ".dockerignore", "npm-debug.log",
+             "build", "tmp", ".cache", "**/node_modules/", "/dist/**"]
+    d = tree({"src/app.js": b"a"}, ("\n".join(lines) + "\nsrcc\n").encode())
+    for builder in ("buildkit", "classic"):
+        rc, doc, raw = lint_json(d, "--builder=" + builder)
+        dfn = findings(doc, "defensive-rule")
+        dead = findings(doc, "dead-rule")
+        # Dockerfile* and .dockerignore match (the Dockerfile, the ignore
+        # file): never dead.
+        want = [i + 1 for i, p in enumerate(lines) if p not in ("Dockerfile*", ".dockerignore")]
+        check("defensive-rule (%s): template lines matching nothing are info" % builder,
+              sorted(f["line"] for f in dfn) == want and all(f["severity"] == "info" for f in dfn),
+              raw)
+        check("defensive-rule (%s): a typo is still a dead-rule warning" % builder,
+              [f["line"] for f in dead] == [len(lines) + 1], raw)
+        # The classic daemon removes an excluded .dockerignore (and
+        # Dockerfile) before the build, as BuildKit never sends them.
+        check("noise (%s): '.dockerignore' in .dockerignore is no builders-differ" % builder,
+              not findings(doc, "builders-differ"), raw)
+    # Where the outcome differs it is still reported: BuildKit reads
+    # Dockerfile.dockerignore (which excludes .dockerignore), the classic
+    # builder .dockerignore (which keeps it, so its build sees it).
+    d = tree({"src/app.js": b"a", "Dockerfile.dockerignore": b".dockerignore\n"}, b"*.tmp\n")
+    rc, doc, raw = lint_json(d)
+    check("noise: .dockerignore kept by the classic rules only is builders-differ",
+          ".dockerignore" in paths(doc, "builders-differ"), raw)
+    # Yarn: releases/ and plugins/ are committed and needed; cache/ and
+    # unplugged/ are a cache.
+    d = tree({".yarn/releases/yarn-4.1.0.cjs": b"y", ".yarn/plugins/p.cjs": b"p",
+              ".yarn/cache/a.zip": b"z", ".yarn/unplugged/x/y": b"u", "src/a.js": b"a"},
+             b"*.tmp\n")
+    rc, doc, raw = lint_json(d)
+    check("noise: .yarn/releases and .yarn/plugins are no cache-sent; cache and unplugged are",
+          sorted(paths(doc, "cache-sent")) == [".yarn/cache/", ".yarn/unplugged/"], raw)
 
 
 SECRETS = {
@@ -434,7 +475,7 @@ def test_every_code_seen():
     trees = [
         (tree({"a.log": b"l", ".env": b"x", ".git/HEAD": b"h", "node_modules/x": b"x",
                ".cache/x": b"x", "dist/x": b"x", "big": b"b" * 10},
-              b"nothere\n*.log\n!*.log\nDockerfile\n"), ["--max-file-size", "5"]),
+              b"nothere\n*.log\n!*.log\nDockerfile\n.idea\n"), ["--max-file-size", "5"]),
         (tree(*BK_TREE_1), []),
         (tree({"x": b"x"}), []),
         (tree({"x": b"x"}, b"x\x01\n"), []),
@@ -537,6 +578,7 @@ def main():
     test_builders_differ()
     test_builders_differ_limit()
     test_secrets()
+    test_noise()
     test_dirs()
     test_large_and_ignore_file()
     test_control_bytes()
