@@ -24,6 +24,7 @@
 #include "pack.h"
 #include "report.h"
 #include "rules.h"
+#include "ruleuse.h"
 #include "secrets.h"
 #include "used.h"
 #include "dockerfile.h"
@@ -417,152 +418,55 @@ static int diagnose(struct lint *l, const struct rules_error *walk_err, struct d
 
 /* ---- dead and overridden rules ---- */
 
-/* The directory states of one path-evaluation pass, by depth. */
-struct dir_stack {
-	ctxpack_mstate **st;
-	const struct walk_entry **dir; /* dir[i]: the directory whose state st[i] is (NULL: root) */
-	size_t n, st_alloc, dir_alloc;
-};
-
-static void dir_stack_free(struct dir_stack *s)
+/* A rule finding whose message starts "rule 'PATTERN'". */
+static FILE *rule_named(struct lint *l, const char *code, enum severity sev, const ctxpack_rules *r,
+			size_t i, const struct ctxpack_rule_info *ri)
 {
-	for (size_t i = 0; i < s->n; i++)
-		ctxpack_mstate_free(&s->st[i]);
-	free(s->st);
-	free(s->dir);
-}
+	FILE *m = rule_finding(l, code, sev, ri);
 
-static int dir_stack_reserve(struct dir_stack *s, const ctxpack_match *m, size_t depth)
-{
-	while (s->n <= depth) {
-		if (GROW(s->st, s->st_alloc, s->n + 1) || GROW(s->dir, s->dir_alloc, s->n + 1))
-			return -ENOMEM;
-		if (ctxpack_mstate_new(&s->st[s->n], m))
-			return -ENOMEM;
-		s->dir[s->n++] = NULL;
+	if (m) {
+		fputs("rule ", m);
+		rules_fputq(m, r, i);
 	}
-	return 0;
-}
-
-/* Is e's parent the directory whose state is at depth?  Entries come in
- * walk order, but one (BuildKit's forced Dockerfile below a pruned
- * directory) may come without its parents. */
-static bool parent_is(const struct dir_stack *s, size_t depth, const struct walk_entry *e)
-{
-	const struct walk_entry *p;
-
-	if (depth == 0)
-		return true;
-	p = s->dir[depth];
-	return p && p->len < e->len && !memcmp(p->path, e->path, p->len) && e->path[p->len] == '/' &&
-	       !memchr(e->path + p->len + 1, '/', e->len - p->len - 1);
-}
-
-/* Decided by "!.dockerignore" or "!<Dockerfile>", which the classic
- * builder adds itself: the rules the user wrote do not count there. */
-static bool builder_decided(const ctxpack_rules *r, const struct walk_entry *e)
-{
-	struct ctxpack_rule_info ri;
-
-	return e->rule >= 0 && ctxpack_rules_get(r, (size_t)e->rule, &ri) == 0 && ri.line == 0;
-}
-
-/* The first entry of res the pattern matches on its own (with Docker's
- * per-pattern parent results), -1 when none does, -2 when it cannot be
- * told (the pattern does not compile alone, or out of memory), -3 when
- * it matches only entries the builder's own rules decide. */
-static long first_match(const struct ctxpack_rule_info *ri, enum ctxpack_builder b,
-			const ctxpack_rules *all, const struct walk_result *res)
-{
-	bool builder_only = false;
-
-	const char *pat = ri->pattern;
-	size_t plen = ri->pattern_len;
-	ctxpack_rules *one = NULL;
-	ctxpack_match *m = NULL;
-	ctxpack_mscratch *sc = NULL;
-	struct dir_stack ds = { 0 };
-	long found = -2;
-
-	/* An exception matches what its pattern matches. */
-	if (plen && pat[0] == '!') {
-		pat++;
-		plen--;
-	}
-	if (ctxpack_rules_new(&one) || ctxpack_rules_add_pattern(one, ri->source, ri->line, pat, plen) ||
-	    ctxpack_match_compile(&m, one, b) || ctxpack_mscratch_new(&sc, m) ||
-	    dir_stack_reserve(&ds, m, 0))
-		goto out;
-	ctxpack_match_root(m, ds.st[0]);
-	found = -1;
-	for (size_t j = 0; j < res->n && found == -1; j++) {
-		const struct walk_entry *e = res->v[j];
-		const char *slash = memrchr(e->path, '/', e->len);
-		size_t depth = 0, off = slash ? (size_t)(slash - e->path) + 1 : 0;
-		struct ctxpack_decision d;
-		bool dir = e->type == WT_DIR;
-		for (size_t k = 0; k < e->len; k++)
-			depth += e->path[k] == '/';
-		if (dir_stack_reserve(&ds, m, depth + 1)) {
-			found = -2;
-			break;
-		}
-		if (!parent_is(&ds, depth, e))
-			continue;
-		if (ctxpack_match_entry(m, sc, ds.st[depth], e->path, e->len, off,
-					dir ? ds.st[depth + 1] : NULL, &d) < 0) {
-			found = -2;
-			break;
-		}
-		if (dir)
-			ds.dir[depth + 1] = e;
-		if (d.verdict != CTXPACK_NONE && builder_decided(all, e))
-			builder_only = true;
-		else if (d.verdict != CTXPACK_NONE)
-			found = (long)j;
-	}
-	if (found == -1 && builder_only)
-		found = -3;
-out:
-	dir_stack_free(&ds);
-	ctxpack_mscratch_free(&sc);
-	ctxpack_match_free(&m);
-	ctxpack_rules_free(&one);
-	return found;
+	return m;
 }
 
 static void report_unused(struct lint *l, const ctxpack_rules *r, size_t i,
-			  const struct ctxpack_rule_info *ri, const struct walk_entry *e)
+			  const struct ctxpack_rule_info *ri, const struct rule_use *u,
+			  const struct walk_result *res)
 {
+	const struct walk_entry *e = u->entry < res->n ? res->v[u->entry] : NULL;
 	FILE *m;
 
-	if (!e) {
+	if (u->use == RULE_DEAD || u->use == RULE_DEFENSIVE) {
 		/* A template's defensive line (.idea, node_modules, *.log) that
-		 * matches nothing in this tree is harmless: info, not a
-		 * warning. */
-		const char *pat = ri->pattern;
-		size_t plen = ri->pattern_len;
-		bool defensive;
-		if (plen && pat[0] == '!')
-			pat++, plen--;
-		defensive = classify_defensive_rule(pat, plen);
-		m = rule_finding(l, defensive ? "defensive-rule" : "dead-rule",
-				 defensive ? SEV_INFO : SEV_WARNING, ri);
+		 * matches nothing in this tree is harmless: info. */
+		bool defensive = u->use == RULE_DEFENSIVE;
+		m = rule_named(l, defensive ? "defensive-rule" : "dead-rule",
+			       defensive ? SEV_INFO : SEV_WARNING, r, i, ri);
 		if (!m)
 			return;
-		fputs("rule ", m);
-		rules_fputq(m, r, i);
 		fputs(defensive ? " matches nothing here (a common defensive rule; harmless)"
 				: " matches nothing",
 		      m);
 		msg_done(l, m);
 		return;
 	}
-	m = rule_finding(l, "overridden-rule", SEV_WARNING, ri);
+	if (u->use == RULE_REDUNDANT) {
+		m = rule_named(l, "redundant-rule", SEV_WARNING, r, i, ri);
+		if (!m)
+			return;
+		fputs(" is redundant: the later ", m);
+		put_rule(m, r, u->by);
+		fputs(" matches everything this one does, the same way; delete this one", m);
+		msg_done(l, m);
+		return;
+	}
+	if (u->use != RULE_OVERRIDDEN || !e)
+		return;
+	m = rule_named(l, "overridden-rule", SEV_WARNING, r, i, ri);
 	if (!m)
 		return;
-	fputs("rule ", m);
-	rules_fputq(m, r, i);
 	fputs(" never decides a path: ", m);
 	if (e->rule >= 0 && (size_t)e->rule < ctxpack_rules_count(r)) {
 		fputs("where it matches, another rule decides (e.g. '", m);
@@ -582,25 +486,20 @@ static void check_rule_usage(struct lint *l, const ctxpack_match *mt, const stru
 {
 	const ctxpack_rules *r = ctxpack_match_rules(mt);
 	size_t nr = ctxpack_rules_count(r);
-	bool *decides = calloc(nr ? nr : 1, sizeof(bool));
+	struct rule_use *u = calloc(nr ? nr : 1, sizeof(*u));
 
-	if (!decides) {
+	if (!u || rule_use_compute(u, r, l->a->o.builder, res)) {
 		l->oom = true;
+		free(u);
 		return;
 	}
-	for (size_t j = 0; j < res->n; j++)
-		if (res->v[j]->rule >= 0 && (size_t)res->v[j]->rule < nr)
-			decides[res->v[j]->rule] = true;
 	for (size_t i = 0; i < nr; i++) {
 		struct ctxpack_rule_info ri;
-		long first;
-		if (!user_rule(r, i, &ri) || ctxpack_match_rule_error(mt, i) || decides[i])
+		if (!user_rule(r, i, &ri) || ctxpack_match_rule_error(mt, i))
 			continue;
-		first = first_match(&ri, l->a->o.builder, r, res);
-		if (first >= -1)
-			report_unused(l, r, i, &ri, first >= 0 ? res->v[first] : NULL);
+		report_unused(l, r, i, &ri, &u[i], res);
 	}
-	free(decides);
+	free(u);
 }
 
 /* ---- the two builders ---- */
@@ -1323,6 +1222,8 @@ static const char lint_details[] =
 	"  defensive-rule      info     a common defensive rule (.idea, node_modules,\n"
 	"                               *.log...) that matches nothing here\n"
 	"  overridden-rule     warning  a rule that matches paths but never decides one\n"
+	"  redundant-rule      warning  a rule whose paths a later rule of its kind all\n"
+	"                               matches (it is the one to delete)\n"
 	"  builders-differ     warning  a path one builder sends and the other does not\n"
 	"                               (text mode shows 20, JSON all)\n"
 	"  vcs-sent            warning  a sent .git, .hg, .svn... directory\n"

@@ -17,13 +17,14 @@ check = tap.check
 CTXPACK = os.path.abspath(sys.argv[1])
 
 CODES = ["bad-pattern", "control-bytes", "secret-file", "dead-rule", "defensive-rule",
-         "overridden-rule",
+         "overridden-rule", "redundant-rule",
          "builders-differ", "vcs-sent", "dependencies-sent", "cache-sent",
          "build-output-sent", "no-dockerignore", "large-file", "dockerfile-excluded",
          "ignore-outside", "missing-source", "source-partly-excluded", "dockerfile-invalid",
          "dockerfile-unsupported"]
 SEVERITY = {"bad-pattern": "error", "control-bytes": "error", "secret-file": "error",
             "dead-rule": "warning", "defensive-rule": "info", "overridden-rule": "warning",
+            "redundant-rule": "warning",
             "builders-differ": "warning", "vcs-sent": "warning",
             "dependencies-sent": "warning", "cache-sent": "warning",
             "build-output-sent": "warning", "no-dockerignore": "warning",
@@ -125,6 +126,26 @@ def test_rules():
     check("dead-rule: compiler-style text line",
           ".dockerignore:2: warning: rule 'nothere' matches nothing [dead-rule]" in out.splitlines(),
           out)
+    # Redundancy is reported on the rule that is subsumed: 'node_modules'
+    # (line 2) decides under Docker's matcher, but '**/node_modules' (line
+    # 3) covers it and more; deleting line 2 changes nothing.
+    for files in ({"node_modules/x": b"x", "src/a": b"a"},
+                  {"node_modules/x": b"x", "a/node_modules/y": b"y"}):
+        d = tree(files, b".git\nnode_modules\n**/node_modules\n")
+        for builder in ("buildkit", "classic"):
+            rc, doc, raw = lint_json(d, "--builder=" + builder)
+            red = findings(doc, "redundant-rule")
+            check("redundant-rule (%s, %d paths): line 2 subsumed by line 3, line 3 not overridden"
+                  % (builder, len(files)),
+                  [f["line"] for f in red] == [2] and "(.dockerignore:3)" in red[0]["message"]
+                  and not findings(doc, "overridden-rule") and red[0]["severity"] == "warning",
+                  raw)
+    # A rule of the other kind between them: not redundant (deleting the
+    # first 'build' would exclude build/keep).
+    d = tree({"build/keep": b"k", "build/out": b"o"}, b"build\n!build/keep\nbuild\n")
+    rc, doc, raw = lint_json(d)
+    check("redundant-rule: not across an exception that touches the same paths",
+          not findings(doc, "redundant-rule"), raw)
     # A rule whose only match is an excluded directory still matches.
     d = tree({"node_modules/x/y.js": b"x"}, b"node_modules\n**/y.js\n")
     rc, doc, raw = lint_json(d)
@@ -476,6 +497,7 @@ def test_every_code_seen():
         (tree({"a.log": b"l", ".env": b"x", ".git/HEAD": b"h", "node_modules/x": b"x",
                ".cache/x": b"x", "dist/x": b"x", "big": b"b" * 10},
               b"nothere\n*.log\n!*.log\nDockerfile\n.idea\n"), ["--max-file-size", "5"]),
+        (tree({"vendor/x": b"x"}, b"vendor\n**/vendor\n"), []),
         (tree(*BK_TREE_1), []),
         (tree({"x": b"x"}), []),
         (tree({"x": b"x"}, b"x\x01\n"), []),
