@@ -182,6 +182,38 @@ def test_builders_differ():
           paths(doc, "builders-differ") == ["build/"], raw)
 
 
+def test_dead_agrees_with_stats():
+    """stats --fail-on-dead-rules fails on exactly the rules lint calls
+    dead, overridden or redundant, and names them."""
+    d = tree({"src/a": b"a", "node_modules/x": b"x"},
+             b"Dockerfile\n.dockerignore\nnode_modules\n**/node_modules\n.idea\n")
+    for builder in ("buildkit", "classic"):
+        rc, doc, raw = lint_json(d, "--builder=" + builder)
+        warned = sorted(f["line"] for f in findings(doc)
+                        if f["code"] in ("dead-rule", "overridden-rule", "redundant-rule"))
+        p = subprocess.run([CTXPACK, "stats", "--builder=" + builder, "--fail-on-dead-rules", d],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        err = p.stderr.decode()
+        named = sorted(int(l.split(":")[1]) for l in err.splitlines()
+                       if l.startswith("  .dockerignore:"))
+        check("dead rules (%s): stats fails (4) on exactly lint's, naming them" % builder,
+              warned == [3] and p.returncode == 4 and named == warned
+              and "'node_modules' is redundant (.dockerignore:4 covers it)" in err, (raw, err))
+        p = subprocess.run([CTXPACK, "stats", "--json", "--builder=" + builder, d],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        rules = {r["line"]: r for r in json.loads(p.stdout)["rules"]}
+        check("dead rules (%s): stats JSON (the HTML page's data) marks line 3 redundant, "
+              "line 4 and the Dockerfile/.dockerignore lines not dead" % builder,
+              rules[3]["dead"] and rules[3]["use"] == "redundant" and not rules[4]["dead"]
+              and not rules[1]["dead"] and not rules[2]["dead"] and not rules[5]["dead"]
+              and rules[5]["use"] == "defensive", rules)
+    d = tree({"src/a": b"a"}, b"Dockerfile\n.dockerignore\n")
+    p = subprocess.run([CTXPACK, "stats", "--builder=classic", "--fail-on-dead-rules", d],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    check("dead rules: 'Dockerfile' and '.dockerignore' lines do not break the budget",
+          p.returncode == 0, p.stderr)
+
+
 def test_builders_differ_limit():
     files = {"src/lib/f%02d.js" % i: b"x" for i in range(25)}
     d = tree(files, b"*\n!src/**/*.js\n")
@@ -601,6 +633,7 @@ def main():
     test_builders_differ_limit()
     test_secrets()
     test_noise()
+    test_dead_agrees_with_stats()
     test_dirs()
     test_large_and_ignore_file()
     test_control_bytes()
