@@ -29,11 +29,49 @@
 #include "used.h"
 #include "dockerfile.h"
 
-enum { OPT_BUILDER = 256, OPT_JSON, OPT_MAX_FILE_SIZE, OPT_TARGET, OPT_BUILD_ARG };
+enum { OPT_BUILDER = 256, OPT_JSON, OPT_MAX_FILE_SIZE, OPT_TARGET, OPT_BUILD_ARG, OPT_DISABLE,
+       OPT_SEVERITY };
 
 enum severity { SEV_INFO, SEV_WARNING, SEV_ERROR };
 
 static const char *const severity_names[] = { "info", "warning", "error" };
+
+/* Every check's stable id (the finding's code) and default severity, for
+ * --disable and --severity; docs/lint.md and --help list the same. */
+static const struct check {
+	const char *id;
+	enum severity sev;
+} checks[] = {
+	{ "bad-pattern", SEV_ERROR },
+	{ "control-bytes", SEV_ERROR }, /* warning with --builder=classic */
+	{ "secret-file", SEV_ERROR },
+	{ "missing-source", SEV_ERROR }, /* warning for a BuildKit wildcard */
+	{ "dockerfile-invalid", SEV_ERROR },
+	{ "dead-rule", SEV_WARNING },
+	{ "overridden-rule", SEV_WARNING },
+	{ "redundant-rule", SEV_WARNING },
+	{ "builders-differ", SEV_WARNING },
+	{ "vcs-sent", SEV_WARNING },
+	{ "dependencies-sent", SEV_WARNING },
+	{ "cache-sent", SEV_WARNING },
+	{ "build-output-sent", SEV_WARNING },
+	{ "no-dockerignore", SEV_WARNING },
+	{ "ignore-outside", SEV_WARNING },
+	{ "source-partly-excluded", SEV_WARNING },
+	{ "defensive-rule", SEV_INFO },
+	{ "large-file", SEV_INFO },
+	{ "dockerfile-excluded", SEV_INFO },
+	{ "dockerfile-unsupported", SEV_INFO },
+};
+#define NCHECKS (sizeof(checks) / sizeof(checks[0]))
+
+static long check_index(const char *id, size_t len)
+{
+	for (size_t i = 0; i < NCHECKS; i++)
+		if (strlen(checks[i].id) == len && !memcmp(checks[i].id, id, len))
+			return (long)i;
+	return -1;
+}
 
 /* At most this many builders-differ findings are printed in text mode. */
 #define DIFF_SHOWN 20
@@ -56,6 +94,8 @@ struct lint_args {
 	const char *target;       /* --target, or NULL: the last stage */
 	const char **build_args;  /* --build-arg K=V, NULL-terminated */
 	size_t nbuild_args, abuild_args;
+	bool disabled[NCHECKS];   /* --disable ID */
+	int severity[NCHECKS];    /* --severity ID=LEVEL: the level, or -1 */
 };
 
 struct lint {
@@ -156,6 +196,29 @@ static void findings_free(struct lint *l)
 		free(l->v[i].msg);
 	}
 	free(l->v);
+}
+
+/* --disable and --severity, applied to the findings the checks made (so
+ * a check's own default, such as control-bytes' warning with the classic
+ * builder, is what --severity replaces). */
+static void findings_configure(struct lint *l)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < l->n; i++) {
+		struct finding *f = &l->v[i];
+		long c = check_index(f->code, strlen(f->code));
+		if (c >= 0 && l->a->disabled[c]) {
+			free(f->file);
+			free(f->path);
+			free(f->msg);
+			continue;
+		}
+		if (c >= 0 && l->a->severity[c] >= 0)
+			f->sev = (enum severity)l->a->severity[c];
+		l->v[k++] = *f;
+	}
+	l->n = k;
 }
 
 /* ---- output ---- */
@@ -1180,6 +1243,29 @@ static int lint_opt(int id, const char *arg, void *payload)
 		a->build_args[a->nbuild_args++] = arg;
 		a->build_args[a->nbuild_args] = NULL;
 		break;
+	case OPT_DISABLE: {
+		long c = check_index(arg, strlen(arg));
+		if (c < 0) {
+			usage_error(NULL, "invalid argument '%s' for --disable: not a check id (see 'ctxpack lint --help')", arg);
+			return -1;
+		}
+		a->disabled[c] = true;
+		break;
+	}
+	case OPT_SEVERITY: {
+		const char *eq = strchr(arg, '=');
+		long c = eq ? check_index(arg, (size_t)(eq - arg)) : -1;
+		int lev = -1;
+		for (int k = 0; eq && k < 3; k++)
+			if (!strcmp(eq + 1, severity_names[k]))
+				lev = k;
+		if (c < 0 || lev < 0) {
+			usage_error(NULL, "invalid argument '%s' for --severity: expected ID=info|warning|error with a check id (see 'ctxpack lint --help')", arg);
+			return -1;
+		}
+		a->severity[c] = lev;
+		break;
+	}
 	case OPT_MAX_FILE_SIZE:
 		if (parse_size(arg, &v)) {
 			usage_error(NULL, "invalid argument '%s' for --max-file-size: expected bytes, optionally with K, M, G (1024s) or KB, MB, GB (1000s)", arg);
@@ -1198,6 +1284,8 @@ static const struct opt lint_opts[] = {
 	{ "build-arg", OPT_BUILD_ARG, OPT_ARG_REQUIRED, "K=V", "a build argument, as docker build --build-arg (repeatable)", NULL, 0 },
 	{ "json", OPT_JSON, OPT_ARG_NONE, NULL, "one JSON document", NULL, 0 },
 	{ "max-file-size", OPT_MAX_FILE_SIZE, OPT_ARG_REQUIRED, "BYTES", "report sent files larger than this (default 50M; K/M/G: 1024s, KB/MB/GB: 1000s)", NULL, 0 },
+	{ "disable", OPT_DISABLE, OPT_ARG_REQUIRED, "ID", "do not report the check ID (a code below; repeatable)", NULL, 0 },
+	{ "severity", OPT_SEVERITY, OPT_ARG_REQUIRED, "ID=LEVEL", "report the check ID at LEVEL: info, warning or error (repeatable; the exit status follows)", NULL, 0 },
 	{ NULL, 0, 0, NULL, NULL, NULL, 0 },
 };
 
@@ -1207,7 +1295,8 @@ static const char lint_details[] =
 	"PATH: SEVERITY: MESSAGE [CODE] when about a path of the context\n"
 	"(directories end with '/').\n"
 	"\n"
-	"Codes:\n"
+	"Codes (each a check's stable id for --disable and --severity, with its default\n"
+	"severity):\n"
 	"  bad-pattern         error    a pattern Docker refuses or fails on (or ctxpack\n"
 	"                               cannot reproduce); a line over 64 KiB\n"
 	"  control-bytes       error    a pattern holds control bytes: BuildKit fails the\n"
@@ -1257,7 +1346,11 @@ static int cmd_lint(const struct command *cmd, int argc, char **argv)
 			       .max_file_size = 50ull * 1024 * 1024 };
 	struct lint l = { .a = &a };
 	char err[1024] = "";
-	int first = opts_parse(cmd, argc, argv, lint_opt, &a), rc;
+	int first, rc;
+
+	for (size_t i = 0; i < NCHECKS; i++)
+		a.severity[i] = -1;
+	first = opts_parse(cmd, argc, argv, lint_opt, &a);
 
 	if (context_arg(cmd, argc, argv, first, &a.o.dir))
 		return first == -2 ? 0 : 2;
@@ -1273,6 +1366,7 @@ static int cmd_lint(const struct command *cmd, int argc, char **argv)
 		free(a.build_args);
 		return 2;
 	}
+	findings_configure(&l);
 	if (a.json)
 		print_json(&l);
 	else

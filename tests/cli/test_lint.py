@@ -7,6 +7,7 @@ output.
 usage: test_lint.py PATH_TO_CTXPACK"""
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -212,6 +213,41 @@ def test_dead_agrees_with_stats():
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
     check("dead rules: 'Dockerfile' and '.dockerignore' lines do not break the budget",
           p.returncode == 0, p.stderr)
+
+
+def test_disable_and_severity():
+    d = tree({".env": b"A=1\n", "src/a": b"a"}, b"nothere\n")
+    rc, doc, raw = lint_json(d)
+    check("disable/severity: the tree has a secret and a dead rule, exit 3",
+          rc == 3 and findings(doc, "secret-file") and findings(doc, "dead-rule"), raw)
+    rc, doc, raw = lint_json(d, "--disable", "secret-file")
+    check("--disable secret-file: no secret-file finding, exit 1 (the dead rule)",
+          rc == 1 and not findings(doc, "secret-file") and findings(doc, "dead-rule")
+          and doc["counts"]["error"] == 0, raw)
+    rc, doc, raw = lint_json(d, "--disable", "secret-file", "--disable", "dead-rule")
+    check("--disable twice: both gone, exit 0", rc == 0 and not findings(doc, "dead-rule"), raw)
+    rc, doc, raw = lint_json(d, "--severity", "secret-file=warning", "--severity", "dead-rule=info")
+    check("--severity: levels replaced, counts and exit follow",
+          rc == 1 and findings(doc, "secret-file")[0]["severity"] == "warning"
+          and findings(doc, "dead-rule")[0]["severity"] == "info"
+          and doc["counts"] == {"error": 0, "warning": 1, "info": 1}, raw)
+    rc, doc, raw = lint_json(d, "--severity", "dead-rule=error", "--disable", "secret-file")
+    check("--severity dead-rule=error: exit 3", rc == 3, raw)
+    for bad in (["--disable", "nope"], ["--severity", "dead-rule"], ["--severity", "dead-rule=loud"],
+                ["--severity", "nope=info"]):
+        rc, out, err = run(bad + [d])
+        check("usage error for %s: exit 2, message" % " ".join(bad),
+              rc == 2 and bad[0] in err, (rc, err))
+    rc, out, err = run(["--help"])
+    check("--help lists every id with its default severity and the options",
+          all(re.search(r"^  %s +%s\b" % (re.escape(c), SEVERITY[c]), out, re.M) or
+              re.search(r"^  %s %s\b" % (re.escape(c), SEVERITY[c]), out, re.M) for c in CODES)
+          and "--disable" in out and "--severity" in out, out)
+    doc_md = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs",
+                               "lint.md")).read()
+    check("docs/lint.md lists every id with its default severity",
+          all(re.search(r"^\| `%s` \| %s\b" % (re.escape(c), SEVERITY[c]), doc_md, re.M)
+              for c in CODES), [c for c in CODES if "`%s`" % c not in doc_md])
 
 
 def test_builders_differ_limit():
@@ -634,6 +670,7 @@ def main():
     test_secrets()
     test_noise()
     test_dead_agrees_with_stats()
+    test_disable_and_severity()
     test_dirs()
     test_large_and_ignore_file()
     test_control_bytes()
