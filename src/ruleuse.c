@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,8 +47,8 @@ static bool parent_is(const struct dir_stack *s, size_t depth, const struct walk
 	if (depth == 0)
 		return true;
 	p = s->dir[depth];
-	return p && p->len < e->len && !memcmp(p->path, e->path, p->len) && e->path[p->len] == '/' &&
-	       !memchr(e->path + p->len + 1, '/', e->len - p->len - 1);
+	return p && p->len < e->len && !memcmp(p->path, e->path, p->len) &&
+	       e->path[p->len] == '/' && !memchr(e->path + p->len + 1, '/', e->len - p->len - 1);
 }
 
 /* Decided by "!.dockerignore" or "!<Dockerfile>", which the classic
@@ -64,15 +65,23 @@ static bool builder_decided(const ctxpack_rules *r, const struct walk_entry *e)
  * the user's rules decide, 0 when none (or only entries the builder's
  * own rules decide: *builder_only), -1 when it cannot be told (the
  * pattern does not compile alone), -ENOMEM. */
-static int rule_hits(bool *hit, bool *builder_only, const struct ctxpack_rule_info *ri,
-		     enum ctxpack_builder b, const ctxpack_rules *all, const struct walk_result *res)
+/* Bit k of a rule's row of entries (one bit per entry: 100 rules over a
+ * walk of 500k entries take 6 MB). */
+static bool bit(const uint64_t *row, size_t k)
+{
+	return row[k / 64] >> (k % 64) & 1;
+}
+
+static int rule_hits(uint64_t *hit, bool *builder_only, const struct ctxpack_rule_info *ri,
+		     enum ctxpack_builder b, const ctxpack_rules *all,
+		     const struct walk_result *res)
 {
 	const char *pat = ri->pattern;
 	size_t plen = ri->pattern_len;
 	ctxpack_rules *one = NULL;
 	ctxpack_match *m = NULL;
 	ctxpack_mscratch *sc = NULL;
-	struct dir_stack ds = { 0 };
+	struct dir_stack ds = {0};
 	int found = -1;
 
 	*builder_only = false;
@@ -81,7 +90,8 @@ static int rule_hits(bool *hit, bool *builder_only, const struct ctxpack_rule_in
 		pat++;
 		plen--;
 	}
-	if (ctxpack_rules_new(&one) || ctxpack_rules_add_pattern(one, ri->source, ri->line, pat, plen) ||
+	if (ctxpack_rules_new(&one) ||
+	    ctxpack_rules_add_pattern(one, ri->source, ri->line, pat, plen) ||
 	    ctxpack_match_compile(&m, one, b) || ctxpack_mscratch_new(&sc, m) ||
 	    dir_stack_reserve(&ds, m, 0))
 		goto out;
@@ -93,7 +103,6 @@ static int rule_hits(bool *hit, bool *builder_only, const struct ctxpack_rule_in
 		size_t depth = 0, off = slash ? (size_t)(slash - e->path) + 1 : 0;
 		struct ctxpack_decision d;
 		bool dir = e->type == WT_DIR;
-		hit[j] = false;
 		for (size_t k = 0; k < e->len; k++)
 			depth += e->path[k] == '/';
 		if (dir_stack_reserve(&ds, m, depth + 1)) {
@@ -112,7 +121,7 @@ static int rule_hits(bool *hit, bool *builder_only, const struct ctxpack_rule_in
 		if (d.verdict != CTXPACK_NONE && builder_decided(all, e))
 			*builder_only = true;
 		else if (d.verdict != CTXPACK_NONE)
-			found = 1, hit[j] = true;
+			found = 1, hit[j / 64] |= 1ull << (j % 64);
 	}
 out:
 	dir_stack_free(&ds);
@@ -140,13 +149,16 @@ static bool is_exception(const struct ctxpack_rule_info *ri)
 int rule_use_compute(struct rule_use *out, const ctxpack_rules *r, enum ctxpack_builder b,
 		     const struct walk_result *res)
 {
-	size_t nr = ctxpack_rules_count(r), n = res->n;
-	bool *hits = NULL, *known = NULL, *decides = NULL, *any = NULL, *bonly = NULL;
+	size_t nr = ctxpack_rules_count(r), n = res->n, w = (n + 63) / 64 ? (n + 63) / 64 : 1;
+	uint64_t *hits = NULL;
+	bool *known = NULL, *decides = NULL, *any = NULL, *bonly = NULL;
 	int rc = -ENOMEM;
 
 	if (nr == 0)
 		return 0;
-	hits = malloc(nr * (n ? n : 1) * sizeof(bool));
+	if (nr > SIZE_MAX / sizeof(uint64_t) / w)
+		return -ENOMEM;
+	hits = calloc(nr * w, sizeof(uint64_t));
 	known = calloc(nr, sizeof(bool));
 	decides = calloc(nr, sizeof(bool));
 	any = calloc(nr, sizeof(bool));
@@ -159,10 +171,10 @@ int rule_use_compute(struct rule_use *out, const ctxpack_rules *r, enum ctxpack_
 	for (size_t i = 0; i < nr; i++) {
 		struct ctxpack_rule_info ri;
 		int h;
-		out[i] = (struct rule_use){ RULE_UNCHECKED, SIZE_MAX, SIZE_MAX };
+		out[i] = (struct rule_use){RULE_UNCHECKED, SIZE_MAX, SIZE_MAX};
 		if (ctxpack_rules_get(r, i, &ri) || ri.line <= 0)
 			continue;
-		h = rule_hits(hits + i * n, &bonly[i], &ri, b, r, res);
+		h = rule_hits(hits + i * w, &bonly[i], &ri, b, r, res);
 		if (h == -ENOMEM)
 			goto out;
 		known[i] = h >= 0;
@@ -177,10 +189,11 @@ int rule_use_compute(struct rule_use *out, const ctxpack_rules *r, enum ctxpack_
 		out[d].use = RULE_DECIDES;
 		for (size_t j = d + 1; j < nr && out[d].use == RULE_DECIDES; j++) {
 			bool all = true;
-			if (!known[j] || ctxpack_rules_get(r, j, &rj) || is_exception(&rj) != is_exception(&rd))
+			if (!known[j] || ctxpack_rules_get(r, j, &rj) ||
+			    is_exception(&rj) != is_exception(&rd))
 				continue;
-			for (size_t k = 0; k < n && all; k++)
-				if (hits[d * n + k] && !hits[j * n + k])
+			for (size_t k = 0; k < w && all; k++)
+				if (hits[d * w + k] & ~hits[j * w + k])
 					all = false;
 			/* No rule of the other kind between them may touch what d
 			 * matches: 'build', '!build/keep', 'build' sends build/keep,
@@ -188,14 +201,15 @@ int rule_use_compute(struct rule_use *out, const ctxpack_rules *r, enum ctxpack_
 			 * (Docker's per-pattern parent results). */
 			for (size_t k = d + 1; k < j && all; k++) {
 				struct ctxpack_rule_info rk;
-				if (ctxpack_rules_get(r, k, &rk) || is_exception(&rk) == is_exception(&rd))
+				if (ctxpack_rules_get(r, k, &rk) ||
+				    is_exception(&rk) == is_exception(&rd))
 					continue;
 				if (!known[k]) {
 					all = false;
 					break;
 				}
-				for (size_t e = 0; e < n && all; e++)
-					if (hits[d * n + e] && hits[k * n + e])
+				for (size_t e = 0; e < w && all; e++)
+					if (hits[d * w + e] & hits[k * w + e])
 						all = false;
 			}
 			if (all) {
@@ -215,18 +229,22 @@ int rule_use_compute(struct rule_use *out, const ctxpack_rules *r, enum ctxpack_
 			size_t plen = rj.pattern_len;
 			if (plen && pat[0] == '!')
 				pat++, plen--;
-			out[j].use = bonly[j] ? RULE_UNCHECKED
-			             : classify_defensive_rule(pat, plen) ? RULE_DEFENSIVE
-								    : RULE_DEAD;
+			if (bonly[j])
+				out[j].use = RULE_UNCHECKED;
+			else if (classify_defensive_rule(pat, plen))
+				out[j].use = RULE_DEFENSIVE;
+			else
+				out[j].use = RULE_DEAD;
 			continue;
 		}
 		for (size_t k = 0; k < n; k++) {
 			long d = res->v[k]->rule;
-			if (!hits[j * n + k])
+			if (!bit(hits + j * w, k))
 				continue;
 			if (out[j].entry == SIZE_MAX)
 				out[j].entry = k;
-			if (d >= 0 && (size_t)d < nr && out[d].use == RULE_REDUNDANT && out[d].by == j)
+			if (d >= 0 && (size_t)d < nr && out[d].use == RULE_REDUNDANT &&
+			    out[d].by == j)
 				subsumer = true;
 		}
 		out[j].use = subsumer ? RULE_DECIDES : RULE_OVERRIDDEN;
@@ -248,8 +266,8 @@ bool rule_use_is_dead(const struct rule_use *u)
 
 const char *rule_use_name(const struct rule_use *u)
 {
-	static const char *const names[] = { "decides", "dead", "defensive", "overridden", "redundant",
-					     "unchecked" };
+	static const char *const names[] = {"decides",	  "dead",      "defensive",
+					    "overridden", "redundant", "unchecked"};
 
 	return names[u->use];
 }

@@ -18,8 +18,8 @@
 #include "walk.h"
 
 enum rule_use_kind {
-	RULE_DECIDES,	 /* decides entries no later rule covers (or would, without a redundant one) */
-	RULE_DEAD,	 /* matches nothing */
+	RULE_DECIDES, /* decides entries no later rule covers (or would, without a redundant one) */
+	RULE_DEAD,    /* matches nothing */
 	RULE_DEFENSIVE,	 /* matches nothing, a common defensive line (classify_defensive_rule) */
 	RULE_OVERRIDDEN, /* matches entries, another rule decides every one */
 	RULE_REDUNDANT,	 /* decides entries; the later rule `by` of its kind matches all it
