@@ -1,4 +1,6 @@
 /* classify.c: what a name in a build context usually is (see classify.h). */
+#define _GNU_SOURCE
+#include <stdbool.h>
 #include <string.h>
 
 #include "classify.h"
@@ -33,7 +35,6 @@ static const struct dir_name dirs[] = {
 	{ ".nox", KIND_CACHE },
 	{ ".gradle", KIND_CACHE },
 	{ ".npm", KIND_CACHE },
-	{ ".yarn", KIND_CACHE },
 	{ ".pnpm-store", KIND_CACHE },
 	{ ".parcel-cache", KIND_CACHE },
 	{ ".turbo", KIND_CACHE },
@@ -57,6 +58,53 @@ enum classify_kind classify_dir(const char *name, size_t len)
 		if (strlen(dirs[i].name) == len && !memcmp(dirs[i].name, name, len))
 			return dirs[i].kind;
 	return KIND_NONE;
+}
+
+enum classify_kind classify_path(const char *path, size_t len)
+{
+	const char *slash = memrchr(path, '/', len);
+	const char *name = slash ? slash + 1 : path;
+	size_t n = len - (size_t)(name - path), plen = slash ? (size_t)(slash - path) : 0;
+	bool in_yarn = slash && plen >= 5 && !memcmp(slash - 5, ".yarn", 5) &&
+		       (plen == 5 || slash[-6] == '/');
+
+	if (in_yarn)
+		return (n == 5 && !memcmp(name, "cache", 5)) || (n == 9 && !memcmp(name, "unplugged", 9))
+			       ? KIND_CACHE
+			       : KIND_NONE;
+	return classify_dir(name, n);
+}
+
+/* Lines of the common .dockerignore templates (GitHub's, Docker's
+ * `docker init`, the Node and Python ones), as written there. */
+static const char *const defensive[] = {
+	".idea", ".DS_Store", "Thumbs.db", "dist", "node_modules", "*.log", ".git", ".gitignore",
+	".gitattributes", ".env", ".env.*", "coverage", "__pycache__", "*.pyc", "*.pyo", "*.pyd",
+	".vscode", "Dockerfile*", ".dockerignore", "docker-compose*", "compose*.y*ml",
+	"npm-debug.log", "npm-debug.log*", "yarn-debug.log*", "yarn-error.log*", "build", "tmp",
+	".cache", "*.swp", "*~", ".pytest_cache", ".mypy_cache", ".tox", ".venv", "venv", "env",
+	".next", "out", "target", "bin", "obj", "*.md", "README*", "LICENSE", ".github",
+	".gitlab-ci.yml", ".eslintcache", ".npm", ".nyc_output", "logs", "temp",
+};
+
+int classify_defensive_rule(const char *pat, size_t len)
+{
+	/* A leading '/' or "**" + '/', a trailing '/' or '/' + "**": written
+	 * for the same thing. */
+	while (len && pat[0] == '/')
+		pat++, len--;
+	while (len >= 3 && !memcmp(pat, "**/", 3))
+		pat += 3, len -= 3;
+	if (len >= 3 && !memcmp(pat + len - 3, "/**", 3))
+		len -= 3;
+	while (len && pat[len - 1] == '/')
+		len--;
+	if (len && classify_dir(pat, len) != KIND_NONE)
+		return 1;
+	for (size_t i = 0; i < sizeof(defensive) / sizeof(defensive[0]); i++)
+		if (strlen(defensive[i]) == len && !memcmp(defensive[i], pat, len))
+			return 1;
+	return 0;
 }
 
 const char *classify_kind_name(enum classify_kind k)

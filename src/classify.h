@@ -20,6 +20,19 @@ enum classify_kind {
 /* The kind of a directory named name (its last component, len bytes). */
 enum classify_kind classify_dir(const char *name, size_t len);
 
+/* The kind of the directory at path (relative to the context, len bytes):
+ * classify_dir of its last component, except in Yarn's .yarn directory,
+ * where only cache/ and unplugged/ are a cache (releases/ and plugins/ are
+ * committed and needed by the build: yarn runs .yarn/releases/yarn-*.cjs),
+ * and .yarn itself is nothing. */
+enum classify_kind classify_path(const char *path, size_t len);
+
+/* A rule written defensively, common in .dockerignore templates
+ * (.idea, .DS_Store, node_modules, *.log, __pycache__, dist/...): when
+ * it matches nothing in a tree it is harmless, not a mistake.  pat is the
+ * rule's pattern without its '!'. */
+int classify_defensive_rule(const char *pat, size_t len);
+
 /* "vcs", "dependencies", "cache", "build-output", or "" for KIND_NONE. */
 const char *classify_kind_name(enum classify_kind k);
 

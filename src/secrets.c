@@ -97,6 +97,14 @@ const char *secret_by_name(const char *path, size_t len)
 	 * clear in its state. */
 	if (ends_ci(b, n, ".tfstate") || ends_ci(b, n, ".tfstate.backup"))
 		return "Terraform state";
+	/* libpq's password file: host:port:db:user:password lines. */
+	if (eq(b, n, ".pgpass"))
+		return "PostgreSQL password file";
+	if (eq(b, n, ".htpasswd"))
+		return "htpasswd password hashes";
+	/* The vault CLI's login token (~/.vault-token). */
+	if (eq(b, n, ".vault-token"))
+		return "Vault token";
 	return NULL;
 }
 
@@ -106,7 +114,8 @@ int secret_name_needs_content(const char *path, size_t len)
 	const char *b = base(path, len, &n);
 
 	return eq(b, n, ".npmrc") || eq(b, n, ".pypirc") || eq(b, n, "credentials.json") ||
-	       path_is(path, len, ".docker/config.json");
+	       path_is(path, len, ".docker/config.json") || ends_ci(b, n, ".tfvars") ||
+	       ends_ci(b, n, ".tfvars.json");
 }
 
 static bool is_word(unsigned char c)
@@ -183,6 +192,34 @@ static bool json_field(const char *s, size_t n, const char *key, const char *val
 	return false;
 }
 
+/* A .tfvars assignment whose name holds password, secret or token, set
+ * to a non-empty literal string: db_password = "hunter2" (HCL) or
+ * "db_password": "hunter2" (JSON).  A var.x or "${...}" reference is not
+ * one. */
+static bool tfvars_secret(const char *s, size_t n)
+{
+	static const char *const words[] = { "password", "secret", "token" };
+
+	for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++) {
+		size_t k = strlen(words[w]);
+		for (const char *p = find_ci(s, n, 0, words[w]); p; p = find_ci(s, n, (size_t)(p - s) + 1, words[w])) {
+			size_t i = (size_t)(p - s) + k;
+			while (i < n && (is_word((unsigned char)s[i]) || s[i] == '-'))
+				i++;
+			if (i < n && s[i] == '"')
+				i++;
+			i = skip_blanks(s, n, i);
+			if (i >= n || (s[i] != '=' && s[i] != ':'))
+				continue;
+			i = skip_blanks(s, n, i + 1);
+			if (i + 1 < n && s[i] == '"' && s[i + 1] != '"' && s[i + 1] != '$' &&
+			    s[i + 1] != '\n')
+				return true;
+		}
+	}
+	return false;
+}
+
 const char *secret_by_name_and_content(const char *path, size_t len, const char *buf, size_t n)
 {
 	size_t bn;
@@ -199,21 +236,88 @@ const char *secret_by_name_and_content(const char *path, size_t len, const char 
 		return "Docker registry credentials";
 	if (eq(b, bn, "credentials.json") && json_field(buf, n, "\"type\"", "\"service_account\""))
 		return "GCP service account key";
+	/* Google's OAuth client file ({"installed": {...}} or {"web": {...}}):
+	 * the client secret is what makes it a credential. */
+	if (eq(b, bn, "credentials.json") &&
+	    (memmem(buf, n, "\"installed\"", 11) || memmem(buf, n, "\"web\"", 5)) &&
+	    json_field(buf, n, "\"client_secret\"", "\"") &&
+	    !json_field(buf, n, "\"client_secret\"", "\"\""))
+		return "OAuth client secret (Google credentials.json)";
+	if ((ends_ci(b, bn, ".tfvars") || ends_ci(b, bn, ".tfvars.json")) && tfvars_secret(buf, n))
+		return "Terraform variables with a password or secret";
 	return NULL;
 }
 
-/* "-----BEGIN <words> PRIVATE KEY-----": RSA, EC, DSA, OPENSSH, ENCRYPTED
- * or none. */
+/* The end of the line that holds s[i] (the index of its '\n', or n). */
+static size_t line_end(const char *s, size_t n, size_t i)
+{
+	const char *nl = memchr(s + i, '\n', n - i);
+
+	return nl ? (size_t)(nl - s) : n;
+}
+
+/* s[i..e) holds only blanks (and a CR before the newline). */
+static bool blank_to(const char *s, size_t i, size_t e)
+{
+	while (i < e && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r'))
+		i++;
+	return i == e;
+}
+
+static bool is_b64(unsigned char c)
+{
+	return is_alnum(c) || c == '+' || c == '/' || c == '=';
+}
+
+/* A PEM private key block (RFC 7468, with OpenSSL's legacy encrypted
+ * headers): the line "-----BEGIN <label>-----", where the label is upper
+ * case words ending in "PRIVATE KEY" (RSA, EC, DSA, OPENSSH, ENCRYPTED or
+ * none), at a line start after optional blanks (an indented YAML block
+ * counts); then lines of base64 (at least one), blank lines or
+ * "Name: value" headers (Proc-Type, DEK-Info); then "-----END <label>-----"
+ * with the same label.  A BEGIN line inside a quoted string or attribute
+ * (placeholder="-----BEGIN PRIVATE KEY-----" in a form) is not a key. */
 static bool pem_private_key(const char *s, size_t n)
 {
 	static const char begin[] = "-----BEGIN ", tail[] = "PRIVATE KEY-----";
 
 	for (const char *p = memmem(s, n, begin, 11); p; p = memmem(p + 1, n - (size_t)(p + 1 - s), begin, 11)) {
-		size_t i = (size_t)(p - s) + 11, end = i + 64 < n ? i + 64 : n;
-		while (i < end && ((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') || s[i] == ' ')) {
-			if (i + 16 <= n && !memcmp(s + i, tail, 16))
-				return true;
+		size_t at = (size_t)(p - s), ls = at, i = at + 11, label, llen, e, b64 = 0;
+		while (ls > 0 && (s[ls - 1] == ' ' || s[ls - 1] == '\t'))
+			ls--;
+		if (ls > 0 && s[ls - 1] != '\n')
+			continue; /* not at a line start */
+		label = i;
+		while (i < n && i - label < 64 && ((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') || s[i] == ' '))
 			i++;
+		if (i + 5 > n || memcmp(s + i, "-----", 5) || i - label < 11 ||
+		    memcmp(s + i - 11, tail, 11))
+			continue;
+		llen = i - label;
+		e = line_end(s, n, i);
+		if (!blank_to(s, i + 5, e))
+			continue;
+		/* The body, line by line, up to the END line. */
+		while (e < n) {
+			size_t j = e + 1, k;
+			e = line_end(s, n, j);
+			j = skip_blanks(s, e, j);
+			if (e - j >= 9 + llen + 5 && !memcmp(s + j, "-----END ", 9)) {
+				if (b64 && !memcmp(s + j + 9, s + label, llen) &&
+				    !memcmp(s + j + 9 + llen, "-----", 5) && blank_to(s, j + 14 + llen, e))
+					return true;
+				break;
+			}
+			for (k = j; k < e && is_b64((unsigned char)s[k]); k++)
+				;
+			if (blank_to(s, k, e)) {
+				b64 += k > j;
+				continue;
+			}
+			/* "Proc-Type: 4,ENCRYPTED", "DEK-Info: AES-128-CBC,..." */
+			if (k > j && k < e && (s[k] == '-' || s[k] == ':') && memchr(s + j, ':', e - j) && !b64)
+				continue;
+			break;
 		}
 	}
 	return false;
@@ -241,9 +345,35 @@ static bool aws_secret(const char *s, size_t n)
 	return false;
 }
 
-/* prefix at a word start, then at least min characters of the token's
- * alphabet (alphanumerics, plus extra). */
-static bool token(const char *s, size_t n, const char *prefix, size_t min, const char *extra)
+/* A token body that is a placeholder, not a key: sk_live_xxxxxxxx...,
+ * AKIAIOSFODNN7EXAMPLE (AWS's documented example key), YOUR_TOKEN_HERE,
+ * or one repeated character. */
+static bool placeholder(const char *t, size_t m)
+{
+	static const char *const words[] = { "xxxx", "example", "your", "placeholder", "dummy",
+					      "redacted", "changeme", "replace" };
+	size_t distinct = 0;
+	bool seen[256] = { false };
+
+	for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++) {
+		size_t k = strlen(words[w]);
+		for (size_t i = 0; i + k <= m; i++)
+			if (!strncasecmp(t + i, words[w], k))
+				return true;
+	}
+	for (size_t i = 0; i < m; i++)
+		if (!seen[(unsigned char)t[i]]) {
+			seen[(unsigned char)t[i]] = true;
+			distinct++;
+		}
+	return distinct < 5;
+}
+
+/* prefix at a word start, then min to max (0: any) characters of the
+ * token's alphabet (alphanumerics, plus extra), the whole run (a longer
+ * one is another word), not a placeholder. */
+static bool token_len(const char *s, size_t n, const char *prefix, size_t min, size_t max,
+		      const char *extra)
 {
 	size_t k = strlen(prefix);
 
@@ -253,10 +383,15 @@ static bool token(const char *s, size_t n, const char *prefix, size_t min, const
 			continue;
 		while (i + m < n && (is_alnum((unsigned char)s[i + m]) || (s[i + m] && strchr(extra, s[i + m]))))
 			m++;
-		if (m >= min)
+		if (m >= min && (!max || m <= max) && !placeholder(s + i, m))
 			return true;
 	}
 	return false;
+}
+
+static bool token(const char *s, size_t n, const char *prefix, size_t min, const char *extra)
+{
+	return token_len(s, n, prefix, min, 0, extra);
 }
 
 static bool github_token(const char *s, size_t n)
@@ -267,6 +402,67 @@ static bool github_token(const char *s, size_t n)
 		if (token(s, n, classic[i], 36, ""))
 			return true;
 	return token(s, n, "github_pat_", 22, "_");
+}
+
+/* An AWS access key id: AKIA and 16 upper-case letters or digits. */
+static bool aws_key_id(const char *s, size_t n)
+{
+	for (const char *p = memmem(s, n, "AKIA", 4); p; p = memmem(p + 1, n - (size_t)(p + 1 - s), "AKIA", 4)) {
+		size_t i = (size_t)(p - s) + 4, m = 0;
+		if (p > s && is_alnum((unsigned char)p[-1]))
+			continue;
+		while (i + m < n && ((s[i + m] >= 'A' && s[i + m] <= 'Z') || (s[i + m] >= '0' && s[i + m] <= '9')))
+			m++;
+		if (m == 16 && !(i + m < n && is_alnum((unsigned char)s[i + m])) && !placeholder(p, 20))
+			return true;
+	}
+	return false;
+}
+
+static bool b64url(unsigned char c)
+{
+	return is_alnum(c) || c == '-' || c == '_';
+}
+
+/* A JSON Web Token (eyJ<header>.eyJ<payload>.<signature>, base64url) set
+ * to a key whose name says secret, token, password, auth or key on the
+ * same line (TOKEN=eyJ..., "apiKey": "eyJ..."): a JWT alone is often a
+ * test fixture or an expired example in docs. */
+static bool jwt_assigned(const char *s, size_t n)
+{
+	static const char *const keys[] = { "secret", "token", "password", "passwd", "auth", "key", "jwt" };
+
+	for (const char *p = memmem(s, n, "eyJ", 3); p; p = memmem(p + 1, n - (size_t)(p + 1 - s), "eyJ", 3)) {
+		size_t at = (size_t)(p - s), i = at, part[3] = { 0, 0, 0 }, ls = at;
+		bool assigned = false;
+		if (at > 0 && b64url((unsigned char)s[at - 1]))
+			continue;
+		for (int k = 0; k < 3; k++) {
+			while (i < n && b64url((unsigned char)s[i])) {
+				part[k]++;
+				i++;
+			}
+			if (k < 2) {
+				if (i >= n || s[i] != '.')
+					break;
+				i++;
+			}
+		}
+		if (part[0] < 10 || part[1] < 10 || part[2] < 16 || memcmp(s + at + part[0] + 1, "eyJ", 3))
+			continue;
+		/* Back to the line start: an '=' or ':' with a secret-ish key. */
+		while (ls > 0 && s[ls - 1] != '\n')
+			ls--;
+		for (size_t j = ls; j < at && !assigned; j++)
+			if (s[j] == '=' || s[j] == ':')
+				for (size_t w = 0; w < sizeof(keys) / sizeof(keys[0]) && !assigned; w++) {
+					const char *f = find_ci(s, j, ls, keys[w]);
+					assigned = f != NULL;
+				}
+		if (assigned)
+			return true;
+	}
+	return false;
 }
 
 const char *secret_by_content(const char *buf, size_t n)
@@ -281,7 +477,22 @@ const char *secret_by_content(const char *buf, size_t n)
 		return "private key in JSON (service account key)";
 	if (github_token(buf, n))
 		return "GitHub token";
-	if (token(buf, n, "xoxb-", 10, "-") || token(buf, n, "xoxp-", 10, "-"))
+	if (token(buf, n, "xoxb-", 10, "-") || token(buf, n, "xoxp-", 10, "-") ||
+	    token(buf, n, "xoxo-", 10, "-") || token(buf, n, "xoxa-", 10, "-"))
 		return "Slack token";
+	if (token(buf, n, "hooks.slack.com/services/", 30, "/"))
+		return "Slack webhook URL";
+	if (token(buf, n, "glpat-", 20, "-_"))
+		return "GitLab token";
+	if (token(buf, n, "sk_live_", 24, "") || token(buf, n, "rk_live_", 24, ""))
+		return "Stripe live key";
+	if (token_len(buf, n, "npm_", 36, 36, ""))
+		return "npm token";
+	if (token_len(buf, n, "AIza", 35, 35, "-_"))
+		return "Google API key";
+	if (aws_key_id(buf, n))
+		return "AWS access key id";
+	if (jwt_assigned(buf, n))
+		return "JSON Web Token";
 	return NULL;
 }

@@ -9,8 +9,10 @@
 
 #include <stddef.h>
 
-/* Content signatures are looked for in files up to this size only. */
-#define SECRET_SCAN_MAX (64 * 1024)
+/* Content signatures are looked for in the first SECRET_SCAN_MAX bytes of
+ * every sent regular file (a key appended after them is missed: the bound
+ * keeps lint's reads to 4 MiB a file on trees of large binaries). */
+#define SECRET_SCAN_MAX (4 * 1024 * 1024)
 
 /* A file that is secret by its name alone: path[0..len) is relative to the
  * context, '/'-separated (.env, id_rsa, *.pem, .aws/credentials, ...). */

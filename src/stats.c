@@ -163,13 +163,11 @@ static int ext_finish(struct pass *p)
 	return 0;
 }
 
-/* The kind of directory e, from its last component. */
+/* The kind of directory e, from its path (classify_path: its last
+ * component, Yarn's .yarn/cache as a cache). */
 static enum classify_kind dir_kind(const struct walk_entry *e)
 {
-	const char *base = memrchr(e->path, '/', e->len);
-
-	base = base ? base + 1 : e->path;
-	return classify_dir(base, e->len - (size_t)(base - e->path));
+	return classify_path(e->path, e->len);
 }
 
 static bool below(const struct walk_entry *dir, const struct walk_entry *e)
@@ -326,8 +324,33 @@ void stats_add_generated(struct stats *s, uint64_t files, uint64_t bytes)
 	s->sent.bytes += bytes;
 }
 
+int stats_rule_uses(struct stats *s, const ctxpack_rules *r, enum ctxpack_builder b,
+		    const struct walk_result *res)
+{
+	size_t n = ctxpack_rules_count(r);
+
+	free(s->uses);
+	s->uses = calloc(n ? n : 1, sizeof(*s->uses));
+	if (!s->uses || rule_use_compute(s->uses, r, b, res)) {
+		free(s->uses);
+		s->uses = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+size_t stats_dead_rules(const struct stats *s)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; s->uses && i < s->nrules; i++)
+		n += rule_use_is_dead(&s->uses[i]);
+	return n;
+}
+
 void stats_free(struct stats *s)
 {
+	free(s->uses);
 	free(s->rules);
 	free(s->largest_files);
 	free(s->largest_dirs);

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "classify.h"
+#include "ruleuse.h"
 #include "walk.h"
 
 struct stats_counts {
@@ -54,6 +55,7 @@ struct stats {
 					  included in sent, not in scanned */
 	size_t nrules;
 	struct stats_rule *rules;
+	struct rule_use *uses; /* per rule (stats_rule_uses), or NULL */
 	/* sorted by bytes, largest first, at most top each */
 	struct stats_item *largest_files, *largest_dirs, *suspicious;
 	size_t nlargest_files, nlargest_dirs, nsuspicious;
@@ -67,6 +69,15 @@ struct stats {
 int stats_compute(struct stats *s, const struct walk_result *res, enum ctxpack_builder b,
 		  size_t nrules, size_t top);
 void stats_free(struct stats *s);
+
+/* s->uses: what each rule of r does for res (rule_use_compute, the
+ * definition lint reports).  0 or -ENOMEM. */
+int stats_rule_uses(struct stats *s, const ctxpack_rules *r, enum ctxpack_builder b,
+		    const struct walk_result *res);
+
+/* The rules --fail-on-dead-rules fails on (rule_use_is_dead): dead,
+ * overridden or redundant, not defensive nor the builder's own. */
+size_t stats_dead_rules(const struct stats *s);
 
 /* Counts what pack adds beyond the walk (pack_generated) as sent. */
 void stats_add_generated(struct stats *s, uint64_t files, uint64_t bytes);

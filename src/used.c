@@ -59,18 +59,20 @@ static size_t find(const struct used *u, const char *path, size_t len, bool *fou
 
 /* Does the builder's COPY see e?  BuildKit sends an excluded Dockerfile
  * apart from the context (walk_entry.forced): COPY does not see it. */
-static bool visible(const struct used *u, const struct walk_entry *e, enum ctxpack_builder b)
+bool used_classic_removed(const ctxpack_rules *rules, const struct walk_entry *e)
 {
 	struct ctxpack_rule_info ri;
 
+	return e->rule >= 0 && rules && !ctxpack_rules_get(rules, (size_t)e->rule, &ri) && ri.line == 0;
+}
+
+static bool visible(const struct used *u, const struct walk_entry *e, enum ctxpack_builder b)
+{
 	if (!e->sent || (b == CTXPACK_BUILDER_BUILDKIT && e->forced))
 		return false;
 	/* The classic daemon removes the Dockerfile and .dockerignore from
-	 * the context when its rules exclude them (remotecontext's
-	 * removeDockerfile); the CLI sent them through the re-inclusions it
-	 * appended (rule line 0). */
-	return !(b == CTXPACK_BUILDER_CLASSIC && e->rule >= 0 && u->rules &&
-		 !ctxpack_rules_get(u->rules, (size_t)e->rule, &ri) && ri.line == 0);
+	 * the context when its rules exclude them. */
+	return !(b == CTXPACK_BUILDER_CLASSIC && used_classic_removed(u->rules, e));
 }
 
 /* Is sorted[i] in the context the builder unpacks?  Visible, or an

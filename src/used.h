@@ -87,6 +87,13 @@ void used_release(struct used *u);
 
 /* Walk order: bytewise per directory, a directory's contents right after
  * it ("a", "a/b", "a.txt"): '/' sorts before every other byte.  <0, 0, >0. */
+/* Does the classic daemon remove e from the context before the build?
+ * An entry the CLI sent only through the re-inclusions it appends
+ * ("!.dockerignore", "!<Dockerfile>", rule line 0 of rules) is removed
+ * again by the daemon when the user's rules exclude it (remotecontext's
+ * removeDockerfile): no classic build step sees it. */
+bool used_classic_removed(const ctxpack_rules *rules, const struct walk_entry *e);
+
 int used_order_cmp(const char *a, size_t an, const char *b, size_t bn);
 
 #endif

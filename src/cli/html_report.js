@@ -174,7 +174,17 @@
 		intCol('Excluded files', 'excluded_files'), bytesCol('Excluded bytes', 'excluded_bytes'),
 		intCol('Re-included files', 'included_files'), bytesCol('Re-included bytes', 'included_bytes'),
 		intCol('Decided', 'decided'),
-		{ h: 'Dead', f: function (r) { return r.dead ? 'dead: decides nothing' : ''; } },
+		/* r.use is lint's verdict on the rule (src/ruleuse.c): the
+		 * subsumed one of two is the redundant one. */
+		{ h: 'Dead', f: function (r) {
+			if (!r.dead)
+				return '';
+			if (r.use === 'redundant')
+				return 'redundant: rule #' + r.covered_by + ' matches all it does';
+			if (r.use === 'overridden')
+				return 'overridden: other rules decide all it matches';
+			return 'dead: matches nothing';
+		} },
 	], function (r) { return r.dead ? 'dead' : ''; }, function (row, r) {
 		row.addEventListener('mouseenter', function () { highlight(r.index); });
 		row.addEventListener('mouseleave', function () { highlight(null); });

@@ -24,15 +24,54 @@
 #include "pack.h"
 #include "report.h"
 #include "rules.h"
+#include "ruleuse.h"
 #include "secrets.h"
 #include "used.h"
 #include "dockerfile.h"
 
-enum { OPT_BUILDER = 256, OPT_JSON, OPT_MAX_FILE_SIZE, OPT_TARGET, OPT_BUILD_ARG };
+enum { OPT_BUILDER = 256, OPT_JSON, OPT_MAX_FILE_SIZE, OPT_TARGET, OPT_BUILD_ARG, OPT_DISABLE,
+       OPT_SEVERITY };
 
 enum severity { SEV_INFO, SEV_WARNING, SEV_ERROR };
 
 static const char *const severity_names[] = { "info", "warning", "error" };
+
+/* Every check's stable id (the finding's code) and default severity, for
+ * --disable and --severity; docs/lint.md and --help list the same. */
+static const struct check {
+	const char *id;
+	enum severity sev;
+} checks[] = {
+	{ "bad-pattern", SEV_ERROR },
+	{ "control-bytes", SEV_ERROR }, /* warning with --builder=classic */
+	{ "secret-file", SEV_ERROR },
+	{ "missing-source", SEV_ERROR }, /* warning for a BuildKit wildcard */
+	{ "dockerfile-invalid", SEV_ERROR },
+	{ "dead-rule", SEV_WARNING },
+	{ "overridden-rule", SEV_WARNING },
+	{ "redundant-rule", SEV_WARNING },
+	{ "builders-differ", SEV_WARNING },
+	{ "vcs-sent", SEV_WARNING },
+	{ "dependencies-sent", SEV_WARNING },
+	{ "cache-sent", SEV_WARNING },
+	{ "build-output-sent", SEV_WARNING },
+	{ "no-dockerignore", SEV_WARNING },
+	{ "ignore-outside", SEV_WARNING },
+	{ "source-partly-excluded", SEV_WARNING },
+	{ "defensive-rule", SEV_INFO },
+	{ "large-file", SEV_INFO },
+	{ "dockerfile-excluded", SEV_INFO },
+	{ "dockerfile-unsupported", SEV_INFO },
+};
+#define NCHECKS (sizeof(checks) / sizeof(checks[0]))
+
+static long check_index(const char *id, size_t len)
+{
+	for (size_t i = 0; i < NCHECKS; i++)
+		if (strlen(checks[i].id) == len && !memcmp(checks[i].id, id, len))
+			return (long)i;
+	return -1;
+}
 
 /* At most this many builders-differ findings are printed in text mode. */
 #define DIFF_SHOWN 20
@@ -55,6 +94,8 @@ struct lint_args {
 	const char *target;       /* --target, or NULL: the last stage */
 	const char **build_args;  /* --build-arg K=V, NULL-terminated */
 	size_t nbuild_args, abuild_args;
+	bool disabled[NCHECKS];   /* --disable ID */
+	int severity[NCHECKS];    /* --severity ID=LEVEL: the level, or -1 */
 };
 
 struct lint {
@@ -155,6 +196,29 @@ static void findings_free(struct lint *l)
 		free(l->v[i].msg);
 	}
 	free(l->v);
+}
+
+/* --disable and --severity, applied to the findings the checks made (so
+ * a check's own default, such as control-bytes' warning with the classic
+ * builder, is what --severity replaces). */
+static void findings_configure(struct lint *l)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < l->n; i++) {
+		struct finding *f = &l->v[i];
+		long c = check_index(f->code, strlen(f->code));
+		if (c >= 0 && l->a->disabled[c]) {
+			free(f->file);
+			free(f->path);
+			free(f->msg);
+			continue;
+		}
+		if (c >= 0 && l->a->severity[c] >= 0)
+			f->sev = (enum severity)l->a->severity[c];
+		l->v[k++] = *f;
+	}
+	l->n = k;
 }
 
 /* ---- output ---- */
@@ -417,140 +481,55 @@ static int diagnose(struct lint *l, const struct rules_error *walk_err, struct d
 
 /* ---- dead and overridden rules ---- */
 
-/* The directory states of one path-evaluation pass, by depth. */
-struct dir_stack {
-	ctxpack_mstate **st;
-	const struct walk_entry **dir; /* dir[i]: the directory whose state st[i] is (NULL: root) */
-	size_t n, st_alloc, dir_alloc;
-};
-
-static void dir_stack_free(struct dir_stack *s)
+/* A rule finding whose message starts "rule 'PATTERN'". */
+static FILE *rule_named(struct lint *l, const char *code, enum severity sev, const ctxpack_rules *r,
+			size_t i, const struct ctxpack_rule_info *ri)
 {
-	for (size_t i = 0; i < s->n; i++)
-		ctxpack_mstate_free(&s->st[i]);
-	free(s->st);
-	free(s->dir);
-}
+	FILE *m = rule_finding(l, code, sev, ri);
 
-static int dir_stack_reserve(struct dir_stack *s, const ctxpack_match *m, size_t depth)
-{
-	while (s->n <= depth) {
-		if (GROW(s->st, s->st_alloc, s->n + 1) || GROW(s->dir, s->dir_alloc, s->n + 1))
-			return -ENOMEM;
-		if (ctxpack_mstate_new(&s->st[s->n], m))
-			return -ENOMEM;
-		s->dir[s->n++] = NULL;
+	if (m) {
+		fputs("rule ", m);
+		rules_fputq(m, r, i);
 	}
-	return 0;
-}
-
-/* Is e's parent the directory whose state is at depth?  Entries come in
- * walk order, but one (BuildKit's forced Dockerfile below a pruned
- * directory) may come without its parents. */
-static bool parent_is(const struct dir_stack *s, size_t depth, const struct walk_entry *e)
-{
-	const struct walk_entry *p;
-
-	if (depth == 0)
-		return true;
-	p = s->dir[depth];
-	return p && p->len < e->len && !memcmp(p->path, e->path, p->len) && e->path[p->len] == '/' &&
-	       !memchr(e->path + p->len + 1, '/', e->len - p->len - 1);
-}
-
-/* Decided by "!.dockerignore" or "!<Dockerfile>", which the classic
- * builder adds itself: the rules the user wrote do not count there. */
-static bool builder_decided(const ctxpack_rules *r, const struct walk_entry *e)
-{
-	struct ctxpack_rule_info ri;
-
-	return e->rule >= 0 && ctxpack_rules_get(r, (size_t)e->rule, &ri) == 0 && ri.line == 0;
-}
-
-/* The first entry of res the pattern matches on its own (with Docker's
- * per-pattern parent results), -1 when none does, -2 when it cannot be
- * told (the pattern does not compile alone, or out of memory), -3 when
- * it matches only entries the builder's own rules decide. */
-static long first_match(const struct ctxpack_rule_info *ri, enum ctxpack_builder b,
-			const ctxpack_rules *all, const struct walk_result *res)
-{
-	bool builder_only = false;
-
-	const char *pat = ri->pattern;
-	size_t plen = ri->pattern_len;
-	ctxpack_rules *one = NULL;
-	ctxpack_match *m = NULL;
-	ctxpack_mscratch *sc = NULL;
-	struct dir_stack ds = { 0 };
-	long found = -2;
-
-	/* An exception matches what its pattern matches. */
-	if (plen && pat[0] == '!') {
-		pat++;
-		plen--;
-	}
-	if (ctxpack_rules_new(&one) || ctxpack_rules_add_pattern(one, ri->source, ri->line, pat, plen) ||
-	    ctxpack_match_compile(&m, one, b) || ctxpack_mscratch_new(&sc, m) ||
-	    dir_stack_reserve(&ds, m, 0))
-		goto out;
-	ctxpack_match_root(m, ds.st[0]);
-	found = -1;
-	for (size_t j = 0; j < res->n && found == -1; j++) {
-		const struct walk_entry *e = res->v[j];
-		const char *slash = memrchr(e->path, '/', e->len);
-		size_t depth = 0, off = slash ? (size_t)(slash - e->path) + 1 : 0;
-		struct ctxpack_decision d;
-		bool dir = e->type == WT_DIR;
-		for (size_t k = 0; k < e->len; k++)
-			depth += e->path[k] == '/';
-		if (dir_stack_reserve(&ds, m, depth + 1)) {
-			found = -2;
-			break;
-		}
-		if (!parent_is(&ds, depth, e))
-			continue;
-		if (ctxpack_match_entry(m, sc, ds.st[depth], e->path, e->len, off,
-					dir ? ds.st[depth + 1] : NULL, &d) < 0) {
-			found = -2;
-			break;
-		}
-		if (dir)
-			ds.dir[depth + 1] = e;
-		if (d.verdict != CTXPACK_NONE && builder_decided(all, e))
-			builder_only = true;
-		else if (d.verdict != CTXPACK_NONE)
-			found = (long)j;
-	}
-	if (found == -1 && builder_only)
-		found = -3;
-out:
-	dir_stack_free(&ds);
-	ctxpack_mscratch_free(&sc);
-	ctxpack_match_free(&m);
-	ctxpack_rules_free(&one);
-	return found;
+	return m;
 }
 
 static void report_unused(struct lint *l, const ctxpack_rules *r, size_t i,
-			  const struct ctxpack_rule_info *ri, const struct walk_entry *e)
+			  const struct ctxpack_rule_info *ri, const struct rule_use *u,
+			  const struct walk_result *res)
 {
+	const struct walk_entry *e = u->entry < res->n ? res->v[u->entry] : NULL;
 	FILE *m;
 
-	if (!e) {
-		m = rule_finding(l, "dead-rule", SEV_WARNING, ri);
+	if (u->use == RULE_DEAD || u->use == RULE_DEFENSIVE) {
+		/* A template's defensive line (.idea, node_modules, *.log) that
+		 * matches nothing in this tree is harmless: info. */
+		bool defensive = u->use == RULE_DEFENSIVE;
+		m = rule_named(l, defensive ? "defensive-rule" : "dead-rule",
+			       defensive ? SEV_INFO : SEV_WARNING, r, i, ri);
 		if (!m)
 			return;
-		fputs("rule ", m);
-		rules_fputq(m, r, i);
-		fputs(" matches nothing", m);
+		fputs(defensive ? " matches nothing here (a common defensive rule; harmless)"
+				: " matches nothing",
+		      m);
 		msg_done(l, m);
 		return;
 	}
-	m = rule_finding(l, "overridden-rule", SEV_WARNING, ri);
+	if (u->use == RULE_REDUNDANT) {
+		m = rule_named(l, "redundant-rule", SEV_WARNING, r, i, ri);
+		if (!m)
+			return;
+		fputs(" is redundant: the later ", m);
+		put_rule(m, r, u->by);
+		fputs(" matches everything this one does, the same way; delete this one", m);
+		msg_done(l, m);
+		return;
+	}
+	if (u->use != RULE_OVERRIDDEN || !e)
+		return;
+	m = rule_named(l, "overridden-rule", SEV_WARNING, r, i, ri);
 	if (!m)
 		return;
-	fputs("rule ", m);
-	rules_fputq(m, r, i);
 	fputs(" never decides a path: ", m);
 	if (e->rule >= 0 && (size_t)e->rule < ctxpack_rules_count(r)) {
 		fputs("where it matches, another rule decides (e.g. '", m);
@@ -570,25 +549,20 @@ static void check_rule_usage(struct lint *l, const ctxpack_match *mt, const stru
 {
 	const ctxpack_rules *r = ctxpack_match_rules(mt);
 	size_t nr = ctxpack_rules_count(r);
-	bool *decides = calloc(nr ? nr : 1, sizeof(bool));
+	struct rule_use *u = calloc(nr ? nr : 1, sizeof(*u));
 
-	if (!decides) {
+	if (!u || rule_use_compute(u, r, l->a->o.builder, res)) {
 		l->oom = true;
+		free(u);
 		return;
 	}
-	for (size_t j = 0; j < res->n; j++)
-		if (res->v[j]->rule >= 0 && (size_t)res->v[j]->rule < nr)
-			decides[res->v[j]->rule] = true;
 	for (size_t i = 0; i < nr; i++) {
 		struct ctxpack_rule_info ri;
-		long first;
-		if (!user_rule(r, i, &ri) || ctxpack_match_rule_error(mt, i) || decides[i])
+		if (!user_rule(r, i, &ri) || ctxpack_match_rule_error(mt, i))
 			continue;
-		first = first_match(&ri, l->a->o.builder, r, res);
-		if (first >= -1)
-			report_unused(l, r, i, &ri, first >= 0 ? res->v[first] : NULL);
+		report_unused(l, r, i, &ri, &u[i], res);
 	}
-	free(decides);
+	free(u);
 }
 
 /* ---- the two builders ---- */
@@ -697,7 +671,7 @@ static void explain_diff(FILE *m, const struct side *s, const struct side *o,
 			(bk ? o : s)->ctx->ignore_source ? (bk ? o : s)->ctx->ignore_source : "no ignore file");
 	}
 	if (!bk && e->len == 13 && !memcmp(e->path, ".dockerignore", 13)) {
-		fputs("the classic builder always sends .dockerignore (it re-adds '!.dockerignore'); BuildKit follows the rules",
+		fputs("the classic builder always sends .dockerignore (it re-adds '!.dockerignore') and keeps it when its rules keep it; BuildKit follows its own ignore file",
 		      m);
 		return;
 	}
@@ -745,6 +719,17 @@ static void diff_one_way(struct lint *l, const struct side *s, const struct side
 			continue;
 		oe = side_find(o, e->path, e->len);
 		if (oe && oe->sent)
+			continue;
+		/* The classic CLI sends an excluded .dockerignore (and
+		 * Dockerfile) through the '!.dockerignore' it appends, but the
+		 * daemon removes it again before the build when the rules
+		 * exclude it (remotecontext's removeDockerfile, see
+		 * used_classic_removed): no build step sees it, as with
+		 * BuildKit, which does not send it.  The outcome differs only
+		 * when the classic builder keeps it by the rules, e.g. when
+		 * BuildKit reads another ignore file (<Dockerfile>.dockerignore)
+		 * that excludes it. */
+		if (s->builder == CTXPACK_BUILDER_CLASSIC && used_classic_removed(s->ctx->rules, e))
 			continue;
 		m = path_finding(l, "builders-differ", SEV_WARNING, e);
 		if (!m)
@@ -805,7 +790,7 @@ static void check_dockerfile(struct lint *l, const struct side *mine, const stru
 
 /* ---- what is sent ---- */
 
-/* Up to SECRET_SCAN_MAX bytes of a regular file into buf; -1 if it cannot
+/* The first SECRET_SCAN_MAX bytes (or fewer) of a regular file into buf; -1 if it cannot
  * be read (it changed since the walk, or became something else). */
 static ssize_t read_head(int rootfd, const char *path, char *buf)
 {
@@ -839,7 +824,7 @@ static const char *secret_of(int rootfd, const struct walk_entry *e, char *buf, 
 	ssize_t n;
 
 	*by_content = false;
-	if (what || e->size > SECRET_SCAN_MAX)
+	if (what)
 		return what;
 	n = read_head(rootfd, e->path, buf);
 	if (n < 0)
@@ -907,7 +892,6 @@ static void check_dirs(struct lint *l, const struct walk_result *res)
 
 	for (size_t i = 0; i < res->n; i++) {
 		const struct walk_entry *e = res->v[i];
-		const char *slash;
 		enum classify_kind k;
 		unsigned long long files = 0, bytes = 0;
 		FILE *m;
@@ -916,9 +900,7 @@ static void check_dirs(struct lint *l, const struct walk_result *res)
 		top = NULL;
 		if (!e->sent || e->parent || e->type != WT_DIR)
 			continue;
-		slash = memrchr(e->path, '/', e->len);
-		k = slash ? classify_dir(slash + 1, e->len - (size_t)(slash + 1 - e->path))
-			  : classify_dir(e->path, e->len);
+		k = classify_path(e->path, e->len);
 		if (k == KIND_NONE)
 			continue;
 		top = e;
@@ -1261,6 +1243,29 @@ static int lint_opt(int id, const char *arg, void *payload)
 		a->build_args[a->nbuild_args++] = arg;
 		a->build_args[a->nbuild_args] = NULL;
 		break;
+	case OPT_DISABLE: {
+		long c = check_index(arg, strlen(arg));
+		if (c < 0) {
+			usage_error(NULL, "invalid argument '%s' for --disable: not a check id (see 'ctxpack lint --help')", arg);
+			return -1;
+		}
+		a->disabled[c] = true;
+		break;
+	}
+	case OPT_SEVERITY: {
+		const char *eq = strchr(arg, '=');
+		long c = eq ? check_index(arg, (size_t)(eq - arg)) : -1;
+		int lev = -1;
+		for (int k = 0; eq && k < 3; k++)
+			if (!strcmp(eq + 1, severity_names[k]))
+				lev = k;
+		if (c < 0 || lev < 0) {
+			usage_error(NULL, "invalid argument '%s' for --severity: expected ID=info|warning|error with a check id (see 'ctxpack lint --help')", arg);
+			return -1;
+		}
+		a->severity[c] = lev;
+		break;
+	}
 	case OPT_MAX_FILE_SIZE:
 		if (parse_size(arg, &v)) {
 			usage_error(NULL, "invalid argument '%s' for --max-file-size: expected bytes, optionally with K, M, G (1024s) or KB, MB, GB (1000s)", arg);
@@ -1279,6 +1284,8 @@ static const struct opt lint_opts[] = {
 	{ "build-arg", OPT_BUILD_ARG, OPT_ARG_REQUIRED, "K=V", "a build argument, as docker build --build-arg (repeatable)", NULL, 0 },
 	{ "json", OPT_JSON, OPT_ARG_NONE, NULL, "one JSON document", NULL, 0 },
 	{ "max-file-size", OPT_MAX_FILE_SIZE, OPT_ARG_REQUIRED, "BYTES", "report sent files larger than this (default 50M; K/M/G: 1024s, KB/MB/GB: 1000s)", NULL, 0 },
+	{ "disable", OPT_DISABLE, OPT_ARG_REQUIRED, "ID", "do not report the check ID (a code below; repeatable)", NULL, 0 },
+	{ "severity", OPT_SEVERITY, OPT_ARG_REQUIRED, "ID=LEVEL", "report the check ID at LEVEL: info, warning or error (repeatable; the exit status follows)", NULL, 0 },
 	{ NULL, 0, 0, NULL, NULL, NULL, 0 },
 };
 
@@ -1288,7 +1295,8 @@ static const char lint_details[] =
 	"PATH: SEVERITY: MESSAGE [CODE] when about a path of the context\n"
 	"(directories end with '/').\n"
 	"\n"
-	"Codes:\n"
+	"Codes (each a check's stable id for --disable and --severity, with its default\n"
+	"severity):\n"
 	"  bad-pattern         error    a pattern Docker refuses or fails on (or ctxpack\n"
 	"                               cannot reproduce); a line over 64 KiB\n"
 	"  control-bytes       error    a pattern holds control bytes: BuildKit fails the\n"
@@ -1300,7 +1308,11 @@ static const char lint_details[] =
 	"                               wildcard, which then copies nothing\n"
 	"  dockerfile-invalid  error    the Dockerfile is refused as the builder refuses it\n"
 	"  dead-rule           warning  a rule that matches no path of the context\n"
+	"  defensive-rule      info     a common defensive rule (.idea, node_modules,\n"
+	"                               *.log...) that matches nothing here\n"
 	"  overridden-rule     warning  a rule that matches paths but never decides one\n"
+	"  redundant-rule      warning  a rule whose paths a later rule of its kind all\n"
+	"                               matches (it is the one to delete)\n"
 	"  builders-differ     warning  a path one builder sends and the other does not\n"
 	"                               (text mode shows 20, JSON all)\n"
 	"  vcs-sent            warning  a sent .git, .hg, .svn... directory\n"
@@ -1334,7 +1346,11 @@ static int cmd_lint(const struct command *cmd, int argc, char **argv)
 			       .max_file_size = 50ull * 1024 * 1024 };
 	struct lint l = { .a = &a };
 	char err[1024] = "";
-	int first = opts_parse(cmd, argc, argv, lint_opt, &a), rc;
+	int first, rc;
+
+	for (size_t i = 0; i < NCHECKS; i++)
+		a.severity[i] = -1;
+	first = opts_parse(cmd, argc, argv, lint_opt, &a);
 
 	if (context_arg(cmd, argc, argv, first, &a.o.dir))
 		return first == -2 ? 0 : 2;
@@ -1350,6 +1366,7 @@ static int cmd_lint(const struct command *cmd, int argc, char **argv)
 		free(a.build_args);
 		return 2;
 	}
+	findings_configure(&l);
 	if (a.json)
 		print_json(&l);
 	else

@@ -114,15 +114,6 @@ static double files_reduction(const struct stats *s)
 	return stats_reduction(s->sent.files - s->generated.files, s->scanned.files);
 }
 
-static size_t dead_rules(const struct stats *s)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < s->nrules; i++)
-		n += !s->rules[i].decided;
-	return n;
-}
-
 size_t budgets_check(struct report *r, const struct budgets *b)
 {
 	const struct stats *s = r->s;
@@ -144,10 +135,33 @@ size_t budgets_check(struct report *r, const struct budgets *b)
 	}
 	if (b->fail_dead)
 		r->budgets[r->nbudgets++] = (struct budget_result){
-			"dead-rules", 0, (double)dead_rules(s), dead_rules(s) == 0 };
+			"dead-rules", 0, (double)stats_dead_rules(s), stats_dead_rules(s) == 0 };
 	for (size_t i = 0; i < r->nbudgets; i++)
 		broken += !r->budgets[i].ok;
 	return broken;
+}
+
+/* One line per rule --fail-on-dead-rules fails on, as lint names it. */
+static void dead_rules_print(FILE *f, const struct report *r)
+{
+	const struct stats *s = r->s;
+
+	for (size_t i = 0; s->uses && i < s->nrules; i++) {
+		const struct rule_use *u = &s->uses[i];
+		struct ctxpack_rule_info ri, by;
+		const char *text;
+		size_t len;
+		char q[32];
+		if (!rule_use_is_dead(u) || ctxpack_rules_get(r->rules, i, &ri))
+			continue;
+		rules_shown(r->rules, i, q, sizeof(q), &text, &len);
+		fprintf(f, "  %s:%d: rule '", ri.source, ri.line);
+		text_fputq(f, text, len);
+		fprintf(f, "' is %s", rule_use_name(u));
+		if (u->use == RULE_REDUNDANT && !ctxpack_rules_get(r->rules, u->by, &by))
+			fprintf(f, " (%s:%d covers it)", by.source, by.line);
+		fputc('\n', f);
+	}
 }
 
 void budgets_print_broken(FILE *f, const struct report *r)
@@ -168,9 +182,11 @@ void budgets_print_broken(FILE *f, const struct report *r)
 		else if (!strcmp(x->name, "min-reduction"))
 			fprintf(f, "ctxpack: budget min-reduction broken: the ignore rules leave out %.2f%% of the bytes, less than %.2f%%\n",
 				x->value, x->limit);
-		else
-			fprintf(f, "ctxpack: budget dead-rules broken: %.0f rule(s) decide nothing (see 'ctxpack stats' or 'ctxpack lint')\n",
+		else {
+			fprintf(f, "ctxpack: budget dead-rules broken: %.0f rule(s) dead, overridden or redundant (as 'ctxpack lint' reports them):\n",
 				x->value);
+			dead_rules_print(f, r);
+		}
 	}
 }
 
@@ -272,7 +288,9 @@ void report_text(FILE *f, const struct report *r, size_t top, bool color)
 			fputs("  ", f);
 			rule_text(f, r->rules, i, 36);
 			if (!x->decided) {
-				fprintf(f, "  %sdecides nothing%s\n", st->dim, st->off);
+				fprintf(f, "  %sdecides nothing%s%s%s%s\n", st->dim,
+					s->uses ? " (" : "", s->uses ? rule_use_name(&s->uses[i]) : "",
+					s->uses ? ")" : "", st->off);
 				continue;
 			}
 			fprintf(f, "  %12s %9llu files", human_size(x->excluded_bytes, h, sizeof(h)),
@@ -281,6 +299,9 @@ void report_text(FILE *f, const struct report *r, size_t top, bool color)
 				fprintf(f, "   re-included %s %llu files",
 					human_size(x->included_bytes, h2, sizeof(h2)),
 					(unsigned long long)x->included_files);
+			if (s->uses && s->uses[i].use == RULE_REDUNDANT)
+				fprintf(f, "   %sredundant (rule %zu covers it)%s", st->dim,
+					s->uses[i].by, st->off);
 			fputc('\n', f);
 		}
 		if (s->unattributed.entries)
@@ -417,11 +438,16 @@ void report_json(FILE *f, const struct report *r)
 		jstr(f, ri.source);
 		fprintf(f, ",\"line\":%d,\"pattern\":", ri.line);
 		json_string(f, text, len);
-		fprintf(f, ",\"exception\":%s,\"excluded_files\":%llu,\"excluded_bytes\":%llu,\"included_files\":%llu,\"included_bytes\":%llu,\"decided\":%llu,\"dead\":%s}",
+		fprintf(f, ",\"exception\":%s,\"excluded_files\":%llu,\"excluded_bytes\":%llu,\"included_files\":%llu,\"included_bytes\":%llu,\"decided\":%llu,\"dead\":%s,\"use\":\"%s\"",
 			ri.pattern_len && ri.pattern[0] == '!' ? "true" : "false",
 			(unsigned long long)x->excluded_files, (unsigned long long)x->excluded_bytes,
 			(unsigned long long)x->included_files, (unsigned long long)x->included_bytes,
-			(unsigned long long)x->decided, x->decided ? "false" : "true");
+			(unsigned long long)x->decided,
+			s->uses && rule_use_is_dead(&s->uses[i]) ? "true" : "false",
+			s->uses ? rule_use_name(&s->uses[i]) : "unchecked");
+		if (s->uses && s->uses[i].use == RULE_REDUNDANT)
+			fprintf(f, ",\"covered_by\":%zu", s->uses[i].by);
+		fputc('}', f);
 	}
 	fputc(']', f);
 	jitems(f, "largest_files", s->largest_files, s->nlargest_files, true, false);

@@ -42,6 +42,8 @@ int stats_measure(struct pack_session *ps, const struct pack_options *o, size_t 
 	int rc;
 
 	rc = stats_compute(s, pack_entries(ps), o->builder, ctxpack_rules_count(ctx->rules), top);
+	if (!rc)
+		rc = stats_rule_uses(s, ctx->rules, o->builder, pack_entries(ps));
 	if (rc) {
 		snprintf(err, errsz, "out of memory");
 		return rc;

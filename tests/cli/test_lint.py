@@ -7,6 +7,7 @@ output.
 usage: test_lint.py PATH_TO_CTXPACK"""
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -16,13 +17,15 @@ check = tap.check
 
 CTXPACK = os.path.abspath(sys.argv[1])
 
-CODES = ["bad-pattern", "control-bytes", "secret-file", "dead-rule", "overridden-rule",
+CODES = ["bad-pattern", "control-bytes", "secret-file", "dead-rule", "defensive-rule",
+         "overridden-rule", "redundant-rule",
          "builders-differ", "vcs-sent", "dependencies-sent", "cache-sent",
          "build-output-sent", "no-dockerignore", "large-file", "dockerfile-excluded",
          "ignore-outside", "missing-source", "source-partly-excluded", "dockerfile-invalid",
          "dockerfile-unsupported"]
 SEVERITY = {"bad-pattern": "error", "control-bytes": "error", "secret-file": "error",
-            "dead-rule": "warning", "overridden-rule": "warning",
+            "dead-rule": "warning", "defensive-rule": "info", "overridden-rule": "warning",
+            "redundant-rule": "warning",
             "builders-differ": "warning", "vcs-sent": "warning",
             "dependencies-sent": "warning", "cache-sent": "warning",
             "build-output-sent": "warning", "no-dockerignore": "warning",
@@ -124,6 +127,26 @@ def test_rules():
     check("dead-rule: compiler-style text line",
           ".dockerignore:2: warning: rule 'nothere' matches nothing [dead-rule]" in out.splitlines(),
           out)
+    # Redundancy is reported on the rule that is subsumed: 'node_modules'
+    # (line 2) decides under Docker's matcher, but '**/node_modules' (line
+    # 3) covers it and more; deleting line 2 changes nothing.
+    for files in ({"node_modules/x": b"x", "src/a": b"a"},
+                  {"node_modules/x": b"x", "a/node_modules/y": b"y"}):
+        d = tree(files, b".git\nnode_modules\n**/node_modules\n")
+        for builder in ("buildkit", "classic"):
+            rc, doc, raw = lint_json(d, "--builder=" + builder)
+            red = findings(doc, "redundant-rule")
+            check("redundant-rule (%s, %d paths): line 2 subsumed by line 3, line 3 not overridden"
+                  % (builder, len(files)),
+                  [f["line"] for f in red] == [2] and "(.dockerignore:3)" in red[0]["message"]
+                  and not findings(doc, "overridden-rule") and red[0]["severity"] == "warning",
+                  raw)
+    # A rule of the other kind between them: not redundant (deleting the
+    # first 'build' would exclude build/keep).
+    d = tree({"build/keep": b"k", "build/out": b"o"}, b"build\n!build/keep\nbuild\n")
+    rc, doc, raw = lint_json(d)
+    check("redundant-rule: not across an exception that touches the same paths",
+          not findings(doc, "redundant-rule"), raw)
     # A rule whose only match is an excluded directory still matches.
     d = tree({"node_modules/x/y.js": b"x"}, b"node_modules\n**/y.js\n")
     rc, doc, raw = lint_json(d)
@@ -145,7 +168,7 @@ def test_builders_differ():
         d = tree(*BK_TREE_2)
         rc, doc, raw = lint_json(d, "--builder=" + builder)
         check("builders-differ (%s): '*' + '!src/**/*.js' differs exactly as section B says" % builder,
-              paths(doc, "builders-differ") == [".dockerignore", "src/", "src/lib/", "src/lib/b.js"],
+              paths(doc, "builders-differ") == ["src/", "src/lib/", "src/lib/b.js"],
               raw)
         wild = [f for f in findings(doc, "builders-differ") if f["path"] == "src/lib/b.js"]
         check("builders-differ (%s): the wildcard exception under an excluded directory is named" % builder,
@@ -160,15 +183,122 @@ def test_builders_differ():
           paths(doc, "builders-differ") == ["build/"], raw)
 
 
+def test_dead_agrees_with_stats():
+    """stats --fail-on-dead-rules fails on exactly the rules lint calls
+    dead, overridden or redundant, and names them."""
+    d = tree({"src/a": b"a", "node_modules/x": b"x"},
+             b"Dockerfile\n.dockerignore\nnode_modules\n**/node_modules\n.idea\n")
+    for builder in ("buildkit", "classic"):
+        rc, doc, raw = lint_json(d, "--builder=" + builder)
+        warned = sorted(f["line"] for f in findings(doc)
+                        if f["code"] in ("dead-rule", "overridden-rule", "redundant-rule"))
+        p = subprocess.run([CTXPACK, "stats", "--builder=" + builder, "--fail-on-dead-rules", d],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        err = p.stderr.decode()
+        named = sorted(int(l.split(":")[1]) for l in err.splitlines()
+                       if l.startswith("  .dockerignore:"))
+        check("dead rules (%s): stats fails (4) on exactly lint's, naming them" % builder,
+              warned == [3] and p.returncode == 4 and named == warned
+              and "'node_modules' is redundant (.dockerignore:4 covers it)" in err, (raw, err))
+        p = subprocess.run([CTXPACK, "stats", "--json", "--builder=" + builder, d],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        rules = {r["line"]: r for r in json.loads(p.stdout)["rules"]}
+        check("dead rules (%s): stats JSON (the HTML page's data) marks line 3 redundant, "
+              "line 4 and the Dockerfile/.dockerignore lines not dead" % builder,
+              rules[3]["dead"] and rules[3]["use"] == "redundant" and not rules[4]["dead"]
+              and not rules[1]["dead"] and not rules[2]["dead"] and not rules[5]["dead"]
+              and rules[5]["use"] == "defensive", rules)
+    d = tree({"src/a": b"a"}, b"Dockerfile\n.dockerignore\n")
+    p = subprocess.run([CTXPACK, "stats", "--builder=classic", "--fail-on-dead-rules", d],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    check("dead rules: 'Dockerfile' and '.dockerignore' lines do not break the budget",
+          p.returncode == 0, p.stderr)
+
+
+def test_disable_and_severity():
+    d = tree({".env": b"A=1\n", "src/a": b"a"}, b"nothere\n")
+    rc, doc, raw = lint_json(d)
+    check("disable/severity: the tree has a secret and a dead rule, exit 3",
+          rc == 3 and findings(doc, "secret-file") and findings(doc, "dead-rule"), raw)
+    rc, doc, raw = lint_json(d, "--disable", "secret-file")
+    check("--disable secret-file: no secret-file finding, exit 1 (the dead rule)",
+          rc == 1 and not findings(doc, "secret-file") and findings(doc, "dead-rule")
+          and doc["counts"]["error"] == 0, raw)
+    rc, doc, raw = lint_json(d, "--disable", "secret-file", "--disable", "dead-rule")
+    check("--disable twice: both gone, exit 0", rc == 0 and not findings(doc, "dead-rule"), raw)
+    rc, doc, raw = lint_json(d, "--severity", "secret-file=warning", "--severity", "dead-rule=info")
+    check("--severity: levels replaced, counts and exit follow",
+          rc == 1 and findings(doc, "secret-file")[0]["severity"] == "warning"
+          and findings(doc, "dead-rule")[0]["severity"] == "info"
+          and doc["counts"] == {"error": 0, "warning": 1, "info": 1}, raw)
+    rc, doc, raw = lint_json(d, "--severity", "dead-rule=error", "--disable", "secret-file")
+    check("--severity dead-rule=error: exit 3", rc == 3, raw)
+    for bad in (["--disable", "nope"], ["--severity", "dead-rule"], ["--severity", "dead-rule=loud"],
+                ["--severity", "nope=info"]):
+        rc, out, err = run(bad + [d])
+        check("usage error for %s: exit 2, message" % " ".join(bad),
+              rc == 2 and bad[0] in err, (rc, err))
+    rc, out, err = run(["--help"])
+    check("--help lists every id with its default severity and the options",
+          all(re.search(r"^  %s +%s\b" % (re.escape(c), SEVERITY[c]), out, re.M) or
+              re.search(r"^  %s %s\b" % (re.escape(c), SEVERITY[c]), out, re.M) for c in CODES)
+          and "--disable" in out and "--severity" in out, out)
+    doc_md = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs",
+                               "lint.md")).read()
+    check("docs/lint.md lists every id with its default severity",
+          all(re.search(r"^\| `%s` \| %s\b" % (re.escape(c), SEVERITY[c]), doc_md, re.M)
+              for c in CODES), [c for c in CODES if "`%s`" % c not in doc_md])
+
+
 def test_builders_differ_limit():
     files = {"src/lib/f%02d.js" % i: b"x" for i in range(25)}
     d = tree(files, b"*\n!src/**/*.js\n")
     rc, out, err = run([d])
     lines = [l for l in out.splitlines() if l.endswith("[builders-differ]")]
     check("builders-differ text: 20 findings then '... and N more'",
-          len(lines) == 21 and lines[-1] == "... and 8 more [builders-differ]", out)
+          len(lines) == 21 and lines[-1] == "... and 7 more [builders-differ]", out)
     rc, doc, raw = lint_json(d)
-    check("builders-differ JSON: all 28 paths", len(paths(doc, "builders-differ")) == 28, raw)
+    check("builders-differ JSON: all 27 paths", len(paths(doc, "builders-differ")) == 27, raw)
+
+
+def test_noise():
+    # A .dockerignore template's defensive lines that match nothing here
+    # are info (defensive-rule), not warnings; a typo is still dead.
+    lines = [".idea", ".DS_Store", "dist", "node_modules", "*.log", ".git", ".env", "coverage",
+             "__pycache__", "*.pyc", ".vscode", "Dockerfile*", ".dockerignore", "npm-debug.log",
+             "build", "tmp", ".cache", "**/node_modules/", "/dist/**"]
+    d = tree({"src/app.js": b"a"}, ("\n".join(lines) + "\nsrcc\n").encode())
+    for builder in ("buildkit", "classic"):
+        rc, doc, raw = lint_json(d, "--builder=" + builder)
+        dfn = findings(doc, "defensive-rule")
+        dead = findings(doc, "dead-rule")
+        # Dockerfile* and .dockerignore match (the Dockerfile, the ignore
+        # file): never dead.
+        want = [i + 1 for i, p in enumerate(lines) if p not in ("Dockerfile*", ".dockerignore")]
+        check("defensive-rule (%s): template lines matching nothing are info" % builder,
+              sorted(f["line"] for f in dfn) == want and all(f["severity"] == "info" for f in dfn),
+              raw)
+        check("defensive-rule (%s): a typo is still a dead-rule warning" % builder,
+              [f["line"] for f in dead] == [len(lines) + 1], raw)
+        # The classic daemon removes an excluded .dockerignore (and
+        # Dockerfile) before the build, as BuildKit never sends them.
+        check("noise (%s): '.dockerignore' in .dockerignore is no builders-differ" % builder,
+              not findings(doc, "builders-differ"), raw)
+    # Where the outcome differs it is still reported: BuildKit reads
+    # Dockerfile.dockerignore (which excludes .dockerignore), the classic
+    # builder .dockerignore (which keeps it, so its build sees it).
+    d = tree({"src/app.js": b"a", "Dockerfile.dockerignore": b".dockerignore\n"}, b"*.tmp\n")
+    rc, doc, raw = lint_json(d)
+    check("noise: .dockerignore kept by the classic rules only is builders-differ",
+          ".dockerignore" in paths(doc, "builders-differ"), raw)
+    # Yarn: releases/ and plugins/ are committed and needed; cache/ and
+    # unplugged/ are a cache.
+    d = tree({".yarn/releases/yarn-4.1.0.cjs": b"y", ".yarn/plugins/p.cjs": b"p",
+              ".yarn/cache/a.zip": b"z", ".yarn/unplugged/x/y": b"u", "src/a.js": b"a"},
+             b"*.tmp\n")
+    rc, doc, raw = lint_json(d)
+    check("noise: .yarn/releases and .yarn/plugins are no cache-sent; cache and unplugged are",
+          sorted(paths(doc, "cache-sent")) == [".yarn/cache/", ".yarn/unplugged/"], raw)
 
 
 SECRETS = {
@@ -196,6 +326,33 @@ SECRETS = {
     "src/pat.txt": b"github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz\n",
     "src/slack.cfg": b"hook: xoxb-123456789012-abcdefABCDEF\n",
     "src/sa.json": b'{"private_key": "-----BEGIN PRIVATE KEY-----\\nMII", "x": 1}\n',
+    # An indented block (YAML) and OpenSSL's legacy encrypted headers.
+    "deploy/values.yaml": b"tls:\n  key: |\n    -----BEGIN EC PRIVATE KEY-----\n    MHcCAQEE\n"
+                          b"    -----END EC PRIVATE KEY-----\n",
+    "old/enc.txt": b"-----BEGIN RSA PRIVATE KEY-----\r\nProc-Type: 4,ENCRYPTED\r\n"
+                   b"DEK-Info: AES-128-CBC,0A1B\r\n\r\nMIIEow+/=\r\n-----END RSA PRIVATE KEY-----\r\n",
+    # Google's OAuth client file (installed and web shapes).
+    "oauth/web/credentials.json": b'{"web": {"client_id": "1234.apps.googleusercontent.com",\n'
+                                  b'  "client_secret": "GOCSPX-abcDEF123ghiJKL456mno"}}\n',
+    "desktop/credentials.json": b'{"installed":{"client_id":"9.apps.googleusercontent.com",'
+                                b'"client_secret":"GOCSPX-Zq81LmN0pQr5StUv7WxY"}}\n',
+    "src/billing.py": b"stripe.api_key = 'sk_live_51HqLyjWDarjtT1zdp7dcXyZaBcD'\n",
+    "src/restricted.js": b"const k = `rk_live_51Jd8aKq2Lm3Np4Qr5St6Uv7Wx`;\n",
+    ".pgpass": b"db.internal:5432:app:app:hunter2\n",
+    "web/.htpasswd": b"admin:$apr1$r31.....$HqJZimcKQFAMYayBlzkrA/\n",
+    "infra/terraform.tfvars": b'region      = "eu-west-1"\ndb_password = "S3cr3t-pass"\n',
+    ".vault-token": b"hvs.CAESIJlU9JMYEhOPYv4igdhm9PnK\n",
+    # A key after the first 64 KiB (lint scans the first 4 MiB).
+    "big/notes.txt": b"filler line\n" * 10000 + b"-----BEGIN OPENSSH PRIVATE KEY-----\n"
+                     b"b3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n",
+    "src/aws.py": b'AWS_ACCESS_KEY_ID = "AKIAQ3EGRZ7TWLMKFH2N"\n',
+    "ci/gitlab.yml": b"variables:\n  TOKEN: glpat-Abc123Def456Ghi789Jk\n",
+    "src/slack_user.py": b"client = WebClient(token='xoxp-2468013579-1357924680-Zk3mQ9rT2vX8')\n",
+    "src/notify.sh": b"curl -X POST https://hooks.slack.com/services/T0ABCDEF1/B0ABCDEF2/Zk3mQ9rT2vX8yL1pN4sW7eHc\n",
+    "scripts/publish.sh": b"export NPM_TOKEN=npm_QOwl0RO7s3C5gNfVo8B2xTqR1Lm4Kd9Za6Hp\n",
+    "src/maps.js": b'const key = "AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY";\n',
+    "config/app.yml": b"jwt_secret: eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0."
+                      b"dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U\n",
 }
 DECOYS = {
     ".env.example": b"DB_PASSWORD=\n",
@@ -210,6 +367,23 @@ DECOYS = {
     "src/boto.py": b"s3 = boto3.client('s3', aws_secret_access_key=os.environ['K'])\n",
     "src/words.txt": b"ghp_short and xoxb- and -----BEGIN PUBLIC KEY-----\n",
     "docs/env.md": b"copy .env.example to .env\n",
+    # A BEGIN line in a quoted attribute, one without a base64 body and
+    # END line, and mismatched labels are not keys.
+    "web/Login.vue": b'<textarea placeholder="-----BEGIN PRIVATE KEY-----"></textarea>\n',
+    "docs/keys.md": b"The key starts with\n-----BEGIN PRIVATE KEY-----\nand ends with the END line.\n",
+    "docs/mixed.txt": b"-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END EC PRIVATE KEY-----\n",
+    # Placeholders and documentation of the token shapes.
+    "src/stripe_example.py": b"stripe.api_key = 'sk_live_xxx'\n",
+    "src/stripe_tmpl.js": b"const key = 'sk_live_xxxxxxxxxxxxxxxxxxxxxxxx';\n",
+    "README.md": b"Set STRIPE_KEY=sk_live_<your-key> and AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\n",
+    "docs/aws.md": b"[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n",
+    "docs/tokens.md": b"GitHub tokens start with ghp_, GitLab ones with glpat-, npm ones with npm_,\n"
+                      b"Slack ones with xoxb- and Google API keys with AIza.\n",
+    "docs/slack.md": b"https://hooks.slack.com/services/XXXXXXXXX/XXXXXXXXX/XXXXXXXXXXXXXXXXXXXXXXXX\n",
+    "test/test_jwt.py": b"assert decode('eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0."
+                        b"dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U') is not None\n",
+    "infra/prod.tfvars": b'region = "eu-west-1"\ndb_password = var.db\napi_token = ""\n',
+    "oauth/empty/credentials.json": b'{"web": {"client_id": "x", "client_secret": ""}}\n',
 }
 
 
@@ -231,6 +405,14 @@ def test_secrets():
         check("secrets (%s): excluded secrets are not reported" % builder,
               not (got & {"private/id_rsa", "private/.env", "excluded.pem"}), sorted(got))
         check("secrets (%s): nothing else is reported" % builder, got == want, sorted(got ^ want))
+        # The corpus's numbers, quoted in docs/lint.md.
+        tp = len(got & want)
+        precision = tp / len(got) if got else 1.0
+        recall = tp / len(want)
+        print("# secrets corpus (%s): %d planted, %d decoys: precision %.3f, recall %.3f"
+              % (builder, len(want), len(DECOYS), precision, recall))
+        check("secrets (%s): precision and recall >= 0.95" % builder,
+              precision >= 0.95 and recall >= 0.95, (precision, recall))
         check("secrets (%s): severity error, exit 3" % builder,
               rc == 3 and all(f["severity"] == "error" for f in findings(doc, "secret-file")), rc)
     # A symlink to a secret is sent as a link: never followed, never read.
@@ -238,12 +420,15 @@ def test_secrets():
     os.symlink("real/.hidden", os.path.join(d, "link.txt"))
     rc, doc, raw = lint_json(d)
     check("secrets: a symlink to a secret is not followed", paths(doc, "secret-file") == [], raw)
-    # Content signatures are looked for in files up to 64 KiB only.
-    d = tree({"big.txt": b"x" * (70 * 1024) + b"ghp_0123456789abcdefghijABCDEFGHIJ012345\n",
-              "small.txt": b"ghp_0123456789abcdefghijABCDEFGHIJ012345\n"}, b"*.tmp\n")
+    # Content signatures are looked for in the first 4 MiB of every file.
+    tok = b"ghp_0123456789abcdefghijABCDEFGHIJ012345\n"
+    d = tree({"huge.txt": b"x\n" * (2 * 1024 * 1024) + tok,
+              "big.txt": b"x" * (70 * 1024) + b"\n" + tok,
+              "edge.txt": b"x" * (4 * 1024 * 1024 - len(tok) - 1) + b"\n" + tok,
+              "small.txt": tok}, b"*.tmp\n")
     rc, doc, raw = lint_json(d)
-    check("secrets: content is scanned up to 64 KiB", paths(doc, "secret-file") == ["small.txt"],
-          raw)
+    check("secrets: content is scanned in the first 4 MiB of a file",
+          sorted(paths(doc, "secret-file")) == ["big.txt", "edge.txt", "small.txt"], raw)
 
 
 def test_dirs():
@@ -379,7 +564,8 @@ def test_every_code_seen():
     trees = [
         (tree({"a.log": b"l", ".env": b"x", ".git/HEAD": b"h", "node_modules/x": b"x",
                ".cache/x": b"x", "dist/x": b"x", "big": b"b" * 10},
-              b"nothere\n*.log\n!*.log\nDockerfile\n"), ["--max-file-size", "5"]),
+              b"nothere\n*.log\n!*.log\nDockerfile\n.idea\n"), ["--max-file-size", "5"]),
+        (tree({"vendor/x": b"x"}, b"vendor\n**/vendor\n"), []),
         (tree(*BK_TREE_1), []),
         (tree({"x": b"x"}), []),
         (tree({"x": b"x"}, b"x\x01\n"), []),
@@ -482,6 +668,9 @@ def main():
     test_builders_differ()
     test_builders_differ_limit()
     test_secrets()
+    test_noise()
+    test_dead_agrees_with_stats()
+    test_disable_and_severity()
     test_dirs()
     test_large_and_ignore_file()
     test_control_bytes()

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "ctxpack/ctxpack.h"
+#include "classify.h"
 #include "dockerctx.h"
 #include "explain.h"
 #include "internal.h"
@@ -24,6 +25,7 @@
 #include "pattern.h"
 #include "regex.h"
 #include "rules.h"
+#include "secrets.h"
 #include "utf8.h"
 
 static void test_utf8_decode(void **state)
@@ -452,10 +454,64 @@ static void test_thread_count_fds(void **state)
 	assert_int_equal(thread_count(8, 64, 0), 1);
 }
 
+#define CONTENT(lit) secret_by_content(lit, sizeof(lit) - 1)
+
+/* A PEM key is a block at a line start with a base64 body and the same
+ * label's END line; placeholders of the token shapes are not secrets. */
+static void test_secret_shapes(void **state)
+{
+	(void)state;
+	assert_non_null(CONTENT("-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"));
+	assert_non_null(CONTENT("  -----BEGIN EC PRIVATE KEY-----\r\n  MHc=\r\n  -----END EC PRIVATE KEY-----"));
+	assert_null(CONTENT("<input placeholder=\"-----BEGIN PRIVATE KEY-----\">\n"));
+	assert_null(CONTENT("-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----\n"));
+	assert_null(CONTENT("-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END EC PRIVATE KEY-----\n"));
+	assert_null(CONTENT("-----BEGIN PRIVATE KEY-----\nMIIE\n"));
+	assert_non_null(CONTENT("key = 'sk_live_51HqLyjWDarjtT1zdp7dcXyZaBcD'"));
+	assert_null(CONTENT("key = 'sk_live_xxx'"));
+	assert_null(CONTENT("key = 'sk_live_xxxxxxxxxxxxxxxxxxxxxxxxxx'"));
+	assert_non_null(CONTENT("id=AKIAQ3EGRZ7TWLMKFH2N\n"));
+	assert_null(CONTENT("id=AKIAIOSFODNN7EXAMPLE\n"));
+	assert_null(CONTENT("id=AKIAQ3EGRZ7TWLMKFH2NX\n"));
+	assert_non_null(CONTENT("t: glpat-Abc123Def456Ghi789Jk"));
+	assert_non_null(CONTENT("NPM_TOKEN=npm_QOwl0RO7s3C5gNfVo8B2xTqR1Lm4Kd9Za6Hp"));
+	assert_non_null(CONTENT("k = AIzaSyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY;"));
+	assert_non_null(CONTENT("xoxa-2-abcdefghij12"));
+	assert_non_null(CONTENT("https://hooks.slack.com/services/T0ABCDEF1/B0ABCDEF2/Zk3mQ9rT2vX8yL1p"));
+	assert_non_null(CONTENT("API_TOKEN=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N"));
+	assert_null(CONTENT("decode('eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N')"));
+	assert_non_null(secret_by_name(".pgpass", 7));
+	assert_non_null(secret_by_name("web/.htpasswd", 13));
+	assert_non_null(secret_by_name(".vault-token", 12));
+	assert_true(secret_name_needs_content("infra/prod.tfvars", 17));
+	assert_non_null(secret_by_name_and_content("a.tfvars", 8, "db_password = \"x1\"\n", 19));
+	assert_null(secret_by_name_and_content("a.tfvars", 8, "db_password = var.x\n", 20));
+}
+
+static void test_classify_names(void **state)
+{
+	(void)state;
+	assert_int_equal(classify_path(".yarn", 5), KIND_NONE);
+	assert_int_equal(classify_path(".yarn/releases", 14), KIND_NONE);
+	assert_int_equal(classify_path(".yarn/plugins", 13), KIND_NONE);
+	assert_int_equal(classify_path(".yarn/cache", 11), KIND_CACHE);
+	assert_int_equal(classify_path("web/.yarn/unplugged", 19), KIND_CACHE);
+	assert_int_equal(classify_path("src/cache", 9), KIND_NONE);
+	assert_int_equal(classify_path("a/node_modules", 14), KIND_DEPENDENCIES);
+	assert_true(classify_defensive_rule(".idea", 5));
+	assert_true(classify_defensive_rule("**/node_modules/", 16));
+	assert_true(classify_defensive_rule("/dist/**", 8));
+	assert_true(classify_defensive_rule("*.pyc", 5));
+	assert_false(classify_defensive_rule("srcc", 4));
+	assert_false(classify_defensive_rule("config/secret.txt", 17));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_utf8_decode),
+		cmocka_unit_test(test_secret_shapes),
+		cmocka_unit_test(test_classify_names),
 		cmocka_unit_test(test_utf8_space),
 		cmocka_unit_test(test_go_clean),
 		cmocka_unit_test(test_go_trim_space),
