@@ -204,7 +204,7 @@ static int find_dockerfile(struct dockerctx *ctx, const char *given)
 	char *cand, *clean = NULL, *real = NULL;
 	struct stat st;
 	size_t rl = strlen(ctx->root), n;
-	bool inside, refused;
+	bool inside, refused = false;
 	int rc = 0, fd;
 
 	if (given && strcmp(given, "-") == 0)
@@ -319,7 +319,7 @@ static int load_rules(struct dockerctx *ctx, const char *source, const char *buf
 static int read_ignore_classic(struct dockerctx *ctx)
 {
 	struct dockerctx_input *in = &ctx->dockerignore;
-	bool refused;
+	bool refused = false;
 	int fd, rc;
 
 	fd = openat(ctx->rootfd, ".dockerignore", INPUT_FLAGS);
@@ -551,7 +551,7 @@ int dockerctx_read_dockerfile(struct dockerctx *ctx, char **data, size_t *len)
 {
 	const char *shown = ctx->dockerfile ? ctx->dockerfile : ctx->dockerfile_abs;
 	struct dockerctx_input in;
-	bool refused;
+	bool refused = false;
 	int fd, rc;
 
 	*data = NULL;

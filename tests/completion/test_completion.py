@@ -307,9 +307,21 @@ def test_zsh(ctx):
         tap.skip("zsh: real completions through zsh/zpty", "the zsh/zpty module is not available")
         return
     got = p.stdout.decode().split("\n")
+    got = [got[i] if i < len(got) else None for i in range(len(cases))]
+    # A line that came back empty or wrong is typed once more in a fresh
+    # zsh: on a loaded machine the terminal driver has lost keys (an empty
+    # line for 'digest some<TAB>' under ASan); a wrong completion is wrong
+    # both times.
+    again = [i for i, (c, want) in enumerate(cases) if got[i] != want]
+    if again:
+        q = subprocess.run(["zsh", "-f", ZSH_DRIVER, dirname, ctx] + [cases[i][0] for i in again],
+                           capture_output=True, env=ENV, timeout=120)
+        second = q.stdout.decode().split("\n")
+        for k, i in enumerate(again):
+            if k < len(second) and second[k] == cases[i][1]:
+                got[i] = second[k]
     for i, (c, want) in enumerate(cases):
-        g = got[i] if i < len(got) else None
-        check("zsh (zpty): %s<TAB> -> %r" % (c, want), g == want, (g, p.stderr.decode()))
+        check("zsh (zpty): %s<TAB> -> %r" % (c, want), got[i] == want, (got[i], p.stderr.decode()))
 
 
 # ---- fish ----
