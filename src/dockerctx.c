@@ -193,9 +193,13 @@ static char *join(const char *a, const char *b)
 
 /* The Dockerfile: -f relative to the current directory, else Dockerfile,
  * else dockerfile; symlinks resolved (the classic CLI's rule).  Docker
- * refuses to build without one, and when one inside the context resolves
- * to a place outside it; a -f path that is itself outside the context is
- * allowed (ctx->dockerfile stays NULL) and read here, once, bounded.  One
+ * refuses to build without one, and when the default name inside the
+ * context resolves to a place outside it; a -f path outside the context is
+ * allowed (ctx->dockerfile stays NULL) and read here, once, bounded: for
+ * the classic CLI also a -f naming a symlink inside the context whose
+ * target lies outside (getDockerfileRelPath's ".." case: it opens the name
+ * given and sends it as .dockerfile.<id>, as tests/vectors
+ * a18-f-symlink-outside records).  One
  * inside is looked at through the root's descriptor: it must still be
  * there beneath the root, and not be a FIFO or a device. */
 static int find_dockerfile(struct dockerctx *ctx, const char *given)
@@ -259,7 +263,7 @@ static int find_dockerfile(struct dockerctx *ctx, const char *given)
 						  shown, strerror(errno))
 					: not_regular(ctx, &st, shown);
 		close(fd);
-	} else if (inside) {
+	} else if (inside && !(given && ctx->builder == CTXPACK_BUILDER_CLASSIC)) {
 		rc = set_err(ctx, EXDEV, "the Dockerfile '%s' resolves to '%s', outside the context (docker build fails too)",
 			     shown, real);
 	} else {
