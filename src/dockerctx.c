@@ -209,7 +209,7 @@ static int find_dockerfile(struct dockerctx *ctx, const char *given)
 	char *cand, *clean = NULL, *real = NULL;
 	struct stat st;
 	size_t rl = strlen(ctx->root), n;
-	bool inside, refused;
+	bool inside, refused = false;
 	int rc = 0, fd;
 
 	if (given && strcmp(given, "-") == 0)
