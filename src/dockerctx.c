@@ -16,6 +16,7 @@
 #include "dockerctx.h"
 #include "internal.h"
 #include "pattern.h"
+#include "regex.h"
 #include "rules.h"
 
 static int set_err(struct dockerctx *ctx, int err, const char *fmt, ...)
@@ -193,9 +194,13 @@ static char *join(const char *a, const char *b)
 
 /* The Dockerfile: -f relative to the current directory, else Dockerfile,
  * else dockerfile; symlinks resolved (the classic CLI's rule).  Docker
- * refuses to build without one, and when one inside the context resolves
- * to a place outside it; a -f path that is itself outside the context is
- * allowed (ctx->dockerfile stays NULL) and read here, once, bounded.  One
+ * refuses to build without one, and when the default name inside the
+ * context resolves to a place outside it; a -f path outside the context is
+ * allowed (ctx->dockerfile stays NULL) and read here, once, bounded: for
+ * the classic CLI also a -f naming a symlink inside the context whose
+ * target lies outside (getDockerfileRelPath's ".." case: it opens the name
+ * given and sends it as .dockerfile.<id>, as tests/vectors
+ * a18-f-symlink-outside records).  One
  * inside is looked at through the root's descriptor: it must still be
  * there beneath the root, and not be a FIFO or a device. */
 static int find_dockerfile(struct dockerctx *ctx, const char *given)
@@ -259,7 +264,14 @@ static int find_dockerfile(struct dockerctx *ctx, const char *given)
 						  shown, strerror(errno))
 					: not_regular(ctx, &st, shown);
 		close(fd);
-	} else if (inside) {
+		/* The classic CLI sends a Dockerfile directory as it is
+		 * (tests/vectors a18-dockerfile-directory); BuildKit's frontend
+		 * fails reading it ("failed to read dockerfile: read
+		 * .../Dockerfile: is a directory"). */
+		if (!rc && S_ISDIR(st.st_mode) && ctx->builder == CTXPACK_BUILDER_BUILDKIT)
+			rc = set_err(ctx, EISDIR, "failed to read the Dockerfile '%s': is a directory (BuildKit fails too)",
+				     shown);
+	} else if (inside && !(given && ctx->builder == CTXPACK_BUILDER_CLASSIC)) {
 		rc = set_err(ctx, EXDEV, "the Dockerfile '%s' resolves to '%s', outside the context (docker build fails too)",
 			     shown, real);
 	} else {
@@ -476,6 +488,52 @@ static int read_ignore_buildkit(struct dockerctx *ctx, const char *df_arg)
 	return load_rules(ctx, ".dockerignore", ctx->dockerignore.data, ctx->dockerignore.len);
 }
 
+/* BuildKit: buildx sends the Dockerfile's directory with the Dockerfile's
+ * base name as fsutil's only include pattern (patternmatcher), and the
+ * frontend then opens that name.  A name that is not a valid pattern fails
+ * the transfer ("invalid includepatterns: ...: syntax error in pattern");
+ * one that does not match itself (Dockerfile[1] selects Dockerfile1)
+ * leaves the Dockerfile out ("open Dockerfile[1]: no such file or
+ * directory").  Both fail the build; so does ctxpack.  `-f -` is written
+ * by buildx as "Dockerfile". */
+static int check_include_pattern(struct dockerctx *ctx, const char *df_arg)
+{
+	const char *slash, *base;
+	struct re_scratch rs;
+	struct pattern p;
+	char why[160];
+	int rc, m;
+
+	if (!df_arg || strcmp(df_arg, "-") == 0)
+		return 0;
+	slash = strrchr(df_arg, '/');
+	base = slash ? slash + 1 : df_arg;
+	rc = pattern_init(&p, base, strlen(base), why, sizeof(why));
+	if (rc == PATTERN_ENOMEM)
+		return -ENOMEM;
+	if (rc == PATTERN_ESYNTAX)
+		return set_err(ctx, EINVAL, "the Dockerfile '%s': BuildKit loads it with '%s' as an include pattern: syntax error in pattern (BuildKit fails: invalid includepatterns)",
+			       df_arg, base);
+	if (rc != PATTERN_OK || p.exclusion)
+		m = 0;
+	else if (re_scratch_init(&rs, pattern_prog_len(&p)) != 0)
+		m = -3;
+	else {
+		m = pattern_match(&p, &rs, base, strlen(base));
+		re_scratch_release(&rs);
+	}
+	pattern_release(&p);
+	if (m == -3)
+		return -ENOMEM;
+	if (m < 0)
+		return set_err(ctx, EINVAL, "the Dockerfile '%s': BuildKit loads it with '%s' as an include pattern, which fails when it is evaluated (BuildKit fails too)",
+			       df_arg, base);
+	if (m == 0)
+		return set_err(ctx, ENOENT, "the Dockerfile '%s': BuildKit loads it with '%s' as an include pattern, which does not select it (BuildKit fails: open %s: no such file or directory)",
+			       df_arg, base, base);
+	return 0;
+}
+
 int dockerctx_open(struct dockerctx *ctx, const char *dir, const char *dockerfile,
 		   enum ctxpack_builder builder)
 {
@@ -502,6 +560,8 @@ int dockerctx_open(struct dockerctx *ctx, const char *dir, const char *dockerfil
 		return set_err(ctx, ESTALE, "cannot open context '%s': it was replaced while it was opened",
 			       dir);
 	rc = find_dockerfile(ctx, dockerfile);
+	if (!rc && builder == CTXPACK_BUILDER_BUILDKIT)
+		rc = check_include_pattern(ctx, dockerfile);
 	if (rc)
 		goto out;
 	rc = ctxpack_rules_new(&ctx->rules);

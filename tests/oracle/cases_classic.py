@@ -502,6 +502,12 @@ case("a18-dockerfile-directory-excluded", "A18",
 case("a18-f-symlink", "A18",
      tree(["f", "real.df", "FROM scratch\n"], ["l", "link.df", "real.df"],
           "a", dockerfile=False), "*\n", args=["-f", "link.df"])
+# -f naming a symlink inside the context whose target lies outside: the
+# CLI opens the name given (following it) and sends it as .dockerfile.<id>.
+case("a18-f-symlink-outside", "A18",
+     tree(["l", "link.df", "../ext/Dockerfile"], "a", "b",
+          dockerfile=False), "# header\nb\n", args=["-f", "link.df"],
+     random=True, outside=[["f", "ext/Dockerfile", "FROM scratch\n"]])
 case("a18-lowercase-symlink-fallback", "A18",
      tree(["f", "d/real", "FROM scratch\n"], ["l", "dockerfile", "d/real"],
           "a", dockerfile=False), "d\n")

@@ -15,6 +15,11 @@ path in walk order, directories with a trailing '/', with its tar typeflag
                 .jsonl never depends on it.
   (no --bkref)  re-emit the expectations already in the .jsonl for the specs
                 below (fails if a spec has none: run with --bkref).
+  --engine      run the cases marked engine=True through the real program
+                (`docker build --progress=plain ARGS .` on the context, with
+                DOCKER_HOST/DOCKER_CONFIG from scripts/engine.sh env:
+                buildx + BuildKit) and record the error it fails with; the
+                other cases keep their committed expectations.
   --check       write nothing; exit 1 if the output would differ from FILE.
 
 Line format (JSON, ensure_ascii; bytes that are not UTF-8 are decoded with
@@ -32,6 +37,8 @@ Python's surrogateescape, so byte 0xff is "\\udcff"):
         to the context directory (run with the context as current directory),
   expect: {"members": [[path, typeflag], ...]} or {"error": message}
         (the message is the reference's; an implementation need only fail),
+  recorded (optional): "engine" when the expectation was measured on the
+        real engine (--engine) instead of the reference sender.
   dockerfile_not_sent (optional): the Dockerfile's path when the patterns
         keep it out. BuildKit ships it separately; ctxpack's buildkit mode
         still puts it in its tar (DOCKER-SEMANTICS.md section B), so a
@@ -41,6 +48,7 @@ Python's surrogateescape, so byte 0xff is "\\udcff"):
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -69,13 +77,16 @@ def files(*paths):
     return [D(p[:-1]) if p.endswith("/") else F(p, p.rsplit("/", 1)[-1] + "\n") for p in paths]
 
 
-def case(name, item, note, tree, dockerignore=None, ignorefiles=None, args=None, dockerfile=True):
-    """dockerfile=True prepends a plain Dockerfile at the context root."""
+def case(name, item, note, tree, dockerignore=None, ignorefiles=None, args=None, dockerfile=True,
+         engine=False):
+    """dockerfile=True prepends a plain Dockerfile at the context root;
+    engine=True: the expectation is measured on the real engine (--engine)."""
     if dockerfile:
         tree = [F("Dockerfile", DF)] + tree
     assert not any(c["name"] == name for c in CASES), name
     CASES.append(dict(name=name, item=item, note=note, tree=normalize(tree),
-                      dockerignore=dockerignore, ignorefiles=ignorefiles, args=args))
+                      dockerignore=dockerignore, ignorefiles=ignorefiles, args=args,
+                      engine=engine))
 
 
 def normalize(tree):
@@ -713,6 +724,30 @@ case("real-secrets", "B5",
      dockerignore="**/*.pem\n**/.env\n!certs/public/ca.pem\n")
 
 
+# Where the Dockerfile is loaded from (measured on the engine: dockerd 26.1,
+# buildx 0.13.1).  buildx sends the Dockerfile's directory with its base
+# name as the only include pattern; the frontend then opens that name.
+case("b-dockerfile-directory", "B2",
+     "a Dockerfile that is a directory: the frontend fails reading it",
+     [D("Dockerfile"), F("Dockerfile/x", "x\n")] + files("a"), dockerfile=False, engine=True)
+case("b-f-dockerfile-directory", "B2",
+     "-f naming a directory: the frontend fails reading it",
+     [D("sub"), D("sub/app.Dockerfile"), F("sub/app.Dockerfile/x", "x\n")] + files("a"),
+     args=["-f", "sub/app.Dockerfile"], dockerfile=False, engine=True)
+case("b-dockerfile-name-glob-selects-other", "B2",
+     "-f Dockerfile[1]: the include pattern selects Dockerfile1, not itself: open fails",
+     [F("Dockerfile[1]", DF), F("Dockerfile1", DF)] + files("a"),
+     args=["-f", "Dockerfile[1]"], dockerfile=False, engine=True)
+case("b-dockerfile-name-glob-selects-nothing", "B2",
+     "-f Dockerfile[1] alone: the include pattern selects nothing: open fails",
+     [F("Dockerfile[1]", DF)] + files("a"),
+     args=["-f", "Dockerfile[1]"], dockerfile=False, engine=True)
+case("b-dockerfile-name-bad-pattern", "B2",
+     "-f Docker[file: the include pattern is a syntax error: the transfer fails",
+     [F("Docker[file", DF)] + files("a"),
+     args=["-f", "Docker[file"], dockerfile=False, engine=True)
+
+
 # ---------------------------------------------------------------------------
 
 def b(s):
@@ -761,6 +796,25 @@ def run_bkref(bkref, c):
     return {"members": members}
 
 
+def run_engine(c):
+    """docker build (buildx, BuildKit) on the materialized case: the error
+    it fails with, the engine's temporary mount (data root and number) shown
+    as <mount>."""
+    with tempfile.TemporaryDirectory(prefix="bkcase-") as tmp:
+        root = os.path.join(tmp, "ctx")
+        os.mkdir(root)
+        materialize(c, root)
+        cmd = ["docker", "build", "--progress=plain"] + [b(a) for a in (c["args"] or [])] + ["."]
+        r = subprocess.run(cmd, cwd=root, capture_output=True, timeout=300)
+    out = (r.stdout + r.stderr).decode("utf-8", "surrogateescape")
+    if r.returncode == 0:
+        sys.exit("%s: the engine built it; --engine records failures only" % c["name"])
+    errs = [l[len("ERROR: "):] for l in out.splitlines() if l.startswith("ERROR: ")]
+    if not errs:
+        sys.exit("%s: docker build failed without an ERROR line:\n%s" % (c["name"], out))
+    return {"error": re.sub(r"/\S*/buildkit-mount[0-9]+/", "<mount>/", errs[-1])}
+
+
 def dockerfile_path(c):
     args = c["args"] or []
     if "-f" in args:
@@ -775,6 +829,8 @@ def emit(c, expect):
         out["ignorefiles"] = c["ignorefiles"]
     if c.get("args"):
         out["args"] = c["args"]
+    if c.get("engine"):
+        out["recorded"] = "engine"
     out["expect"] = expect
     if "members" in expect:
         df = dockerfile_path(c)
@@ -787,6 +843,8 @@ def emit(c, expect):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bkref", help="path to the reference sender (computes the expectations)")
+    ap.add_argument("--engine", action="store_true",
+                    help="measure the engine=True cases on the real engine")
     ap.add_argument("--check", action="store_true", help="compare with --out instead of writing")
     ap.add_argument("--out", default=DEFAULT_OUT)
     a = ap.parse_args()
@@ -800,7 +858,14 @@ def main():
                     committed[d["name"]] = d
     lines, missing = [], []
     for c in CASES:
-        if a.bkref:
+        if c["engine"] and a.engine:
+            expect = run_engine(c)
+        elif c["engine"] and not a.engine and c["name"] not in committed:
+            missing.append(c["name"] + " (--engine)")
+            continue
+        elif c["engine"]:
+            expect = committed[c["name"]]["expect"]
+        elif a.bkref:
             expect = run_bkref(a.bkref, c)
         elif c["name"] in committed:
             expect = committed[c["name"]]["expect"]
