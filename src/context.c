@@ -300,8 +300,7 @@ int ctxpack_context_explain(ctxpack_context *c, const char *path, struct ctxpack
 		return fail(c, -EINVAL, "'%s' is outside the context '%s'", path, ctx->root);
 	if (n > 0) {
 		struct policy_in in;
-		bool df = ctx->dockerfile && strlen(ctx->dockerfile) == (size_t)n &&
-			  !memcmp(ctx->dockerfile, c->buf, (size_t)n);
+		bool df = dockerctx_is_dockerfile(ctx, c->buf, (size_t)n);
 		int type;
 		rc = explain_path(&c->ex, c->buf, (size_t)n, &res);
 		if (rc)

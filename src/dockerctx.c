@@ -192,6 +192,49 @@ static char *join(const char *a, const char *b)
 	return s;
 }
 
+/* BuildKit: the Dockerfile is read by the name given, rel (relative to the
+ * root, cleaned), which resolves to ctx->dockerfile through a symlink.  A
+ * piped `docker build -f NAME -` opens NAME in the tar and follows it
+ * there (measured on the engine: the symlink member and its target
+ * suffice; the target alone fails with "open Dockerfile: no such file or
+ * directory"), so the archive carries both: ctx->dockerfile_link.  A name
+ * that reaches its target through more than that one relative symlink
+ * (a chain, an absolute target, a symlinked directory) is refused. */
+static int find_dockerfile_link(struct dockerctx *ctx, const char *shown, const char *rel)
+{
+	const char *slash = strrchr(rel, '/');
+	size_t dl = slash ? (size_t)(slash - rel) + 1 : 0, n;
+	char target[PATH_MAX], *joined = NULL;
+	struct stat st;
+	ssize_t tl = -1;
+	int fd, rc = 0;
+
+	fd = beneath_open(ctx->rootfd, rel, strlen(rel), O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISLNK(st.st_mode))
+		tl = readlinkat(fd, "", target, sizeof(target) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (tl > 0 && (size_t)tl < sizeof(target) - 1 && target[0] != '/') {
+		target[tl] = '\0';
+		joined = malloc(dl + (size_t)tl + 2);
+		if (!joined)
+			return -ENOMEM;
+		memcpy(joined, rel, dl);
+		memcpy(joined + dl, target, (size_t)tl + 1);
+		n = go_clean(joined, dl + (size_t)tl, joined);
+		joined[n] = '\0';
+		if (strcmp(joined, ctx->dockerfile) == 0) {
+			ctx->dockerfile_link = xmemdup(rel, strlen(rel));
+			rc = ctx->dockerfile_link ? 0 : -ENOMEM;
+			free(joined);
+			return rc;
+		}
+	}
+	free(joined);
+	return set_err(ctx, EINVAL, "the Dockerfile '%s' reaches '%s' through more than one relative symlink: BuildKit reads it by that name, and ctxpack does not reproduce the links it would need",
+		       shown, ctx->dockerfile);
+}
+
 /* The Dockerfile: -f relative to the current directory, else Dockerfile,
  * else dockerfile; symlinks resolved (the classic CLI's rule).  Docker
  * refuses to build without one, and when the default name inside the
@@ -271,6 +314,9 @@ static int find_dockerfile(struct dockerctx *ctx, const char *given)
 		if (!rc && S_ISDIR(st.st_mode) && ctx->builder == CTXPACK_BUILDER_BUILDKIT)
 			rc = set_err(ctx, EISDIR, "failed to read the Dockerfile '%s': is a directory (BuildKit fails too)",
 				     shown);
+		if (!rc && inside && ctx->builder == CTXPACK_BUILDER_BUILDKIT &&
+		    strcmp(clean + rl + 1, ctx->dockerfile) != 0)
+			rc = find_dockerfile_link(ctx, shown, clean + rl + 1);
 	} else if (inside && !(given && ctx->builder == CTXPACK_BUILDER_CLASSIC)) {
 		rc = set_err(ctx, EXDEV, "the Dockerfile '%s' resolves to '%s', outside the context (docker build fails too)",
 			     shown, real);
@@ -602,6 +648,7 @@ void dockerctx_close(struct dockerctx *ctx)
 	free(ctx->root);
 	free(ctx->dockerfile);
 	free(ctx->dockerfile_abs);
+	free(ctx->dockerfile_link);
 	free(ctx->ignore_source);
 	free(ctx->ignore_target);
 	memset(ctx, 0, sizeof(*ctx));
@@ -639,6 +686,16 @@ int dockerctx_read_dockerfile(struct dockerctx *ctx, char **data, size_t *len)
 	*data = in.data;
 	*len = in.len;
 	return 0;
+}
+
+static bool same(const char *s, const char *path, size_t len)
+{
+	return s && strlen(s) == len && memcmp(s, path, len) == 0;
+}
+
+bool dockerctx_is_dockerfile(const struct dockerctx *ctx, const char *path, size_t len)
+{
+	return same(ctx->dockerfile, path, len) || same(ctx->dockerfile_link, path, len);
 }
 
 long dockerctx_relpath(const char *root, const char *p, size_t len, char **buf, size_t *bufsz)

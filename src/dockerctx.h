@@ -41,6 +41,8 @@ struct dockerctx {
 	char *root;          /* the context directory, canonical absolute path (for messages) */
 	char *dockerfile;    /* relative to root, cleaned; NULL when outside */
 	char *dockerfile_abs; /* the Dockerfile as found (absolute) */
+	char *dockerfile_link; /* BuildKit: the name given, relative to root, when it is a
+				* symlink inside the context to dockerfile (sent too); else NULL */
 	char *ignore_source; /* the ignore file used, relative to root or as given; NULL if none */
 	bool ignore_outside; /* it lies outside root (a symlink the classic builder
 			      * follows, or beside a -f outside): no message or report
@@ -70,6 +72,11 @@ void dockerctx_close(struct dockerctx *ctx);
  * into *data (malloc'd, free it) and *len.  Returns 0, or a negative errno
  * with a message in ctx->errmsg. */
 int dockerctx_read_dockerfile(struct dockerctx *ctx, char **data, size_t *len);
+
+/* Whether path[0..len) (relative, cleaned) is what BuildKit mode always
+ * sends as the Dockerfile: ctx->dockerfile, or the symlink naming it
+ * (ctx->dockerfile_link). */
+bool dockerctx_is_dockerfile(const struct dockerctx *ctx, const char *path, size_t len);
 
 /* The path p[0..len) as a path relative to the context root (absolute
  * paths must lie below root; relative ones are taken as relative to it),

@@ -74,7 +74,8 @@ static int walk(const struct pack_options *o, const struct dockerctx *ctx,
 	struct walk_options wo = { o->builder, ctx->match, o->threads,
 				   o->builder == CTXPACK_BUILDER_BUILDKIT ? ctx->dockerfile : NULL,
 				   o->list_all, o->list_all && o->measure_pruned, o->progress,
-				   NULL, NULL, CTXPACK_NONE, o->refusal };
+				   NULL, NULL, CTXPACK_NONE, o->refusal,
+				   o->builder == CTXPACK_BUILDER_BUILDKIT ? ctx->dockerfile_link : NULL };
 
 	return walk_context(res, ctx->rootfd, &wo, err, errsz);
 }

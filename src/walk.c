@@ -160,10 +160,13 @@ struct walker {
 	bool classic;
 	const char *dockerfile;
 	size_t dflen;
+	const char *dflink; /* walk_options.dockerfile_link */
+	size_t dflinklen;
 	bool report_all;
 	bool measure_pruned;
 	struct progress *progress;
 	atomic_bool dockerfile_seen;
+	atomic_bool dflink_seen;
 	int rootfd; /* the context's (options.under: the root node is opened from it) */
 	int fd_budget;
 	atomic_int kept;
@@ -880,6 +883,10 @@ static int do_entry(struct worker *k, struct wnode *d, int fd, const struct dnam
 	in.dockerfile = w->dockerfile && len == w->dflen && memcmp(path, w->dockerfile, len) == 0;
 	if (in.dockerfile)
 		atomic_store(&w->dockerfile_seen, true);
+	if (!in.dockerfile && w->dflink && len == w->dflinklen && memcmp(path, w->dflink, len) == 0) {
+		in.dockerfile = true;
+		atomic_store(&w->dflink_seen, true);
+	}
 	policy_decide(&in, &pd);
 	if (pd.fail) {
 		rc = fail_path(k, path, len, -EACCES, "cannot stat '%s': %s", strerror(EACCES));
@@ -1219,13 +1226,14 @@ static int own(struct walk_result *out, void *p)
 	return 0;
 }
 
-/* BuildKit mode: the Dockerfile lies below a directory the walk did not
- * enter (pruned, or excluded and unreadable); look it up on its own and
- * insert it at its place. */
-static int add_dockerfile(struct walker *w, int rootfd, struct walk_result *out)
+/* BuildKit mode: the Dockerfile df[0..dflen) (or the symlink naming it)
+ * lies below a directory the walk did not enter (pruned, or excluded and
+ * unreadable); look it up on its own and insert it at its place. */
+static int add_dockerfile(struct walker *w, int rootfd, const char *df, size_t dflen,
+			  struct walk_result *out)
 {
 	struct worker *k = &w->workers[0];
-	const char *df = w->dockerfile, *slash = memrchr(df, '/', w->dflen);
+	const char *slash = memrchr(df, '/', dflen);
 	struct walk_entry e = {0};
 	struct explain_result res;
 	struct explainer ex;
@@ -1262,8 +1270,8 @@ static int add_dockerfile(struct walker *w, int rootfd, struct walk_result *out)
 	if (rc)
 		goto fail;
 	fill_entry(&e, &es);
-	e.len = w->dflen;
-	e.path = arena_dup(k, df, w->dflen);
+	e.len = dflen;
+	e.path = arena_dup(k, df, dflen);
 	if (es.type == WT_SYMLINK)
 		e.link = arena_dup(k, k->buf, (size_t)linklen);
 	if (!e.path || (es.type == WT_SYMLINK && !e.link))
@@ -1275,7 +1283,7 @@ static int add_dockerfile(struct walker *w, int rootfd, struct walk_result *out)
 	/* The verdict as the walk would have reached it (the rule that
 	 * pruned an ancestor, typically), for reports. */
 	if (explainer_init(&ex, w->m) == 0) {
-		if (explain_path(&ex, df, w->dflen, &res) == 0) {
+		if (explain_path(&ex, df, dflen, &res) == 0) {
 			e.verdict = res.verdict;
 			e.rule = res.rule;
 		}
@@ -1293,7 +1301,7 @@ static int add_dockerfile(struct walker *w, int rootfd, struct walk_result *out)
 		*pe = e;
 		while (lo < hi) {
 			size_t mid = (lo + hi) / 2;
-			if (walk_cmp(out->v[mid]->path, out->v[mid]->len, df, w->dflen) < 0)
+			if (walk_cmp(out->v[mid]->path, out->v[mid]->len, df, dflen) < 0)
 				lo = mid + 1;
 			else
 				hi = mid;
@@ -1400,6 +1408,10 @@ int walk_context(struct walk_result *out, int rootfd, const struct walk_options 
 	if (!w.classic && o->dockerfile && o->dockerfile[0]) {
 		w.dockerfile = o->dockerfile;
 		w.dflen = strlen(o->dockerfile);
+		if (o->dockerfile_link && o->dockerfile_link[0]) {
+			w.dflink = o->dockerfile_link;
+			w.dflinklen = strlen(o->dockerfile_link);
+		}
 	}
 	w.fd_budget = fd_budget(nthreads);
 	pthread_mutex_init(&w.lock, NULL);
@@ -1469,7 +1481,9 @@ int walk_context(struct walk_result *out, int rootfd, const struct walk_options 
 				w.workers[i].v = NULL;
 		}
 		if (!rc && w.dockerfile && !o->under && !atomic_load(&w.dockerfile_seen))
-			rc = add_dockerfile(&w, root.fd, out);
+			rc = add_dockerfile(&w, root.fd, w.dockerfile, w.dflen, out);
+		if (!rc && w.dflink && !o->under && !atomic_load(&w.dflink_seen))
+			rc = add_dockerfile(&w, root.fd, w.dflink, w.dflinklen, out);
 		if (rc)
 			w.err = rc;
 	}

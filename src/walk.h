@@ -69,6 +69,11 @@ struct walk_options {
 	 * Docker fails on, or one ctxpack cannot reproduce), that refusal as
 	 * data (match_refusal; the caller releases it); NULL: not wanted. */
 	struct rules_error *refusal;
+	/* BuildKit, with dockerfile: the name the Dockerfile is given by when
+	 * that is a symlink to it inside the context (relative, cleaned), also
+	 * always sent: a piped `docker build -f NAME -` opens NAME and follows
+	 * it inside the tar.  NULL: none. */
+	const char *dockerfile_link;
 };
 
 /* What is below an excluded directory the builder never enters. */

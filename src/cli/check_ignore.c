@@ -201,6 +201,7 @@ static int sends_below(struct ci_run *r, const char *path, const struct explain_
 		.builder = r->ctx.builder,
 		.match = r->ctx.match,
 		.dockerfile = r->ctx.dockerfile,
+		.dockerfile_link = r->ctx.dockerfile_link,
 		.under = path,
 		.under_state = res->state,
 		.under_verdict = res->verdict,
@@ -254,8 +255,7 @@ static int check_one(struct ci_run *r, const char *given, size_t glen)
 			fprintf(stderr, "ctxpack: %s\n", msg);
 			return -1;
 		}
-		df = r->ctx.dockerfile && strlen(r->ctx.dockerfile) == (size_t)n &&
-		     memcmp(r->ctx.dockerfile, r->buf, (size_t)n) == 0;
+		df = dockerctx_is_dockerfile(&r->ctx, r->buf, (size_t)n);
 		/* Only what exists refines the rules' answer. */
 		type = res.pruned ? -ENOENT : walk_type_at(r->ctx.rootfd, r->buf, (size_t)n);
 		explain_policy_in(&res, r->ctx.builder, type < 0 ? POLICY_TYPE_UNKNOWN : type, df,

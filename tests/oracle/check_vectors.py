@@ -130,11 +130,11 @@ def compare_members(case, builder, paths, rc, out, err):
     # buildkit vectors: BuildKit ships the Dockerfile separately, ctxpack's
     # buildkit mode still packs it, so either answer is right for it (and
     # it does not make its parents count as sent).
-    either = case.get("dockerfile_not_sent")
-    either = record.b(either) if either else None
-    exp_sent = {k for k, p in keyed if k in members and p != either}
+    either = case.get("dockerfile_not_sent") or []
+    either = {record.b(e) for e in (either if isinstance(either, list) else [either])}
+    exp_sent = {k for k, p in keyed if k in members and p not in either}
     act_sent = {k for k, p in keyed
-                if p in got and got[p].get("sent") and p != either}
+                if p in got and got[p].get("sent") and p not in either}
     if builder == "buildkit":
         exp_sent = below_sent(exp_sent) & {k for k, _ in keyed}
         act_sent = below_sent(act_sent) & {k for k, _ in keyed}

@@ -148,7 +148,7 @@ static int walk_rules(struct walk_result *res, int fd, enum ctxpack_builder b, c
 	assert_int_equal(ctxpack_rules_new(&r), 0);
 	assert_int_equal(ctxpack_rules_add_buffer(r, ".dockerignore", rules, strlen(rules)), 0);
 	assert_int_equal(ctxpack_match_compile(&m, r, b), 0);
-	o = (struct walk_options){b, m, threads, dockerfile, false, false, NULL, NULL, NULL, CTXPACK_NONE, NULL};
+	o = (struct walk_options){b, m, threads, dockerfile, false, false, NULL, NULL, NULL, CTXPACK_NONE, NULL, NULL};
 	rc = walk_context(res, fd, &o, err, errsz);
 	ctxpack_match_free(&m);
 	ctxpack_rules_free(&r);
@@ -886,7 +886,7 @@ static void test_measure_pruned(void **state)
 		assert_int_equal(ctxpack_match_compile(&m, r, builder), 0);
 		for (int threads = 1; threads <= 4; threads += 3) {
 			struct progress pg = {0};
-			o = (struct walk_options){builder, m, threads, NULL, true, true, &pg, NULL, NULL, CTXPACK_NONE, NULL};
+			o = (struct walk_options){builder, m, threads, NULL, true, true, &pg, NULL, NULL, CTXPACK_NONE, NULL, NULL};
 			assert_int_equal(walk_context(&res, t->fd, &o, err, sizeof(err)), 0);
 			assert_int_equal(res.npruned, 1);
 			assert_string_equal(res.pruned[0].e->path, "node_modules");
@@ -901,7 +901,7 @@ static void test_measure_pruned(void **state)
 			walk_result_release(&res);
 		}
 		/* Without the option: no table. */
-		o = (struct walk_options){builder, m, 2, NULL, true, false, NULL, NULL, NULL, CTXPACK_NONE, NULL};
+		o = (struct walk_options){builder, m, 2, NULL, true, false, NULL, NULL, NULL, CTXPACK_NONE, NULL, NULL};
 		assert_int_equal(walk_context(&res, t->fd, &o, err, sizeof(err)), 0);
 		assert_int_equal(res.npruned, 0);
 		walk_result_release(&res);
@@ -911,7 +911,7 @@ static void test_measure_pruned(void **state)
 	assert_int_equal(fchmodat(t->fd, "node_modules/locked", 0000, 0), 0);
 	if (unprivileged(t, "measure_pruned")) {
 		assert_int_equal(ctxpack_match_compile(&m, r, CTXPACK_BUILDER_BUILDKIT), 0);
-		o = (struct walk_options){CTXPACK_BUILDER_BUILDKIT, m, 2, NULL, true, true, NULL, NULL, NULL, CTXPACK_NONE, NULL};
+		o = (struct walk_options){CTXPACK_BUILDER_BUILDKIT, m, 2, NULL, true, true, NULL, NULL, NULL, CTXPACK_NONE, NULL, NULL};
 		assert_int_equal(walk_context(&res, t->fd, &o, err, sizeof(err)), 0);
 		assert_int_equal(res.pruned[0].files, 3);
 		assert_int_equal(res.pruned[0].unreadable, 1);

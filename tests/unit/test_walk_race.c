@@ -93,7 +93,7 @@ static int walk(struct tree *t, const char *rules, const char *dockerfile, char 
 	assert_int_equal(ctxpack_rules_new(&r), 0);
 	assert_int_equal(ctxpack_rules_add_buffer(r, ".dockerignore", rules, strlen(rules)), 0);
 	assert_int_equal(ctxpack_match_compile(&m, r, CTXPACK_BUILDER_BUILDKIT), 0);
-	o = (struct walk_options){CTXPACK_BUILDER_BUILDKIT, m, 1, dockerfile, false, false, NULL, NULL, NULL, CTXPACK_NONE, NULL};
+	o = (struct walk_options){CTXPACK_BUILDER_BUILDKIT, m, 1, dockerfile, false, false, NULL, NULL, NULL, CTXPACK_NONE, NULL, NULL};
 	rc = walk_context(&res, t->fd, &o, err, errsz);
 	if (!rc)
 		walk_result_release(&res);

@@ -39,7 +39,8 @@ Python's surrogateescape, so byte 0xff is "\\udcff"):
         (the message is the reference's; an implementation need only fail),
   recorded (optional): "engine" when the expectation was measured on the
         real engine (--engine) instead of the reference sender.
-  dockerfile_not_sent (optional): the Dockerfile's path when the patterns
+  dockerfile_not_sent (optional; a list when the Dockerfile is a symlink:
+        the name and its target): the Dockerfile's path when the patterns
         keep it out. BuildKit ships it separately; ctxpack's buildkit mode
         still puts it in its tar (DOCKER-SEMANTICS.md section B), so a
         harness comparing ctxpack's tar must allow exactly that one extra
@@ -51,6 +52,7 @@ import os
 import re
 import subprocess
 import sys
+import tarfile
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -747,6 +749,21 @@ case("b-dockerfile-name-bad-pattern", "B2",
      [F("Docker[file", DF)] + files("a"),
      args=["-f", "Docker[file"], dockerfile=False, engine=True)
 
+case("b-dockerfile-symlink-excluded", "B2",
+     "a Dockerfile symlink to docker/Dockerfile.real with '*': nothing is sent (ctxpack "
+     "sends the link and its target: a piped build opens the name and follows it)",
+     [D("docker"), F("docker/Dockerfile.real", DF), L("Dockerfile", "docker/Dockerfile.real")]
+     + files("a"), dockerignore="*\n!a\n", dockerfile=False, engine=True)
+case("b-f-symlink-excluded", "B2",
+     "-f link.df, a symlink to docker/Dockerfile.real, with 'docker' and 'link.df' excluded",
+     [D("docker"), F("docker/Dockerfile.real", DF), L("link.df", "docker/Dockerfile.real")]
+     + files("a"), dockerignore="docker\nlink.df\n", args=["-f", "link.df"],
+     dockerfile=False, engine=True)
+case("b-dockerfile-symlink-sent", "B2",
+     "a Dockerfile symlink to docker/Dockerfile.real, nothing excluded: both sent as they are",
+     [D("docker"), F("docker/Dockerfile.real", DF), L("Dockerfile", "docker/Dockerfile.real")]
+     + files("a"), dockerfile=False, engine=True)
+
 
 # ---------------------------------------------------------------------------
 
@@ -797,18 +814,30 @@ def run_bkref(bkref, c):
 
 
 def run_engine(c):
-    """docker build (buildx, BuildKit) on the materialized case: the error
-    it fails with, the engine's temporary mount (data root and number) shown
+    """docker build (buildx, BuildKit) on the materialized case: what the
+    sender sent (the image's ctx/, exported as a tar), or the error it fails
+    with, the engine's temporary mount (data root and number) shown
     as <mount>."""
     with tempfile.TemporaryDirectory(prefix="bkcase-") as tmp:
         root = os.path.join(tmp, "ctx")
         os.mkdir(root)
         materialize(c, root)
-        cmd = ["docker", "build", "--progress=plain"] + [b(a) for a in (c["args"] or [])] + ["."]
+        out_tar = os.path.join(tmp, "out.tar")
+        cmd = (["docker", "build", "--progress=plain", "--output", "type=tar,dest=" + out_tar]
+               + [b(a) for a in (c["args"] or [])] + ["."])
         r = subprocess.run(cmd, cwd=root, capture_output=True, timeout=300)
+        members = []
+        if r.returncode == 0:
+            # The case's Dockerfile is `COPY . /ctx`: the image's ctx/ is
+            # what BuildKit's sender sent.
+            with tarfile.open(out_tar) as t:
+                for m in t.getmembers():
+                    if m.name.startswith("ctx/"):
+                        members.append([m.name[4:] + ("/" if m.isdir() else ""),
+                                        m.type.decode()])
     out = (r.stdout + r.stderr).decode("utf-8", "surrogateescape")
     if r.returncode == 0:
-        sys.exit("%s: the engine built it; --engine records failures only" % c["name"])
+        return {"members": members}
     errs = [l[len("ERROR: "):] for l in out.splitlines() if l.startswith("ERROR: ")]
     if not errs:
         sys.exit("%s: docker build failed without an ERROR line:\n%s" % (c["name"], out))
@@ -837,6 +866,14 @@ def emit(c, expect):
         in_tree = any(e[1] == df and e[0] == "f" for e in c["tree"])
         if in_tree and not any(m[0] == df for m in expect["members"]):
             out["dockerfile_not_sent"] = df
+        link = [e for e in c["tree"] if e[1] == df and e[0] == "l"]
+        if link:
+            # a symlink Dockerfile: ctxpack sends the name and its target
+            target = os.path.normpath(os.path.join(os.path.dirname(df), link[0][2]))
+            sent = {m[0] for m in expect["members"]}
+            out_l = [p for p in (df, target) if p not in sent]
+            if out_l:
+                out["dockerfile_not_sent"] = out_l
     return json.dumps(out, ensure_ascii=True)
 
 
