@@ -50,6 +50,13 @@ int set_errmsg(char *err, size_t errsz, int rc, const char *fmt, ...)
  * s[0..n) escaped into out (outsz > 4 bytes, NUL-terminated, cut with
  * "..." when it does not fit) and returns out; text_fputq writes it to f. */
 const char *text_quote(char *out, size_t outsz, const char *s, size_t n);
+/* The escaper of one sequence at s[0..len) (len > 0) into e (at most 8
+ * bytes); returns the input bytes consumed, *elen the output length. */
+typedef size_t text_escape_fn(const unsigned char *s, size_t len, char *e, size_t *elen);
+/* text_quote with another escaper (the TSV manifest's, which escapes
+ * backslashes too): the same cut with "..." into out. */
+const char *text_quote_with(char *out, size_t outsz, const char *s, size_t n,
+			    text_escape_fn *one);
 void text_fputq(FILE *f, const char *s, size_t n);
 /* s[0..n) quoted whole into a malloc'd string, or NULL. */
 char *text_quote_dup(const char *s, size_t n);

@@ -124,24 +124,7 @@ static void tsv_escape(FILE *out, const char *s, size_t len)
  * it does not fit: names in messages never carry raw control bytes. */
 static const char *quote(char *buf, size_t bufsz, const char *s, size_t len)
 {
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0, o = 0;
-
-	while (i < len) {
-		char e[4];
-		size_t elen;
-		size_t w = esc_one(u + i, len - i, e, &elen);
-		if (o + elen + 4 > bufsz) {
-			memcpy(buf + o, "...", 3);
-			o += 3;
-			break;
-		}
-		memcpy(buf + o, e, elen);
-		o += elen;
-		i += w;
-	}
-	buf[o] = '\0';
-	return buf;
+	return text_quote_with(buf, bufsz, s, len, esc_one);
 }
 
 /* ---- reading a tar ---- */

@@ -199,12 +199,18 @@ static size_t quote_one(const unsigned char *s, size_t len, char e[8], size_t *e
 
 const char *text_quote(char *out, size_t outsz, const char *s, size_t n)
 {
+	return text_quote_with(out, outsz, s, n, quote_one);
+}
+
+const char *text_quote_with(char *out, size_t outsz, const char *s, size_t n,
+			    text_escape_fn *one)
+{
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0, o = 0;
 
 	while (i < n) {
 		char e[8];
-		size_t elen, w = quote_one(u + i, n - i, e, &elen);
+		size_t elen, w = one(u + i, n - i, e, &elen);
 		if (o + elen + 4 > outsz) {
 			memcpy(out + o, "...", 3);
 			o += 3;
