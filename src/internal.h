@@ -55,8 +55,7 @@ const char *text_quote(char *out, size_t outsz, const char *s, size_t n);
 typedef size_t text_escape_fn(const unsigned char *s, size_t len, char *e, size_t *elen);
 /* text_quote with another escaper (the TSV manifest's, which escapes
  * backslashes too): the same cut with "..." into out. */
-const char *text_quote_with(char *out, size_t outsz, const char *s, size_t n,
-			    text_escape_fn *one);
+const char *text_quote_with(char *out, size_t outsz, const char *s, size_t n, text_escape_fn *one);
 void text_fputq(FILE *f, const char *s, size_t n);
 /* s[0..n) quoted whole into a malloc'd string, or NULL. */
 char *text_quote_dup(const char *s, size_t n);
