@@ -17,44 +17,10 @@
 /* How many symlinks a path may pass (Go's filepath.EvalSymlinks' 255). */
 #define USED_MAX_LINKS 255
 
-int used_order_cmp(const char *a, size_t an, const char *b, size_t bn)
-{
-	for (size_t i = 0; i < an && i < bn; i++) {
-		unsigned char x = a[i] == '/' ? 0 : (unsigned char)a[i];
-		unsigned char y = b[i] == '/' ? 0 : (unsigned char)b[i];
-		if (x != y)
-			return x < y ? -1 : 1;
-	}
-	return an < bn ? -1 : an > bn;
-}
-
-static int entry_cmp(const void *x, const void *y)
-{
-	const struct walk_entry *a = *(const struct walk_entry *const *)x;
-	const struct walk_entry *b = *(const struct walk_entry *const *)y;
-
-	return used_order_cmp(a->path, a->len, b->path, b->len);
-}
-
 /* The index of path in u->sorted, or of where it would go (*found false). */
 static size_t find(const struct used *u, const char *path, size_t len, bool *found)
 {
-	size_t lo = 0, hi = u->nsorted;
-
-	*found = false;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = used_order_cmp(u->sorted[mid]->path, u->sorted[mid]->len, path, len);
-		if (!c) {
-			*found = true;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return walk_find(u->res, path, len, found);
 }
 
 /* Does the builder's COPY see e?  BuildKit sends an excluded Dockerfile
@@ -436,13 +402,12 @@ int used_resolve(struct used *out, const struct walk_result *res, int rootfd,
 
 	memset(out, 0, sizeof(*out));
 	out->rules = rules;
-	out->sorted = malloc((res->n ? res->n : 1) * sizeof(*out->sorted));
-	out->v = calloc(n ? n : 1, sizeof(*out->v));
-	if (!out->sorted || !out->v)
-		goto fail;
-	memcpy(out->sorted, res->v, res->n * sizeof(*out->sorted));
+	out->res = res;
+	out->sorted = (const struct walk_entry **)res->v;
 	out->nsorted = res->n;
-	qsort(out->sorted, out->nsorted, sizeof(*out->sorted), entry_cmp);
+	out->v = calloc(n ? n : 1, sizeof(*out->v));
+	if (!out->v)
+		goto fail;
 	for (size_t i = 0; i < n; i++) {
 		struct used_source *s = &out->v[i];
 		size_t pl = strlen(src[i].path);
@@ -518,6 +483,5 @@ void used_release(struct used *u)
 		free(u->v[i].left_out);
 	}
 	free(u->v);
-	free((void *)u->sorted);
 	memset(u, 0, sizeof(*u));
 }

@@ -67,7 +67,8 @@ struct used_source {
 struct used {
 	struct used_source *v;
 	size_t n;
-	const struct walk_entry **sorted; /* every listed entry, in walk order */
+	const struct walk_result *res;
+	const struct walk_entry **sorted; /* res->v: every listed entry, in walk order */
 	size_t nsorted;
 	const ctxpack_rules *rules;
 };
@@ -85,15 +86,11 @@ int used_resolve(struct used *out, const struct walk_result *res, int rootfd,
 		 enum ctxpack_builder b, const char *dfname, char *err, size_t errsz);
 void used_release(struct used *u);
 
-/* Walk order: bytewise per directory, a directory's contents right after
- * it ("a", "a/b", "a.txt"): '/' sorts before every other byte.  <0, 0, >0. */
 /* Does the classic daemon remove e from the context before the build?
  * An entry the CLI sent only through the re-inclusions it appends
  * ("!.dockerignore", "!<Dockerfile>", rule line 0 of rules) is removed
  * again by the daemon when the user's rules exclude it (remotecontext's
  * removeDockerfile): no classic build step sees it. */
 bool used_classic_removed(const ctxpack_rules *rules, const struct walk_entry *e);
-
-int used_order_cmp(const char *a, size_t an, const char *b, size_t bn);
 
 #endif

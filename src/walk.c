@@ -192,7 +192,7 @@ static atomic_bool no_statx;
 
 /* Paths compared component by component, bytewise: '/' sorts before every
  * byte, so a directory's contents come right after it ("a/b" < "a.txt"). */
-static int walk_cmp(const char *a, size_t al, const char *b, size_t bl)
+int walk_order_cmp(const char *a, size_t al, const char *b, size_t bl)
 {
 	size_t n = al < bl ? al : bl, i = 0;
 	unsigned char ca, cb;
@@ -208,6 +208,26 @@ static int walk_cmp(const char *a, size_t al, const char *b, size_t bl)
 	if (cb == '/')
 		return 1;
 	return ca < cb ? -1 : 1;
+}
+
+size_t walk_find(const struct walk_result *res, const char *path, size_t len, bool *found)
+{
+	size_t lo = 0, hi = res->n;
+
+	*found = false;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = walk_order_cmp(res->v[mid]->path, res->v[mid]->len, path, len);
+		if (!c) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 /* Names of one directory: plain bytewise order, a prefix first. */
@@ -254,7 +274,7 @@ static int record(struct worker *k, const char *path, size_t len, int rc, long r
 		return nomem(k);
 	}
 	pthread_mutex_lock(&w->lock);
-	if (w->err != -ENOMEM && (!w->errpath || walk_cmp(path, len, w->errpath, w->errlen) < 0)) {
+	if (w->err != -ENOMEM && (!w->errpath || walk_order_cmp(path, len, w->errpath, w->errlen) < 0)) {
 		free(w->errpath);
 		free(w->errmsg);
 		w->err = rc;
@@ -1087,7 +1107,7 @@ static void *worker_main(void *arg)
 		/* Everything below a directory that sorts after the first
 		 * error found so far sorts after it too. */
 		skip = w->abort ||
-		       (w->errpath && walk_cmp(d->path, d->len, w->errpath, w->errlen) > 0);
+		       (w->errpath && walk_order_cmp(d->path, d->len, w->errpath, w->errlen) > 0);
 		pthread_mutex_unlock(&w->lock);
 
 		k->nkids = 0;
@@ -1301,7 +1321,7 @@ static int add_dockerfile(struct walker *w, int rootfd, const char *df, size_t d
 		*pe = e;
 		while (lo < hi) {
 			size_t mid = (lo + hi) / 2;
-			if (walk_cmp(out->v[mid]->path, out->v[mid]->len, df, dflen) < 0)
+			if (walk_order_cmp(out->v[mid]->path, out->v[mid]->len, df, dflen) < 0)
 				lo = mid + 1;
 			else
 				hi = mid;

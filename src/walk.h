@@ -107,6 +107,14 @@ int walk_context(struct walk_result *out, int rootfd, const struct walk_options 
 		 size_t errsz);
 void walk_result_release(struct walk_result *r);
 
+/* Walk order, the order of walk_result.v: paths compared bytewise with
+ * '/' before every byte, so a directory's contents come right after it
+ * ("a", "a/b", "a.txt"), as both builders send them.  <0, 0, >0. */
+int walk_order_cmp(const char *a, size_t al, const char *b, size_t bl);
+/* The index of path[0..len) in res->v, or where it would go (*found
+ * false); a binary search in walk order. */
+size_t walk_find(const struct walk_result *res, const char *path, size_t len, bool *found);
+
 struct stat;
 /* Fills e's type and metadata from st as the walk does (not path, link or
  * decision).  Returns 0, or -EBADMSG for a file type a context cannot hold.

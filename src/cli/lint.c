@@ -567,52 +567,26 @@ static void check_rule_usage(struct lint *l, const ctxpack_match *mt, const stru
 
 /* ---- the two builders ---- */
 
-static int entry_cmp(const void *x, const void *y)
-{
-	const struct walk_entry *a = *(const struct walk_entry *const *)x;
-	const struct walk_entry *b = *(const struct walk_entry *const *)y;
-
-	return used_order_cmp(a->path, a->len, b->path, b->len);
-}
-
 struct side {
 	enum ctxpack_builder builder;
 	const struct walk_result *res;
 	const struct dockerctx *ctx;
-	const struct walk_entry **sorted; /* every listed entry, in walk order */
-	size_t n;
 };
 
-static int side_init(struct side *s, enum ctxpack_builder b, const struct walk_result *res,
-		     const struct dockerctx *ctx)
+static void side_init(struct side *s, enum ctxpack_builder b, const struct walk_result *res,
+		      const struct dockerctx *ctx)
 {
 	s->builder = b;
 	s->res = res;
 	s->ctx = ctx;
-	s->n = res->n;
-	s->sorted = malloc((res->n ? res->n : 1) * sizeof(*s->sorted));
-	if (!s->sorted)
-		return -ENOMEM;
-	memcpy(s->sorted, res->v, res->n * sizeof(*s->sorted));
-	qsort(s->sorted, s->n, sizeof(*s->sorted), entry_cmp);
-	return 0;
 }
 
 static const struct walk_entry *side_find(const struct side *s, const char *path, size_t len)
 {
-	size_t lo = 0, hi = s->n;
+	bool found;
+	size_t i = walk_find(s->res, path, len, &found);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = used_order_cmp(s->sorted[mid]->path, s->sorted[mid]->len, path, len);
-		if (!c)
-			return s->sorted[mid];
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	return found ? s->res->v[i] : NULL;
 }
 
 /* The deepest listed ancestor of path on side s, or NULL. */
@@ -712,8 +686,8 @@ static void diff_one_way(struct lint *l, const struct side *s, const struct side
 {
 	const char *df = s->ctx->dockerfile;
 
-	for (size_t i = 0; i < s->n; i++) {
-		const struct walk_entry *e = s->sorted[i], *oe;
+	for (size_t i = 0; i < s->res->n; i++) {
+		const struct walk_entry *e = s->res->v[i], *oe;
 		FILE *m;
 		if (!e->sent || e->forced || (df && strlen(df) == e->len && !memcmp(df, e->path, e->len)))
 			continue;
@@ -1173,19 +1147,14 @@ static void check_both(struct lint *l, struct walk *mine)
 	struct side sm = { 0 }, so = { 0 };
 	char err[1024];
 
-	if (side_init(&sm, l->a->o.builder, &mine->res, &mine->ctx)) {
-		l->oom = true;
-		return;
-	}
-	if (walk_for(l->a, ob, &other, err, sizeof(err), NULL) == 0 &&
-	    side_init(&so, ob, &other.res, &other.ctx) == 0) {
+	side_init(&sm, l->a->o.builder, &mine->res, &mine->ctx);
+	if (walk_for(l->a, ob, &other, err, sizeof(err), NULL) == 0) {
+		side_init(&so, ob, &other.res, &other.ctx);
 		check_builders_differ(l, &sm, &so);
 		check_dockerfile(l, &sm, &so);
 	} else {
 		check_dockerfile(l, &sm, NULL);
 	}
-	free(sm.sorted);
-	free(so.sorted);
 	walk_release(&other);
 }
 

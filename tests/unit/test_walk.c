@@ -192,6 +192,15 @@ static void check_walk(int fd, enum ctxpack_builder b, const char *rules, const 
 				 b == CTXPACK_BUILDER_CLASSIC ? "classic" : "buildkit", rules,
 				 threads[i], got, want);
 		free(got);
+		/* walk_result.v is in walk order: what walk_find searches */
+		for (size_t j = 0; j < res.n; j++) {
+			bool found;
+			if (j && walk_order_cmp(res.v[j - 1]->path, res.v[j - 1]->len, res.v[j]->path,
+						res.v[j]->len) >= 0)
+				fail_msg("'%s' comes before '%s'", res.v[j - 1]->path, res.v[j]->path);
+			assert_int_equal(walk_find(&res, res.v[j]->path, res.v[j]->len, &found), j);
+			assert_true(found);
+		}
 		walk_result_release(&res);
 	}
 }
