@@ -29,7 +29,8 @@ bool used_classic_removed(const ctxpack_rules *rules, const struct walk_entry *e
 {
 	struct ctxpack_rule_info ri;
 
-	return e->rule >= 0 && rules && !ctxpack_rules_get(rules, (size_t)e->rule, &ri) && ri.line == 0;
+	return e->rule >= 0 && rules && !ctxpack_rules_get(rules, (size_t)e->rule, &ri) &&
+	       ri.line == 0;
 }
 
 static bool visible(const struct used *u, const struct walk_entry *e, enum ctxpack_builder b)
@@ -156,7 +157,8 @@ static int left_out(struct used *u, struct used_source *s, size_t i, enum ctxpac
 	/* i == nsorted with d NULL: the root, every entry is below it */
 	for (size_t j = d ? i + 1 : 0; j < u->nsorted; j++) {
 		const struct walk_entry *e = u->sorted[j];
-		if (d && (e->len <= d->len || memcmp(e->path, d->path, d->len) || e->path[d->len] != '/'))
+		if (d && (e->len <= d->len || memcmp(e->path, d->path, d->len) ||
+			  e->path[d->len] != '/'))
 			break;
 		if (!visible(u, e, b) && push(&s->left_out, &s->nleft_out, &alloc, e))
 			return -ENOMEM;
@@ -270,7 +272,8 @@ static int resolve_path(struct used *u, struct used_source *s, const char *path,
 				if (p[j - 1] != '/')
 					continue;
 				i = find(u, p, j - 1, &found);
-				if (found && !visible(u, u->sorted[i], b) && exists_below(rootfd, p, len))
+				if (found && !visible(u, u->sorted[i], b) &&
+				    exists_below(rootfd, p, len))
 					s->excluded = u->sorted[i];
 				break;
 			}
@@ -294,6 +297,10 @@ static int resolve_path(struct used *u, struct used_source *s, const char *path,
 
 			if (++links > USED_MAX_LINKS)
 				goto missing;
+			if (push(&s->via, &s->nvia, &s->via_alloc, e)) {
+				rc = -ENOMEM;
+				goto out;
+			}
 			/* the target, relative to the link's directory */
 			n = malloc(dir + tl + rest + 3);
 			if (!n) {
@@ -348,8 +355,10 @@ static int resolve_path(struct used *u, struct used_source *s, const char *path,
 found_root:
 	if (resolved && !(*resolved = strdup("")))
 		rc = -ENOMEM;
-	else if (!resolved)
+	else if (!resolved) {
+		s->root = true;
 		rc = left_out(u, s, u->nsorted, b);
+	}
 	goto out;
 missing:
 	s->missing = true;
@@ -362,8 +371,8 @@ out:
  * cuts the path before its first component with a wildcard; that part
  * is resolved as a path (a missing one fails the build: Walk's lstat),
  * the rest matched below it. */
-static int resolve_split(struct used *u, struct used_source *s, int rootfd,
-			 enum ctxpack_builder b, const char *dfname, char *err, size_t errsz)
+static int resolve_split(struct used *u, struct used_source *s, int rootfd, enum ctxpack_builder b,
+			 const char *dfname, char *err, size_t errsz)
 {
 	const char *p = s->path, *c = p;
 	char *base = NULL, *resolved = NULL;
@@ -403,6 +412,7 @@ int used_resolve(struct used *out, const struct walk_result *res, int rootfd,
 	memset(out, 0, sizeof(*out));
 	out->rules = rules;
 	out->res = res;
+	out->builder = b;
 	out->sorted = (const struct walk_entry **)res->v;
 	out->nsorted = res->n;
 	out->v = calloc(n ? n : 1, sizeof(*out->v));
@@ -418,16 +428,18 @@ int used_resolve(struct used *out, const struct walk_result *res, int rootfd,
 		if (s->wildcard && memchr(src[i].path, '\\', pl)) {
 			/* BuildKit takes the part before the wildcard literally,
 			 * the classic builder unescapes it: not followed here */
-			snprintf(err, errsz,
-				 "%s:%d: a wildcard source with a backslash ('%s') is not supported",
-				 dfname, src[i].line, src[i].path);
+			snprintf(
+				err, errsz,
+				"%s:%d: a wildcard source with a backslash ('%s') is not supported",
+				dfname, src[i].line, src[i].path);
 			rc = -ENOTSUP;
 			goto fail;
 		}
 		if (src[i].parents || src[i].nexcludes) {
 			/* the labs channel: --parents reads '**' as any depth,
 			 * --exclude drops matches; neither was measured */
-			snprintf(err, errsz, "%s:%d: COPY --parents and --exclude sources are not supported",
+			snprintf(err, errsz,
+				 "%s:%d: COPY --parents and --exclude sources are not supported",
 				 dfname, src[i].line);
 			rc = -ENOTSUP;
 			goto fail;
@@ -435,8 +447,10 @@ int used_resolve(struct used *out, const struct walk_result *res, int rootfd,
 		if (s->wildcard && !class_syntax_ok(src[i].path, pl)) {
 			/* filepath.Match's ErrBadPattern: what each builder
 			 * then does was not measured */
-			snprintf(err, errsz, "%s:%d: a wildcard source with a malformed character class ('%s') is not supported",
-				 dfname, src[i].line, src[i].path);
+			snprintf(
+				err, errsz,
+				"%s:%d: a wildcard source with a malformed character class ('%s') is not supported",
+				dfname, src[i].line, src[i].path);
 			rc = -ENOTSUP;
 			goto fail;
 		}
@@ -464,7 +478,8 @@ int used_resolve(struct used *out, const struct walk_result *res, int rootfd,
 			goto fail;
 		if (s->wildcard && !s->nmatched)
 			s->missing = true;
-		s->fails = s->missing && !(s->wildcard && b == CTXPACK_BUILDER_BUILDKIT && !s->base_missing);
+		s->fails = s->missing &&
+			   !(s->wildcard && b == CTXPACK_BUILDER_BUILDKIT && !s->base_missing);
 		rc = -ENOMEM;
 	}
 	return 0;
@@ -481,7 +496,58 @@ void used_release(struct used *u)
 		free(u->v[i].path);
 		free(u->v[i].matched);
 		free(u->v[i].left_out);
+		free(u->v[i].via);
 	}
 	free(u->v);
 	memset(u, 0, sizeof(*u));
+}
+
+static bool below(const struct walk_entry *d, const struct walk_entry *e)
+{
+	return e->len > d->len && !memcmp(e->path, d->path, d->len) && e->path[d->len] == '/';
+}
+
+static size_t mark(uint8_t *flags, size_t i, uint8_t f)
+{
+	size_t n = !(flags[i] & f);
+
+	flags[i] |= f;
+	return n;
+}
+
+size_t used_reads(const struct used *u, uint8_t *flags)
+{
+	enum ctxpack_builder b = u->builder;
+	size_t n = 0;
+
+	for (size_t k = 0; k < u->n; k++) {
+		const struct used_source *s = &u->v[k];
+		bool found;
+
+		for (size_t j = 0; j < s->nvia; j++) {
+			size_t i = find(u, s->via[j]->path, s->via[j]->len, &found);
+			if (found)
+				n += mark(flags, i, USED_VIA);
+		}
+		if (s->root) {
+			for (size_t i = 0; i < u->nsorted; i++)
+				if (visible(u, u->sorted[i], b))
+					n += mark(flags, i, USED_READ);
+			continue;
+		}
+		for (size_t j = 0; j < s->nmatched; j++) {
+			const struct walk_entry *d = s->matched[j];
+			size_t i = find(u, d->path, d->len, &found);
+
+			if (!found)
+				continue;
+			n += mark(flags, i, USED_READ);
+			if (d->type != WT_DIR)
+				continue;
+			for (size_t e = i + 1; e < u->nsorted && below(d, u->sorted[e]); e++)
+				if (visible(u, u->sorted[e], b))
+					n += mark(flags, e, USED_READ);
+		}
+	}
+	return n;
 }

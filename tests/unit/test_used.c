@@ -20,7 +20,15 @@
 #include "used.h"
 #include "walk.h"
 
-/* A walk: "path" sent file, "path/" sent directory, "-path" excluded
+static int walk_order(const void *x, const void *y)
+{
+	const struct walk_entry *a = *(const struct walk_entry *const *)x;
+	const struct walk_entry *b = *(const struct walk_entry *const *)y;
+
+	return walk_order_cmp(a->path, a->len, b->path, b->len);
+}
+
+/* A walk (put in walk order, as walk_context returns it): "path" sent file, "path/" sent directory, "-path" excluded
  * (rule 0), "path>target" sent symlink, "!path" the forced Dockerfile. */
 static const char *const TREE[] = {
 	"a.txt", "b.txt", "c.md", "config/", "config/app.conf", "-config/x.key", "-secret/",
@@ -72,6 +80,7 @@ static int setup(void **state)
 		}
 		f->v[i] = e;
 	}
+	qsort(f->v, NTREE, sizeof(f->v[0]), walk_order);
 	f->res.v = f->v;
 	f->res.n = NTREE;
 	*state = f;
@@ -222,12 +231,53 @@ static void test_symlinks(void **state)
 	assert_string_equal(one(f, "lnk/x.key", CL)->excluded->path, "config/x.key");
 }
 
+/* The paths used_reads marks with flag, one string "a b c" in walk order. */
+static char *reads(struct fixture *f, uint8_t flag)
+{
+	uint8_t flags[NTREE] = { 0 };
+	static char out[512];
+	size_t n = 0, set = used_reads(&f->u, flags), count = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < NTREE; i++) {
+		count += flags[i] != 0;
+		if (flags[i] & flag)
+			n += (size_t)snprintf(out + n, sizeof(out) - n, "%s%s", n ? " " : "",
+					      f->v[i]->path);
+	}
+	assert_int_equal(set, count);
+	/* marking again sets nothing new */
+	assert_int_equal(used_reads(&f->u, flags), 0);
+	return out;
+}
+
+static void test_reads(void **state)
+{
+	struct fixture *f = *state;
+
+	one(f, "config/", BK);
+	assert_string_equal(reads(f, USED_READ), "config config/app.conf");
+	one(f, "lnk/app.conf", BK);
+	assert_string_equal(reads(f, USED_READ), "config/app.conf");
+	assert_string_equal(reads(f, USED_VIA), "lnk");
+	one(f, "src/*/y.c", CL);
+	assert_string_equal(reads(f, USED_READ), "src/x/y.c");
+	/* the root: everything the builder's COPY sees (not the forced
+	 * Dockerfile, not what is excluded) */
+	one(f, ".", BK);
+	assert_string_equal(reads(f, USED_READ), "a.txt b.txt c.md config config/app.conf dangling "
+						 "keep/in lnk src src/x src/x/y.c src/z.c up");
+	/* a missing source reads nothing */
+	one(f, "nope", BK);
+	assert_string_equal(reads(f, USED_READ | USED_VIA), "");
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_clean), T(test_wildcards), T(test_refused), T(test_dirs_and_exclusions),
-		T(test_symlinks),
+		T(test_symlinks), T(test_reads),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);
