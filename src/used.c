@@ -486,7 +486,11 @@ int used_resolve(struct used *out, const struct walk_result *res, int rootfd,
 fail:
 	if (rc == -ENOMEM)
 		snprintf(err, errsz, "out of memory");
-	used_release(out);
+	{
+		int line = out->n && rc != -ENOMEM ? src[out->n - 1].line : 0;
+		used_release(out);
+		out->errline = line;
+	}
 	return rc;
 }
 

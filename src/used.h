@@ -78,6 +78,9 @@ struct used {
 	const struct walk_entry **sorted; /* res->v: every listed entry, in walk order */
 	size_t nsorted;
 	const ctxpack_rules *rules;
+	/* After a failed used_resolve, the only field set: the Dockerfile
+	 * line of the source refused (0: none, out of memory). */
+	int errline;
 };
 
 /* Resolves the n sources src for builder b against res (a walk with

@@ -26,6 +26,7 @@
 #include "rules.h"
 #include "ruleuse.h"
 #include "secrets.h"
+#include "buildview.h"
 #include "used.h"
 #include "dockerfile.h"
 
@@ -1038,70 +1039,47 @@ static int check_used(struct lint *l, struct dockerctx *ctx, const struct walk_r
 		      char *err, size_t errsz)
 {
 	enum ctxpack_builder b = l->a->o.builder;
-	const char *dfname = ctx->dockerfile ? ctx->dockerfile : l->a->o.dockerfile;
-	struct dockerfile_opts opts = { .build_args = l->a->build_args };
-	struct dockerfile *df = NULL;
-	struct df_source *src = NULL;
-	struct used u = { 0 };
-	size_t n = 0, len;
-	char *buf;
+	struct buildview_options o = {
+		.builder = b,
+		.build_args = l->a->build_args,
+		.target = l->a->target,
+		.dfname = l->a->o.dockerfile,
+	};
+	struct buildview v;
 	FILE *m;
-	int rc;
+	int rc = buildview_open(&v, ctx, res, &o, err, errsz);
 
-	if (!dfname)
-		dfname = "Dockerfile";
-	if (dockerctx_read_dockerfile(ctx, &buf, &len)) {
-		snprintf(err, errsz, "%s", ctx->errmsg);
-		return -1;
-	}
-	rc = dockerfile_new(&df);
-	if (!rc)
-		rc = dockerfile_read(df, dfname, buf, len, &opts);
-	if (!rc)
-		rc = dockerfile_sources(df, l->a->target, b, &src, &n);
-	if (!rc)
-		rc = used_resolve(&u, res, ctx->rootfd, ctx->rules, src, n, b, dfname, err, errsz);
-	else if (df && rc != -ENOMEM)
-		snprintf(err, errsz, "%s", dockerfile_errmsg(df));
-	free(buf);
 	if (rc == -ENOMEM) {
 		l->oom = true;
+	} else if (rc && !v.df) {
+		/* the Dockerfile could not be read */
+		buildview_close(&v);
+		return -1;
 	} else if (rc) {
 		/* The Dockerfile cannot be read as the builder reads it: the
 		 * message names the line and construct. */
 		/* with "# syntax=", another frontend reads the file: what the
 		 * built-in one refuses may be valid there */
-		bool refused = rc == -EINVAL && !(df && df->syntax);
-		size_t nl = strlen(dfname);
-		const char *msg = err;
-		int line = 0;
+		bool refused = rc == -EINVAL && !v.df->syntax;
 
-		/* "NAME:LINE: reason": the line goes to the finding */
-		if (!strncmp(err, dfname, nl) && err[nl] == ':' && sscanf(err + nl + 1, "%d", &line) == 1 &&
-		    (msg = strstr(err + nl + 1, ": ")))
-			msg += 2;
-		else
-			msg = err;
 		m = finding_new(l, refused ? "dockerfile-invalid" : "dockerfile-unsupported",
-				refused ? SEV_ERROR : SEV_INFO, dfname, line > 0 ? line : 0, NULL, 0,
-				false);
+				refused ? SEV_ERROR : SEV_INFO, v.dfname, v.errline > 0 ? v.errline : 0,
+				NULL, 0, false);
 		if (m) {
 			fputs(refused ? "" : "sources not checked: ", m);
-			text_fputq(m, msg, strlen(msg));
+			text_fputq(m, v.reason, strlen(v.reason));
 			if (refused)
 				fprintf(m, " (%s fails the build)", builder_label(b));
 			msg_done(l, m);
 		}
 	} else {
-		for (size_t i = 0; i < u.n; i++)
+		for (size_t i = 0; i < v.used.n; i++)
 			/* the classic builder fails on RUN --mount itself ("the
 			 * --mount option requires BuildKit"), reading nothing */
-			if (!(b == CTXPACK_BUILDER_CLASSIC && u.v[i].src->kind == DF_SRC_MOUNT))
-				report_source(l, df, dfname, &u.v[i], ctx->rules, b);
+			if (!(b == CTXPACK_BUILDER_CLASSIC && v.used.v[i].src->kind == DF_SRC_MOUNT))
+				report_source(l, v.df, v.dfname, &v.used.v[i], ctx->rules, b);
 	}
-	used_release(&u);
-	dockerfile_sources_free(&src, n);
-	dockerfile_free(&df);
+	buildview_close(&v);
 	return 0;
 }
 
