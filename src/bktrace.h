@@ -28,8 +28,9 @@ struct bktrace *bktrace_new(FILE *out, enum bktrace_mode mode);
 
 /* One aux value: n bytes of standard base64 (padded, as Go's encoding/json
  * writes []byte).  0, or -EBADMSG (not base64, not a StatusResponse,
- * larger than BKTRACE_MAX_MESSAGE) or -ENOMEM.  A refused message changes
- * nothing. */
+ * larger than BKTRACE_MAX_MESSAGE) or -ENOMEM.  A message refused with
+ * -EBADMSG changes nothing (it is decoded whole before it is applied);
+ * after -ENOMEM the trace holds part of it. */
 int bktrace_feed_base64(struct bktrace *t, const char *b64, size_t n);
 
 /* One StatusResponse's protobuf bytes; as bktrace_feed_base64. */
