@@ -230,6 +230,21 @@ static int pb_group(struct slice s, struct pvertex *v)
 	return 0;
 }
 
+/* A zeroed element added at the end of arr (n used, alloc allocated), or
+ * NULL. */
+static void *push(void **arr, size_t *alloc, size_t *n, size_t elem)
+{
+	char *e;
+
+	if (grow_array(arr, alloc, *n + 1, elem))
+		return NULL;
+	e = (char *)*arr + *n * elem;
+	memset(e, 0, elem);
+	(*n)++;
+	return e;
+}
+#define PUSH(arr, alloc, n) push((void **)&(arr), &(alloc), &(n), sizeof(*(arr)))
+
 /* Decodes one submessage of StatusResponse (field 1 to 4). */
 static int pb_entry(struct pmsg *m, uint32_t which, struct slice s)
 {
@@ -243,33 +258,18 @@ static int pb_entry(struct pmsg *m, uint32_t which, struct slice s)
 	struct pstatus *st = NULL;
 	struct plog *l = NULL;
 	struct pwarn *w = NULL;
+	void *e;
 
-	switch (which) {
-	case 1:
-		if (GROW(m->v, m->av, m->nv + 1))
-			return -ENOMEM;
-		v = &m->v[m->nv++];
-		memset(v, 0, sizeof(*v));
-		break;
-	case 2:
-		if (GROW(m->s, m->as, m->ns + 1))
-			return -ENOMEM;
-		st = &m->s[m->ns++];
-		memset(st, 0, sizeof(*st));
-		break;
-	case 3:
-		if (GROW(m->l, m->al, m->nl + 1))
-			return -ENOMEM;
-		l = &m->l[m->nl++];
-		memset(l, 0, sizeof(*l));
-		break;
-	default:
-		if (GROW(m->w, m->aw, m->nw + 1))
-			return -ENOMEM;
-		w = &m->w[m->nw++];
-		memset(w, 0, sizeof(*w));
-		break;
-	}
+	if (which == 1)
+		e = v = PUSH(m->v, m->av, m->nv);
+	else if (which == 2)
+		e = st = PUSH(m->s, m->as, m->ns);
+	else if (which == 3)
+		e = l = PUSH(m->l, m->al, m->nl);
+	else
+		e = w = PUSH(m->w, m->aw, m->nw);
+	if (!e)
+		return -ENOMEM;
 	while (b.p < b.end) {
 		if ((rc = pb_tag(&b, &field, &wt)))
 			return rc;
