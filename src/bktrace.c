@@ -541,7 +541,8 @@ static int hmap_put(struct hmap *m, const char *key, size_t n, void *val)
 
 static int buf_set(struct buf *b, struct slice s)
 {
-	char *p = xmemdup((const char *)s.p, s.n);
+	/* an absent field is an empty slice with no bytes behind it */
+	char *p = xmemdup(s.n ? (const char *)s.p : "", s.n);
 
 	if (!p)
 		return -ENOMEM;
@@ -567,7 +568,8 @@ static int buf_append(struct buf *b, const char *p, size_t n)
 
 	if (n > SIZE_MAX - b->n - 1 || !(q = realloc(b->p, b->n + n + 1)))
 		return -ENOMEM;
-	memcpy(q + b->n, p, n);
+	if (n)
+		memcpy(q + b->n, p, n);
 	b->n += n;
 	q[b->n] = '\0';
 	b->p = q;
