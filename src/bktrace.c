@@ -47,6 +47,17 @@ struct pb {
 	const unsigned char *p, *end;
 };
 
+/* An absent field is an empty slice with no bytes behind it: no
+ * arithmetic on its NULL. */
+static struct pb pb_of(const unsigned char *p, size_t n)
+{
+	struct pb b = {p, p};
+
+	if (n)
+		b.end = p + n;
+	return b;
+}
+
 enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_SGROUP = 3, WT_EGROUP = 4, WT_I32 = 5 };
 
 /* protowire.ConsumeVarint: at most 10 bytes, the 10th at most 1. */
@@ -145,7 +156,7 @@ static int pb_skip(struct pb *b, uint32_t field, unsigned wt, int depth)
 
 static int pb_timestamp(struct slice s, struct bts *ts)
 {
-	struct pb b = {s.p, s.p + s.n};
+	struct pb b = pb_of(s.p, s.n);
 	uint64_t v;
 	uint32_t field;
 	unsigned wt;
@@ -204,7 +215,7 @@ struct pmsg {
 
 static int pb_group(struct slice s, struct pvertex *v)
 {
-	struct pb b = {s.p, s.p + s.n};
+	struct pb b = pb_of(s.p, s.n);
 	uint64_t x;
 	uint32_t field;
 	unsigned wt;
@@ -248,7 +259,7 @@ static void *push(void **arr, size_t *alloc, size_t *n, size_t elem)
 /* Decodes one submessage of StatusResponse (field 1 to 4). */
 static int pb_entry(struct pmsg *m, uint32_t which, struct slice s)
 {
-	struct pb b = {s.p, s.p + s.n};
+	struct pb b = pb_of(s.p, s.n);
 	struct slice sub;
 	uint64_t x;
 	uint32_t field;
@@ -337,7 +348,7 @@ static void pmsg_release(struct pmsg *m)
 
 static int pb_status_response(struct pmsg *m, const unsigned char *p, size_t n)
 {
-	struct pb b = {p, p + n};
+	struct pb b = pb_of(p, n);
 	struct slice sub;
 	uint32_t field;
 	unsigned wt;
@@ -921,7 +932,7 @@ static int ring_put(struct bk_vertex *v, const char *p, size_t n, bool advance)
 static int update_log(struct bktrace *t, const struct plog *p)
 {
 	struct bk_vertex *v = hmap_get(&t->by_digest, (const char *)p->vertex.p, p->vertex.n);
-	const unsigned char *d = p->msg.p, *end = p->msg.p + p->msg.n;
+	const unsigned char *d = p->msg.p, *end = d ? d + p->msg.n : d;
 	bool complete = false;
 	size_t i = 0;
 

@@ -96,22 +96,23 @@ def derive(text):
     return out
 
 
-def main():
-    out = sys.argv[-1]
-    if sys.argv[1] == '--derive':
-        for name in list(CASES) + ['cached']:
-            with open(os.path.join(out, name + '.docker.txt'), 'rb') as f:
-                text = f.read().decode()
-            with open(os.path.join(out, name + '.expected'), 'w') as f:
-                f.write(derive(text))
-        return
-    host = os.environ.get('DOCKER_HOST', '')
-    if not host.startswith('unix://'):
-        sys.exit('record.py: DOCKER_HOST must be unix:// (eval "$(scripts/engine.sh env)")')
-    sock = host[len('unix://'):]
+def derive_all(out):
+    for name in list(CASES) + ['cached']:
+        with open(os.path.join(out, name + '.docker.txt'), 'rb') as f:
+            text = f.read().decode()
+        with open(os.path.join(out, name + '.expected'), 'w') as f:
+            f.write(derive(text))
+
+
+def record(out, sock, tag_prefix='ctxpack-bktrace-'):
+    """Records every case into out through the engine at sock (the docker
+    CLI reads DOCKER_HOST and DOCKER_CONFIG from the environment); returns
+    the tags it made."""
+    tags = []
     for name, df in CASES.items():
         tar = context_tar(df)
-        tag = 'ctxpack-bktrace-' + name + ':latest'
+        tag = tag_prefix + name + ':latest'
+        tags.append(tag)
         with open(os.path.join(out, name + '.stream'), 'wb') as f:
             f.write(post(sock, tar, tag))
         if name == 'ok':
@@ -123,11 +124,19 @@ def main():
         if name == 'ok':
             with open(os.path.join(out, 'cached.docker.txt'), 'wb') as f:
                 f.write(docker_plain(tar, tag))
-    for name in list(CASES) + ['cached']:
-        with open(os.path.join(out, name + '.docker.txt'), 'rb') as f:
-            text = f.read().decode()
-        with open(os.path.join(out, name + '.expected'), 'w') as f:
-            f.write(derive(text))
+    derive_all(out)
+    return tags
+
+
+def main():
+    out = sys.argv[-1]
+    if sys.argv[1] == '--derive':
+        derive_all(out)
+        return
+    host = os.environ.get('DOCKER_HOST', '')
+    if not host.startswith('unix://'):
+        sys.exit('record.py: DOCKER_HOST must be unix:// (eval "$(scripts/engine.sh env)")')
+    record(out, host[len('unix://'):])
 
 
 if __name__ == '__main__':
