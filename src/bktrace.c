@@ -387,6 +387,17 @@ static int64_t ts_sub(const struct bts *a, const struct bts *b)
 	return ns;
 }
 
+/* a + b nanoseconds, saturated (progressui sums float64 seconds, which
+ * do not overflow) */
+static int64_t dur_add(int64_t a, int64_t b)
+{
+	int64_t r;
+
+	if (__builtin_add_overflow(a, b, &r))
+		return b < 0 ? INT64_MIN : INT64_MAX;
+	return r;
+}
+
 /* time.Duration.Seconds */
 static double dur_seconds(int64_t d)
 {
@@ -447,7 +458,8 @@ struct bk_vertex {
 	struct interval *iv, *merged;
 	size_t niv, aiv, nmerged, amerged;
 
-	int index; /* #N, 0 until printed */
+	size_t seq; /* creation order */
+	int index;  /* #N, 0 until printed */
 	bool listed, updated, hidden, is_group, tty_done;
 	unsigned long count;
 
@@ -469,6 +481,7 @@ struct bk_vertex {
 
 	struct member *members; /* a progress group's */
 	size_t nmembers, amembers;
+	struct hmap by_member; /* digest -> index + 1 in members */
 };
 
 struct bktrace {
@@ -483,6 +496,8 @@ struct bktrace {
 	size_t nall, aall;
 	struct bk_vertex **listed; /* progressui's t.vertexes: started order */
 	size_t nlisted, alisted;
+	struct bk_vertex **scratch; /* the completed ones of one rendering */
+	size_t ascratch;
 
 	/* textMux */
 	struct bk_vertex *current;
@@ -616,6 +631,7 @@ static void vertex_free(struct bk_vertex *v)
 		free(v->members[i].error.p);
 	}
 	free(v->members);
+	free(v->by_member.e);
 	free(v);
 }
 
@@ -631,6 +647,7 @@ static struct bk_vertex *vertex_new(struct bktrace *t, struct slice digest, bool
 	}
 	v->is_group = group;
 	v->hidden = group;
+	v->seq = t->nall;
 	t->all[t->nall++] = v;
 	return v;
 }
@@ -769,6 +786,7 @@ static int update_member(struct bktrace *t, const struct pvertex *p, struct bk_v
 {
 	struct bk_vertex *g = hmap_get(&t->by_digest, (const char *)p->group_id.p, p->group_id.n);
 	struct member *m = NULL;
+	uintptr_t idx;
 
 	if (g && !g->is_group)
 		g = NULL; /* a vertex's digest equal to a group id: a new group */
@@ -776,10 +794,10 @@ static int update_member(struct bktrace *t, const struct pvertex *p, struct bk_v
 		if (!(g = vertex_new(t, p->group_id, true)) || buf_set(&g->name, p->group_name))
 			return -ENOMEM;
 	}
-	for (size_t i = 0; i < g->nmembers; i++)
-		if (buf_eq(&g->members[i].digest, p->digest))
-			m = &g->members[i];
-	if (!m) {
+	idx = (uintptr_t)hmap_get(&g->by_member, (const char *)p->digest.p, p->digest.n);
+	if (idx)
+		m = &g->members[idx - 1];
+	else {
 		if (GROW(g->members, g->amembers, g->nmembers + 1))
 			return -ENOMEM;
 		m = &g->members[g->nmembers];
@@ -787,7 +805,9 @@ static int update_member(struct bktrace *t, const struct pvertex *p, struct bk_v
 		if (buf_set(&m->digest, p->digest))
 			return -ENOMEM;
 		g->nmembers++;
-		if (hmap_put(&t->by_digest, m->digest.p, m->digest.n, g))
+		if (hmap_put(&g->by_member, m->digest.p, m->digest.n,
+			     (void *)(uintptr_t)g->nmembers) ||
+		    hmap_put(&t->by_digest, m->digest.p, m->digest.n, g))
 			return -ENOMEM;
 	}
 	if (buf_set(&m->error, p->error))
@@ -1036,9 +1056,7 @@ static int64_t merged_duration(const struct bk_vertex *v)
 
 	for (size_t i = 0; i < v->nmerged; i++) {
 		const struct interval *iv = &v->merged[i];
-		int64_t d = iv->stop.set ? ts_sub(&iv->stop, &iv->start) : 0;
-		if (__builtin_add_overflow(dt, d, &dt))
-			dt = d < 0 ? INT64_MIN : INT64_MAX;
+		dt = dur_add(dt, iv->stop.set ? ts_sub(&iv->stop, &iv->start) : 0);
 	}
 	return dt;
 }
@@ -1075,7 +1093,9 @@ static int print_vertex(struct bktrace *t, struct bk_vertex *v)
 		if (s->printed && !s->completed.set) {
 			double pd = 0;
 			if (s->total > 0)
-				pd = (double)(s->current - s->last_current) / (double)s->total;
+				pd = (double)(int64_t)((uint64_t)s->current -
+						       (uint64_t)s->last_current) /
+				     (double)s->total; /* Go's int64 wraps */
 			if (pd < 0.05 && ts_sub(&s->timestamp, &s->last_ts) < INT64_C(5000000000))
 				continue;
 		}
@@ -1172,32 +1192,40 @@ static bool shown(const struct bk_vertex *v)
 	return !v->hidden;
 }
 
+static int cmp_completed(const void *a, const void *b)
+{
+	const struct bk_vertex *x = *(struct bk_vertex *const *)a,
+			       *y = *(struct bk_vertex *const *)b;
+	int c = ts_cmp(&x->merged[x->nmerged - 1].stop, &y->merged[y->nmerged - 1].stop);
+
+	return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
 /* textMux.print */
 static int print_plain(struct bktrace *t)
 {
 	struct bk_vertex *cur = t->current, *best = NULL, *v;
 	bool any_rest = false;
+	size_t ndone = 0;
 	int rc;
 
 	/* the current one first when it completed, then the completed ones by
-	 * the end of their last interval (sortCompleted; a stable sort here) */
+	 * the end of their last interval (sortCompleted; stable here) */
 	if (cur && cur->updated && shown(cur) && is_completed(cur) && (rc = print_vertex(t, cur)))
 		return rc;
-	for (;;) {
-		struct bk_vertex *next = NULL;
-		for (size_t i = 0; i < t->nall; i++) {
-			v = t->all[i];
-			if (!v->updated || !shown(v) || !is_completed(v))
-				continue;
-			if (!next || ts_cmp(&v->merged[v->nmerged - 1].stop,
-					    &next->merged[next->nmerged - 1].stop) < 0)
-				next = v;
-		}
-		if (!next)
-			break;
-		if ((rc = print_vertex(t, next)))
-			return rc;
+	for (size_t i = 0; i < t->nall; i++) {
+		v = t->all[i];
+		if (!v->updated || !shown(v) || !is_completed(v))
+			continue;
+		if (GROW(t->scratch, t->ascratch, ndone + 1))
+			return -ENOMEM;
+		t->scratch[ndone++] = v;
 	}
+	if (ndone)
+		qsort(t->scratch, ndone, sizeof(*t->scratch), cmp_completed);
+	for (size_t i = 0; i < ndone; i++)
+		if ((rc = print_vertex(t, t->scratch[i])))
+			return rc;
 	for (size_t i = 0; i < t->nall; i++) {
 		v = t->all[i];
 		if (v->updated && shown(v))
@@ -1312,7 +1340,7 @@ static void tty_vertex(struct bktrace *t, int width, struct bk_vertex *v, bool r
 	int64_t d = merged_duration(v);
 
 	if (running && is_started(v) && t->last_seen.set)
-		d += ts_sub(&t->last_seen, &v->merged[v->nmerged - 1].start);
+		d = dur_add(d, ts_sub(&t->last_seen, &v->merged[v->nmerged - 1].start));
 	if (is_started(v))
 		snprintf(tm, sizeof(tm), "%.1fs", dur_seconds(d));
 	vertex_label(v, pre, sizeof(pre));
@@ -1550,6 +1578,7 @@ void bktrace_free(struct bktrace *t)
 		vertex_free(t->all[i]);
 	free(t->all);
 	free(t->listed);
+	free(t->scratch);
 	free(t->by_digest.e);
 	free(t);
 }
