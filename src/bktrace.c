@@ -458,8 +458,9 @@ struct bk_vertex {
 	struct interval *iv, *merged;
 	size_t niv, aiv, nmerged, amerged;
 
-	size_t seq; /* creation order */
-	int index;  /* #N, 0 until printed */
+	size_t seq;  /* creation order */
+	size_t lidx; /* in t->listed, once listed */
+	int index;   /* #N, 0 until printed */
 	bool listed, updated, hidden, is_group, tty_done;
 	unsigned long count;
 
@@ -496,8 +497,11 @@ struct bktrace {
 	size_t nall, aall;
 	struct bk_vertex **listed; /* progressui's t.vertexes: started order */
 	size_t nlisted, alisted;
+	size_t open_from;	    /* listed before it: all completed */
 	struct bk_vertex **scratch; /* the completed ones of one rendering */
 	size_t ascratch;
+	struct bk_vertex **upd; /* marked updated (mark()) */
+	size_t nupd, aupd;
 
 	/* textMux */
 	struct bk_vertex *current;
@@ -724,8 +728,29 @@ static int list_vertex(struct bktrace *t, struct bk_vertex *v)
 		return 0;
 	if (GROW(t->listed, t->alisted, t->nlisted + 1))
 		return -ENOMEM;
+	v->lidx = t->nlisted;
 	t->listed[t->nlisted++] = v;
 	v->listed = true;
+	return 0;
+}
+
+/* Keeps open_from at or before every listed vertex still running. */
+static void reopened(struct bktrace *t, const struct bk_vertex *v)
+{
+	if (v->listed && !is_completed(v) && v->lidx < t->open_from)
+		t->open_from = v->lidx;
+}
+
+/* progressui's t.updates[dgst]: the vertexes the next rendering looks at
+ * (a list, so that it looks at them alone, not at every vertex). */
+static int mark(struct bktrace *t, struct bk_vertex *v)
+{
+	if (v->updated)
+		return 0;
+	if (GROW(t->upd, t->aupd, t->nupd + 1))
+		return -ENOMEM;
+	t->upd[t->nupd++] = v;
+	v->updated = true;
 	return 0;
 }
 
@@ -757,7 +782,8 @@ static int update_vertex(struct bktrace *t, const struct pvertex *p)
 			       !buf_eq(&v->prev_error, p->error);
 		if (changed) {
 			v->count++;
-			v->updated = true;
+			if (mark(t, v))
+				return -ENOMEM;
 		}
 		if (buf_set(&v->prev_name, p->name) || buf_set(&v->prev_error, p->error))
 			return -ENOMEM;
@@ -777,6 +803,7 @@ static int update_vertex(struct bktrace *t, const struct pvertex *p)
 	}
 	if (p->started.set && add_interval(v, p->started, p->completed))
 		return -ENOMEM;
+	reopened(t, v);
 	return 0;
 }
 
@@ -868,9 +895,11 @@ static int refresh_group(struct bktrace *t, struct bk_vertex *g)
 		if (list_vertex(t, g))
 			return -ENOMEM;
 	}
+	reopened(t, g);
 	if (changed) {
 		g->count++;
-		g->updated = true;
+		if (mark(t, g))
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -911,9 +940,8 @@ static int update_status(struct bktrace *t, const struct pstatus *p)
 	s->completed = p->completed;
 	s->updated = true;
 	seen(t, &p->timestamp);
-	v->updated = true;
 	v->count++;
-	return 0;
+	return mark(t, v);
 }
 
 static int update_warning(struct bktrace *t, const struct pwarn *p)
@@ -995,8 +1023,9 @@ static int update_log(struct bktrace *t, const struct plog *p)
 	}
 	/* split() of empty data answers "not complete" */
 	v->logs_partial = !complete;
-	v->updated = true;
 	v->count++;
+	if (mark(t, v))
+		return -ENOMEM;
 	/* the tty view prints no logs: it keeps the last lines for a failure */
 	if (t->mode != BKTRACE_PLAIN) {
 		size_t keep = v->logs_partial ? 1 : 0;
@@ -1202,7 +1231,7 @@ static int cmp_completed(const void *a, const void *b)
 }
 
 /* textMux.print */
-static int print_plain(struct bktrace *t)
+static int print_plain_once(struct bktrace *t)
 {
 	struct bk_vertex *cur = t->current, *best = NULL, *v;
 	bool any_rest = false;
@@ -1213,8 +1242,8 @@ static int print_plain(struct bktrace *t)
 	 * the end of their last interval (sortCompleted; stable here) */
 	if (cur && cur->updated && shown(cur) && is_completed(cur) && (rc = print_vertex(t, cur)))
 		return rc;
-	for (size_t i = 0; i < t->nall; i++) {
-		v = t->all[i];
+	for (size_t i = 0; i < t->nupd; i++) {
+		v = t->upd[i];
 		if (!v->updated || !shown(v) || !is_completed(v))
 			continue;
 		if (GROW(t->scratch, t->ascratch, ndone + 1))
@@ -1226,19 +1255,22 @@ static int print_plain(struct bktrace *t)
 	for (size_t i = 0; i < ndone; i++)
 		if ((rc = print_vertex(t, t->scratch[i])))
 			return rc;
-	for (size_t i = 0; i < t->nall; i++) {
-		v = t->all[i];
+	for (size_t i = 0; i < t->nupd; i++) {
+		v = t->upd[i];
 		if (v->updated && shown(v))
 			any_rest = true;
 	}
 	if (!any_rest) {
 		if (t->current && is_started(t->current) && !is_completed(t->current))
 			return 0;
-		/* make any open vertex active */
-		for (size_t i = 0; i < t->nlisted; i++) {
+		/* make any open vertex active (the first: Go's map order is
+		 * random); the completed ones before it are not looked at again */
+		for (size_t i = t->open_from; i < t->nlisted; i++) {
 			v = t->listed[i];
 			if (is_started(v) && !is_completed(v) && shown(v))
 				return print_vertex(t, v);
+			if (i == t->open_from && is_completed(v))
+				t->open_from++;
 		}
 		return 0;
 	}
@@ -1246,12 +1278,26 @@ static int print_plain(struct bktrace *t)
 		return print_vertex(t, t->current);
 	if (t->current)
 		return 0; /* progressui may switch after 5 s of fair share: not here */
-	for (size_t i = 0; i < t->nall; i++) {
-		v = t->all[i];
-		if (v->updated && shown(v) && (!best || v->count > best->count))
+	for (size_t i = 0; i < t->nupd; i++) {
+		v = t->upd[i];
+		if (v->updated && shown(v) &&
+		    (!best || v->count > best->count ||
+		     (v->count == best->count && v->seq < best->seq)))
 			best = v;
 	}
 	return best ? print_vertex(t, best) : 0;
+}
+
+static int print_plain(struct bktrace *t)
+{
+	int rc = print_plain_once(t);
+	size_t k = 0;
+
+	for (size_t i = 0; i < t->nupd; i++)
+		if (t->upd[i]->updated)
+			t->upd[k++] = t->upd[i];
+	t->nupd = k;
+	return rc;
 }
 
 /* trace.printErrorLogs */
@@ -1408,8 +1454,9 @@ static void print_tty(struct bktrace *t, bool final)
 		}
 	fputs("\033[J", t->out);
 	t->tty_lines = final ? 0 : lines;
-	for (size_t i = 0; i < t->nall; i++)
-		t->all[i]->updated = false;
+	for (size_t i = 0; i < t->nupd; i++)
+		t->upd[i]->updated = false;
+	t->nupd = 0;
 }
 
 /* ---- the interface ---- */
@@ -1579,6 +1626,7 @@ void bktrace_free(struct bktrace *t)
 	free(t->all);
 	free(t->listed);
 	free(t->scratch);
+	free(t->upd);
 	free(t->by_digest.e);
 	free(t);
 }

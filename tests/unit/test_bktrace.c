@@ -10,8 +10,10 @@
  * bytes.
  *
  * `test_bktrace --live DIR` runs on vectors just recorded (see
- * check_case); `test_bktrace --render CASE.stream [plain|tty|each]` prints
- * the rendering of a stream, for looking at. */
+ * check_case); `test_bktrace --render CASE.stream [HOW]` prints the
+ * rendering of a stream, for looking at: HOW is plain (the whole build at
+ * once, the default), each (plain after every message), paced (plain at
+ * the default 100 ms interval), tty (after every message), tty-paced. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <setjmp.h>
@@ -741,8 +743,11 @@ static int render_main(const char *path, const char *how)
 		perror(path);
 		return 1;
 	}
-	t = bktrace_new(stdout, !strcmp(how, "tty") ? BKTRACE_TTY : BKTRACE_PLAIN);
-	bktrace_set_interval(t, !strcmp(how, "plain") ? -1 : 0);
+	t = bktrace_new(stdout, strncmp(how, "tty", 3) ? BKTRACE_PLAIN : BKTRACE_TTY);
+	if (!strcmp(how, "plain"))
+		bktrace_set_interval(t, -1);
+	else if (strcmp(how, "paced") && strcmp(how, "tty-paced"))
+		bktrace_set_interval(t, 0);
 	feed_stream(t, s);
 	bktrace_finish(t);
 	bktrace_free(t);
