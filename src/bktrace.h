@@ -42,7 +42,10 @@ int bktrace_feed(struct bktrace *t, const unsigned char *pb, size_t n);
  * display rate) unless set.  Messages that arrive sooner are kept and shown
  * at the next rendering, as buildx does.  0 renders after every message;
  * a negative value renders only in bktrace_refresh and bktrace_finish
- * (the whole build at once: deterministic, as the tests use it). */
+ * (the whole build at once: deterministic, as the tests use it).  PLAIN
+ * looks at the vertexes updated since its last rendering; the tty view
+ * redraws its running vertexes and counts them all, so 0 costs it time in
+ * the number of vertexes for every message. */
 void bktrace_set_interval(struct bktrace *t, long ms);
 
 /* Renders what the interval held back (for a caller whose stream has been
