@@ -528,7 +528,7 @@ static struct hmap_ent *hmap_slot(const struct hmap *m, const char *key, size_t 
 
 	for (;; i = (i + 1) & (m->cap - 1)) {
 		struct hmap_ent *e = &m->e[i];
-		if (!e->key || (e->keyn == n && !memcmp(e->key, key, n)))
+		if (!e->key || (e->keyn == n && (!n || !memcmp(e->key, key, n))))
 			return e;
 	}
 }
