@@ -66,8 +66,9 @@ struct bktrace_counts {
 void bktrace_counts(const struct bktrace *t, struct bktrace_counts *out);
 
 /* The first vertex (in the order they started) that failed: its name
- * (e.g. "[2/2] COPY missing.txt /m") and error, NUL-terminated, owned by
- * the trace.  false when none failed. */
+ * (e.g. "[2/2] COPY missing.txt /m") and error, NUL-terminated (so cut
+ * at a NUL the engine's bytes may hold), owned by the trace.  false when
+ * none failed. */
 bool bktrace_failure(const struct bktrace *t, const char **name, const char **error);
 
 #endif
