@@ -1483,9 +1483,11 @@ static int render(struct bktrace *t, bool final)
 	int rc = 0;
 
 	t->pending = false;
+	if (t->mode == BKTRACE_QUIET)
+		return 0; /* out may be NULL */
 	if (t->mode == BKTRACE_PLAIN)
 		rc = print_plain(t);
-	else if (t->mode == BKTRACE_TTY)
+	else
 		print_tty(t, final);
 	fflush(t->out);
 	return rc;

@@ -23,7 +23,8 @@ struct bktrace;
 
 enum bktrace_mode { BKTRACE_PLAIN, BKTRACE_TTY, BKTRACE_QUIET };
 
-/* A trace rendering to out (not closed by bktrace_free).  NULL: ENOMEM. */
+/* A trace rendering to out (not closed by bktrace_free; NULL will do for
+ * QUIET).  NULL: ENOMEM. */
 struct bktrace *bktrace_new(FILE *out, enum bktrace_mode mode);
 
 /* One aux value: n bytes of standard base64 (padded, as Go's encoding/json

@@ -603,6 +603,15 @@ static void test_tty_and_quiet(void **state)
 	text = close_out(&o);
 	assert_int_equal(o.n, 0);
 	free(text);
+
+	/* quiet needs no stream at all */
+	t = bktrace_new(NULL, BKTRACE_QUIET);
+	assert_non_null(t);
+	w_vertex(&m, "sha256:a", "A", 0, 10, false, NULL);
+	feed(t, &m);
+	bktrace_refresh(t);
+	bktrace_finish(t);
+	bktrace_free(t);
 }
 
 /* ---- hostile input: refused with -EBADMSG, nothing changed ---- */
