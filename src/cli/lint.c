@@ -48,17 +48,17 @@ static const struct check {
 	{ "missing-source", SEV_ERROR }, /* warning for a BuildKit wildcard */
 	{ "dockerfile-invalid", SEV_ERROR },
 	{ "dead-rule", SEV_WARNING },
-	{ "overridden-rule", SEV_WARNING },
-	{ "redundant-rule", SEV_WARNING },
-	{ "builders-differ", SEV_WARNING },
+	{ "overridden-rule", SEV_WARNING }, /* info when an earlier exclusion shadows it */
+	{ "builders-differ", SEV_WARNING }, /* info for BuildKit's parent directories */
 	{ "vcs-sent", SEV_WARNING },
 	{ "dependencies-sent", SEV_WARNING },
 	{ "cache-sent", SEV_WARNING },
 	{ "build-output-sent", SEV_WARNING },
 	{ "no-dockerignore", SEV_WARNING },
 	{ "ignore-outside", SEV_WARNING },
-	{ "source-partly-excluded", SEV_WARNING },
+	{ "source-partly-excluded", SEV_WARNING }, /* info when file-type rules leave out */
 	{ "defensive-rule", SEV_INFO },
+	{ "redundant-rule", SEV_INFO },
 	{ "large-file", SEV_INFO },
 	{ "dockerfile-excluded", SEV_INFO },
 	{ "dockerfile-unsupported", SEV_INFO },
@@ -501,6 +501,19 @@ static void report_unused(struct lint *l, const ctxpack_rules *r, size_t i,
 	const struct walk_entry *e = u->entry < res->n ? res->v[u->entry] : NULL;
 	FILE *m;
 
+	if (u->use == RULE_DEFENSIVE && e && e->rule >= 0 &&
+	    (size_t)e->rule < ctxpack_rules_count(r)) {
+		m = rule_named(l, "defensive-rule", SEV_INFO, r, i, ri);
+		if (!m)
+			return;
+		fputs(" never decides a path here (e.g. '", m);
+		text_fputq(m, e->path, e->len);
+		fputs("' by ", m);
+		put_rule(m, r, (size_t)e->rule);
+		fputs("); a common defensive rule, harmless", m);
+		msg_done(l, m);
+		return;
+	}
 	if (u->use == RULE_DEAD || u->use == RULE_DEFENSIVE) {
 		/* A template's defensive line (.idea, node_modules, *.log) that
 		 * matches nothing in this tree is harmless: info. */
@@ -509,14 +522,15 @@ static void report_unused(struct lint *l, const ctxpack_rules *r, size_t i,
 			       defensive ? SEV_INFO : SEV_WARNING, r, i, ri);
 		if (!m)
 			return;
-		fputs(defensive ? " matches nothing here (a common defensive rule; harmless)"
-				: " matches nothing",
+		fputs(!defensive		? " matches nothing"
+		      : u->in_existing_dir ? " matches nothing here, although its directory exists (an output not made yet on this checkout; harmless)"
+					   : " matches nothing here (a common defensive rule; harmless)",
 		      m);
 		msg_done(l, m);
 		return;
 	}
 	if (u->use == RULE_REDUNDANT) {
-		m = rule_named(l, "redundant-rule", SEV_WARNING, r, i, ri);
+		m = rule_named(l, "redundant-rule", SEV_INFO, r, i, ri);
 		if (!m)
 			return;
 		fputs(" is redundant: the later ", m);
@@ -527,9 +541,19 @@ static void report_unused(struct lint *l, const ctxpack_rules *r, size_t i,
 	}
 	if (u->use != RULE_OVERRIDDEN || !e)
 		return;
-	m = rule_named(l, "overridden-rule", SEV_WARNING, r, i, ri);
+	m = rule_named(l, "overridden-rule", u->shadowed ? SEV_INFO : SEV_WARNING, r, i, ri);
 	if (!m)
 		return;
+	if (u->shadowed) {
+		fputs(" never decides a path: what it matches an earlier exclusion already excludes (e.g. '",
+		      m);
+		text_fputq(m, e->path, e->len);
+		fputs("' by ", m);
+		put_rule(m, r, (size_t)e->rule);
+		fputs("); harmless, it changes nothing", m);
+		msg_done(l, m);
+		return;
+	}
 	fputs(" never decides a path: ", m);
 	if (e->rule >= 0 && (size_t)e->rule < ctxpack_rules_count(r)) {
 		fputs("where it matches, another rule decides (e.g. '", m);
@@ -656,6 +680,9 @@ static void explain_diff(FILE *m, const struct side *s, const struct side *o,
 	if (bk && e->parent) {
 		fputs("BuildKit sends the excluded parent directories of re-included entries; the classic builder sends the entries without them",
 		      m);
+		if (e->type == WT_DIR)
+			fputs(" and its daemon creates the directory when it unpacks them: both builds see it, only its mode and times may differ",
+			      m);
 		return;
 	}
 	anc = oe ? NULL : side_ancestor(o, e->path, e->len);
@@ -705,7 +732,15 @@ static void diff_one_way(struct lint *l, const struct side *s, const struct side
 		 * that excludes it. */
 		if (s->builder == CTXPACK_BUILDER_CLASSIC && used_classic_removed(s->ctx->rules, e))
 			continue;
-		m = path_finding(l, "builders-differ", SEV_WARNING, e);
+		/* BuildKit's parent of re-included entries: the classic
+		 * daemon creates the directory when it unpacks them, so both
+		 * builds see it (only its mode and times may differ). */
+		m = path_finding(l, "builders-differ",
+				 s->builder == CTXPACK_BUILDER_BUILDKIT && e->parent &&
+						 e->type == WT_DIR
+					 ? SEV_INFO
+					 : SEV_WARNING,
+				 e);
 		if (!m)
 			return;
 		explain_diff(m, s, o, e);
@@ -858,6 +893,25 @@ static bool below(const struct walk_entry *d, const struct walk_entry *e)
 	return e->len > d->len && !memcmp(e->path, d->path, d->len) && e->path[d->len] == '/';
 }
 
+/* Entry i is a directory of dependencies: unless it is a "vendor"
+ * directory, whose sources are committed unless a package manager's
+ * install marks it (classify_vendor_installed), among its children. */
+static bool vendor_installed(const struct walk_result *res, size_t i)
+{
+	const struct walk_entry *d = res->v[i];
+
+	if (d->len < 6 || memcmp(d->path + d->len - 6, "vendor", 6) ||
+	    (d->len > 6 && d->path[d->len - 7] != '/'))
+		return true;
+	for (size_t j = i + 1; j < res->n && below(d, res->v[j]); j++) {
+		const struct walk_entry *c = res->v[j];
+		if (!memchr(c->path + d->len + 1, '/', c->len - d->len - 1) &&
+		    classify_vendor_installed(c->path + d->len + 1, c->len - d->len - 1))
+			return true;
+	}
+	return false;
+}
+
 /* The top-most sent directory of each recognised kind, with what is sent
  * below it (the entries below a directory follow it in walk order). */
 static void check_dirs(struct lint *l, const struct walk_result *res)
@@ -875,7 +929,7 @@ static void check_dirs(struct lint *l, const struct walk_result *res)
 		if (!e->sent || e->parent || e->type != WT_DIR)
 			continue;
 		k = classify_path(e->path, e->len);
-		if (k == KIND_NONE)
+		if (k == KIND_NONE || (k == KIND_DEPENDENCIES && !vendor_installed(res, i)))
 			continue;
 		top = e;
 		for (size_t j = i + 1; j < res->n && below(e, res->v[j]); j++)
@@ -969,9 +1023,24 @@ static void put_rule_at(FILE *m, const ctxpack_rules *r, const struct walk_entry
 	rules_fputq(m, r, (size_t)e->rule);
 }
 
+/* Is every path s leaves out excluded by a file-type rule (*.log,
+ * a defensive line such as __pycache__, at any depth)? */
+static bool left_out_by_type(const ctxpack_rules *r, const struct used_source *s)
+{
+	for (size_t i = 0; i < s->nleft_out; i++) {
+		const struct walk_entry *e = s->left_out[i];
+		struct ctxpack_rule_info ri;
+		if (e->rule < 0 || ctxpack_rules_get(r, (size_t)e->rule, &ri) || ri.line <= 0 ||
+		    !classify_defensive_rule(ri.pattern, ri.pattern_len))
+			return false;
+	}
+	return s->nleft_out > 0;
+}
+
 static void report_source(struct lint *l, const struct dockerfile *df, const char *dfname,
 			  const struct used_source *s, const ctxpack_rules *r, enum ctxpack_builder b)
 {
+	bool by_type;
 	FILE *m;
 
 	if (s->missing && (s->fails || s->wildcard)) {
@@ -1010,8 +1079,9 @@ static void report_source(struct lint *l, const struct dockerfile *df, const cha
 	 * COPY . with an ignore file is what the file is for). */
 	if (!s->nleft_out || !s->path[0])
 		return;
-	m = finding_new(l, "source-partly-excluded", SEV_WARNING, dfname, s->src->line, NULL, 0,
-			false);
+	by_type = left_out_by_type(r, s);
+	m = finding_new(l, "source-partly-excluded", by_type ? SEV_INFO : SEV_WARNING, dfname,
+			s->src->line, NULL, 0, false);
 	if (!m)
 		return;
 	put_instr(m, df, s->src);
@@ -1028,7 +1098,7 @@ static void report_source(struct lint *l, const struct dockerfile *df, const cha
 	}
 	if (s->nleft_out > LEFT_OUT_SHOWN)
 		fprintf(m, " and %zu more", s->nleft_out - LEFT_OUT_SHOWN);
-	fputs("; often intended", m);
+	fputs(by_type ? "; left out by file-type rules, as intended" : "; often intended", m);
 	msg_done(l, m);
 }
 
@@ -1278,12 +1348,15 @@ static const char lint_details[] =
 	"  dockerfile-invalid  error    the Dockerfile is refused as the builder refuses it\n"
 	"  dead-rule           warning  a rule that matches no path of the context\n"
 	"  defensive-rule      info     a common defensive rule (.idea, node_modules,\n"
-	"                               *.log...) that matches nothing here\n"
+	"                               *.log...) that matches nothing here, or a dead\n"
+	"                               rule whose directory exists (an output not made)\n"
 	"  overridden-rule     warning  a rule that matches paths but never decides one\n"
-	"  redundant-rule      warning  a rule whose paths a later rule of its kind all\n"
+	"                               (info when an earlier exclusion shadows it)\n"
+	"  redundant-rule      info     a rule whose paths a later rule of its kind all\n"
 	"                               matches (it is the one to delete)\n"
 	"  builders-differ     warning  a path one builder sends and the other does not\n"
-	"                               (text mode shows 20, JSON all)\n"
+	"                               (text mode shows 20, JSON all; info for BuildKit's\n"
+	"                               parent directory of re-included entries)\n"
 	"  vcs-sent            warning  a sent .git, .hg, .svn... directory\n"
 	"  dependencies-sent   warning  a sent node_modules, vendor, .venv... directory\n"
 	"  cache-sent          warning  a sent __pycache__, .cache, .gradle... directory\n"
@@ -1292,7 +1365,8 @@ static const char lint_details[] =
 	"  ignore-outside      warning  the ignore file lies outside the context (a\n"
 	"                               symlink): its lines are never quoted\n"
 	"  source-partly-excluded warning a directory source with excluded paths below\n"
-	"                               it (the first 5 named; often intended)\n"
+	"                               it (the first 5 named; often intended; info when\n"
+	"                               file-type rules such as *.log left them out)\n"
 	"  large-file          info     a sent file over --max-file-size\n"
 	"  dockerfile-unsupported info  the Dockerfile holds what ctxpack cannot read\n"
 	"                               exactly: its sources are not checked\n"
