@@ -29,39 +29,62 @@
 #include "used.h"
 #include "dockerfile.h"
 
-enum { OPT_BUILDER = 256, OPT_JSON, OPT_MAX_FILE_SIZE, OPT_TARGET, OPT_BUILD_ARG, OPT_DISABLE,
+enum { OPT_BUILDER = 256, OPT_JSON, OPT_FORMAT, OPT_MAX_FILE_SIZE, OPT_TARGET, OPT_BUILD_ARG, OPT_DISABLE,
        OPT_SEVERITY };
 
 enum severity { SEV_INFO, SEV_WARNING, SEV_ERROR };
 
 static const char *const severity_names[] = { "info", "warning", "error" };
 
+enum format { FMT_TEXT, FMT_JSON, FMT_SARIF, FMT_GITHUB };
+
 /* Every check's stable id (the finding's code) and default severity, for
  * --disable and --severity; docs/lint.md and --help list the same. */
 static const struct check {
 	const char *id;
 	enum severity sev;
+	const char *help; /* one sentence, for SARIF's rule descriptions */
 } checks[] = {
-	{ "bad-pattern", SEV_ERROR },
-	{ "control-bytes", SEV_ERROR }, /* warning with --builder=classic */
-	{ "secret-file", SEV_ERROR },
-	{ "missing-source", SEV_ERROR }, /* warning for a BuildKit wildcard */
-	{ "dockerfile-invalid", SEV_ERROR },
-	{ "dead-rule", SEV_WARNING },
-	{ "overridden-rule", SEV_WARNING }, /* info when an earlier exclusion shadows it */
-	{ "builders-differ", SEV_WARNING }, /* info for BuildKit's parent directories */
-	{ "vcs-sent", SEV_WARNING },
-	{ "dependencies-sent", SEV_WARNING },
-	{ "cache-sent", SEV_WARNING },
-	{ "build-output-sent", SEV_WARNING },
-	{ "no-dockerignore", SEV_WARNING },
-	{ "ignore-outside", SEV_WARNING },
-	{ "source-partly-excluded", SEV_WARNING }, /* info when file-type rules leave out */
-	{ "defensive-rule", SEV_INFO },
-	{ "redundant-rule", SEV_INFO },
-	{ "large-file", SEV_INFO },
-	{ "dockerfile-excluded", SEV_INFO },
-	{ "dockerfile-unsupported", SEV_INFO },
+	{ "bad-pattern", SEV_ERROR,
+	  "A pattern Docker refuses or fails on (or ctxpack cannot reproduce), or a line over 64 KiB." },
+	{ "control-bytes", SEV_ERROR,
+	  "A pattern holds control bytes: BuildKit fails the build on it (patterns travel as gRPC metadata)." }, /* warning with --builder=classic */
+	{ "secret-file", SEV_ERROR,
+	  "A sent file that looks like or holds a credential: COPY . . would put it in an image layer; exclude it and pass it with RUN --mount=type=secret." },
+	{ "missing-source", SEV_ERROR,
+	  "A COPY/ADD/RUN --mount source of a stage the build runs matches nothing the builder sends: the build fails there." }, /* warning for a BuildKit wildcard */
+	{ "dockerfile-invalid", SEV_ERROR,
+	  "The builder refuses the Dockerfile (a syntax error, an unknown --target)." },
+	{ "dead-rule", SEV_WARNING,
+	  "A rule of the ignore file that matches no path of the context: a typo or a stale path." },
+	{ "overridden-rule", SEV_WARNING,
+	  "A rule that matches paths but never decides one: another rule decides every path it matches." }, /* info when an earlier exclusion shadows it */
+	{ "builders-differ", SEV_WARNING,
+	  "A path BuildKit sends and the classic builder does not, or the reverse." }, /* info for BuildKit's parent directories */
+	{ "vcs-sent", SEV_WARNING,
+	  "A version control directory (.git, .hg, .svn) is sent to the builder." },
+	{ "dependencies-sent", SEV_WARNING,
+	  "A directory of installed dependencies (node_modules, .venv...) is sent to the builder." },
+	{ "cache-sent", SEV_WARNING,
+	  "A cache directory (__pycache__, .cache, .gradle...) is sent to the builder." },
+	{ "build-output-sent", SEV_WARNING,
+	  "A build output directory (dist, build, target...) is sent to the builder." },
+	{ "no-dockerignore", SEV_WARNING,
+	  "The context has no ignore file: everything in it is sent." },
+	{ "ignore-outside", SEV_WARNING,
+	  "The ignore file lies outside the context; its lines are never quoted." },
+	{ "source-partly-excluded", SEV_WARNING,
+	  "A directory the Dockerfile copies has excluded paths below it (often intended)." }, /* info when file-type rules leave out */
+	{ "defensive-rule", SEV_INFO,
+	  "A common defensive rule that matches nothing here (harmless)." },
+	{ "redundant-rule", SEV_INFO,
+	  "A rule a later rule of its kind makes redundant: deleting it changes nothing." },
+	{ "large-file", SEV_INFO,
+	  "A sent regular file larger than --max-file-size." },
+	{ "dockerfile-excluded", SEV_INFO,
+	  "The rules exclude the Dockerfile; what each builder then does is in the message." },
+	{ "dockerfile-unsupported", SEV_INFO,
+	  "The Dockerfile holds what ctxpack cannot read exactly: its sources are not checked." },
 };
 #define NCHECKS (sizeof(checks) / sizeof(checks[0]))
 
@@ -89,7 +112,7 @@ struct finding {
 
 struct lint_args {
 	struct pack_options o;
-	bool json;
+	enum format format;
 	unsigned long long max_file_size;
 	const char *target;       /* --target, or NULL: the last stage */
 	const char **build_args;  /* --build-arg K=V, NULL-terminated */
@@ -254,6 +277,121 @@ static void print_json(const struct lint *l)
 	}
 	printf("\n],\"counts\":{\"error\":%zu,\"warning\":%zu,\"info\":%zu}}\n", counts[SEV_ERROR],
 	       counts[SEV_WARNING], counts[SEV_INFO]);
+}
+
+/* SARIF's levels: "note" for info. */
+static const char *sarif_level(enum severity s)
+{
+	return s == SEV_ERROR ? "error" : s == SEV_WARNING ? "warning" : "note";
+}
+
+/* A relative URI reference: bytes outside RFC 3986's unreserved set and
+ * '/' percent-encoded. */
+static void uri_fput(FILE *f, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    strchr("-._~/", c))
+			putc(c, f);
+		else
+			fprintf(f, "%%%02X", c);
+	}
+}
+
+/* SARIF 2.1.0: one run, every check a rule of tool.driver (its stable
+ * id, its default level, its help), each finding a result at the ignore
+ * file's or Dockerfile's line, or at the path, relative to the context. */
+static void print_sarif(const struct lint *l)
+{
+	printf("{\"$schema\":\"https://json.schemastore.org/sarif-2.1.0.json\",\"version\":\"2.1.0\",\n"
+	       "\"runs\":[{\"tool\":{\"driver\":{\"name\":\"ctxpack\",\"version\":");
+	json_string(stdout, ctxpack_version(), strlen(ctxpack_version()));
+	fputs(",\"informationUri\":\"https://github.com/ctxpack/ctxpack/blob/main/docs/lint.md\",\n\"rules\":[",
+	      stdout);
+	for (size_t i = 0; i < NCHECKS; i++) {
+		printf("%s\n{\"id\":\"%s\",\"name\":\"%s\",\"shortDescription\":{\"text\":", i ? "," : "",
+		       checks[i].id, checks[i].id);
+		json_string(stdout, checks[i].help, strlen(checks[i].help));
+		fputs("},\"help\":{\"text\":", stdout);
+		json_string(stdout, checks[i].help, strlen(checks[i].help));
+		printf("},\"defaultConfiguration\":{\"level\":\"%s\"}}", sarif_level(checks[i].sev));
+	}
+	printf("\n]}},\n\"properties\":{\"builder\":\"%s\"},\n\"results\":[",
+	       l->a->o.builder == CTXPACK_BUILDER_CLASSIC ? "classic" : "buildkit");
+	for (size_t i = 0; i < l->n; i++) {
+		const struct finding *f = &l->v[i];
+		long c = check_index(f->code, strlen(f->code));
+		printf("%s\n{\"ruleId\":\"%s\",", i ? "," : "", f->code);
+		if (c >= 0)
+			printf("\"ruleIndex\":%ld,", c);
+		printf("\"level\":\"%s\",\"message\":{\"text\":", sarif_level(f->sev));
+		json_string(stdout, f->msg, f->msg_len);
+		fputs("},\"locations\":[{\"physicalLocation\":{\"artifactLocation\":{\"uri\":\"", stdout);
+		if (f->file)
+			uri_fput(stdout, f->file, strlen(f->file));
+		else
+			uri_fput(stdout, f->path, f->path_len);
+		putchar('"');
+		putchar('}');
+		if (f->line > 0)
+			printf(",\"region\":{\"startLine\":%d}", f->line);
+		fputs("}}]}", stdout);
+	}
+	fputs("\n]}]}\n", stdout);
+}
+
+/* The GitHub Actions toolkit's escaping (@actions/core command.ts):
+ * escapeData for the message, escapeProperty for file and title. */
+static void gh_escape(FILE *f, const char *s, size_t n, bool property)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (c == '%')
+			fputs("%25", f);
+		else if (c == '\r')
+			fputs("%0D", f);
+		else if (c == '\n')
+			fputs("%0A", f);
+		else if (property && c == ':')
+			fputs("%3A", f);
+		else if (property && c == ',')
+			fputs("%2C", f);
+		else
+			putc(c, f);
+	}
+}
+
+/* GitHub workflow commands: one annotation a finding, its file named
+ * from the current directory (the context's DIR before its paths). */
+static void print_github(const struct lint *l)
+{
+	const char *dir = l->a->o.dir;
+	size_t dl = strlen(dir);
+
+	while (dl > 1 && dir[dl - 1] == '/')
+		dl--;
+	if (dl == 1 && dir[0] == '.')
+		dl = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		const struct finding *f = &l->v[i];
+		const char *file = f->file ? f->file : f->path;
+		size_t fl = f->file ? strlen(f->file) : f->path_len;
+		static const char *const cmd[] = { "notice", "warning", "error" };
+		printf("::%s file=", cmd[f->sev]);
+		if (dl && file[0] != '/') {
+			gh_escape(stdout, dir, dl, true);
+			gh_escape(stdout, "/", 1, true);
+		}
+		gh_escape(stdout, file, fl, true);
+		if (f->line > 0)
+			printf(",line=%d", f->line);
+		fputs(",title=", stdout);
+		gh_escape(stdout, f->code, strlen(f->code), true);
+		fputs("::", stdout);
+		gh_escape(stdout, f->msg, f->msg_len, false);
+		putchar('\n');
+	}
 }
 
 static void print_more(size_t hidden)
@@ -1272,7 +1410,19 @@ static int lint_opt(int id, const char *arg, void *payload)
 	case OPT_BUILDER:
 		return parse_builder(arg, &a->o.builder);
 	case 'f': a->o.dockerfile = arg; break;
-	case OPT_JSON: a->json = true; break;
+	case OPT_JSON: a->format = FMT_JSON; break;
+	case OPT_FORMAT: {
+		static const char *const names[] = { "text", "json", "sarif", "github" };
+		size_t k = 0;
+		while (k < 4 && strcmp(arg, names[k]))
+			k++;
+		if (k == 4) {
+			usage_error(NULL, "invalid argument '%s' for --format: expected text, json, sarif or github", arg);
+			return -1;
+		}
+		a->format = (enum format)k;
+		break;
+	}
 	case OPT_TARGET: a->target = arg; break;
 	case OPT_BUILD_ARG:
 		if (GROW(a->build_args, a->abuild_args, a->nbuild_args + 2)) {
@@ -1321,7 +1471,8 @@ static const struct opt lint_opts[] = {
 	{ "builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B", "buildkit (default) or classic semantics", CHOICES_BUILDER, 0 },
 	{ "target", OPT_TARGET, OPT_ARG_REQUIRED, "STAGE", "the stage to build (default the last): the sources of the stages the build runs are checked", NULL, 0 },
 	{ "build-arg", OPT_BUILD_ARG, OPT_ARG_REQUIRED, "K=V", "a build argument, as docker build --build-arg (repeatable)", NULL, 0 },
-	{ "json", OPT_JSON, OPT_ARG_NONE, NULL, "one JSON document", NULL, 0 },
+	{ "format", OPT_FORMAT, OPT_ARG_REQUIRED, "F", "text (default), json (one document), sarif (SARIF 2.1.0) or github (workflow annotations)", "text|json|sarif|github", 0 },
+	{ "json", OPT_JSON, OPT_ARG_NONE, NULL, "one JSON document (--format=json)", NULL, 0 },
 	{ "max-file-size", OPT_MAX_FILE_SIZE, OPT_ARG_REQUIRED, "BYTES", "report sent files larger than this (default 50M; K/M/G: 1024s, KB/MB/GB: 1000s)", NULL, 0 },
 	{ "disable", OPT_DISABLE, OPT_ARG_REQUIRED, "ID", "do not report the check ID (a code below; repeatable)", NULL, 0 },
 	{ "severity", OPT_SEVERITY, OPT_ARG_REQUIRED, "ID=LEVEL", "report the check ID at LEVEL: info, warning or error (repeatable; the exit status follows)", NULL, 0 },
@@ -1380,6 +1531,11 @@ static const char lint_details[] =
 	"\"line\" (or null), \"path\" (or null), \"message\"}], \"counts\":{\"error\",\n"
 	"\"warning\", \"info\"}}.\n"
 	"\n"
+	"--format=sarif: one SARIF 2.1.0 document (every check a rule of tool.driver;\n"
+	"results located at FILE and LINE, relative to the context). --format=github:\n"
+	"::error|warning|notice file=F,line=N,title=CODE::MESSAGE lines for GitHub\n"
+	"Actions.\n"
+	"\n"
 	"Exit status: 0 no finding of severity warning or above; 1 warnings but no\n"
 	"error; 3 at least one error; 2 usage error or the context cannot be read.\n";
 
@@ -1410,8 +1566,12 @@ static int cmd_lint(const struct command *cmd, int argc, char **argv)
 		return 2;
 	}
 	findings_configure(&l);
-	if (a.json)
+	if (a.format == FMT_JSON)
 		print_json(&l);
+	else if (a.format == FMT_SARIF)
+		print_sarif(&l);
+	else if (a.format == FMT_GITHUB)
+		print_github(&l);
 	else
 		print_text(&l);
 	rc = exit_status(&l);
@@ -1428,7 +1588,7 @@ const struct command lint_command = {
 	"lint",
 	"Report likely mistakes in a build context: dead rules, secrets and bulky\n"
 	"directories that would be sent, paths the two builders disagree on.",
-	"[DIR] [-f DOCKERFILE] [--builder=buildkit|classic] [--target STAGE] [--build-arg K=V]... [--json] [--max-file-size BYTES]",
+	"[DIR] [-f DOCKERFILE] [--builder=buildkit|classic] [--target STAGE] [--build-arg K=V]... [--format=F] [--max-file-size BYTES]",
 	lint_details,
 	lint_opts,
 	cmd_lint,

@@ -623,6 +623,80 @@ def test_real_tree_noise():
           paths(doc, "dependencies-sent") == ["vendor/"], raw)
 
 
+SARIF_SCHEMA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sarif-schema-2.1.0.json")
+
+
+def test_formats():
+    d = tree({"src/a.c": b"a", ".env": b"A=1\n", "we,ird:name%": b"x",
+              "Dockerfile": b"FROM scratch\nCOPY nope /\n"}, b"# c\nnothere\n")
+    rc_text, out, err = run([d])
+    rc, sarif_raw, err = run(["--format=sarif", d])
+    check("--format=sarif: the exit status is text mode's", rc == rc_text == 3, (rc, rc_text, err))
+    try:
+        sarif = json.loads(sarif_raw)
+    except ValueError:
+        sarif = None
+    check("--format=sarif: one JSON document", sarif is not None, sarif_raw)
+    if sarif is None:
+        return
+    run0 = sarif["runs"][0]
+    rules = run0["tool"]["driver"]["rules"]
+    check("sarif: tool.driver.rules lists every check id with its default level and help",
+          [r["id"] for r in rules] == sorted(CODES, key=[r["id"] for r in rules].index)
+          and sorted(r["id"] for r in rules) == sorted(CODES)
+          and all(r["defaultConfiguration"]["level"] ==
+                  {"error": "error", "warning": "warning", "info": "note"}[SEVERITY[r["id"]]]
+                  and r["help"]["text"] for r in rules), rules)
+    res = {(r["ruleId"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            r["locations"][0]["physicalLocation"].get("region", {}).get("startLine"), r["level"])
+           for r in run0["results"]}
+    check("sarif: results at the .dockerignore line, the Dockerfile line and the path",
+          ("dead-rule", ".dockerignore", 2, "warning") in res
+          and ("missing-source", "Dockerfile", 2, "error") in res
+          and ("secret-file", ".env", None, "error") in res, res)
+    check("sarif: ruleIndex points at the rule",
+          all(rules[r["ruleIndex"]]["id"] == r["ruleId"] for r in run0["results"]), run0["results"])
+    try:
+        import jsonschema
+    except ImportError:
+        tap.skip("sarif: valid against the SARIF 2.1.0 schema",
+                 "python3-jsonschema is not installed (scripts/install-deps.sh installs it)")
+    else:
+        schema = json.load(open(SARIF_SCHEMA))
+        errors = [e.message for e in jsonschema.Draft4Validator(schema).iter_errors(sarif)]
+        check("sarif: valid against the SARIF 2.1.0 schema", not errors, errors[:5])
+        bad = json.loads(sarif_raw)
+        bad["runs"][0]["results"][0]["level"] = "loud"
+        check("sarif: the schema check can fail (a bad level is refused)",
+              list(jsonschema.Draft4Validator(schema).iter_errors(bad)), "")
+    # GitHub workflow commands, escaped as @actions/core does.
+    rc, out, err = run(["--format=github"], cwd=d)
+    lines = out.splitlines()
+    check("--format=github: one annotation a finding, same exit status",
+          rc == 3 and len(lines) == len(run0["results"])
+          and all(re.match(r"^::(error|warning|notice) file=[^:,]+(,line=\d+)?,title=[a-z-]+::",
+                           l) for l in lines), out)
+    check("github: the dead rule at its line, titled by its id",
+          "::warning file=.dockerignore,line=2,title=dead-rule::rule 'nothere' matches nothing"
+          in lines, out)
+    # A file name with ',' ':' '%' (a secret by its content) is escaped
+    # in the property; the message's '%' too.
+    d2 = tree({"we,ird:na%me": b"aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYzzzzzz1234\n",
+               "Dockerfile": b"FROM scratch\n"}, b"# c\n")
+    rc, out, err = run(["--format=github"], cwd=d2)
+    check("github: ',' ':' '%' escaped in the file property",
+          "::error file=we%2Cird%3Ana%25me,title=secret-file::" in out, out)
+    rc, out, err = run(["--format=github", d2 + "/"])
+    check("github: the context directory (as given) is put before context paths",
+          "::error file=%s/we%%2Cird%%3Ana%%25me,title=secret-file::" % d2 in out, out)
+    d3 = tree({"x": b"x"}, b"50%,a:b\n")
+    rc, out, err = run(["--format=github"], cwd=d3)
+    check("github: '%' in the message escaped, ',' and ':' not",
+          "title=dead-rule::rule '50%25,a:b' matches nothing" in out, out)
+    rc, out, err = run(["--format=xml", d])
+    check("--format=xml: usage error", rc == 2 and "--format" in err, (rc, err))
+
+
 def test_every_code_seen():
     """Each code is produced somewhere above (guards against a silent check)."""
     seen = set()
@@ -753,6 +827,7 @@ def main():
     test_dockerfile_excluded()
     test_json_shape()
     test_used()
+    test_formats()
     test_every_code_seen()
 
     return tap.finish()
