@@ -21,6 +21,7 @@
 #include "dockerctx.h"
 #include "internal.h"
 #include "jsonstr.h"
+#include "lintconf.h"
 #include "pack.h"
 #include "report.h"
 #include "rules.h"
@@ -29,7 +30,7 @@
 #include "used.h"
 #include "dockerfile.h"
 
-enum { OPT_BUILDER = 256, OPT_JSON, OPT_FORMAT, OPT_MAX_FILE_SIZE, OPT_TARGET, OPT_BUILD_ARG, OPT_DISABLE,
+enum { OPT_BUILDER = 256, OPT_JSON, OPT_FORMAT, OPT_CONFIG, OPT_MAX_FILE_SIZE, OPT_TARGET, OPT_BUILD_ARG, OPT_DISABLE,
        OPT_SEVERITY };
 
 enum severity { SEV_INFO, SEV_WARNING, SEV_ERROR };
@@ -119,6 +120,7 @@ struct lint_args {
 	size_t nbuild_args, abuild_args;
 	bool disabled[NCHECKS];   /* --disable ID */
 	int severity[NCHECKS];    /* --severity ID=LEVEL: the level, or -1 */
+	const char *config;       /* --config FILE, or NULL: .ctxpack.conf in the context */
 };
 
 struct lint {
@@ -126,6 +128,13 @@ struct lint {
 	struct finding *v;
 	size_t n, alloc;
 	bool oom;
+	/* The repository's settings: the config file's, then the ignore
+	 * file's "# ctxpack:ignore" lines (lintconf.h). */
+	bool conf_disabled[NCHECKS];
+	int conf_severity[NCHECKS];
+	char *ignore_source;      /* the ignore file the suppressions are of */
+	struct lintconf_suppress *sup;
+	size_t nsup;
 };
 
 /* ---- findings ---- */
@@ -213,6 +222,8 @@ static FILE *path_finding(struct lint *l, const char *code, enum severity sev,
 
 static void findings_free(struct lint *l)
 {
+	free(l->sup);
+	free(l->ignore_source);
 	for (size_t i = 0; i < l->n; i++) {
 		free(l->v[i].file);
 		free(l->v[i].path);
@@ -231,7 +242,12 @@ static void findings_configure(struct lint *l)
 	for (size_t i = 0; i < l->n; i++) {
 		struct finding *f = &l->v[i];
 		long c = check_index(f->code, strlen(f->code));
-		if (c >= 0 && l->a->disabled[c]) {
+		bool off = c >= 0 && (l->a->disabled[c] ||
+				      (l->conf_disabled[c] && l->a->severity[c] < 0));
+		for (size_t j = 0; c >= 0 && j < l->nsup && !off; j++)
+			off = l->sup[j].check == c && l->sup[j].line == f->line && f->file &&
+			      l->ignore_source && !strcmp(f->file, l->ignore_source);
+		if (off) {
 			free(f->file);
 			free(f->path);
 			free(f->msg);
@@ -239,6 +255,8 @@ static void findings_configure(struct lint *l)
 		}
 		if (c >= 0 && l->a->severity[c] >= 0)
 			f->sev = (enum severity)l->a->severity[c];
+		else if (c >= 0 && l->conf_severity[c] >= 0)
+			f->sev = (enum severity)l->conf_severity[c];
 		l->v[k++] = *f;
 	}
 	l->n = k;
@@ -1313,6 +1331,127 @@ static int check_used(struct lint *l, struct dockerctx *ctx, const struct walk_r
 	return 0;
 }
 
+/* ---- the repository's settings ---- */
+
+/* The whole file at fd (closed), at most DOCKERCTX_INPUT_MAX bytes, into
+ * *data (malloc'd).  0 or a negative errno. */
+static int read_all(int fd, char **data, size_t *len)
+{
+	size_t n = 0, alloc = 0;
+	char *buf = NULL;
+	int rc = 0;
+
+	for (;;) {
+		ssize_t r;
+		if (n == alloc && (n >= DOCKERCTX_INPUT_MAX || GROW(buf, alloc, n + 4096))) {
+			rc = n >= DOCKERCTX_INPUT_MAX ? -EFBIG : -ENOMEM;
+			break;
+		}
+		r = read(fd, buf + n, alloc - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			rc = -errno;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	if (rc)
+		free(buf);
+	else
+		*data = buf, *len = n;
+	return rc;
+}
+
+/* The config file: --config FILE (relative to the current directory),
+ * else .ctxpack.conf at the context's root when it is there (a regular
+ * file, opened beneath the root).  0 or -1 with a message in err. */
+static int load_config(struct lint *l, int rootfd, char *err, size_t errsz)
+{
+	const char *name = l->a->config ? l->a->config : ".ctxpack.conf";
+	char *data = NULL;
+	size_t len = 0;
+	struct stat st;
+	int fd, rc;
+
+	if (l->a->config)
+		fd = open(name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	else
+		fd = beneath_open(rootfd, name, strlen(name),
+				  O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0 && !l->a->config && (errno == ENOENT || errno == ELOOP))
+		return 0;
+	if (fd >= 0 && (fstat(fd, &st) || !S_ISREG(st.st_mode))) {
+		close(fd);
+		fd = -1;
+		errno = EINVAL;
+	}
+	if (fd < 0) {
+		snprintf(err, errsz, "cannot read the lint config '%s': %s", name,
+			 errno == EINVAL ? "not a regular file" : strerror(errno));
+		return -1;
+	}
+	rc = read_all(fd, &data, &len);
+	if (rc) {
+		snprintf(err, errsz, "cannot read the lint config '%s': %s", name,
+			 rc == -EFBIG ? "larger than " DOCKERCTX_INPUT_MAX_TEXT : strerror(-rc));
+		return -1;
+	}
+	rc = lintconf_parse(l->conf_disabled, l->conf_severity, data, len, name, check_index, err,
+			    errsz);
+	free(data);
+	return rc ? -1 : 0;
+}
+
+/* The ignore file's "# ctxpack:ignore ID" lines, each applying to the
+ * next rule line as the rules read it.  An ignore file outside the
+ * context is not read for them (its lines are never quoted). */
+static int load_suppressions(struct lint *l, const struct dockerctx *ctx, char *err,
+			     size_t errsz)
+{
+	const char *src = ctx->ignore_source;
+	char *data = NULL;
+	size_t len = 0, n = 0, nr = ctx->rules ? ctxpack_rules_count(ctx->rules) : 0;
+	int *lines = NULL, rc = 0;
+	bool own = false;
+
+	if (!src || ctx->ignore_outside)
+		return 0;
+	if (!strcmp(src, ".dockerignore") && ctx->dockerignore.present) {
+		data = ctx->dockerignore.data;
+		len = ctx->dockerignore.len;
+	} else {
+		int fd = beneath_open(ctx->rootfd, src, strlen(src),
+				      O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		if (fd < 0 || read_all(fd, &data, &len))
+			return 0; /* the rules were read: nothing more to say */
+		own = true;
+	}
+	lines = calloc(nr ? nr : 1, sizeof(*lines));
+	l->ignore_source = strdup(src);
+	if (!lines || !l->ignore_source) {
+		l->oom = true;
+		goto out;
+	}
+	for (size_t i = 0; i < nr; i++) {
+		struct ctxpack_rule_info ri;
+		if (!ctxpack_rules_get(ctx->rules, i, &ri) && ri.line > 0 && !strcmp(ri.source, src))
+			lines[n++] = ri.line;
+	}
+	rc = lintconf_suppressions(&l->sup, &l->nsup, data, len, src, lines, n, check_index, err,
+				   errsz);
+	if (rc == -ENOMEM) {
+		l->oom = true;
+		rc = 0;
+	}
+out:
+	free(lines);
+	if (own)
+		free(data);
+	return rc ? -1 : 0;
+}
+
 /* ---- the run ---- */
 
 struct walk {
@@ -1377,11 +1516,18 @@ static int lint_run(struct lint *l, char *err, size_t errsz)
 	if (walk_for(l->a, l->a->o.builder, &w, err, errsz, &refusal)) {
 		/* Without a walk only the rules can be linted. */
 		rc = diagnose(l, &refusal, &d);
+		if (!rc && d.opened && (load_config(l, d.rootfd, err, errsz) ||
+					load_suppressions(l, &d, err, errsz)))
+			rc = -1;
 		if (!rc)
 			check_ignore_file(l, &d);
 		dockerctx_close(&d);
 		rules_error_release(&refusal);
 		return rc;
+	}
+	if (load_config(l, w.ctx.rootfd, err, errsz) || load_suppressions(l, &w.ctx, err, errsz)) {
+		walk_release(&w);
+		return -1;
 	}
 	check_control_bytes(l, w.ctx.rules);
 	check_lazy_errors(l, w.ctx.match, &refusal);
@@ -1424,6 +1570,7 @@ static int lint_opt(int id, const char *arg, void *payload)
 		break;
 	}
 	case OPT_TARGET: a->target = arg; break;
+	case OPT_CONFIG: a->config = arg; break;
 	case OPT_BUILD_ARG:
 		if (GROW(a->build_args, a->abuild_args, a->nbuild_args + 2)) {
 			fprintf(stderr, "ctxpack: out of memory\n");
@@ -1473,6 +1620,7 @@ static const struct opt lint_opts[] = {
 	{ "build-arg", OPT_BUILD_ARG, OPT_ARG_REQUIRED, "K=V", "a build argument, as docker build --build-arg (repeatable)", NULL, 0 },
 	{ "format", OPT_FORMAT, OPT_ARG_REQUIRED, "F", "text (default), json (one document), sarif (SARIF 2.1.0) or github (workflow annotations)", "text|json|sarif|github", 0 },
 	{ "json", OPT_JSON, OPT_ARG_NONE, NULL, "one JSON document (--format=json)", NULL, 0 },
+	{ "config", OPT_CONFIG, OPT_ARG_REQUIRED, "FILE", "the lint config (default .ctxpack.conf in the context, when there): 'disable ID...', 'severity ID LEVEL' lines", NULL, OPT_PATH_FILE },
 	{ "max-file-size", OPT_MAX_FILE_SIZE, OPT_ARG_REQUIRED, "BYTES", "report sent files larger than this (default 50M; K/M/G: 1024s, KB/MB/GB: 1000s)", NULL, 0 },
 	{ "disable", OPT_DISABLE, OPT_ARG_REQUIRED, "ID", "do not report the check ID (a code below; repeatable)", NULL, 0 },
 	{ "severity", OPT_SEVERITY, OPT_ARG_REQUIRED, "ID=LEVEL", "report the check ID at LEVEL: info, warning or error (repeatable; the exit status follows)", NULL, 0 },
@@ -1536,8 +1684,14 @@ static const char lint_details[] =
 	"::error|warning|notice file=F,line=N,title=CODE::MESSAGE lines for GitHub\n"
 	"Actions.\n"
 	"\n"
+	"Settings in the repository: .ctxpack.conf at the context's root (or\n"
+	"--config FILE) with 'disable ID...' and 'severity ID LEVEL' lines; in the\n"
+	"ignore file, a whole-line '# ctxpack:ignore ID[,ID]' comment suppresses\n"
+	"those checks on the next rule line. The command line wins over both.\n"
+	"\n"
 	"Exit status: 0 no finding of severity warning or above; 1 warnings but no\n"
-	"error; 3 at least one error; 2 usage error or the context cannot be read.\n";
+	"error; 3 at least one error; 2 usage error, the context cannot be read, or a\n"
+	"bad .ctxpack.conf or ctxpack:ignore line.\n";
 
 static int cmd_lint(const struct command *cmd, int argc, char **argv)
 {
@@ -1548,7 +1702,7 @@ static int cmd_lint(const struct command *cmd, int argc, char **argv)
 	int first, rc;
 
 	for (size_t i = 0; i < NCHECKS; i++)
-		a.severity[i] = -1;
+		a.severity[i] = l.conf_severity[i] = -1;
 	first = opts_parse(cmd, argc, argv, lint_opt, &a);
 
 	if (context_arg(cmd, argc, argv, first, &a.o.dir))

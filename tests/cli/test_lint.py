@@ -697,6 +697,73 @@ def test_formats():
     check("--format=xml: usage error", rc == 2 and "--format" in err, (rc, err))
 
 
+def ls_names(d):
+    p = subprocess.run([CTXPACK, "ls", d], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return p.returncode, p.stdout
+
+
+def test_suppress_and_config():
+    files = {"x": b"x", "nothere2x": b"y"}
+    plain = b"nothere\n\nalso-not\nthird\n"
+    sup = (b"# ctxpack:ignore dead-rule\nnothere\n\n# ctxpack:ignore  overridden-rule, dead-rule\n"
+           b"#other comment\n\nalso-not\nthird\n")
+    d = tree(files, sup)
+    rc, doc, raw = lint_json(d)
+    check("# ctxpack:ignore: the next rule line's finding of that id is dropped, not others",
+          [f["line"] for f in findings(doc, "dead-rule")] == [8] and rc == 1, raw)
+    # The builders read the file the same: the comment lines are comments.
+    d0 = tree(files, plain)
+    check("# ctxpack:ignore lines change nothing the builders send (ls, both builders)",
+          ls_names(d) == ls_names(d0) and ls_names(d)[0] == 0, (ls_names(d), ls_names(d0)))
+    for b in ("buildkit", "classic"):
+        p1 = subprocess.run([CTXPACK, "check-ignore", "--builder=" + b, "-v", "-C", d, "nothere",
+                             "also-not", "third"], stdout=subprocess.PIPE)
+        check("check-ignore (%s): the rules keep their lines (2, 7, 8)" % b,
+              [l.split(b"\t")[0] for l in p1.stdout.splitlines()]
+              == [b".dockerignore:2:nothere", b".dockerignore:7:also-not", b".dockerignore:8:third"],
+              p1.stdout)
+    # Only a '#' in the first column is a comment to Docker: ' # ...' is a
+    # pattern, and suppresses nothing.
+    d = tree(files, b" # ctxpack:ignore dead-rule\nnothere\n")
+    rc, doc, raw = lint_json(d)
+    check("' # ctxpack:ignore' (not in the first column) is a pattern, not a suppression",
+          sorted(f["line"] for f in findings(doc, "dead-rule")) == [1, 2], raw)
+    for body, want in ((b"# ctxpack:ignore dead-rul\nx\n", ".dockerignore:1: unknown check id 'dead-rul'"),
+                       (b"x\n# ctxpack:ignore dead-rule\n", ".dockerignore:2: '# ctxpack:ignore' is followed by no rule line"),
+                       (b"# ctxpack:ignore\nx\n", ".dockerignore:1: '# ctxpack:ignore' names no check id")):
+        rc, out, err = run([tree(files, body)])
+        check("# ctxpack:ignore error: %s" % want, rc == 2 and want in err, (rc, err))
+    # The config file.
+    d = tree(dict(files, **{".ctxpack.conf": b"# team settings\n\ndisable dead-rule\n"}), plain)
+    rc, doc, raw = lint_json(d)
+    check(".ctxpack.conf: disable dead-rule, exit 0", rc == 0 and not findings(doc, "dead-rule"), raw)
+    rc, doc, raw = lint_json(d, "--severity", "dead-rule=error")
+    check(".ctxpack.conf: --severity on the command line wins over the config's disable",
+          rc == 3 and findings(doc, "dead-rule"), raw)
+    d = tree(dict(files, **{".ctxpack.conf": b"severity dead-rule info\n"}), plain)
+    rc, doc, raw = lint_json(d)
+    check(".ctxpack.conf: severity dead-rule info, exit 0",
+          rc == 0 and {f["severity"] for f in findings(doc, "dead-rule")} == {"info"}, raw)
+    rc, doc, raw = lint_json(d, "--severity", "dead-rule=warning")
+    check(".ctxpack.conf: the command line's --severity wins", rc == 1, raw)
+    rc, doc, raw = lint_json(d, "--disable", "dead-rule")
+    check(".ctxpack.conf: the command line's --disable wins", rc == 0 and not findings(doc, "dead-rule"), raw)
+    conf = os.path.join(tap.mkdtemp(), "lint.conf")
+    with open(conf, "w") as f:
+        f.write("severity dead-rule error\n")
+    rc, doc, raw = lint_json(d, "--config", conf)
+    check("--config FILE replaces the context's .ctxpack.conf", rc == 3, raw)
+    for body, want in ((b"bogus x\n", ".ctxpack.conf:1: unknown setting 'bogus'"),
+                       (b"\ndisable nope\n", ".ctxpack.conf:2: unknown check id 'nope'"),
+                       (b"severity dead-rule loud\n", ".ctxpack.conf:1: unknown level 'loud'"),
+                       (b"severity dead-rule\n", ".ctxpack.conf:1: expected 'severity ID LEVEL'"),
+                       (b"disable\n", ".ctxpack.conf:1: 'disable' names no check id")):
+        rc, out, err = run([tree(dict(files, **{".ctxpack.conf": body}), plain)])
+        check(".ctxpack.conf error: %s" % want, rc == 2 and want in err, (rc, err))
+    rc, out, err = run(["--config", conf + ".missing", d])
+    check("--config of a missing file: exit 2 naming it", rc == 2 and conf + ".missing" in err, err)
+
+
 def test_every_code_seen():
     """Each code is produced somewhere above (guards against a silent check)."""
     seen = set()
@@ -828,6 +895,7 @@ def main():
     test_json_shape()
     test_used()
     test_formats()
+    test_suppress_and_config()
     test_every_code_seen()
 
     return tap.finish()
