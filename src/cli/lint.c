@@ -22,6 +22,7 @@
 #include "internal.h"
 #include "jsonstr.h"
 #include "lintconf.h"
+#include "pattern.h"
 #include "pack.h"
 #include "report.h"
 #include "rules.h"
@@ -74,6 +75,12 @@ static const struct check {
 	  "The context has no ignore file: everything in it is sent." },
 	{ "ignore-outside", SEV_WARNING,
 	  "The ignore file lies outside the context; its lines are never quoted." },
+	{ "backslash-escape", SEV_WARNING,
+	  "A pattern holds a backslash before a letter or digit: Docker's patterns take it as an escape, not a directory separator; use '/'." },
+	{ "trailing-comment", SEV_WARNING,
+	  "A pattern line holds ' #': Docker does not strip trailing comments, so the comment is part of the pattern." },
+	{ "root-only-rule", SEV_WARNING,
+	  "A pattern without '/' matches only at the context root (unlike .gitignore) while a deeper path of that name is sent; '**/' before it matches at every depth." },
 	{ "source-partly-excluded", SEV_WARNING,
 	  "A directory the Dockerfile copies has excluded paths below it (often intended)." }, /* info when file-type rules leave out */
 	{ "defensive-rule", SEV_INFO,
@@ -133,6 +140,8 @@ struct lint {
 	bool conf_disabled[NCHECKS];
 	int conf_severity[NCHECKS];
 	char *ignore_source;      /* the ignore file the suppressions are of */
+	char *ign_data;           /* its bytes as read (for raw_line), or NULL */
+	size_t ign_len;
 	struct lintconf_suppress *sup;
 	size_t nsup;
 };
@@ -189,11 +198,56 @@ static void msg_done(struct lint *l, FILE *m)
 
 /* Rule i of r: "'PATTERN' (SOURCE:LINE)", or "<line N> (SOURCE:LINE)"
  * when the ignore file lies outside the context. */
-static void put_rule(FILE *m, const ctxpack_rules *r, size_t i)
+/* Line `line` of the ignore file `source` as written (without its
+ * newline, a trailing CR, or the first line's byte order mark), or NULL
+ * when it was not read (another file, or one outside the context, whose
+ * lines are never quoted). */
+static const char *raw_line(const struct lint *l, const char *source, int line, size_t *n)
+{
+	const char *p = l->ign_data, *end = p ? p + l->ign_len : NULL;
+
+	if (!p || !l->ignore_source || strcmp(source, l->ignore_source) || line < 1)
+		return NULL;
+	if (l->ign_len >= 3 && !memcmp(p, "\xef\xbb\xbf", 3))
+		p += 3;
+	for (int k = 1; k < line; k++) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			return NULL;
+		p = nl + 1;
+	}
+	*n = (size_t)(end - p);
+	if (memchr(p, '\n', *n))
+		*n = (size_t)((const char *)memchr(p, '\n', *n) - p);
+	if (*n && p[*n - 1] == '\r')
+		(*n)--;
+	return p;
+}
+
+/* Rule i quoted as its line is written in the ignore file (messages
+ * quote what the user wrote, not the cleaned pattern), else as
+ * rules_fputq quotes it. */
+static void put_pattern(const struct lint *l, FILE *m, const ctxpack_rules *r, size_t i)
+{
+	struct ctxpack_rule_info ri;
+	const char *p;
+	size_t n;
+
+	if (!ctxpack_rules_get(r, i, &ri) && ri.line > 0 &&
+	    (p = raw_line(l, ri.source, ri.line, &n))) {
+		fputc('\'', m);
+		text_fputq(m, p, n);
+		fputc('\'', m);
+		return;
+	}
+	rules_fputq(m, r, i);
+}
+
+static void put_rule(const struct lint *l, FILE *m, const ctxpack_rules *r, size_t i)
 {
 	struct ctxpack_rule_info ri;
 
-	rules_fputq(m, r, i);
+	put_pattern(l, m, r, i);
 	if (!ctxpack_rules_get(r, i, &ri))
 		fprintf(m, " (%s:%d)", ri.source, ri.line);
 }
@@ -224,6 +278,7 @@ static void findings_free(struct lint *l)
 {
 	free(l->sup);
 	free(l->ignore_source);
+	free(l->ign_data);
 	for (size_t i = 0; i < l->n; i++) {
 		free(l->v[i].file);
 		free(l->v[i].path);
@@ -512,7 +567,7 @@ static void check_control_bytes(struct lint *l, const ctxpack_rules *r)
 		if (!m)
 			return;
 		fputs("pattern ", m);
-		put_rule(m, r, i);
+		put_rule(l, m, r, i);
 		fputs(" holds control bytes: BuildKit fails the build on it (patterns travel as gRPC metadata)",
 		      m);
 		if (classic)
@@ -594,7 +649,7 @@ static size_t check_lazy_errors(struct lint *l, const ctxpack_match *mt,
 			text_fputq(m, text, strlen(text));
 		} else {
 			fputs("pattern ", m);
-			put_rule(m, r, i);
+			put_rule(l, m, r, i);
 			fputs(" cannot be evaluated (", m);
 			text_fputq(m, why, strlen(why));
 			fputs("); Docker fails as soon as a path reaches it", m);
@@ -645,7 +700,7 @@ static FILE *rule_named(struct lint *l, const char *code, enum severity sev, con
 
 	if (m) {
 		fputs("rule ", m);
-		rules_fputq(m, r, i);
+		put_pattern(l, m, r, i);
 	}
 	return m;
 }
@@ -665,7 +720,7 @@ static void report_unused(struct lint *l, const ctxpack_rules *r, size_t i,
 		fputs(" never decides a path here (e.g. '", m);
 		text_fputq(m, e->path, e->len);
 		fputs("' by ", m);
-		put_rule(m, r, (size_t)e->rule);
+		put_rule(l, m, r, (size_t)e->rule);
 		fputs("); a common defensive rule, harmless", m);
 		msg_done(l, m);
 		return;
@@ -690,7 +745,7 @@ static void report_unused(struct lint *l, const ctxpack_rules *r, size_t i,
 		if (!m)
 			return;
 		fputs(" is redundant: the later ", m);
-		put_rule(m, r, u->by);
+		put_rule(l, m, r, u->by);
 		fputs(" matches everything this one does, the same way; delete this one", m);
 		msg_done(l, m);
 		return;
@@ -705,7 +760,7 @@ static void report_unused(struct lint *l, const ctxpack_rules *r, size_t i,
 		      m);
 		text_fputq(m, e->path, e->len);
 		fputs("' by ", m);
-		put_rule(m, r, (size_t)e->rule);
+		put_rule(l, m, r, (size_t)e->rule);
 		fputs("); harmless, it changes nothing", m);
 		msg_done(l, m);
 		return;
@@ -715,7 +770,7 @@ static void report_unused(struct lint *l, const ctxpack_rules *r, size_t i,
 		fputs("where it matches, another rule decides (e.g. '", m);
 		text_fputq(m, e->path, e->len);
 		fputs("' by ", m);
-		put_rule(m, r, (size_t)e->rule);
+		put_rule(l, m, r, (size_t)e->rule);
 		fputc(')', m);
 	} else {
 		fputs("what it matches is not excluded when the rule is reached (e.g. '", m);
@@ -723,6 +778,204 @@ static void report_unused(struct lint *l, const ctxpack_rules *r, size_t i,
 		fputs("')", m);
 	}
 	msg_done(l, m);
+}
+
+/* The optimal-string-alignment distance of a and b (edits: insert,
+ * delete, replace, swap two neighbours), or max + 1 when over max. */
+static size_t edit_distance(const char *a, size_t an, const char *b, size_t bn, size_t max)
+{
+	size_t rows[3][65], *pp = rows[0], *prev = rows[1], *cur = rows[2];
+
+	if (an > 64 || bn > 64 || (an > bn ? an - bn : bn - an) > max)
+		return max + 1;
+	for (size_t j = 0; j <= bn; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= an; i++) {
+		size_t best;
+		cur[0] = best = i;
+		for (size_t j = 1; j <= bn; j++) {
+			size_t c = prev[j - 1] + (a[i - 1] != b[j - 1]);
+			if (prev[j] + 1 < c)
+				c = prev[j] + 1;
+			if (cur[j - 1] + 1 < c)
+				c = cur[j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    pp[j - 2] + 1 < c)
+				c = pp[j - 2] + 1;
+			cur[j] = c;
+			if (c < best)
+				best = c;
+		}
+		if (best > max)
+			return max + 1;
+		size_t *t = pp;
+		pp = prev;
+		prev = cur;
+		cur = t;
+	}
+	return prev[bn] <= max ? prev[bn] : max + 1;
+}
+
+static bool has_wildcard(const char *p, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		if (strchr("*?[\\", p[k]) && p[k])
+			return true;
+	return false;
+}
+
+/* The cleaned pattern of rule ri (its '!' dropped) into buf (at least
+ * pattern_len + 2 bytes), as patternmatcher.New cleans it. */
+static size_t clean_pattern(const struct ctxpack_rule_info *ri, char *buf)
+{
+	const char *p = ri->pattern;
+	size_t n = ri->pattern_len;
+
+	if (n && p[0] == '!')
+		p++, n--;
+	return n ? go_clean(p, n, buf) : 0;
+}
+
+/* A sent entry whose name is one or two edits from the last component of
+ * a dead rule (node_module: node_modules), or NULL. */
+static const struct walk_entry *near_miss(const struct ctxpack_rule_info *ri,
+					  const struct walk_result *res)
+{
+	char *buf = malloc(ri->pattern_len + 2);
+	const struct walk_entry *best = NULL;
+	size_t n, bestd = 0, max;
+	const char *last;
+
+	if (!buf)
+		return NULL;
+	n = clean_pattern(ri, buf);
+	last = memrchr(buf, '/', n);
+	last = last ? last + 1 : buf;
+	n -= (size_t)(last - buf);
+	max = n >= 8 ? 2 : 1;
+	if (n >= 4 && !has_wildcard(last, n)) {
+		for (size_t i = 0; i < res->n; i++) {
+			const struct walk_entry *e = res->v[i];
+			const char *name = memrchr(e->path, '/', e->len);
+			size_t d;
+			name = name ? name + 1 : e->path;
+			if (!e->sent)
+				continue;
+			d = edit_distance(last, n, name, e->len - (size_t)(name - e->path), max);
+			if (d > 0 && d <= max && (!best || d < bestd))
+				best = e, bestd = d;
+		}
+	}
+	free(buf);
+	return best;
+}
+
+/* An exclusion with a wildcard and without '/' matches at the root only:
+ * a sent entry below the root with a name it matches, or NULL. */
+static const struct walk_entry *root_only(const struct ctxpack_rule_info *ri,
+					  const struct walk_result *res)
+{
+	char *buf;
+	const struct walk_entry *hit = NULL;
+	size_t n;
+
+	if (!ri->pattern_len || ri->pattern[0] == '!' || memchr(ri->pattern, '/', ri->pattern_len))
+		return NULL;
+	buf = malloc(ri->pattern_len + 2);
+	if (!buf)
+		return NULL;
+	n = clean_pattern(ri, buf);
+	/* a literal name at the root ('.gitignore', 'Dockerfile') is meant
+	 * there; a wildcard (*.md, *.log) is meant for a kind of file */
+	if (!has_wildcard(buf, n))
+		n = 0;
+	for (size_t i = 0; n && i < res->n && !hit; i++) {
+		const struct walk_entry *e = res->v[i];
+		const char *name = memrchr(e->path, '/', e->len);
+		if (!name || !e->sent || e->parent)
+			continue;
+		name++;
+		if (go_filepath_match(buf, n, name, e->len - (size_t)(name - e->path)) == 1)
+			hit = e;
+	}
+	free(buf);
+	return hit;
+}
+
+/* A backslash before a letter, digit, '_' or '-': meant as a Windows
+ * directory separator, read by Docker as an escape. */
+static bool backslash_path(const struct ctxpack_rule_info *ri)
+{
+	for (size_t k = 0; k + 1 < ri->pattern_len; k++) {
+		unsigned char c = (unsigned char)ri->pattern[k + 1];
+		if (ri->pattern[k] == '\\' && (c == '_' || c == '-' || (c >= '0' && c <= '9') ||
+						 ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')))
+			return true;
+	}
+	return false;
+}
+
+static bool trailing_comment(const struct ctxpack_rule_info *ri)
+{
+	for (size_t k = 1; k < ri->pattern_len; k++)
+		if (ri->pattern[k] == '#' && (ri->pattern[k - 1] == ' ' || ri->pattern[k - 1] == '\t'))
+			return true;
+	return false;
+}
+
+/* The pitfalls of rule i: a backslash, a trailing comment, a root-only
+ * pattern with deeper names sent, a near miss of a dead rule.  True
+ * when a finding explains the rule (its dead-rule is then not made). */
+static bool check_pitfalls(struct lint *l, const ctxpack_rules *r, size_t i,
+			   const struct ctxpack_rule_info *ri, const struct rule_use *u,
+			   const struct walk_result *res)
+{
+	bool dead = u->use == RULE_DEAD || u->use == RULE_DEFENSIVE;
+	const struct walk_entry *e;
+	bool explained = false;
+	FILE *m;
+
+	if (backslash_path(ri) && (m = rule_named(l, "backslash-escape", SEV_WARNING, r, i, ri))) {
+		fputs(": a backslash escapes the next character in Docker's patterns (it is not a directory separator on Linux); separate directories with '/'",
+		      m);
+		if (dead)
+			fputs(" (the rule matches nothing)", m);
+		msg_done(l, m);
+		explained = true;
+	}
+	if (trailing_comment(ri) && (m = rule_named(l, "trailing-comment", SEV_WARNING, r, i, ri))) {
+		fputs(": Docker does not strip a trailing comment, so ' #...' is part of the pattern; put the comment on a line of its own, starting with '#'",
+		      m);
+		if (dead)
+			fputs(" (the rule matches nothing)", m);
+		msg_done(l, m);
+		explained = true;
+	}
+	if (!explained && (e = root_only(ri, res)) &&
+	    (m = rule_named(l, "root-only-rule", SEV_WARNING, r, i, ri))) {
+		fputs(dead ? " matches nothing: without a '/' a pattern matches only at the context root (unlike .gitignore), and '"
+			   : " matches only at the context root: without a '/' a pattern matches there only (unlike .gitignore), and '",
+		      m);
+		text_fputq(m, e->path, e->len);
+		fputs(e->type == WT_DIR ? "/' is sent; write '**/" : "' is sent; write '**/", m);
+		text_fputq(m, ri->pattern, ri->pattern_len);
+		fputs("' to exclude it at every depth", m);
+		msg_done(l, m);
+		explained = dead;
+	}
+	if (!explained && dead && (e = near_miss(ri, res)) &&
+	    (m = rule_named(l, "dead-rule", SEV_WARNING, r, i, ri))) {
+		const char *name = memrchr(e->path, '/', e->len);
+		name = name ? name + 1 : e->path;
+		fputs(" matches nothing; did you mean '", m);
+		text_fputq(m, name, e->len - (size_t)(name - e->path));
+		fputs("'? ('", m);
+		text_fputq(m, e->path, e->len);
+		fputs(e->type == WT_DIR ? "/' is sent)" : "' is sent)", m);
+		msg_done(l, m);
+		explained = true;
+	}
+	return explained;
 }
 
 static void check_rule_usage(struct lint *l, const ctxpack_match *mt, const struct walk_result *res)
@@ -740,7 +993,8 @@ static void check_rule_usage(struct lint *l, const ctxpack_match *mt, const stru
 		struct ctxpack_rule_info ri;
 		if (!user_rule(r, i, &ri) || ctxpack_match_rule_error(mt, i))
 			continue;
-		report_unused(l, r, i, &ri, &u[i], res);
+		if (rules_text_hidden(r, i) || !check_pitfalls(l, r, i, &ri, &u[i], res))
+			report_unused(l, r, i, &ri, &u[i], res);
 	}
 	free(u);
 }
@@ -796,7 +1050,7 @@ static bool wildcard_exception(const struct ctxpack_rule_info *ri)
 	       strpbrk(ri->pattern + 1, "*?[\\") != NULL;
 }
 
-static void put_decision(FILE *m, const struct side *s, const struct walk_entry *e)
+static void put_decision(const struct lint *l, FILE *m, const struct side *s, const struct walk_entry *e)
 {
 	struct ctxpack_rule_info ri;
 
@@ -804,13 +1058,13 @@ static void put_decision(FILE *m, const struct side *s, const struct walk_entry 
 	if (!e)
 		fputs("not reached", m);
 	else if (rule_of(s, e, &ri))
-		put_rule(m, s->ctx->rules, (size_t)e->rule);
+		put_rule(l, m, s->ctx->rules, (size_t)e->rule);
 	else
 		fputs("no rule", m);
 }
 
 /* Why e (sent by s only) is not sent by o. */
-static void explain_diff(FILE *m, const struct side *s, const struct side *o,
+static void explain_diff(const struct lint *l, FILE *m, const struct side *s, const struct side *o,
 			 const struct walk_entry *e)
 {
 	const struct walk_entry *oe = side_find(o, e->path, e->len), *anc;
@@ -844,7 +1098,7 @@ static void explain_diff(FILE *m, const struct side *s, const struct side *o,
 	anc = oe ? NULL : side_ancestor(o, e->path, e->len);
 	if (bk && anc && !anc->sent && rule_of(s, e, &ri) && wildcard_exception(&ri)) {
 		fputs("the wildcard exception ", m);
-		put_rule(m, s->ctx->rules, (size_t)e->rule);
+		put_rule(l, m, s->ctx->rules, (size_t)e->rule);
 		fputs(" re-includes it from the excluded directory '", m);
 		text_fputq(m, anc->path, anc->len);
 		fputs("/': BuildKit honours wildcard exceptions under excluded directories, the classic builder does not enter that directory",
@@ -858,9 +1112,9 @@ static void explain_diff(FILE *m, const struct side *s, const struct side *o,
 		return;
 	}
 	fputs("decided by ", m);
-	put_decision(m, s, e);
+	put_decision(l, m, s, e);
 	fputs("; ", m);
-	put_decision(m, o, oe);
+	put_decision(l, m, o, oe);
 }
 
 /* Entries s sends and o does not, in walk order.  The Dockerfile is left
@@ -899,7 +1153,7 @@ static void diff_one_way(struct lint *l, const struct side *s, const struct side
 				 e);
 		if (!m)
 			return;
-		explain_diff(m, s, o, e);
+		explain_diff(l, m, s, o, e);
 		msg_done(l, m);
 	}
 }
@@ -939,7 +1193,7 @@ static void check_dockerfile(struct lint *l, const struct side *mine, const stru
 	fputs("the Dockerfile is excluded", m);
 	if (be && be->forced && rule_of(bk, be, &ri)) {
 		fputs(" by ", m);
-		put_rule(m, bk->ctx->rules, (size_t)be->rule);
+		put_rule(l, m, bk->ctx->rules, (size_t)be->rule);
 	}
 	fputs(": ", m);
 	if (bk)
@@ -1163,7 +1417,8 @@ static void put_instr(FILE *m, const struct dockerfile *df, const struct df_sour
 
 /* "SOURCE:LINE 'PATTERN'" (the pattern quoted as rules_fputq does: "<line
  * N>" when the ignore file lies outside the context). */
-static void put_rule_at(FILE *m, const ctxpack_rules *r, const struct walk_entry *e)
+static void put_rule_at(const struct lint *l, FILE *m, const ctxpack_rules *r,
+			const struct walk_entry *e)
 {
 	struct ctxpack_rule_info ri;
 
@@ -1176,7 +1431,7 @@ static void put_rule_at(FILE *m, const ctxpack_rules *r, const struct walk_entry
 		return;
 	}
 	fprintf(m, "%s:%d ", ri.source, ri.line);
-	rules_fputq(m, r, (size_t)e->rule);
+	put_pattern(l, m, r, (size_t)e->rule);
 }
 
 /* Is every path s leaves out excluded by a file-type rule (*.log,
@@ -1220,7 +1475,7 @@ static void report_source(struct lint *l, const struct dockerfile *df, const cha
 				text_fputq(m, s->excluded->path, s->excluded->len);
 				fputs("' is excluded by ", m);
 			}
-			put_rule_at(m, r, s->excluded);
+			put_rule_at(l, m, r, s->excluded);
 			if (s->wildcard)
 				fputc(')', m);
 		} else if (!s->outside && !s->wildcard && !s->base_missing) {
@@ -1249,7 +1504,7 @@ static void report_source(struct lint *l, const struct dockerfile *df, const cha
 		fputs(i ? ", '" : "'", m);
 		text_fputq(m, e->path, e->len);
 		fputs(e->type == WT_DIR ? "/' (" : "' (", m);
-		put_rule_at(m, r, e);
+		put_rule_at(l, m, r, e);
 		fputc(')', m);
 	}
 	if (s->nleft_out > LEFT_OUT_SHOWN)
@@ -1439,6 +1694,13 @@ static int load_suppressions(struct lint *l, const struct dockerctx *ctx, char *
 		if (!ctxpack_rules_get(ctx->rules, i, &ri) && ri.line > 0 && !strcmp(ri.source, src))
 			lines[n++] = ri.line;
 	}
+	l->ign_data = malloc(len ? len : 1);
+	if (!l->ign_data) {
+		l->oom = true;
+		goto out;
+	}
+	memcpy(l->ign_data, data, len);
+	l->ign_len = len;
 	rc = lintconf_suppressions(&l->sup, &l->nsup, data, len, src, lines, n, check_index, err,
 				   errsz);
 	if (rc == -ENOMEM) {
@@ -1653,6 +1915,12 @@ static const char lint_details[] =
 	"                               (info when an earlier exclusion shadows it)\n"
 	"  redundant-rule      info     a rule whose paths a later rule of its kind all\n"
 	"                               matches (it is the one to delete)\n"
+	"  backslash-escape    warning  a backslash before a letter in a pattern: an escape\n"
+	"                               to Docker, not a directory separator (use /)\n"
+	"  trailing-comment    warning  ' #' in a pattern line: Docker keeps it in the\n"
+	"                               pattern (comments take a line of their own)\n"
+	"  root-only-rule      warning  a wildcard pattern without '/' (*.md) matches at\n"
+	"                               the root only while deeper matches are sent\n"
 	"  builders-differ     warning  a path one builder sends and the other does not\n"
 	"                               (text mode shows 20, JSON all; info for BuildKit's\n"
 	"                               parent directory of re-included entries)\n"

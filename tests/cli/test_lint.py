@@ -22,8 +22,10 @@ CODES = ["bad-pattern", "control-bytes", "secret-file", "dead-rule", "defensive-
          "builders-differ", "vcs-sent", "dependencies-sent", "cache-sent",
          "build-output-sent", "no-dockerignore", "large-file", "dockerfile-excluded",
          "ignore-outside", "missing-source", "source-partly-excluded", "dockerfile-invalid",
-         "dockerfile-unsupported"]
-SEVERITY = {"bad-pattern": "error", "control-bytes": "error", "secret-file": "error",
+         "dockerfile-unsupported", "backslash-escape", "trailing-comment", "root-only-rule"]
+SEVERITY = {"backslash-escape": "warning", "trailing-comment": "warning",
+            "root-only-rule": "warning",
+            "bad-pattern": "error", "control-bytes": "error", "secret-file": "error",
             "dead-rule": "warning", "defensive-rule": "info", "overridden-rule": "warning",
             "redundant-rule": "info",
             "builders-differ": "warning", "vcs-sent": "warning",
@@ -764,6 +766,39 @@ def test_suppress_and_config():
     check("--config of a missing file: exit 2 naming it", rc == 2 and conf + ".missing" in err, err)
 
 
+def test_diagnoses():
+    files = {"node_modules/a/i.js": b"i", "README.md": b"r", "docs/x.md": b"x", "src/a.c": b"a",
+             "src/b.log": b"b", ".gitignore": b"g", "t/fixture/.gitignore": b"g"}
+    d = tree(files, b"/foo/\nnode_module\nsrc\\node_modules\nsrc # the sources\n*.md\n"
+                    b"   ./bar//  \n.gitignore\n**/*.log\n")
+    rc, doc, raw = lint_json(d)
+    by = {f["line"]: f for f in findings(doc) if f["file"] == ".dockerignore"}
+    check("did-you-mean: 'node_module' names 'node_modules', which is sent",
+          by.get(2, {}).get("code") == "dead-rule"
+          and "did you mean 'node_modules'? ('node_modules/' is sent)" in by[2]["message"], raw)
+    check("backslash: 'src\\node_modules' explained as an escape (use '/'), no dead-rule as well",
+          by.get(3, {}).get("code") == "backslash-escape"
+          and "separate directories with '/'" in by[3]["message"]
+          and not [f for f in findings(doc, "dead-rule") if f["line"] == 3], raw)
+    check("trailing comment: 'src # the sources' explained",
+          by.get(4, {}).get("code") == "trailing-comment"
+          and "does not strip a trailing comment" in by[4]["message"], raw)
+    check("root-only: '*.md' matches at the root only while 'docs/x.md' is sent: suggests '**/*.md'",
+          by.get(5, {}).get("code") == "root-only-rule"
+          and "'docs/x.md' is sent; write '**/*.md'" in by[5]["message"], raw)
+    check("root-only: a literal name at the root ('.gitignore') is meant there",
+          not [f for f in findings(doc, "root-only-rule") if f["line"] == 7], raw)
+    check("root-only: '**/*.log' is not root-only", 8 not in by, raw)
+    check("messages quote the line as written ('/foo/', '   ./bar//  '), not the cleaned pattern",
+          by.get(1, {}).get("message", "").startswith("rule '/foo/' ")
+          and by.get(6, {}).get("message", "").startswith("rule '   ./bar//  ' "), raw)
+    # A near miss is only one or two edits away, and never the same name.
+    d = tree({"srcs/a": b"a", "x": b"x"}, b"zzzz\n")
+    rc, doc, raw = lint_json(d)
+    check("did-you-mean: nothing is suggested three edits away",
+          "did you mean" not in raw, raw)
+
+
 def test_every_code_seen():
     """Each code is produced somewhere above (guards against a silent check)."""
     seen = set()
@@ -773,6 +808,7 @@ def test_every_code_seen():
               b"nothere\n*.log\n!*.log\nDockerfile\n.idea\n"), ["--max-file-size", "5"]),
         (tree({"vendor/x": b"x"}, b"vendor\n**/vendor\n"), []),
         (tree({"a/b": b"x"}, b"a\nnowhere/b\n"), []),
+        (tree({"d/x.md": b"x"}, b"a\\b\nx # c\n*.md\n"), []),
         (tree(*BK_TREE_1), []),
         (tree({"x": b"x"}), []),
         (tree({"x": b"x"}, b"x\x01\n"), []),
@@ -896,6 +932,7 @@ def main():
     test_used()
     test_formats()
     test_suppress_and_config()
+    test_diagnoses()
     test_every_code_seen()
 
     return tap.finish()
