@@ -935,17 +935,21 @@ static bool check_pitfalls(struct lint *l, const ctxpack_rules *r, size_t i,
 	bool explained = false;
 	FILE *m;
 
-	if (backslash_path(ri) && (m = rule_named(l, "backslash-escape", SEV_WARNING, r, i, ri))) {
-		fputs(": a backslash escapes the next character in Docker's patterns (it is not a directory separator on Linux); separate directories with '/'",
-		      m);
-		if (dead)
-			fputs(" (the rule matches nothing)", m);
-		msg_done(l, m);
-		explained = true;
-	}
-	if (trailing_comment(ri) && (m = rule_named(l, "trailing-comment", SEV_WARNING, r, i, ri))) {
-		fputs(": Docker does not strip a trailing comment, so ' #...' is part of the pattern; put the comment on a line of its own, starting with '#'",
-		      m);
+	static const struct {
+		bool (*test)(const struct ctxpack_rule_info *ri);
+		const char *code, *why;
+	} syntax[] = {
+		{ backslash_path, "backslash-escape",
+		  ": a backslash escapes the next character in Docker's patterns (it is not a directory separator on Linux); separate directories with '/'" },
+		{ trailing_comment, "trailing-comment",
+		  ": Docker does not strip a trailing comment, so ' #...' is part of the pattern; put the comment on a line of its own, starting with '#'" },
+	};
+
+	for (size_t k = 0; k < sizeof(syntax) / sizeof(syntax[0]); k++) {
+		if (!syntax[k].test(ri) ||
+		    !(m = rule_named(l, syntax[k].code, SEV_WARNING, r, i, ri)))
+			continue;
+		fputs(syntax[k].why, m);
 		if (dead)
 			fputs(" (the rule matches nothing)", m);
 		msg_done(l, m);
