@@ -705,6 +705,16 @@ static FILE *rule_named(struct lint *l, const char *code, enum severity sev, con
 	return m;
 }
 
+/* "e.g. 'PATH' by 'PATTERN' (SOURCE:LINE)": an entry and its deciding rule. */
+static void put_example(const struct lint *l, FILE *m, const ctxpack_rules *r,
+			const struct walk_entry *e)
+{
+	fputs("e.g. '", m);
+	text_fputq(m, e->path, e->len);
+	fputs("' by ", m);
+	put_rule(l, m, r, (size_t)e->rule);
+}
+
 static void report_unused(struct lint *l, const ctxpack_rules *r, size_t i,
 			  const struct ctxpack_rule_info *ri, const struct rule_use *u,
 			  const struct walk_result *res)
@@ -717,10 +727,8 @@ static void report_unused(struct lint *l, const ctxpack_rules *r, size_t i,
 		m = rule_named(l, "defensive-rule", SEV_INFO, r, i, ri);
 		if (!m)
 			return;
-		fputs(" never decides a path here (e.g. '", m);
-		text_fputq(m, e->path, e->len);
-		fputs("' by ", m);
-		put_rule(l, m, r, (size_t)e->rule);
+		fputs(" never decides a path here (", m);
+		put_example(l, m, r, e);
 		fputs("); a common defensive rule, harmless", m);
 		msg_done(l, m);
 		return;
@@ -756,21 +764,17 @@ static void report_unused(struct lint *l, const ctxpack_rules *r, size_t i,
 	if (!m)
 		return;
 	if (u->shadowed) {
-		fputs(" never decides a path: what it matches an earlier exclusion already excludes (e.g. '",
+		fputs(" never decides a path: what it matches an earlier exclusion already excludes (",
 		      m);
-		text_fputq(m, e->path, e->len);
-		fputs("' by ", m);
-		put_rule(l, m, r, (size_t)e->rule);
+		put_example(l, m, r, e);
 		fputs("); harmless, it changes nothing", m);
 		msg_done(l, m);
 		return;
 	}
 	fputs(" never decides a path: ", m);
 	if (e->rule >= 0 && (size_t)e->rule < ctxpack_rules_count(r)) {
-		fputs("where it matches, another rule decides (e.g. '", m);
-		text_fputq(m, e->path, e->len);
-		fputs("' by ", m);
-		put_rule(l, m, r, (size_t)e->rule);
+		fputs("where it matches, another rule decides (", m);
+		put_example(l, m, r, e);
 		fputc(')', m);
 	} else {
 		fputs("what it matches is not excluded when the rule is reached (e.g. '", m);
