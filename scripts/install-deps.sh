@@ -17,6 +17,9 @@ pkgs+=(zstd)
 pkgs+=(man-db bash-completion zsh fish git)
 # scripts/check_format.sh holds the files of .clang-format-files to .clang-format
 pkgs+=(clang-format)
+# tests/cli/test_lint.py validates `lint --format=sarif` against the SARIF
+# 2.1.0 schema (tests/cli/sarif-schema-2.1.0.json)
+pkgs+=(python3-jsonschema)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

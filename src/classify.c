@@ -85,16 +85,43 @@ static const char *const defensive[] = {
 	".cache", "*.swp", "*~", ".pytest_cache", ".mypy_cache", ".tox", ".venv", "venv", "env",
 	".next", "out", "target", "bin", "obj", "*.md", "README*", "LICENSE", ".github",
 	".gitlab-ci.yml", ".eslintcache", ".npm", ".nyc_output", "logs", "temp",
+	/* Yarn's install state (Berry) */
+	".yarn/cache", ".yarn/unplugged", ".yarn/install-state.gz", ".yarn/build-state.yml", ".pnp.*",
 };
+
+/* A leading '/' or "**" + '/': written for the same thing. */
+static const char *strip_anchors(const char *pat, size_t *len)
+{
+	while (*len && pat[0] == '/')
+		pat++, (*len)--;
+	while (*len >= 3 && !memcmp(pat, "**/", 3))
+		pat += 3, *len -= 3;
+	return pat;
+}
+
+int classify_type_rule(const char *pat, size_t len)
+{
+	pat = strip_anchors(pat, &len);
+	if (len < 2 || pat[0] != '*')
+		return 0;
+	for (size_t i = 1; i < len; i++)
+		if (strchr("*?[\\/", pat[i]))
+			return 0;
+	return 1;
+}
+
+int classify_vendor_installed(const char *name, size_t len)
+{
+	return (len == 12 && !memcmp(name, "autoload.php", 12)) ||
+	       (len == 8 && !memcmp(name, "composer", 8)) || (len == 6 && !memcmp(name, "bundle", 6));
+}
 
 int classify_defensive_rule(const char *pat, size_t len)
 {
-	/* A leading '/' or "**" + '/', a trailing '/' or '/' + "**": written
-	 * for the same thing. */
-	while (len && pat[0] == '/')
-		pat++, len--;
-	while (len >= 3 && !memcmp(pat, "**/", 3))
-		pat += 3, len -= 3;
+	if (classify_type_rule(pat, len))
+		return 1;
+	/* A trailing '/' or '/' + "**": written for the same thing. */
+	pat = strip_anchors(pat, &len);
 	if (len >= 3 && !memcmp(pat + len - 3, "/**", 3))
 		len -= 3;
 	while (len && pat[len - 1] == '/')

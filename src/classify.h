@@ -33,6 +33,19 @@ enum classify_kind classify_path(const char *path, size_t len);
  * rule's pattern without its '!'. */
 int classify_defensive_rule(const char *pat, size_t len);
 
+/* A rule that excludes files by their type wherever it is written for:
+ * '*' and a literal suffix (*.log, *.tar.gz, *~), also after a
+ * leading "**" component.  A dead one
+ * guards against files that come and go (defensive); the paths one leaves
+ * out of a copied directory are meant to be left out. */
+int classify_type_rule(const char *pat, size_t len);
+
+/* A child of a "vendor" directory that a package manager's install
+ * leaves there (Composer's autoload.php and composer/, Bundler's
+ * bundle/): without one, vendor/ holds committed sources (Go's modules,
+ * hand-vendored packages) that the build compiles. */
+int classify_vendor_installed(const char *name, size_t len);
+
 /* "vcs", "dependencies", "cache", "build-output", or "" for KIND_NONE. */
 const char *classify_kind_name(enum classify_kind k);
 

@@ -8,6 +8,7 @@
 
 #include "classify.h"
 #include "internal.h"
+#include "pattern.h"
 #include "ruleuse.h"
 
 /* The directory states of one path-evaluation pass, by depth. */
@@ -131,9 +132,73 @@ out:
 	return found;
 }
 
+/* A dead rule with a directory part ('packages/' + '*' + '/lib',
+ * 'pkg/build'): 1 when that part matches a directory of the walk, so the
+ * rule names something a build or a tool makes there (an output not
+ * made yet on this checkout); 0 when not, -1 when it cannot be told,
+ * -ENOMEM. */
+static int dir_part_exists(const struct ctxpack_rule_info *ri, const char *pat, size_t plen,
+			   enum ctxpack_builder b, const ctxpack_rules *all,
+			   const struct walk_result *res)
+{
+	size_t w = (res->n + 63) / 64 ? (res->n + 63) / 64 : 1;
+	struct ctxpack_rule_info dir = *ri;
+	const char *slash;
+	uint64_t *hit;
+	bool bonly;
+	int h;
+
+	while (plen && pat[plen - 1] == '/')
+		plen--;
+	slash = memrchr(pat, '/', plen);
+	if (!slash)
+		return 0;
+	dir.pattern = pat;
+	dir.pattern_len = (size_t)(slash - pat);
+	while (dir.pattern_len && dir.pattern[0] == '/')
+		dir.pattern++, dir.pattern_len--;
+	if (!dir.pattern_len || (dir.pattern_len == 2 && !memcmp(dir.pattern, "**", 2)))
+		return 0;
+	hit = calloc(w, sizeof(*hit));
+	if (!hit)
+		return -ENOMEM;
+	h = rule_hits(hit, &bonly, &dir, b, all, res);
+	free(hit);
+	return h;
+}
+
 static bool is_exception(const struct ctxpack_rule_info *ri)
 {
 	return ri->pattern_len && ri->pattern[0] == '!';
+}
+
+/* Does rule j match rule d's cleaned pattern read as a path (or one of
+ * its directories)?  Then j matches what d could match, not only what
+ * this tree holds: '**' + '/node_modules' covers 'node_modules', but
+ * 'npm-debug.log*' does not cover '*.log' even where the only log is
+ * npm-debug.log.  False when either does not compile alone. */
+static bool pattern_covers(const struct ctxpack_rule_info *rj, const struct ctxpack_rule_info *rd)
+{
+	struct pattern pj, pd;
+	struct re_scratch sc;
+	char msg[160];
+	bool covers = false;
+
+	if (pattern_init(&pj, rj->pattern, rj->pattern_len, msg, sizeof(msg)) != PATTERN_OK)
+		return false;
+	if (pattern_init(&pd, rd->pattern, rd->pattern_len, msg, sizeof(msg)) != PATTERN_OK) {
+		pattern_release(&pj);
+		return false;
+	}
+	if (!re_scratch_init(&sc, pattern_prog_len(&pj))) {
+		for (size_t k = 1; k <= pd.len && !covers; k++)
+			if (k == pd.len || pd.text[k] == '/')
+				covers = pattern_match(&pj, &sc, pd.text, k) == 1;
+		re_scratch_release(&sc);
+	}
+	pattern_release(&pd);
+	pattern_release(&pj);
+	return covers;
 }
 
 /* Redundancy is reported on the rule that is subsumed: with
@@ -171,7 +236,7 @@ int rule_use_compute(struct rule_use *out, const ctxpack_rules *r, enum ctxpack_
 	for (size_t i = 0; i < nr; i++) {
 		struct ctxpack_rule_info ri;
 		int h;
-		out[i] = (struct rule_use){RULE_UNCHECKED, SIZE_MAX, SIZE_MAX};
+		out[i] = (struct rule_use){RULE_UNCHECKED, SIZE_MAX, SIZE_MAX, false, false};
 		if (ctxpack_rules_get(r, i, &ri) || ri.line <= 0)
 			continue;
 		h = rule_hits(hits + i * w, &bonly[i], &ri, b, r, res);
@@ -212,7 +277,7 @@ int rule_use_compute(struct rule_use *out, const ctxpack_rules *r, enum ctxpack_
 					if (hits[d * w + e] & hits[k * w + e])
 						all = false;
 			}
-			if (all) {
+			if (all && pattern_covers(&rj, &rd)) {
 				out[d].use = RULE_REDUNDANT;
 				out[d].by = j;
 			}
@@ -229,25 +294,45 @@ int rule_use_compute(struct rule_use *out, const ctxpack_rules *r, enum ctxpack_
 			size_t plen = rj.pattern_len;
 			if (plen && pat[0] == '!')
 				pat++, plen--;
-			if (bonly[j])
+			if (bonly[j]) {
 				out[j].use = RULE_UNCHECKED;
-			else if (classify_defensive_rule(pat, plen))
+			} else if (classify_defensive_rule(pat, plen)) {
 				out[j].use = RULE_DEFENSIVE;
-			else
-				out[j].use = RULE_DEAD;
+			} else {
+				int h = dir_part_exists(&rj, pat, plen, b, r, res);
+				if (h < -1)
+					goto out;
+				out[j].use = h > 0 ? RULE_DEFENSIVE : RULE_DEAD;
+				out[j].in_existing_dir = h > 0;
+			}
 			continue;
 		}
+		out[j].shadowed = !is_exception(&rj);
 		for (size_t k = 0; k < n; k++) {
 			long d = res->v[k]->rule;
+			struct ctxpack_rule_info rdk;
 			if (!bit(hits + j * w, k))
 				continue;
+			/* An exclusion whose matches an earlier exclusion already
+			 * excluded (and no exception took back) changes nothing. */
+			if (!(d >= 0 && (size_t)d < j && !ctxpack_rules_get(r, (size_t)d, &rdk) &&
+			      !is_exception(&rdk)))
+				out[j].shadowed = false;
 			if (out[j].entry == SIZE_MAX)
 				out[j].entry = k;
 			if (d >= 0 && (size_t)d < nr && out[d].use == RULE_REDUNDANT &&
 			    out[d].by == j)
 				subsumer = true;
 		}
-		out[j].use = subsumer ? RULE_DECIDES : RULE_OVERRIDDEN;
+		/* A defensive line an earlier exclusion always beats (*.pyc
+		 * after __pycache__, both at any depth) still guards what may
+		 * come. */
+		if (subsumer)
+			out[j].use = RULE_DECIDES;
+		else if (out[j].shadowed && classify_defensive_rule(rj.pattern, rj.pattern_len))
+			out[j].use = RULE_DEFENSIVE;
+		else
+			out[j].use = RULE_OVERRIDDEN;
 	}
 	rc = 0;
 out:

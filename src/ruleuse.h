@@ -20,7 +20,8 @@
 enum rule_use_kind {
 	RULE_DECIDES, /* decides entries no later rule covers (or would, without a redundant one) */
 	RULE_DEAD,    /* matches nothing */
-	RULE_DEFENSIVE,	 /* matches nothing, a common defensive line (classify_defensive_rule) */
+	RULE_DEFENSIVE,	 /* a common defensive line (classify_defensive_rule) that matches
+			    nothing, or whose matches other rules decide (entry: the first) */
 	RULE_OVERRIDDEN, /* matches entries, another rule decides every one */
 	RULE_REDUNDANT,	 /* decides entries; the later rule `by` of its kind matches all it
 			    matches, no rule of the other kind between them does */
@@ -30,8 +31,13 @@ enum rule_use_kind {
 
 struct rule_use {
 	enum rule_use_kind use;
-	size_t entry; /* RULE_OVERRIDDEN: the first entry it matches (res->v index) */
-	size_t by;    /* RULE_REDUNDANT: the rule that covers it */
+	size_t entry;	      /* RULE_OVERRIDDEN, RULE_DEFENSIVE: the first entry it matches (res->v
+				 index), or SIZE_MAX */
+	size_t by;	      /* RULE_REDUNDANT: the rule that covers it */
+	bool shadowed;	      /* RULE_OVERRIDDEN: an exclusion whose every match an earlier
+				 exclusion decides (harmless: it changes nothing) */
+	bool in_existing_dir; /* RULE_DEFENSIVE: a dead rule whose directory part matches a
+				 directory of the walk (an output not made yet) */
 };
 
 /* out[ctxpack_rules_count(r)] for the walk res of builder b.  0 or
@@ -39,8 +45,9 @@ struct rule_use {
 int rule_use_compute(struct rule_use *out, const ctxpack_rules *r, enum ctxpack_builder b,
 		     const struct walk_result *res);
 
-/* What lint warns about and --fail-on-dead-rules fails on: dead,
- * overridden or redundant (not defensive, not unchecked). */
+/* What lint reports as dead-rule, overridden-rule or redundant-rule
+ * (whatever their severity) and --fail-on-dead-rules fails on (not
+ * defensive, not unchecked). */
 bool rule_use_is_dead(const struct rule_use *u);
 
 /* "decides", "dead", "defensive", "overridden", "redundant", "unchecked". */

@@ -4,6 +4,14 @@
 #
 #   ctxpack-build.sh [options] [DIR] [-- BUILD COMMAND ...]
 #
+# 0. With --lint, `ctxpack lint` checks the context first: an error (a
+#    secret that would be sent, a COPY source the build cannot find, a
+#    pattern Docker refuses) ends the step with status 3 and nothing is
+#    built; warnings are printed and the step goes on (--lint=strict: they
+#    end it too).  Under GitHub Actions ($GITHUB_ACTIONS=true) the findings
+#    are workflow annotations (lint --format=github) on the lines of the
+#    ignore file and the Dockerfile.  Severities are lint's defaults,
+#    changed by the repository's .ctxpack.conf in DIR.
 # 1. `ctxpack stats` checks the budgets (--max-size, --max-files,
 #    --min-reduction, --fail-on-dead-rules); a broken one ends the step with
 #    status 4 and nothing is built.
@@ -29,6 +37,7 @@
 #   --max-files N            CTXPACK_MAX_FILES
 #   --min-reduction PCT      CTXPACK_MIN_REDUCTION
 #   --fail-on-dead-rules     CTXPACK_FAIL_ON_DEAD_RULES=1
+#   --lint[=strict]          CTXPACK_LINT=1|strict  run ctxpack lint first (step 0)
 #   --force                  CTXPACK_FORCE=1        build even if the digest is unchanged
 #   -q, --quiet              CTXPACK_QUIET=1        no stats report (budget failures still print)
 #                            CTXPACK                the ctxpack program (default: ctxpack)
@@ -45,6 +54,7 @@
 #   1  the pack or the build failed; the digest is not stored, so the next
 #      run builds again
 #   2  usage error, or ctxpack could not read the context
+#   3  --lint found errors (or, with --lint=strict, warnings); nothing was built
 #   4  a budget is broken; nothing was built
 #
 # With $GITHUB_OUTPUT set, `built=true|false` and `digest=...` are appended to it.
@@ -65,6 +75,7 @@ max_files=${CTXPACK_MAX_FILES:-}
 min_reduction=${CTXPACK_MIN_REDUCTION:-}
 dead_rules=${CTXPACK_FAIL_ON_DEAD_RULES:-}
 force=${CTXPACK_FORCE:-}
+lint=${CTXPACK_LINT:-}
 quiet=${CTXPACK_QUIET:-}
 dir=
 build_cmd=()
@@ -89,6 +100,8 @@ while [ $# -gt 0 ]; do
         --min-reduction) need "$@"; min_reduction=$2; shift 2 ;;
         --min-reduction=*) min_reduction=${1#*=}; shift ;;
         --fail-on-dead-rules) dead_rules=1; shift ;;
+        --lint) lint=1; shift ;;
+        --lint=*) lint=${1#*=}; shift ;;
         --force) force=1; shift ;;
         -q|--quiet) quiet=1; shift ;;
         -h|--help) usage; exit 0 ;;
@@ -102,6 +115,7 @@ dir=${dir:-.}
 [ -n "$state" ] || die "the state file name is empty"
 case $builder in ''|buildkit|classic) ;; *) die "--builder must be buildkit or classic" ;; esac
 case $compress in ''|none|gzip|zstd) ;; *) die "--compress must be none, gzip or zstd" ;; esac
+case $lint in ''|0|false|no) lint= ;; 1|true|yes) lint=1 ;; strict) ;; *) die "--lint takes no value or 'strict'" ;; esac
 command -v "$ctxpack" >/dev/null 2>&1 || die "ctxpack not found (set CTXPACK or PATH)"
 
 # The options every ctxpack command gets, so they all see the same context.
@@ -126,6 +140,22 @@ case $state_abs in
             *) die "ctxpack check-ignore failed (exit $rc)" ;;
         esac ;;
 esac
+
+# 0. Lint.
+if [ -n "$lint" ]; then
+    fmt=text
+    [ "${GITHUB_ACTIONS:-}" != true ] || fmt=github
+    rc=0
+    "$ctxpack" lint --format="$fmt" "${common[@]}" "$dir" || rc=$?
+    case $rc in
+        0) ;;
+        1) if [ "$lint" = strict ]; then
+               echo "$prog: lint warnings (--lint=strict): nothing built" >&2; exit 3
+           fi ;;
+        3) echo "$prog: lint errors: nothing built" >&2; exit 3 ;;
+        *) die "ctxpack lint failed (exit $rc)" ;;
+    esac
+fi
 
 # 1. Budgets.
 budgets=()

@@ -21,6 +21,8 @@
 #include "dockerctx.h"
 #include "internal.h"
 #include "jsonstr.h"
+#include "lintconf.h"
+#include "pattern.h"
 #include "pack.h"
 #include "report.h"
 #include "rules.h"
@@ -30,39 +32,68 @@
 #include "used.h"
 #include "dockerfile.h"
 
-enum { OPT_BUILDER = 256, OPT_JSON, OPT_MAX_FILE_SIZE, OPT_TARGET, OPT_BUILD_ARG, OPT_DISABLE,
+enum { OPT_BUILDER = 256, OPT_JSON, OPT_FORMAT, OPT_CONFIG, OPT_MAX_FILE_SIZE, OPT_TARGET, OPT_BUILD_ARG, OPT_DISABLE,
        OPT_SEVERITY };
 
 enum severity { SEV_INFO, SEV_WARNING, SEV_ERROR };
 
 static const char *const severity_names[] = { "info", "warning", "error" };
 
+enum format { FMT_TEXT, FMT_JSON, FMT_SARIF, FMT_GITHUB };
+
 /* Every check's stable id (the finding's code) and default severity, for
  * --disable and --severity; docs/lint.md and --help list the same. */
 static const struct check {
 	const char *id;
 	enum severity sev;
+	const char *help; /* one sentence, for SARIF's rule descriptions */
 } checks[] = {
-	{ "bad-pattern", SEV_ERROR },
-	{ "control-bytes", SEV_ERROR }, /* warning with --builder=classic */
-	{ "secret-file", SEV_ERROR },
-	{ "missing-source", SEV_ERROR }, /* warning for a BuildKit wildcard */
-	{ "dockerfile-invalid", SEV_ERROR },
-	{ "dead-rule", SEV_WARNING },
-	{ "overridden-rule", SEV_WARNING },
-	{ "redundant-rule", SEV_WARNING },
-	{ "builders-differ", SEV_WARNING },
-	{ "vcs-sent", SEV_WARNING },
-	{ "dependencies-sent", SEV_WARNING },
-	{ "cache-sent", SEV_WARNING },
-	{ "build-output-sent", SEV_WARNING },
-	{ "no-dockerignore", SEV_WARNING },
-	{ "ignore-outside", SEV_WARNING },
-	{ "source-partly-excluded", SEV_WARNING },
-	{ "defensive-rule", SEV_INFO },
-	{ "large-file", SEV_INFO },
-	{ "dockerfile-excluded", SEV_INFO },
-	{ "dockerfile-unsupported", SEV_INFO },
+	{ "bad-pattern", SEV_ERROR,
+	  "A pattern Docker refuses or fails on (or ctxpack cannot reproduce), or a line over 64 KiB." },
+	{ "control-bytes", SEV_ERROR,
+	  "A pattern holds control bytes: BuildKit fails the build on it (patterns travel as gRPC metadata)." }, /* warning with --builder=classic */
+	{ "secret-file", SEV_ERROR,
+	  "A sent file that looks like or holds a credential: COPY . . would put it in an image layer; exclude it and pass it with RUN --mount=type=secret." },
+	{ "missing-source", SEV_ERROR,
+	  "A COPY/ADD/RUN --mount source of a stage the build runs matches nothing the builder sends: the build fails there." }, /* warning for a BuildKit wildcard */
+	{ "dockerfile-invalid", SEV_ERROR,
+	  "The builder refuses the Dockerfile (a syntax error, an unknown --target)." },
+	{ "dead-rule", SEV_WARNING,
+	  "A rule of the ignore file that matches no path of the context: a typo or a stale path." },
+	{ "overridden-rule", SEV_WARNING,
+	  "A rule that matches paths but never decides one: another rule decides every path it matches." }, /* info when an earlier exclusion shadows it */
+	{ "builders-differ", SEV_WARNING,
+	  "A path BuildKit sends and the classic builder does not, or the reverse." }, /* info for BuildKit's parent directories */
+	{ "vcs-sent", SEV_WARNING,
+	  "A version control directory (.git, .hg, .svn) is sent to the builder." },
+	{ "dependencies-sent", SEV_WARNING,
+	  "A directory of installed dependencies (node_modules, .venv...) is sent to the builder." },
+	{ "cache-sent", SEV_WARNING,
+	  "A cache directory (__pycache__, .cache, .gradle...) is sent to the builder." },
+	{ "build-output-sent", SEV_WARNING,
+	  "A build output directory (dist, build, target...) is sent to the builder." },
+	{ "no-dockerignore", SEV_WARNING,
+	  "The context has no ignore file: everything in it is sent." },
+	{ "ignore-outside", SEV_WARNING,
+	  "The ignore file lies outside the context; its lines are never quoted." },
+	{ "backslash-escape", SEV_WARNING,
+	  "A pattern holds a backslash before a letter or digit: Docker's patterns take it as an escape, not a directory separator; use '/'." },
+	{ "trailing-comment", SEV_WARNING,
+	  "A pattern line holds ' #': Docker does not strip trailing comments, so the comment is part of the pattern." },
+	{ "root-only-rule", SEV_WARNING,
+	  "A pattern without '/' matches only at the context root (unlike .gitignore) while a deeper path of that name is sent; '**/' before it matches at every depth." },
+	{ "source-partly-excluded", SEV_WARNING,
+	  "A directory the Dockerfile copies has excluded paths below it (often intended)." }, /* info when file-type rules leave out */
+	{ "defensive-rule", SEV_INFO,
+	  "A common defensive rule that matches nothing here (harmless)." },
+	{ "redundant-rule", SEV_INFO,
+	  "A rule a later rule of its kind makes redundant: deleting it changes nothing." },
+	{ "large-file", SEV_INFO,
+	  "A sent regular file larger than --max-file-size." },
+	{ "dockerfile-excluded", SEV_INFO,
+	  "The rules exclude the Dockerfile; what each builder then does is in the message." },
+	{ "dockerfile-unsupported", SEV_INFO,
+	  "The Dockerfile holds what ctxpack cannot read exactly: its sources are not checked." },
 };
 #define NCHECKS (sizeof(checks) / sizeof(checks[0]))
 
@@ -90,13 +121,14 @@ struct finding {
 
 struct lint_args {
 	struct pack_options o;
-	bool json;
+	enum format format;
 	unsigned long long max_file_size;
 	const char *target;       /* --target, or NULL: the last stage */
 	const char **build_args;  /* --build-arg K=V, NULL-terminated */
 	size_t nbuild_args, abuild_args;
 	bool disabled[NCHECKS];   /* --disable ID */
 	int severity[NCHECKS];    /* --severity ID=LEVEL: the level, or -1 */
+	const char *config;       /* --config FILE, or NULL: .ctxpack.conf in the context */
 };
 
 struct lint {
@@ -104,6 +136,15 @@ struct lint {
 	struct finding *v;
 	size_t n, alloc;
 	bool oom;
+	/* The repository's settings: the config file's, then the ignore
+	 * file's "# ctxpack:ignore" lines (lintconf.h). */
+	bool conf_disabled[NCHECKS];
+	int conf_severity[NCHECKS];
+	char *ignore_source;      /* the ignore file the suppressions are of */
+	char *ign_data;           /* its bytes as read (for raw_line), or NULL */
+	size_t ign_len;
+	struct lintconf_suppress *sup;
+	size_t nsup;
 };
 
 /* ---- findings ---- */
@@ -158,11 +199,56 @@ static void msg_done(struct lint *l, FILE *m)
 
 /* Rule i of r: "'PATTERN' (SOURCE:LINE)", or "<line N> (SOURCE:LINE)"
  * when the ignore file lies outside the context. */
-static void put_rule(FILE *m, const ctxpack_rules *r, size_t i)
+/* Line `line` of the ignore file `source` as written (without its
+ * newline, a trailing CR, or the first line's byte order mark), or NULL
+ * when it was not read (another file, or one outside the context, whose
+ * lines are never quoted). */
+static const char *raw_line(const struct lint *l, const char *source, int line, size_t *n)
+{
+	const char *p = l->ign_data, *end = p ? p + l->ign_len : NULL;
+
+	if (!p || !l->ignore_source || strcmp(source, l->ignore_source) || line < 1)
+		return NULL;
+	if (l->ign_len >= 3 && !memcmp(p, "\xef\xbb\xbf", 3))
+		p += 3;
+	for (int k = 1; k < line; k++) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			return NULL;
+		p = nl + 1;
+	}
+	*n = (size_t)(end - p);
+	if (memchr(p, '\n', *n))
+		*n = (size_t)((const char *)memchr(p, '\n', *n) - p);
+	if (*n && p[*n - 1] == '\r')
+		(*n)--;
+	return p;
+}
+
+/* Rule i quoted as its line is written in the ignore file (messages
+ * quote what the user wrote, not the cleaned pattern), else as
+ * rules_fputq quotes it. */
+static void put_pattern(const struct lint *l, FILE *m, const ctxpack_rules *r, size_t i)
+{
+	struct ctxpack_rule_info ri;
+	const char *p;
+	size_t n;
+
+	if (!ctxpack_rules_get(r, i, &ri) && ri.line > 0 &&
+	    (p = raw_line(l, ri.source, ri.line, &n))) {
+		fputc('\'', m);
+		text_fputq(m, p, n);
+		fputc('\'', m);
+		return;
+	}
+	rules_fputq(m, r, i);
+}
+
+static void put_rule(const struct lint *l, FILE *m, const ctxpack_rules *r, size_t i)
 {
 	struct ctxpack_rule_info ri;
 
-	rules_fputq(m, r, i);
+	put_pattern(l, m, r, i);
 	if (!ctxpack_rules_get(r, i, &ri))
 		fprintf(m, " (%s:%d)", ri.source, ri.line);
 }
@@ -191,6 +277,9 @@ static FILE *path_finding(struct lint *l, const char *code, enum severity sev,
 
 static void findings_free(struct lint *l)
 {
+	free(l->sup);
+	free(l->ignore_source);
+	free(l->ign_data);
 	for (size_t i = 0; i < l->n; i++) {
 		free(l->v[i].file);
 		free(l->v[i].path);
@@ -209,7 +298,12 @@ static void findings_configure(struct lint *l)
 	for (size_t i = 0; i < l->n; i++) {
 		struct finding *f = &l->v[i];
 		long c = check_index(f->code, strlen(f->code));
-		if (c >= 0 && l->a->disabled[c]) {
+		bool off = c >= 0 && (l->a->disabled[c] ||
+				      (l->conf_disabled[c] && l->a->severity[c] < 0));
+		for (size_t j = 0; c >= 0 && j < l->nsup && !off; j++)
+			off = l->sup[j].check == c && l->sup[j].line == f->line && f->file &&
+			      l->ignore_source && !strcmp(f->file, l->ignore_source);
+		if (off) {
 			free(f->file);
 			free(f->path);
 			free(f->msg);
@@ -217,6 +311,8 @@ static void findings_configure(struct lint *l)
 		}
 		if (c >= 0 && l->a->severity[c] >= 0)
 			f->sev = (enum severity)l->a->severity[c];
+		else if (c >= 0 && l->conf_severity[c] >= 0)
+			f->sev = (enum severity)l->conf_severity[c];
 		l->v[k++] = *f;
 	}
 	l->n = k;
@@ -255,6 +351,121 @@ static void print_json(const struct lint *l)
 	}
 	printf("\n],\"counts\":{\"error\":%zu,\"warning\":%zu,\"info\":%zu}}\n", counts[SEV_ERROR],
 	       counts[SEV_WARNING], counts[SEV_INFO]);
+}
+
+/* SARIF's levels: "note" for info. */
+static const char *sarif_level(enum severity s)
+{
+	return s == SEV_ERROR ? "error" : s == SEV_WARNING ? "warning" : "note";
+}
+
+/* A relative URI reference: bytes outside RFC 3986's unreserved set and
+ * '/' percent-encoded. */
+static void uri_fput(FILE *f, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    strchr("-._~/", c))
+			putc(c, f);
+		else
+			fprintf(f, "%%%02X", c);
+	}
+}
+
+/* SARIF 2.1.0: one run, every check a rule of tool.driver (its stable
+ * id, its default level, its help), each finding a result at the ignore
+ * file's or Dockerfile's line, or at the path, relative to the context. */
+static void print_sarif(const struct lint *l)
+{
+	printf("{\"$schema\":\"https://json.schemastore.org/sarif-2.1.0.json\",\"version\":\"2.1.0\",\n"
+	       "\"runs\":[{\"tool\":{\"driver\":{\"name\":\"ctxpack\",\"version\":");
+	json_string(stdout, ctxpack_version(), strlen(ctxpack_version()));
+	fputs(",\"informationUri\":\"https://github.com/ctxpack/ctxpack/blob/main/docs/lint.md\",\n\"rules\":[",
+	      stdout);
+	for (size_t i = 0; i < NCHECKS; i++) {
+		printf("%s\n{\"id\":\"%s\",\"name\":\"%s\",\"shortDescription\":{\"text\":", i ? "," : "",
+		       checks[i].id, checks[i].id);
+		json_string(stdout, checks[i].help, strlen(checks[i].help));
+		fputs("},\"help\":{\"text\":", stdout);
+		json_string(stdout, checks[i].help, strlen(checks[i].help));
+		printf("},\"defaultConfiguration\":{\"level\":\"%s\"}}", sarif_level(checks[i].sev));
+	}
+	printf("\n]}},\n\"properties\":{\"builder\":\"%s\"},\n\"results\":[",
+	       l->a->o.builder == CTXPACK_BUILDER_CLASSIC ? "classic" : "buildkit");
+	for (size_t i = 0; i < l->n; i++) {
+		const struct finding *f = &l->v[i];
+		long c = check_index(f->code, strlen(f->code));
+		printf("%s\n{\"ruleId\":\"%s\",", i ? "," : "", f->code);
+		if (c >= 0)
+			printf("\"ruleIndex\":%ld,", c);
+		printf("\"level\":\"%s\",\"message\":{\"text\":", sarif_level(f->sev));
+		json_string(stdout, f->msg, f->msg_len);
+		fputs("},\"locations\":[{\"physicalLocation\":{\"artifactLocation\":{\"uri\":\"", stdout);
+		if (f->file)
+			uri_fput(stdout, f->file, strlen(f->file));
+		else
+			uri_fput(stdout, f->path, f->path_len);
+		putchar('"');
+		putchar('}');
+		if (f->line > 0)
+			printf(",\"region\":{\"startLine\":%d}", f->line);
+		fputs("}}]}", stdout);
+	}
+	fputs("\n]}]}\n", stdout);
+}
+
+/* The GitHub Actions toolkit's escaping (@actions/core command.ts):
+ * escapeData for the message, escapeProperty for file and title. */
+static void gh_escape(FILE *f, const char *s, size_t n, bool property)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (c == '%')
+			fputs("%25", f);
+		else if (c == '\r')
+			fputs("%0D", f);
+		else if (c == '\n')
+			fputs("%0A", f);
+		else if (property && c == ':')
+			fputs("%3A", f);
+		else if (property && c == ',')
+			fputs("%2C", f);
+		else
+			putc(c, f);
+	}
+}
+
+/* GitHub workflow commands: one annotation a finding, its file named
+ * from the current directory (the context's DIR before its paths). */
+static void print_github(const struct lint *l)
+{
+	const char *dir = l->a->o.dir;
+	size_t dl = strlen(dir);
+
+	while (dl > 1 && dir[dl - 1] == '/')
+		dl--;
+	if (dl == 1 && dir[0] == '.')
+		dl = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		const struct finding *f = &l->v[i];
+		const char *file = f->file ? f->file : f->path;
+		size_t fl = f->file ? strlen(f->file) : f->path_len;
+		static const char *const cmd[] = { "notice", "warning", "error" };
+		printf("::%s file=", cmd[f->sev]);
+		if (dl && file[0] != '/') {
+			gh_escape(stdout, dir, dl, true);
+			gh_escape(stdout, "/", 1, true);
+		}
+		gh_escape(stdout, file, fl, true);
+		if (f->line > 0)
+			printf(",line=%d", f->line);
+		fputs(",title=", stdout);
+		gh_escape(stdout, f->code, strlen(f->code), true);
+		fputs("::", stdout);
+		gh_escape(stdout, f->msg, f->msg_len, false);
+		putchar('\n');
+	}
 }
 
 static void print_more(size_t hidden)
@@ -357,7 +568,7 @@ static void check_control_bytes(struct lint *l, const ctxpack_rules *r)
 		if (!m)
 			return;
 		fputs("pattern ", m);
-		put_rule(m, r, i);
+		put_rule(l, m, r, i);
 		fputs(" holds control bytes: BuildKit fails the build on it (patterns travel as gRPC metadata)",
 		      m);
 		if (classic)
@@ -439,7 +650,7 @@ static size_t check_lazy_errors(struct lint *l, const ctxpack_match *mt,
 			text_fputq(m, text, strlen(text));
 		} else {
 			fputs("pattern ", m);
-			put_rule(m, r, i);
+			put_rule(l, m, r, i);
 			fputs(" cannot be evaluated (", m);
 			text_fputq(m, why, strlen(why));
 			fputs("); Docker fails as soon as a path reaches it", m);
@@ -490,9 +701,19 @@ static FILE *rule_named(struct lint *l, const char *code, enum severity sev, con
 
 	if (m) {
 		fputs("rule ", m);
-		rules_fputq(m, r, i);
+		put_pattern(l, m, r, i);
 	}
 	return m;
+}
+
+/* "e.g. 'PATH' by 'PATTERN' (SOURCE:LINE)": an entry and its deciding rule. */
+static void put_example(const struct lint *l, FILE *m, const ctxpack_rules *r,
+			const struct walk_entry *e)
+{
+	fputs("e.g. '", m);
+	text_fputq(m, e->path, e->len);
+	fputs("' by ", m);
+	put_rule(l, m, r, (size_t)e->rule);
 }
 
 static void report_unused(struct lint *l, const ctxpack_rules *r, size_t i,
@@ -502,6 +723,17 @@ static void report_unused(struct lint *l, const ctxpack_rules *r, size_t i,
 	const struct walk_entry *e = u->entry < res->n ? res->v[u->entry] : NULL;
 	FILE *m;
 
+	if (u->use == RULE_DEFENSIVE && e && e->rule >= 0 &&
+	    (size_t)e->rule < ctxpack_rules_count(r)) {
+		m = rule_named(l, "defensive-rule", SEV_INFO, r, i, ri);
+		if (!m)
+			return;
+		fputs(" never decides a path here (", m);
+		put_example(l, m, r, e);
+		fputs("); a common defensive rule, harmless", m);
+		msg_done(l, m);
+		return;
+	}
 	if (u->use == RULE_DEAD || u->use == RULE_DEFENSIVE) {
 		/* A template's defensive line (.idea, node_modules, *.log) that
 		 * matches nothing in this tree is harmless: info. */
@@ -510,33 +742,40 @@ static void report_unused(struct lint *l, const ctxpack_rules *r, size_t i,
 			       defensive ? SEV_INFO : SEV_WARNING, r, i, ri);
 		if (!m)
 			return;
-		fputs(defensive ? " matches nothing here (a common defensive rule; harmless)"
-				: " matches nothing",
+		fputs(!defensive		? " matches nothing"
+		      : u->in_existing_dir ? " matches nothing here, although its directory exists (an output not made yet on this checkout; harmless)"
+					   : " matches nothing here (a common defensive rule; harmless)",
 		      m);
 		msg_done(l, m);
 		return;
 	}
 	if (u->use == RULE_REDUNDANT) {
-		m = rule_named(l, "redundant-rule", SEV_WARNING, r, i, ri);
+		m = rule_named(l, "redundant-rule", SEV_INFO, r, i, ri);
 		if (!m)
 			return;
 		fputs(" is redundant: the later ", m);
-		put_rule(m, r, u->by);
+		put_rule(l, m, r, u->by);
 		fputs(" matches everything this one does, the same way; delete this one", m);
 		msg_done(l, m);
 		return;
 	}
 	if (u->use != RULE_OVERRIDDEN || !e)
 		return;
-	m = rule_named(l, "overridden-rule", SEV_WARNING, r, i, ri);
+	m = rule_named(l, "overridden-rule", u->shadowed ? SEV_INFO : SEV_WARNING, r, i, ri);
 	if (!m)
 		return;
+	if (u->shadowed) {
+		fputs(" never decides a path: what it matches an earlier exclusion already excludes (",
+		      m);
+		put_example(l, m, r, e);
+		fputs("); harmless, it changes nothing", m);
+		msg_done(l, m);
+		return;
+	}
 	fputs(" never decides a path: ", m);
 	if (e->rule >= 0 && (size_t)e->rule < ctxpack_rules_count(r)) {
-		fputs("where it matches, another rule decides (e.g. '", m);
-		text_fputq(m, e->path, e->len);
-		fputs("' by ", m);
-		put_rule(m, r, (size_t)e->rule);
+		fputs("where it matches, another rule decides (", m);
+		put_example(l, m, r, e);
 		fputc(')', m);
 	} else {
 		fputs("what it matches is not excluded when the rule is reached (e.g. '", m);
@@ -544,6 +783,208 @@ static void report_unused(struct lint *l, const ctxpack_rules *r, size_t i,
 		fputs("')", m);
 	}
 	msg_done(l, m);
+}
+
+/* The optimal-string-alignment distance of a and b (edits: insert,
+ * delete, replace, swap two neighbours), or max + 1 when over max. */
+static size_t edit_distance(const char *a, size_t an, const char *b, size_t bn, size_t max)
+{
+	size_t rows[3][65], *pp = rows[0], *prev = rows[1], *cur = rows[2];
+
+	if (an > 64 || bn > 64 || (an > bn ? an - bn : bn - an) > max)
+		return max + 1;
+	for (size_t j = 0; j <= bn; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= an; i++) {
+		size_t best;
+		cur[0] = best = i;
+		for (size_t j = 1; j <= bn; j++) {
+			size_t c = prev[j - 1] + (a[i - 1] != b[j - 1]);
+			if (prev[j] + 1 < c)
+				c = prev[j] + 1;
+			if (cur[j - 1] + 1 < c)
+				c = cur[j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    pp[j - 2] + 1 < c)
+				c = pp[j - 2] + 1;
+			cur[j] = c;
+			if (c < best)
+				best = c;
+		}
+		if (best > max)
+			return max + 1;
+		size_t *t = pp;
+		pp = prev;
+		prev = cur;
+		cur = t;
+	}
+	return prev[bn] <= max ? prev[bn] : max + 1;
+}
+
+static bool has_wildcard(const char *p, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		if (strchr("*?[\\", p[k]) && p[k])
+			return true;
+	return false;
+}
+
+/* The cleaned pattern of rule ri (its '!' dropped) into buf (at least
+ * pattern_len + 2 bytes), as patternmatcher.New cleans it. */
+static size_t clean_pattern(const struct ctxpack_rule_info *ri, char *buf)
+{
+	const char *p = ri->pattern;
+	size_t n = ri->pattern_len;
+
+	if (n && p[0] == '!')
+		p++, n--;
+	return n ? go_clean(p, n, buf) : 0;
+}
+
+/* A sent entry whose name is one or two edits from the last component of
+ * a dead rule (node_module: node_modules), or NULL. */
+static const struct walk_entry *near_miss(const struct ctxpack_rule_info *ri,
+					  const struct walk_result *res)
+{
+	char *buf = malloc(ri->pattern_len + 2);
+	const struct walk_entry *best = NULL;
+	size_t n, bestd = 0, max;
+	const char *last;
+
+	if (!buf)
+		return NULL;
+	n = clean_pattern(ri, buf);
+	last = memrchr(buf, '/', n);
+	last = last ? last + 1 : buf;
+	n -= (size_t)(last - buf);
+	max = n >= 8 ? 2 : 1;
+	if (n >= 4 && !has_wildcard(last, n)) {
+		for (size_t i = 0; i < res->n; i++) {
+			const struct walk_entry *e = res->v[i];
+			const char *name = memrchr(e->path, '/', e->len);
+			size_t d;
+			name = name ? name + 1 : e->path;
+			if (!e->sent)
+				continue;
+			d = edit_distance(last, n, name, e->len - (size_t)(name - e->path), max);
+			if (d > 0 && d <= max && (!best || d < bestd))
+				best = e, bestd = d;
+		}
+	}
+	free(buf);
+	return best;
+}
+
+/* An exclusion with a wildcard and without '/' matches at the root only:
+ * a sent entry below the root with a name it matches, or NULL. */
+static const struct walk_entry *root_only(const struct ctxpack_rule_info *ri,
+					  const struct walk_result *res)
+{
+	char *buf;
+	const struct walk_entry *hit = NULL;
+	size_t n;
+
+	if (!ri->pattern_len || ri->pattern[0] == '!' || memchr(ri->pattern, '/', ri->pattern_len))
+		return NULL;
+	buf = malloc(ri->pattern_len + 2);
+	if (!buf)
+		return NULL;
+	n = clean_pattern(ri, buf);
+	/* a literal name at the root ('.gitignore', 'Dockerfile') is meant
+	 * there; a wildcard (*.md, *.log) is meant for a kind of file */
+	if (!has_wildcard(buf, n))
+		n = 0;
+	for (size_t i = 0; n && i < res->n && !hit; i++) {
+		const struct walk_entry *e = res->v[i];
+		const char *name = memrchr(e->path, '/', e->len);
+		if (!name || !e->sent || e->parent)
+			continue;
+		name++;
+		if (go_filepath_match(buf, n, name, e->len - (size_t)(name - e->path)) == 1)
+			hit = e;
+	}
+	free(buf);
+	return hit;
+}
+
+/* A backslash before a letter, digit, '_' or '-': meant as a Windows
+ * directory separator, read by Docker as an escape. */
+static bool backslash_path(const struct ctxpack_rule_info *ri)
+{
+	for (size_t k = 0; k + 1 < ri->pattern_len; k++) {
+		unsigned char c = (unsigned char)ri->pattern[k + 1];
+		if (ri->pattern[k] == '\\' && (c == '_' || c == '-' || (c >= '0' && c <= '9') ||
+						 ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')))
+			return true;
+	}
+	return false;
+}
+
+static bool trailing_comment(const struct ctxpack_rule_info *ri)
+{
+	for (size_t k = 1; k < ri->pattern_len; k++)
+		if (ri->pattern[k] == '#' && (ri->pattern[k - 1] == ' ' || ri->pattern[k - 1] == '\t'))
+			return true;
+	return false;
+}
+
+/* The pitfalls of rule i: a backslash, a trailing comment, a root-only
+ * pattern with deeper names sent, a near miss of a dead rule.  True
+ * when a finding explains the rule (its dead-rule is then not made). */
+static bool check_pitfalls(struct lint *l, const ctxpack_rules *r, size_t i,
+			   const struct ctxpack_rule_info *ri, const struct rule_use *u,
+			   const struct walk_result *res)
+{
+	bool dead = u->use == RULE_DEAD || u->use == RULE_DEFENSIVE;
+	const struct walk_entry *e;
+	bool explained = false;
+	FILE *m;
+
+	static const struct {
+		bool (*test)(const struct ctxpack_rule_info *ri);
+		const char *code, *why;
+	} syntax[] = {
+		{ backslash_path, "backslash-escape",
+		  ": a backslash escapes the next character in Docker's patterns (it is not a directory separator on Linux); separate directories with '/'" },
+		{ trailing_comment, "trailing-comment",
+		  ": Docker does not strip a trailing comment, so ' #...' is part of the pattern; put the comment on a line of its own, starting with '#'" },
+	};
+
+	for (size_t k = 0; k < sizeof(syntax) / sizeof(syntax[0]); k++) {
+		if (!syntax[k].test(ri) ||
+		    !(m = rule_named(l, syntax[k].code, SEV_WARNING, r, i, ri)))
+			continue;
+		fputs(syntax[k].why, m);
+		if (dead)
+			fputs(" (the rule matches nothing)", m);
+		msg_done(l, m);
+		explained = true;
+	}
+	if (!explained && (e = root_only(ri, res)) &&
+	    (m = rule_named(l, "root-only-rule", SEV_WARNING, r, i, ri))) {
+		fputs(dead ? " matches nothing: without a '/' a pattern matches only at the context root (unlike .gitignore), and '"
+			   : " matches only at the context root: without a '/' a pattern matches there only (unlike .gitignore), and '",
+		      m);
+		text_fputq(m, e->path, e->len);
+		fputs(e->type == WT_DIR ? "/' is sent; write '**/" : "' is sent; write '**/", m);
+		text_fputq(m, ri->pattern, ri->pattern_len);
+		fputs("' to exclude it at every depth", m);
+		msg_done(l, m);
+		explained = dead;
+	}
+	if (!explained && dead && (e = near_miss(ri, res)) &&
+	    (m = rule_named(l, "dead-rule", SEV_WARNING, r, i, ri))) {
+		const char *name = memrchr(e->path, '/', e->len);
+		name = name ? name + 1 : e->path;
+		fputs(" matches nothing; did you mean '", m);
+		text_fputq(m, name, e->len - (size_t)(name - e->path));
+		fputs("'? ('", m);
+		text_fputq(m, e->path, e->len);
+		fputs(e->type == WT_DIR ? "/' is sent)" : "' is sent)", m);
+		msg_done(l, m);
+		explained = true;
+	}
+	return explained;
 }
 
 static void check_rule_usage(struct lint *l, const ctxpack_match *mt, const struct walk_result *res)
@@ -561,7 +1002,8 @@ static void check_rule_usage(struct lint *l, const ctxpack_match *mt, const stru
 		struct ctxpack_rule_info ri;
 		if (!user_rule(r, i, &ri) || ctxpack_match_rule_error(mt, i))
 			continue;
-		report_unused(l, r, i, &ri, &u[i], res);
+		if (rules_text_hidden(r, i) || !check_pitfalls(l, r, i, &ri, &u[i], res))
+			report_unused(l, r, i, &ri, &u[i], res);
 	}
 	free(u);
 }
@@ -617,7 +1059,7 @@ static bool wildcard_exception(const struct ctxpack_rule_info *ri)
 	       strpbrk(ri->pattern + 1, "*?[\\") != NULL;
 }
 
-static void put_decision(FILE *m, const struct side *s, const struct walk_entry *e)
+static void put_decision(const struct lint *l, FILE *m, const struct side *s, const struct walk_entry *e)
 {
 	struct ctxpack_rule_info ri;
 
@@ -625,13 +1067,13 @@ static void put_decision(FILE *m, const struct side *s, const struct walk_entry 
 	if (!e)
 		fputs("not reached", m);
 	else if (rule_of(s, e, &ri))
-		put_rule(m, s->ctx->rules, (size_t)e->rule);
+		put_rule(l, m, s->ctx->rules, (size_t)e->rule);
 	else
 		fputs("no rule", m);
 }
 
 /* Why e (sent by s only) is not sent by o. */
-static void explain_diff(FILE *m, const struct side *s, const struct side *o,
+static void explain_diff(const struct lint *l, FILE *m, const struct side *s, const struct side *o,
 			 const struct walk_entry *e)
 {
 	const struct walk_entry *oe = side_find(o, e->path, e->len), *anc;
@@ -657,12 +1099,15 @@ static void explain_diff(FILE *m, const struct side *s, const struct side *o,
 	if (bk && e->parent) {
 		fputs("BuildKit sends the excluded parent directories of re-included entries; the classic builder sends the entries without them",
 		      m);
+		if (e->type == WT_DIR)
+			fputs(" and its daemon creates the directory when it unpacks them: both builds see it, only its mode and times may differ",
+			      m);
 		return;
 	}
 	anc = oe ? NULL : side_ancestor(o, e->path, e->len);
 	if (bk && anc && !anc->sent && rule_of(s, e, &ri) && wildcard_exception(&ri)) {
 		fputs("the wildcard exception ", m);
-		put_rule(m, s->ctx->rules, (size_t)e->rule);
+		put_rule(l, m, s->ctx->rules, (size_t)e->rule);
 		fputs(" re-includes it from the excluded directory '", m);
 		text_fputq(m, anc->path, anc->len);
 		fputs("/': BuildKit honours wildcard exceptions under excluded directories, the classic builder does not enter that directory",
@@ -676,9 +1121,9 @@ static void explain_diff(FILE *m, const struct side *s, const struct side *o,
 		return;
 	}
 	fputs("decided by ", m);
-	put_decision(m, s, e);
+	put_decision(l, m, s, e);
 	fputs("; ", m);
-	put_decision(m, o, oe);
+	put_decision(l, m, o, oe);
 }
 
 /* Entries s sends and o does not, in walk order.  The Dockerfile is left
@@ -706,10 +1151,18 @@ static void diff_one_way(struct lint *l, const struct side *s, const struct side
 		 * that excludes it. */
 		if (s->builder == CTXPACK_BUILDER_CLASSIC && used_classic_removed(s->ctx->rules, e))
 			continue;
-		m = path_finding(l, "builders-differ", SEV_WARNING, e);
+		/* BuildKit's parent of re-included entries: the classic
+		 * daemon creates the directory when it unpacks them, so both
+		 * builds see it (only its mode and times may differ). */
+		m = path_finding(l, "builders-differ",
+				 s->builder == CTXPACK_BUILDER_BUILDKIT && e->parent &&
+						 e->type == WT_DIR
+					 ? SEV_INFO
+					 : SEV_WARNING,
+				 e);
 		if (!m)
 			return;
-		explain_diff(m, s, o, e);
+		explain_diff(l, m, s, o, e);
 		msg_done(l, m);
 	}
 }
@@ -749,7 +1202,7 @@ static void check_dockerfile(struct lint *l, const struct side *mine, const stru
 	fputs("the Dockerfile is excluded", m);
 	if (be && be->forced && rule_of(bk, be, &ri)) {
 		fputs(" by ", m);
-		put_rule(m, bk->ctx->rules, (size_t)be->rule);
+		put_rule(l, m, bk->ctx->rules, (size_t)be->rule);
 	}
 	fputs(": ", m);
 	if (bk)
@@ -859,6 +1312,25 @@ static bool below(const struct walk_entry *d, const struct walk_entry *e)
 	return e->len > d->len && !memcmp(e->path, d->path, d->len) && e->path[d->len] == '/';
 }
 
+/* Entry i is a directory of dependencies: unless it is a "vendor"
+ * directory, whose sources are committed unless a package manager's
+ * install marks it (classify_vendor_installed), among its children. */
+static bool vendor_installed(const struct walk_result *res, size_t i)
+{
+	const struct walk_entry *d = res->v[i];
+
+	if (d->len < 6 || memcmp(d->path + d->len - 6, "vendor", 6) ||
+	    (d->len > 6 && d->path[d->len - 7] != '/'))
+		return true;
+	for (size_t j = i + 1; j < res->n && below(d, res->v[j]); j++) {
+		const struct walk_entry *c = res->v[j];
+		if (!memchr(c->path + d->len + 1, '/', c->len - d->len - 1) &&
+		    classify_vendor_installed(c->path + d->len + 1, c->len - d->len - 1))
+			return true;
+	}
+	return false;
+}
+
 /* The top-most sent directory of each recognised kind, with what is sent
  * below it (the entries below a directory follow it in walk order). */
 static void check_dirs(struct lint *l, const struct walk_result *res)
@@ -876,7 +1348,7 @@ static void check_dirs(struct lint *l, const struct walk_result *res)
 		if (!e->sent || e->parent || e->type != WT_DIR)
 			continue;
 		k = classify_path(e->path, e->len);
-		if (k == KIND_NONE)
+		if (k == KIND_NONE || (k == KIND_DEPENDENCIES && !vendor_installed(res, i)))
 			continue;
 		top = e;
 		for (size_t j = i + 1; j < res->n && below(e, res->v[j]); j++)
@@ -954,7 +1426,8 @@ static void put_instr(FILE *m, const struct dockerfile *df, const struct df_sour
 
 /* "SOURCE:LINE 'PATTERN'" (the pattern quoted as rules_fputq does: "<line
  * N>" when the ignore file lies outside the context). */
-static void put_rule_at(FILE *m, const ctxpack_rules *r, const struct walk_entry *e)
+static void put_rule_at(const struct lint *l, FILE *m, const ctxpack_rules *r,
+			const struct walk_entry *e)
 {
 	struct ctxpack_rule_info ri;
 
@@ -967,12 +1440,27 @@ static void put_rule_at(FILE *m, const ctxpack_rules *r, const struct walk_entry
 		return;
 	}
 	fprintf(m, "%s:%d ", ri.source, ri.line);
-	rules_fputq(m, r, (size_t)e->rule);
+	put_pattern(l, m, r, (size_t)e->rule);
+}
+
+/* Is every path s leaves out excluded by a file-type rule (*.log,
+ * a defensive line such as __pycache__, at any depth)? */
+static bool left_out_by_type(const ctxpack_rules *r, const struct used_source *s)
+{
+	for (size_t i = 0; i < s->nleft_out; i++) {
+		const struct walk_entry *e = s->left_out[i];
+		struct ctxpack_rule_info ri;
+		if (e->rule < 0 || ctxpack_rules_get(r, (size_t)e->rule, &ri) || ri.line <= 0 ||
+		    !classify_defensive_rule(ri.pattern, ri.pattern_len))
+			return false;
+	}
+	return s->nleft_out > 0;
 }
 
 static void report_source(struct lint *l, const struct dockerfile *df, const char *dfname,
 			  const struct used_source *s, const ctxpack_rules *r, enum ctxpack_builder b)
 {
+	bool by_type;
 	FILE *m;
 
 	if (s->missing && (s->fails || s->wildcard)) {
@@ -996,7 +1484,7 @@ static void report_source(struct lint *l, const struct dockerfile *df, const cha
 				text_fputq(m, s->excluded->path, s->excluded->len);
 				fputs("' is excluded by ", m);
 			}
-			put_rule_at(m, r, s->excluded);
+			put_rule_at(l, m, r, s->excluded);
 			if (s->wildcard)
 				fputc(')', m);
 		} else if (!s->outside && !s->wildcard && !s->base_missing) {
@@ -1011,8 +1499,9 @@ static void report_source(struct lint *l, const struct dockerfile *df, const cha
 	 * COPY . with an ignore file is what the file is for). */
 	if (!s->nleft_out || !s->path[0])
 		return;
-	m = finding_new(l, "source-partly-excluded", SEV_WARNING, dfname, s->src->line, NULL, 0,
-			false);
+	by_type = left_out_by_type(r, s);
+	m = finding_new(l, "source-partly-excluded", by_type ? SEV_INFO : SEV_WARNING, dfname,
+			s->src->line, NULL, 0, false);
 	if (!m)
 		return;
 	put_instr(m, df, s->src);
@@ -1024,12 +1513,12 @@ static void report_source(struct lint *l, const struct dockerfile *df, const cha
 		fputs(i ? ", '" : "'", m);
 		text_fputq(m, e->path, e->len);
 		fputs(e->type == WT_DIR ? "/' (" : "' (", m);
-		put_rule_at(m, r, e);
+		put_rule_at(l, m, r, e);
 		fputc(')', m);
 	}
 	if (s->nleft_out > LEFT_OUT_SHOWN)
 		fprintf(m, " and %zu more", s->nleft_out - LEFT_OUT_SHOWN);
-	fputs("; often intended", m);
+	fputs(by_type ? "; left out by file-type rules, as intended" : "; often intended", m);
 	msg_done(l, m);
 }
 
@@ -1081,6 +1570,134 @@ static int check_used(struct lint *l, struct dockerctx *ctx, const struct walk_r
 	}
 	buildview_close(&v);
 	return 0;
+}
+
+/* ---- the repository's settings ---- */
+
+/* The whole file at fd (closed), at most DOCKERCTX_INPUT_MAX bytes, into
+ * *data (malloc'd).  0 or a negative errno. */
+static int read_all(int fd, char **data, size_t *len)
+{
+	size_t n = 0, alloc = 0;
+	char *buf = NULL;
+	int rc = 0;
+
+	for (;;) {
+		ssize_t r;
+		if (n == alloc && (n >= DOCKERCTX_INPUT_MAX || GROW(buf, alloc, n + 4096))) {
+			rc = n >= DOCKERCTX_INPUT_MAX ? -EFBIG : -ENOMEM;
+			break;
+		}
+		r = read(fd, buf + n, alloc - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			rc = -errno;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	if (rc)
+		free(buf);
+	else
+		*data = buf, *len = n;
+	return rc;
+}
+
+/* The config file: --config FILE (relative to the current directory),
+ * else .ctxpack.conf at the context's root when it is there (a regular
+ * file, opened beneath the root).  0 or -1 with a message in err. */
+static int load_config(struct lint *l, int rootfd, char *err, size_t errsz)
+{
+	const char *name = l->a->config ? l->a->config : ".ctxpack.conf";
+	char *data = NULL;
+	size_t len = 0;
+	struct stat st;
+	int fd, rc;
+
+	if (l->a->config)
+		fd = open(name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	else
+		fd = beneath_open(rootfd, name, strlen(name),
+				  O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0 && !l->a->config && (errno == ENOENT || errno == ELOOP))
+		return 0;
+	if (fd >= 0 && (fstat(fd, &st) || !S_ISREG(st.st_mode))) {
+		close(fd);
+		fd = -1;
+		errno = EINVAL;
+	}
+	if (fd < 0) {
+		snprintf(err, errsz, "cannot read the lint config '%s': %s", name,
+			 errno == EINVAL ? "not a regular file" : strerror(errno));
+		return -1;
+	}
+	rc = read_all(fd, &data, &len);
+	if (rc) {
+		snprintf(err, errsz, "cannot read the lint config '%s': %s", name,
+			 rc == -EFBIG ? "larger than " DOCKERCTX_INPUT_MAX_TEXT : strerror(-rc));
+		return -1;
+	}
+	rc = lintconf_parse(l->conf_disabled, l->conf_severity, data, len, name, check_index, err,
+			    errsz);
+	free(data);
+	return rc ? -1 : 0;
+}
+
+/* The ignore file's "# ctxpack:ignore ID" lines, each applying to the
+ * next rule line as the rules read it.  An ignore file outside the
+ * context is not read for them (its lines are never quoted). */
+static int load_suppressions(struct lint *l, const struct dockerctx *ctx, char *err,
+			     size_t errsz)
+{
+	const char *src = ctx->ignore_source;
+	char *data = NULL;
+	size_t len = 0, n = 0, nr = ctx->rules ? ctxpack_rules_count(ctx->rules) : 0;
+	int *lines = NULL, rc = 0;
+	bool own = false;
+
+	if (!src || ctx->ignore_outside)
+		return 0;
+	if (!strcmp(src, ".dockerignore") && ctx->dockerignore.present) {
+		data = ctx->dockerignore.data;
+		len = ctx->dockerignore.len;
+	} else {
+		int fd = beneath_open(ctx->rootfd, src, strlen(src),
+				      O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		if (fd < 0 || read_all(fd, &data, &len))
+			return 0; /* the rules were read: nothing more to say */
+		own = true;
+	}
+	lines = calloc(nr ? nr : 1, sizeof(*lines));
+	l->ignore_source = strdup(src);
+	if (!lines || !l->ignore_source) {
+		l->oom = true;
+		goto out;
+	}
+	for (size_t i = 0; i < nr; i++) {
+		struct ctxpack_rule_info ri;
+		if (!ctxpack_rules_get(ctx->rules, i, &ri) && ri.line > 0 && !strcmp(ri.source, src))
+			lines[n++] = ri.line;
+	}
+	l->ign_data = malloc(len ? len : 1);
+	if (!l->ign_data) {
+		l->oom = true;
+		goto out;
+	}
+	memcpy(l->ign_data, data, len);
+	l->ign_len = len;
+	rc = lintconf_suppressions(&l->sup, &l->nsup, data, len, src, lines, n, check_index, err,
+				   errsz);
+	if (rc == -ENOMEM) {
+		l->oom = true;
+		rc = 0;
+	}
+out:
+	free(lines);
+	if (own)
+		free(data);
+	return rc ? -1 : 0;
 }
 
 /* ---- the run ---- */
@@ -1147,11 +1764,18 @@ static int lint_run(struct lint *l, char *err, size_t errsz)
 	if (walk_for(l->a, l->a->o.builder, &w, err, errsz, &refusal)) {
 		/* Without a walk only the rules can be linted. */
 		rc = diagnose(l, &refusal, &d);
+		if (!rc && d.opened && (load_config(l, d.rootfd, err, errsz) ||
+					load_suppressions(l, &d, err, errsz)))
+			rc = -1;
 		if (!rc)
 			check_ignore_file(l, &d);
 		dockerctx_close(&d);
 		rules_error_release(&refusal);
 		return rc;
+	}
+	if (load_config(l, w.ctx.rootfd, err, errsz) || load_suppressions(l, &w.ctx, err, errsz)) {
+		walk_release(&w);
+		return -1;
 	}
 	check_control_bytes(l, w.ctx.rules);
 	check_lazy_errors(l, w.ctx.match, &refusal);
@@ -1180,8 +1804,21 @@ static int lint_opt(int id, const char *arg, void *payload)
 	case OPT_BUILDER:
 		return parse_builder(arg, &a->o.builder);
 	case 'f': a->o.dockerfile = arg; break;
-	case OPT_JSON: a->json = true; break;
+	case OPT_JSON: a->format = FMT_JSON; break;
+	case OPT_FORMAT: {
+		static const char *const names[] = { "text", "json", "sarif", "github" };
+		size_t k = 0;
+		while (k < 4 && strcmp(arg, names[k]))
+			k++;
+		if (k == 4) {
+			usage_error(NULL, "invalid argument '%s' for --format: expected text, json, sarif or github", arg);
+			return -1;
+		}
+		a->format = (enum format)k;
+		break;
+	}
 	case OPT_TARGET: a->target = arg; break;
+	case OPT_CONFIG: a->config = arg; break;
 	case OPT_BUILD_ARG:
 		if (GROW(a->build_args, a->abuild_args, a->nbuild_args + 2)) {
 			fprintf(stderr, "ctxpack: out of memory\n");
@@ -1229,7 +1866,9 @@ static const struct opt lint_opts[] = {
 	{ "builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B", "buildkit (default) or classic semantics", CHOICES_BUILDER, 0 },
 	{ "target", OPT_TARGET, OPT_ARG_REQUIRED, "STAGE", "the stage to build (default the last): the sources of the stages the build runs are checked", NULL, 0 },
 	{ "build-arg", OPT_BUILD_ARG, OPT_ARG_REQUIRED, "K=V", "a build argument, as docker build --build-arg (repeatable)", NULL, 0 },
-	{ "json", OPT_JSON, OPT_ARG_NONE, NULL, "one JSON document", NULL, 0 },
+	{ "format", OPT_FORMAT, OPT_ARG_REQUIRED, "F", "text (default), json (one document), sarif (SARIF 2.1.0) or github (workflow annotations)", "text|json|sarif|github", 0 },
+	{ "json", OPT_JSON, OPT_ARG_NONE, NULL, "one JSON document (--format=json)", NULL, 0 },
+	{ "config", OPT_CONFIG, OPT_ARG_REQUIRED, "FILE", "the lint config (default .ctxpack.conf in the context, when there): 'disable ID...', 'severity ID LEVEL' lines", NULL, OPT_PATH_FILE },
 	{ "max-file-size", OPT_MAX_FILE_SIZE, OPT_ARG_REQUIRED, "BYTES", "report sent files larger than this (default 50M; K/M/G: 1024s, KB/MB/GB: 1000s)", NULL, 0 },
 	{ "disable", OPT_DISABLE, OPT_ARG_REQUIRED, "ID", "do not report the check ID (a code below; repeatable)", NULL, 0 },
 	{ "severity", OPT_SEVERITY, OPT_ARG_REQUIRED, "ID=LEVEL", "report the check ID at LEVEL: info, warning or error (repeatable; the exit status follows)", NULL, 0 },
@@ -1256,12 +1895,21 @@ static const char lint_details[] =
 	"  dockerfile-invalid  error    the Dockerfile is refused as the builder refuses it\n"
 	"  dead-rule           warning  a rule that matches no path of the context\n"
 	"  defensive-rule      info     a common defensive rule (.idea, node_modules,\n"
-	"                               *.log...) that matches nothing here\n"
+	"                               *.log...) that matches nothing here, or a dead\n"
+	"                               rule whose directory exists (an output not made)\n"
 	"  overridden-rule     warning  a rule that matches paths but never decides one\n"
-	"  redundant-rule      warning  a rule whose paths a later rule of its kind all\n"
+	"                               (info when an earlier exclusion shadows it)\n"
+	"  redundant-rule      info     a rule whose paths a later rule of its kind all\n"
 	"                               matches (it is the one to delete)\n"
+	"  backslash-escape    warning  a backslash before a letter in a pattern: an escape\n"
+	"                               to Docker, not a directory separator (use /)\n"
+	"  trailing-comment    warning  ' #' in a pattern line: Docker keeps it in the\n"
+	"                               pattern (comments take a line of their own)\n"
+	"  root-only-rule      warning  a wildcard pattern without '/' (*.md) matches at\n"
+	"                               the root only while deeper matches are sent\n"
 	"  builders-differ     warning  a path one builder sends and the other does not\n"
-	"                               (text mode shows 20, JSON all)\n"
+	"                               (text mode shows 20, JSON all; info for BuildKit's\n"
+	"                               parent directory of re-included entries)\n"
 	"  vcs-sent            warning  a sent .git, .hg, .svn... directory\n"
 	"  dependencies-sent   warning  a sent node_modules, vendor, .venv... directory\n"
 	"  cache-sent          warning  a sent __pycache__, .cache, .gradle... directory\n"
@@ -1270,7 +1918,8 @@ static const char lint_details[] =
 	"  ignore-outside      warning  the ignore file lies outside the context (a\n"
 	"                               symlink): its lines are never quoted\n"
 	"  source-partly-excluded warning a directory source with excluded paths below\n"
-	"                               it (the first 5 named; often intended)\n"
+	"                               it (the first 5 named; often intended; info when\n"
+	"                               file-type rules such as *.log left them out)\n"
 	"  large-file          info     a sent file over --max-file-size\n"
 	"  dockerfile-unsupported info  the Dockerfile holds what ctxpack cannot read\n"
 	"                               exactly: its sources are not checked\n"
@@ -1284,8 +1933,19 @@ static const char lint_details[] =
 	"\"line\" (or null), \"path\" (or null), \"message\"}], \"counts\":{\"error\",\n"
 	"\"warning\", \"info\"}}.\n"
 	"\n"
+	"--format=sarif: one SARIF 2.1.0 document (every check a rule of tool.driver;\n"
+	"results located at FILE and LINE, relative to the context). --format=github:\n"
+	"::error|warning|notice file=F,line=N,title=CODE::MESSAGE lines for GitHub\n"
+	"Actions.\n"
+	"\n"
+	"Settings in the repository: .ctxpack.conf at the context's root (or\n"
+	"--config FILE) with 'disable ID...' and 'severity ID LEVEL' lines; in the\n"
+	"ignore file, a whole-line '# ctxpack:ignore ID[,ID]' comment suppresses\n"
+	"those checks on the next rule line. The command line wins over both.\n"
+	"\n"
 	"Exit status: 0 no finding of severity warning or above; 1 warnings but no\n"
-	"error; 3 at least one error; 2 usage error or the context cannot be read.\n";
+	"error; 3 at least one error; 2 usage error, the context cannot be read, or a\n"
+	"bad .ctxpack.conf or ctxpack:ignore line.\n";
 
 static int cmd_lint(const struct command *cmd, int argc, char **argv)
 {
@@ -1296,7 +1956,7 @@ static int cmd_lint(const struct command *cmd, int argc, char **argv)
 	int first, rc;
 
 	for (size_t i = 0; i < NCHECKS; i++)
-		a.severity[i] = -1;
+		a.severity[i] = l.conf_severity[i] = -1;
 	first = opts_parse(cmd, argc, argv, lint_opt, &a);
 
 	if (context_arg(cmd, argc, argv, first, &a.o.dir))
@@ -1314,8 +1974,12 @@ static int cmd_lint(const struct command *cmd, int argc, char **argv)
 		return 2;
 	}
 	findings_configure(&l);
-	if (a.json)
+	if (a.format == FMT_JSON)
 		print_json(&l);
+	else if (a.format == FMT_SARIF)
+		print_sarif(&l);
+	else if (a.format == FMT_GITHUB)
+		print_github(&l);
 	else
 		print_text(&l);
 	rc = exit_status(&l);
@@ -1332,7 +1996,7 @@ const struct command lint_command = {
 	"lint",
 	"Report likely mistakes in a build context: dead rules, secrets and bulky\n"
 	"directories that would be sent, paths the two builders disagree on.",
-	"[DIR] [-f DOCKERFILE] [--builder=buildkit|classic] [--target STAGE] [--build-arg K=V]... [--json] [--max-file-size BYTES]",
+	"[DIR] [-f DOCKERFILE] [--builder=buildkit|classic] [--target STAGE] [--build-arg K=V]... [--format=F] [--max-file-size BYTES]",
 	lint_details,
 	lint_opts,
 	cmd_lint,

@@ -22,10 +22,12 @@ CODES = ["bad-pattern", "control-bytes", "secret-file", "dead-rule", "defensive-
          "builders-differ", "vcs-sent", "dependencies-sent", "cache-sent",
          "build-output-sent", "no-dockerignore", "large-file", "dockerfile-excluded",
          "ignore-outside", "missing-source", "source-partly-excluded", "dockerfile-invalid",
-         "dockerfile-unsupported"]
-SEVERITY = {"bad-pattern": "error", "control-bytes": "error", "secret-file": "error",
+         "dockerfile-unsupported", "backslash-escape", "trailing-comment", "root-only-rule"]
+SEVERITY = {"backslash-escape": "warning", "trailing-comment": "warning",
+            "root-only-rule": "warning",
+            "bad-pattern": "error", "control-bytes": "error", "secret-file": "error",
             "dead-rule": "warning", "defensive-rule": "info", "overridden-rule": "warning",
-            "redundant-rule": "warning",
+            "redundant-rule": "info",
             "builders-differ": "warning", "vcs-sent": "warning",
             "dependencies-sent": "warning", "cache-sent": "warning",
             "build-output-sent": "warning", "no-dockerignore": "warning",
@@ -139,7 +141,7 @@ def test_rules():
             check("redundant-rule (%s, %d paths): line 2 subsumed by line 3, line 3 not overridden"
                   % (builder, len(files)),
                   [f["line"] for f in red] == [2] and "(.dockerignore:3)" in red[0]["message"]
-                  and not findings(doc, "overridden-rule") and red[0]["severity"] == "warning",
+                  and not findings(doc, "overridden-rule") and red[0]["severity"] == "info",
                   raw)
     # A rule of the other kind between them: not redundant (deleting the
     # first 'build' would exclude build/keep).
@@ -558,6 +560,245 @@ def outside_ignore_tree():
     return d
 
 
+def test_real_tree_noise():
+    """What a maintainer would dismiss is info, not a warning (exit 0)."""
+    # examples/webapp's shape: BuildKit's parent of a re-included file,
+    # a *.log rule leaving logs out of a copied directory.
+    d = tree({"docs/a.md": b"a", "docs/help.md": b"h", "src/index.js": b"i",
+              "src/debug.log": b"d", "Dockerfile": b"FROM scratch\nCOPY src ./src\n"},
+             b"**/*.log\ndocs\n!docs/help.md\n")
+    rc, doc, raw = lint_json(d)
+    bd = findings(doc, "builders-differ")
+    check("builders-differ: BuildKit's parent directory of re-included entries is info",
+          [(f["path"], f["severity"]) for f in bd] == [("docs/", "info")]
+          and "daemon creates the directory" in bd[0]["message"] and rc == 0, raw)
+    webapp = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples",
+                          "webapp")
+    rc, out, err = run([webapp])
+    check("examples/webapp: exit 0, only info findings",
+          rc == 0 and out and all(": info: " in l for l in out.splitlines()), (rc, out, err))
+    # A type rule that matches nothing (*.tar.gz) is defensive.
+    d = tree({"x": b"x", "backups/a.tar.gz": b"a"}, b"backups\n*.tar.gz\n*.egg-info\n")
+    rc, doc, raw = lint_json(d)
+    check("defensive-rule: a dead '*.EXT' rule is info",
+          sorted(f["line"] for f in findings(doc, "defensive-rule")) == [2, 3]
+          and not findings(doc, "dead-rule") and rc == 0, raw)
+    # A dead rule whose directory exists names an output not made yet;
+    # one whose directory does not exist is still dead.
+    d = tree({"packages/a/src/x.js": b"x", "packages/b/src/y.js": b"y"},
+             b"packages/*/lib\nnowhere/lib\n")
+    rc, doc, raw = lint_json(d)
+    dfn = findings(doc, "defensive-rule")
+    check("defensive-rule: a dead rule whose directory part exists is info; dead-rule otherwise",
+          [f["line"] for f in dfn] == [1] and "its directory exists" in dfn[0]["message"]
+          and [f["line"] for f in findings(doc, "dead-rule")] == [2] and rc == 1, raw)
+    # An exclusion an earlier exclusion shadows: info; a defensive one
+    # (*.pyc after __pycache__) is defensive-rule.
+    d = tree({"a/__pycache__/m.pyc": b"p", "CHANGELOG.md": b"c", "x.py": b"x"},
+             b"**/__pycache__\n**/*.pyc\n*.md\nCHANGELOG*\n")
+    rc, doc, raw = lint_json(d)
+    ov = findings(doc, "overridden-rule")
+    check("overridden-rule: an exclusion shadowed by an earlier one is info",
+          [(f["line"], f["severity"]) for f in ov] == [(4, "info")] and rc == 0, raw)
+    check("defensive-rule: a defensive rule shadowed by an earlier exclusion",
+          [f["line"] for f in findings(doc, "defensive-rule")] == [2], raw)
+    # An exclusion an exception overrides is still a warning.
+    d = tree({"a.log": b"l"}, b"*.log\n!*.log\n")
+    rc, doc, raw = lint_json(d)
+    check("overridden-rule: an exclusion an exception takes back stays a warning",
+          [(f["line"], f["severity"]) for f in findings(doc, "overridden-rule")]
+          == [(1, "warning")], raw)
+    # Redundancy holds for the patterns, not only this tree: '*.log' is not
+    # redundant with 'npm-debug.log*' although the only log is npm-debug.log.
+    d = tree({"npm-debug.log": b"l", "x": b"x"}, b"*.log\nnpm-debug.log*\n")
+    rc, doc, raw = lint_json(d)
+    check("redundant-rule: a broader rule is not redundant with a narrower later one",
+          not findings(doc, "redundant-rule"), raw)
+    # vendor/ is dependencies only when a package manager installed it.
+    d = tree({"vendor/pkg/a.py": b"a", "x": b"x"}, b".git\n")
+    rc, doc, raw = lint_json(d)
+    check("dependencies-sent: a vendor/ of committed sources is not reported",
+          not findings(doc, "dependencies-sent") and rc == 0, raw)
+    d = tree({"vendor/autoload.php": b"<?php", "vendor/x/y.php": b"y"}, b".git\n")
+    rc, doc, raw = lint_json(d)
+    check("dependencies-sent: Composer's vendor/ is reported",
+          paths(doc, "dependencies-sent") == ["vendor/"], raw)
+
+
+SARIF_SCHEMA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sarif-schema-2.1.0.json")
+
+
+def test_formats():
+    d = tree({"src/a.c": b"a", ".env": b"A=1\n", "we,ird:name%": b"x",
+              "Dockerfile": b"FROM scratch\nCOPY nope /\n"}, b"# c\nnothere\n")
+    rc_text, out, err = run([d])
+    rc, sarif_raw, err = run(["--format=sarif", d])
+    check("--format=sarif: the exit status is text mode's", rc == rc_text == 3, (rc, rc_text, err))
+    try:
+        sarif = json.loads(sarif_raw)
+    except ValueError:
+        sarif = None
+    check("--format=sarif: one JSON document", sarif is not None, sarif_raw)
+    if sarif is None:
+        return
+    run0 = sarif["runs"][0]
+    rules = run0["tool"]["driver"]["rules"]
+    check("sarif: tool.driver.rules lists every check id with its default level and help",
+          [r["id"] for r in rules] == sorted(CODES, key=[r["id"] for r in rules].index)
+          and sorted(r["id"] for r in rules) == sorted(CODES)
+          and all(r["defaultConfiguration"]["level"] ==
+                  {"error": "error", "warning": "warning", "info": "note"}[SEVERITY[r["id"]]]
+                  and r["help"]["text"] for r in rules), rules)
+    res = {(r["ruleId"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            r["locations"][0]["physicalLocation"].get("region", {}).get("startLine"), r["level"])
+           for r in run0["results"]}
+    check("sarif: results at the .dockerignore line, the Dockerfile line and the path",
+          ("dead-rule", ".dockerignore", 2, "warning") in res
+          and ("missing-source", "Dockerfile", 2, "error") in res
+          and ("secret-file", ".env", None, "error") in res, res)
+    check("sarif: ruleIndex points at the rule",
+          all(rules[r["ruleIndex"]]["id"] == r["ruleId"] for r in run0["results"]), run0["results"])
+    try:
+        import jsonschema
+    except ImportError:
+        tap.skip("sarif: valid against the SARIF 2.1.0 schema",
+                 "python3-jsonschema is not installed (scripts/install-deps.sh installs it)")
+    else:
+        schema = json.load(open(SARIF_SCHEMA))
+        errors = [e.message for e in jsonschema.Draft4Validator(schema).iter_errors(sarif)]
+        check("sarif: valid against the SARIF 2.1.0 schema", not errors, errors[:5])
+        bad = json.loads(sarif_raw)
+        bad["runs"][0]["results"][0]["level"] = "loud"
+        check("sarif: the schema check can fail (a bad level is refused)",
+              list(jsonschema.Draft4Validator(schema).iter_errors(bad)), "")
+    # GitHub workflow commands, escaped as @actions/core does.
+    rc, out, err = run(["--format=github"], cwd=d)
+    lines = out.splitlines()
+    check("--format=github: one annotation a finding, same exit status",
+          rc == 3 and len(lines) == len(run0["results"])
+          and all(re.match(r"^::(error|warning|notice) file=[^:,]+(,line=\d+)?,title=[a-z-]+::",
+                           l) for l in lines), out)
+    check("github: the dead rule at its line, titled by its id",
+          "::warning file=.dockerignore,line=2,title=dead-rule::rule 'nothere' matches nothing"
+          in lines, out)
+    # A file name with ',' ':' '%' (a secret by its content) is escaped
+    # in the property; the message's '%' too.
+    d2 = tree({"we,ird:na%me": b"aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYzzzzzz1234\n",
+               "Dockerfile": b"FROM scratch\n"}, b"# c\n")
+    rc, out, err = run(["--format=github"], cwd=d2)
+    check("github: ',' ':' '%' escaped in the file property",
+          "::error file=we%2Cird%3Ana%25me,title=secret-file::" in out, out)
+    rc, out, err = run(["--format=github", d2 + "/"])
+    check("github: the context directory (as given) is put before context paths",
+          "::error file=%s/we%%2Cird%%3Ana%%25me,title=secret-file::" % d2 in out, out)
+    d3 = tree({"x": b"x"}, b"50%,a:b\n")
+    rc, out, err = run(["--format=github"], cwd=d3)
+    check("github: '%' in the message escaped, ',' and ':' not",
+          "title=dead-rule::rule '50%25,a:b' matches nothing" in out, out)
+    rc, out, err = run(["--format=xml", d])
+    check("--format=xml: usage error", rc == 2 and "--format" in err, (rc, err))
+
+
+def ls_names(d):
+    p = subprocess.run([CTXPACK, "ls", d], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return p.returncode, p.stdout
+
+
+def test_suppress_and_config():
+    files = {"x": b"x", "nothere2x": b"y"}
+    plain = b"nothere\n\nalso-not\nthird\n"
+    sup = (b"# ctxpack:ignore dead-rule\nnothere\n\n# ctxpack:ignore  overridden-rule, dead-rule\n"
+           b"#other comment\n\nalso-not\nthird\n")
+    d = tree(files, sup)
+    rc, doc, raw = lint_json(d)
+    check("# ctxpack:ignore: the next rule line's finding of that id is dropped, not others",
+          [f["line"] for f in findings(doc, "dead-rule")] == [8] and rc == 1, raw)
+    # The builders read the file the same: the comment lines are comments.
+    d0 = tree(files, plain)
+    check("# ctxpack:ignore lines change nothing the builders send (ls, both builders)",
+          ls_names(d) == ls_names(d0) and ls_names(d)[0] == 0, (ls_names(d), ls_names(d0)))
+    for b in ("buildkit", "classic"):
+        p1 = subprocess.run([CTXPACK, "check-ignore", "--builder=" + b, "-v", "-C", d, "nothere",
+                             "also-not", "third"], stdout=subprocess.PIPE)
+        check("check-ignore (%s): the rules keep their lines (2, 7, 8)" % b,
+              [l.split(b"\t")[0] for l in p1.stdout.splitlines()]
+              == [b".dockerignore:2:nothere", b".dockerignore:7:also-not", b".dockerignore:8:third"],
+              p1.stdout)
+    # Only a '#' in the first column is a comment to Docker: ' # ...' is a
+    # pattern, and suppresses nothing.
+    d = tree(files, b" # ctxpack:ignore dead-rule\nnothere\n")
+    rc, doc, raw = lint_json(d)
+    check("' # ctxpack:ignore' (not in the first column) is a pattern, not a suppression",
+          sorted(f["line"] for f in findings(doc, "dead-rule")) == [1, 2], raw)
+    for body, want in ((b"# ctxpack:ignore dead-rul\nx\n", ".dockerignore:1: unknown check id 'dead-rul'"),
+                       (b"x\n# ctxpack:ignore dead-rule\n", ".dockerignore:2: '# ctxpack:ignore' is followed by no rule line"),
+                       (b"# ctxpack:ignore\nx\n", ".dockerignore:1: '# ctxpack:ignore' names no check id")):
+        rc, out, err = run([tree(files, body)])
+        check("# ctxpack:ignore error: %s" % want, rc == 2 and want in err, (rc, err))
+    # The config file.
+    d = tree(dict(files, **{".ctxpack.conf": b"# team settings\n\ndisable dead-rule\n"}), plain)
+    rc, doc, raw = lint_json(d)
+    check(".ctxpack.conf: disable dead-rule, exit 0", rc == 0 and not findings(doc, "dead-rule"), raw)
+    rc, doc, raw = lint_json(d, "--severity", "dead-rule=error")
+    check(".ctxpack.conf: --severity on the command line wins over the config's disable",
+          rc == 3 and findings(doc, "dead-rule"), raw)
+    d = tree(dict(files, **{".ctxpack.conf": b"severity dead-rule info\n"}), plain)
+    rc, doc, raw = lint_json(d)
+    check(".ctxpack.conf: severity dead-rule info, exit 0",
+          rc == 0 and {f["severity"] for f in findings(doc, "dead-rule")} == {"info"}, raw)
+    rc, doc, raw = lint_json(d, "--severity", "dead-rule=warning")
+    check(".ctxpack.conf: the command line's --severity wins", rc == 1, raw)
+    rc, doc, raw = lint_json(d, "--disable", "dead-rule")
+    check(".ctxpack.conf: the command line's --disable wins", rc == 0 and not findings(doc, "dead-rule"), raw)
+    conf = os.path.join(tap.mkdtemp(), "lint.conf")
+    with open(conf, "w") as f:
+        f.write("severity dead-rule error\n")
+    rc, doc, raw = lint_json(d, "--config", conf)
+    check("--config FILE replaces the context's .ctxpack.conf", rc == 3, raw)
+    for body, want in ((b"bogus x\n", ".ctxpack.conf:1: unknown setting 'bogus'"),
+                       (b"\ndisable nope\n", ".ctxpack.conf:2: unknown check id 'nope'"),
+                       (b"severity dead-rule loud\n", ".ctxpack.conf:1: unknown level 'loud'"),
+                       (b"severity dead-rule\n", ".ctxpack.conf:1: expected 'severity ID LEVEL'"),
+                       (b"disable\n", ".ctxpack.conf:1: 'disable' names no check id")):
+        rc, out, err = run([tree(dict(files, **{".ctxpack.conf": body}), plain)])
+        check(".ctxpack.conf error: %s" % want, rc == 2 and want in err, (rc, err))
+    rc, out, err = run(["--config", conf + ".missing", d])
+    check("--config of a missing file: exit 2 naming it", rc == 2 and conf + ".missing" in err, err)
+
+
+def test_diagnoses():
+    files = {"node_modules/a/i.js": b"i", "README.md": b"r", "docs/x.md": b"x", "src/a.c": b"a",
+             "src/b.log": b"b", ".gitignore": b"g", "t/fixture/.gitignore": b"g"}
+    d = tree(files, b"/foo/\nnode_module\nsrc\\node_modules\nsrc # the sources\n*.md\n"
+                    b"   ./bar//  \n.gitignore\n**/*.log\n")
+    rc, doc, raw = lint_json(d)
+    by = {f["line"]: f for f in findings(doc) if f["file"] == ".dockerignore"}
+    check("did-you-mean: 'node_module' names 'node_modules', which is sent",
+          by.get(2, {}).get("code") == "dead-rule"
+          and "did you mean 'node_modules'? ('node_modules/' is sent)" in by[2]["message"], raw)
+    check("backslash: 'src\\node_modules' explained as an escape (use '/'), no dead-rule as well",
+          by.get(3, {}).get("code") == "backslash-escape"
+          and "separate directories with '/'" in by[3]["message"]
+          and not [f for f in findings(doc, "dead-rule") if f["line"] == 3], raw)
+    check("trailing comment: 'src # the sources' explained",
+          by.get(4, {}).get("code") == "trailing-comment"
+          and "does not strip a trailing comment" in by[4]["message"], raw)
+    check("root-only: '*.md' matches at the root only while 'docs/x.md' is sent: suggests '**/*.md'",
+          by.get(5, {}).get("code") == "root-only-rule"
+          and "'docs/x.md' is sent; write '**/*.md'" in by[5]["message"], raw)
+    check("root-only: a literal name at the root ('.gitignore') is meant there",
+          not [f for f in findings(doc, "root-only-rule") if f["line"] == 7], raw)
+    check("root-only: '**/*.log' is not root-only", 8 not in by, raw)
+    check("messages quote the line as written ('/foo/', '   ./bar//  '), not the cleaned pattern",
+          by.get(1, {}).get("message", "").startswith("rule '/foo/' ")
+          and by.get(6, {}).get("message", "").startswith("rule '   ./bar//  ' "), raw)
+    # A near miss is only one or two edits away, and never the same name.
+    d = tree({"srcs/a": b"a", "x": b"x"}, b"zzzz\n")
+    rc, doc, raw = lint_json(d)
+    check("did-you-mean: nothing is suggested three edits away",
+          "did you mean" not in raw, raw)
+
+
 def test_every_code_seen():
     """Each code is produced somewhere above (guards against a silent check)."""
     seen = set()
@@ -566,6 +807,8 @@ def test_every_code_seen():
                ".cache/x": b"x", "dist/x": b"x", "big": b"b" * 10},
               b"nothere\n*.log\n!*.log\nDockerfile\n.idea\n"), ["--max-file-size", "5"]),
         (tree({"vendor/x": b"x"}, b"vendor\n**/vendor\n"), []),
+        (tree({"a/b": b"x"}, b"a\nnowhere/b\n"), []),
+        (tree({"d/x.md": b"x"}, b"a\\b\nx # c\n*.md\n"), []),
         (tree(*BK_TREE_1), []),
         (tree({"x": b"x"}), []),
         (tree({"x": b"x"}, b"x\x01\n"), []),
@@ -608,15 +851,23 @@ def test_used():
           + doc["findings"][0]["file"] + ":1 <line 1>") if m and doc["findings"] else False,
           raw)
 
-    # A directory partly excluded: a warning naming what is left out.
+    # A directory partly excluded: a warning naming what is left out; info
+    # when file-type rules (*.log) left them out.
     d = tree({"src/a.c": b"a", "src/b.log": b"b", "src/c.log": b"c",
               "Dockerfile": b"FROM scratch\nCOPY src /src\nCOPY . /all\n"}, b"**/*.log\n")
     rc, out, err = run([d])
+    check("used: a directory source partly excluded by a file-type rule is info, exit 0",
+          rc == 0 and "Dockerfile:2: info: COPY src /src copies 'src' without 2 excluded "
+          "paths: 'src/b.log' (.dockerignore:1 '**/*.log'), 'src/c.log' (.dockerignore:1 "
+          "'**/*.log'); left out by file-type rules, as intended [source-partly-excluded]" in out
+          and "Dockerfile:3" not in out, out + err)
+    d = tree({"src/a.c": b"a", "src/b.log": b"b", "src/private/k.c": b"k",
+              "Dockerfile": b"FROM scratch\nCOPY src /src\n"}, b"**/*.log\nsrc/private\n")
+    rc, out, err = run([d])
     check("used: a partly excluded directory source is a warning listing what is left out",
           rc == 1 and "Dockerfile:2: warning: COPY src /src copies 'src' without 2 excluded "
-          "paths: 'src/b.log' (.dockerignore:1 '**/*.log'), 'src/c.log' (.dockerignore:1 "
-          "'**/*.log'); often intended [source-partly-excluded]" in out and "Dockerfile:3" not in out,
-          out + err)
+          "paths: 'src/b.log' (.dockerignore:1 '**/*.log'), 'src/private/' (.dockerignore:2 "
+          "'src/private'); often intended [source-partly-excluded]" in out, out + err)
 
     # --target, --build-arg
     df = b"FROM scratch AS a\nCOPY nope /\nFROM scratch AS b\nARG F=nope2\nCOPY ${F} /\n"
@@ -669,6 +920,7 @@ def main():
     test_builders_differ_limit()
     test_secrets()
     test_noise()
+    test_real_tree_noise()
     test_dead_agrees_with_stats()
     test_disable_and_severity()
     test_dirs()
@@ -678,6 +930,9 @@ def main():
     test_dockerfile_excluded()
     test_json_shape()
     test_used()
+    test_formats()
+    test_suppress_and_config()
+    test_diagnoses()
     test_every_code_seen()
 
     return tap.finish()

@@ -17,6 +17,9 @@ on stdin) stands in for `docker build -`:
   one the rules exclude is fine; usage errors exit 2;
 - --compress=gzip hands the build a gzip stream of the same archive;
 - $GITHUB_OUTPUT receives built= and digest=;
+- --lint runs ctxpack lint first: errors exit 3 and build nothing, warnings
+  go through (not with --lint=strict), GitHub annotations under Actions,
+  the repository's .ctxpack.conf applies;
 - the default build command (docker build -f NAME -t TAG -) through the
   stand-in engine: the engine gets pack's archive, the tag and the
   Dockerfile's name inside the archive (also .dockerfile.<hex> for one
@@ -304,7 +307,35 @@ def test_default_command():
                       dg)
 
 
+def test_lint():
+    t = Env()
+    st = ["--state", t.state]
+    rc, out, err = t.run(st + ["--lint"])
+    tap.check("--lint on a clean context: builds (lint exits 0)", rc == 0 and t.builds() == 1,
+              (rc, out, err))
+    tap.write(t.ctx, ".env", b"TOKEN=1\n")
+    rc, out, err = t.run(st + ["--lint"])
+    tap.check("--lint: an error (a secret that would be sent) exits 3, nothing built",
+              rc == 3 and t.builds() == 1 and "[secret-file]" in out and "lint errors" in err,
+              (rc, t.builds(), out, err))
+    rc, out, err = t.run(st + ["--force"])
+    tap.check("without --lint the same context builds", rc == 0 and t.builds() == 2, (rc, err))
+    rc, out, err = t.run(st + ["--lint"], extra_env={"GITHUB_ACTIONS": "true"})
+    tap.check("--lint under GitHub Actions: workflow annotations",
+              rc == 3 and "::error file=.env,title=secret-file::" in out, (rc, out, err))
+    tap.write(t.ctx, ".ctxpack.conf", b"severity secret-file warning\n")
+    rc, out, err = t.run(st + ["--lint", "--force"])
+    tap.check("--lint follows the repository's .ctxpack.conf (secret-file a warning): builds",
+              rc == 0 and t.builds() == 3 and "warning:" in out, (rc, out, err))
+    rc, out, err = t.run(st + ["--lint=strict", "--force"])
+    tap.check("--lint=strict: a warning exits 3, nothing built",
+              rc == 3 and t.builds() == 3 and "--lint=strict" in err, (rc, out, err))
+    rc, out, err = t.run(st + ["--lint=loud"])
+    tap.check("--lint=loud: usage error", rc == 2 and "--lint" in err, (rc, err))
+
+
 def main():
+    test_lint()
     test_cycle()
     test_state_and_usage()
     test_default_command()

@@ -260,6 +260,25 @@ def test_git_hook():
     tap.check("git hook: warnings only (a dead rule): commit allowed, warning printed",
               rc == 0 and "[dead-rule]" in err and "commit allowed" in err, (rc, err))
 
+    # Info only (a defensive rule that matches nothing here): quiet.
+    r.write(".dockerignore", b".git\n.env\n.git-ctxpack-calls\n.idea\n")
+    rc, out, err = r.commit("defensive rule", ".dockerignore")
+    tap.check("git hook: info findings only (a defensive '.idea'): commit allowed, nothing printed",
+              rc == 0 and "defensive-rule" not in err and "pre-commit:" not in err, (rc, err))
+    # The context's .ctxpack.conf sets what blocks.
+    head = r.head()
+    r.write(".ctxpack.conf", b"severity dead-rule error\n")
+    r.write(".dockerignore", b".git\n.env\n.git-ctxpack-calls\n.idea\nnothing-matches\n")
+    rc, out, err = r.commit("dead rule as error", ".dockerignore")
+    tap.check("git hook: .ctxpack.conf 'severity dead-rule error': the dead rule refuses the commit",
+              rc != 0 and r.head() == head and "error: rule 'nothing-matches'" in err, (rc, err))
+    r.write(".dockerignore", b".git\n.env\n.git-ctxpack-calls\n.idea\n"
+            b"# ctxpack:ignore dead-rule\nnothing-matches\n")
+    rc, out, err = r.commit("dead rule suppressed", ".dockerignore")
+    tap.check("git hook: '# ctxpack:ignore dead-rule' above the rule: commit allowed",
+              rc == 0 and r.head() != head, (rc, err))
+    os.unlink(os.path.join(r.dir, ".ctxpack.conf"))
+
     n = len(r.calls())
     r.write("svc/Dockerfile.api", b"FROM scratch\nCOPY . /\n")
     r.write("svc/main.go", b"package main\n")
