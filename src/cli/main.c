@@ -18,6 +18,7 @@ static const struct command *const commands[] = {
 	&stats_command,
 	&check_ignore_command,
 	&lint_command,
+	&suggest_command,
 	&digest_command,
 	&manifest_command,
 	&diff_command,
