@@ -1010,8 +1010,10 @@ static int ignore_target(const struct suggest_args *a, const struct view *v, cha
 	*shown = strdup(src ? src : ".dockerignore");
 	if (!*shown)
 		return -ENOMEM;
-	if (!src || !strcmp(src, ".dockerignore")) {
-		if (asprintf(path, "%s/.dockerignore", a->dir) < 0)
+	/* ".dockerignore" lies in the context, "<Dockerfile>.dockerignore"
+	 * beside the Dockerfile named as given (the context's without -f) */
+	if (!src || !strcmp(src, ".dockerignore") || !a->dockerfile) {
+		if (asprintf(path, "%s/%s", a->dir, src ? src : ".dockerignore") < 0)
 			return -ENOMEM;
 	} else if (!(*path = strdup(src))) {
 		return -ENOMEM;
