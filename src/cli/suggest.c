@@ -173,11 +173,15 @@ static void sent_totals(const struct view *v, uint64_t *bytes, uint64_t *files)
 /* The Dockerfile and the ignore files: what a rule must never touch. */
 static bool special(const struct view *v, const struct walk_entry *e)
 {
+	const char *df = v->ctx.dockerfile;
+	size_t dl = df ? strlen(df) : 0;
+
+	/* the Dockerfile, .dockerignore, and <Dockerfile>.dockerignore beside
+	 * a Dockerfile in the context (BuildKit's, should it exist) */
 	return dockerctx_is_dockerfile(&v->ctx, e->path, e->len) ||
 	       (e->len == 13 && !memcmp(e->path, ".dockerignore", 13)) ||
-	       (v->ctx.ignore_source && !v->ctx.ignore_outside &&
-		strlen(v->ctx.ignore_source) == e->len &&
-		!memcmp(v->ctx.ignore_source, e->path, e->len));
+	       (df && e->len == dl + 13 && !memcmp(e->path, df, dl) &&
+		!memcmp(e->path + dl, ".dockerignore", 13));
 }
 
 /* What the builder does with the Dockerfile and the ignore file. */
@@ -578,11 +582,17 @@ static int scan_exts(struct scan *s, struct cands *c)
 	qsort_r(idx, n, sizeof(*idx), by_ext, ext);
 	for (size_t lo = 0, hi; lo < n && !rc; lo = hi) {
 		uint64_t bytes = 0, files = 0;
-		bool ok = true;
-		for (hi = lo + 1; hi < n && !strcmp(ext[idx[lo]], ext[idx[hi]]); hi++)
+		const char *x = ext[idx[lo]];
+		size_t xl = strlen(x);
+		bool ok = true, named = true;
+		for (hi = lo + 1; hi < n && !strcmp(x, ext[idx[hi]]); hi++)
 			;
-		for (size_t k = lo; k < hi && ok; k++)
+		for (size_t k = lo; k < hi && ok; k++) {
+			size_t bn;
+			const char *bs = base_of(res->v[idx[k]], &bn);
 			ok = !s->keep[idx[k]];
+			named &= bn == xl && !memcmp(bs, x, xl);
+		}
 		if (!ok)
 			continue;
 		for (size_t k = lo; k < hi; k++)
@@ -591,9 +601,10 @@ static int scan_exts(struct scan *s, struct cands *c)
 					bytes += res->v[e]->size;
 					files++;
 				}
+		/* only names such as ".editorconfig": the name says it */
 		if (bytes && bytes >= s->min_size)
-			rc = cand_add(c, K_EXT, "**/*", ext[idx[lo]], strlen(ext[idx[lo]]), bytes,
-				      files);
+			rc = cand_add(c, named ? K_NAME : K_EXT, named ? "**/" : "**/*", x, xl,
+				      bytes, files);
 	}
 out:
 	for (size_t i = 0; ext && i < res->n; i++)
