@@ -1324,13 +1324,7 @@ static int suggest_opt(int id, const char *arg, void *payload)
 		a->target = arg;
 		break;
 	case OPT_BUILD_ARG:
-		if (GROW(a->build_args, a->abuild_args, a->nbuild_args + 2)) {
-			fprintf(stderr, "ctxpack: out of memory\n");
-			return -1;
-		}
-		a->build_args[a->nbuild_args++] = arg;
-		a->build_args[a->nbuild_args] = NULL;
-		break;
+		return build_arg_add(&a->build_args, &a->nbuild_args, &a->abuild_args, arg);
 	case OPT_MIN_SIZE:
 		if (parse_size(arg, &a->min_size)) {
 			usage_error(

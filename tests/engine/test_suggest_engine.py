@@ -30,7 +30,6 @@ import test_engine_builds as eb  # noqa: E402
 
 CTXPACK = os.path.abspath(sys.argv[1])
 WEBAPP = os.path.join(HERE, "..", "..", "examples", "webapp")
-notes = []
 
 
 def webapp():
@@ -101,36 +100,21 @@ def case(name, ctx):
     tap.check("%s: classic: the image holds the same files before and after (%d under ctx/)"
               % (name, len(bc)), before_cl and after_cl == before_cl,
               "%s %s %s" % (err_cl, err_cl2, eb.diff(bc, ac)))
-    notes.append("%s: BuildKit transferring context: %s before, %s after; suggest: %s"
+    eb.notes.append("%s: BuildKit transferring context: %s before, %s after; suggest: %s"
                  % (name, t_before, t_after, out.strip().splitlines()[-1] if out.strip() else "?"))
 
 
 def main():
-    names = ["webapp", "generated"]
-    checks = ["%s: %s" % (n, w) for n in names
+    checks = ["%s: %s" % (n, w) for n in ("webapp", "generated")
               for w in ("suggest --write", "BuildKit same image", "classic same image")]
-    if not eb.HOST:
-        for c in checks:
-            tap.skip(c, "no engine (CTXPACK_ENGINE_HOST unset)")
-        return tap.finish()
-    if not shutil.which("docker"):
-        for c in checks:
-            tap.skip(c, "the docker CLI is not installed")
-        return tap.finish()
-    v = eb.run(["docker", "version", "--format", "{{.Server.Version}}"], timeout=30)
-    tap.check("the engine at %s answers" % eb.HOST, v.returncode == 0, v.stderr)
-    if v.returncode:
+    if not eb.engine_ready(checks):
         return tap.finish()
     try:
         case("webapp", webapp())
         case("generated", generated())
     finally:
-        if eb.tags:
-            eb.run(["docker", "rmi", "-f"] + eb.tags, classic=True, timeout=120)
-    rc = tap.finish()
-    for n in notes:
-        print("# " + n)
-    return rc
+        eb.remove_images()
+    return eb.finish()
 
 
 if __name__ == "__main__":
