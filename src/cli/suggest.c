@@ -937,6 +937,9 @@ static void print_text(const struct run *r, const struct cands *c, const char *f
 		       kept == 1 ? "" : "s", wrote ? "written" : "to add",
 		       r->nb == 2 ? "BuildKit and the classic builder"
 				  : builder_label(r->builders[0]));
+	if (r->base_override)
+		printf("(compared with %s without the block an earlier --write added%s)\n", file,
+		       wrote ? ", which this one replaced" : "; --write replaces it");
 	if (kept)
 		printf("%12s %9s  %s\n", "SAVES", "FILES", "RULE");
 	for (size_t k = 0; k < c->n; k++) {
@@ -976,12 +979,12 @@ static void print_json(const struct run *r, const struct cands *c, const char *f
 		printf("%s\"%s\"", k ? "," : "", builder_name(r->builders[k]));
 	fputs("],\"file\":", stdout);
 	json_string(stdout, file, strlen(file));
-	printf(",\"written\":%s,\"sent\":{\"bytes\":%llu,\"files\":%llu},"
+	printf(",\"written\":%s,\"had_block\":%s,\"sent\":{\"bytes\":%llu,\"files\":%llu},"
 	       "\"after\":{\"bytes\":%llu,\"files\":%llu},\"reduction\":%.1f,"
 	       "\"target\":[%d,%d],\"walks\":%zu,\"rules\":[",
-	       wrote ? "true" : "false", (unsigned long long)sb, (unsigned long long)sf,
-	       (unsigned long long)ab, (unsigned long long)af, stats_reduction(ab, sb), TARGET_LOW,
-	       TARGET_HIGH, r->walks);
+	       wrote ? "true" : "false", r->base_override ? "true" : "false",
+	       (unsigned long long)sb, (unsigned long long)sf, (unsigned long long)ab,
+	       (unsigned long long)af, stats_reduction(ab, sb), TARGET_LOW, TARGET_HIGH, r->walks);
 	for (size_t k = 0, first = 1; k < c->n; k++) {
 		if (c->v[k].rejected)
 			continue;
@@ -1381,7 +1384,8 @@ static const char suggest_details[] =
 	"both builders, BuildKit and the classic builder must read the same ignore file\n"
 	"(not a <Dockerfile>.dockerignore).\n"
 	"\n"
-	"JSON: {\"version\":1, \"builders\", \"file\", \"written\", \"sent\":{\"bytes\",\n"
+	"JSON: {\"version\":1, \"builders\", \"file\", \"written\", \"had_block\",\n"
+	"\"sent\":{\"bytes\", "
 	"\"files\"}, \"after\":{\"bytes\", \"files\"}, \"reduction\" (per cent), \"target\":[50,70],\n"
 	"\"walks\", \"rules\":[{\"rule\", \"kind\" (name|dir|ext|file), \"bytes\", \"files\"}],\n"
 	"\"left_out\":[rule...]}.\n"

@@ -71,7 +71,8 @@ def test_suggestions():
     d = app_tree()
     before = read(d)
     rc, doc, err = suggest(d)
-    tap.check("suggest: exit 0", rc == 0 and doc is not None, err)
+    tap.check("suggest: exit 0, no block yet", rc == 0 and doc is not None
+              and doc["had_block"] is False, err)
     if not doc:
         return
     rules = [(r["rule"], r["kind"], r["bytes"], r["files"]) for r in doc["rules"]]
@@ -134,6 +135,8 @@ def test_write():
                                    + BEGIN),
               text2)
     rc, doc, err = suggest(d)
+    tap.check("after --write: the old block is left out of the comparison (had_block)",
+              rc == 0 and doc and doc["had_block"] is True, doc)
     tap.check("after --write: suggest proposes the same block", rc == 0 and doc and
               [r["rule"] for r in doc["rules"]] ==
               text2.split(BEGIN + "\n")[1].split(END)[0].splitlines(), (doc, text2))
