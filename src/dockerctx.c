@@ -360,6 +360,10 @@ static int load_rules(struct dockerctx *ctx, const char *source, const char *buf
 {
 	int rc = ctx->ignore_outside ? rules_hide_text(ctx->rules, source, ctx->ignore_target) : 0;
 
+	if (ctx->ignore_text) {
+		buf = ctx->ignore_text;
+		len = ctx->ignore_text_len;
+	}
 	if (!rc)
 		rc = ctxpack_rules_add_buffer(ctx->rules, source, buf, len);
 	if (rc)
@@ -383,7 +387,7 @@ static int read_ignore_classic(struct dockerctx *ctx)
 	fd = openat(ctx->rootfd, ".dockerignore", INPUT_FLAGS);
 	if (fd < 0) {
 		if (errno == ENOENT)
-			return 0;
+			return ctx->ignore_text ? load_rules(ctx, ".dockerignore", NULL, 0) : 0;
 		return set_err(ctx, errno, "cannot open '.dockerignore': %s", strerror(errno));
 	}
 	rc = locate_ignore(ctx, fd);
@@ -527,10 +531,10 @@ static int read_ignore_buildkit(struct dockerctx *ctx, const char *df_arg)
 		rc = read_input(ctx, fd, ".dockerignore", &ctx->dockerignore, &refused);
 	if (refused)
 		return rc;
+	if (rc && broken_read(rc))
+		return set_err(ctx, -rc, "cannot read '.dockerignore': %s", strerror(-rc));
 	if (rc)
-		return broken_read(rc) ? set_err(ctx, -rc, "cannot read '.dockerignore': %s",
-						 strerror(-rc))
-				       : 0;
+		return ctx->ignore_text ? load_rules(ctx, ".dockerignore", NULL, 0) : 0;
 	return load_rules(ctx, ".dockerignore", ctx->dockerignore.data, ctx->dockerignore.len);
 }
 
@@ -583,11 +587,19 @@ static int check_include_pattern(struct dockerctx *ctx, const char *df_arg)
 int dockerctx_open(struct dockerctx *ctx, const char *dir, const char *dockerfile,
 		   enum ctxpack_builder builder)
 {
+	return dockerctx_open_with(ctx, dir, dockerfile, builder, NULL, 0);
+}
+
+int dockerctx_open_with(struct dockerctx *ctx, const char *dir, const char *dockerfile,
+			enum ctxpack_builder builder, const char *text, size_t len)
+{
 	struct stat st, rst;
 	int rc;
 
 	memset(ctx, 0, sizeof(*ctx));
 	ctx->opened = true;
+	ctx->ignore_text = text;
+	ctx->ignore_text_len = len;
 	ctx->builder = builder;
 	/* The root is opened once; its name is only for messages and for
 	 * telling where a Dockerfile path lies. */

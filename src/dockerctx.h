@@ -57,6 +57,11 @@ struct dockerctx {
 	struct dockerctx_input outside_dockerfile;
 	ctxpack_rules *rules;
 	ctxpack_match *match;
+	/* dockerctx_open_with: the bytes read in place of the ignore file
+	 * the builder reads (or of a .dockerignore in the context when it
+	 * reads none); NULL: the file's own.  Borrowed, not freed. */
+	const char *ignore_text;
+	size_t ignore_text_len;
 	char errmsg[1024];
 };
 
@@ -65,6 +70,12 @@ struct dockerctx {
  * a negative errno with a message in ctx->errmsg. */
 int dockerctx_open(struct dockerctx *ctx, const char *dir, const char *dockerfile,
 		   enum ctxpack_builder builder);
+/* dockerctx_open with the ignore file's content replaced by text[0..len)
+ * (text != NULL): the rules are what the builder would read were the file
+ * to hold these bytes (`ctxpack suggest` checks the file it would write
+ * before writing it).  text must outlive ctx. */
+int dockerctx_open_with(struct dockerctx *ctx, const char *dir, const char *dockerfile,
+			enum ctxpack_builder builder, const char *text, size_t len);
 void dockerctx_close(struct dockerctx *ctx);
 
 /* The Dockerfile's bytes (read beneath the root, bounded as the ignore

@@ -61,7 +61,8 @@ static int64_t clamp(const struct tar_options *t, int64_t mtime)
 static int open_context(const struct pack_options *o, struct dockerctx *ctx, char *err,
 			size_t errsz)
 {
-	int rc = dockerctx_open(ctx, o->dir, o->dockerfile, o->builder);
+	int rc = dockerctx_open_with(ctx, o->dir, o->dockerfile, o->builder, o->ignore_text,
+				     o->ignore_text_len);
 
 	if (rc)
 		snprintf(err, errsz, "%s", ctx->errmsg);

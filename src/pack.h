@@ -29,6 +29,10 @@ struct pack_options {
 	struct tar_options tar;
 	struct rules_error *refusal; /* a walk failed by a pattern refusal: it as
 					data (walk_options.refusal); or NULL */
+	/* The ignore file's bytes as they would be (dockerctx_open_with), or
+	 * NULL: the file's own. */
+	const char *ignore_text;
+	size_t ignore_text_len;
 };
 
 struct pack_report {

@@ -13,11 +13,16 @@ extern const struct command lint_command;
 extern const struct command digest_command;
 extern const struct command manifest_command;
 extern const struct command diff_command;
+extern const struct command suggest_command;
 
 /* After the options: at most one operand, the context directory, into
  * *dir.  Returns nonzero when the command must stop: first is -2 (help
  * shown: exit 0) or -1, or a usage error was printed (exit 2). */
 int context_arg(const struct command *cmd, int argc, char **argv, int first, const char **dir);
+
+/* --build-arg K=V: appends arg to the NULL-terminated *v (*n entries,
+ * *alloc allocated).  Returns 0, or -1 after printing "out of memory". */
+int build_arg_add(const char ***v, size_t *n, size_t *alloc, const char *arg);
 
 /* "buildkit" or "classic"; prints a usage error otherwise. */
 int parse_builder(const char *arg, enum ctxpack_builder *out);

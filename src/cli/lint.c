@@ -1820,13 +1820,7 @@ static int lint_opt(int id, const char *arg, void *payload)
 	case OPT_TARGET: a->target = arg; break;
 	case OPT_CONFIG: a->config = arg; break;
 	case OPT_BUILD_ARG:
-		if (GROW(a->build_args, a->abuild_args, a->nbuild_args + 2)) {
-			fprintf(stderr, "ctxpack: out of memory\n");
-			return -1;
-		}
-		a->build_args[a->nbuild_args++] = arg;
-		a->build_args[a->nbuild_args] = NULL;
-		break;
+		return build_arg_add(&a->build_args, &a->nbuild_args, &a->abuild_args, arg);
 	case OPT_DISABLE: {
 		long c = check_index(arg, strlen(arg));
 		if (c < 0) {

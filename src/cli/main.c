@@ -10,6 +10,7 @@
 #include <zstd.h>
 
 #include "commands.h"
+#include "internal.h"
 #include "generate.h"
 
 static const struct command *const commands[] = {
@@ -18,6 +19,7 @@ static const struct command *const commands[] = {
 	&stats_command,
 	&check_ignore_command,
 	&lint_command,
+	&suggest_command,
 	&digest_command,
 	&manifest_command,
 	&diff_command,
@@ -53,6 +55,17 @@ int parse_builder(const char *arg, enum ctxpack_builder *out)
 	}
 	usage_error(NULL, "invalid argument '%s' for --builder: expected 'buildkit' or 'classic'", arg);
 	return -1;
+}
+
+int build_arg_add(const char ***v, size_t *n, size_t *alloc, const char *arg)
+{
+	if (GROW(*v, *alloc, *n + 2)) {
+		fprintf(stderr, "ctxpack: out of memory\n");
+		return -1;
+	}
+	(*v)[(*n)++] = arg;
+	(*v)[*n] = NULL;
+	return 0;
 }
 
 /* After the options: at most one operand, the context directory.  Returns

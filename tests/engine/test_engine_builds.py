@@ -233,26 +233,40 @@ def trees():
 
 def main():
     names = ["plain", "dockerignore", "ignored-dockerfile", "outside-dockerfile"]
-    checks = ["%s: %s" % (n, b) for n in names for b in ("BuildKit", "classic")]
-    if not HOST:
-        for c in checks:
-            tap.skip(c, "no engine (CTXPACK_ENGINE_HOST unset)")
-        return tap.finish()
-    if not shutil.which("docker"):
-        for c in checks:
-            tap.skip(c, "the docker CLI is not installed")
-        return tap.finish()
-    v = run(["docker", "version", "--format", "{{.Server.Version}}"], timeout=30)
-    tap.check("the engine at %s answers" % HOST, v.returncode == 0, v.stderr)
-    if v.returncode:
+    if not engine_ready(["%s: %s" % (n, b) for n in names for b in ("BuildKit", "classic")]):
         return tap.finish()
     try:
         for name, ctx, dockerfile, extra in trees():
             compare_buildkit(name, ctx, dockerfile, extra)
             compare_classic(name, ctx, dockerfile)
     finally:
-        if tags:
-            run(["docker", "rmi", "-f"] + tags, classic=True, timeout=120)
+        remove_images()
+    return finish()
+
+
+def engine_ready(checks):
+    """Whether the engine answers; if not, checks are skipped visibly (or
+    the answer failed)."""
+    if not HOST:
+        for c in checks:
+            tap.skip(c, "no engine (CTXPACK_ENGINE_HOST unset)")
+        return False
+    if not shutil.which("docker"):
+        for c in checks:
+            tap.skip(c, "the docker CLI is not installed")
+        return False
+    v = run(["docker", "version", "--format", "{{.Server.Version}}"], timeout=30)
+    tap.check("the engine at %s answers" % HOST, v.returncode == 0, v.stderr)
+    return v.returncode == 0
+
+
+def remove_images():
+    if tags:
+        run(["docker", "rmi", "-f"] + tags, classic=True, timeout=120)
+
+
+def finish():
+    """tap.finish(), then the notes as TAP comments."""
     rc = tap.finish()
     for n in notes:
         print("# " + n)

@@ -1,0 +1,43 @@
+# Python worker image: vendors only the 40 packages it imports
+FROM scratch
+WORKDIR /app
+COPY vendor/p000 ./vendor/p000
+COPY vendor/p001 ./vendor/p001
+COPY vendor/p002 ./vendor/p002
+COPY vendor/p003 ./vendor/p003
+COPY vendor/p004 ./vendor/p004
+COPY vendor/p005 ./vendor/p005
+COPY vendor/p006 ./vendor/p006
+COPY vendor/p007 ./vendor/p007
+COPY vendor/p008 ./vendor/p008
+COPY vendor/p009 ./vendor/p009
+COPY vendor/p010 ./vendor/p010
+COPY vendor/p011 ./vendor/p011
+COPY vendor/p012 ./vendor/p012
+COPY vendor/p013 ./vendor/p013
+COPY vendor/p014 ./vendor/p014
+COPY vendor/p015 ./vendor/p015
+COPY vendor/p016 ./vendor/p016
+COPY vendor/p017 ./vendor/p017
+COPY vendor/p018 ./vendor/p018
+COPY vendor/p019 ./vendor/p019
+COPY vendor/p020 ./vendor/p020
+COPY vendor/p021 ./vendor/p021
+COPY vendor/p022 ./vendor/p022
+COPY vendor/p023 ./vendor/p023
+COPY vendor/p024 ./vendor/p024
+COPY vendor/p025 ./vendor/p025
+COPY vendor/p026 ./vendor/p026
+COPY vendor/p027 ./vendor/p027
+COPY vendor/p028 ./vendor/p028
+COPY vendor/p029 ./vendor/p029
+COPY vendor/p030 ./vendor/p030
+COPY vendor/p031 ./vendor/p031
+COPY vendor/p032 ./vendor/p032
+COPY vendor/p033 ./vendor/p033
+COPY vendor/p034 ./vendor/p034
+COPY vendor/p035 ./vendor/p035
+COPY vendor/p036 ./vendor/p036
+COPY vendor/p037 ./vendor/p037
+COPY vendor/p038 ./vendor/p038
+COPY vendor/p039 ./vendor/p039
