@@ -13,6 +13,7 @@ extern const struct command lint_command;
 extern const struct command digest_command;
 extern const struct command manifest_command;
 extern const struct command diff_command;
+extern const struct command build_command;
 
 /* After the options: at most one operand, the context directory, into
  * *dir.  Returns nonzero when the command must stop: first is -2 (help

@@ -21,6 +21,7 @@ static const struct command *const commands[] = {
 	&digest_command,
 	&manifest_command,
 	&diff_command,
+	&build_command,
 };
 
 enum { GOPT_COLOR = 256 };

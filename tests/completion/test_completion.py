@@ -57,9 +57,9 @@ def test_generate(opts):
     check("--generate=nonsense: usage error, exit 2", rc == 2 and "--generate" in err, err)
     rc, out, err = run([CTXPACK, "--help"])
     check("--generate stays out of --help", rc == 0 and "generate" not in out, out)
-    check("the tables list the eight commands",
+    check("the tables list the nine commands",
           sorted(opts) == sorted(["", "pack", "ls", "stats", "check-ignore", "lint", "digest",
-                                  "manifest", "diff"]), sorted(opts))
+                                  "manifest", "diff", "build"]), sorted(opts))
     for cmd, lst in opts.items():
         for o in lst:
             if o.metavar in ("FILE", "DOCKERFILE", "DIR") and o.path == "none":
