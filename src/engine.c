@@ -308,7 +308,8 @@ static int jp_skip(struct jp *j)
 }
 
 struct find {
-	const char *path; /* the rest of the path, this level's key first */
+	const char *const *keys; /* the rest of the path, this level's key first */
+	size_t nkeys;
 	char *out;
 	size_t outlen;
 	int found;
@@ -319,13 +320,12 @@ static int jp_find(struct jp *j, struct find *f);
 static int find_member(struct jp *j, const char *key, size_t klen, void *arg)
 {
 	struct find *f = arg;
-	size_t seg = strcspn(f->path, ".");
 	struct find sub;
 	int rc;
 
-	if (klen != seg || memcmp(key, f->path, seg))
+	if (klen != strlen(f->keys[0]) || memcmp(key, f->keys[0], klen))
 		return jp_skip(j);
-	sub = (struct find){f->path[seg] ? f->path + seg + 1 : "", NULL, 0, 0};
+	sub = (struct find){f->keys + 1, f->nkeys - 1, NULL, 0, 0};
 	rc = jp_find(j, &sub);
 	if (rc)
 		return rc;
@@ -341,20 +341,21 @@ static int jp_find(struct jp *j, struct find *f)
 {
 	if (j->p >= j->end)
 		return -EBADMSG;
-	if (!*f->path && *j->p == '"') {
+	if (!f->nkeys && *j->p == '"') {
 		int rc = jp_string(j, &f->out, &f->outlen);
 		f->found = !rc;
 		return rc;
 	}
-	if (*f->path && *j->p == '{')
+	if (f->nkeys && *j->p == '{')
 		return jp_members(j, find_member, f);
 	return jp_skip(j);
 }
 
-int engine_json_string(const char *json, size_t n, const char *path, char **out, size_t *outlen)
+int engine_json_string_keys(const char *json, size_t n, const char *const *keys, size_t nkeys,
+			    char **out, size_t *outlen)
 {
 	struct jp j = {json, json + n, 0};
-	struct find f = {path, NULL, 0, 0};
+	struct find f = {keys, nkeys, NULL, 0, 0};
 	int rc;
 
 	jp_ws(&j);
@@ -369,6 +370,24 @@ int engine_json_string(const char *json, size_t n, const char *path, char **out,
 	*out = f.out;
 	*outlen = f.outlen;
 	return 1;
+}
+
+enum { JSON_MAX_PATH = 8 };
+
+int engine_json_string(const char *json, size_t n, const char *path, char **out, size_t *outlen)
+{
+	char buf[256], *keys[JSON_MAX_PATH], *save = NULL, *k;
+	size_t nkeys = 0;
+
+	if (strlen(path) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, path);
+	for (k = strtok_r(buf, ".", &save); k; k = strtok_r(NULL, ".", &save)) {
+		if (nkeys == JSON_MAX_PATH)
+			return -EINVAL;
+		keys[nkeys++] = k;
+	}
+	return engine_json_string_keys(json, n, (const char *const *)keys, nkeys, out, outlen);
 }
 
 static int buf_add(char **buf, size_t *len, size_t *alloc, const char *s, size_t n)
@@ -1188,26 +1207,42 @@ static bool version_ok(const char *v)
 	       v[d + 1] && strlen(v + d + 1) < 4;
 }
 
-int engine_ping(const struct engine_addr *a, char version[16], char *err, size_t errsz)
+int engine_get(const struct engine_addr *a, const char *path, struct engine_response *r,
+	       char **body, size_t *len, size_t max, char *err, size_t errsz)
 {
 	struct engine *e = NULL;
-	struct engine_response r;
-	char req[512], *body = NULL;
-	size_t blen;
+	char *req = NULL;
 	int rc = engine_connect(&e, a, err, errsz);
 
+	*body = NULL;
 	if (rc)
 		return rc;
-	snprintf(req, sizeof(req),
-		 "GET /_ping HTTP/1.1\r\nHost: %s\r\nUser-Agent: ctxpack/%s\r\n"
-		 "Connection: close\r\n\r\n",
-		 a->kind == ENGINE_UNIX ? "api.moby.localhost" : a->node, ctxpack_version());
+	if (asprintf(&req,
+		     "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ctxpack/%s\r\n"
+		     "Connection: close\r\n\r\n",
+		     path, a->kind == ENGINE_UNIX ? "api.moby.localhost" : a->node,
+		     ctxpack_version()) < 0) {
+		engine_close(&e);
+		return set_errmsg(err, errsz, -ENOMEM, "out of memory");
+	}
 	engine_timeout(e, 30);
 	rc = engine_send(e, req, strlen(req), err, errsz);
 	if (!rc)
-		rc = engine_response(e, &r, err, errsz);
+		rc = engine_response(e, r, err, errsz);
 	if (!rc)
-		rc = engine_read_all(e, &body, &blen, 4096, err, errsz);
+		rc = engine_read_all(e, body, len, max, err, errsz);
+	free(req);
+	engine_close(&e);
+	return rc;
+}
+
+int engine_ping(const struct engine_addr *a, char version[16], char *err, size_t errsz)
+{
+	struct engine_response r;
+	char *body = NULL;
+	size_t blen;
+	int rc = engine_get(a, "/_ping", &r, &body, &blen, 4096, err, errsz);
+
 	if (!rc && r.status != 200)
 		rc = set_errmsg(err, errsz, -EPROTO, "the engine at %s answered /_ping with %d %s",
 				a->where, r.status, r.reason);
@@ -1218,6 +1253,5 @@ int engine_ping(const struct engine_addr *a, char version[16], char *err, size_t
 		snprintf(version, 16, "%s", v);
 	}
 	free(body);
-	engine_close(&e);
 	return rc;
 }

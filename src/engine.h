@@ -91,6 +91,11 @@ int engine_read_line(struct engine *e, char **line, size_t *len, size_t max, cha
 int engine_read_all(struct engine *e, char **out, size_t *len, size_t max, char *err, size_t errsz);
 void engine_close(struct engine **e);
 
+/* GET path on a connection of its own (30 s without an answer is an
+ * error): the answer's head into r, its body (at most max bytes) into
+ * *body (malloc'd, NUL-terminated). */
+int engine_get(const struct engine_addr *a, const char *path, struct engine_response *r,
+	       char **body, size_t *len, size_t max, char *err, size_t errsz);
 /* GET /_ping: the version to use, min(ENGINE_API_VERSION, the engine's),
  * into version. */
 int engine_ping(const struct engine_addr *a, char version[16], char *err, size_t errsz);
@@ -103,6 +108,9 @@ int engine_version_cmp(const char *a, const char *b);
  * its length: it may hold NUL bytes), 0 when there is no string there,
  * -EBADMSG when json is not one valid JSON value, -ENOMEM. */
 int engine_json_string(const char *json, size_t n, const char *path, char **out, size_t *outlen);
+/* The same at the path keys[0..nkeys) (keys that hold dots: labels). */
+int engine_json_string_keys(const char *json, size_t n, const char *const *keys, size_t nkeys,
+			    char **out, size_t *outlen);
 /* Appends s[0..n) to buf as a JSON string (quotes and escapes), NUL-terminated. */
 int engine_json_quote(char **buf, size_t *len, size_t *alloc, const char *s, size_t n);
 /* Appends s[0..n) percent-encoded as Go's url.QueryEscape does. */

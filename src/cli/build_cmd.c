@@ -12,11 +12,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <xxhash.h>
+
 #include "bktrace.h"
 #include "commands.h"
 #include "dockerctx.h"
 #include "engine.h"
+#include "hashcache.h"
+#include "hashfiles.h"
 #include "internal.h"
+#include "members.h"
 #include "outfile.h"
 #include "pack.h"
 #include "report.h"
@@ -42,6 +47,7 @@ enum {
 	OPT_SSH,
 	OPT_CACHE_FROM,
 	OPT_CACHE_TO,
+	OPT_SKIP_UNCHANGED,
 };
 
 enum build_progress { BP_AUTO, BP_PLAIN, BP_TTY, BP_QUIET };
@@ -56,7 +62,7 @@ struct build_args {
 	const char **tags, **build_args, **labels;
 	size_t ntags, nbuild_args, nlabels, atags, abuild_args, alabels;
 	const char *target, *platform, *network, *iidfile, *context, *host;
-	bool no_cache, pull, quiet;
+	bool no_cache, pull, quiet, skip_unchanged;
 	enum build_progress progress;
 };
 
@@ -113,6 +119,9 @@ static int build_opt(int id, const char *arg, void *payload)
 		break;
 	case OPT_PULL:
 		a->pull = true;
+		break;
+	case OPT_SKIP_UNCHANGED:
+		a->skip_unchanged = true;
 		break;
 	case 'q':
 		a->quiet = true;
@@ -196,6 +205,9 @@ static const struct opt build_opts[] = {
 	 0},
 	{"progress", OPT_PROGRESS, OPT_ARG_REQUIRED, "MODE", "auto (default), plain, tty or quiet",
 	 "auto|plain|tty|quiet", 0},
+	{"skip-unchanged", OPT_SKIP_UNCHANGED, OPT_ARG_NONE, NULL,
+	 "label the image with the context's digest and the build's; send nothing when every tag names an image with the same labels",
+	 NULL, 0},
 	{"compress", OPT_COMPRESS, OPT_ARG_REQUIRED, "C",
 	 "send the context compressed: none (default), gzip or zstd", "none|gzip|zstd", 0},
 	{"level", OPT_LEVEL, OPT_ARG_REQUIRED, "N", "compression level", NULL, 0},
@@ -240,6 +252,15 @@ static const char build_details[] =
 	"them; BuildKit's progress on stderr; -q prints only the image ID.  What\n"
 	"needs a BuildKit session (--secret, --ssh, --cache-from, --cache-to) is\n"
 	"refused.  Ctrl-C closes the connection, which cancels the build.\n"
+	"\n"
+	"--skip-unchanged labels the image ctxpack.context (the context's digest, as\n"
+	"`ctxpack digest` prints it, through the same hash cache) and ctxpack.build\n"
+	"(a digest of the builder, the Dockerfile's name, build args, labels, target,\n"
+	"platform and network: the Dockerfile's bytes are in the context).  When\n"
+	"every -t names an image carrying both, equal, nothing is sent: one line\n"
+	"says so (-q and --iidfile give that image's ID).  --pull and --no-cache\n"
+	"always build.  Files are then read twice when the build runs: once for\n"
+	"the digest (the labels go in the request, before the body), once to send.\n"
 	"\n"
 	"Exit status: 0 the image was built; 1 it was not (the builder's message, or\n"
 	"where ctxpack looked for the engine, on stderr); 2 usage error; 4 a budget\n"
@@ -601,6 +622,125 @@ static int write_iidfile(const char *path, const char *id)
 	return outfile_commit(&o);
 }
 
+static int digest_member(void *arg, const struct member *m)
+{
+	members_digester_add(arg, m);
+	return 0;
+}
+
+#define LABEL_CONTEXT "ctxpack.context"
+#define LABEL_BUILD "ctxpack.build"
+
+/* --skip-unchanged: the two labels, added to a->labels (their strings in
+ * owned[0..2), freed by the caller).  The context's digest needs every
+ * file's bytes before the request goes (the labels are in it): the files
+ * the hash cache does not answer are read here and again to be sent. */
+static int unchanged_labels(struct build_args *a, struct pack_session *ps, const char *dockerfile,
+			    char *owned[2], char *err, size_t errsz)
+{
+	struct build_args id = *a;
+	struct hashcache *cache = NULL;
+	struct hashfiles_stats hs = {0};
+	struct members_digester *dg = members_digester_new(false);
+	struct sbuf q = {0};
+	uint8_t d[16];
+	char ctxhex[42], bhex[42], cerr[512];
+	XXH128_hash_t h;
+	int rc;
+
+	if (!dg)
+		return set_errmsg(err, errsz, -ENOMEM, "out of memory");
+	/* the context's digest, as `ctxpack digest` makes it (its cache) */
+	if (hashcache_open(&cache, NULL, cerr, sizeof(cerr)))
+		cache = NULL; /* only an optimization */
+	rc = pack_hash(ps, NULL, cache, NULL, &hs, err, errsz);
+	if (!rc)
+		rc = pack_members_each(ps, digest_member, dg, err, errsz);
+	if (cache && !rc)
+		hashcache_save(cache, cerr, sizeof(cerr));
+	hashcache_free(&cache);
+	members_digester_finish(&dg, d);
+	if (rc)
+		return rc;
+	members_digest_string(d, ctxhex);
+	/* the build's: the query without what does not change the image */
+	id.ntags = 0;
+	id.quiet = id.no_cache = id.pull = false;
+	if (build_query(&q, &id, dockerfile)) {
+		free(q.p);
+		return set_errmsg(err, errsz, -ENOMEM, "out of memory");
+	}
+	h = XXH3_128bits(q.p, q.len);
+	free(q.p);
+	snprintf(bhex, sizeof(bhex), "xxh3-128:%016llx%016llx", (unsigned long long)h.high64,
+		 (unsigned long long)h.low64);
+	if (asprintf(&owned[0], LABEL_CONTEXT "=%s", ctxhex) < 0 ||
+	    asprintf(&owned[1], LABEL_BUILD "=%s", bhex) < 0)
+		return set_errmsg(err, errsz, -ENOMEM, "out of memory");
+	if (push_arg(&a->labels, &a->nlabels, &a->alabels, owned[0]) ||
+	    push_arg(&a->labels, &a->nlabels, &a->alabels, owned[1]))
+		return -ENOMEM;
+	return 0;
+}
+
+/* Whether every tag names one image whose labels are ours: 1 (its ID in
+ * *image_id), 0, or -1 after printing why. */
+static int unchanged(const struct build_args *a, const struct engine_addr *addr,
+		     const char *version, const char *labels[2], char **image_id)
+{
+	char *first = NULL;
+	int rc = 1;
+
+	for (size_t i = 0; rc == 1 && i < a->ntags; i++) {
+		struct engine_response r;
+		char path[600], err[1024], *body = NULL, *id = NULL;
+		size_t len, l;
+		const char *t = a->tags[i];
+
+		/* a reference's characters only: it goes into the path as is */
+		if (strspn(t,
+			   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/:@") !=
+			    strlen(t) ||
+		    strlen(t) > 400)
+			return 0; /* the engine will refuse it when it builds */
+		snprintf(path, sizeof(path), "/v%s/images/%s/json", version, t);
+		if (engine_get(addr, path, &r, &body, &len, 16 << 20, err, sizeof(err))) {
+			fprintf(stderr, "ctxpack: %s\n", err);
+			free(first);
+			return -1;
+		}
+		rc = r.status == 200;
+		for (int k = 0; rc == 1 && k < 2; k++) {
+			const char *eq = strchr(labels[k], '=');
+			char key[64], *v = NULL;
+			size_t vl;
+
+			snprintf(key, sizeof(key), "%.*s", (int)(eq - labels[k]), labels[k]);
+			rc = engine_json_string_keys(body, len,
+						     (const char *const[]){"Config", "Labels", key},
+						     3, &v, &vl) == 1 &&
+			     !strcmp(v, eq + 1);
+			free(v);
+		}
+		if (rc == 1 && engine_json_string(body, len, "Id", &id, &l) == 1 &&
+		    (!first || !strcmp(first, id))) {
+			if (!first) {
+				first = id;
+				id = NULL;
+			}
+		} else {
+			rc = 0;
+		}
+		free(id);
+		free(body);
+	}
+	if (rc == 1)
+		*image_id = first;
+	else
+		free(first);
+	return rc;
+}
+
 static int run_build(struct build_args *a)
 {
 	struct engine_env env = {
@@ -620,6 +760,7 @@ static int run_build(struct build_args *a)
 	struct sbuf q = {0}, df = {0}, head = {0};
 	struct progress_out po = {.out = stdout};
 	struct pack_report gen;
+	char *owned_labels[2] = {NULL, NULL};
 	uint64_t sent = 0;
 	const struct dockerctx *ctx;
 	int rc, status = 1;
@@ -664,7 +805,30 @@ static int run_build(struct build_args *a)
 			: ctx->dockerfile_link ? ctx->dockerfile_link
 			: ctx->dockerfile      ? ctx->dockerfile
 					       : "Dockerfile") ||
-	    build_query(&q, a, df.p)) {
+	    (a->skip_unchanged &&
+	     unchanged_labels(a, ps, df.p, owned_labels, err, sizeof(err)) == -ENOMEM)) {
+		fprintf(stderr, "ctxpack: out of memory\n");
+		goto out;
+	}
+	if (a->skip_unchanged && !owned_labels[1]) {
+		fprintf(stderr, "ctxpack: %s\n", err);
+		goto out;
+	}
+	if (a->skip_unchanged && !a->pull && !a->no_cache) {
+		const char *labels[2] = {owned_labels[0], owned_labels[1]};
+		int u = unchanged(a, &addr, version, labels, &po.image_id);
+
+		if (u < 0)
+			goto out;
+		if (u == 1) {
+			if (!a->quiet)
+				fprintf(stderr,
+					"ctxpack: %s is up to date (%s, %s): nothing sent\n",
+					a->tags[0], labels[0], labels[1]);
+			goto done;
+		}
+	}
+	if (build_query(&q, a, df.p)) {
 		fprintf(stderr, "ctxpack: out of memory\n");
 		goto out;
 	}
@@ -757,6 +921,7 @@ static int run_build(struct build_args *a)
 		fprintf(stderr, "ctxpack: %s\n", po.error);
 		goto out;
 	}
+done:
 	if (!po.image_id && (a->quiet || a->iidfile)) {
 		fprintf(stderr, "ctxpack: the engine at %s sent no image ID\n", addr.where);
 		goto out;
@@ -778,6 +943,8 @@ out:
 	free(q.p);
 	free(df.p);
 	free(head.p);
+	free(owned_labels[0]);
+	free(owned_labels[1]);
 	engine_close(&e);
 	pack_close(&ps);
 	return status;
@@ -835,6 +1002,11 @@ static int cmd_build(const struct command *cmd, int argc, char **argv)
 		usage_error(
 			cmd,
 			"the engine's BuildKit does not read a zstd-compressed context; use --compress=gzip (or zstd with --builder=classic)");
+		rc = 2;
+		goto out;
+	}
+	if (a.skip_unchanged && !a.ntags) {
+		usage_error(cmd, "--skip-unchanged needs a tag (-t) to compare the image with");
 		rc = 2;
 		goto out;
 	}

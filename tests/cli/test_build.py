@@ -363,12 +363,30 @@ def test_where():
                   r.returncode == 2 and "needs a BuildKit session" in err(r), err(r))
 
 
+def test_skip_unchanged():
+    ctx = ctx_tree()
+    with FakeEngine() as eng:
+        env = clean_env(DOCKER_HOST=eng.docker_host, XDG_CACHE_HOME=tap.mkdtemp("ctxpack-xdg-"))
+        r = build(eng, ["--skip-unchanged"], ctx, env=env)
+        tap.check("--skip-unchanged without -t: usage error (exit 2)", r.returncode == 2, err(r))
+        r = build(eng, ["--skip-unchanged", "-t", "x:1", "--label", "mine=1"], ctx, env=env)
+        q = urllib.parse.parse_qs(eng.captures[-1].query) if eng.captures else {}
+        labels = json.loads(q.get("labels", ["{}"])[0])
+        d = subprocess.run([CTXPACK, "digest", ctx], capture_output=True, env=env)
+        tap.check("--skip-unchanged, no such image (404): built, labelled with `ctxpack "
+                  "digest`'s digest and the build's",
+                  r.returncode == 0 and labels.get("ctxpack.context") == d.stdout.decode().strip()
+                  and labels.get("ctxpack.build", "").startswith("xxh3-128:") and
+                  labels.get("mine") == "1", (labels, d.stdout, err(r)))
+
+
 def main():
     test_request()
     test_versions()
     test_failures()
     test_sigint()
     test_where()
+    test_skip_unchanged()
     return tap.finish()
 
 

@@ -12,7 +12,10 @@ only: no container can run there), a .dockerignore, build args and labels:
 - both stages as --target;
 - failing builds: a COPY of a file .dockerignore excludes, an unknown
   instruction, a FROM that cannot be pulled: exit 1, the builder's message
-  on stderr (the key words docker build prints for the same build).
+  on stderr (the key words docker build prints for the same build);
+- --skip-unchanged: nothing sent (and the tag's image ID in --iidfile) for
+  an unchanged tree, a build when one byte, a build arg or the Dockerfile
+  changed, or with --no-cache.
 Without CTXPACK_ENGINE_HOST every check is skipped visibly.
 
 usage: test_build_cmd.py PATH_TO_CTXPACK"""
@@ -21,7 +24,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "cli"))
@@ -33,7 +35,6 @@ CTXPACK = os.path.abspath(sys.argv[1])
 HOST = teb.HOST
 TAG = "ctxpack-build-test-%d" % os.getpid()
 tags = []
-START = time.time()
 
 DOCKERFILE = b"""FROM scratch AS base
 ARG A=default
@@ -69,12 +70,15 @@ def tree():
 
 
 def built(members):
-    """The members with the mtime of a directory the build made (a COPY's
-    destination: the time of the build, not of the context) left out."""
+    """The members with the mtime of a directory whose mtime is not the
+    context's left out: a COPY's destination made by the build, or the copy
+    of the context's root (no tar carries the root: the builder picks a
+    time, BuildKit even one of an earlier upload of the same bytes).  The
+    tree's own mtimes are whole_seconds' (1700000000 on)."""
     out = {}
     for k, v in members.items():
-        if v[0] == b"5" and v[5] >= START - 60:
-            v = v[:5] + ("made by the build",)
+        if v[0] == b"5" and not 1700000000 <= v[5] < 1700100000:
+            v = v[:5] + ("not the context's",)
         out[k] = v
     return out
 
@@ -148,9 +152,55 @@ def failures(ctx, classic):
                   all(w in last[-1] for w in words[kind]), e[-1500:])
 
 
+def skip_unchanged(classic):
+    """--skip-unchanged sends nothing exactly when neither the context, the
+    Dockerfile nor a build arg changed (and neither --pull nor --no-cache)."""
+    kind = "classic" if classic else "BuildKit"
+    ctx = tap.tree({"Dockerfile": b"FROM scratch\nARG A\nLABEL a=$A\nCOPY . /ctx/\n",
+                    "f.txt": b"one\n", "big.bin": b"x" * 200000},
+                   prefix="ctxpack-buildcmd-skip-")
+    tag = "%s-skip-%s" % (TAG, kind.lower())
+    tags.append(tag)
+    iid = os.path.join(tap.mkdtemp("ctxpack-buildcmd-skipiid-"), "iid")
+    cache = tap.mkdtemp("ctxpack-buildcmd-xdg-")
+
+    def go(extra=()):
+        env = dict(teb.env(classic), XDG_CACHE_HOME=cache)
+        r = subprocess.run([CTXPACK, "build", "--builder=" + ("classic" if classic else "buildkit"),
+                            "--skip-unchanged", "-t", tag, "--iidfile", iid] + list(extra) + [ctx],
+                           env=env, capture_output=True, timeout=300)
+        e = r.stderr.decode(errors="replace")
+        got = open(iid).read() if os.path.exists(iid) else None
+        return r.returncode, "nothing sent" in e, got, e
+
+    steps = [("first build", None, (), False),
+             ("unchanged", None, (), True),
+             ("one byte of a file changed", lambda: tap.write(ctx, "f.txt", b"two\n"), (), False),
+             ("unchanged again", None, (), True),
+             ("a build arg changed", None, ("--build-arg", "A=z"), False),
+             ("the same build arg", None, ("--build-arg", "A=z"), True),
+             ("the Dockerfile changed", lambda: tap.write(ctx, "Dockerfile",
+              b"FROM scratch\nARG A\nLABEL a=$A b=1\nCOPY . /ctx/\n"), ("--build-arg", "A=z"),
+              False),
+             ("unchanged, --no-cache", None, ("--build-arg", "A=z", "--no-cache"), False)]
+    ids = []
+    for name, change, extra, skipped in steps:
+        if change:
+            change()
+        rc, sk, got, e = go(extra)
+        ids.append(got)
+        want_id = (got == ids[-2]) if skipped else True
+        tap.check("%s --skip-unchanged: %s: %s" % (kind, name, "nothing sent, the image's ID"
+                                                    if skipped else "built"),
+                  rc == 0 and sk == skipped and got and got.startswith("sha256:") and want_id,
+                  (rc, sk, got, e[-800:]))
+    tap.check("%s --skip-unchanged: a changed byte, arg or Dockerfile gave a new image" % kind,
+              len({ids[0], ids[2], ids[4], ids[6]}) == 4, ids)
+
+
 def main():
     names = ["%s: %s" % (k, c) for k in ("classic", "BuildKit")
-             for c in ("images agree", "failures")]
+             for c in ("images agree", "failures", "--skip-unchanged")]
     if not HOST:
         for c in names:
             tap.skip(c, "no engine (CTXPACK_ENGINE_HOST unset)")
@@ -164,6 +214,7 @@ def main():
         for classic in (True, False):
             compare(ctx, classic)
             failures(ctx, classic)
+            skip_unchanged(classic)
     finally:
         if tags:
             teb.run(["docker", "rmi", "-f"] + tags, classic=True, timeout=120)
