@@ -41,17 +41,6 @@ static void jp_ws(struct jp *j)
 		j->p++;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int jp_hex4(struct jp *j, unsigned *out)
 {
 	unsigned v = 0;
@@ -59,7 +48,7 @@ static int jp_hex4(struct jp *j, unsigned *out)
 	if (j->end - j->p < 4)
 		return -EBADMSG;
 	for (int i = 0; i < 4; i++) {
-		int h = hexval((unsigned char)j->p[i]);
+		int h = hex_value((unsigned char)j->p[i]);
 		if (h < 0)
 			return -EBADMSG;
 		v = v << 4 | (unsigned)h;
@@ -1013,7 +1002,7 @@ static int next_chunk(struct engine *e, char *err, size_t errsz)
 	if (rc)
 		return rc;
 	for (i = 0; line[i] && line[i] != ';' && line[i] != ' ' && line[i] != '\t'; i++) {
-		int h = hexval((unsigned char)line[i]);
+		int h = hex_value((unsigned char)line[i]);
 		if (h < 0 || v >> 58)
 			goto bad;
 		v = v << 4 | (unsigned)h;

@@ -144,20 +144,7 @@ static int build_opt(int id, const char *arg, void *payload)
 		}
 		break;
 	case OPT_COMPRESS:
-		if (!strcmp(arg, "none"))
-			a->o.tar.compression = TAR_NONE;
-		else if (!strcmp(arg, "gzip"))
-			a->o.tar.compression = TAR_GZIP;
-		else if (!strcmp(arg, "zstd"))
-			a->o.tar.compression = TAR_ZSTD;
-		else {
-			usage_error(
-				NULL,
-				"invalid argument '%s' for --compress: expected none, gzip or zstd",
-				arg);
-			return -1;
-		}
-		break;
+		return parse_compress(arg, &a->o.tar.compression);
 	case OPT_LEVEL:
 		if (opts_int("level", arg, 1, 22, &v))
 			return -1;

@@ -4,6 +4,7 @@
 
 #include "ctxpack/ctxpack.h"
 #include "opts.h"
+#include "tarwriter.h"
 
 extern const struct command check_ignore_command;
 extern const struct command pack_command;
@@ -22,6 +23,9 @@ int context_arg(const struct command *cmd, int argc, char **argv, int first, con
 
 /* "buildkit" or "classic"; prints a usage error otherwise. */
 int parse_builder(const char *arg, enum ctxpack_builder *out);
+/* --compress's "none", "gzip" or "zstd" (pack, build); prints a usage
+ * error otherwise. */
+int parse_compress(const char *arg, enum tar_compression *out);
 
 
 

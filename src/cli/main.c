@@ -56,6 +56,21 @@ int parse_builder(const char *arg, enum ctxpack_builder *out)
 	return -1;
 }
 
+int parse_compress(const char *arg, enum tar_compression *out)
+{
+	if (!strcmp(arg, "none"))
+		*out = TAR_NONE;
+	else if (!strcmp(arg, "gzip"))
+		*out = TAR_GZIP;
+	else if (!strcmp(arg, "zstd"))
+		*out = TAR_ZSTD;
+	else {
+		usage_error(NULL, "invalid argument '%s' for --compress: expected none, gzip or zstd", arg);
+		return -1;
+	}
+	return 0;
+}
+
 /* After the options: at most one operand, the context directory.  Returns
  * nonzero when the command must stop (help shown, or a usage error). */
 int context_arg(const struct command *cmd, int argc, char **argv, int first, const char **dir)
