@@ -105,10 +105,7 @@ static const struct opt pack_opts[] = {
 	{ "stats", OPT_STATS, OPT_ARG_OPTIONAL, "FILE", "after packing, the size report (as `ctxpack stats`) on stderr, or as JSON into FILE", NULL, OPT_PATH_FILE },
 	{ "color", OPT_COLOR, OPT_ARG_OPTIONAL, "WHEN", "colour the --stats report: auto (default: a terminal, no NO_COLOR), always (a bare --color), never", CHOICES_WHEN, 0 },
 	{ "manifest", OPT_MANIFEST, OPT_ARG_REQUIRED, "FILE", "also write the manifest (as `ctxpack manifest`; JSON when FILE ends in .json), hashed in the same read", NULL, OPT_PATH_FILE },
-	{ "max-size", OPT_MAX_SIZE, OPT_ARG_REQUIRED, "BYTES", "budget: the uncompressed tar at most BYTES (K/M/G: 1024s, KB/MB/GB: 1000s)", NULL, 0 },
-	{ "max-files", OPT_MAX_FILES, OPT_ARG_REQUIRED, "N", "budget: at most N regular files sent", NULL, 0 },
-	{ "min-reduction", OPT_MIN_REDUCTION, OPT_ARG_REQUIRED, "PCT", "budget: the rules leave out at least PCT % of the bytes", NULL, 0 },
-	{ "fail-on-dead-rules", OPT_FAIL_DEAD_RULES, OPT_ARG_NONE, NULL, "budget: every rule decides something", NULL, 0 },
+	BUDGET_OPTS,
 	{ NULL, 0, 0, NULL, NULL, NULL, 0 },
 };
 
