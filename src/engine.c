@@ -316,8 +316,11 @@ static int find_member(struct jp *j, const char *key, size_t klen, void *arg)
 		return jp_skip(j);
 	sub = (struct find){f->keys + 1, f->nkeys - 1, NULL, 0, 0};
 	rc = jp_find(j, &sub);
-	if (rc)
+	if (rc) {
+		/* a value found below, and the document broken after it */
+		free(sub.out);
 		return rc;
+	}
 	/* encoding/json: the last of a repeated key wins */
 	free(f->out);
 	f->out = sub.out;
