@@ -103,7 +103,8 @@ static void help(FILE *out)
 	fputs("\n"
 	      "Exit status: 0 success; 1 failure, or a negative answer (check-ignore:\n"
 	      "nothing ignored; diff: different; lint: warnings); 2 usage error; lint 3\n"
-	      "for errors; stats and pack 4 for a broken budget.  'man ctxpack' has more.\n",
+	      "for errors; stats, pack and build 4 for a broken budget.  'man ctxpack'\n"
+	      "has more.\n",
 	      out);
 }
 
