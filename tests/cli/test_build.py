@@ -138,6 +138,15 @@ def test_request():
         tap.check("the request path carries the API version ctxpack speaks (1.45 < the "
                   "engine's 1.47)", eng.paths[-1].startswith("/v1.45/build?"), eng.paths[-1:])
 
+        # a Dockerfile inside the context, not at its root
+        tap.write(ctx, "sub/x.Dockerfile", b"FROM scratch\n")
+        r = build(eng, ["-f", os.path.join(ctx, "sub/x.Dockerfile")], ctx)
+        q = urllib.parse.parse_qs(eng.captures[-1].query)
+        tap.check("-f DIR/sub/x.Dockerfile: dockerfile=sub/x.Dockerfile, as the docker CLI "
+                  "sends it", r.returncode == 0 and q.get("dockerfile") == ["sub/x.Dockerfile"],
+                  (q, err(r)))
+        os.unlink(os.path.join(ctx, "sub/x.Dockerfile"))
+
         # gzip: chunked, the body pack's gzip archive
         r = build(eng, ["--compress=gzip", "--level=1"], ctx)
         cap = eng.captures[-1]
@@ -150,7 +159,7 @@ def test_request():
                   (hd, err(r)))
         r = build(eng, ["--compress=zstd"], ctx)
         tap.check("--compress=zstd with BuildKit: refused (exit 2), nothing sent",
-                  r.returncode == 2 and "zstd" in err(r) and len(eng.captures) == 3, err(r))
+                  r.returncode == 2 and "zstd" in err(r) and len(eng.captures) == 4, err(r))
 
         # iidfile
         iid = os.path.join(tap.mkdtemp("ctxpack-build-iid-"), "iid")
