@@ -17,7 +17,9 @@ the context given with -f):
   agree in type, mode, size, content, link target and mtime;
 - classic: `DOCKER_BUILDKIT=0 docker build -t A DIR` and `ctxpack pack
   --builder=classic DIR | DOCKER_BUILDKIT=0 docker build -t B -`: the same,
-  read from the layers of `docker save`;
+  read from the layers of `docker save` (a directory the daemon made at
+  build time, such as the parent of a re-included file, compared without
+  its mtime: `built`);
 - the bytes BuildKit reports as "transferring context: N" for both are
   printed as TAP comments at the end.
 
