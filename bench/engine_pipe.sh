@@ -14,8 +14,10 @@
 #     bk-pipe      ctxpack pack DIR | docker build -                  (BuildKit)
 #     bk-api       the tar, packed beforehand, POSTed to /build?version=2 (BuildKit)
 #     bk-api-pipe  ctxpack pack DIR | curl -T - POST /build?version=2 (streamed, chunked)
+#     bk-build     ctxpack build DIR: pack's tar POSTed by ctxpack itself (BuildKit)
 #     cl-dir       DOCKER_BUILDKIT=0 docker build DIR                 (classic)
 #     cl-pipe      ctxpack pack --builder=classic DIR | DOCKER_BUILDKIT=0 docker build -
+#     cl-build     ctxpack build --builder=classic DIR                (classic)
 #   warm: one untimed build by the same method first, then RUNS timed rebuilds
 #   of the unchanged tree; cold: before each timed build (untimed) `docker
 #   builder prune -af` and the bench's images removed (on many-small, minutes
@@ -29,7 +31,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 runs=5
 corpora=/tmp/ctxpack-corpora
-methods=bk-dir,bk-pipe,bk-api,bk-api-pipe,cl-dir,cl-pipe
+methods=bk-dir,bk-pipe,bk-api,bk-api-pipe,bk-build,cl-dir,cl-pipe,cl-build
 temps=warm,cold
 while getopts n:c:m:t: o; do
 	case $o in
@@ -104,8 +106,14 @@ one() { # method dir tag
 		{ /usr/bin/time -f %M -o "$work/rss" "$ctxpack" pack "$d" |
 			curl -sS --unix-socket "$sock" -X POST -H 'Content-Type: application/x-tar' \
 				-T - "$url&version=2"; } > "$work/out" 2>&1 || rc=$? ;;
+	bk-build)
+		/usr/bin/time -f %M -o "$work/rss" "$ctxpack" build -q -t "$tag" "$d" \
+			> "$work/out" 2>&1 || rc=$? ;;
 	cl-dir)
 		DOCKER_BUILDKIT=0 docker build -q -t "$tag" "$d" > "$work/out" 2>&1 || rc=$? ;;
+	cl-build)
+		/usr/bin/time -f %M -o "$work/rss" "$ctxpack" build --builder=classic -q -t "$tag" "$d" \
+			> "$work/out" 2>&1 || rc=$? ;;
 	cl-pipe)
 		{ /usr/bin/time -f %M -o "$work/rss" "$ctxpack" pack --builder=classic "$d" |
 			DOCKER_BUILDKIT=0 docker build -q -t "$tag" -; } > "$work/out" 2>&1 || rc=$? ;;

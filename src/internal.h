@@ -17,6 +17,8 @@ int grow_array(void **arr, size_t *alloc, size_t n, size_t elem);
 
 /* malloc'd copy of s[0..len) with a NUL after it, or NULL. */
 char *xmemdup(const char *s, size_t len);
+/* The value of hexadecimal digit c, or -1. */
+int hex_value(int c);
 
 /* Threads for a job: requested, or the online CPUs when requested <= 0,
  * at most max, at most work (the items there are to share), and no more

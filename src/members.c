@@ -692,23 +692,12 @@ bool members_is_manifest(const char *head, size_t len)
 	return len - i >= strlen(JSON_KEY) && memcmp(head + i, JSON_KEY, strlen(JSON_KEY)) == 0;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool parse_hash(const char *s, size_t n, uint8_t h[16])
 {
 	if (n != 32)
 		return false;
 	for (int i = 0; i < 16; i++) {
-		int hi = hexval((unsigned char)s[2 * i]), lo = hexval((unsigned char)s[2 * i + 1]);
+		int hi = hex_value((unsigned char)s[2 * i]), lo = hex_value((unsigned char)s[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return false;
 		h[i] = (uint8_t)(hi << 4 | lo);
@@ -825,8 +814,8 @@ static int tsv_unescape(struct mreader *r, const char *what, const char *s, size
 		if (++i == n)
 			return MERR(r, "%s:%zu: '\\' at the end of the %s", r->name, r->line, what);
 		if (s[i] == 'x') {
-			if (n - i < 3 || (hi = hexval((unsigned char)s[i + 1])) < 0 ||
-			    (lo = hexval((unsigned char)s[i + 2])) < 0)
+			if (n - i < 3 || (hi = hex_value((unsigned char)s[i + 1])) < 0 ||
+			    (lo = hex_value((unsigned char)s[i + 2])) < 0)
 				return MERR(r, "%s:%zu: bad escape '\\x' in the %s", r->name,
 					    r->line, what);
 			c = (unsigned char)(hi << 4 | lo);
@@ -1053,7 +1042,7 @@ static int jhex4(struct jreader *j, uint32_t *u)
 {
 	*u = 0;
 	for (int i = 0; i < 4; i++) {
-		int h = hexval(j->c);
+		int h = hex_value(j->c);
 		if (h < 0)
 			return MERR(&j->r, "%s:%zu: bad \\u escape", j->r.name, j->r.line);
 		*u = *u << 4 | (uint32_t)h;

@@ -52,6 +52,17 @@ char *xmemdup(const char *s, size_t len)
 	return p;
 }
 
+int hex_value(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 int set_errmsg(char *err, size_t errsz, int rc, const char *fmt, ...)
 {
 	va_list ap;

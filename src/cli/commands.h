@@ -4,6 +4,7 @@
 
 #include "ctxpack/ctxpack.h"
 #include "opts.h"
+#include "tarwriter.h"
 
 extern const struct command check_ignore_command;
 extern const struct command pack_command;
@@ -14,6 +15,7 @@ extern const struct command digest_command;
 extern const struct command manifest_command;
 extern const struct command diff_command;
 extern const struct command suggest_command;
+extern const struct command build_command;
 
 /* After the options: at most one operand, the context directory, into
  * *dir.  Returns nonzero when the command must stop: first is -2 (help
@@ -26,6 +28,9 @@ int build_arg_add(const char ***v, size_t *n, size_t *alloc, const char *arg);
 
 /* "buildkit" or "classic"; prints a usage error otherwise. */
 int parse_builder(const char *arg, enum ctxpack_builder *out);
+/* --compress's "none", "gzip" or "zstd" (pack, build); prints a usage
+ * error otherwise. */
+int parse_compress(const char *arg, enum tar_compression *out);
 
 
 

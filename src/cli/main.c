@@ -23,6 +23,7 @@ static const struct command *const commands[] = {
 	&digest_command,
 	&manifest_command,
 	&diff_command,
+	&build_command,
 };
 
 enum { GOPT_COLOR = 256 };
@@ -68,6 +69,21 @@ int build_arg_add(const char ***v, size_t *n, size_t *alloc, const char *arg)
 	return 0;
 }
 
+int parse_compress(const char *arg, enum tar_compression *out)
+{
+	if (!strcmp(arg, "none"))
+		*out = TAR_NONE;
+	else if (!strcmp(arg, "gzip"))
+		*out = TAR_GZIP;
+	else if (!strcmp(arg, "zstd"))
+		*out = TAR_ZSTD;
+	else {
+		usage_error(NULL, "invalid argument '%s' for --compress: expected none, gzip or zstd", arg);
+		return -1;
+	}
+	return 0;
+}
+
 /* After the options: at most one operand, the context directory.  Returns
  * nonzero when the command must stop (help shown, or a usage error). */
 int context_arg(const struct command *cmd, int argc, char **argv, int first, const char **dir)
@@ -100,7 +116,8 @@ static void help(FILE *out)
 	fputs("\n"
 	      "Exit status: 0 success; 1 failure, or a negative answer (check-ignore:\n"
 	      "nothing ignored; diff: different; lint: warnings); 2 usage error; lint 3\n"
-	      "for errors; stats and pack 4 for a broken budget.  'man ctxpack' has more.\n",
+	      "for errors; stats, pack and build 4 for a broken budget.  'man ctxpack'\n"
+	      "has more.\n",
 	      out);
 }
 

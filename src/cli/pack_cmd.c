@@ -68,17 +68,7 @@ static int pack_opt(int id, const char *arg, void *payload)
 		a->o.threads = (int)v;
 		break;
 	case OPT_COMPRESS:
-		if (!strcmp(arg, "none"))
-			a->o.tar.compression = TAR_NONE;
-		else if (!strcmp(arg, "gzip"))
-			a->o.tar.compression = TAR_GZIP;
-		else if (!strcmp(arg, "zstd"))
-			a->o.tar.compression = TAR_ZSTD;
-		else {
-			usage_error(NULL, "invalid argument '%s' for --compress: expected none, gzip or zstd", arg);
-			return -1;
-		}
-		break;
+		return parse_compress(arg, &a->o.tar.compression);
 	case OPT_LEVEL:
 		if (opts_int("level", arg, 1, 22, &v))
 			return -1;
@@ -115,10 +105,7 @@ static const struct opt pack_opts[] = {
 	{ "stats", OPT_STATS, OPT_ARG_OPTIONAL, "FILE", "after packing, the size report (as `ctxpack stats`) on stderr, or as JSON into FILE", NULL, OPT_PATH_FILE },
 	{ "color", OPT_COLOR, OPT_ARG_OPTIONAL, "WHEN", "colour the --stats report: auto (default: a terminal, no NO_COLOR), always (a bare --color), never", CHOICES_WHEN, 0 },
 	{ "manifest", OPT_MANIFEST, OPT_ARG_REQUIRED, "FILE", "also write the manifest (as `ctxpack manifest`; JSON when FILE ends in .json), hashed in the same read", NULL, OPT_PATH_FILE },
-	{ "max-size", OPT_MAX_SIZE, OPT_ARG_REQUIRED, "BYTES", "budget: the uncompressed tar at most BYTES (K/M/G: 1024s, KB/MB/GB: 1000s)", NULL, 0 },
-	{ "max-files", OPT_MAX_FILES, OPT_ARG_REQUIRED, "N", "budget: at most N regular files sent", NULL, 0 },
-	{ "min-reduction", OPT_MIN_REDUCTION, OPT_ARG_REQUIRED, "PCT", "budget: the rules leave out at least PCT % of the bytes", NULL, 0 },
-	{ "fail-on-dead-rules", OPT_FAIL_DEAD_RULES, OPT_ARG_NONE, NULL, "budget: every rule decides something", NULL, 0 },
+	BUDGET_OPTS,
 	{ NULL, 0, 0, NULL, NULL, NULL, 0 },
 };
 
@@ -138,8 +125,8 @@ static const char pack_details[] =
 	"DIR and use ctxpack for lint, stats and budgets.  BuildKit applies no\n"
 	".dockerignore to a tar on stdin: what the archive carries for the builder\n"
 	"(the Dockerfile, a .dockerignore naming one added from outside) is seen by\n"
-	"COPY . as well.  ctxpack build (the context sent straight to the Engine\n"
-	"API) is planned.\n"
+	"COPY . as well.  ctxpack build sends the same archive straight to the\n"
+	"Engine API, without the docker CLI's hop.\n"
 	"\n"
 	"A Dockerfile outside the context is added as .dockerfile.<hex> (named after\n"
 	"its content) and its name is added to .dockerignore; the name to pass to\n"

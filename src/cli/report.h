@@ -33,6 +33,13 @@ struct budgets {
 	double min_reduction; /* percent of scanned bytes left out */
 };
 
+/* The budget options' rows of an option table (stats, pack, build). */
+#define BUDGET_OPTS \
+	{ "max-size", OPT_MAX_SIZE, OPT_ARG_REQUIRED, "BYTES", "budget: the uncompressed tar at most BYTES (K/M/G: 1024s, KB/MB/GB: 1000s)", NULL, 0 }, \
+	{ "max-files", OPT_MAX_FILES, OPT_ARG_REQUIRED, "N", "budget: at most N regular files sent", NULL, 0 }, \
+	{ "min-reduction", OPT_MIN_REDUCTION, OPT_ARG_REQUIRED, "PCT", "budget: the rules leave out at least PCT % of the bytes", NULL, 0 }, \
+	{ "fail-on-dead-rules", OPT_FAIL_DEAD_RULES, OPT_ARG_NONE, NULL, "budget: every rule decides something", NULL, 0 }
+
 /* Handles a budget option; 1 if id is not one, 0 done, -1 usage error. */
 int budget_opt(int id, const char *arg, struct budgets *b);
 bool budgets_any(const struct budgets *b);

@@ -59,7 +59,7 @@ def test_generate(opts):
     check("--generate stays out of --help", rc == 0 and "generate" not in out, out)
     check("the tables list the nine commands",
           sorted(opts) == sorted(["", "pack", "ls", "stats", "check-ignore", "lint", "suggest",
-                                  "digest", "manifest", "diff"]), sorted(opts))
+                                  "digest", "manifest", "diff", "build"]), sorted(opts))
     for cmd, lst in opts.items():
         for o in lst:
             if o.metavar in ("FILE", "DOCKERFILE", "DIR") and o.path == "none":

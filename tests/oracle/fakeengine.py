@@ -13,6 +13,13 @@ for `DOCKER_BUILDKIT=0 docker build` to run to completion:
 
 Anything else gets 404 with a JSON error message.
 
+For tests of a client's failure paths (tests/cli/test_build.py): set
+`engine.api_version` (None: /_ping sends no API-Version header) and
+`engine.build_handler`, a function (handler, query) that answers POST
+/build itself; handler.read_body_into(list) reads the request body (False
+when it broke off) and handler.record(query, body, complete) keeps it as a
+capture.
+
 Command line:  fakeengine.py SOCKET OUTDIR
     Serves until interrupted; each build body is saved as OUTDIR/context-N.tar
     and its query string as OUTDIR/context-N.query (N counts from 1).  A body
@@ -94,7 +101,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
               head=False):
         self.send_response(code)
         self.send_header("Content-Type", ctype)
-        self.send_header("Api-Version", API_VERSION)
+        if self.server.engine.api_version:
+            self.send_header("Api-Version", self.server.engine.api_version)
         self.send_header("Docker-Experimental", "false")
         self.send_header("Ostype", "linux")
         for k, v in (extra or {}).items():
@@ -203,6 +211,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._send_json(404, {"message": "page not found"})
 
     def do_POST(self):
+        self.server.engine.paths.append(self.path)
         path, query = self._route()
         if path != "/build":
             # Drain a small body so the connection stays usable.
@@ -214,6 +223,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._send_json(404, {"message": "page not found"})
             return
         engine = self.server.engine
+        if engine.build_handler is not None:
+            engine.build_handler(self, query)
+            return
         sink = []
         complete = True
         try:
@@ -232,6 +244,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         ]
         body = b"".join((json.dumps(x) + "\r\n").encode() for x in lines)
         self._send(200, body)
+
+    def read_body_into(self, sink):
+        """The request body appended to sink; False when it broke off."""
+        try:
+            self._read_body(sink)
+            return True
+        except (_BodyError, OSError, ValueError):
+            return False
+
+    def record(self, query, body, complete):
+        self.server.engine._record(query, body, complete, dict(self.headers))
 
     def handle_one_request(self):
         engine = self.server.engine
@@ -303,6 +326,9 @@ class FakeEngine:
         self._thread = None
         self._build_lock = threading.Lock()
         self._home = None
+        self.api_version = API_VERSION   # /_ping's API-Version, None: no header
+        self.build_handler = None        # answers POST /build instead, see above
+        self.paths = []                  # the path (and query) of every POST
 
     @property
     def docker_host(self):

@@ -1,0 +1,1249 @@
+/* engine.c: the Docker Engine API client (engine.h): finding the engine
+ * as the docker CLI does, HTTP/1.1 over one connection per request, the
+ * JSON values of the engine's answers. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "ctxpack/ctxpack.h"
+#include "engine.h"
+#include "internal.h"
+
+/* Bounds of what the engine may send: a status line or header line, all
+ * the headers together, their number. */
+#define LINE_MAX_BYTES 8192
+#define HEADERS_MAX_BYTES 65536
+#define HEADERS_MAX 100
+#define CONFIG_MAX_BYTES (1 << 20)
+
+/* ---- JSON: one value, validated whole; string values found by path ---- */
+
+struct jp {
+	const char *p, *end;
+	int depth;
+};
+
+enum { JSON_MAX_DEPTH = 128 };
+
+static void jp_ws(struct jp *j)
+{
+	while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
+		j->p++;
+}
+
+static int jp_hex4(struct jp *j, unsigned *out)
+{
+	unsigned v = 0;
+
+	if (j->end - j->p < 4)
+		return -EBADMSG;
+	for (int i = 0; i < 4; i++) {
+		int h = hex_value((unsigned char)j->p[i]);
+		if (h < 0)
+			return -EBADMSG;
+		v = v << 4 | (unsigned)h;
+	}
+	j->p += 4;
+	*out = v;
+	return 0;
+}
+
+static size_t utf8_put(char *o, unsigned c)
+{
+	if (c < 0x80) {
+		o[0] = (char)c;
+		return 1;
+	}
+	if (c < 0x800) {
+		o[0] = (char)(0xc0 | c >> 6);
+		o[1] = (char)(0x80 | (c & 0x3f));
+		return 2;
+	}
+	if (c < 0x10000) {
+		o[0] = (char)(0xe0 | c >> 12);
+		o[1] = (char)(0x80 | (c >> 6 & 0x3f));
+		o[2] = (char)(0x80 | (c & 0x3f));
+		return 3;
+	}
+	o[0] = (char)(0xf0 | c >> 18);
+	o[1] = (char)(0x80 | (c >> 12 & 0x3f));
+	o[2] = (char)(0x80 | (c >> 6 & 0x3f));
+	o[3] = (char)(0x80 | (c & 0x3f));
+	return 4;
+}
+
+/* A string at j->p (its opening quote); decoded into *out (malloc'd) when
+ * out is not NULL.  A decoded string is never longer than its source. */
+static int jp_string(struct jp *j, char **out, size_t *outlen)
+{
+	const char *s;
+	char *o = NULL;
+	size_t n = 0;
+	int rc = -EBADMSG;
+
+	if (j->p >= j->end || *j->p != '"')
+		return -EBADMSG;
+	s = ++j->p;
+	if (out) {
+		/* the source's length first: a decoded string is never longer */
+		const char *q = s;
+		while (q < j->end && *q != '"')
+			q += *q == '\\' && q + 1 < j->end ? 2 : 1;
+		if (!(o = malloc((size_t)(q - s) + 1)))
+			return -ENOMEM;
+	}
+	while (j->p < j->end) {
+		unsigned char c = (unsigned char)*j->p++;
+		unsigned u, lo;
+
+		if (c == '"') {
+			if (out) {
+				o[n] = '\0';
+				*out = o;
+				*outlen = n;
+			}
+			return 0;
+		}
+		if (c < 0x20)
+			goto bad;
+		if (c != '\\') {
+			if (o)
+				o[n++] = (char)c;
+			continue;
+		}
+		if (j->p >= j->end)
+			goto bad;
+		c = (unsigned char)*j->p++;
+		switch (c) {
+		case '"':
+		case '\\':
+		case '/':
+			break;
+		case 'b':
+			c = '\b';
+			break;
+		case 'f':
+			c = '\f';
+			break;
+		case 'n':
+			c = '\n';
+			break;
+		case 'r':
+			c = '\r';
+			break;
+		case 't':
+			c = '\t';
+			break;
+		case 'u':
+			if (jp_hex4(j, &u))
+				goto bad;
+			/* encoding/json: a lone surrogate is U+FFFD */
+			if (u >= 0xd800 && u < 0xdc00 && j->end - j->p >= 6 && j->p[0] == '\\' &&
+			    j->p[1] == 'u') {
+				struct jp k = {j->p + 2, j->end, 0};
+				if (!jp_hex4(&k, &lo) && lo >= 0xdc00 && lo < 0xe000) {
+					u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
+					j->p = k.p;
+				}
+			}
+			if (u >= 0xd800 && u < 0xe000)
+				u = 0xfffd;
+			/* \uXXXX is 6 source bytes, at most 4 decoded (a pair: 12, 4) */
+			if (o)
+				n += utf8_put(o + n, u);
+			continue;
+		default:
+			goto bad;
+		}
+		if (o)
+			o[n++] = (char)c;
+	}
+bad:
+	free(o);
+	return rc;
+}
+
+static int jp_skip(struct jp *j);
+
+static int jp_number(struct jp *j)
+{
+	const char *s;
+
+	if (j->p < j->end && *j->p == '-')
+		j->p++;
+	s = j->p;
+	while (j->p < j->end && *j->p >= '0' && *j->p <= '9')
+		j->p++;
+	if (j->p == s || (*s == '0' && j->p - s > 1))
+		return -EBADMSG;
+	if (j->p < j->end && *j->p == '.') {
+		s = ++j->p;
+		while (j->p < j->end && *j->p >= '0' && *j->p <= '9')
+			j->p++;
+		if (j->p == s)
+			return -EBADMSG;
+	}
+	if (j->p < j->end && (*j->p == 'e' || *j->p == 'E')) {
+		j->p++;
+		if (j->p < j->end && (*j->p == '+' || *j->p == '-'))
+			j->p++;
+		s = j->p;
+		while (j->p < j->end && *j->p >= '0' && *j->p <= '9')
+			j->p++;
+		if (j->p == s)
+			return -EBADMSG;
+	}
+	return 0;
+}
+
+static int jp_word(struct jp *j, const char *w)
+{
+	size_t n = strlen(w);
+
+	if ((size_t)(j->end - j->p) < n || memcmp(j->p, w, n))
+		return -EBADMSG;
+	j->p += n;
+	return 0;
+}
+
+/* An object's or array's members: fn for each (an object's key decoded,
+ * or NULL in an array), at the value. */
+static int jp_members(struct jp *j, int (*fn)(struct jp *, const char *key, size_t klen, void *),
+		      void *arg)
+{
+	bool obj = *j->p == '{';
+	char close = obj ? '}' : ']';
+	int rc;
+
+	if (++j->depth > JSON_MAX_DEPTH)
+		return -EBADMSG;
+	j->p++;
+	jp_ws(j);
+	if (j->p < j->end && *j->p == close) {
+		j->p++;
+		j->depth--;
+		return 0;
+	}
+	for (;;) {
+		char *key = NULL;
+		size_t klen = 0;
+
+		jp_ws(j);
+		if (obj) {
+			if ((rc = jp_string(j, &key, &klen)))
+				return rc;
+			jp_ws(j);
+			if (j->p >= j->end || *j->p != ':') {
+				free(key);
+				return -EBADMSG;
+			}
+			j->p++;
+			jp_ws(j);
+		}
+		rc = fn(j, key, klen, arg);
+		free(key);
+		if (rc)
+			return rc;
+		jp_ws(j);
+		if (j->p >= j->end)
+			return -EBADMSG;
+		if (*j->p == close) {
+			j->p++;
+			j->depth--;
+			return 0;
+		}
+		if (*j->p++ != ',')
+			return -EBADMSG;
+	}
+}
+
+static int skip_member(struct jp *j, const char *key, size_t klen, void *arg)
+{
+	(void)key;
+	(void)klen;
+	(void)arg;
+	return jp_skip(j);
+}
+
+static int jp_skip(struct jp *j)
+{
+	if (j->p >= j->end)
+		return -EBADMSG;
+	switch (*j->p) {
+	case '{':
+	case '[':
+		return jp_members(j, skip_member, NULL);
+	case '"':
+		return jp_string(j, NULL, NULL);
+	case 't':
+		return jp_word(j, "true");
+	case 'f':
+		return jp_word(j, "false");
+	case 'n':
+		return jp_word(j, "null");
+	default:
+		return jp_number(j);
+	}
+}
+
+struct find {
+	const char *const *keys; /* the rest of the path, this level's key first */
+	size_t nkeys;
+	char *out;
+	size_t outlen;
+	int found;
+};
+
+static int jp_find(struct jp *j, struct find *f);
+
+static int find_member(struct jp *j, const char *key, size_t klen, void *arg)
+{
+	struct find *f = arg;
+	struct find sub;
+	int rc;
+
+	if (klen != strlen(f->keys[0]) || memcmp(key, f->keys[0], klen))
+		return jp_skip(j);
+	sub = (struct find){f->keys + 1, f->nkeys - 1, NULL, 0, 0};
+	rc = jp_find(j, &sub);
+	if (rc) {
+		/* a value found below, and the document broken after it */
+		free(sub.out);
+		return rc;
+	}
+	/* encoding/json: the last of a repeated key wins */
+	free(f->out);
+	f->out = sub.out;
+	f->outlen = sub.outlen;
+	f->found = sub.found;
+	return 0;
+}
+
+static int jp_find(struct jp *j, struct find *f)
+{
+	if (j->p >= j->end)
+		return -EBADMSG;
+	if (!f->nkeys && *j->p == '"') {
+		int rc = jp_string(j, &f->out, &f->outlen);
+		f->found = !rc;
+		return rc;
+	}
+	if (f->nkeys && *j->p == '{')
+		return jp_members(j, find_member, f);
+	return jp_skip(j);
+}
+
+int engine_json_string_keys(const char *json, size_t n, const char *const *keys, size_t nkeys,
+			    char **out, size_t *outlen)
+{
+	struct jp j = {json, json + n, 0};
+	struct find f = {keys, nkeys, NULL, 0, 0};
+	int rc;
+
+	jp_ws(&j);
+	rc = jp_find(&j, &f);
+	jp_ws(&j);
+	if (!rc && j.p != j.end)
+		rc = -EBADMSG;
+	if (rc || !f.found) {
+		free(f.out);
+		return rc;
+	}
+	*out = f.out;
+	*outlen = f.outlen;
+	return 1;
+}
+
+enum { JSON_MAX_PATH = 8 };
+
+int engine_json_string(const char *json, size_t n, const char *path, char **out, size_t *outlen)
+{
+	char buf[256], *keys[JSON_MAX_PATH], *save = NULL, *k;
+	size_t nkeys = 0;
+
+	if (strlen(path) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, path);
+	for (k = strtok_r(buf, ".", &save); k; k = strtok_r(NULL, ".", &save)) {
+		if (nkeys == JSON_MAX_PATH)
+			return -EINVAL;
+		keys[nkeys++] = k;
+	}
+	return engine_json_string_keys(json, n, (const char *const *)keys, nkeys, out, outlen);
+}
+
+static int buf_add(char **buf, size_t *len, size_t *alloc, const char *s, size_t n)
+{
+	if (*len + n + 1 < n || GROW(*buf, *alloc, *len + n + 1))
+		return -ENOMEM;
+	memcpy(*buf + *len, s, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+	return 0;
+}
+
+int engine_json_quote(char **buf, size_t *len, size_t *alloc, const char *s, size_t n)
+{
+	int rc = buf_add(buf, len, alloc, "\"", 1);
+
+	for (size_t i = 0; !rc && i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[8];
+
+		if (c == '"' || c == '\\')
+			rc = buf_add(buf, len, alloc, (char[]){'\\', (char)c}, 2);
+		else if (c < 0x20 || c == 0x7f) {
+			snprintf(esc, sizeof(esc), "\\u%04x", c);
+			rc = buf_add(buf, len, alloc, esc, 6);
+		} else
+			rc = buf_add(buf, len, alloc, (const char *)&s[i], 1);
+	}
+	return rc ? rc : buf_add(buf, len, alloc, "\"", 1);
+}
+
+/* url.QueryEscape: letters, digits, '-', '_', '.', '~' stay; ' ' is '+'. */
+int engine_query_escape(char **buf, size_t *len, size_t *alloc, const char *s, size_t n)
+{
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[4];
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '_' || c == '.' || c == '~')
+			rc = buf_add(buf, len, alloc, (const char *)&s[i], 1);
+		else if (c == ' ')
+			rc = buf_add(buf, len, alloc, "+", 1);
+		else {
+			snprintf(esc, sizeof(esc), "%%%02X", c);
+			rc = buf_add(buf, len, alloc, esc, 3);
+		}
+	}
+	return rc;
+}
+
+/* ---- where the engine is ---- */
+
+static int read_small_file(const char *path, char **out, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *b = NULL;
+	size_t n = 0, alloc = 0;
+	int rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		ssize_t k;
+
+		if (n + 4097 > CONFIG_MAX_BYTES) {
+			rc = -EFBIG;
+			break;
+		}
+		if (GROW(b, alloc, n + 4097)) {
+			rc = -ENOMEM;
+			break;
+		}
+		k = read(fd, b + n, 4096);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			rc = -errno;
+			break;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	close(fd);
+	if (rc) {
+		free(b);
+		return rc;
+	}
+	if (!b && !(b = malloc(1)))
+		return -ENOMEM;
+	b[n] = '\0';
+	*out = b;
+	*len = n;
+	return 0;
+}
+
+/* docker's ParseHost for the schemes ctxpack speaks. */
+static int parse_host(struct engine_addr *a, const char *host, const char *from, bool tls,
+		      char *err, size_t errsz)
+{
+	const char *sep = strstr(host, "://"), *rest, *colon;
+	size_t n;
+
+	memset(a, 0, sizeof(*a));
+	snprintf(a->host, sizeof(a->host), "%s", host);
+	snprintf(a->where, sizeof(a->where), "%s (%s)", host, from);
+	if (!sep) {
+		/* docker: an address without a scheme is tcp:// */
+		rest = host;
+		snprintf(a->host, sizeof(a->host), "tcp://%s", host);
+	} else {
+		rest = sep + 3;
+		if ((size_t)(sep - host) == 4 && !strncmp(host, "unix", 4)) {
+			if (!*rest)
+				return set_errmsg(err, errsz, -EINVAL,
+						  "the engine address '%s' (%s) names no socket",
+						  host, from);
+			if (strlen(rest) >= sizeof(a->path))
+				return set_errmsg(err, errsz, -ENAMETOOLONG,
+						  "the engine socket '%s' (%s): name too long",
+						  rest, from);
+			a->kind = ENGINE_UNIX;
+			snprintf(a->path, sizeof(a->path), "%s", rest);
+			return 0;
+		}
+		if ((size_t)(sep - host) != 3 || strncmp(host, "tcp", 3))
+			return set_errmsg(
+				err, errsz, -EPROTONOSUPPORT,
+				"the engine address '%s' (%s): the scheme '%.*s' is not "
+				"supported by ctxpack (unix:// and tcp:// are; for ssh://, "
+				"forward the engine's socket: ssh -L /tmp/docker.sock:/var/run/docker.sock HOST)",
+				host, from, (int)(sep - host), host);
+	}
+	if (tls)
+		return set_errmsg(err, errsz, -EPROTONOSUPPORT,
+				  "the engine at %s asks for TLS (DOCKER_TLS_VERIFY or the "
+				  "context's TLS material), which ctxpack does not support yet",
+				  a->where);
+	a->kind = ENGINE_TCP;
+	if (*rest == '[') {
+		const char *close = strchr(rest, ']');
+		if (!close)
+			goto bad;
+		n = (size_t)(close - rest - 1);
+		if (n >= sizeof(a->node))
+			goto bad;
+		memcpy(a->node, rest + 1, n);
+		colon = close[1] == ':' ? close + 1 : NULL;
+		if (!colon && close[1] && strcmp(close + 1, "/"))
+			goto bad;
+	} else {
+		colon = strchr(rest, ':');
+		n = colon ? (size_t)(colon - rest) : strcspn(rest, "/");
+		if (n >= sizeof(a->node))
+			goto bad;
+		memcpy(a->node, rest, n);
+	}
+	if (!a->node[0])
+		snprintf(a->node, sizeof(a->node), "localhost");
+	if (colon) {
+		const char *p = colon + 1;
+		size_t d = strspn(p, "0123456789");
+		if (d == 0 || d > 5 || (p[d] && strcmp(p + d, "/")))
+			goto bad;
+		memcpy(a->port, p, d);
+	} else {
+		snprintf(a->port, sizeof(a->port), "2375");
+	}
+	return 0;
+bad:
+	return set_errmsg(err, errsz, -EINVAL, "the engine address '%s' (%s) is not HOST:PORT",
+			  host, from);
+}
+
+static int config_dir(const struct engine_env *env, char *out, size_t outsz)
+{
+	if (env->docker_config && *env->docker_config)
+		snprintf(out, outsz, "%s", env->docker_config);
+	else if (env->home && *env->home)
+		snprintf(out, outsz, "%s/.docker", env->home);
+	else
+		return -ENOENT;
+	return 0;
+}
+
+/* The context named name: its meta.json under CONFIG/contexts/meta/. */
+static int from_context(struct engine_addr *a, const struct engine_env *env, const char *name,
+			const char *from, char *err, size_t errsz)
+{
+	char cfg[PATH_MAX], dir[PATH_MAX + 32], path[PATH_MAX * 2], tlsdir[PATH_MAX * 2];
+	char what[PATH_MAX + 64];
+	struct dirent *d;
+	char *host = NULL;
+	DIR *dh;
+	int rc = -ENOENT;
+
+	if (config_dir(env, cfg, sizeof(cfg)))
+		return set_errmsg(err, errsz, -ENOENT,
+				  "cannot find the docker context '%s' (%s): neither DOCKER_CONFIG "
+				  "nor HOME is set",
+				  name, from);
+	snprintf(dir, sizeof(dir), "%s/contexts/meta", cfg);
+	dh = opendir(dir);
+	while (dh && (d = readdir(dh))) {
+		char *data = NULL, *nm = NULL;
+		size_t len, nlen, hlen;
+
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/meta.json", dir, d->d_name);
+		if (read_small_file(path, &data, &len))
+			continue;
+		if (engine_json_string(data, len, "Name", &nm, &nlen) == 1 &&
+		    nlen == strlen(name) && !memcmp(nm, name, nlen)) {
+			int r = engine_json_string(data, len, "Endpoints.docker.Host", &host,
+						   &hlen);
+			if (r < 0 || (r == 1 && strlen(host) != hlen)) {
+				free(host);
+				free(nm);
+				free(data);
+				closedir(dh);
+				return set_errmsg(
+					err, errsz, -EBADMSG,
+					"cannot read the docker context '%s' (%s): '%s' is "
+					"not valid JSON",
+					name, from, path);
+			}
+			rc = r == 1 ? 0 : -ENOENT;
+			snprintf(tlsdir, sizeof(tlsdir), "%s/contexts/tls/%s/docker", cfg,
+				 d->d_name);
+			free(nm);
+			free(data);
+			break;
+		}
+		free(nm);
+		free(data);
+	}
+	if (dh)
+		closedir(dh);
+	if (rc == -ENOENT && !host)
+		return set_errmsg(err, errsz, -ENOENT,
+				  "the docker context '%s' (%s) was not found, or names no docker "
+				  "endpoint, in '%s'",
+				  name, from, dir);
+	snprintf(what, sizeof(what), "docker context '%s' from %s", name, from);
+	{
+		struct stat st;
+		bool tls = stat(tlsdir, &st) == 0;
+		rc = parse_host(a, host, what, tls && strncmp(host, "unix://", 7), err, errsz);
+	}
+	free(host);
+	return rc;
+}
+
+int engine_resolve(struct engine_addr *out, const struct engine_env *env, char *err, size_t errsz)
+{
+	bool tls = env->tls_verify && *env->tls_verify;
+	const char *name = NULL, *from = NULL;
+	char cfg[PATH_MAX], path[PATH_MAX + 16], src[PATH_MAX + 40];
+	char *data = NULL, *cur = NULL;
+	size_t len, clen;
+	int rc;
+
+	if (env->host && *env->host)
+		return parse_host(out, env->host, "--host", tls, err, errsz);
+	if (env->context && *env->context) {
+		name = env->context;
+		from = "--context";
+	} else if (env->docker_host && *env->docker_host) {
+		return parse_host(out, env->docker_host, "DOCKER_HOST", tls, err, errsz);
+	} else if (env->docker_context && *env->docker_context) {
+		name = env->docker_context;
+		from = "DOCKER_CONTEXT";
+	} else if (!config_dir(env, cfg, sizeof(cfg))) {
+		snprintf(path, sizeof(path), "%s/config.json", cfg);
+		rc = read_small_file(path, &data, &len);
+		if (rc && rc != -ENOENT)
+			return set_errmsg(err, errsz, rc, "cannot read '%s': %s", path,
+					  strerror(-rc));
+		if (!rc) {
+			rc = engine_json_string(data, len, "currentContext", &cur, &clen);
+			free(data);
+			if (rc < 0)
+				return set_errmsg(err, errsz, rc, "cannot read '%s': %s", path,
+						  rc == -ENOMEM ? "out of memory"
+								: "not valid JSON");
+			if (rc == 1 && *cur) {
+				snprintf(src, sizeof(src), "currentContext of %s", path);
+				name = cur;
+				from = src;
+			}
+		}
+	}
+	if (name && strcmp(name, "default")) {
+		rc = from_context(out, env, name, from, err, errsz);
+		free(cur);
+		return rc;
+	}
+	free(cur);
+	/* the default context: DOCKER_HOST, else the default socket */
+	if (env->docker_host && *env->docker_host)
+		return parse_host(out, env->docker_host, "DOCKER_HOST", tls, err, errsz);
+	return parse_host(out, ENGINE_DEFAULT_HOST, "the default", tls, err, errsz);
+}
+
+/* ---- the connection and HTTP ---- */
+
+enum body_mode { BODY_NONE, BODY_LENGTH, BODY_CHUNKED, BODY_CLOSE };
+
+struct engine {
+	int fd;
+	enum body_mode mode;
+	bool done;	 /* the body's end was read */
+	bool trailer;	 /* a chunk's data was read: its CRLF comes next */
+	uint64_t left;	 /* BODY_LENGTH: bytes left; BODY_CHUNKED: of this chunk */
+	size_t off, len; /* buf[off..len) read, not consumed */
+	char *line;	 /* engine_read_line's buffer */
+	size_t line_len, line_alloc, line_next;
+	char where[512];
+	char buf[65536];
+};
+
+int engine_connect(struct engine **out, const struct engine_addr *a, char *err, size_t errsz)
+{
+	struct engine *e = calloc(1, sizeof(*e));
+	int fd = -1, rc;
+
+	if (!e)
+		return set_errmsg(err, errsz, -ENOMEM, "out of memory");
+	snprintf(e->where, sizeof(e->where), "%s", a->where);
+	if (a->kind == ENGINE_UNIX) {
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", a->path);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+			rc = -errno;
+			goto fail;
+		}
+	} else {
+		struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+		struct addrinfo *res = NULL, *ai;
+		int g = getaddrinfo(a->node, a->port, &hints, &res);
+
+		if (g) {
+			free(e);
+			return set_errmsg(err, errsz, -EHOSTUNREACH,
+					  "cannot reach the engine at %s: %s", a->where,
+					  gai_strerror(g));
+		}
+		rc = -ECONNREFUSED;
+		for (ai = res; ai; ai = ai->ai_next) {
+			fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+			if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+				break;
+			rc = -errno;
+			if (fd >= 0)
+				close(fd);
+			fd = -1;
+		}
+		freeaddrinfo(res);
+		if (fd < 0)
+			goto fail;
+	}
+	e->fd = fd;
+	*out = e;
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(e);
+	return set_errmsg(err, errsz, rc, "cannot reach the engine at %s: %s", a->where,
+			  strerror(-rc));
+}
+
+int engine_fd(const struct engine *e)
+{
+	return e->fd;
+}
+
+void engine_timeout(struct engine *e, int seconds)
+{
+	struct timeval tv = {seconds > 0 ? seconds : 0, 0};
+
+	setsockopt(e->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+}
+
+int engine_send(struct engine *e, const void *p, size_t n, char *err, size_t errsz)
+{
+	const char *c = p;
+
+	while (n) {
+		ssize_t k = send(e->fd, c, n, MSG_NOSIGNAL);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return set_errmsg(err, errsz, -errno, "cannot send to the engine at %s: %s",
+					  e->where, strerror(errno));
+		c += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+int engine_send_chunk(struct engine *e, const void *p, size_t n, char *err, size_t errsz)
+{
+	char head[32];
+	int rc;
+
+	snprintf(head, sizeof(head), "%zx\r\n", n);
+	rc = engine_send(e, head, strlen(head), err, errsz);
+	if (!rc && n)
+		rc = engine_send(e, p, n, err, errsz);
+	if (!rc)
+		rc = engine_send(e, "\r\n", 2, err, errsz);
+	return rc;
+}
+
+/* More bytes into buf: the count, 0 at the end of the connection, -errno. */
+static long fill(struct engine *e, char *err, size_t errsz)
+{
+	ssize_t k;
+
+	if (e->off == e->len)
+		e->off = e->len = 0;
+	else if (e->len == sizeof(e->buf)) {
+		memmove(e->buf, e->buf + e->off, e->len - e->off);
+		e->len -= e->off;
+		e->off = 0;
+	}
+	do
+		k = recv(e->fd, e->buf + e->len, sizeof(e->buf) - e->len, 0);
+	while (k < 0 && errno == EINTR);
+	if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return set_errmsg(err, errsz, -ETIMEDOUT, "the engine at %s does not answer",
+				  e->where);
+	if (k < 0)
+		return set_errmsg(err, errsz, -errno, "cannot read the engine's answer (%s): %s",
+				  e->where, strerror(errno));
+	e->len += (size_t)k;
+	return k;
+}
+
+/* One line of the head (status line, header, chunk size, trailer),
+ * without its line end: at most LINE_MAX_BYTES. */
+static int head_line(struct engine *e, char *out, size_t outsz, const char *what, char *err,
+		     size_t errsz)
+{
+	for (;;) {
+		char *nl = memchr(e->buf + e->off, '\n', e->len - e->off);
+		long k;
+
+		if (nl) {
+			size_t n = (size_t)(nl - (e->buf + e->off));
+			if (n && nl[-1] == '\r')
+				n--;
+			if (n >= outsz)
+				break;
+			memcpy(out, e->buf + e->off, n);
+			out[n] = '\0';
+			if (memchr(out, '\0', n))
+				return set_errmsg(
+					err, errsz, -EBADMSG,
+					"malformed answer from the engine at %s: a NUL in "
+					"the %s",
+					e->where, what);
+			e->off = (size_t)(nl + 1 - e->buf);
+			return 0;
+		}
+		if (e->len - e->off >= outsz)
+			break;
+		k = fill(e, err, errsz);
+		if (k < 0)
+			return (int)k;
+		if (k == 0)
+			return set_errmsg(err, errsz, -ECONNRESET,
+					  "the engine at %s closed the connection in the %s",
+					  e->where, what);
+	}
+	return set_errmsg(err, errsz, -EBADMSG,
+			  "malformed answer from the engine at %s: the %s is too long", e->where,
+			  what);
+}
+
+static void copy_trim(char *out, size_t outsz, const char *v)
+{
+	size_t n;
+
+	while (*v == ' ' || *v == '\t')
+		v++;
+	n = strlen(v);
+	while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	snprintf(out, outsz, "%.*s", (int)n, v);
+}
+
+int engine_response(struct engine *e, struct engine_response *r, char *err, size_t errsz)
+{
+	char line[LINE_MAX_BYTES], te[64] = "";
+	size_t total = 0;
+	long long length = -1;
+	int rc, n = 0, informational = 0;
+
+	memset(r, 0, sizeof(*r));
+again:
+	rc = head_line(e, line, sizeof(line), "status line", err, errsz);
+	if (rc)
+		return rc;
+	/* HTTP/1.x SSS REASON */
+	if (strncmp(line, "HTTP/1.", 7) || (line[7] != '0' && line[7] != '1') || line[8] != ' ' ||
+	    line[9] < '1' || line[9] > '5' || line[10] < '0' || line[10] > '9' || line[11] < '0' ||
+	    line[11] > '9' || (line[12] && line[12] != ' ')) {
+		char q[96];
+		return set_errmsg(err, errsz, -EBADMSG,
+				  "malformed answer from the engine at %s: the status line '%s' "
+				  "is not HTTP/1.x",
+				  e->where, text_quote(q, sizeof(q), line, strlen(line)));
+	}
+	r->status = (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
+	copy_trim(r->reason, sizeof(r->reason), line[12] ? line + 13 : "");
+	for (;;) {
+		char *colon, *v;
+
+		rc = head_line(e, line, sizeof(line), "headers", err, errsz);
+		if (rc)
+			return rc;
+		if (!line[0])
+			break;
+		total += strlen(line);
+		if (++n > HEADERS_MAX || total > HEADERS_MAX_BYTES)
+			return set_errmsg(
+				err, errsz, -EBADMSG,
+				"malformed answer from the engine at %s: too many headers",
+				e->where);
+		colon = strchr(line, ':');
+		if (!colon || colon == line || line[0] == ' ' || line[0] == '\t' ||
+		    strcspn(line, " \t") < (size_t)(colon - line))
+			return set_errmsg(err, errsz, -EBADMSG,
+					  "malformed answer from the engine at %s: a header line "
+					  "without a name",
+					  e->where);
+		*colon = '\0';
+		v = colon + 1;
+		if (!strcasecmp(line, "Content-Length")) {
+			char num[32], *end;
+			long long l;
+
+			copy_trim(num, sizeof(num), v);
+			errno = 0;
+			l = strtoll(num, &end, 10);
+			if (!num[0] || *end || errno || l < 0 || num[0] == '+' || num[0] == '-' ||
+			    (length >= 0 && l != length))
+				return set_errmsg(err, errsz, -EBADMSG,
+						  "malformed answer from the engine at %s: bad "
+						  "Content-Length",
+						  e->where);
+			length = l;
+		} else if (!strcasecmp(line, "Transfer-Encoding")) {
+			copy_trim(te, sizeof(te), v);
+		} else if (!strcasecmp(line, "Api-Version")) {
+			copy_trim(r->api_version, sizeof(r->api_version), v);
+		} else if (!strcasecmp(line, "Content-Type")) {
+			copy_trim(r->content_type, sizeof(r->content_type), v);
+		}
+	}
+	if (r->status < 200) {
+		/* 100 Continue and the like: the answer follows */
+		if (++informational > 8)
+			return set_errmsg(err, errsz, -EBADMSG,
+					  "malformed answer from the engine at %s: endless 1xx "
+					  "answers",
+					  e->where);
+		memset(r, 0, sizeof(*r));
+		length = -1;
+		te[0] = '\0';
+		n = 0;
+		total = 0;
+		goto again;
+	}
+	e->done = false;
+	e->trailer = false;
+	if (te[0]) {
+		if (strcasecmp(te, "chunked"))
+			return set_errmsg(err, errsz, -EBADMSG,
+					  "malformed answer from the engine at %s: unknown "
+					  "Transfer-Encoding '%s'",
+					  e->where, te);
+		e->mode = BODY_CHUNKED;
+		e->left = 0;
+	} else if (r->status == 204 || r->status == 304) {
+		e->mode = BODY_NONE;
+		e->done = true;
+	} else if (length >= 0) {
+		e->mode = BODY_LENGTH;
+		e->left = (uint64_t)length;
+		e->done = length == 0;
+	} else {
+		e->mode = BODY_CLOSE;
+	}
+	return 0;
+}
+
+/* The next chunk's size line (and, after the last chunk, the trailers). */
+static int next_chunk(struct engine *e, char *err, size_t errsz)
+{
+	char line[LINE_MAX_BYTES];
+	uint64_t v = 0;
+	size_t i;
+	int rc;
+
+	if (e->trailer) {
+		rc = head_line(e, line, sizeof(line), "chunked body", err, errsz);
+		if (rc)
+			return rc;
+		if (line[0])
+			goto bad;
+		e->trailer = false;
+	}
+	rc = head_line(e, line, sizeof(line), "chunked body", err, errsz);
+	if (rc)
+		return rc;
+	for (i = 0; line[i] && line[i] != ';' && line[i] != ' ' && line[i] != '\t'; i++) {
+		int h = hex_value((unsigned char)line[i]);
+		if (h < 0 || v >> 58)
+			goto bad;
+		v = v << 4 | (unsigned)h;
+	}
+	if (i == 0)
+		goto bad;
+	if (v == 0) {
+		for (int t = 0;; t++) {
+			if (t > HEADERS_MAX)
+				goto bad;
+			rc = head_line(e, line, sizeof(line), "chunked body's trailer", err, errsz);
+			if (rc)
+				return rc;
+			if (!line[0])
+				break;
+		}
+		e->done = true;
+		return 0;
+	}
+	e->left = v;
+	return 0;
+bad:
+	return set_errmsg(err, errsz, -EBADMSG,
+			  "malformed answer from the engine at %s: a bad chunk in the body",
+			  e->where);
+}
+
+long engine_read(struct engine *e, void *p, size_t n, char *err, size_t errsz)
+{
+	size_t take;
+	long k;
+	int rc;
+
+	if (!n)
+		return 0;
+	while (!e->done) {
+		if (e->mode == BODY_CHUNKED && e->left == 0) {
+			rc = next_chunk(e, err, errsz);
+			if (rc)
+				return rc;
+			continue;
+		}
+		if (e->off == e->len) {
+			k = fill(e, err, errsz);
+			if (k < 0)
+				return k;
+			if (k == 0) {
+				if (e->mode == BODY_CLOSE) {
+					e->done = true;
+					return 0;
+				}
+				return set_errmsg(err, errsz, -ECONNRESET,
+						  "the engine at %s closed the connection in the "
+						  "middle of its answer",
+						  e->where);
+			}
+		}
+		take = e->len - e->off;
+		if (take > n)
+			take = n;
+		if (e->mode != BODY_CLOSE && take > e->left)
+			take = (size_t)e->left;
+		memcpy(p, e->buf + e->off, take);
+		e->off += take;
+		if (e->mode != BODY_CLOSE) {
+			e->left -= take;
+			if (e->left == 0) {
+				if (e->mode == BODY_LENGTH)
+					e->done = true;
+				else
+					e->trailer = true;
+			}
+		}
+		return (long)take;
+	}
+	return 0;
+}
+
+int engine_read_line(struct engine *e, char **line, size_t *len, size_t max, char *err,
+		     size_t errsz)
+{
+	size_t scan;
+
+	/* drop the line handed out last time */
+	if (e->line_next) {
+		memmove(e->line, e->line + e->line_next, e->line_len - e->line_next);
+		e->line_len -= e->line_next;
+		e->line_next = 0;
+	}
+	scan = 0;
+	for (;;) {
+		char *nl = e->line ? memchr(e->line + scan, '\n', e->line_len - scan) : NULL;
+		long k;
+
+		if (nl) {
+			size_t n = (size_t)(nl - e->line);
+			e->line_next = n + 1;
+			if (n && e->line[n - 1] == '\r')
+				n--;
+			e->line[n] = '\0';
+			*line = e->line;
+			*len = n;
+			return 1;
+		}
+		scan = e->line_len;
+		if (e->line_len > max)
+			return set_errmsg(
+				err, errsz, -E2BIG,
+				"malformed answer from the engine at %s: a message over %zu "
+				"bytes",
+				e->where, max);
+		if (GROW(e->line, e->line_alloc, e->line_len + 16384 + 1))
+			return set_errmsg(err, errsz, -ENOMEM, "out of memory");
+		k = engine_read(e, e->line + e->line_len, 16384, err, errsz);
+		if (k < 0)
+			return (int)k;
+		if (k == 0) {
+			if (!e->line_len)
+				return 0;
+			e->line[e->line_len] = '\0';
+			*line = e->line;
+			*len = e->line_len;
+			e->line_next = e->line_len;
+			return 1;
+		}
+		e->line_len += (size_t)k;
+	}
+}
+
+int engine_read_all(struct engine *e, char **out, size_t *len, size_t max, char *err, size_t errsz)
+{
+	char *b = NULL;
+	size_t n = 0, alloc = 0;
+
+	for (;;) {
+		long k;
+
+		if (n > max) {
+			free(b);
+			return set_errmsg(err, errsz, -E2BIG,
+					  "malformed answer from the engine at %s: an answer over "
+					  "%zu bytes",
+					  e->where, max);
+		}
+		if (GROW(b, alloc, n + 4097)) {
+			free(b);
+			return set_errmsg(err, errsz, -ENOMEM, "out of memory");
+		}
+		k = engine_read(e, b + n, 4096, err, errsz);
+		if (k < 0) {
+			free(b);
+			return (int)k;
+		}
+		if (k == 0)
+			break;
+		n += (size_t)k;
+	}
+	b[n] = '\0';
+	*out = b;
+	*len = n;
+	return 0;
+}
+
+void engine_close(struct engine **e)
+{
+	if (!*e)
+		return;
+	if ((*e)->fd >= 0)
+		close((*e)->fd);
+	free((*e)->line);
+	free(*e);
+	*e = NULL;
+}
+
+int engine_version_cmp(const char *a, const char *b)
+{
+	unsigned long amaj = strtoul(a, (char **)&a, 10), bmaj = strtoul(b, (char **)&b, 10);
+	unsigned long amin = *a == '.' ? strtoul(a + 1, NULL, 10) : 0;
+	unsigned long bmin = *b == '.' ? strtoul(b + 1, NULL, 10) : 0;
+
+	if (amaj != bmaj)
+		return amaj < bmaj ? -1 : 1;
+	return amin < bmin ? -1 : amin > bmin;
+}
+
+static bool version_ok(const char *v)
+{
+	size_t d = strspn(v, "0123456789");
+
+	return d && d < 4 && v[d] == '.' && strspn(v + d + 1, "0123456789") == strlen(v + d + 1) &&
+	       v[d + 1] && strlen(v + d + 1) < 4;
+}
+
+int engine_get(const struct engine_addr *a, const char *path, struct engine_response *r,
+	       char **body, size_t *len, size_t max, char *err, size_t errsz)
+{
+	struct engine *e = NULL;
+	char *req = NULL;
+	int rc = engine_connect(&e, a, err, errsz);
+
+	*body = NULL;
+	if (rc)
+		return rc;
+	if (asprintf(&req,
+		     "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ctxpack/%s\r\n"
+		     "Connection: close\r\n\r\n",
+		     path, a->kind == ENGINE_UNIX ? "api.moby.localhost" : a->node,
+		     ctxpack_version()) < 0) {
+		engine_close(&e);
+		return set_errmsg(err, errsz, -ENOMEM, "out of memory");
+	}
+	engine_timeout(e, 30);
+	rc = engine_send(e, req, strlen(req), err, errsz);
+	if (!rc)
+		rc = engine_response(e, r, err, errsz);
+	if (!rc)
+		rc = engine_read_all(e, body, len, max, err, errsz);
+	free(req);
+	engine_close(&e);
+	return rc;
+}
+
+int engine_ping(const struct engine_addr *a, char version[16], char *err, size_t errsz)
+{
+	struct engine_response r;
+	char *body = NULL;
+	size_t blen;
+	int rc = engine_get(a, "/_ping", &r, &body, &blen, 4096, err, errsz);
+
+	if (!rc && r.status != 200)
+		rc = set_errmsg(err, errsz, -EPROTO, "the engine at %s answered /_ping with %d %s",
+				a->where, r.status, r.reason);
+	if (!rc) {
+		const char *v = version_ok(r.api_version) ? r.api_version : ENGINE_API_FALLBACK;
+		if (engine_version_cmp(v, ENGINE_API_VERSION) > 0)
+			v = ENGINE_API_VERSION;
+		snprintf(version, 16, "%s", v);
+	}
+	free(body);
+	return rc;
+}

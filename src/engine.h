@@ -1,0 +1,119 @@
+/* engine.h: a client of the Docker Engine API, small and strict: where the
+ * engine is (as the docker CLI finds it), one connection per request,
+ * HTTP/1.1 written and parsed by hand (status line, headers, chunked and
+ * Content-Length bodies, bounded sizes), the API version negotiated from
+ * /_ping, and the JSON values of the engine's answers.
+ *
+ * It knows sockets and HTTP, not archives or builds: the caller writes the
+ * request body (engine_send, or the connection's descriptor) and reads the
+ * answer (engine_response, engine_read_line).  Like the rest of the
+ * library it reads no environment variable: the caller hands them in
+ * (struct engine_env).  Every failure is a negative errno with a message
+ * naming the engine and the cause; a malformed or cut answer is -EBADMSG
+ * or -ECONNRESET, never a hang on the bytes already received. */
+#ifndef CTXPACK_ENGINE_H
+#define CTXPACK_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The API version ctxpack speaks (the build endpoint's parameters as of
+ * dockerd 26.1); the engine's, when lower, is used instead. */
+#define ENGINE_API_VERSION "1.45"
+/* What the docker CLI assumes when /_ping names no version. */
+#define ENGINE_API_FALLBACK "1.24"
+#define ENGINE_DEFAULT_HOST "unix:///var/run/docker.sock"
+
+/* What the docker CLI reads from its environment and command line. */
+struct engine_env {
+	const char *host;	    /* --host, else NULL */
+	const char *context;	    /* --context, else NULL */
+	const char *docker_host;    /* $DOCKER_HOST */
+	const char *docker_context; /* $DOCKER_CONTEXT */
+	const char *docker_config;  /* $DOCKER_CONFIG, else NULL: $HOME/.docker */
+	const char *home;	    /* $HOME */
+	const char *tls_verify;	    /* $DOCKER_TLS_VERIFY */
+};
+
+enum engine_kind { ENGINE_UNIX, ENGINE_TCP };
+
+struct engine_addr {
+	enum engine_kind kind;
+	char host[256]; /* as given: unix:///run/docker.sock, tcp://h:2375 */
+	char path[108]; /* ENGINE_UNIX: the socket */
+	char node[256]; /* ENGINE_TCP: host name or address, port */
+	char port[8];
+	char where[512]; /* for messages: the host and where it came from */
+};
+
+/* Where the engine is, in the docker CLI's order: --host; --context;
+ * $DOCKER_HOST; $DOCKER_CONTEXT; currentContext of config.json; the
+ * default socket.  A context other than "default" is read from
+ * CONFIG/contexts/meta/ (its meta.json whose Name is the context; the
+ * docker CLI names that directory by the name's SHA-256) as its
+ * Endpoints.docker.Host.  TLS (DOCKER_TLS_VERIFY, a context's TLS
+ * material), ssh:// and the other schemes are refused with a message
+ * naming what is not supported. */
+int engine_resolve(struct engine_addr *out, const struct engine_env *env, char *err, size_t errsz);
+
+struct engine;
+
+/* Connects to a.  The message names a->where. */
+int engine_connect(struct engine **out, const struct engine_addr *a, char *err, size_t errsz);
+int engine_fd(const struct engine *e);
+/* Sends n bytes (SIGPIPE must be ignored by the caller). */
+int engine_send(struct engine *e, const void *p, size_t n, char *err, size_t errsz);
+/* Sends one chunk of a chunked body (n == 0: the last chunk). */
+int engine_send_chunk(struct engine *e, const void *p, size_t n, char *err, size_t errsz);
+/* Sets (seconds > 0) or clears a receive timeout on the connection. */
+void engine_timeout(struct engine *e, int seconds);
+
+struct engine_response {
+	int status; /* 200, 404, ... */
+	char reason[128];
+	char api_version[16]; /* API-Version header, or "" */
+	char content_type[128];
+};
+
+/* Reads the status line and headers of the answer; the body is then read
+ * with engine_read / engine_read_line (chunked, Content-Length, or up to
+ * the end of the connection, as the headers say). */
+int engine_response(struct engine *e, struct engine_response *r, char *err, size_t errsz);
+/* Up to n bytes of the body: the count, 0 at its end, or -errno. */
+long engine_read(struct engine *e, void *p, size_t n, char *err, size_t errsz);
+/* The next line of the body (without its "\r\n" or "\n"; a last line
+ * without one too), NUL-terminated, valid until the next call: 1, 0 at
+ * the end of the body, or -errno (a line over max bytes: -E2BIG). */
+int engine_read_line(struct engine *e, char **line, size_t *len, size_t max, char *err,
+		     size_t errsz);
+/* The whole body, at most max bytes (malloc'd, NUL-terminated). */
+int engine_read_all(struct engine *e, char **out, size_t *len, size_t max, char *err, size_t errsz);
+void engine_close(struct engine **e);
+
+/* GET path on a connection of its own (30 s without an answer is an
+ * error): the answer's head into r, its body (at most max bytes) into
+ * *body (malloc'd, NUL-terminated). */
+int engine_get(const struct engine_addr *a, const char *path, struct engine_response *r,
+	       char **body, size_t *len, size_t max, char *err, size_t errsz);
+/* GET /_ping: the version to use, min(ENGINE_API_VERSION, the engine's),
+ * into version. */
+int engine_ping(const struct engine_addr *a, char version[16], char *err, size_t errsz);
+
+/* -1, 0, 1 as version a is lower, equal, higher than b ("1.45"). */
+int engine_version_cmp(const char *a, const char *b);
+
+/* The string value at a dotted key path ("errorDetail.message") of the
+ * JSON object json[0..n): 1 with *out malloc'd (NUL-terminated, *outlen
+ * its length: it may hold NUL bytes), 0 when there is no string there,
+ * -EBADMSG when json is not one valid JSON value, -ENOMEM. */
+int engine_json_string(const char *json, size_t n, const char *path, char **out, size_t *outlen);
+/* The same at the path keys[0..nkeys) (keys that hold dots: labels). */
+int engine_json_string_keys(const char *json, size_t n, const char *const *keys, size_t nkeys,
+			    char **out, size_t *outlen);
+/* Appends s[0..n) to buf as a JSON string (quotes and escapes), NUL-terminated. */
+int engine_json_quote(char **buf, size_t *len, size_t *alloc, const char *s, size_t n);
+/* Appends s[0..n) percent-encoded as Go's url.QueryEscape does. */
+int engine_query_escape(char **buf, size_t *len, size_t *alloc, const char *s, size_t n);
+
+#endif
