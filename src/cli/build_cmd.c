@@ -66,16 +66,6 @@ struct build_args {
 	enum build_progress progress;
 };
 
-static int push_arg(const char ***v, size_t *n, size_t *alloc, const char *arg)
-{
-	if (GROW(*v, *alloc, *n + 1)) {
-		fprintf(stderr, "ctxpack: out of memory\n");
-		return -1;
-	}
-	(*v)[(*n)++] = arg;
-	return 0;
-}
-
 static int build_opt(int id, const char *arg, void *payload)
 {
 	struct build_args *a = payload;
@@ -91,11 +81,11 @@ static int build_opt(int id, const char *arg, void *payload)
 		a->o.dockerfile = arg;
 		break;
 	case 't':
-		return push_arg(&a->tags, &a->ntags, &a->atags, arg);
+		return strv_push(&a->tags, &a->ntags, &a->atags, arg);
 	case OPT_BUILD_ARG:
-		return push_arg(&a->build_args, &a->nbuild_args, &a->abuild_args, arg);
+		return strv_push(&a->build_args, &a->nbuild_args, &a->abuild_args, arg);
 	case OPT_LABEL:
-		return push_arg(&a->labels, &a->nlabels, &a->alabels, arg);
+		return strv_push(&a->labels, &a->nlabels, &a->alabels, arg);
 	case OPT_TARGET:
 		a->target = arg;
 		break;
@@ -658,8 +648,8 @@ static int unchanged_labels(struct build_args *a, struct pack_session *ps, const
 	if (asprintf(&owned[0], LABEL_CONTEXT "=%s", ctxhex) < 0 ||
 	    asprintf(&owned[1], LABEL_BUILD "=%s", bhex) < 0)
 		return set_errmsg(err, errsz, -ENOMEM, "out of memory");
-	if (push_arg(&a->labels, &a->nlabels, &a->alabels, owned[0]) ||
-	    push_arg(&a->labels, &a->nlabels, &a->alabels, owned[1]))
+	if (strv_push(&a->labels, &a->nlabels, &a->alabels, owned[0]) ||
+	    strv_push(&a->labels, &a->nlabels, &a->alabels, owned[1]))
 		return -ENOMEM;
 	return 0;
 }

@@ -24,7 +24,7 @@ int context_arg(const struct command *cmd, int argc, char **argv, int first, con
 
 /* --build-arg K=V: appends arg to the NULL-terminated *v (*n entries,
  * *alloc allocated).  Returns 0, or -1 after printing "out of memory". */
-int build_arg_add(const char ***v, size_t *n, size_t *alloc, const char *arg);
+int strv_push(const char ***v, size_t *n, size_t *alloc, const char *arg);
 
 /* "buildkit" or "classic"; prints a usage error otherwise. */
 int parse_builder(const char *arg, enum ctxpack_builder *out);

@@ -1820,7 +1820,7 @@ static int lint_opt(int id, const char *arg, void *payload)
 	case OPT_TARGET: a->target = arg; break;
 	case OPT_CONFIG: a->config = arg; break;
 	case OPT_BUILD_ARG:
-		return build_arg_add(&a->build_args, &a->nbuild_args, &a->abuild_args, arg);
+		return strv_push(&a->build_args, &a->nbuild_args, &a->abuild_args, arg);
 	case OPT_DISABLE: {
 		long c = check_index(arg, strlen(arg));
 		if (c < 0) {

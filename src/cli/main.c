@@ -58,7 +58,7 @@ int parse_builder(const char *arg, enum ctxpack_builder *out)
 	return -1;
 }
 
-int build_arg_add(const char ***v, size_t *n, size_t *alloc, const char *arg)
+int strv_push(const char ***v, size_t *n, size_t *alloc, const char *arg)
 {
 	if (GROW(*v, *alloc, *n + 2)) {
 		fprintf(stderr, "ctxpack: out of memory\n");

@@ -1327,7 +1327,7 @@ static int suggest_opt(int id, const char *arg, void *payload)
 		a->target = arg;
 		break;
 	case OPT_BUILD_ARG:
-		return build_arg_add(&a->build_args, &a->nbuild_args, &a->abuild_args, arg);
+		return strv_push(&a->build_args, &a->nbuild_args, &a->abuild_args, arg);
 	case OPT_MIN_SIZE:
 		if (parse_size(arg, &a->min_size)) {
 			usage_error(
