@@ -22,8 +22,8 @@ extern const struct command build_command;
  * shown: exit 0) or -1, or a usage error was printed (exit 2). */
 int context_arg(const struct command *cmd, int argc, char **argv, int first, const char **dir);
 
-/* --build-arg K=V: appends arg to the NULL-terminated *v (*n entries,
- * *alloc allocated).  Returns 0, or -1 after printing "out of memory". */
+/* Appends arg (--build-arg K=V, -t, --label ...) to the NULL-terminated
+ * *v (*n entries, *alloc allocated).  Returns 0, or -1 after printing "out of memory". */
 int strv_push(const char ***v, size_t *n, size_t *alloc, const char *arg);
 
 /* "buildkit" or "classic"; prints a usage error otherwise. */
