@@ -29,6 +29,13 @@ esac
 scripts/install-deps.sh || exit 1
 
 status=0
+build_tree() { # builddir meson-setup-args...
+	local dir=$1; shift
+	if [ ! -d "$dir" ]; then
+		meson setup "$dir" "$@" >/dev/null || return 1
+	fi
+	ninja -C "$dir" >/dev/null || { ninja -C "$dir"; return 1; }
+}
 run_suite() { # builddir meson-setup-args... -- meson-test-args...
 	local dir=$1; shift
 	local setup=()
@@ -36,11 +43,33 @@ run_suite() { # builddir meson-setup-args... -- meson-test-args...
 	shift
 	# a failed build must not count an old run (`--setup S` logs to testlog-S.json)
 	rm -f "$dir"/meson-logs/testlog.json "$dir"/meson-logs/testlog-*.json
-	if [ ! -d "$dir" ]; then
-		meson setup "$dir" "${setup[@]}" >/dev/null || return 1
-	fi
-	ninja -C "$dir" >/dev/null || { ninja -C "$dir"; return 1; }
+	timed "$dir: build" build_tree "$dir" "${setup[@]}" || return 1
 	meson test -C "$dir" --print-errorlogs "$@"
+}
+
+# Each phase's wall time and CPU time (user+sys of everything it ran and
+# waited for; not the engine's daemons), to stderr and, at the end, into
+# build-test/meson-logs/phases.txt: on two cores wall >= CPU/2.
+phase_dir=$(mktemp -d "${TMPDIR:-/tmp}/ctxpack-phases-XXXXXX")
+trap 'rm -rf "$phase_dir"' EXIT
+timed() { # name command...: runs the command in a subshell, returns its status
+	local name=$1 t0 t1 rc
+	shift
+	t0=$(date +%s.%N)
+	(
+		"$@"
+		rc=$?
+		times >"$phase_dir/$name.times"
+		exit $rc
+	)
+	rc=$?
+	t1=$(date +%s.%N)
+	awk -v name="$name" -v t0="$t0" -v t1="$t1" -v rc="$rc" '
+		function sec(s,  m) { m = s; sub(/m.*/, "", m); sub(/^[0-9]+m/, "", s); sub(/s$/, "", s); return m * 60 + s }
+		NR == 2 { u = sec($1); y = sec($2) }
+		END { printf "phase %s: wall %.0f s, cpu %.0f s (user %.0f, sys %.0f), exit %d\n", name, t1 - t0, u + y, u, y, rc }
+	' "$phase_dir/$name.times" | tee -a "$phase_dir/phases.txt" >&2
+	return $rc
 }
 
 summarize() { # logs...: prints "N passed, N failed, N skipped"
@@ -91,7 +120,7 @@ fi
 # CTXPACK_ENGINE_HOST and skip visibly without it; they build on it in
 # build-test only (the sanitizer runs get no engine: docker does the work
 # there, not ctxpack).  Stopped at exit when this run started it.
-scripts/engine.sh status >/dev/null 2>&1 || trap 'scripts/engine.sh stop' EXIT
+scripts/engine.sh status >/dev/null 2>&1 || trap 'rm -rf "$phase_dir"; scripts/engine.sh stop' EXIT
 engine_env=
 if scripts/engine.sh fetch && scripts/engine.sh start; then
 	engine_env=$(scripts/engine.sh env --tests)
@@ -108,19 +137,20 @@ fi
 # sweep); under ASan+UBSan the other hostile trees and the fault-injection
 # sweep (once: not again under TSan, whose unit and CLI runs keep the
 # threads' normal paths).
-(eval "$engine_env"; run_suite build-test -Dwerror=true -- --setup full --no-suite hostile \
-	--no-suite fault-sweep) || status=1
-HOSTILE_SKIP=1,5 run_suite build-asan -Dwerror=true -Db_sanitize=address,undefined \
+plain() { eval "$engine_env"; run_suite "$@"; }
+timed plain plain build-test -Dwerror=true -- --setup full --no-suite hostile \
+	--no-suite fault-sweep || status=1
+HOSTILE_SKIP=1,5 timed asan run_suite build-asan -Dwerror=true -Db_sanitize=address,undefined \
 	-Db_lundef=false -Dbuildtype=debug -- --setup full --no-suite live --no-suite engine \
 	--no-suite fault-cli || status=1
-run_suite build-tsan -Dwerror=true -Db_sanitize=thread -Db_lundef=false \
+timed tsan run_suite build-tsan -Dwerror=true -Db_sanitize=thread -Db_lundef=false \
 	-Dbuildtype=debug -- --suite unit --suite cli --no-suite fault-sweep --no-suite fault-cli \
 	|| status=1
 # valgrind: the in-process unit tests of build-test (errors and definite
 # leaks fail them; see tests/meson.build), logged apart from the plain run.
 rm -f build-test/meson-logs/valgrind-valgrind.json
 if command -v valgrind >/dev/null; then
-	meson test -C build-test --setup valgrind --suite unit --print-errorlogs \
+	timed valgrind meson test -C build-test --setup valgrind --suite unit --print-errorlogs \
 		--logbase valgrind || status=1
 else
 	echo "valgrind not installed: the valgrind run is skipped" >&2
@@ -135,13 +165,13 @@ scripted() { # script log: runs it, and a failure its lines do not show is one
 	"$1" build-test | tee "$2"
 	rc=${PIPESTATUS[0]}
 	if [ "$rc" -ne 0 ]; then
-		status=1
 		grep -q '^not ok ' "$2" || echo "not ok - $1 exited $rc" | tee -a "$2"
 	fi
+	return "$rc"
 }
-scripted scripts/check_install.sh build-test/meson-logs/install-check.txt
-scripted scripts/check_dist.sh build-test/meson-logs/dist-check.txt
-scripted scripts/check_format.sh build-test/meson-logs/format-check.txt
+timed install scripted scripts/check_install.sh build-test/meson-logs/install-check.txt || status=1
+timed dist scripted scripts/check_dist.sh build-test/meson-logs/dist-check.txt || status=1
+timed format scripted scripts/check_format.sh build-test/meson-logs/format-check.txt || status=1
 if ! command -v docker >/dev/null; then
 	echo "NOTE: the docker CLI is not installed: every comparison with it was skipped" \
 		"(the '# SKIP' lines above); the recorded expectations still ran" >&2
@@ -151,4 +181,5 @@ summarize build-test/meson-logs/testlog-full.json build-asan/meson-logs/testlog-
 	build-tsan/meson-logs/testlog.json build-test/meson-logs/valgrind-valgrind.json \
 	build-test/meson-logs/install-check.txt build-test/meson-logs/dist-check.txt \
 	build-test/meson-logs/format-check.txt
+cp "$phase_dir/phases.txt" build-test/meson-logs/phases.txt 2>/dev/null
 exit $status
