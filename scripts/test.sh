@@ -9,10 +9,12 @@
 # unit and CLI tests (the walker, read-ahead, hashing threads) under
 # ThreadSanitizer; the in-process unit tests under valgrind; the installed
 # tree and the release tarball (scripts/check_install.sh,
-# scripts/check_dist.sh: built from scratch, the quick set run).
-# tests/README.md says which suite covers which change and which
-# configuration runs it.  Ends with "N passed, N failed, N skipped"; exit
-# status 1 if anything failed.
+# scripts/check_dist.sh: built from scratch, the quick set run); headless
+# Chromium only in the first.  The configurations run side by side in
+# three lanes; each phase's wall and CPU time is printed and kept in
+# build-test/meson-logs/phases.txt.  tests/README.md says which suite
+# covers which change and which configuration runs it.  Ends with "N
+# passed, N failed, N skipped"; exit status 1 if anything failed.
 #
 #   scripts/test.sh           the whole run (CI)
 #   scripts/test.sh --quick   the quick set (`meson test`'s default setup:
@@ -133,28 +135,31 @@ fi
 # most, each hostile tree once: here the two whose memory bounds only a
 # build without a sanitizer asserts (hostile-memory: the million files,
 # the 100,000 hard links) and fault-cli (its RLIMIT_AS sweep needs a build
-# without a sanitizer; it runs under both sanitizers too, without that
-# sweep); under ASan+UBSan the other hostile trees and the fault-injection
-# sweep (once: not again under TSan, whose unit and CLI runs keep the
-# threads' normal paths).
+# without a sanitizer); under ASan+UBSan the other hostile trees and the
+# fault-injection sweep (once: not again under TSan, whose unit and CLI
+# runs keep the threads' normal paths).  Headless Chromium runs the HTML
+# report's page script here only (CTXPACK_SKIP_BROWSER elsewhere): the
+# browser and the script are the same whichever build wrote the page,
+# whose bytes html-report checks in every build.
 plain() { eval "$engine_env"; run_suite "$@"; }
-timed plain plain build-test -Dwerror=true -- --setup full --no-suite hostile \
-	--no-suite fault-sweep || status=1
-HOSTILE_SKIP=1,5 timed asan run_suite build-asan -Dwerror=true -Db_sanitize=address,undefined \
-	-Db_lundef=false -Dbuildtype=debug -- --setup full --no-suite live --no-suite engine \
-	--no-suite fault-cli || status=1
-timed tsan run_suite build-tsan -Dwerror=true -Db_sanitize=thread -Db_lundef=false \
-	-Dbuildtype=debug -- --suite unit --suite cli --no-suite fault-sweep --no-suite fault-cli \
-	|| status=1
+no_browser() { CTXPACK_SKIP_BROWSER="Chromium runs the page in scripts/test.sh's normal build" "$@"; }
+# The sanitizer builds are optimized at -O1 (as the sanitizers' manuals
+# advise: several times faster than -O0, every check kept), with frame
+# pointers for whole stacks in their reports.
+sanitizer_build=(-Dwerror=true -Db_lundef=false -Doptimization=1 -Ddebug=true
+	-Dc_args=-fno-omit-frame-pointer)
+
 # valgrind: the in-process unit tests of build-test (errors and definite
 # leaks fail them; see tests/meson.build), logged apart from the plain run.
-rm -f build-test/meson-logs/valgrind-valgrind.json
-if command -v valgrind >/dev/null; then
-	timed valgrind meson test -C build-test --setup valgrind --suite unit --print-errorlogs \
-		--logbase valgrind || status=1
-else
-	echo "valgrind not installed: the valgrind run is skipped" >&2
-fi
+valgrind_run() {
+	rm -f build-test/meson-logs/valgrind-valgrind.json
+	if command -v valgrind >/dev/null; then
+		meson test -C build-test --setup valgrind --suite unit --print-errorlogs \
+			--logbase valgrind
+	else
+		echo "valgrind not installed: the valgrind run is skipped" >&2
+	fi
+}
 
 # What a user does after installing (man, completions, the library and
 # its example through pkg-config, a pipe into docker build), and the
@@ -169,9 +174,50 @@ scripted() { # script log: runs it, and a failure its lines do not show is one
 	fi
 	return "$rc"
 }
-timed install scripted scripts/check_install.sh build-test/meson-logs/install-check.txt || status=1
-timed dist scripted scripts/check_dist.sh build-test/meson-logs/dist-check.txt || status=1
-timed format scripted scripts/check_format.sh build-test/meson-logs/format-check.txt || status=1
+
+# The configurations share no build directory and no temporary file, so
+# they run side by side in three lanes (each ends when its slowest test
+# does; on two cores one lane's idle time, a docker build or the single
+# hostile-trees test, is another's CPU), each lane's output shown when
+# it ends.  build-test is built first: its warnings fail the run before
+# anything else starts, and the lanes of the normal build and of the
+# tarball (meson dist -C build-test) need it.
+lane_plain() {
+	local rc=0
+	timed plain plain build-test -Dwerror=true -- --setup full --no-suite hostile \
+		--no-suite fault-sweep || rc=1
+	timed valgrind valgrind_run || rc=1
+	timed install scripted scripts/check_install.sh build-test/meson-logs/install-check.txt || rc=1
+	timed format scripted scripts/check_format.sh build-test/meson-logs/format-check.txt || rc=1
+	return $rc
+}
+lane_asan() {
+	HOSTILE_SKIP=1,5 no_browser timed asan run_suite build-asan -Db_sanitize=address,undefined \
+		"${sanitizer_build[@]}" -- --setup full --no-suite live --no-suite engine \
+		--no-suite fault-cli
+}
+lane_tsan_dist() {
+	local rc=0
+	no_browser timed tsan run_suite build-tsan -Db_sanitize=thread "${sanitizer_build[@]}" -- \
+		--suite unit --suite cli --no-suite fault-sweep --no-suite fault-cli || rc=1
+	no_browser timed dist scripted scripts/check_dist.sh build-test/meson-logs/dist-check.txt || rc=1
+	return $rc
+}
+rm -f build-test/meson-logs/testlog.json build-test/meson-logs/testlog-*.json
+if timed "build-test: first build" build_tree build-test -Dwerror=true; then
+	lanes=(lane_plain lane_asan lane_tsan_dist)
+	pids=()
+	for l in "${lanes[@]}"; do
+		"$l" >"$phase_dir/$l.log" 2>&1 &
+		pids+=($!)
+	done
+	for i in "${!lanes[@]}"; do
+		wait "${pids[$i]}" || status=1
+		cat "$phase_dir/${lanes[$i]}.log"
+	done
+else
+	status=1
+fi
 if ! command -v docker >/dev/null; then
 	echo "NOTE: the docker CLI is not installed: every comparison with it was skipped" \
 		"(the '# SKIP' lines above); the recorded expectations still ran" >&2
