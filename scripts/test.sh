@@ -181,11 +181,13 @@ scripted() { # script log: runs it, and a failure its lines do not show is one
 # hostile-trees test, is another's CPU), each lane's output shown when
 # it ends.  build-test is built first: its warnings fail the run before
 # anything else starts, and the lanes of the normal build and of the
-# tarball (meson dist -C build-test) need it.
+# tarball (meson dist -C build-test) need it.  Sharing the cores, a test
+# takes longer than alone: the timeouts are tripled.
+lane_test=(--timeout-multiplier 3)
 lane_plain() {
 	local rc=0
 	timed plain plain build-test -Dwerror=true -- --setup full --no-suite hostile \
-		--no-suite fault-sweep || rc=1
+		--no-suite fault-sweep "${lane_test[@]}" || rc=1
 	timed valgrind valgrind_run || rc=1
 	timed install scripted scripts/check_install.sh build-test/meson-logs/install-check.txt || rc=1
 	timed format scripted scripts/check_format.sh build-test/meson-logs/format-check.txt || rc=1
@@ -194,12 +196,13 @@ lane_plain() {
 lane_asan() {
 	HOSTILE_SKIP=1,5 no_browser timed asan run_suite build-asan -Db_sanitize=address,undefined \
 		"${sanitizer_build[@]}" -- --setup full --no-suite live --no-suite engine \
-		--no-suite fault-cli
+		--no-suite fault-cli "${lane_test[@]}"
 }
 lane_tsan_dist() {
 	local rc=0
 	no_browser timed tsan run_suite build-tsan -Db_sanitize=thread "${sanitizer_build[@]}" -- \
-		--suite unit --suite cli --no-suite fault-sweep --no-suite fault-cli || rc=1
+		--suite unit --suite cli --no-suite fault-sweep --no-suite fault-cli "${lane_test[@]}" \
+		|| rc=1
 	no_browser timed dist scripted scripts/check_dist.sh build-test/meson-logs/dist-check.txt || rc=1
 	return $rc
 }
