@@ -221,7 +221,7 @@ static ctxpack_context *open_ctx(const char *dir, enum ctxpack_builder b)
 /* ---- a minimal tar reader, for checking entries against members ---- */
 
 struct member {
-	char name[256];
+	char name[257]; /* a ustar prefix, "/" and name, NUL */
 	char type;
 	uint64_t size;
 	char link[101];

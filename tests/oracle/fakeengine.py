@@ -416,7 +416,7 @@ class FakeEngine:
         env.setdefault("LC_ALL", "C.UTF-8")
         return env
 
-    def docker_build(self, context_dir, args=(), cwd=None, timeout=20,
+    def docker_build(self, context_dir, args=(), cwd=None, timeout=60,
                      user=None, docker=None):
         """Run `docker build [args] context_dir` against this engine.
 

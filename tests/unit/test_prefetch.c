@@ -55,7 +55,7 @@ static int setup(void **state)
 		return -1;
 	f->rootfd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	for (int d = 0; d < 10; d++) {
-		char dn[8];
+		char dn[16];
 		snprintf(dn, sizeof(dn), "d%d", d);
 		if (mkdirat(f->rootfd, dn, 0755) < 0)
 			return -1;
@@ -93,7 +93,7 @@ static int teardown(void **state)
 	for (size_t i = 0; i < NFILES; i++)
 		unlinkat(f->rootfd, f->names[i], 0);
 	for (int d = 0; d < 10; d++) {
-		char dn[8];
+		char dn[16];
 		snprintf(dn, sizeof(dn), "d%d", d);
 		unlinkat(f->rootfd, dn, AT_REMOVEDIR);
 	}

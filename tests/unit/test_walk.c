@@ -815,7 +815,7 @@ static void test_pattern_error(void **state)
 	mkd(t->fd, "b", 0755);
 	mkf(t->fd, "b/keep", "", 0644);
 	for (int i = 0; i < 20; i++) {
-		char name[16];
+		char name[32];
 		snprintf(name, sizeof(name), "x%02d", i);
 		mkd(t->fd, name, 0755);
 		snprintf(name, sizeof(name), "x%02d/keep", i);
