@@ -272,6 +272,13 @@ const struct pack_plan *pack_plan(const struct pack_session *s)
 	return &s->plan;
 }
 
+void pack_plan_linked(const struct pack_session *s, bool *linked)
+{
+	for (size_t i = 0; i < s->plan.n; i++)
+		if (s->plan.v[i].kind == PM_HARDLINK)
+			linked[s->plan.v[i].at] = true;
+}
+
 const struct dockerctx *pack_context(const struct pack_session *s)
 {
 	return &s->ctx;

@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "internal.h"
-#include "links.h"
 #include "stats.h"
 
 struct open_dir {
@@ -32,8 +31,7 @@ struct pass {
 	struct open_dir *stack;
 	size_t depth, stack_cap;
 	struct ext_table ext;
-	struct links links;
-	enum ctxpack_builder builder;
+	const bool *linked; /* per entry: a hard-link member (the plan's), or NULL */
 };
 
 static void count(struct stats_counts *c, const struct walk_entry *e)
@@ -214,13 +212,10 @@ static int open_dir(struct pass *p, const struct walk_entry *e)
 static int sent_entry(struct pass *p, const struct walk_entry *e, size_t idx)
 {
 	struct stats *s = p->s;
-	long first = links_first(&p->links, e, p->builder, idx);
 	uint64_t data = e->type == WT_FILE ? e->size : 0;
 
-	if (first < 0)
-		return -ENOMEM;
 	count(&s->sent, e);
-	if (first) { /* a link member: no data of its own */
+	if (p->linked && p->linked[idx]) { /* a link member: no data of its own */
 		s->sent.bytes -= data;
 		s->linked_bytes += data;
 		data = 0;
@@ -272,10 +267,10 @@ static void excluded_entry(struct pass *p, const struct walk_entry *e,
 	}
 }
 
-int stats_compute(struct stats *s, const struct walk_result *res, enum ctxpack_builder b,
+int stats_compute(struct stats *s, const struct walk_result *res, const bool *linked,
 		  size_t nrules, size_t top)
 {
-	struct pass p = { .s = s, .top = top, .builder = b };
+	struct pass p = { .s = s, .top = top, .linked = linked };
 	size_t pi = 0;
 	int rc = 0;
 
@@ -308,7 +303,6 @@ int stats_compute(struct stats *s, const struct walk_result *res, enum ctxpack_b
 		rc = ext_finish(&p);
 	free(p.stack);
 	free(p.ext.v);
-	links_free(&p.links);
 	if (rc)
 		stats_free(s);
 	return rc;

@@ -12,6 +12,7 @@
 #ifndef CTXPACK_STATS_H
 #define CTXPACK_STATS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -65,8 +66,11 @@ struct stats {
 
 /* Fills s from res (walked for builder b with report_all and
  * measure_pruned) and the number of rules; top bounds each list.
- * Returns 0 or -ENOMEM.  s points into res: keep res until stats_free. */
-int stats_compute(struct stats *s, const struct walk_result *res, enum ctxpack_builder b,
+ * linked[i] (or NULL: none) says that sent entry i is archived as a hard
+ * link to an earlier member, as the member plan decides (pack_plan_linked):
+ * its data is counted once.  Returns 0 or -ENOMEM.  s points into res:
+ * keep res until stats_free. */
+int stats_compute(struct stats *s, const struct walk_result *res, const bool *linked,
 		  size_t nrules, size_t top);
 void stats_free(struct stats *s);
 

@@ -300,7 +300,11 @@ static int pack_and_report(struct pack_args *a, char *err, size_t errsz)
 	a->o.progress = &pg;
 	rc = pack_open(&ps, &a->o, err, errsz);
 	if (!rc && measure)
-		rc = stats_measure(ps, &a->o, 10, &s, &r, err, errsz);
+		rc = stats_measure(ps, &a->o, 10,
+				   a->stats_file || a->b.fail_dead ? STATS_USES_ALL
+				   : a->stats			   ? STATS_USES_SHOWN
+								   : STATS_USES_NONE,
+				   &s, &r, err, errsz);
 	if (!rc && a->b.max_size_set) {
 		rc = pack_write(ps, -1, &rep, err, errsz); /* counts; reads nothing */
 		r.tar_bytes = rep.tar_bytes;

@@ -34,15 +34,32 @@ struct stats_args {
 	bool quiet, estimate, duplicates, no_cache;
 };
 
+/* Does the text report name a rule's use?  Only a rule that decides
+ * nothing's ("decides nothing (dead)"). */
+static bool uses_shown(const struct stats *s)
+{
+	for (size_t i = 0; i < s->nrules; i++)
+		if (!s->rules[i].decided)
+			return true;
+	return false;
+}
+
 int stats_measure(struct pack_session *ps, const struct pack_options *o, size_t top,
-		  struct stats *s, struct report *r, char *err, size_t errsz)
+		  enum stats_uses uses, struct stats *s, struct report *r, char *err,
+		  size_t errsz)
 {
 	const struct dockerctx *ctx = pack_context(ps);
+	const struct walk_result *res = pack_entries(ps);
 	struct pack_report gen = { 0 };
-	int rc;
+	bool *linked = calloc(res->n ? res->n : 1, sizeof(*linked));
+	int rc = linked ? 0 : -ENOMEM;
 
-	rc = stats_compute(s, pack_entries(ps), o->builder, ctxpack_rules_count(ctx->rules), top);
-	if (!rc)
+	if (!rc) {
+		pack_plan_linked(ps, linked);
+		rc = stats_compute(s, res, linked, ctxpack_rules_count(ctx->rules), top);
+	}
+	free(linked);
+	if (!rc && (uses == STATS_USES_ALL || (uses == STATS_USES_SHOWN && uses_shown(s))))
 		rc = stats_rule_uses(s, ctx->rules, o->builder, pack_entries(ps));
 	if (rc) {
 		snprintf(err, errsz, "out of memory");
@@ -242,7 +259,10 @@ static int cmd_stats(const struct command *cmd, int argc, char **argv)
 	pl = progress_line_start(&pg, a.progress, a.quiet);
 	rc = pack_open(&ps, &a.o, err, sizeof(err));
 	if (!rc)
-		rc = stats_measure(ps, &a.o, (size_t)a.top, &s, &r, err, sizeof(err));
+		rc = stats_measure(ps, &a.o, (size_t)a.top,
+				   a.json || a.html || a.b.fail_dead ? STATS_USES_ALL
+								     : STATS_USES_SHOWN,
+				   &s, &r, err, sizeof(err));
 	/* The tar's size, counted: nothing is read but metadata. */
 	if (!rc)
 		rc = pack_write(ps, -1, &rep, err, sizeof(err));

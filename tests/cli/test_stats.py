@@ -167,6 +167,11 @@ def test_text(d):
           ".dockerignore:1:node_modules" in text and "decides nothing" in text and
           "src/big.bin" in text, text[:2000])
     check("text report: no colour when stdout is not a terminal", "\033[" not in text)
+    # Rule use is computed for the text report only when a rule decides
+    # nothing; it must then name the same use as the JSON document.
+    line = next((x for x in text.splitlines() if "never-matches" in x), "")
+    check("text report: a rule that decides nothing is named with its use, as in --json",
+          "decides nothing (dead)" in line, line)
 
 
 def test_budgets(d):
