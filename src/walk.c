@@ -438,6 +438,7 @@ struct estat {
 	uint32_t mtime_nsec, ctime_nsec;
 	uint64_t dev, ino;
 	uint32_t nlink;
+	uint32_t uid, gid;
 	uint32_t rdev_major, rdev_minor;
 };
 
@@ -501,6 +502,8 @@ static int estat_from_stat(struct estat *es, const struct stat *st)
 	es->dev = st->st_dev;
 	es->ino = st->st_ino;
 	es->nlink = (uint32_t)st->st_nlink;
+	es->uid = st->st_uid;
+	es->gid = st->st_gid;
 	es->rdev_major = major(st->st_rdev);
 	es->rdev_minor = minor(st->st_rdev);
 	return 0;
@@ -531,6 +534,8 @@ static int do_stat(int at, const char *name, struct estat *es)
 			es->dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
 			es->ino = sx.stx_ino;
 			es->nlink = sx.stx_nlink;
+			es->uid = sx.stx_uid;
+			es->gid = sx.stx_gid;
 			es->rdev_major = sx.stx_rdev_major;
 			es->rdev_minor = sx.stx_rdev_minor;
 			return 0;
@@ -686,6 +691,8 @@ static void fill_entry(struct walk_entry *e, const struct estat *es)
 	e->dev = es->dev;
 	e->ino = es->ino;
 	e->nlink = es->nlink;
+	e->uid = es->uid;
+	e->gid = es->gid;
 	if (es->type == WT_CHR || es->type == WT_BLK) {
 		e->rdev_major = es->rdev_major;
 		e->rdev_minor = es->rdev_minor;

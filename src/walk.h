@@ -35,6 +35,7 @@ struct walk_entry {
 	uint32_t ctime_nsec; /* what the hash cache keys a file's content by */
 	uint64_t dev, ino;
 	uint32_t nlink;
+	uint32_t uid, gid;     /* the owner (BuildKit's transfer sends them: transfer.h) */
 	uint32_t rdev_major, rdev_minor;
 	char *link;          /* symlink target, NULL otherwise */
 	enum ctxpack_verdict verdict;

@@ -304,7 +304,7 @@ static int pack_and_report(struct pack_args *a, char *err, size_t errsz)
 				   a->stats_file || a->b.fail_dead ? STATS_USES_ALL
 				   : a->stats			   ? STATS_USES_SHOWN
 								   : STATS_USES_NONE,
-				   &s, &r, err, errsz);
+				   NULL, &s, &r, err, errsz);
 	if (!rc && a->b.max_size_set) {
 		rc = pack_write(ps, -1, &rep, err, errsz); /* counts; reads nothing */
 		r.tar_bytes = rep.tar_bytes;

@@ -15,6 +15,7 @@
 #include "ctxpack/ctxpack.h"
 #include "dupes.h"
 #include "stats.h"
+#include "transfer.h"
 
 #define EXIT_BUDGET 4
 
@@ -56,6 +57,13 @@ struct report {
 	struct budget_result budgets[4];
 	size_t nbudgets;
 	const struct dupes *dupes; /* --duplicates, or NULL */
+	/* What the build reads (buildview, used_reads): sent entries it
+	 * reads (USED_READ or USED_VIA) and the others. */
+	bool used_known;     /* the Dockerfile was read; else used_why says why not */
+	char used_why[512];
+	struct stats_counts used, unused;
+	bool transfer_known; /* BuildKit: what it transfers (transfer.h) */
+	struct transfer transfer;
 	size_t top;                /* top lists' length in JSON (duplicate groups) */
 };
 

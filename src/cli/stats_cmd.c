@@ -14,6 +14,7 @@
 #include "dockerctx.h"
 #include "dupes.h"
 #include "hashcache.h"
+#include "internal.h"
 #include "html_report.h"
 #include "outfile.h"
 #include "pack.h"
@@ -21,7 +22,7 @@
 #include "report.h"
 #include "stats_run.h"
 
-enum { OPT_BUILDER = 256, OPT_JSON, OPT_TOP, OPT_HTML, OPT_PROGRESS, OPT_ESTIMATE, OPT_DUPLICATES, OPT_NO_CACHE, OPT_COLOR };
+enum { OPT_BUILDER = 256, OPT_JSON, OPT_TOP, OPT_HTML, OPT_PROGRESS, OPT_ESTIMATE, OPT_DUPLICATES, OPT_NO_CACHE, OPT_COLOR, OPT_TARGET, OPT_BUILD_ARG };
 
 struct stats_args {
 	struct pack_options o;
@@ -32,6 +33,9 @@ struct stats_args {
 	enum progress_mode progress;
 	enum color_mode color;
 	bool quiet, estimate, duplicates, no_cache;
+	const char *target;	 /* --target, or NULL: the last stage */
+	const char **build_args; /* --build-arg K=V, NULL-terminated */
+	size_t nbuild_args, abuild_args;
 };
 
 /* Does the text report name a rule's use?  Only a rule that decides
@@ -44,9 +48,58 @@ static bool uses_shown(const struct stats *s)
 	return false;
 }
 
+static void count_entry(struct stats_counts *c, const struct walk_entry *e)
+{
+	c->entries++;
+	if (e->type == WT_FILE) {
+		c->files++;
+		c->bytes += e->size;
+	} else if (e->type == WT_DIR) {
+		c->dirs++;
+	} else {
+		c->other++;
+	}
+}
+
+/* r's used part: what the build reads of what is sent (used_reads), and
+ * with BuildKit what it transfers (transfer_compute).  -ENOMEM only: a
+ * Dockerfile that cannot be read is said in r->used_why. */
+static int measure_used(struct pack_session *ps, const struct buildview_options *bo,
+			struct report *r)
+{
+	const struct walk_result *res = pack_entries(ps);
+	struct buildview v;
+	uint8_t *flags = NULL;
+	int rc = buildview_open(&v, (struct dockerctx *)pack_context(ps), res, bo, r->used_why,
+				sizeof(r->used_why));
+
+	if (rc) {
+		buildview_close(&v);
+		return rc == -ENOMEM ? rc : 0;
+	}
+	flags = calloc(res->n ? res->n : 1, 1);
+	if (!flags) {
+		buildview_close(&v);
+		return -ENOMEM;
+	}
+	used_reads(&v.used, flags);
+	for (size_t i = 0; i < res->n; i++)
+		if (res->v[i]->sent)
+			count_entry(flags[i] ? &r->used : &r->unused, res->v[i]);
+	r->used_known = true;
+	r->used_why[0] = '\0';
+	if (bo->builder == CTXPACK_BUILDER_BUILDKIT) {
+		rc = transfer_compute(&r->transfer, NULL, &v.used);
+		r->transfer_known = rc == 0;
+	}
+	free(flags);
+	buildview_close(&v);
+	return rc == -ENOMEM ? rc : 0;
+}
+
 int stats_measure(struct pack_session *ps, const struct pack_options *o, size_t top,
-		  enum stats_uses uses, struct stats *s, struct report *r, char *err,
-		  size_t errsz)
+		  enum stats_uses uses, const struct buildview_options *bo, struct stats *s,
+		  struct report *r, char *err, size_t errsz)
 {
 	const struct dockerctx *ctx = pack_context(ps);
 	const struct walk_result *res = pack_entries(ps);
@@ -68,6 +121,11 @@ int stats_measure(struct pack_session *ps, const struct pack_options *o, size_t 
 	pack_generated(ps, &gen);
 	stats_add_generated(s, gen.generated_files, gen.generated_bytes);
 	memset(r, 0, sizeof(*r));
+	snprintf(r->used_why, sizeof(r->used_why), "not asked for");
+	if (bo && measure_used(ps, bo, r)) {
+		snprintf(err, errsz, "out of memory");
+		return -ENOMEM;
+	}
 	r->s = s;
 	r->rules = ctx->rules;
 	r->context = ctx->root;
@@ -155,6 +213,15 @@ static int stats_opt(int id, const char *arg, void *payload)
 	case OPT_ESTIMATE: a->estimate = true; break;
 	case OPT_DUPLICATES: a->duplicates = true; break;
 	case OPT_NO_CACHE: a->no_cache = true; break;
+	case OPT_TARGET: a->target = arg; break;
+	case OPT_BUILD_ARG:
+		if (GROW(a->build_args, a->abuild_args, a->nbuild_args + 2)) {
+			fprintf(stderr, "ctxpack: out of memory\n");
+			return -1;
+		}
+		a->build_args[a->nbuild_args++] = arg;
+		a->build_args[a->nbuild_args] = NULL;
+		break;
 	case OPT_PROGRESS:
 		return progress_mode_parse(arg, &a->progress);
 	case OPT_COLOR:
@@ -241,6 +308,7 @@ static int cmd_stats(const struct command *cmd, int argc, char **argv)
 				.top = 10, .color = cli_color };
 	struct pack_session *ps = NULL;
 	struct pack_report rep;
+	struct buildview_options bo;
 	struct stats s = { 0 };
 	struct report r;
 	struct dupes d = { 0 };
@@ -250,19 +318,27 @@ static int cmd_stats(const struct command *cmd, int argc, char **argv)
 	int first = opts_parse(cmd, argc, argv, stats_opt, &a), rc;
 	size_t broken;
 
-	if (context_arg(cmd, argc, argv, first, &a.o.dir))
+	if (context_arg(cmd, argc, argv, first, &a.o.dir)) {
+		free(a.build_args);
 		return first == -2 ? 0 : 2;
+	}
 	if (a.html && outfile_distinct(cmd, (const struct outfile_use[]){ { "--html", a.html },
-									{ "the report on stdout", NULL } }, 2))
+									{ "the report on stdout", NULL } }, 2)) {
+		free(a.build_args);
 		return 2;
+	}
 	a.o.progress = &pg;
+	bo = (struct buildview_options){ .builder = a.o.builder,
+					 .build_args = a.build_args,
+					 .target = a.target,
+					 .dfname = a.o.dockerfile };
 	pl = progress_line_start(&pg, a.progress, a.quiet);
 	rc = pack_open(&ps, &a.o, err, sizeof(err));
 	if (!rc)
 		rc = stats_measure(ps, &a.o, (size_t)a.top,
 				   a.json || a.html || a.b.fail_dead ? STATS_USES_ALL
 								     : STATS_USES_SHOWN,
-				   &s, &r, err, sizeof(err));
+				   &bo, &s, &r, err, sizeof(err));
 	/* The tar's size, counted: nothing is read but metadata. */
 	if (!rc)
 		rc = pack_write(ps, -1, &rep, err, sizeof(err));
@@ -276,6 +352,7 @@ static int cmd_stats(const struct command *cmd, int argc, char **argv)
 		dupes_release(&d);
 		stats_free(&s);
 		pack_close(&ps);
+		free(a.build_args);
 		return 1;
 	}
 	r.tar_bytes = rep.tar_bytes;
@@ -295,12 +372,15 @@ static int cmd_stats(const struct command *cmd, int argc, char **argv)
 	dupes_release(&d);
 	stats_free(&s);
 	pack_close(&ps);
+	free(a.build_args);
 	return rc ? 1 : broken ? EXIT_BUDGET : 0;
 }
 
 static const struct opt stats_opts[] = {
 	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory (default DIR/Dockerfile; -: standard input)", NULL, OPT_PATH_FILE },
 	{ "builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B", "buildkit (default) or classic semantics", CHOICES_BUILDER, 0 },
+	{ "target", OPT_TARGET, OPT_ARG_REQUIRED, "STAGE", "the stage to build (default the last): what the stages the build runs read", NULL, 0 },
+	{ "build-arg", OPT_BUILD_ARG, OPT_ARG_REQUIRED, "K=V", "a build argument, as docker build --build-arg (repeatable)", NULL, 0 },
 	{ "json", OPT_JSON, OPT_ARG_NONE, NULL, "one JSON document (schema: docs/stats.md)", NULL, 0 },
 	{ "top", OPT_TOP, OPT_ARG_REQUIRED, "N", "length of each top list (default 10)", NULL, 0 },
 	{ "estimate-compression", OPT_ESTIMATE, OPT_ARG_NONE, NULL, "also the zstd and gzip sizes of what is sent (reads every sent file)", NULL, 0 },
@@ -332,7 +412,12 @@ const struct command stats_command = {
 	"directory the walk never enters counts for the rule that pruned it) and\n"
 	"re-included, the rules that decide nothing, the largest files and\n"
 	"directories sent, sent bytes by extension, and sent directories that look\n"
-	"like dependencies, caches or build output.  Colour on a terminal unless\n"
+	"like dependencies, caches or build output.  With the Dockerfile (-f, -f -,\n"
+	"--target, --build-arg): what the build reads of what is sent (read) and\n"
+	"what no instruction reads (unread); with BuildKit, what it transfers for\n"
+	"this Dockerfile (transfer: the paths the instructions name, as the engine's\n"
+	"\"transferring context: N\" counts them).  A Dockerfile that cannot be read\n"
+	"leaves that part out and says why.  Colour on a terminal unless\n"
 	"NO_COLOR is set and not empty; --color=always colours even a pipe, NO_COLOR\n"
 	"or not, and --color=never never colours.\n"
 	"\n"

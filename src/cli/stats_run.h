@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "buildview.h"
 #include "pack.h"
 #include "report.h"
 #include "stats.h"
@@ -23,8 +24,12 @@ enum stats_uses {
 
 /* Fills s (top items per list) and r (without tar_bytes and budgets) from
  * the session's walk, which was made with list_all and measure_pruned. */
+/* bo (or NULL: no Dockerfile analysis): the Dockerfile is read with
+ * buildview and r's used, unused and (BuildKit) transfer are filled; a
+ * Dockerfile that cannot be read leaves r->used_known false with the
+ * reason in r->used_why, and is no failure. */
 int stats_measure(struct pack_session *ps, const struct pack_options *o, size_t top,
-		  enum stats_uses uses, struct stats *s, struct report *r, char *err,
-		  size_t errsz);
+		  enum stats_uses uses, const struct buildview_options *bo, struct stats *s,
+		  struct report *r, char *err, size_t errsz);
 
 #endif
