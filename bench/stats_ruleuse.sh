@@ -4,8 +4,8 @@
 # --html and pack --stats=FILE), --fail-on-dead-rules, and the text report
 # when a rule decides nothing.  Times `stats` (text) and `stats --json` on
 # each tree with this build and, when BEFORE names another ctxpack (e.g.
-# one built from an earlier commit), with that one; medians of RUNS after
-# one warm-up run, and whether the two print the same report.  Run
+# one built from an earlier commit), with that one; medians of wall and
+# CPU (user + sys) time over RUNS after one warm-up run, and whether the two print the same report.  Run
 # bench/used_dockerfiles.sh CORPORA_DIR first: trees without a Dockerfile
 # of their own get one through -f.
 #
@@ -32,24 +32,27 @@ def run(prog, args, tree):
     cmd = [prog, "stats", "-q"] + (["-f", df] if os.path.exists(df) else []) + args + \
         [os.path.join(corpora, tree)]
     subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True)  # warm-up
-    times = []
+    times, cpu = [], []
     for _ in range(runs):
         t = time.perf_counter()
-        out = subprocess.run(cmd, stdout=subprocess.PIPE, check=True).stdout
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE)
+        out = p.stdout.read()
+        _, status, ru = os.wait4(p.pid, 0)
         times.append(time.perf_counter() - t)
-    return statistics.median(times), out
+        cpu.append(ru.ru_utime + ru.ru_stime)
+    return statistics.median(times), statistics.median(cpu), out
 
-print("| tree | command | " + " | ".join(f"{n} s (median)" for n, _ in progs) +
-      (" | after/before | same output |" if before else " |"))
-print("|---|---|" + "---:|" * len(progs) + ("---:|---|" if before else ""))
+print("| tree | command | " + " | ".join(f"{n}: wall s | {n}: CPU s" for n, _ in progs) +
+      (" | CPU after/before | same output |" if before else " |"))
+print("|---|---|" + "---:|---:|" * len(progs) + ("---:|---|" if before else ""))
 for tree in trees:
     if not os.path.isdir(os.path.join(corpora, tree)):
         print(f"| {tree} | (absent) |", file=sys.stderr)
         continue
     for label, args in (("stats", []), ("stats --json", ["--json"])):
         res = [run(p, args, tree) for _, p in progs]
-        row = f"| {tree} | {label} | " + " | ".join(f"{t:.3f}" for t, _ in res)
+        row = f"| {tree} | {label} | " + " | ".join(f"{t:.3f} | {c:.3f}" for t, c, _ in res)
         if before:
-            row += f" | {res[0][0] / res[1][0]:.2f} | {'yes' if res[0][1] == res[1][1] else 'NO'}"
+            row += f" | {res[0][1] / res[1][1]:.2f} | {'yes' if res[0][2] == res[1][2] else 'NO'}"
         print(row + " |", flush=True)
 PY

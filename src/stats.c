@@ -308,6 +308,14 @@ int stats_compute(struct stats *s, const struct walk_result *res, const bool *li
 	return rc;
 }
 
+void stats_used(struct stats_counts *read, struct stats_counts *unread,
+		const struct walk_result *res, const uint8_t *flags)
+{
+	for (size_t i = 0; i < res->n; i++)
+		if (res->v[i]->sent)
+			count(flags[i] ? read : unread, res->v[i]);
+}
+
 void stats_add_generated(struct stats *s, uint64_t files, uint64_t bytes)
 {
 	s->generated.entries += files;

@@ -83,6 +83,11 @@ int stats_rule_uses(struct stats *s, const ctxpack_rules *r, enum ctxpack_builde
  * overridden or redundant, not defensive nor the builder's own. */
 size_t stats_dead_rules(const struct stats *s);
 
+/* The sent entries of res split by flags (one per entry, used_reads'):
+ * read (a flag set) and unread (none); added to both counts. */
+void stats_used(struct stats_counts *read, struct stats_counts *unread,
+		const struct walk_result *res, const uint8_t *flags);
+
 /* Counts what pack adds beyond the walk (pack_generated) as sent. */
 void stats_add_generated(struct stats *s, uint64_t files, uint64_t bytes);
 

@@ -1183,13 +1183,7 @@ static int lint_opt(int id, const char *arg, void *payload)
 	case OPT_JSON: a->json = true; break;
 	case OPT_TARGET: a->target = arg; break;
 	case OPT_BUILD_ARG:
-		if (GROW(a->build_args, a->abuild_args, a->nbuild_args + 2)) {
-			fprintf(stderr, "ctxpack: out of memory\n");
-			return -1;
-		}
-		a->build_args[a->nbuild_args++] = arg;
-		a->build_args[a->nbuild_args] = NULL;
-		break;
+		return opts_build_arg(&a->build_args, &a->nbuild_args, &a->abuild_args, arg);
 	case OPT_DISABLE: {
 		long c = check_index(arg, strlen(arg));
 		if (c < 0) {

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "internal.h"
 #include "opts.h"
 
 enum color_mode cli_color = COLOR_AUTO;
@@ -130,6 +131,17 @@ int opts_parse_global(const struct opt *opts, int argc, char **argv,
 {
 	/* "+": the command and everything after it are the command's. */
 	return parse(NULL, opts, "+", argc, argv, on_opt, payload);
+}
+
+int opts_build_arg(const char ***v, size_t *n, size_t *alloc, const char *arg)
+{
+	if (GROW(*v, *alloc, *n + 2)) {
+		fprintf(stderr, "ctxpack: out of memory\n");
+		return -1;
+	}
+	(*v)[(*n)++] = arg;
+	(*v)[*n] = NULL;
+	return 0;
 }
 
 int opts_int(const char *opt, const char *arg, long lo, long hi, long *out)

@@ -56,6 +56,9 @@ const char *opts_synopsis(const struct opt *o, char *buf, size_t bufsz);
 /* An integer option's argument from lo to hi into *out; otherwise a usage
  * error naming --opt, and -1. */
 int opts_int(const char *opt, const char *arg, long lo, long hi, long *out);
+/* --build-arg K=V (lint, stats): arg appended to the NULL-terminated *v
+ * (n entries, alloc allocated).  0, or -1 after saying "out of memory". */
+int opts_build_arg(const char ***v, size_t *n, size_t *alloc, const char *arg);
 void usage_error(const struct command *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* --color[=WHEN], after no-color.org: auto colours a terminal unless

@@ -14,7 +14,6 @@
 #include "dockerctx.h"
 #include "dupes.h"
 #include "hashcache.h"
-#include "internal.h"
 #include "html_report.h"
 #include "outfile.h"
 #include "pack.h"
@@ -48,19 +47,6 @@ static bool uses_shown(const struct stats *s)
 	return false;
 }
 
-static void count_entry(struct stats_counts *c, const struct walk_entry *e)
-{
-	c->entries++;
-	if (e->type == WT_FILE) {
-		c->files++;
-		c->bytes += e->size;
-	} else if (e->type == WT_DIR) {
-		c->dirs++;
-	} else {
-		c->other++;
-	}
-}
-
 /* r's used part: what the build reads of what is sent (used_reads), and
  * with BuildKit what it transfers (transfer_compute).  -ENOMEM only: a
  * Dockerfile that cannot be read is said in r->used_why. */
@@ -83,9 +69,7 @@ static int measure_used(struct pack_session *ps, const struct buildview_options 
 		return -ENOMEM;
 	}
 	used_reads(&v.used, flags);
-	for (size_t i = 0; i < res->n; i++)
-		if (res->v[i]->sent)
-			count_entry(flags[i] ? &r->used : &r->unused, res->v[i]);
+	stats_used(&r->used, &r->unused, res, flags);
 	r->used_known = true;
 	r->used_why[0] = '\0';
 	if (bo->builder == CTXPACK_BUILDER_BUILDKIT) {
@@ -215,13 +199,7 @@ static int stats_opt(int id, const char *arg, void *payload)
 	case OPT_NO_CACHE: a->no_cache = true; break;
 	case OPT_TARGET: a->target = arg; break;
 	case OPT_BUILD_ARG:
-		if (GROW(a->build_args, a->abuild_args, a->nbuild_args + 2)) {
-			fprintf(stderr, "ctxpack: out of memory\n");
-			return -1;
-		}
-		a->build_args[a->nbuild_args++] = arg;
-		a->build_args[a->nbuild_args] = NULL;
-		break;
+		return opts_build_arg(&a->build_args, &a->nbuild_args, &a->abuild_args, arg);
 	case OPT_PROGRESS:
 		return progress_mode_parse(arg, &a->progress);
 	case OPT_COLOR:
