@@ -7,6 +7,7 @@
 #include "internal.h"
 #include "dockerfile.h"
 #include "links.h"
+#include "match.h"
 #include "transfer.h"
 #include "used.h"
 #include "walk.h"
@@ -121,6 +122,12 @@ static bool within(const struct walk_entry *d, const struct walk_entry *e)
 	       (e->len == d->len || e->path[d->len] == '/');
 }
 
+/* Is e below the directory d? */
+static bool below(const struct walk_entry *d, const struct walk_entry *e)
+{
+	return e->len > d->len && e->path[d->len] == '/' && !memcmp(e->path, d->path, d->len);
+}
+
 /* Is e directly below the directory d? */
 static bool below_dir(const struct walk_entry *d, const struct walk_entry *e)
 {
@@ -203,6 +210,12 @@ static int scan(const char *const *pats, size_t np, const struct walk_result *re
 			continue;
 		if (e->type == WT_DIR)
 			dir[depth + 1] = e;
+		/* nothing below can match: its entries (next in walk order)
+		 * are passed over */
+		if (e->type == WT_DIR && d.verdict != CTXPACK_EXCLUDE &&
+		    match_state_settled(m, st[depth + 1]))
+			while (i + 1 < res->n && below(e, res->v[i + 1]))
+				i++;
 		if (d.verdict != CTXPACK_EXCLUDE)
 			continue;
 		if (at == SIZE_MAX)
