@@ -265,6 +265,11 @@ void report_text(FILE *f, const struct report *r, size_t top, bool color)
 	if (r->used_known) {
 		counts_line(f, "read", &r->used);
 		counts_line(f, "unread", &r->unused);
+		for (size_t i = 0; i < r->ninstrs; i++)
+			fprintf(f, "  %s:%d %s reads %s (%llu files)\n",
+				r->dockerfile ? r->dockerfile : "Dockerfile", r->instrs[i].line,
+				r->instrs[i].text, human_size(r->instrs[i].read.bytes, h, sizeof(h)),
+				(unsigned long long)r->instrs[i].read.files);
 	} else {
 		fprintf(f, "  %-10s %12s  what the build reads is not known: %s\n", "read", "-",
 			r->used_why);
@@ -422,7 +427,16 @@ static void json_used(FILE *f, const struct report *r)
 		jcounts(f, "read", &r->used, false);
 		fputs(",", f);
 		jcounts(f, "unread", &r->unused, false);
-		fputs(",\"unknown\":null", f);
+		fputs(",\"instructions\":[", f);
+		for (size_t i = 0; i < r->ninstrs; i++) {
+			fprintf(f, "%s{\"line\":%d,\"instruction\":", i ? "," : "",
+				r->instrs[i].line);
+			jstr(f, r->instrs[i].text);
+			fputs(",", f);
+			jcounts(f, "read", &r->instrs[i].read, false);
+			fputs("}", f);
+		}
+		fputs("],\"unknown\":null", f);
 	} else {
 		fputs("\"read\":null,\"unread\":null,\"unknown\":", f);
 		jstr(f, r->used_why);

@@ -62,6 +62,13 @@ struct report {
 	bool used_known;     /* the Dockerfile was read; else used_why says why not */
 	char used_why[512];
 	struct stats_counts used, unused;
+	/* per instruction that reads the context, in file order */
+	struct report_instr {
+		int line;	/* its first line in the Dockerfile */
+		char text[96];	/* "COPY . ." (cut with "...") */
+		struct stats_counts read;
+	} *instrs;
+	size_t ninstrs;
 	bool transfer_known; /* BuildKit: what it transfers (transfer.h) */
 	struct transfer transfer;
 	size_t top;                /* top lists' length in JSON (duplicate groups) */

@@ -70,6 +70,31 @@ static int measure_used(struct pack_session *ps, const struct buildview_options 
 	}
 	used_reads(&v.used, flags);
 	stats_used(&r->used, &r->unused, res, flags);
+	r->instrs = calloc(v.nsrc ? v.nsrc : 1, sizeof(*r->instrs));
+	if (!r->instrs) {
+		free(flags);
+		buildview_close(&v);
+		return -ENOMEM;
+	}
+	/* each instruction's sources alone (one resolution at a time) */
+	for (size_t i = 0; i < v.used.n;) {
+		size_t instr = v.used.v[i].src->instr, j = i;
+		const struct df_instr *in = &v.df->instrs[instr];
+		struct report_instr *ri = &r->instrs[r->ninstrs++];
+		struct stats_counts none = { 0 };
+		struct used one = v.used;
+		while (j < v.used.n && v.used.v[j].src->instr == instr)
+			j++;
+		one.v = &v.used.v[i];
+		one.n = j - i;
+		memset(flags, 0, res->n ? res->n : 1);
+		used_reads(&one, flags);
+		stats_used(&ri->read, &none, res, flags);
+		ri->line = in->start_line;
+		if (snprintf(ri->text, sizeof(ri->text), "%s", in->original) >= (int)sizeof(ri->text))
+			memcpy(ri->text + sizeof(ri->text) - 4, "...", 4);
+		i = j;
+	}
 	r->used_known = true;
 	r->used_why[0] = '\0';
 	if (bo->builder == CTXPACK_BUILDER_BUILDKIT) {
@@ -288,7 +313,7 @@ static int cmd_stats(const struct command *cmd, int argc, char **argv)
 	struct pack_report rep;
 	struct buildview_options bo;
 	struct stats s = { 0 };
-	struct report r;
+	struct report r = { 0 };
 	struct dupes d = { 0 };
 	struct progress pg = { 0 };
 	struct progress_line *pl;
@@ -329,6 +354,7 @@ static int cmd_stats(const struct command *cmd, int argc, char **argv)
 		fprintf(stderr, "ctxpack: %s\n", err);
 		dupes_release(&d);
 		stats_free(&s);
+		free(r.instrs);
 		pack_close(&ps);
 		free(a.build_args);
 		return 1;
@@ -349,6 +375,7 @@ static int cmd_stats(const struct command *cmd, int argc, char **argv)
 	budgets_print_broken(stderr, &r);
 	dupes_release(&d);
 	stats_free(&s);
+	free(r.instrs);
 	pack_close(&ps);
 	free(a.build_args);
 	return rc ? 1 : broken ? EXIT_BUDGET : 0;

@@ -189,6 +189,13 @@ def test_used(d):
           rc == 0 and u["unknown"] is None and u["read"]["bytes"] == src["bytes"] + readme and
           u["read"]["bytes"] + u["unread"]["bytes"] == doc["sent"]["bytes"] +
           doc["sent"]["linked_bytes"] - doc["sent"]["generated_bytes"], (u, src, readme, doc["sent"]))
+    ins = [(i["line"], i["instruction"], i["read"]["bytes"]) for i in u["instructions"]]
+    check("used: bytes per instruction, in file order",
+          ins == [(3, "COPY ${D}/ /app/src/", src["bytes"]), (4, "COPY README.md /app/", readme)],
+          ins)
+    text = run(["stats", "-f", df, d])[1].decode()
+    check("text: 'Dockerfile:4 COPY README.md /app/ reads 9 B'",
+          ":4 COPY README.md /app/ reads 9 B (1 files)" in text, text[:1500])
     check("transfer: BuildKit's data is what is read, plus stat packets",
           t is not None and not t["whole_context"] and t["data_bytes"] ==
           u["read"]["bytes"] - os.path.getsize(os.path.join(d, "src/main.c")) and
