@@ -316,6 +316,78 @@ void stats_used(struct stats_counts *read, struct stats_counts *unread,
 			count(flags[i] ? read : unread, res->v[i]);
 }
 
+struct unread_dir {
+	size_t at;	       /* res index */
+	uint64_t files, bytes; /* sent below it */
+	bool read;	       /* it or something sent below it is read */
+};
+
+static int cmp_at(const void *a, const void *b)
+{
+	const struct unread_dir *x = a, *y = b;
+
+	return x->at < y->at ? -1 : x->at > y->at;
+}
+
+int stats_unread_dirs(struct stats_item **out, size_t *n, size_t top,
+		      const struct walk_result *res, const uint8_t *flags)
+{
+	struct unread_dir *stack = NULL, *cand = NULL;
+	size_t depth = 0, astack = 0, ncand = 0, acand = 0;
+	int rc = 0;
+
+	*out = NULL;
+	*n = 0;
+	for (size_t i = 0; i <= res->n && !rc; i++) {
+		const struct walk_entry *e = i < res->n ? res->v[i] : NULL;
+		/* close the directories e is not below (all of them at the end) */
+		while (depth && (!e || !below(res->v[stack[depth - 1].at], e))) {
+			struct unread_dir d = stack[--depth];
+			if (depth) {
+				stack[depth - 1].files += d.files;
+				stack[depth - 1].bytes += d.bytes;
+				stack[depth - 1].read |= d.read;
+			}
+			if (!d.read && d.files) {
+				if (GROW(cand, acand, ncand + 1)) {
+					rc = -ENOMEM;
+					break;
+				}
+				cand[ncand++] = d;
+			}
+		}
+		if (!e || rc || !e->sent)
+			continue;
+		if (flags[i] && depth)
+			stack[depth - 1].read = true;
+		if (e->type == WT_FILE && depth) {
+			stack[depth - 1].files++;
+			stack[depth - 1].bytes += e->size;
+		}
+		if (e->type == WT_DIR) {
+			if (GROW(stack, astack, depth + 1)) {
+				rc = -ENOMEM;
+				break;
+			}
+			stack[depth++] = (struct unread_dir){ i, 0, 0, flags[i] != 0 };
+		}
+	}
+	/* top-most only: in walk order, one below the last kept is left out */
+	if (!rc && ncand)
+		qsort(cand, ncand, sizeof(*cand), cmp_at);
+	for (size_t k = 0, last = SIZE_MAX; !rc && k < ncand; k++) {
+		const struct walk_entry *e = res->v[cand[k].at];
+		struct stats_item it = { e->path, e->len, cand[k].files, cand[k].bytes, KIND_NONE };
+		if (last != SIZE_MAX && below(res->v[last], e))
+			continue;
+		last = cand[k].at;
+		rc = keep_top(out, n, top, &it);
+	}
+	free(stack);
+	free(cand);
+	return rc;
+}
+
 void stats_add_generated(struct stats *s, uint64_t files, uint64_t bytes)
 {
 	s->generated.entries += files;

@@ -88,6 +88,12 @@ size_t stats_dead_rules(const struct stats *s);
 void stats_used(struct stats_counts *read, struct stats_counts *unread,
 		const struct walk_result *res, const uint8_t *flags);
 
+/* The largest sent directories nothing in which is read (flags as for
+ * stats_used), top-most only, largest first, at most top, into *out
+ * (malloc'd; pointing into res).  0 or -ENOMEM. */
+int stats_unread_dirs(struct stats_item **out, size_t *n, size_t top,
+		      const struct walk_result *res, const uint8_t *flags);
+
 /* Counts what pack adds beyond the walk (pack_generated) as sent. */
 void stats_add_generated(struct stats *s, uint64_t files, uint64_t bytes);
 

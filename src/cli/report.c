@@ -338,6 +338,10 @@ void report_text(FILE *f, const struct report *r, size_t top, bool color)
 		heading(f, st, "largest directories sent (bytes below them)");
 		items_text(f, s->largest_dirs, s->nlargest_dirs, false, false);
 	}
+	if (r->nunread_dirs) {
+		heading(f, st, "largest sent directories the build reads nothing of");
+		items_text(f, r->unread_dirs, r->nunread_dirs, false, false);
+	}
 	if (s->nexts) {
 		heading(f, st, "sent bytes by extension");
 		for (size_t i = 0; i < s->nexts && shown < top; i++, shown++)
@@ -436,7 +440,9 @@ static void json_used(FILE *f, const struct report *r)
 			jcounts(f, "read", &r->instrs[i].read, false);
 			fputs("}", f);
 		}
-		fputs("],\"unknown\":null", f);
+		fputs("]", f);
+		jitems(f, "largest_unread_dirs", r->unread_dirs, r->nunread_dirs, false, false);
+		fputs(",\"unknown\":null", f);
 	} else {
 		fputs("\"read\":null,\"unread\":null,\"unknown\":", f);
 		jstr(f, r->used_why);

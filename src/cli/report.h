@@ -69,6 +69,8 @@ struct report {
 		struct stats_counts read;
 	} *instrs;
 	size_t ninstrs;
+	struct stats_item *unread_dirs; /* largest wholly unread sent directories */
+	size_t nunread_dirs;
 	bool transfer_known; /* BuildKit: what it transfers (transfer.h) */
 	struct transfer transfer;
 	size_t top;                /* top lists' length in JSON (duplicate groups) */

@@ -50,7 +50,7 @@ static bool uses_shown(const struct stats *s)
 /* r's used part: what the build reads of what is sent (used_reads), and
  * with BuildKit what it transfers (transfer_compute).  -ENOMEM only: a
  * Dockerfile that cannot be read is said in r->used_why. */
-static int measure_used(struct pack_session *ps, const struct buildview_options *bo,
+static int measure_used(struct pack_session *ps, const struct buildview_options *bo, size_t top,
 			struct report *r)
 {
 	const struct walk_result *res = pack_entries(ps);
@@ -70,6 +70,11 @@ static int measure_used(struct pack_session *ps, const struct buildview_options 
 	}
 	used_reads(&v.used, flags);
 	stats_used(&r->used, &r->unused, res, flags);
+	if (stats_unread_dirs(&r->unread_dirs, &r->nunread_dirs, top, res, flags)) {
+		free(flags);
+		buildview_close(&v);
+		return -ENOMEM;
+	}
 	r->instrs = calloc(v.nsrc ? v.nsrc : 1, sizeof(*r->instrs));
 	if (!r->instrs) {
 		free(flags);
@@ -131,7 +136,7 @@ int stats_measure(struct pack_session *ps, const struct pack_options *o, size_t 
 	stats_add_generated(s, gen.generated_files, gen.generated_bytes);
 	memset(r, 0, sizeof(*r));
 	snprintf(r->used_why, sizeof(r->used_why), "not asked for");
-	if (bo && measure_used(ps, bo, r)) {
+	if (bo && measure_used(ps, bo, top, r)) {
 		snprintf(err, errsz, "out of memory");
 		return -ENOMEM;
 	}
@@ -355,6 +360,7 @@ static int cmd_stats(const struct command *cmd, int argc, char **argv)
 		dupes_release(&d);
 		stats_free(&s);
 		free(r.instrs);
+	free(r.unread_dirs);
 		pack_close(&ps);
 		free(a.build_args);
 		return 1;
@@ -376,6 +382,7 @@ static int cmd_stats(const struct command *cmd, int argc, char **argv)
 	dupes_release(&d);
 	stats_free(&s);
 	free(r.instrs);
+	free(r.unread_dirs);
 	pack_close(&ps);
 	free(a.build_args);
 	return rc ? 1 : broken ? EXIT_BUDGET : 0;

@@ -189,6 +189,9 @@ def test_used(d):
           rc == 0 and u["unknown"] is None and u["read"]["bytes"] == src["bytes"] + readme and
           u["read"]["bytes"] + u["unread"]["bytes"] == doc["sent"]["bytes"] +
           doc["sent"]["linked_bytes"] - doc["sent"]["generated_bytes"], (u, src, readme, doc["sent"]))
+    ud = [x["path"] for x in u["largest_unread_dirs"]]
+    check("used: the largest unread directories, top-most only ('dist', not 'dist/cache')",
+          "dist" in ud and not any(p.startswith("dist/") or p.startswith("src") for p in ud), ud)
     ins = [(i["line"], i["instruction"], i["read"]["bytes"]) for i in u["instructions"]]
     check("used: bytes per instruction, in file order",
           ins == [(3, "COPY ${D}/ /app/src/", src["bytes"]), (4, "COPY README.md /app/", readme)],
