@@ -158,41 +158,21 @@ static struct pack_member generated(const char *path, uint64_t size, uint32_t mo
  * the ignore file (the classic daemon reads both from the archive;
  * `docker build -f NAME -` takes the Dockerfile from it).  want[] gets
  * the decision per entry. */
-static int plan_keep(const struct pack_session *s, bool *want)
+static int plan_keep(const struct pack_session *s, uint8_t *want)
 {
 	const struct walk_result *res = &s->res;
 	const struct dockerctx *c = &s->ctx;
-	size_t *stack = NULL, depth = 0, alloc = 0;
 
 	for (size_t i = 0; i < res->n; i++) {
 		const struct walk_entry *e = res->v[i];
-		bool keep = s->keep[i] ||
-			    (c->dockerfile && e->len == strlen(c->dockerfile) &&
-			     !memcmp(e->path, c->dockerfile, e->len)) ||
-			    (c->ignore_source && !c->ignore_outside &&
-			     e->len == strlen(c->ignore_source) &&
-			     !memcmp(e->path, c->ignore_source, e->len));
-		while (depth) {
-			const struct walk_entry *d = res->v[stack[depth - 1]];
-			if (e->len > d->len && e->path[d->len] == '/' &&
-			    !memcmp(e->path, d->path, d->len))
-				break;
-			depth--;
-		}
-		want[i] = keep;
-		if (keep)
-			for (size_t k = depth; k-- > 0 && !want[stack[k]];)
-				want[stack[k]] = true;
-		if (e->type == WT_DIR) {
-			if (GROW(stack, alloc, depth + 1)) {
-				free(stack);
-				return -ENOMEM;
-			}
-			stack[depth++] = i;
-		}
+		want[i] = s->keep[i] ||
+			  (c->dockerfile && e->len == strlen(c->dockerfile) &&
+			   !memcmp(e->path, c->dockerfile, e->len)) ||
+			  (c->ignore_source && !c->ignore_outside &&
+			   e->len == strlen(c->ignore_source) &&
+			   !memcmp(e->path, c->ignore_source, e->len));
 	}
-	free(stack);
-	return 0;
+	return walk_mark_parents(res, want, 1);
 }
 
 static int plan_build(struct pack_session *s)
@@ -206,7 +186,7 @@ static int plan_build(struct pack_session *s)
 	size_t nl = strlen(s->df.name);
 	int rc = 0;
 
-	bool *want = NULL;
+	uint8_t *want = NULL;
 
 	pl->v = malloc((res->n + 2) * sizeof(*pl->v));
 	if (!pl->v)

@@ -115,13 +115,6 @@ static uint64_t data_packets(uint64_t size, uint64_t id)
 	return n;
 }
 
-/* Is e below (or equal to) the directory d? */
-static bool within(const struct walk_entry *d, const struct walk_entry *e)
-{
-	return e->len >= d->len && !memcmp(e->path, d->path, d->len) &&
-	       (e->len == d->len || e->path[d->len] == '/');
-}
-
 /* Is e below the directory d? */
 static bool below(const struct walk_entry *d, const struct walk_entry *e)
 {
@@ -133,32 +126,6 @@ static bool below_dir(const struct walk_entry *d, const struct walk_entry *e)
 {
 	return e->len > d->len && e->path[d->len] == '/' && !memcmp(e->path, d->path, d->len) &&
 	       !memchr(e->path + d->len + 1, '/', e->len - d->len - 1);
-}
-
-/* Marks the directories above each marked sent entry (fsutil sends them
- * before it, lazily): one pass in walk order with the open directories on
- * a stack. */
-static int mark_parents(const struct walk_result *res, uint8_t *rd)
-{
-	size_t *stack = NULL, depth = 0, alloc = 0;
-
-	for (size_t i = 0; i < res->n; i++) {
-		const struct walk_entry *e = res->v[i];
-		while (depth && !within(res->v[stack[depth - 1]], e))
-			depth--;
-		if (rd[i] && e->sent)
-			for (size_t k = depth; k-- > 0 && !rd[stack[k]];)
-				rd[stack[k]] = USED_READ;
-		if (e->type == WT_DIR) {
-			if (GROW(stack, alloc, depth + 1)) {
-				free(stack);
-				return -ENOMEM;
-			}
-			stack[depth++] = i;
-		}
-	}
-	free(stack);
-	return 0;
 }
 
 /* Matches the patterns pats[0..np) (.dockerignore syntax: fsutil's
@@ -318,7 +285,7 @@ int transfer_compute(struct transfer *out, uint8_t *sent, const struct used *u)
 		used_reads(u, rd);
 		rc = include_wildcards(u, rd);
 		if (!rc)
-			rc = mark_parents(res, rd);
+			rc = walk_mark_parents(res, rd, USED_READ);
 	}
 	for (size_t i = 0; i < n && !rc; i++) {
 		const struct walk_entry *e = res->v[i];

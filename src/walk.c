@@ -210,6 +210,34 @@ int walk_order_cmp(const char *a, size_t al, const char *b, size_t bl)
 	return ca < cb ? -1 : 1;
 }
 
+int walk_mark_parents(const struct walk_result *res, uint8_t *mark, uint8_t bit)
+{
+	size_t *stack = NULL, depth = 0, alloc = 0;
+
+	for (size_t i = 0; i < res->n; i++) {
+		const struct walk_entry *e = res->v[i];
+		while (depth) {
+			const struct walk_entry *d = res->v[stack[depth - 1]];
+			if (e->len > d->len && e->path[d->len] == '/' &&
+			    !memcmp(e->path, d->path, d->len))
+				break;
+			depth--;
+		}
+		if (mark[i] && e->sent)
+			for (size_t k = depth; k-- > 0 && !mark[stack[k]];)
+				mark[stack[k]] = bit;
+		if (e->type == WT_DIR) {
+			if (GROW(stack, alloc, depth + 1)) {
+				free(stack);
+				return -ENOMEM;
+			}
+			stack[depth++] = i;
+		}
+	}
+	free(stack);
+	return 0;
+}
+
 size_t walk_find(const struct walk_result *res, const char *path, size_t len, bool *found)
 {
 	size_t lo = 0, hi = res->n;
