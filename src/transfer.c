@@ -291,7 +291,9 @@ int transfer_compute(struct transfer *out, uint8_t *sent, const struct used *u)
 		const struct walk_entry *e = res->v[i];
 		const struct walk_entry *first = NULL;
 		long f;
-		if (!e->sent || (!out->whole && !rd[i]))
+		/* the Dockerfile the rules exclude goes apart ("transferring
+		 * dockerfile"), not in the context's transfer */
+		if (!e->sent || e->forced || (!out->whole && !rd[i]))
 			continue;
 		f = links_first(&seen, e, CTXPACK_BUILDER_BUILDKIT, i);
 		if (f < 0) {

@@ -164,6 +164,8 @@ CASES = [
     dict(name='big-stages', files=BIG, dockerignore=BIG_IGNORE, exact=True, target='b',
          dockerfile='FROM scratch AS a\nCOPY app/assets /a/\nFROM scratch AS b\n'
                     'COPY lib /lib/\nCOPY app/src/m00* /s/\n'),
+    dict(name='dockerfile-excluded-dot', files=T, dockerignore='Dockerfile\n', exact=True,
+         dockerfile='FROM scratch\nCOPY . /x/\n'),
     dict(name='dockerfile-copied-excluded', files=T, dockerignore='Dockerfile\n',
          dockerfile='FROM scratch\nCOPY Dockerfile /\n'),
 ]
