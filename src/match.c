@@ -1092,6 +1092,11 @@ static bool classic_prefix(const ctxpack_match *m, const char *path, size_t len)
 	       memcmp(m->exc_prefix[lo], path, len) == 0 && m->exc_prefix[lo][len] == '/';
 }
 
+bool match_state_settled(const ctxpack_match *m, const ctxpack_mstate *st)
+{
+	return st->nactive == 0 && st->nrec == 0 && m->nfallback == 0 && m->nbad == 0;
+}
+
 int ctxpack_match_entry(const ctxpack_match *m, ctxpack_mscratch *s, const ctxpack_mstate *parent,
 			const char *path, size_t len, size_t name_off, ctxpack_mstate *child,
 			struct ctxpack_decision *d)

@@ -3,6 +3,7 @@
 #ifndef CTXPACK_MATCH_H
 #define CTXPACK_MATCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "ctxpack/ctxpack.h"
@@ -22,5 +23,11 @@ void match_refusal(const ctxpack_match *m, long rule, int rc, const char *path, 
 
 /* dst := src (both made for the same matcher). */
 void match_state_copy(ctxpack_mstate *dst, const ctxpack_mstate *src);
+
+/* Can no rule of m match anything below a directory whose state is st?
+ * True when no pattern is under way (no active node), no rule matched the
+ * directory or above it (none recorded for the parent results), and m has
+ * no pattern matched on the whole path or refused when evaluated. */
+bool match_state_settled(const ctxpack_match *m, const ctxpack_mstate *st);
 
 #endif

@@ -128,6 +128,7 @@ struct pack_session {
 	struct outside_df df;
 	struct walk_result res;
 	struct pack_plan plan;
+	const uint8_t *keep; /* pack_restrict: the entries kept (with their parents), or NULL */
 	uint8_t (*hash)[16]; /* content hashes by res index (pack_hash, or a hashing write) */
 	bool *hashed;
 };
@@ -153,6 +154,28 @@ static struct pack_member generated(const char *path, uint64_t size, uint32_t mo
  * carries its data and later ones link to it (links_first: the builder's
  * rule); the context's .dockerignore is rewritten in its place and is
  * never a link; the generated members go last. */
+/* pack_restrict's filter: keep[i], the directories above a kept entry,
+ * and what the builder itself reads of the context: the Dockerfile and
+ * the ignore file (the classic daemon reads both from the archive;
+ * `docker build -f NAME -` takes the Dockerfile from it).  want[] gets
+ * the decision per entry. */
+static int plan_keep(const struct pack_session *s, uint8_t *want)
+{
+	const struct walk_result *res = &s->res;
+	const struct dockerctx *c = &s->ctx;
+
+	for (size_t i = 0; i < res->n; i++) {
+		const struct walk_entry *e = res->v[i];
+		want[i] = s->keep[i] ||
+			  (c->dockerfile && e->len == strlen(c->dockerfile) &&
+			   !memcmp(e->path, c->dockerfile, e->len)) ||
+			  (c->ignore_source && !c->ignore_outside &&
+			   e->len == strlen(c->ignore_source) &&
+			   !memcmp(e->path, c->ignore_source, e->len));
+	}
+	return walk_mark_parents(res, want, 1);
+}
+
 static int plan_build(struct pack_session *s)
 {
 	const struct walk_result *res = &s->res;
@@ -164,14 +187,23 @@ static int plan_build(struct pack_session *s)
 	size_t nl = strlen(s->df.name);
 	int rc = 0;
 
+	uint8_t *want = NULL;
+
 	pl->v = malloc((res->n + 2) * sizeof(*pl->v));
 	if (!pl->v)
 		return -ENOMEM;
+	if (s->keep) {
+		want = calloc(res->n ? res->n : 1, sizeof(*want));
+		if (!want || plan_keep(s, want)) {
+			free(want);
+			return -ENOMEM;
+		}
+	}
 	for (size_t i = 0; i < res->n; i++) {
 		const struct walk_entry *e = res->v[i];
 		struct pack_member *m = &pl->v[pl->n];
 		long first;
-		if (!e->sent)
+		if (!e->sent || (want && !want[i]))
 			continue;
 		pl->n++;
 		*m = walked(e, i, t);
@@ -204,6 +236,7 @@ static int plan_build(struct pack_session *s)
 		}
 	}
 	links_free(&seen);
+	free(want);
 	if (rc || !s->df.data)
 		return rc;
 	/* The name of the Dockerfile on a line of its own. */
@@ -271,6 +304,25 @@ const struct walk_result *pack_entries(const struct pack_session *s)
 const struct pack_plan *pack_plan(const struct pack_session *s)
 {
 	return &s->plan;
+}
+
+int pack_restrict(struct pack_session *s, const uint8_t *keep)
+{
+	int rc;
+
+	free(s->plan.v);
+	memset(&s->plan, 0, sizeof(s->plan));
+	s->keep = keep;
+	rc = plan_build(s);
+	s->keep = NULL;
+	return rc;
+}
+
+void pack_plan_linked(const struct pack_session *s, bool *linked)
+{
+	for (size_t i = 0; i < s->plan.n; i++)
+		if (s->plan.v[i].kind == PM_HARDLINK)
+			linked[s->plan.v[i].at] = true;
 }
 
 const struct dockerctx *pack_context(const struct pack_session *s)

@@ -93,6 +93,15 @@ const struct walk_result *pack_entries(const struct pack_session *s);
 const struct dockerctx *pack_context(const struct pack_session *s);
 /* The members the session sends, in archive order. */
 const struct pack_plan *pack_plan(const struct pack_session *s);
+/* Rebuilds the member plan with only the walked entries keep[i] marks
+ * (one per pack_entries() entry: what the build reads, used_reads or
+ * transfer_compute), the directories above them, the Dockerfile and the
+ * ignore file; the generated members as before.  Hard links are decided
+ * again among what is kept.  0 or -ENOMEM (the plan is then empty). */
+int pack_restrict(struct pack_session *s, const uint8_t *keep);
+/* linked[i] (one per pack_entries() entry, zeroed by the caller): the
+ * plan archives entry i as a hard link to an earlier member (PM_HARDLINK). */
+void pack_plan_linked(const struct pack_session *s, bool *linked);
 /* The members pack adds beyond the walk (rep's dockerfile_name and generated_*). */
 void pack_generated(const struct pack_session *s, struct pack_report *rep);
 /* Writes the archive into outfd (outfd < 0: only counts its bytes, no file

@@ -9,6 +9,7 @@
 #include "classify.h"
 #include "internal.h"
 #include "pattern.h"
+#include "match.h"
 #include "ruleuse.h"
 
 /* The directory states of one path-evaluation pass, by depth. */
@@ -73,9 +74,22 @@ static bool bit(const uint64_t *row, size_t k)
 	return row[k / 64] >> (k % 64) & 1;
 }
 
+/* Where each entry's name starts and how deep it is: the same for every
+ * rule, worked out once. */
+struct entry_pos {
+	size_t off;   /* the last component's offset */
+	size_t depth; /* its number of '/' */
+};
+
+/* Is e below the directory d? */
+static bool below(const struct walk_entry *d, const struct walk_entry *e)
+{
+	return e->len > d->len && e->path[d->len] == '/' && !memcmp(e->path, d->path, d->len);
+}
+
 static int rule_hits(uint64_t *hit, bool *builder_only, const struct ctxpack_rule_info *ri,
 		     enum ctxpack_builder b, const ctxpack_rules *all,
-		     const struct walk_result *res)
+		     const struct walk_result *res, const struct entry_pos *pos)
 {
 	const char *pat = ri->pattern;
 	size_t plen = ri->pattern_len;
@@ -100,12 +114,9 @@ static int rule_hits(uint64_t *hit, bool *builder_only, const struct ctxpack_rul
 	found = 0;
 	for (size_t j = 0; j < res->n; j++) {
 		const struct walk_entry *e = res->v[j];
-		const char *slash = memrchr(e->path, '/', e->len);
-		size_t depth = 0, off = slash ? (size_t)(slash - e->path) + 1 : 0;
+		size_t depth = pos[j].depth, off = pos[j].off;
 		struct ctxpack_decision d;
 		bool dir = e->type == WT_DIR;
-		for (size_t k = 0; k < e->len; k++)
-			depth += e->path[k] == '/';
 		if (dir_stack_reserve(&ds, m, depth + 1)) {
 			found = -ENOMEM;
 			break;
@@ -123,6 +134,11 @@ static int rule_hits(uint64_t *hit, bool *builder_only, const struct ctxpack_rul
 			*builder_only = true;
 		else if (d.verdict != CTXPACK_NONE)
 			found = 1, hit[j / 64] |= 1ull << (j % 64);
+		/* Nothing below can match this rule: its entries (next in walk
+		 * order) are not hits. */
+		if (dir && match_state_settled(m, ds.st[depth + 1]))
+			while (j + 1 < res->n && below(e, res->v[j + 1]))
+				j++;
 	}
 out:
 	dir_stack_free(&ds);
@@ -139,7 +155,7 @@ out:
  * -ENOMEM. */
 static int dir_part_exists(const struct ctxpack_rule_info *ri, const char *pat, size_t plen,
 			   enum ctxpack_builder b, const ctxpack_rules *all,
-			   const struct walk_result *res)
+			   const struct walk_result *res, const struct entry_pos *pos)
 {
 	size_t w = (res->n + 63) / 64 ? (res->n + 63) / 64 : 1;
 	struct ctxpack_rule_info dir = *ri;
@@ -162,7 +178,7 @@ static int dir_part_exists(const struct ctxpack_rule_info *ri, const char *pat, 
 	hit = calloc(w, sizeof(*hit));
 	if (!hit)
 		return -ENOMEM;
-	h = rule_hits(hit, &bonly, &dir, b, all, res);
+	h = rule_hits(hit, &bonly, &dir, b, all, res, pos);
 	free(hit);
 	return h;
 }
@@ -217,12 +233,24 @@ int rule_use_compute(struct rule_use *out, const ctxpack_rules *r, enum ctxpack_
 	size_t nr = ctxpack_rules_count(r), n = res->n, w = (n + 63) / 64 ? (n + 63) / 64 : 1;
 	uint64_t *hits = NULL;
 	bool *known = NULL, *decides = NULL, *any = NULL, *bonly = NULL;
+	struct entry_pos *pos = NULL;
 	int rc = -ENOMEM;
 
 	if (nr == 0)
 		return 0;
 	if (nr > SIZE_MAX / sizeof(uint64_t) / w)
 		return -ENOMEM;
+	pos = malloc((n ? n : 1) * sizeof(*pos));
+	if (!pos)
+		goto out;
+	for (size_t j = 0; j < n; j++) {
+		const struct walk_entry *e = res->v[j];
+		const char *slash = memrchr(e->path, '/', e->len);
+		pos[j].off = slash ? (size_t)(slash - e->path) + 1 : 0;
+		pos[j].depth = 0;
+		for (size_t k = 0; k < e->len; k++)
+			pos[j].depth += e->path[k] == '/';
+	}
 	hits = calloc(nr * w, sizeof(uint64_t));
 	known = calloc(nr, sizeof(bool));
 	decides = calloc(nr, sizeof(bool));
@@ -239,7 +267,7 @@ int rule_use_compute(struct rule_use *out, const ctxpack_rules *r, enum ctxpack_
 		out[i] = (struct rule_use){RULE_UNCHECKED, SIZE_MAX, SIZE_MAX, false, false};
 		if (ctxpack_rules_get(r, i, &ri) || ri.line <= 0)
 			continue;
-		h = rule_hits(hits + i * w, &bonly[i], &ri, b, r, res);
+		h = rule_hits(hits + i * w, &bonly[i], &ri, b, r, res, pos);
 		if (h == -ENOMEM)
 			goto out;
 		known[i] = h >= 0;
@@ -299,7 +327,7 @@ int rule_use_compute(struct rule_use *out, const ctxpack_rules *r, enum ctxpack_
 			} else if (classify_defensive_rule(pat, plen)) {
 				out[j].use = RULE_DEFENSIVE;
 			} else {
-				int h = dir_part_exists(&rj, pat, plen, b, r, res);
+				int h = dir_part_exists(&rj, pat, plen, b, r, res, pos);
 				if (h < -1)
 					goto out;
 				out[j].use = h > 0 ? RULE_DEFENSIVE : RULE_DEAD;
@@ -336,6 +364,7 @@ int rule_use_compute(struct rule_use *out, const ctxpack_rules *r, enum ctxpack_
 	}
 	rc = 0;
 out:
+	free(pos);
 	free(hits);
 	free(known);
 	free(decides);

@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "internal.h"
-#include "links.h"
 #include "stats.h"
 
 struct open_dir {
@@ -32,8 +31,7 @@ struct pass {
 	struct open_dir *stack;
 	size_t depth, stack_cap;
 	struct ext_table ext;
-	struct links links;
-	enum ctxpack_builder builder;
+	const bool *linked; /* per entry: a hard-link member (the plan's), or NULL */
 };
 
 static void count(struct stats_counts *c, const struct walk_entry *e)
@@ -214,13 +212,10 @@ static int open_dir(struct pass *p, const struct walk_entry *e)
 static int sent_entry(struct pass *p, const struct walk_entry *e, size_t idx)
 {
 	struct stats *s = p->s;
-	long first = links_first(&p->links, e, p->builder, idx);
 	uint64_t data = e->type == WT_FILE ? e->size : 0;
 
-	if (first < 0)
-		return -ENOMEM;
 	count(&s->sent, e);
-	if (first) { /* a link member: no data of its own */
+	if (p->linked && p->linked[idx]) { /* a link member: no data of its own */
 		s->sent.bytes -= data;
 		s->linked_bytes += data;
 		data = 0;
@@ -272,10 +267,10 @@ static void excluded_entry(struct pass *p, const struct walk_entry *e,
 	}
 }
 
-int stats_compute(struct stats *s, const struct walk_result *res, enum ctxpack_builder b,
+int stats_compute(struct stats *s, const struct walk_result *res, const bool *linked,
 		  size_t nrules, size_t top)
 {
-	struct pass p = { .s = s, .top = top, .builder = b };
+	struct pass p = { .s = s, .top = top, .linked = linked };
 	size_t pi = 0;
 	int rc = 0;
 
@@ -308,9 +303,88 @@ int stats_compute(struct stats *s, const struct walk_result *res, enum ctxpack_b
 		rc = ext_finish(&p);
 	free(p.stack);
 	free(p.ext.v);
-	links_free(&p.links);
 	if (rc)
 		stats_free(s);
+	return rc;
+}
+
+void stats_used(struct stats_counts *read, struct stats_counts *unread,
+		const struct walk_result *res, const uint8_t *flags)
+{
+	for (size_t i = 0; i < res->n; i++)
+		if (res->v[i]->sent)
+			count(flags[i] ? read : unread, res->v[i]);
+}
+
+struct unread_dir {
+	size_t at;	       /* res index */
+	uint64_t files, bytes; /* sent below it */
+	bool read;	       /* it or something sent below it is read */
+};
+
+static int cmp_at(const void *a, const void *b)
+{
+	const struct unread_dir *x = a, *y = b;
+
+	return x->at < y->at ? -1 : x->at > y->at;
+}
+
+int stats_unread_dirs(struct stats_item **out, size_t *n, size_t top,
+		      const struct walk_result *res, const uint8_t *flags)
+{
+	struct unread_dir *stack = NULL, *cand = NULL;
+	size_t depth = 0, astack = 0, ncand = 0, acand = 0;
+	int rc = 0;
+
+	*out = NULL;
+	*n = 0;
+	for (size_t i = 0; i <= res->n && !rc; i++) {
+		const struct walk_entry *e = i < res->n ? res->v[i] : NULL;
+		/* close the directories e is not below (all of them at the end) */
+		while (depth && (!e || !below(res->v[stack[depth - 1].at], e))) {
+			struct unread_dir d = stack[--depth];
+			if (depth) {
+				stack[depth - 1].files += d.files;
+				stack[depth - 1].bytes += d.bytes;
+				stack[depth - 1].read |= d.read;
+			}
+			if (!d.read && d.files) {
+				if (GROW(cand, acand, ncand + 1)) {
+					rc = -ENOMEM;
+					break;
+				}
+				cand[ncand++] = d;
+			}
+		}
+		if (!e || rc || !e->sent)
+			continue;
+		if (flags[i] && depth)
+			stack[depth - 1].read = true;
+		if (e->type == WT_FILE && depth) {
+			stack[depth - 1].files++;
+			stack[depth - 1].bytes += e->size;
+		}
+		if (e->type == WT_DIR) {
+			if (GROW(stack, astack, depth + 1)) {
+				rc = -ENOMEM;
+				break;
+			}
+			stack[depth++] = (struct unread_dir){ i, 0, 0, flags[i] != 0 };
+		}
+	}
+	/* top-most only: in walk order, one below the last kept is left out */
+	if (!rc && ncand)
+		qsort(cand, ncand, sizeof(*cand), cmp_at);
+	for (size_t k = 0, last = SIZE_MAX; !rc && k < ncand; k++) {
+		const struct walk_entry *e = res->v[cand[k].at];
+		struct stats_item it = { e->path, e->len, cand[k].files, cand[k].bytes, KIND_NONE };
+		if (last != SIZE_MAX && below(res->v[last], e))
+			continue;
+		last = cand[k].at;
+		rc = keep_top(out, n, top, &it);
+	}
+	free(stack);
+	free(cand);
 	return rc;
 }
 

@@ -12,6 +12,7 @@
 #ifndef CTXPACK_STATS_H
 #define CTXPACK_STATS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -65,8 +66,11 @@ struct stats {
 
 /* Fills s from res (walked for builder b with report_all and
  * measure_pruned) and the number of rules; top bounds each list.
- * Returns 0 or -ENOMEM.  s points into res: keep res until stats_free. */
-int stats_compute(struct stats *s, const struct walk_result *res, enum ctxpack_builder b,
+ * linked[i] (or NULL: none) says that sent entry i is archived as a hard
+ * link to an earlier member, as the member plan decides (pack_plan_linked):
+ * its data is counted once.  Returns 0 or -ENOMEM.  s points into res:
+ * keep res until stats_free. */
+int stats_compute(struct stats *s, const struct walk_result *res, const bool *linked,
 		  size_t nrules, size_t top);
 void stats_free(struct stats *s);
 
@@ -78,6 +82,17 @@ int stats_rule_uses(struct stats *s, const ctxpack_rules *r, enum ctxpack_builde
 /* The rules --fail-on-dead-rules fails on (rule_use_is_dead): dead,
  * overridden or redundant, not defensive nor the builder's own. */
 size_t stats_dead_rules(const struct stats *s);
+
+/* The sent entries of res split by flags (one per entry, used_reads'):
+ * read (a flag set) and unread (none); added to both counts. */
+void stats_used(struct stats_counts *read, struct stats_counts *unread,
+		const struct walk_result *res, const uint8_t *flags);
+
+/* The largest sent directories nothing in which is read (flags as for
+ * stats_used), top-most only, largest first, at most top, into *out
+ * (malloc'd; pointing into res).  0 or -ENOMEM. */
+int stats_unread_dirs(struct stats_item **out, size_t *n, size_t top,
+		      const struct walk_result *res, const uint8_t *flags);
 
 /* Counts what pack adds beyond the walk (pack_generated) as sent. */
 void stats_add_generated(struct stats *s, uint64_t files, uint64_t bytes);

@@ -464,8 +464,20 @@ int used_resolve(struct used *out, const struct walk_result *res, int rootfd,
 			s->missing = true;
 			rc = 0;
 		} else if (s->wildcard && b == CTXPACK_BUILDER_CLASSIC) {
-			/* copier.copyWithWildcards: Match against every path */
-			rc = resolve_wildcard(out, s, "", s->path, b, dfname, err, errsz);
+			/* copier.copyWithWildcards: Match against every path,
+			 * with the source as written but for one leading "/" and
+			 * then one "./" (calcCopyInfo's TrimPrefix): one that is
+			 * not clean (a trailing '/', "//", "." or "..") matches
+			 * no path, which always is */
+			const char *raw = src[i].path;
+			size_t rl = pl;
+			if (rl && raw[0] == '/')
+				raw++, rl--;
+			if (rl >= 2 && raw[0] == '.' && raw[1] == '/')
+				raw += 2, rl -= 2;
+			rc = 0;
+			if (rl == strlen(s->path) && !memcmp(raw, s->path, rl))
+				rc = resolve_wildcard(out, s, "", s->path, b, dfname, err, errsz);
 		} else if (s->wildcard) {
 			/* copy.ResolveWildcards: the components before the first
 			 * one with a wildcard must exist (lstat), symlinks

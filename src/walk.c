@@ -210,6 +210,34 @@ int walk_order_cmp(const char *a, size_t al, const char *b, size_t bl)
 	return ca < cb ? -1 : 1;
 }
 
+int walk_mark_parents(const struct walk_result *res, uint8_t *mark, uint8_t bit)
+{
+	size_t *stack = NULL, depth = 0, alloc = 0;
+
+	for (size_t i = 0; i < res->n; i++) {
+		const struct walk_entry *e = res->v[i];
+		while (depth) {
+			const struct walk_entry *d = res->v[stack[depth - 1]];
+			if (e->len > d->len && e->path[d->len] == '/' &&
+			    !memcmp(e->path, d->path, d->len))
+				break;
+			depth--;
+		}
+		if (mark[i] && e->sent)
+			for (size_t k = depth; k-- > 0 && !mark[stack[k]];)
+				mark[stack[k]] = bit;
+		if (e->type == WT_DIR) {
+			if (GROW(stack, alloc, depth + 1)) {
+				free(stack);
+				return -ENOMEM;
+			}
+			stack[depth++] = i;
+		}
+	}
+	free(stack);
+	return 0;
+}
+
 size_t walk_find(const struct walk_result *res, const char *path, size_t len, bool *found)
 {
 	size_t lo = 0, hi = res->n;
@@ -438,6 +466,7 @@ struct estat {
 	uint32_t mtime_nsec, ctime_nsec;
 	uint64_t dev, ino;
 	uint32_t nlink;
+	uint32_t uid, gid;
 	uint32_t rdev_major, rdev_minor;
 };
 
@@ -501,6 +530,8 @@ static int estat_from_stat(struct estat *es, const struct stat *st)
 	es->dev = st->st_dev;
 	es->ino = st->st_ino;
 	es->nlink = (uint32_t)st->st_nlink;
+	es->uid = st->st_uid;
+	es->gid = st->st_gid;
 	es->rdev_major = major(st->st_rdev);
 	es->rdev_minor = minor(st->st_rdev);
 	return 0;
@@ -531,6 +562,8 @@ static int do_stat(int at, const char *name, struct estat *es)
 			es->dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
 			es->ino = sx.stx_ino;
 			es->nlink = sx.stx_nlink;
+			es->uid = sx.stx_uid;
+			es->gid = sx.stx_gid;
 			es->rdev_major = sx.stx_rdev_major;
 			es->rdev_minor = sx.stx_rdev_minor;
 			return 0;
@@ -686,6 +719,8 @@ static void fill_entry(struct walk_entry *e, const struct estat *es)
 	e->dev = es->dev;
 	e->ino = es->ino;
 	e->nlink = es->nlink;
+	e->uid = es->uid;
+	e->gid = es->gid;
 	if (es->type == WT_CHR || es->type == WT_BLK) {
 		e->rdev_major = es->rdev_major;
 		e->rdev_minor = es->rdev_minor;

@@ -35,6 +35,7 @@ struct walk_entry {
 	uint32_t ctime_nsec; /* what the hash cache keys a file's content by */
 	uint64_t dev, ino;
 	uint32_t nlink;
+	uint32_t uid, gid;     /* the owner (BuildKit's transfer sends them: transfer.h) */
 	uint32_t rdev_major, rdev_minor;
 	char *link;          /* symlink target, NULL otherwise */
 	enum ctxpack_verdict verdict;
@@ -114,6 +115,10 @@ int walk_order_cmp(const char *a, size_t al, const char *b, size_t bl);
 /* The index of path[0..len) in res->v, or where it would go (*found
  * false); a binary search in walk order. */
 size_t walk_find(const struct walk_result *res, const char *path, size_t len, bool *found);
+/* Sets mark[j] to bit for every directory of res above a sent entry whose
+ * mark is not zero (one mark per entry, in walk order: one pass with the
+ * open directories on a stack).  0 or -ENOMEM. */
+int walk_mark_parents(const struct walk_result *res, uint8_t *mark, uint8_t bit);
 
 struct stat;
 /* Fills e's type and metadata from st as the walk does (not path, link or

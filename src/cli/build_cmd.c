@@ -751,7 +751,8 @@ static int run_build(struct build_args *a)
 		struct report r;
 		struct pack_report rep;
 
-		rc = stats_measure(ps, &a->o, 10, &s, &r, err, sizeof(err));
+		rc = stats_measure(ps, &a->o, 10, a->b.fail_dead ? STATS_USES_ALL : STATS_USES_NONE,
+				   NULL, &s, &r, err, sizeof(err));
 		if (!rc && a->b.max_size_set) {
 			rc = pack_write(ps, -1, &rep, err, sizeof(err));
 			r.tar_bytes = rep.tar_bytes;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "internal.h"
 #include "opts.h"
 
 enum color_mode cli_color = COLOR_AUTO;

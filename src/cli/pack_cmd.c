@@ -22,8 +22,10 @@
 #include "report.h"
 #include "rules.h"
 #include "stats_run.h"
+#include "transfer.h"
+#include "used.h"
 
-enum { OPT_BUILDER = 256, OPT_COMPRESS, OPT_LEVEL, OPT_MTIME, OPT_FORCE, OPT_JSON, OPT_ALL, OPT_EXCLUDED, OPT_STATS, OPT_PROGRESS, OPT_MANIFEST, OPT_COLOR };
+enum { OPT_BUILDER = 256, OPT_COMPRESS, OPT_LEVEL, OPT_MTIME, OPT_FORCE, OPT_JSON, OPT_ALL, OPT_EXCLUDED, OPT_STATS, OPT_PROGRESS, OPT_MANIFEST, OPT_COLOR, OPT_USED, OPT_TARGET, OPT_BUILD_ARG };
 
 struct pack_args {
 	struct pack_options o;
@@ -35,6 +37,10 @@ struct pack_args {
 	const char *manifest;   /* --manifest FILE */
 	enum progress_mode progress;
 	enum color_mode color;  /* of the --stats report */
+	bool used;              /* --used: only what the build reads */
+	const char *target;     /* --target */
+	const char **build_args; /* --build-arg K=V, NULL-terminated */
+	size_t nbuild_args, abuild_args;
 };
 
 static int pack_opt(int id, const char *arg, void *payload)
@@ -50,6 +56,10 @@ static int pack_opt(int id, const char *arg, void *payload)
 		return parse_builder(arg, &a->o.builder);
 	case 'f': a->o.dockerfile = arg; break;
 	case 'o': a->output = arg; break;
+	case OPT_USED: a->used = true; break;
+	case OPT_TARGET: a->target = arg; break;
+	case OPT_BUILD_ARG:
+		return strv_push(&a->build_args, &a->nbuild_args, &a->abuild_args, arg);
 	case OPT_STATS:
 		a->stats = true;
 		a->stats_file = arg;
@@ -95,6 +105,9 @@ static const struct opt pack_opts[] = {
 	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory (default DIR/Dockerfile; -: standard input)", NULL, OPT_PATH_FILE },
 	{ "builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B", "buildkit (default) or classic semantics", CHOICES_BUILDER, 0 },
 	{ "output", 'o', OPT_ARG_REQUIRED, "FILE", "write the archive to FILE (atomically) instead of stdout", NULL, OPT_PATH_FILE },
+	{ "used", OPT_USED, OPT_ARG_NONE, NULL, "only what the Dockerfile's build reads (BuildKit: what it transfers), the directories above it, the Dockerfile and the ignore file", NULL, 0 },
+	{ "target", OPT_TARGET, OPT_ARG_REQUIRED, "STAGE", "with --used: the stage to build (default the last)", NULL, 0 },
+	{ "build-arg", OPT_BUILD_ARG, OPT_ARG_REQUIRED, "K=V", "with --used: a build argument, as docker build --build-arg (repeatable)", NULL, 0 },
 	{ "compress", OPT_COMPRESS, OPT_ARG_REQUIRED, "C", "none (default), gzip or zstd", "none|gzip|zstd", 0 },
 	{ "level", OPT_LEVEL, OPT_ARG_REQUIRED, "N", "compression level", NULL, 0 },
 	{ "threads", 'j', OPT_ARG_REQUIRED, "N", "walker threads (default: online CPUs)", NULL, 0 },
@@ -131,6 +144,13 @@ static const char pack_details[] =
 	"A Dockerfile outside the context is added as .dockerfile.<hex> (named after\n"
 	"its content) and its name is added to .dockerignore; the name to pass to\n"
 	"docker build -f is printed on stderr.\n"
+	"\n"
+	"--used packs only what the Dockerfile's build reads: with BuildKit what it\n"
+	"would transfer for that Dockerfile (the paths its COPY/ADD/RUN --mount\n"
+	"sources name), with the classic builder what the build reads; with the\n"
+	"directories above it, the Dockerfile and the ignore file.  --target and\n"
+	"--build-arg pick the stages as docker build does.  A Dockerfile that cannot\n"
+	"be read is an error; --stats still reports the whole context.\n"
 	"\n"
 	"Budgets are checked after the walk and before the first byte is written:\n"
 	"a broken budget writes nothing (one line on stderr names it and the measured\n"
@@ -201,24 +221,31 @@ static int cmd_pack(const struct command *cmd, int argc, char **argv)
 	char err[1024] = "";
 	int first = opts_parse(cmd, argc, argv, pack_opt, &a), rc;
 
-	if (context_arg(cmd, argc, argv, first, &a.o.dir))
+	if (context_arg(cmd, argc, argv, first, &a.o.dir)) {
+		free(a.build_args);
 		return first == -2 ? 0 : 2;
+	}
 	if (!a.o.tar.clamp_mtime) {
 		int e = env_epoch(&a.o.tar.mtime_max);
 		if (e < 0) {
 			usage_error(cmd, "SOURCE_DATE_EPOCH='%s' is not a number of seconds", getenv("SOURCE_DATE_EPOCH"));
+			free(a.build_args);
 			return 2;
 		}
 		a.o.tar.clamp_mtime = e > 0;
 	}
-	if (pack_outputs_distinct(cmd, &a))
+	if (pack_outputs_distinct(cmd, &a)) {
+		free(a.build_args);
 		return 2;
+	}
 	if ((!a.output || !strcmp(a.output, "-")) && isatty(STDOUT_FILENO) && !a.force) {
 		fprintf(stderr, "ctxpack: stdout is a terminal; not writing an archive there (pipe it, use -o FILE, or --force)\n");
+		free(a.build_args);
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	rc = pack_and_report(&a, err, sizeof(err));
+	free(a.build_args);
 	return rc == BUDGET_BROKEN ? EXIT_BUDGET : rc ? 1 : 0;
 }
 
@@ -263,6 +290,44 @@ static int write_manifest(const char *path, const struct pack_session *ps, struc
 	return rc < 0 && rc != -EIO ? -1 : 0;
 }
 
+/* --used: the member plan restricted to what the build reads (buildview):
+ * with BuildKit what it transfers (transfer_compute), with the classic
+ * builder what it reads (used_reads).  A Dockerfile that cannot be read
+ * is a failure: nothing is packed. */
+static int restrict_used(struct pack_session *ps, const struct pack_args *a, char *err,
+			 size_t errsz)
+{
+	const struct walk_result *res = pack_entries(ps);
+	struct buildview_options bo = { .builder = a->o.builder, .build_args = a->build_args,
+					.target = a->target, .dfname = a->o.dockerfile };
+	struct buildview v;
+	struct transfer t;
+	uint8_t *keep = calloc(res->n ? res->n : 1, 1);
+	char why[512];
+	int rc = keep ? buildview_open(&v, (struct dockerctx *)pack_context(ps), res, &bo, why,
+				       sizeof(why))
+		      : -ENOMEM;
+
+	if (rc && keep) {
+		snprintf(err, errsz, "--used: cannot tell what the build reads: %s", why);
+	} else if (!rc && a->o.builder == CTXPACK_BUILDER_BUILDKIT) {
+		rc = transfer_compute(&t, keep, &v.used);
+		/* a source naming the root: the whole context, as it is */
+		if (!rc && t.whole)
+			memset(keep, 1, res->n);
+	} else if (!rc) {
+		used_reads(&v.used, keep);
+	}
+	if (!rc)
+		rc = pack_restrict(ps, keep);
+	if (rc == -ENOMEM)
+		snprintf(err, errsz, "out of memory");
+	if (keep)
+		buildview_close(&v);
+	free(keep);
+	return rc;
+}
+
 /* The walk, the budgets (before the first byte), the archive, the report.
  * Returns 0, BUDGET_BROKEN, or a negative errno after
  * printing why. */
@@ -285,9 +350,17 @@ static int pack_and_report(struct pack_args *a, char *err, size_t errsz)
 		a->o.measure_pruned = a->stats || a->b.min_reduction_set;
 	}
 	a->o.progress = &pg;
+	if (a->used)
+		a->o.list_all = true; /* buildview resolves against every entry */
 	rc = pack_open(&ps, &a->o, err, errsz);
+	if (!rc && a->used)
+		rc = restrict_used(ps, a, err, errsz);
 	if (!rc && measure)
-		rc = stats_measure(ps, &a->o, 10, &s, &r, err, errsz);
+		rc = stats_measure(ps, &a->o, 10,
+				   a->stats_file || a->b.fail_dead ? STATS_USES_ALL
+				   : a->stats			   ? STATS_USES_SHOWN
+								   : STATS_USES_NONE,
+				   NULL, &s, &r, err, errsz);
 	if (!rc && a->b.max_size_set) {
 		rc = pack_write(ps, -1, &rep, err, errsz); /* counts; reads nothing */
 		r.tar_bytes = rep.tar_bytes;

@@ -262,6 +262,27 @@ void report_text(FILE *f, const struct report *r, size_t top, bool color)
 	counts_line(f, "excluded", &s->excluded);
 	counts_line(f, "sent", &s->sent);
 	fprintf(f, "  %-10s %12s  uncompressed tar stream\n", "tar", human_size(r->tar_bytes, h, sizeof(h)));
+	if (r->used_known) {
+		counts_line(f, "read", &r->used);
+		counts_line(f, "unread", &r->unused);
+		for (size_t i = 0; i < r->ninstrs; i++)
+			fprintf(f, "  %s:%d %s reads %s (%llu files)\n",
+				r->dockerfile ? r->dockerfile : "Dockerfile", r->instrs[i].line,
+				r->instrs[i].text, human_size(r->instrs[i].read.bytes, h, sizeof(h)),
+				(unsigned long long)r->instrs[i].read.files);
+	} else {
+		fprintf(f, "  %-10s %12s  what the build reads is not known: %s\n", "read", "-",
+			r->used_why);
+	}
+	if (r->transfer_known && r->transfer.none)
+		fprintf(f, "  %-10s %12s  the build reads nothing from the context\n", "transfer",
+			human_size(0, h, sizeof(h)));
+	else if (r->transfer_known)
+		fprintf(f, "  %-10s %12s  what BuildKit transfers for this Dockerfile (%llu files, %s of data%s)\n",
+			"transfer", human_size(r->transfer.bytes, h, sizeof(h)),
+			(unsigned long long)r->transfer.files,
+			human_size(r->transfer.data_bytes, h2, sizeof(h2)),
+			r->transfer.whole ? "; the whole context" : "");
 	if (r->compressed)
 		fprintf(f, "  %-10s %12s  with zstd -3 (%.1f%% of the tar), %s with gzip -6 (%.1f%%)\n",
 			"compressed", human_size(r->zstd_bytes, h, sizeof(h)),
@@ -316,6 +337,10 @@ void report_text(FILE *f, const struct report *r, size_t top, bool color)
 	if (s->nlargest_dirs) {
 		heading(f, st, "largest directories sent (bytes below them)");
 		items_text(f, s->largest_dirs, s->nlargest_dirs, false, false);
+	}
+	if (r->nunread_dirs) {
+		heading(f, st, "largest sent directories the build reads nothing of");
+		items_text(f, r->unread_dirs, r->nunread_dirs, false, false);
 	}
 	if (s->nexts) {
 		heading(f, st, "sent bytes by extension");
@@ -396,11 +421,50 @@ static void jstr(FILE *f, const char *s)
 		fputs("null", f);
 }
 
+/* "used": what the build reads of what is sent (null members and
+ * "unknown" when the Dockerfile could not be read); "transfer": what
+ * BuildKit transfers for it (null for the classic builder). */
+static void json_used(FILE *f, const struct report *r)
+{
+	fputs("\"used\":{", f);
+	if (r->used_known) {
+		jcounts(f, "read", &r->used, false);
+		fputs(",", f);
+		jcounts(f, "unread", &r->unused, false);
+		fputs(",\"instructions\":[", f);
+		for (size_t i = 0; i < r->ninstrs; i++) {
+			fprintf(f, "%s{\"line\":%d,\"instruction\":", i ? "," : "",
+				r->instrs[i].line);
+			jstr(f, r->instrs[i].text);
+			fputs(",", f);
+			jcounts(f, "read", &r->instrs[i].read, false);
+			fputs("}", f);
+		}
+		fputs("]", f);
+		jitems(f, "largest_unread_dirs", r->unread_dirs, r->nunread_dirs, false, false);
+		fputs(",\"unknown\":null", f);
+	} else {
+		fputs("\"read\":null,\"unread\":null,\"unknown\":", f);
+		jstr(f, r->used_why);
+	}
+	fputs("},\n\"transfer\":", f);
+	if (r->transfer_known) {
+		const struct transfer *t = &r->transfer;
+		fprintf(f, "{\"whole_context\":%s,\"nothing\":%s,\"entries\":%llu,\"files\":%llu,\"data_bytes\":%llu,\"bytes\":%llu}",
+			t->whole ? "true" : "false", t->none ? "true" : "false",
+			(unsigned long long)t->entries, (unsigned long long)t->files,
+			(unsigned long long)t->data_bytes, (unsigned long long)t->bytes);
+	} else {
+		fputs("null", f);
+	}
+	fputs(",\n", f);
+}
+
 void report_json(FILE *f, const struct report *r)
 {
 	const struct stats *s = r->s;
 
-	fputs("{\"version\":1,\"context\":", f);
+	fputs("{\"version\":2,\"context\":", f);
 	jstr(f, r->context);
 	fprintf(f, ",\"builder\":\"%s\",\"dockerfile\":",
 		r->builder == CTXPACK_BUILDER_CLASSIC ? "classic" : "buildkit");
@@ -418,6 +482,7 @@ void report_json(FILE *f, const struct report *r)
 	fprintf(f, ",\"unattributed_files\":%llu,\"unattributed_bytes\":%llu,\"unreadable_dirs\":%llu},\n",
 		(unsigned long long)s->unattributed.files, (unsigned long long)s->unattributed.bytes,
 		(unsigned long long)s->unreadable_dirs);
+	json_used(f, r);
 	fprintf(f, "\"reduction\":{\"bytes_pct\":%.2f,\"files_pct\":%.2f},\n",
 		bytes_reduction(s), files_reduction(s));
 	if (r->compressed)

@@ -15,6 +15,7 @@
 #include "ctxpack/ctxpack.h"
 #include "dupes.h"
 #include "stats.h"
+#include "transfer.h"
 
 #define EXIT_BUDGET 4
 
@@ -63,6 +64,22 @@ struct report {
 	struct budget_result budgets[4];
 	size_t nbudgets;
 	const struct dupes *dupes; /* --duplicates, or NULL */
+	/* What the build reads (buildview, used_reads): sent entries it
+	 * reads (USED_READ or USED_VIA) and the others. */
+	bool used_known;     /* the Dockerfile was read; else used_why says why not */
+	char used_why[512];
+	struct stats_counts used, unused;
+	/* per instruction that reads the context, in file order */
+	struct report_instr {
+		int line;	/* its first line in the Dockerfile */
+		char text[96];	/* "COPY . ." (cut with "...") */
+		struct stats_counts read;
+	} *instrs;
+	size_t ninstrs;
+	struct stats_item *unread_dirs; /* largest wholly unread sent directories */
+	size_t nunread_dirs;
+	bool transfer_known; /* BuildKit: what it transfers (transfer.h) */
+	struct transfer transfer;
 	size_t top;                /* top lists' length in JSON (duplicate groups) */
 };
 

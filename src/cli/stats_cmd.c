@@ -21,7 +21,7 @@
 #include "report.h"
 #include "stats_run.h"
 
-enum { OPT_BUILDER = 256, OPT_JSON, OPT_TOP, OPT_HTML, OPT_PROGRESS, OPT_ESTIMATE, OPT_DUPLICATES, OPT_NO_CACHE, OPT_COLOR };
+enum { OPT_BUILDER = 256, OPT_JSON, OPT_TOP, OPT_HTML, OPT_PROGRESS, OPT_ESTIMATE, OPT_DUPLICATES, OPT_NO_CACHE, OPT_COLOR, OPT_TARGET, OPT_BUILD_ARG };
 
 struct stats_args {
 	struct pack_options o;
@@ -32,17 +32,101 @@ struct stats_args {
 	enum progress_mode progress;
 	enum color_mode color;
 	bool quiet, estimate, duplicates, no_cache;
+	const char *target;	 /* --target, or NULL: the last stage */
+	const char **build_args; /* --build-arg K=V, NULL-terminated */
+	size_t nbuild_args, abuild_args;
 };
 
+/* Does the text report name a rule's use?  Only a rule that decides
+ * nothing's ("decides nothing (dead)"). */
+static bool uses_shown(const struct stats *s)
+{
+	for (size_t i = 0; i < s->nrules; i++)
+		if (!s->rules[i].decided)
+			return true;
+	return false;
+}
+
+/* r's used part: what the build reads of what is sent (used_reads), and
+ * with BuildKit what it transfers (transfer_compute).  -ENOMEM only: a
+ * Dockerfile that cannot be read is said in r->used_why. */
+static int measure_used(struct pack_session *ps, const struct buildview_options *bo, size_t top,
+			struct report *r)
+{
+	const struct walk_result *res = pack_entries(ps);
+	struct buildview v;
+	uint8_t *flags = NULL;
+	int rc = buildview_open(&v, (struct dockerctx *)pack_context(ps), res, bo, r->used_why,
+				sizeof(r->used_why));
+
+	if (rc) {
+		buildview_close(&v);
+		return rc == -ENOMEM ? rc : 0;
+	}
+	flags = calloc(res->n ? res->n : 1, 1);
+	if (!flags) {
+		buildview_close(&v);
+		return -ENOMEM;
+	}
+	used_reads(&v.used, flags);
+	stats_used(&r->used, &r->unused, res, flags);
+	if (stats_unread_dirs(&r->unread_dirs, &r->nunread_dirs, top, res, flags)) {
+		free(flags);
+		buildview_close(&v);
+		return -ENOMEM;
+	}
+	r->instrs = calloc(v.nsrc ? v.nsrc : 1, sizeof(*r->instrs));
+	if (!r->instrs) {
+		free(flags);
+		buildview_close(&v);
+		return -ENOMEM;
+	}
+	/* each instruction's sources alone (one resolution at a time) */
+	for (size_t i = 0; i < v.used.n;) {
+		size_t instr = v.used.v[i].src->instr, j = i;
+		const struct df_instr *in = &v.df->instrs[instr];
+		struct report_instr *ri = &r->instrs[r->ninstrs++];
+		struct stats_counts none = { 0 };
+		struct used one = v.used;
+		while (j < v.used.n && v.used.v[j].src->instr == instr)
+			j++;
+		one.v = &v.used.v[i];
+		one.n = j - i;
+		memset(flags, 0, res->n ? res->n : 1);
+		used_reads(&one, flags);
+		stats_used(&ri->read, &none, res, flags);
+		ri->line = in->start_line;
+		if (snprintf(ri->text, sizeof(ri->text), "%s", in->original) >= (int)sizeof(ri->text))
+			memcpy(ri->text + sizeof(ri->text) - 4, "...", 4);
+		i = j;
+	}
+	r->used_known = true;
+	r->used_why[0] = '\0';
+	if (bo->builder == CTXPACK_BUILDER_BUILDKIT) {
+		rc = transfer_compute(&r->transfer, NULL, &v.used);
+		r->transfer_known = rc == 0;
+	}
+	free(flags);
+	buildview_close(&v);
+	return rc == -ENOMEM ? rc : 0;
+}
+
 int stats_measure(struct pack_session *ps, const struct pack_options *o, size_t top,
-		  struct stats *s, struct report *r, char *err, size_t errsz)
+		  enum stats_uses uses, const struct buildview_options *bo, struct stats *s,
+		  struct report *r, char *err, size_t errsz)
 {
 	const struct dockerctx *ctx = pack_context(ps);
+	const struct walk_result *res = pack_entries(ps);
 	struct pack_report gen = { 0 };
-	int rc;
+	bool *linked = calloc(res->n ? res->n : 1, sizeof(*linked));
+	int rc = linked ? 0 : -ENOMEM;
 
-	rc = stats_compute(s, pack_entries(ps), o->builder, ctxpack_rules_count(ctx->rules), top);
-	if (!rc)
+	if (!rc) {
+		pack_plan_linked(ps, linked);
+		rc = stats_compute(s, res, linked, ctxpack_rules_count(ctx->rules), top);
+	}
+	free(linked);
+	if (!rc && (uses == STATS_USES_ALL || (uses == STATS_USES_SHOWN && uses_shown(s))))
 		rc = stats_rule_uses(s, ctx->rules, o->builder, pack_entries(ps));
 	if (rc) {
 		snprintf(err, errsz, "out of memory");
@@ -51,6 +135,11 @@ int stats_measure(struct pack_session *ps, const struct pack_options *o, size_t 
 	pack_generated(ps, &gen);
 	stats_add_generated(s, gen.generated_files, gen.generated_bytes);
 	memset(r, 0, sizeof(*r));
+	snprintf(r->used_why, sizeof(r->used_why), "not asked for");
+	if (bo && measure_used(ps, bo, top, r)) {
+		snprintf(err, errsz, "out of memory");
+		return -ENOMEM;
+	}
 	r->s = s;
 	r->rules = ctx->rules;
 	r->context = ctx->root;
@@ -138,6 +227,9 @@ static int stats_opt(int id, const char *arg, void *payload)
 	case OPT_ESTIMATE: a->estimate = true; break;
 	case OPT_DUPLICATES: a->duplicates = true; break;
 	case OPT_NO_CACHE: a->no_cache = true; break;
+	case OPT_TARGET: a->target = arg; break;
+	case OPT_BUILD_ARG:
+		return strv_push(&a->build_args, &a->nbuild_args, &a->abuild_args, arg);
 	case OPT_PROGRESS:
 		return progress_mode_parse(arg, &a->progress);
 	case OPT_COLOR:
@@ -224,8 +316,9 @@ static int cmd_stats(const struct command *cmd, int argc, char **argv)
 				.top = 10, .color = cli_color };
 	struct pack_session *ps = NULL;
 	struct pack_report rep;
+	struct buildview_options bo;
 	struct stats s = { 0 };
-	struct report r;
+	struct report r = { 0 };
 	struct dupes d = { 0 };
 	struct progress pg = { 0 };
 	struct progress_line *pl;
@@ -233,16 +326,27 @@ static int cmd_stats(const struct command *cmd, int argc, char **argv)
 	int first = opts_parse(cmd, argc, argv, stats_opt, &a), rc;
 	size_t broken;
 
-	if (context_arg(cmd, argc, argv, first, &a.o.dir))
+	if (context_arg(cmd, argc, argv, first, &a.o.dir)) {
+		free(a.build_args);
 		return first == -2 ? 0 : 2;
+	}
 	if (a.html && outfile_distinct(cmd, (const struct outfile_use[]){ { "--html", a.html },
-									{ "the report on stdout", NULL } }, 2))
+									{ "the report on stdout", NULL } }, 2)) {
+		free(a.build_args);
 		return 2;
+	}
 	a.o.progress = &pg;
+	bo = (struct buildview_options){ .builder = a.o.builder,
+					 .build_args = a.build_args,
+					 .target = a.target,
+					 .dfname = a.o.dockerfile };
 	pl = progress_line_start(&pg, a.progress, a.quiet);
 	rc = pack_open(&ps, &a.o, err, sizeof(err));
 	if (!rc)
-		rc = stats_measure(ps, &a.o, (size_t)a.top, &s, &r, err, sizeof(err));
+		rc = stats_measure(ps, &a.o, (size_t)a.top,
+				   a.json || a.html || a.b.fail_dead ? STATS_USES_ALL
+								     : STATS_USES_SHOWN,
+				   &bo, &s, &r, err, sizeof(err));
 	/* The tar's size, counted: nothing is read but metadata. */
 	if (!rc)
 		rc = pack_write(ps, -1, &rep, err, sizeof(err));
@@ -255,7 +359,10 @@ static int cmd_stats(const struct command *cmd, int argc, char **argv)
 		fprintf(stderr, "ctxpack: %s\n", err);
 		dupes_release(&d);
 		stats_free(&s);
+		free(r.instrs);
+	free(r.unread_dirs);
 		pack_close(&ps);
+		free(a.build_args);
 		return 1;
 	}
 	r.tar_bytes = rep.tar_bytes;
@@ -274,13 +381,18 @@ static int cmd_stats(const struct command *cmd, int argc, char **argv)
 	budgets_print_broken(stderr, &r);
 	dupes_release(&d);
 	stats_free(&s);
+	free(r.instrs);
+	free(r.unread_dirs);
 	pack_close(&ps);
+	free(a.build_args);
 	return rc ? 1 : broken ? EXIT_BUDGET : 0;
 }
 
 static const struct opt stats_opts[] = {
 	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory (default DIR/Dockerfile; -: standard input)", NULL, OPT_PATH_FILE },
 	{ "builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B", "buildkit (default) or classic semantics", CHOICES_BUILDER, 0 },
+	{ "target", OPT_TARGET, OPT_ARG_REQUIRED, "STAGE", "the stage to build (default the last): what the stages the build runs read", NULL, 0 },
+	{ "build-arg", OPT_BUILD_ARG, OPT_ARG_REQUIRED, "K=V", "a build argument, as docker build --build-arg (repeatable)", NULL, 0 },
 	{ "json", OPT_JSON, OPT_ARG_NONE, NULL, "one JSON document (schema: docs/stats.md)", NULL, 0 },
 	{ "top", OPT_TOP, OPT_ARG_REQUIRED, "N", "length of each top list (default 10)", NULL, 0 },
 	{ "estimate-compression", OPT_ESTIMATE, OPT_ARG_NONE, NULL, "also the zstd and gzip sizes of what is sent (reads every sent file)", NULL, 0 },
@@ -309,7 +421,12 @@ const struct command stats_command = {
 	"directory the walk never enters counts for the rule that pruned it) and\n"
 	"re-included, the rules that decide nothing, the largest files and\n"
 	"directories sent, sent bytes by extension, and sent directories that look\n"
-	"like dependencies, caches or build output.  Colour on a terminal unless\n"
+	"like dependencies, caches or build output.  With the Dockerfile (-f, -f -,\n"
+	"--target, --build-arg): what the build reads of what is sent (read) and\n"
+	"what no instruction reads (unread); with BuildKit, what it transfers for\n"
+	"this Dockerfile (transfer: the paths the instructions name, as the engine's\n"
+	"\"transferring context: N\" counts them).  A Dockerfile that cannot be read\n"
+	"leaves that part out and says why.  Colour on a terminal unless\n"
 	"NO_COLOR is set and not empty; --color=always colours even a pipe, NO_COLOR\n"
 	"or not, and --color=never never colours.\n"
 	"\n"

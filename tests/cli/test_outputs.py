@@ -240,7 +240,7 @@ def test_other_links(ctx):
                       os.path.join(d, "m.lnk"), "--stats=" + os.path.join(d, "s.lnk"), "."], ctx)
     m_ok = read(man).startswith(b"# ctxpack manifest") and os.stat(man).st_ino != inos[0]
     try:
-        s_ok = json.loads(read(sts))["version"] == 1 and os.stat(sts).st_ino != inos[1]
+        s_ok = json.loads(read(sts))["version"] == 2 and os.stat(sts).st_ino != inos[1]
     except ValueError:
         s_ok = False
     tap.check("--manifest LINK and --stats=LINK: the targets replaced atomically (new inodes),"

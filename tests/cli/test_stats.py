@@ -97,7 +97,7 @@ def test_numbers(d, builder):
     check(tag + "stats --json exits 0", rc == 0, err)
     doc = json.loads(out)
     check(tag + "schema version 1 with every section",
-          doc["version"] == 1 and all(k in doc for k in (
+          doc["version"] == 2 and all(k in doc for k in (
               "context", "builder", "dockerfile", "ignore_file", "scanned", "sent", "excluded",
               "reduction", "rules", "largest_files", "largest_dirs", "extensions", "suspicious",
               "budgets")), sorted(doc))
@@ -167,6 +167,53 @@ def test_text(d):
           ".dockerignore:1:node_modules" in text and "decides nothing" in text and
           "src/big.bin" in text, text[:2000])
     check("text report: no colour when stdout is not a terminal", "\033[" not in text)
+    # Rule use is computed for the text report only when a rule decides
+    # nothing; it must then name the same use as the JSON document.
+    line = next((x for x in text.splitlines() if "never-matches" in x), "")
+    check("text report: a rule that decides nothing is named with its use, as in --json",
+          "decides nothing (dead)" in line, line)
+
+
+def test_used(d):
+    # The Dockerfile copies src/ and README.md: read = what is sent below
+    # src/ and README.md; transfer (BuildKit) is their stat and data packets.
+    df = os.path.join(d, "..", "used.Dockerfile")
+    with open(df, "w") as f:
+        f.write("FROM scratch\nARG D=src\nCOPY ${D}/ /app/src/\nCOPY README.md /app/\n")
+    rc, out, err = run(["stats", "--json", "-f", df, d])
+    doc = json.loads(out)
+    u, t = doc["used"], doc["transfer"]
+    src = fs_totals(os.path.join(d, "src"))
+    readme = os.path.getsize(os.path.join(d, "README.md"))
+    check("used: the bytes the Dockerfile reads (src/ and README.md)",
+          rc == 0 and u["unknown"] is None and u["read"]["bytes"] == src["bytes"] + readme and
+          u["read"]["bytes"] + u["unread"]["bytes"] == doc["sent"]["bytes"] +
+          doc["sent"]["linked_bytes"] - doc["sent"]["generated_bytes"], (u, src, readme, doc["sent"]))
+    ud = [x["path"] for x in u["largest_unread_dirs"]]
+    check("used: the largest unread directories, top-most only ('dist', not 'dist/cache')",
+          "dist" in ud and not any(p.startswith("dist/") or p.startswith("src") for p in ud), ud)
+    ins = [(i["line"], i["instruction"], i["read"]["bytes"]) for i in u["instructions"]]
+    check("used: bytes per instruction, in file order",
+          ins == [(3, "COPY ${D}/ /app/src/", src["bytes"]), (4, "COPY README.md /app/", readme)],
+          ins)
+    text = run(["stats", "-f", df, d])[1].decode()
+    check("text: 'Dockerfile:4 COPY README.md /app/ reads 9 B'",
+          ":4 COPY README.md /app/ reads 9 B (1 files)" in text, text[:1500])
+    check("transfer: BuildKit's data is what is read, plus stat packets",
+          t is not None and not t["whole_context"] and t["data_bytes"] ==
+          u["read"]["bytes"] - os.path.getsize(os.path.join(d, "src/main.c")) and
+          t["bytes"] > t["data_bytes"], (t, u))
+    rc, out, err = run(["stats", "--json", "--builder=classic", "-f", df, d])
+    doc = json.loads(out)
+    check("classic: used known, no transfer", rc == 0 and doc["transfer"] is None and
+          doc["used"]["read"] is not None, doc.get("used"))
+    with open(df, "w") as f:
+        f.write("FROM scratch\nCOPY [ broken\n")
+    rc, out, err = run(["stats", "-f", df, d])
+    text = out.decode()
+    check("a Dockerfile that cannot be read: the rest reported, exit 0, the reason said",
+          rc == 0 and "scanned" in text and "reads is not known" in text, text[-1500:])
+    os.unlink(df)
 
 
 def test_budgets(d):
@@ -445,6 +492,7 @@ def main():
     for builder in ("buildkit", "classic"):
         test_numbers(d, builder)
     test_text(d)
+    test_used(d)
     test_budgets(d)
     test_pack_stats(d)
     test_outside_dockerfile(d)

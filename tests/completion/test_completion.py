@@ -217,7 +217,8 @@ def test_bash(opts, operands, ctx):
         return
     fixed = [
         (["ctxpack", "pa"], ["pack"], "ctxpack pa<TAB> -> pack"),
-        (["ctxpack", "pack", "--bu"], ["--builder="], "ctxpack pack --bu<TAB> -> --builder="),
+        (["ctxpack", "pack", "--builde"], ["--builder="],
+         "ctxpack pack --builde<TAB> -> --builder="),
         (["ctxpack", "pack", "--builder="], ["--builder=buildkit", "--builder=classic"],
          "ctxpack pack --builder=<TAB> -> buildkit classic"),
         (["ctxpack", "pack", "--builder", "=", ""], ["buildkit", "classic"],
@@ -237,7 +238,7 @@ def test_bash(opts, operands, ctx):
         (["ctxpack", "help", "di"], ["diff", "digest"], "ctxpack help di<TAB> -> diff digest"),
         (["ctxpack", "pack", "--level", ""], [], "an option's number: no candidates"),
         (["ctxpack", "--ver"], ["--version"], "global options: --ver<TAB> -> --version"),
-        (["ctxpack", "--directory", "=", "subdir", "pack", "--bu"], ["--builder="],
+        (["ctxpack", "--directory", "=", "subdir", "pack", "--builde"], ["--builder="],
          "after --directory=DIR (split at '=') the command's options complete"),
         (["ctxpack", "pack", "--file=my"], ["--file=my\\ file"],
          "--file=my<TAB>: a name with a blank is quoted in the one word"),
@@ -288,7 +289,7 @@ def test_zsh(ctx):
           rc == 0 and "compdef _ctxpack ctxpack" in out and "_ctxpack: function" in out, (out, err))
     cases = [
         ("ctxpack pa", "ctxpack pack "),
-        ("ctxpack pack --bu", "ctxpack pack --builder="),
+        ("ctxpack pack --builde", "ctxpack pack --builder="),
         ("ctxpack pack --builder=cl", "ctxpack pack --builder=classic "),
         ("ctxpack pack --compress zs", "ctxpack pack --compress zstd "),
         ("ctxpack stats --color=al", "ctxpack stats --color=always "),

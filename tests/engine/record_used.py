@@ -14,7 +14,11 @@ tests/cli/test_used.py replays the recordings against `ctxpack lint` and,
 with CTXPACK_ENGINE_HOST set, re-runs the builds live.
 
 A case with "stdin" gives its Dockerfile as `-f -`.  The case tree format: "path": "content" is a file, "path/": "" a
-directory, "path": {"symlink": "target"} a symlink."""
+directory, "path": {"symlink": "target"} a symlink, {"hardlink": "path"} a
+second name of an earlier file, {"bytes": N, "seed": S} a file of N
+deterministic bytes (gen_bytes).  A case with "exact" is also built with
+--progress=rawjson, whose statuses carry the context's transferred size
+in bytes ("transferred_bytes"; the plain progress rounds it to 4 digits)."""
 import io
 import json
 import os
@@ -29,6 +33,41 @@ DEFAULT_OUT = os.path.join(HERE, '..', 'vectors', 'used.jsonl')
 
 T = {'a.txt': 'a\n', 'b.txt': 'bb\n', 'c.md': 'c\n', 'config/app.conf': 'conf\n',
      'config/secret.key': 'k\n', 'src/x/y.c': 'y\n', 'src/z.c': 'z\n', 'empty/': ''}
+
+def gen_bytes(n, seed):
+    """N bytes of text-like data from SEED (a linear congruential sequence)."""
+    out = bytearray(n)
+    x = seed & 0xffffffff
+    for i in range(n):
+        x = (x * 1103515245 + 12345) & 0xffffffff
+        out[i] = 97 + (x >> 16) % 26
+    return bytes(out)
+
+
+def big_tree():
+    """A few MB: nested directories, files across the 32 KiB chunks of
+    fsutil's sender, over 128 entries (two-byte IDs), symlinks, a hard
+    link, an excluded cache and logs with one re-included."""
+    t = {}
+    for i in range(150):
+        t['app/src/m%03d/f.js' % i] = {'bytes': 100 + 37 * i, 'seed': i}
+    for i in range(6):
+        t['app/assets/img%d.bin' % i] = {'bytes': 300000 + 65536 * i + 7, 'seed': 1000 + i}
+    t['app/assets/empty.bin'] = ''
+    t['app/cache/blob.bin'] = {'bytes': 900000, 'seed': 7}
+    t['app/logs/a.log'] = {'bytes': 5000, 'seed': 8}
+    t['app/logs/keep.log'] = {'bytes': 70000, 'seed': 9}
+    t['app/current'] = {'symlink': 'assets/img0.bin'}
+    t['app/assets/same.bin'] = {'hardlink': 'app/assets/img1.bin'}
+    t['lib/deep/er/x.c'] = {'bytes': 40000, 'seed': 10}
+    t['lib/y.c'] = 'y\n'
+    t['web'] = {'symlink': 'app/assets'}
+    t['README.md'] = 'readme\n'
+    return t
+
+
+BIG = big_tree()
+BIG_IGNORE = 'app/cache\napp/logs/*\n!app/logs/keep.log\n*.md\n'
 
 CASES = [
     dict(name='file', files=T, dockerfile='FROM scratch\nCOPY a.txt /\n'),
@@ -114,6 +153,19 @@ CASES = [
          dockerfile='FROM scratch\nRUN --mount=type=bind,source=a.txt,target=/m ["/bin/true"]\n'),
     dict(name='dockerignore-copied', files=T, dockerignore='c.md\n',
          dockerfile='FROM scratch\nCOPY .dockerignore /\n'),
+    dict(name='big-dir', files=BIG, dockerignore=BIG_IGNORE, exact=True,
+         dockerfile='FROM scratch\nCOPY app/ /app/\n'),
+    dict(name='big-dot', files=BIG, dockerignore=BIG_IGNORE, exact=True,
+         dockerfile='FROM scratch\nCOPY . /all/\n'),
+    dict(name='big-wildcards', files=BIG, dockerignore=BIG_IGNORE, exact=True,
+         dockerfile='FROM scratch\nCOPY app/src/m1*/ /s/\nCOPY **/*.c /c/\nCOPY app/logs /l/\n'),
+    dict(name='big-symlinks', files=BIG, dockerignore=BIG_IGNORE, exact=True,
+         dockerfile='FROM scratch\nCOPY web/ /w/\nCOPY app/current /cur\n'),
+    dict(name='big-stages', files=BIG, dockerignore=BIG_IGNORE, exact=True, target='b',
+         dockerfile='FROM scratch AS a\nCOPY app/assets /a/\nFROM scratch AS b\n'
+                    'COPY lib /lib/\nCOPY app/src/m00* /s/\n'),
+    dict(name='dockerfile-excluded-dot', files=T, dockerignore='Dockerfile\n', exact=True,
+         dockerfile='FROM scratch\nCOPY . /x/\n'),
     dict(name='dockerfile-copied-excluded', files=T, dockerignore='Dockerfile\n',
          dockerfile='FROM scratch\nCOPY Dockerfile /\n'),
 ]
@@ -142,8 +194,13 @@ def write_tree(d, case):
             os.makedirs(full, exist_ok=True)
             continue
         os.makedirs(os.path.dirname(full), exist_ok=True)
-        if isinstance(v, dict):
+        if isinstance(v, dict) and 'symlink' in v:
             os.symlink(v['symlink'], full)
+        elif isinstance(v, dict) and 'hardlink' in v:
+            os.link(os.path.join(d, v['hardlink']), full)
+        elif isinstance(v, dict):
+            with open(full, 'wb') as f:
+                f.write(gen_bytes(v['bytes'], v['seed']))
         else:
             with open(full, 'w') as f:
                 f.write(v)
@@ -181,7 +238,7 @@ def run_buildkit(d, case):
     r = {'ok': p.returncode == 0}
     m = re.findall(r'transferring context: (\d+)B', log)
     # the ignore file's transfer comes first; the context's is the last one
-    ctx = re.search(r'load build context\n(?:.*\n)*?#\d+ transferring context: ([\d.]+)(k?B)', log)
+    ctx = re.search(r'load build context\n(?:.*\n)*?#\d+ transferring context: ([\d.]+)([kMG]?B)', log)
     if ctx:
         r['transferred'] = ctx.group(1) + ctx.group(2)
     if p.returncode == 0:
@@ -194,6 +251,31 @@ def run_buildkit(d, case):
         e = re.search(r'^ERROR: (.*)$', log, re.M)
         r['message'] = re.sub(r'ref [0-9a-z-]+::[0-9a-z]+', 'ref REF', e.group(1)) if e else log[-400:]
     return r
+
+
+def transferred_bytes(d, case):
+    """The context's transfer in bytes: a --progress=rawjson build's last
+    "transferring context:" status of the "load build context" vertex."""
+    p = subprocess.run(['docker', 'build', '--progress=rawjson', '--no-cache', '-o',
+                        'type=tar,dest=' + os.path.join(d, '..', 'out2.tar')] + build_args(case) + [d],
+                       capture_output=True, text=True, timeout=300, input=case['dockerfile'])
+    dec, text, i, ctx_vertex, got = json.JSONDecoder(), p.stdout + p.stderr, 0, set(), None
+    while True:
+        m = re.compile(r'\{').search(text, i)
+        if not m:
+            break
+        try:
+            obj, i = dec.raw_decode(text, m.start())
+        except ValueError:
+            i = m.start() + 1
+            continue
+        for v in obj.get('vertexes') or []:
+            if v.get('name') == '[internal] load build context':
+                ctx_vertex.add(v['digest'])
+        for st in obj.get('statuses') or []:
+            if st.get('id') == 'transferring context:' and st.get('vertex') in ctx_vertex:
+                got = max(got or 0, st.get('current', 0))
+    return got
 
 
 def run_classic(d, case):
@@ -237,7 +319,16 @@ def record(case):
         d = os.path.join(tmp, 'ctx')
         os.mkdir(d)
         write_tree(d, case)
-        return dict(case, buildkit=run_buildkit(d, case), classic=run_classic(d, case))
+        bk = run_buildkit(d, case)
+        if case.get('exact'):
+            # a tree of its own: BuildKit keeps what it received of a
+            # directory and would ask again only for what changed
+            with tempfile.TemporaryDirectory() as tmp2:
+                d2 = os.path.join(tmp2, 'ctx')
+                os.mkdir(d2)
+                write_tree(d2, case)
+                bk['transferred_bytes'] = transferred_bytes(d2, case)
+        return dict(case, buildkit=bk, classic=run_classic(d, case))
 
 
 def main():

@@ -554,7 +554,15 @@ static int run_ls(const struct args *a, char *digest, char *err, size_t errsz)
 	if (rc)
 		goto out;
 	const struct walk_result *res = pack_entries(s);
-	rc = stats_compute(&st, res, o.builder, 64, 10);
+	if (!(want = calloc(res->n ? res->n : 1, sizeof(*want)))) {
+		rc = -ENOMEM;
+		snprintf(err, errsz, "out of memory");
+		goto out;
+	}
+	pack_plan_linked(s, want);
+	rc = stats_compute(&st, res, want, 64, 10);
+	free(want);
+	want = NULL;
 	if (rc) {
 		snprintf(err, errsz, "stats_compute: %s", strerror(-rc));
 		goto out;

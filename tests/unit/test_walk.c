@@ -864,6 +864,44 @@ static void test_fields(void **state)
 	walk_result_release(&res);
 }
 
+/* walk_mark_parents: the directories above each marked sent entry are
+ * marked (nested ones and siblings' parents), nothing else; the owner is
+ * recorded (uid, gid: BuildKit's transfer sends them). */
+static void test_mark_parents(void **state)
+{
+	struct tree *t = *state;
+	struct walk_result res;
+	uint8_t *mark;
+	char err[256];
+	const char *want[] = {"a", "a/b", "a/b/c.txt", "x", "x/y.txt"};
+
+	mkd(t->fd, "a", 0755);
+	mkd(t->fd, "a/b", 0755);
+	mkf(t->fd, "a/b/c.txt", "c", 0644);
+	mkf(t->fd, "a/d.txt", "d", 0644);
+	mkd(t->fd, "e", 0755);
+	mkf(t->fd, "e/f.txt", "f", 0644);
+	mkd(t->fd, "x", 0755);
+	mkf(t->fd, "x/y.txt", "y", 0644);
+	assert_int_equal(
+		walk_rules(&res, t->fd, CTXPACK_BUILDER_BUILDKIT, "", 2, NULL, err, sizeof(err)), 0);
+	mark = calloc(res.n, 1);
+	assert_non_null(mark);
+	for (size_t i = 0; i < res.n; i++)
+		if (!strcmp(res.v[i]->path, "a/b/c.txt") || !strcmp(res.v[i]->path, "x/y.txt"))
+			mark[i] = 2;
+	assert_int_equal(walk_mark_parents(&res, mark, 1), 0);
+	for (size_t i = 0, k = 0; i < res.n; i++) {
+		bool in = k < sizeof(want) / sizeof(*want) && !strcmp(res.v[i]->path, want[k]);
+		assert_int_equal(mark[i] != 0, in);
+		k += in;
+	}
+	assert_int_equal(find(&res, "a")->uid, getuid());
+	assert_int_equal(find(&res, "a")->gid, getgid());
+	free(mark);
+	walk_result_release(&res);
+}
+
 /* measure_pruned: what lies below an excluded directory the walk does not
  * enter is counted from metadata (files, dirs, other, bytes), and an
  * unreadable directory down there is counted, never an error. */
@@ -1064,6 +1102,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_deep, setup_tree, teardown_tree),
 		cmocka_unit_test_setup_teardown(test_threads, setup_tree, teardown_tree),
 		cmocka_unit_test_setup_teardown(test_pattern_error, setup_tree, teardown_tree),
+		cmocka_unit_test_setup_teardown(test_mark_parents, setup_tree, teardown_tree),
 		cmocka_unit_test_setup_teardown(test_fields, setup_tree, teardown_tree),
 		cmocka_unit_test_setup_teardown(test_measure_pruned, setup_tree, teardown_tree),
 		cmocka_unit_test_setup_teardown(test_file_check, setup_tree, teardown_tree),
