@@ -736,7 +736,8 @@ static int propose(const struct view *base, const struct view *other, uint64_t m
 			c->v[k].est_bytes = b;
 			c->v[k].est_files = f;
 		}
-		qsort(c->v + first, c->n - first, sizeof(*c->v), by_est);
+		if (c->n > first) /* c->v is NULL while empty */
+			qsort(c->v + first, c->n - first, sizeof(*c->v), by_est);
 		for (size_t k = first; k < c->n; k++)
 			apply(&s, &c->v[k]);
 	}
