@@ -49,6 +49,7 @@ struct stats_ext {
 struct stats {
 	struct stats_counts scanned, sent, excluded;
 	uint64_t linked_bytes;	  /* sent names whose data a hard link does not repeat */
+	uint64_t socket_files;	  /* sockets BuildKit sends as empty files (in sent.files) */
 	uint64_t unreadable_dirs; /* below pruned directories: not counted */
 	struct stats_counts unattributed; /* excluded without a rule (the classic
 					     builder drops sockets) */

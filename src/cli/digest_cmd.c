@@ -68,10 +68,13 @@ static int load_one(const struct command *cmd, int argc, char **argv, int first,
 	return members_src_load(src, &a->src, l, info, each, arg) ? 1 : -1;
 }
 
-/* Members, files and bytes, counted as they go by. */
+/* Members counted as they go by, with the words stats uses for what is
+ * sent (docs/stats.md): files are regular files and hard links (a link is
+ * a file whose data its target carries), dirs, and other (symlinks,
+ * FIFOs, devices); bytes are the regular files' data. */
 struct tally {
 	struct members_digester *dg;
-	uint64_t members, files, bytes;
+	uint64_t members, files, links, dirs, other, bytes;
 };
 
 static void tally_add(struct tally *t, const struct member *m)
@@ -82,6 +85,13 @@ static void tally_add(struct tally *t, const struct member *m)
 	if (m->type == '0') {
 		t->files++;
 		t->bytes += m->size;
+	} else if (m->type == '1') {
+		t->files++;
+		t->links++;
+	} else if (m->type == '5') {
+		t->dirs++;
+	} else {
+		t->other++;
 	}
 }
 
@@ -89,8 +99,13 @@ static void print_info(const struct tally *t, const struct members_src_info *inf
 {
 	char b1[32], b2[32];
 
-	fprintf(stderr, "ctxpack: %llu members, %llu files, %s", (unsigned long long)t->members,
-		(unsigned long long)t->files, human_size(t->bytes, b1, sizeof(b1)));
+	fprintf(stderr, "ctxpack: %llu members: %llu files", (unsigned long long)t->members,
+		(unsigned long long)t->files);
+	if (t->links)
+		fprintf(stderr, " (%llu hard link%s)", (unsigned long long)t->links,
+			t->links == 1 ? "" : "s");
+	fprintf(stderr, ", %llu dirs, %llu other, %s", (unsigned long long)t->dirs,
+		(unsigned long long)t->other, human_size(t->bytes, b1, sizeof(b1)));
 	if (info->kind == SRC_DIR)
 		fprintf(stderr, "; read %llu files (%s), %llu from the hash cache%s",
 			(unsigned long long)info->files_read, human_size(info->bytes_read, b2, sizeof(b2)),

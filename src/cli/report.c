@@ -102,8 +102,9 @@ bool budgets_any(const struct budgets *b)
 	return b->max_size_set || b->max_files_set || b->min_reduction_set || b->fail_dead;
 }
 
-/* What the ignore file leaves out: hard-link savings and the generated
- * Dockerfile are not its doing. */
+/* What the ignore file leaves out: hard-link savings, the generated
+ * Dockerfile and sockets sent as files (scanned as other) are not its
+ * doing. */
 static double bytes_reduction(const struct stats *s)
 {
 	return stats_reduction(s->sent.bytes + s->linked_bytes - s->generated.bytes, s->scanned.bytes);
@@ -111,7 +112,8 @@ static double bytes_reduction(const struct stats *s)
 
 static double files_reduction(const struct stats *s)
 {
-	return stats_reduction(s->sent.files - s->generated.files, s->scanned.files);
+	return stats_reduction(s->sent.files - s->generated.files - s->socket_files,
+			       s->scanned.files);
 }
 
 size_t budgets_check(struct report *r, const struct budgets *b)

@@ -487,6 +487,39 @@ def test_errors():
     check("two contexts: usage error", rc == 2, err)
 
 
+def test_counting():
+    """One counting convention: stats' sent counts and digest -v's member
+    counts agree on hard links (files without data of their own), a
+    socket (BuildKit sends it as an empty regular file; the classic
+    builder leaves it out) and the generated members of a Dockerfile from
+    outside the context; the reduction in files is the rules' doing only."""
+    import socket
+    base = tap.mkdtemp("ctxpack-count-")
+    ctx = os.path.join(base, "ctx")
+    write(ctx, "a", b"hi\n")
+    os.makedirs(os.path.join(ctx, "d"))
+    os.link(os.path.join(ctx, "a"), os.path.join(ctx, "d", "hard"))
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(os.path.join(ctx, "sock"))
+    write(base, "Dockerfile", b"FROM scratch\nCOPY . /\n")
+    df = os.path.join(base, "Dockerfile")
+    for builder, files in (("buildkit", 5), ("classic", 4)):
+        rc, out, err = run(["stats", "--json", "--builder", builder, "-f", df, ctx])
+        sent = json.loads(out)["sent"] if rc == 0 else {}
+        rc2, _, err2 = run(["digest", "-v", "--builder", builder, "-f", df, ctx])
+        m = re.search(rb"(\d+) members: (\d+) files \(1 hard link\), (\d+) dirs, (\d+) other", err2)
+        got = tuple(int(x) for x in m.groups()) if m else None
+        check(f"{builder}: stats' sent and digest -v count the same files, dirs and other",
+              rc == 0 and rc2 == 0 and got is not None and
+              got == (sent.get("entries"), sent.get("files"), sent.get("dirs"), sent.get("other"))
+              and got[1] == files and got[3] == 0, (sent, err2))
+        rc, out, _ = run(["stats", "--builder", builder, "-f", df, ctx])
+        check(f"{builder}: a socket sent as a file is not a negative reduction",
+              rc == 0 and b"0.0% of files" in out, out)
+    s.close()
+    tap.remove_tree(base)
+
+
 def main():
     d = sample_tree()
     for builder in ("buildkit", "classic"):
@@ -502,6 +535,7 @@ def main():
     test_estimate(d)
     test_unreadable()
     test_errors()
+    test_counting()
     return tap.finish()
 
 if __name__ == "__main__":
