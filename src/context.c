@@ -1,9 +1,10 @@
 /* context.c: the public facade of libctxpack (ctxpack_context_* in
  * ctxpack.h): one handle over a pack_session (the context opened and
- * walked), the explainer and the digest, with the message of the last
- * failure kept on the handle.  No logic of its own beyond translating: the
- * decisions are pack's, walk's and explain's, so the library answers
- * exactly what the program does. */
+ * walked), the explainer, the digest and the build's view (buildview,
+ * used_reads), with the message of the last failure kept on the handle.
+ * No logic of its own beyond translating: the decisions are pack's,
+ * walk's, explain's and buildview's, so the library answers exactly what
+ * the program does. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 
 #include "ctxpack/ctxpack.h"
 #include "beneath.h"
+#include "buildview.h"
 #include "dockerctx.h"
 #include "explain.h"
 #include "hashfiles.h"
@@ -24,6 +26,9 @@
 #include "members.h"
 #include "pack.h"
 #include "policy.h"
+#include "stats.h"
+#include "used.h"
+#include "walk.h"
 
 struct ctxpack_context {
 	/* Settings, read by the next open. */
@@ -32,6 +37,9 @@ struct ctxpack_context {
 	int threads;
 	bool clamp_mtime;
 	int64_t mtime_max;
+	char *target;
+	char **build_args; /* "K=V", NULL-terminated (nbuild_args + 1) */
+	size_t nbuild_args;
 
 	/* The open context (s == NULL: not open). */
 	struct pack_session *s;
@@ -43,6 +51,15 @@ struct ctxpack_context {
 	struct explainer ex;
 	bool ex_ready;
 	bool hashed;             /* every sent file's hash is on s */
+
+	/* The build (buildview): read at open; bv_rc its result, bv_err its
+	 * message (bv.reason points into it). */
+	struct buildview bv;
+	bool bv_ready;
+	int bv_rc;
+	char bv_err[512];
+	uint8_t *used; /* used_reads' flags, one per walk entry */
+	struct stats_counts used_counts;
 
 	/* Scratch for explain: the cleaned path, the forced rule's text. */
 	char *buf;
@@ -96,6 +113,11 @@ static void context_close(ctxpack_context *c)
 	c->nparents = 0;
 	c->plan = NULL;
 	c->hashed = false;
+	if (c->bv_ready)
+		buildview_close(&c->bv);
+	c->bv_ready = false;
+	free(c->used);
+	c->used = NULL;
 	pack_close(&c->s);
 }
 
@@ -107,6 +129,9 @@ void ctxpack_context_free(ctxpack_context **cp)
 		return;
 	context_close(c);
 	free(c->dockerfile);
+	free(c->target);
+	ctxpack_context_add_build_arg(c, NULL);
+	free(c->build_args);
 	free(c->buf);
 	free(c->forced);
 	free(c);
@@ -160,6 +185,45 @@ int ctxpack_context_set_mtime(ctxpack_context *c, int64_t epoch)
 	return 0;
 }
 
+int ctxpack_context_set_target(ctxpack_context *c, const char *target)
+{
+	char *copy = NULL;
+
+	if (!c)
+		return -EINVAL;
+	if (target && !(copy = strdup(target)))
+		return fail(c, -ENOMEM, "out of memory");
+	free(c->target);
+	c->target = copy;
+	return 0;
+}
+
+int ctxpack_context_add_build_arg(ctxpack_context *c, const char *arg)
+{
+	char **v;
+
+	if (!c)
+		return -EINVAL;
+	if (!arg) {
+		for (size_t i = 0; i < c->nbuild_args; i++)
+			free(c->build_args[i]);
+		if (c->build_args)
+			c->build_args[0] = NULL;
+		c->nbuild_args = 0;
+		return 0;
+	}
+	if (!arg[0] || arg[0] == '=')
+		return fail(c, -EINVAL, "build argument '%s' has no name", arg);
+	v = realloc(c->build_args, (c->nbuild_args + 2) * sizeof(*v));
+	if (!v)
+		return fail(c, -ENOMEM, "out of memory");
+	c->build_args = v;
+	if (!(v[c->nbuild_args] = strdup(arg)))
+		return fail(c, -ENOMEM, "out of memory");
+	v[++c->nbuild_args] = NULL;
+	return 0;
+}
+
 const char *ctxpack_context_errmsg(const ctxpack_context *c)
 {
 	return c ? c->errmsg : "";
@@ -190,9 +254,37 @@ static int index_walk(ctxpack_context *c)
 	return 0;
 }
 
+/* The build's view of the open context, as `ctxpack stats` measures it
+ * (buildview_open, used_reads, stats_used).  A Dockerfile that cannot be
+ * read is kept in bv_rc for the build calls; returns only -ENOMEM. */
+static int open_build(ctxpack_context *c)
+{
+	const struct walk_result *res = pack_entries(c->s);
+	struct buildview_options bo = { .builder = c->builder,
+					.build_args = (const char *const *)c->build_args,
+					.target = c->target,
+					.dfname = c->dockerfile };
+	struct stats_counts unread = { 0 };
+
+	memset(&c->used_counts, 0, sizeof(c->used_counts));
+	c->bv_rc = buildview_open(&c->bv, (struct dockerctx *)pack_context(c->s), res, &bo,
+				  c->bv_err, sizeof(c->bv_err));
+	c->bv_ready = true;
+	if (c->bv_rc)
+		return 0;
+	c->used = calloc(res->n ? res->n : 1, 1);
+	if (!c->used)
+		return -ENOMEM;
+	used_reads(&c->bv.used, c->used);
+	stats_used(&c->used_counts, &unread, res, c->used);
+	return 0;
+}
+
 int ctxpack_context_open(ctxpack_context *c, const char *dir)
 {
-	struct pack_options o = { .dir = dir };
+	/* list_all: the build's sources are resolved against every entry,
+	 * excluded ones too (the members are only the sent ones) */
+	struct pack_options o = { .dir = dir, .list_all = true };
 	int rc;
 
 	if (!c)
@@ -219,6 +311,11 @@ int ctxpack_context_open(ctxpack_context *c, const char *dir)
 		return fail(c, rc, "out of memory");
 	}
 	c->ex_ready = true;
+	rc = open_build(c);
+	if (rc) {
+		context_close(c);
+		return fail(c, rc, "out of memory");
+	}
 	return 0;
 }
 
@@ -449,5 +546,98 @@ int ctxpack_context_digest(ctxpack_context *c, bool with_mtime, char out[CTXPACK
 	if (rc)
 		return rc;
 	members_digest_string(d, out);
+	return 0;
+}
+
+/* ---- the build ---- */
+
+/* 0 when the build's view is there, else the error (message on c). */
+static int build_ready(ctxpack_context *c)
+{
+	if (!c->s)
+		return not_open(c);
+	if (c->bv_rc)
+		return fail(c, c->bv_rc, "%s", c->bv_err);
+	return 0;
+}
+
+int ctxpack_context_build(ctxpack_context *c, struct ctxpack_build_info *out)
+{
+	int rc;
+
+	if (!c)
+		return -EINVAL;
+	if (!out)
+		return fail(c, -EINVAL, "no build info to fill");
+	memset(out, 0, sizeof(*out));
+	rc = build_ready(c);
+	if (rc)
+		return rc;
+	out->dockerfile = c->bv.dfname;
+	out->sources = c->bv.used.n;
+	for (size_t i = 0; i < c->bv.used.n; i++)
+		out->fails |= c->bv.used.v[i].fails;
+	out->used_entries = c->used_counts.entries;
+	out->used_files = c->used_counts.files;
+	out->used_bytes = c->used_counts.bytes;
+	return 0;
+}
+
+int ctxpack_context_source(ctxpack_context *c, size_t i, struct ctxpack_source *out)
+{
+	static const enum ctxpack_source_kind kinds[] = {
+		[DF_SRC_COPY] = CTXPACK_SOURCE_COPY, [DF_SRC_ADD] = CTXPACK_SOURCE_ADD,
+		[DF_SRC_MOUNT] = CTXPACK_SOURCE_MOUNT,
+	};
+	const struct used_source *u;
+	int rc;
+
+	if (!c)
+		return -EINVAL;
+	if (!out)
+		return fail(c, -EINVAL, "no source to fill");
+	memset(out, 0, sizeof(*out));
+	out->rule = -1;
+	rc = build_ready(c);
+	if (rc)
+		return rc;
+	if (i >= c->bv.used.n)
+		return fail(c, -ERANGE, "source %zu out of range (%zu sources)", i, c->bv.used.n);
+	u = &c->bv.used.v[i];
+	out->kind = kinds[u->src->kind];
+	out->line = u->src->line;
+	out->path = u->src->path;
+	out->resolved = u->path;
+	out->wildcard = u->wildcard;
+	out->missing = u->missing;
+	out->fails = u->fails;
+	out->matched = u->nmatched;
+	if (u->excluded) {
+		out->excluded_path = u->excluded->path;
+		out->rule = u->excluded->rule;
+		if (out->rule >= 0)
+			ctxpack_rules_get(pack_context(c->s)->rules, (size_t)out->rule,
+					  &out->rule_info);
+	}
+	return 0;
+}
+
+int ctxpack_context_entry_used(ctxpack_context *c, size_t i, bool *out)
+{
+	const struct pack_member *m;
+	int rc;
+
+	if (!c)
+		return -EINVAL;
+	if (!out)
+		return fail(c, -EINVAL, "no flag to fill");
+	*out = false;
+	rc = build_ready(c);
+	if (rc)
+		return rc;
+	if (i >= c->plan->n)
+		return fail(c, -ERANGE, "entry %zu out of range (%zu entries)", i, c->plan->n);
+	m = &c->plan->v[i];
+	*out = m->e && m->at != SIZE_MAX && c->used[m->at];
 	return 0;
 }

@@ -8,11 +8,13 @@
  *   list what is sent, pack it as a tar or digest it, as `ctxpack
  *   check-ignore`, `ls`, `pack` and `digest` do:
  *     1) ctxpack_context_new(&c); optionally ctxpack_context_set_builder(),
- *        _set_dockerfile(), _set_threads(), _set_mtime()
+ *        _set_dockerfile(), _set_threads(), _set_mtime(), _set_target(),
+ *        _add_build_arg()
  *     2) ctxpack_context_open(c, "path/to/context")
  *     3) ctxpack_context_explain(), ctxpack_context_count() and
  *        ctxpack_context_entry(), ctxpack_context_pack(),
- *        ctxpack_context_digest(), in any order, any number of times
+ *        ctxpack_context_digest(), ctxpack_context_build(),
+ *        _source() and _entry_used(), in any order, any number of times
  *     4) ctxpack_context_free(&c)
  *
  * - The rule engine underneath (rules, match, mstate, mscratch), for
@@ -270,6 +272,23 @@ CTXPACK_API int ctxpack_context_set_threads(ctxpack_context *c, int threads);
  * @return 0, or -EINVAL when c is NULL.
  */
 CTXPACK_API int ctxpack_context_set_mtime(ctxpack_context *c, int64_t epoch);
+/**
+ * The build stage whose sources ctxpack_context_source() lists, as `docker
+ * build --target` names it (case-insensitive); NULL restores the default,
+ * the last stage.  target is copied.  A stage the Dockerfile does not have
+ * is not an error here: ctxpack_context_build() says so.
+ * @return 0, -EINVAL when c is NULL, or -ENOMEM.
+ */
+CTXPACK_API int ctxpack_context_set_target(ctxpack_context *c, const char *target);
+/**
+ * Adds a build argument, as `docker build --build-arg` takes it: "K=V", or
+ * "K" alone for K set to "" (the library reads no environment: pass the
+ * value).  A later argument of the same name wins.  NULL removes every
+ * argument added.  arg is copied.
+ * @return 0, -EINVAL when c is NULL or arg is empty or starts with '='
+ *   (message on c), or -ENOMEM.
+ */
+CTXPACK_API int ctxpack_context_add_build_arg(ctxpack_context *c, const char *arg);
 
 /**
  * Opens dir as a build context with the current settings: finds the
@@ -394,6 +413,87 @@ CTXPACK_API size_t ctxpack_context_count(const ctxpack_context *c);
  */
 CTXPACK_API int ctxpack_context_entry(const ctxpack_context *c, size_t i,
 				      struct ctxpack_entry *out);
+
+/* ---- The build: what the Dockerfile reads from the context ----
+ *
+ * When a context is opened, its Dockerfile is read as the builder reads it
+ * (with the build arguments and the target set), and every source its
+ * target reads from the context (COPY, ADD, RUN --mount=type=bind) is
+ * resolved against the walk, as `ctxpack lint`, `stats` and `pack --used`
+ * do.  A Dockerfile the builder refuses does not fail the open: the calls
+ * below return its error. */
+
+/** What the build reads, in total. */
+struct ctxpack_build_info {
+	const char *dockerfile; /**< the Dockerfile's name in messages */
+	size_t sources;         /**< context sources of the target, in
+				     instruction order (ctxpack_context_source()) */
+	bool fails;             /**< a source fails the build (missing) */
+	uint64_t used_entries;  /**< sent walk entries the build reads (files,
+				     directories, symlinks followed, ...) */
+	uint64_t used_files;    /**< regular files among them */
+	uint64_t used_bytes;    /**< their bytes */
+};
+
+/**
+ * Fills *out for the open context's build.  No I/O.
+ * @return 0; -EINVAL when c or out is NULL or c is not open; when the
+ *   Dockerfile cannot be used, the error of reading it: -EINVAL for one the
+ *   builder refuses (a syntax error, an unknown target stage, a `# syntax=`
+ *   directive naming another frontend), -ENOTSUP for one ctxpack cannot
+ *   read exactly, -EFBIG or -E2BIG over a bound, -EACCES, -EIO, ... when
+ *   it cannot be read, -ENOMEM.  The message ("Dockerfile:LINE: reason"
+ *   when a line is concerned) is in ctxpack_context_errmsg(c); every call
+ *   below fails the same way until the context is opened again.
+ */
+CTXPACK_API int ctxpack_context_build(ctxpack_context *c, struct ctxpack_build_info *out);
+
+/** The instruction a build source comes from. */
+enum ctxpack_source_kind {
+	CTXPACK_SOURCE_COPY = 0,  /**< COPY (without --from) */
+	CTXPACK_SOURCE_ADD = 1,   /**< ADD */
+	CTXPACK_SOURCE_MOUNT = 2, /**< RUN --mount=type=bind (from the context) */
+};
+
+/** One source the build reads from the context. */
+struct ctxpack_source {
+	enum ctxpack_source_kind kind;
+	int line;         /**< the instruction's first line in the Dockerfile */
+	const char *path; /**< as the instruction names it, variables expanded */
+	const char *resolved; /**< cleaned, relative to the context ("" for the root) */
+	bool wildcard;    /**< matched as a wildcard pattern */
+	bool missing;     /**< nothing the builder sends matches it */
+	bool fails;       /**< the build fails on it (missing, except a BuildKit
+			       wildcard whose part before the wildcard exists) */
+	size_t matched;   /**< sent entries it names (a directory counts once) */
+	/** missing: the path a rule excluded that holds it (the path itself, a
+	 *  wildcard's first excluded match, or the excluded directory above
+	 *  it), else NULL */
+	const char *excluded_path;
+	long rule; /**< the rule that excluded excluded_path, or -1 */
+	struct ctxpack_rule_info rule_info; /**< that rule (source "<builder>" for
+				rules the builder adds); all zero without one */
+};
+
+/**
+ * Fills *out for source i (0 <= i < ctxpack_build_info.sources), in
+ * instruction order.  Strings belong to c and live until it is opened
+ * again or freed.  No I/O.
+ * @return 0; -ERANGE when i is out of range; -EINVAL when c or out is NULL
+ *   or c is not open; the Dockerfile's error as ctxpack_context_build().
+ */
+CTXPACK_API int ctxpack_context_source(ctxpack_context *c, size_t i, struct ctxpack_source *out);
+
+/**
+ * Whether the build reads member i (0 <= i < ctxpack_context_count(c), as
+ * ctxpack_context_entry()): a source names it, it is sent below a
+ * directory a source names, or it is a symlink followed on the way to a
+ * source; the members ctxpack generates are never read.  The members it
+ * sets *out for are what ctxpack_build_info's used_* count.  No I/O.
+ * @return 0; -ERANGE when i is out of range; -EINVAL when c or out is NULL
+ *   or c is not open; the Dockerfile's error as ctxpack_context_build().
+ */
+CTXPACK_API int ctxpack_context_entry_used(ctxpack_context *c, size_t i, bool *out);
 
 /** Compression of the packed stream. */
 enum ctxpack_compression {

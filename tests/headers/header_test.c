@@ -76,6 +76,11 @@ int main(void)
 	HAVE(ctxpack_context_pack, int (*p)(ctxpack_context *, int, enum ctxpack_compression, int,
 					    struct ctxpack_pack_report *));
 	HAVE(ctxpack_context_digest, int (*p)(ctxpack_context *, bool, char *));
+	HAVE(ctxpack_context_set_target, int (*p)(ctxpack_context *, const char *));
+	HAVE(ctxpack_context_add_build_arg, int (*p)(ctxpack_context *, const char *));
+	HAVE(ctxpack_context_build, int (*p)(ctxpack_context *, struct ctxpack_build_info *));
+	HAVE(ctxpack_context_source, int (*p)(ctxpack_context *, size_t, struct ctxpack_source *));
+	HAVE(ctxpack_context_entry_used, int (*p)(ctxpack_context *, size_t, bool *));
 
 	/* The types: every field named once. */
 	info.builder = b;

@@ -989,6 +989,202 @@ static void test_arguments(void **state)
 	rmtree(&dir);
 }
 
+/* ---- the build: the Dockerfile's sources and what it reads ---- */
+
+/* A Dockerfile whose target stage copies a file, a directory with an
+ * excluded file, an excluded file and a wildcard, and bind-mounts a file;
+ * a later stage (the default target) copies what does not exist. */
+static char *buildtree(void)
+{
+	char *d = mktree();
+
+	put(d, "Dockerfile",
+	    "FROM alpine AS base\n"
+	    "ARG DIR\n"
+	    "COPY app.txt /a/\n"
+	    "COPY ${DIR} /app/\n"
+	    "COPY secret.key /k\n"
+	    "COPY *.md /docs/\n"
+	    "RUN --mount=type=bind,source=app/main.c,target=/m true\n"
+	    "FROM scratch AS other\n"
+	    "COPY nothing /n\n",
+	    0644);
+	put(d, ".dockerignore", "app/cache\nsecret.key\n*.log\n", 0644);
+	put(d, "app.txt", "hello\n", 0644);
+	put(d, "app/main.c", "int x;\n", 0644);
+	put(d, "app/cache/x", "junk\n", 0644);
+	put(d, "secret.key", "s\n", 0600);
+	put(d, "README.md", "r\n", 0644);
+	put(d, "NOTES.md", "nn\n", 0644);
+	put(d, "debug.log", "l\n", 0644);
+	return d;
+}
+
+static void assert_source(ctxpack_context *c, size_t i, enum ctxpack_source_kind kind, int line,
+			  const char *path, bool wildcard, bool missing, size_t matched)
+{
+	struct ctxpack_source s;
+
+	if (ctxpack_context_source(c, i, &s))
+		fail_msg("ctxpack_context_source %zu: %s", i, ctxpack_context_errmsg(c));
+	assert_int_equal(s.kind, kind);
+	assert_int_equal(s.line, line);
+	assert_string_equal(s.path, path);
+	assert_int_equal(s.wildcard, wildcard);
+	assert_int_equal(s.missing, missing);
+	assert_int_equal(s.fails, missing);
+	assert_int_equal(s.matched, matched);
+	if (!missing) {
+		assert_null(s.excluded_path);
+		assert_int_equal(s.rule, -1);
+		assert_null(s.rule_info.source);
+	}
+}
+
+static void test_build_sources(void **state)
+{
+	static const char *const used[] = { "NOTES.md", "README.md", "app", "app.txt",
+					    "app/main.c" };
+	const enum ctxpack_builder builders[] = { CTXPACK_BUILDER_BUILDKIT,
+						  CTXPACK_BUILDER_CLASSIC };
+	char *d = buildtree();
+
+	(void)state;
+	for (size_t b = 0; b < 2; b++) {
+		ctxpack_context *c = NULL;
+		struct ctxpack_build_info bi;
+		struct ctxpack_source s;
+		struct buf prog;
+		char want[256];
+		size_t nused = 0;
+		bool u;
+
+		assert_int_equal(ctxpack_context_new(&c), 0);
+		assert_int_equal(ctxpack_context_set_builder(c, builders[b]), 0);
+		assert_int_equal(ctxpack_context_set_target(c, "base"), 0);
+		assert_int_equal(ctxpack_context_add_build_arg(c, "DIR=nosuch"), 0);
+		assert_int_equal(ctxpack_context_add_build_arg(c, "DIR=app"), 0); /* the last wins */
+		if (ctxpack_context_open(c, d))
+			fail_msg("ctxpack_context_open: %s", ctxpack_context_errmsg(c));
+		if (ctxpack_context_build(c, &bi))
+			fail_msg("ctxpack_context_build: %s", ctxpack_context_errmsg(c));
+		assert_string_equal(bi.dockerfile, "Dockerfile");
+		assert_int_equal(bi.sources, 5);
+		assert_true(bi.fails);
+		assert_source(c, 0, CTXPACK_SOURCE_COPY, 3, "app.txt", false, false, 1);
+		assert_source(c, 1, CTXPACK_SOURCE_COPY, 4, "app", false, false, 1);
+		assert_source(c, 2, CTXPACK_SOURCE_COPY, 5, "secret.key", false, true, 0);
+		assert_source(c, 3, CTXPACK_SOURCE_COPY, 6, "*.md", true, false, 2);
+		assert_source(c, 4, CTXPACK_SOURCE_MOUNT, 7, "app/main.c", false, false, 1);
+		/* the excluded source names its rule */
+		assert_int_equal(ctxpack_context_source(c, 2, &s), 0);
+		assert_string_equal(s.excluded_path, "secret.key");
+		assert_int_equal(s.rule, 1);
+		assert_string_equal(s.rule_info.source, ".dockerignore");
+		assert_int_equal(s.rule_info.line, 2);
+		assert_int_equal(s.rule_info.pattern_len, strlen("secret.key"));
+		assert_memory_equal(s.rule_info.pattern, "secret.key", s.rule_info.pattern_len);
+		assert_int_equal(ctxpack_context_source(c, 5, &s), -ERANGE);
+
+		/* the entries read: the files named, the directory and what is
+		 * sent below it (not its excluded cache/) */
+		for (size_t i = 0; i < ctxpack_context_count(c); i++) {
+			struct ctxpack_entry e;
+			bool want_used = false;
+			assert_int_equal(ctxpack_context_entry(c, i, &e), 0);
+			assert_int_equal(ctxpack_context_entry_used(c, i, &u), 0);
+			for (size_t k = 0; k < sizeof(used) / sizeof(used[0]); k++)
+				want_used |= strcmp(e.path, used[k]) == 0;
+			if (u != want_used)
+				fail_msg("%s: used %d, want %d", e.path, u, want_used);
+			nused += u;
+		}
+		assert_int_equal(nused, 5);
+		assert_int_equal(ctxpack_context_entry_used(c, ctxpack_context_count(c), &u),
+				 -ERANGE);
+		assert_int_equal(bi.used_entries, 5);
+		assert_int_equal(bi.used_files, 4);
+		assert_int_equal(bi.used_bytes, 18);
+		/* the program's `stats` counts the same */
+		prog = run_ctxpack("stats", "--json", "--target", "base", "--build-arg", "DIR=app",
+				   b ? "--builder=classic" : "--builder=buildkit", d, NULL);
+		snprintf(want, sizeof(want),
+			 "\"used\":{\"read\":{\"entries\":%llu,\"files\":%llu,",
+			 (unsigned long long)bi.used_entries, (unsigned long long)bi.used_files);
+		assert_non_null(memmem(prog.p, prog.n, want, strlen(want)));
+		buf_free(&prog);
+
+		/* the default target, the last stage, whose source is missing:
+		 * BuildKit runs only the stages it needs, the classic builder
+		 * every stage before it too */
+		assert_int_equal(ctxpack_context_set_target(c, NULL), 0);
+		assert_int_equal(ctxpack_context_open(c, d), 0);
+		assert_int_equal(ctxpack_context_build(c, &bi), 0);
+		assert_int_equal(bi.sources, b ? 6 : 1);
+		assert_source(c, bi.sources - 1, CTXPACK_SOURCE_COPY, 9, "nothing", false, true, 0);
+		assert_int_equal(ctxpack_context_source(c, bi.sources - 1, &s), 0);
+		assert_null(s.excluded_path);
+		assert_int_equal(s.rule, -1);
+		assert_int_equal(bi.used_entries, b ? 5 : 0);
+		assert_int_equal(bi.used_bytes, b ? 18 : 0);
+		ctxpack_context_free(&c);
+	}
+	rmtree(&d);
+}
+
+/* A Dockerfile the builder refuses, or a target it does not have: the
+ * context opens (and packs), the build calls give the error. */
+static void test_build_errors(void **state)
+{
+	char *d = buildtree();
+	ctxpack_context *c = NULL;
+	struct ctxpack_build_info bi;
+	struct ctxpack_source s;
+	char digest[CTXPACK_DIGEST_SIZE];
+	bool u = true;
+
+	(void)state;
+	assert_int_equal(ctxpack_context_new(&c), 0);
+	assert_int_equal(ctxpack_context_build(c, &bi), -EINVAL); /* not open */
+	assert_int_equal(ctxpack_context_source(c, 0, &s), -EINVAL);
+	assert_int_equal(ctxpack_context_entry_used(c, 0, &u), -EINVAL);
+	assert_false(u);
+	assert_int_equal(ctxpack_context_build(NULL, &bi), -EINVAL);
+	assert_int_equal(ctxpack_context_set_target(NULL, "x"), -EINVAL);
+	assert_int_equal(ctxpack_context_add_build_arg(NULL, "x"), -EINVAL);
+	assert_int_equal(ctxpack_context_add_build_arg(c, "=v"), -EINVAL);
+	assert_non_null(strstr(ctxpack_context_errmsg(c), "'=v'"));
+	assert_int_equal(ctxpack_context_add_build_arg(c, ""), -EINVAL);
+
+	assert_int_equal(ctxpack_context_set_target(c, "nosuch"), 0);
+	assert_int_equal(ctxpack_context_open(c, d), 0);
+	assert_int_equal(ctxpack_context_build(c, NULL), -EINVAL);
+	assert_int_equal(ctxpack_context_build(c, &bi), -EINVAL);
+	assert_string_equal(ctxpack_context_errmsg(c),
+			    "Dockerfile: target stage \"nosuch\" could not be found");
+	assert_int_equal(ctxpack_context_source(c, 0, &s), -EINVAL);
+	assert_int_equal(ctxpack_context_entry_used(c, 0, &u), -EINVAL);
+	assert_int_equal(ctxpack_context_digest(c, false, digest), 0); /* the rest works */
+
+	put(d, "Dockerfile", "FROM alpine\nCOPY\n", 0644);
+	assert_int_equal(ctxpack_context_set_target(c, NULL), 0);
+	assert_int_equal(ctxpack_context_open(c, d), 0);
+	assert_int_equal(ctxpack_context_build(c, &bi), -EINVAL);
+	assert_non_null(strstr(ctxpack_context_errmsg(c), "Dockerfile:2: COPY requires"));
+	assert_int_equal(bi.sources, 0);
+
+	/* fixed: the next open reads it again */
+	put(d, "Dockerfile", "FROM alpine\nCOPY app.txt /\n", 0644);
+	assert_int_equal(ctxpack_context_open(c, d), 0);
+	assert_int_equal(ctxpack_context_build(c, &bi), 0);
+	assert_int_equal(bi.sources, 1);
+	assert_false(bi.fails);
+	assert_int_equal(bi.used_files, 1);
+	assert_int_equal(bi.used_bytes, 6);
+	ctxpack_context_free(&c);
+	rmtree(&d);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -1006,6 +1202,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_rule_messages),
 		cmocka_unit_test(test_rules_error),
 		cmocka_unit_test(test_arguments),
+		cmocka_unit_test(test_build_sources),
+		cmocka_unit_test(test_build_errors),
 	};
 
 	if (argc != 2) {
