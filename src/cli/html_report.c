@@ -47,6 +47,7 @@ struct node {
 	uint32_t depth;
 	uint32_t out_id;
 	uint64_t sent, excl;  /* bytes at or below */
+	uint64_t used;	      /* of sent, the bytes the build reads */
 	uint64_t files;       /* regular files at or below */
 	uint64_t pruned_dirs; /* K_PRUNED: directories below it */
 	long rule;
@@ -99,7 +100,7 @@ static void link_child(struct tree *t, uint32_t parent, uint32_t child)
 	p->last_child = child;
 }
 
-static uint32_t new_node(struct tree *t, const struct walk_entry *e, uint8_t kind)
+static uint32_t new_node(struct tree *t, const struct walk_entry *e, uint8_t kind, bool read)
 {
 	struct node *nd = &t->v[t->n];
 	const char *slash = memrchr(e->path, '/', e->len);
@@ -116,9 +117,10 @@ static uint32_t new_node(struct tree *t, const struct walk_entry *e, uint8_t kin
 	nd->kind = kind;
 	if (kind == K_FILE) {
 		nd->files = 1;
-		if (e->sent)
+		if (e->sent) {
 			nd->sent = e->size;
-		else
+			nd->used = read ? e->size : 0;
+		} else
 			nd->excl = e->size;
 	}
 	return (uint32_t)t->n++;
@@ -197,7 +199,8 @@ static void put_stats(FILE *out, const char *json)
 	}
 }
 
-static int build_tree(struct tree *t, struct dirkey **keysp, const struct walk_result *res)
+static int build_tree(struct tree *t, struct dirkey **keysp, const struct walk_result *res,
+		      const uint8_t *used)
 {
 	struct dirkey *keys;
 	size_t ndirs = 0, cap = 16;
@@ -237,7 +240,7 @@ static int build_tree(struct tree *t, struct dirkey **keysp, const struct walk_r
 			continue;
 		keys[t->n].path = e->path;
 		keys[t->n].len = e->len;
-		*slot = new_node(t, e, K_DIR);
+		*slot = new_node(t, e, K_DIR, false);
 	}
 	for (size_t i = 0, d = 1; i < res->n; i++) {
 		const struct walk_entry *e = res->v[i];
@@ -249,7 +252,7 @@ static int build_tree(struct tree *t, struct dirkey **keysp, const struct walk_r
 				continue; /* a duplicate */
 			d++;
 		} else if (e->type == WT_FILE) {
-			id = new_node(t, e, K_FILE);
+			id = new_node(t, e, K_FILE, used && used[i]);
 		} else {
 			continue; /* no bytes in the treemap */
 		}
@@ -312,6 +315,7 @@ static int choose(struct tree *t, const uint32_t *order)
 		struct node *nd = &t->v[order[i]], *p = &t->v[nd->parent];
 		p->sent += nd->sent;
 		p->excl += nd->excl;
+		p->used += nd->used;
 		p->files += nd->files;
 	}
 	for (size_t i = 0; i < t->n; i++) {
@@ -489,26 +493,30 @@ static void put_ext(FILE *out, struct ext_count *t)
 }
 
 static void put_node(FILE *out, long parent_out, char kind, const char *name, size_t name_len,
-		     uint64_t sent, uint64_t excl, long rule, uint64_t files, uint64_t extra)
+		     uint64_t sent, uint64_t excl, long rule, uint64_t files, uint64_t extra,
+		     uint64_t used)
 {
 	fprintf(out, "[%ld,\"%c\",", parent_out, kind);
 	put_string(out, name, name_len);
-	fprintf(out, ",%llu,%llu,%ld,%llu,%llu]", (unsigned long long)sent, (unsigned long long)excl,
-		rule, (unsigned long long)files, (unsigned long long)extra);
+	fprintf(out, ",%llu,%llu,%ld,%llu,%llu,%llu]", (unsigned long long)sent,
+		(unsigned long long)excl, rule, (unsigned long long)files, (unsigned long long)extra,
+		(unsigned long long)used);
 }
 
-/* {"v":1,"rules":[[source,line,pattern],...],"nodes":[[parent,kind,name,
- * sent,excluded,rule,files,extra],...]}: nodes in pre-order, parent as an
- * index into nodes (-1 for the root); kind d directory, p excluded
- * directory not entered (extra: directories below it), f file, r the rest
- * of the parent: its files not shown (files counts them). */
+/* {"v":1,"used":known,"rules":[[source,line,pattern],...],"nodes":[[parent,
+ * kind,name,sent,excluded,rule,files,extra,used],...]}: nodes in pre-order,
+ * parent as an index into nodes (-1 for the root); kind d directory, p
+ * excluded directory not entered (extra: directories below it), f file, r
+ * the rest of the parent: its files not shown (files counts them); used:
+ * of the sent bytes, those the build reads (0 when "used" is false: the
+ * Dockerfile could not be read). */
 static void put_tree(FILE *out, struct tree *t, const uint32_t *order, const ctxpack_rules *rules,
-		     struct ext_count *ext)
+		     bool used, struct ext_count *ext)
 {
 	size_t nrules = rules ? ctxpack_rules_count(rules) : 0;
 	uint32_t next_id = 0;
 
-	fputs("{\"v\":1,\"rules\":[", out);
+	fprintf(out, "{\"v\":1,\"used\":%s,\"rules\":[", used ? "true" : "false");
 	for (size_t i = 0; i < nrules; i++) {
 		struct ctxpack_rule_info ri;
 		const char *text;
@@ -529,32 +537,35 @@ static void put_tree(FILE *out, struct tree *t, const uint32_t *order, const ctx
 	fputs("],\"nodes\":[", out);
 	for (size_t i = 0; i < t->n; i++) {
 		struct node *nd = &t->v[order[i]];
-		uint64_t rs, rx, rf;
+		uint64_t rs, rx, rf, ru;
 		static const char kinds[] = { 'd', 'd', 'p', 'f' };
 		if (!nd->shown)
 			continue;
 		nd->out_id = next_id++;
 		fputs(nd->out_id ? ",\n" : "\n", out);
 		put_node(out, nd->kind == K_ROOT ? -1 : (long)t->v[nd->parent].out_id, kinds[nd->kind],
-			 nd->name, nd->name_len, nd->sent, nd->excl, nd->rule, nd->files, nd->pruned_dirs);
+			 nd->name, nd->name_len, nd->sent, nd->excl, nd->rule, nd->files, nd->pruned_dirs,
+			 nd->used);
 		if (nd->kind == K_FILE)
 			continue;
 		rs = nd->sent;
 		rx = nd->excl;
 		rf = nd->files;
+		ru = nd->used;
 		for (uint32_t c = nd->first_child; c != NONE; c = t->v[c].next) {
 			if (!t->v[c].shown)
 				continue;
 			rs -= t->v[c].sent;
 			rx -= t->v[c].excl;
 			rf -= t->v[c].files;
+			ru -= t->v[c].used;
 		}
 		if (nd->kind == K_PRUNED && nd->first_child == NONE)
 			continue; /* the box is the directory itself */
 		if (rs + rx == 0 && rf == 0)
 			continue;
 		fputs(",\n", out);
-		put_node(out, nd->out_id, 'r', "", 0, rs, rx, -1, rf, 0);
+		put_node(out, nd->out_id, 'r', "", 0, rs, rx, -1, rf, 0, ru);
 		next_id++;
 	}
 	fputs("\n]", out);
@@ -614,6 +625,10 @@ static const char page_head[] =
 	"<div class=\"sub\" id=\"total-excluded-sub\"></div></div>\n"
 	"<div class=\"card\"><div class=\"label\">Reduction</div><div class=\"value\" id=\"reduction\"></div>"
 	"<div class=\"sub\" id=\"reduction-sub\"></div></div>\n"
+	"<div class=\"card\"><div class=\"label\">Read by the build</div><div class=\"value\" "
+	"id=\"total-used\"></div><div class=\"sub\" id=\"total-used-sub\"></div></div>\n"
+	"<div class=\"card\"><div class=\"label\">Sent, read by nothing</div><div class=\"value\" "
+	"id=\"total-unused\"></div><div class=\"sub\" id=\"total-unused-sub\"></div></div>\n"
 	"</section>\n"
 	"<section id=\"find\"><label>Find paths <input id=\"search\" type=\"search\" "
 	"placeholder=\"part of a path\" autocomplete=\"off\" spellcheck=\"false\"></label> "
@@ -625,7 +640,8 @@ static const char page_head[] =
 	"<label>Area <select id=\"view\"><option value=\"sent\">bytes sent</option>"
 	"<option value=\"scanned\">bytes scanned</option></select></label>"
 	"<label>Colour by <select id=\"colour-mode\"><option value=\"sent\">sent / excluded</option>"
-	"<option value=\"rule\">deciding rule</option></select></label>"
+	"<option value=\"rule\">deciding rule</option>"
+	"<option value=\"used\">used / unused / excluded</option></select></label>"
 	"<span class=\"legend\" id=\"legend\"></span></div>\n"
 	"<div id=\"treemap\"><canvas></canvas><div id=\"tooltip\" hidden></div></div>\n"
 	"<p id=\"treemap-note\" class=\"sub\"></p></section>\n"
@@ -637,7 +653,7 @@ static const char page_head[] =
 	"<section><h2>Budgets</h2><div id=\"budgets\"></div></section>\n";
 
 int html_report_write(FILE *out, const char *stats_json, const struct walk_result *res,
-		      const ctxpack_rules *rules, char *err, size_t errsz)
+		      const ctxpack_rules *rules, const uint8_t *used, char *err, size_t errsz)
 {
 	static const struct walk_result empty;
 	struct tree t = { 0 };
@@ -650,7 +666,9 @@ int html_report_write(FILE *out, const char *stats_json, const struct walk_resul
 		snprintf(err, errsz, "no stats document for the HTML report");
 		return -EINVAL;
 	}
-	rc = build_tree(&t, &keys, res ? res : &empty);
+	if (!res)
+		used = NULL;
+	rc = build_tree(&t, &keys, res ? res : &empty, used);
 	if (rc)
 		goto out;
 	order = malloc(t.n * sizeof(*order));
@@ -669,7 +687,7 @@ int html_report_write(FILE *out, const char *stats_json, const struct walk_resul
 	fputs("<script type=\"application/json\" id=\"ctxpack-stats\">", out);
 	put_stats(out, stats_json);
 	fputs("</script>\n<script type=\"application/json\" id=\"ctxpack-tree\">", out);
-	put_tree(out, &t, order, rules, &ext);
+	put_tree(out, &t, order, rules, used != NULL, &ext);
 	fputs("</script>\n<script>\n", out);
 	fwrite(html_report_js, 1, sizeof(html_report_js) - 1, out);
 	fputs("</script>\n</body>\n</html>\n", out);

@@ -14,6 +14,11 @@
 	var PALETTE = ['#f28e2b', '#9467bd', '#17becf', '#8c564b', '#e377c2', '#bcbd22', '#f1ce63',
 		'#3f3f3f'];
 	var NO_RULE = '#c7c7c7', OTHER_RULES = '#8a8a8a';
+	/* Colour by use (what the build reads, as stats found it): read, sent
+	 * but read by nothing, excluded.  The first two have colours of their
+	 * own, neither the sent blue nor the re-included green: a read box is
+	 * not merely a sent one.  Excluded keeps its red: the same meaning. */
+	var USED = '#6a3fb5', UNUSED = '#e0a526';
 
 	function $(id) { return document.getElementById(id); }
 
@@ -96,6 +101,27 @@
 	$('reduction').dataset.filesPct = String(reduction.files_pct || 0);
 	$('reduction').textContent = pct(reduction.bytes_pct);
 	$('reduction-sub').textContent = 'of the bytes \u00b7 ' + pct(reduction.files_pct) + ' of the files';
+	/* What the build reads: stats' "used" (read and unread of the sent
+	 * entries), or why it is unknown (the Dockerfile could not be read). */
+	var used = stats.used || {}, useKnown = !!(tree.used && used.read && used.unread);
+	var useWhy = used.unknown || 'the stats document does not say what the build reads';
+	if (useKnown) {
+		total('total-used', used.read, ' \u00b7 ' + pct(sent.bytes ? 100 * used.read.bytes / sent.bytes : 0) +
+			' of the sent bytes');
+		total('total-unused', used.unread, ' \u00b7 ' + pct(sent.bytes ? 100 * used.unread.bytes / sent.bytes : 0) +
+			' of the sent bytes');
+	} else {
+		['total-used', 'total-unused'].forEach(function (id) {
+			$(id).textContent = 'unknown';
+			$(id + '-sub').textContent = shown(useWhy);
+		});
+	}
+	var useOption = $('colour-mode').querySelector('option[value=used]');
+	if (!useKnown) {
+		useOption.disabled = true;
+		useOption.textContent += ' (unknown)';
+		useOption.title = 'unknown: ' + shown(useWhy);
+	}
 
 	/* ---- tables ---- */
 	/* Each header is a button that sorts the rows by its column, ascending
@@ -242,12 +268,12 @@
 	], function (r) { return r.ok ? '' : 'fail'; });
 
 	/* ---- the tree ---- */
-	var N = tree.nodes.length, P = [], K = [], NAME = [], S = [], X = [], R = [], F = [], E = [];
+	var N = tree.nodes.length, P = [], K = [], NAME = [], S = [], X = [], R = [], F = [], E = [], U = [];
 	var kids = [];
 	for (var i = 0; i < N; i++) {
 		var a = tree.nodes[i];
 		P.push(a[0]); K.push(a[1]); NAME.push(a[2]); S.push(a[3]); X.push(a[4]);
-		R.push(a[5]); F.push(a[6]); E.push(a[7]);
+		R.push(a[5]); F.push(a[6]); E.push(a[7]); U.push(useKnown ? a[8] || 0 : 0);
 		kids.push([]);
 		if (a[0] >= 0)
 			kids[a[0]].push(i);
@@ -330,10 +356,13 @@
 
 	var box = $('treemap'), canvas = box.querySelector('canvas'), tip = $('tooltip');
 	var g = canvas.getContext('2d');
-	var cur = 0, mode = 'sent', hl = null, hover = -1, boxes = [], framed = {}, drawn = 0;
+	var cur = 0, mode = useKnown ? 'used' : 'sent', hl = null, hover = -1, boxes = [], framed = {}, drawn = 0;
 	box.dataset.sentColour = SENT;
 	box.dataset.excludedColour = EXCL;
 	box.dataset.reincludedColour = REINCL;
+	box.dataset.usedColour = USED;
+	box.dataset.unusedColour = UNUSED;
+	box.dataset.useKnown = String(useKnown);
 
 	/* Rules ranked by the bytes of the boxes they decide in the view (the
 	 * leaves: files, directories not entered); the first PALETTE.length
@@ -360,14 +389,46 @@
 	function mainColour(n) {
 		if (mode === 'rule')
 			return ruleColour(R[n]);
+		if (mode === 'used') {
+			var parts = useParts(n), best = parts[0];
+			parts.forEach(function (p) { if (p[1] > best[1]) best = p; });
+			return best[0];
+		}
 		return reincluded(n) ? REINCL : view === 'sent' || S[n] >= X[n] ? SENT : EXCL;
 	}
 	function reincluded(n) { return K[n] === 'f' && S[n] > 0 && R[n] >= 0; }
 
+	/* [colour, bytes] of a box by use: read, unread, and in the scanned
+	 * view excluded */
+	function useParts(n) {
+		return [[USED, U[n]], [UNUSED, S[n] - U[n]], [EXCL, view === 'sent' ? 0 : X[n]]];
+	}
+	/* the box split in stripes along its longer side, one per part */
+	function stripes(parts, r) {
+		var whole = 0, pos = 0;
+		parts.forEach(function (p) { whole += p[1]; });
+		if (!whole)
+			return;
+		parts.forEach(function (p) {
+			var f = p[1] / whole;
+			if (!f)
+				return;
+			g.fillStyle = p[0];
+			if (r.w >= r.h)
+				g.fillRect(r.x + r.w * pos, r.y, r.w * f, r.h);
+			else
+				g.fillRect(r.x, r.y + r.h * pos, r.w, r.h * f);
+			pos += f;
+		});
+	}
 	function fill(n, r) {
 		if (mode === 'rule') {
 			g.fillStyle = ruleColour(R[n]);
 			g.fillRect(r.x, r.y, r.w, r.h);
+			return;
+		}
+		if (mode === 'used') {
+			stripes(useParts(n), r);
 			return;
 		}
 		var total = size(n), fs = view === 'sent' ? 1 : total ? S[n] / total : 0;
@@ -501,6 +562,7 @@
 		box.dataset.view = view;
 		$('view').value = view;
 		$('colour-mode').value = mode;
+		box.dataset.colourMode = mode;
 		note();
 		writeHash();
 		box.dataset.rect = [Math.round(rect.left + window.scrollX), Math.round(rect.top + window.scrollY),
@@ -550,6 +612,20 @@
 					others++;
 			}
 		});
+		if (mode === 'used') {
+			var have = {};
+			boxes.forEach(function (b) {
+				if (!framed[b.n])
+					useParts(b.n).forEach(function (p) { if (p[1] > 0) have[p[0]] = 1; });
+			});
+			if (have[USED])
+				item(USED, 'read by the build', 'sent, and read by an instruction of the Dockerfile');
+			if (have[UNUSED])
+				item(UNUSED, 'sent, read by nothing', 'sent, but no instruction of the Dockerfile reads it');
+			if (have[EXCL])
+				item(EXCL, 'excluded');
+			return;
+		}
 		if (mode === 'sent') {
 			item(SENT, 'sent');
 			if (re)
@@ -617,9 +693,13 @@
 		var lines = [path(n)];
 		if (K[n] === 'f') {
 			lines.push((S[n] ? 'sent' : 'excluded') + ' file, ' + human(size(n)) + ' (' + grouped(size(n)) + ' bytes)');
+			if (useKnown && S[n])
+				lines.push(U[n] ? 'read by the build' : 'read by nothing the build runs');
 		} else {
 			lines.push(human(size(n)) + ' (' + grouped(size(n)) + ' bytes) in ' + grouped(F[n]) + ' files');
 			lines.push('sent ' + human(S[n]) + ', excluded ' + human(X[n]));
+			if (useKnown)
+				lines.push('read by the build ' + human(U[n]) + ', read by nothing ' + human(S[n] - U[n]));
 		}
 		if (K[n] === 'p')
 			lines.push('excluded directory, not entered: ' + grouped(F[n]) + ' files, ' +
@@ -695,7 +775,7 @@
 			zoom(P[cur]);
 	});
 	$('colour-mode').addEventListener('change', function (ev) {
-		mode = ev.target.value === 'rule' ? 'rule' : 'sent';
+		mode = ev.target.value === 'rule' ? 'rule' : ev.target.value === 'used' && useKnown ? 'used' : 'sent';
 		draw();
 	});
 	$('search').addEventListener('input', function (ev) {
@@ -720,7 +800,7 @@
 	function readHash() {
 		var q = new URLSearchParams(location.hash.replace(/^#/, '')), d = q.get('dir'), c = q.get('colour');
 		search(q.get('q') || '');
-		if (c === 'rule' || c === 'sent')
+		if (c === 'rule' || c === 'sent' || (c === 'used' && useKnown))
 			mode = c;
 		if (q.get('view') === 'sent' || q.get('view') === 'scanned')
 			view = q.get('view');

@@ -69,6 +69,7 @@ struct report {
 	bool used_known;     /* the Dockerfile was read; else used_why says why not */
 	char used_why[512];
 	struct stats_counts used, unused;
+	uint8_t *used_flags; /* used_reads' flags, one per walk entry (used_known); the caller frees */
 	/* per instruction that reads the context, in file order */
 	struct report_instr {
 		int line;	/* its first line in the Dockerfile */

@@ -70,6 +70,14 @@ static int measure_used(struct pack_session *ps, const struct buildview_options 
 	}
 	used_reads(&v.used, flags);
 	stats_used(&r->used, &r->unused, res, flags);
+	/* kept for the HTML page's used / unused / excluded colours */
+	r->used_flags = malloc(res->n ? res->n : 1);
+	if (!r->used_flags) {
+		free(flags);
+		buildview_close(&v);
+		return -ENOMEM;
+	}
+	memcpy(r->used_flags, flags, res->n ? res->n : 1);
 	if (stats_unread_dirs(&r->unread_dirs, &r->nunread_dirs, top, res, flags)) {
 		free(flags);
 		buildview_close(&v);
@@ -261,8 +269,8 @@ static int write_html(const char *path, const struct report *r, struct pack_sess
 		return -1;
 	}
 	if (!outfile_open(&o, path) && (f = outfile_stream(&o))) {
-		rc = html_report_write(f, json, pack_entries(ps), pack_context(ps)->rules, err,
-				       sizeof(err));
+		rc = html_report_write(f, json, pack_entries(ps), pack_context(ps)->rules,
+				       r->used_known ? r->used_flags : NULL, err, sizeof(err));
 		if (rc && !ferror(f)) /* else a write error, outfile_commit's to report */
 			fprintf(stderr, "ctxpack: cannot write '%s': %s\n", path, err);
 		else
@@ -360,7 +368,8 @@ static int cmd_stats(const struct command *cmd, int argc, char **argv)
 		dupes_release(&d);
 		stats_free(&s);
 		free(r.instrs);
-	free(r.unread_dirs);
+		free(r.unread_dirs);
+		free(r.used_flags);
 		pack_close(&ps);
 		free(a.build_args);
 		return 1;
@@ -383,6 +392,7 @@ static int cmd_stats(const struct command *cmd, int argc, char **argv)
 	stats_free(&s);
 	free(r.instrs);
 	free(r.unread_dirs);
+	free(r.used_flags);
 	pack_close(&ps);
 	free(a.build_args);
 	return rc ? 1 : broken ? EXIT_BUDGET : 0;

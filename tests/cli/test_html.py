@@ -5,10 +5,12 @@ document: nothing is fetched from the network, the page parses, hostile
 names (a "</script>", bytes that are not UTF-8) stay data, the embedded
 tree adds up, and in headless Chromium the scripts fill the totals and
 draw the treemap (the DOM after scripts ran, and a screenshot decoded
-here).  TAP output; the Chromium checks are reported as `# SKIP` when no
-Chromium is installed.
+here).  The colours by use (read by the build / sent, read by nothing /
+excluded) are checked on pages `ctxpack stats --html` writes itself, the
+flags stats computed from the Dockerfile.  TAP output; the Chromium checks
+are reported as `# SKIP` when no Chromium is installed.
 
-usage: test_html.py PATH_TO_HTML_RENDER"""
+usage: test_html.py PATH_TO_HTML_RENDER PATH_TO_CTXPACK"""
 import html.parser
 import json
 import os
@@ -22,6 +24,7 @@ import traceback
 import zlib
 
 RENDER = os.path.abspath(sys.argv[1])
+CTXPACK = os.path.abspath(sys.argv[2])
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tap  # noqa: E402
 check, skip = tap.check, tap.skip
@@ -895,6 +898,143 @@ def test_extensions(binary, profile, workdir, page, tree, files):
           (by, sent_by, got))
 
 
+# A context with a Dockerfile that reads src/ only: path -> (size, use),
+# use "read", "unread" (sent, read by nothing) or "excluded".
+USE_FILES = {
+    "src/app.js": (30011, "read"),
+    "src/lib/util.js": (8017, "read"),
+    "docs/manual.txt": (40009, "unread"),
+    "notes.md": (6007, "unread"),
+    "build/out.bin": (50021, "excluded"),
+    "app.log": (7001, "excluded"),
+}
+USE_DOCKERFILE = b"FROM scratch\nCOPY src/ /app/src/\n"
+USE_IGNORE = b"build\n*.log\n"
+
+
+def make_use_tree(d):
+    for path, (size, _) in USE_FILES.items():
+        full = os.path.join(d, path)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, "wb") as f:
+            f.write(b"u" * size)
+    with open(os.path.join(d, "Dockerfile"), "wb") as f:
+        f.write(USE_DOCKERFILE)
+    with open(os.path.join(d, ".dockerignore"), "wb") as f:
+        f.write(USE_IGNORE)
+
+
+def stats_page(workdir, name, args):
+    """`ctxpack stats --html` into workdir/name: (page file, stats document,
+    tree data) or None."""
+    out = os.path.join(workdir, name)
+    r = subprocess.run([CTXPACK, "stats", "--html", out] + args, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=120)
+    if r.returncode != 0 or not os.path.exists(out):
+        return None, (r.returncode, r.stderr[-400:])
+    scripts = parse(open(out, encoding="utf-8").read()).scripts
+    return (out, json.loads(scripts[0][1]), json.loads(scripts[1][1])), None
+
+
+def test_use(binary, workdir):
+    """The colour mode by use: the tree data carries, per node, the sent
+    bytes the build reads (stats' flags), and the page draws the three
+    classes; without a readable Dockerfile the mode is disabled with the
+    reason."""
+    name = "colour by use: "
+    ctx = os.path.join(workdir, "use")
+    os.mkdir(ctx)
+    make_use_tree(ctx)
+    got, detail = stats_page(workdir, "use.html", [ctx])
+    check(name + "stats --html writes the page of a context with a Dockerfile", got, detail)
+    if not got:
+        return
+    page, stats, tree = got
+    paths = node_paths(tree)
+    by_path = {p: n for p, n in zip(paths, tree["nodes"])}
+    want = {p: (size if use == "read" else 0) for p, (size, use) in USE_FILES.items()
+            if use != "excluded" and p in by_path}
+    have = {p: by_path[p][8] for p in want}
+    read = sum(s for s, u in USE_FILES.values() if u == "read")
+    check(name + "the tree data says the build's view is known and holds, per file, the bytes "
+          "the build reads (all of a read file, none of an unread one)",
+          tree.get("used") is True and len(want) == 4 and have == want and
+          all(len(n) == 9 for n in tree["nodes"]), (tree.get("used"), have, want))
+    root = tree["nodes"][0]
+    check(name + "the root's read bytes are stats' used.read bytes; directories add up",
+          root[8] == stats["used"]["read"]["bytes"] == read and
+          by_path.get("src", [0] * 9)[8] == read and by_path.get("docs", [0] * 9)[8] == 0 and
+          by_path.get("build", [0] * 9)[8] == 0,
+          (root, stats["used"], by_path.get("src"), by_path.get("docs")))
+    bad, detail = stats_page(workdir, "use-unknown.html", ["--target", "nope", ctx])
+    check(name + "a Dockerfile that cannot be read (an unknown --target): the page is written, "
+          "its tree data says the build's view is unknown and no node claims a read byte",
+          bad and bad[2].get("used") is False and bad[1]["used"]["unknown"] and
+          all(n[8] == 0 for n in bad[2]["nodes"]), detail or (bad and bad[2].get("used")))
+    names = ["the default mode; legend read / unread / excluded in three distinct colours, none "
+             "the sent or re-included colour, each painted",
+             "the summary shows the read and unread totals",
+             "the sent / excluded mode still draws its own colours",
+             "without the build's view the mode is disabled with the reason, sent / excluded "
+             "drawn, the summary says unknown"]
+    if not binary:
+        for n in names:
+            skip("headless Chromium: " + name + n, no_browser_why())
+        return
+    profile = tempfile.mkdtemp(prefix="ctxpack-html-use-", dir=workdir)
+    driver = """T.done(function () {
+        var c = T.canvas, px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data, painted = {};
+        for (var i = 0; i < px.length; i += 4) {
+            var k = 'rgb(' + px[i] + ', ' + px[i + 1] + ', ' + px[i + 2] + ')';
+            painted[k] = (painted[k] || 0) + 1;
+        }
+        var opt = document.querySelector('#colour-mode option[value=used]'), d = T.box.dataset;
+        return {legend: T.legend(), painted: painted, mode: d.colourMode, view: d.view,
+            used: d.usedColour, unused: d.unusedColour, excl: d.excludedColour,
+            sent: d.sentColour, re: d.reincludedColour, disabled: opt.disabled, title: opt.title,
+            select: document.getElementById('colour-mode').value,
+            totals: ['total-used', 'total-used-sub', 'total-unused', 'total-unused-sub'].map(
+                function (id) { return document.getElementById(id).textContent; }),
+            usedBytes: document.getElementById('total-used').dataset.bytes,
+            unusedBytes: document.getElementById('total-unused').dataset.bytes}; });"""
+    got, d = drive(binary, profile, page, workdir, "use-default", driver)
+    lg = got["legend"] if got else []
+    painted = got["painted"] if got else {}
+    cols = [rgb(got[k]) for k in ("used", "unused", "excl")] if got else []
+    check("headless Chromium: " + name + names[0],
+          got and got["mode"] == "used" and got["select"] == "used" and got["view"] == "scanned" and
+          [e["text"] for e in lg] == ["read by the build", "sent, read by nothing", "excluded"] and
+          [e["colour"] for e in lg] == cols and len(set(cols)) == 3 and
+          not {rgb(got["sent"]), rgb(got["re"])} & set(cols) and
+          all(painted.get(c, 0) >= 2000 for c in cols), (got and got["mode"], lg, cols,
+                                                          [painted.get(c, 0) for c in cols], d))
+    unread = stats["used"]["unread"]["bytes"]
+    check("headless Chromium: " + name + names[1],
+          got and got["usedBytes"] == str(read) and got["unusedBytes"] == str(unread) and
+          got["totals"][0] == human(read) and "{:,} bytes".format(read) in got["totals"][1] and
+          got["totals"][2] == human(unread) and "{:,} bytes".format(unread) in got["totals"][3],
+          (got and got["totals"], read, unread))
+    got2, d = drive(binary, profile, page, workdir, "use-sent", driver, fragment="#colour=sent")
+    lg = got2["legend"] if got2 else []
+    check("headless Chromium: " + name + names[2],
+          got2 and got2["mode"] == "sent" and [e["text"] for e in lg] == ["sent", "excluded"] and
+          painted and got2["painted"].get(rgb(got2["used"]), 0) == 0 and
+          got2["painted"].get(rgb(got2["sent"]), 0) >= 2000, (got2 and got2["mode"], lg, d))
+    if not bad:
+        check("headless Chromium: " + name + names[3], False, "no page without the build's view")
+        return
+    got3, d = drive(binary, profile, bad[0], workdir, "use-unknown", driver, fragment="#colour=used")
+    lg = got3["legend"] if got3 else []
+    check("headless Chromium: " + name + names[3],
+          got3 and got3["disabled"] is True and "target stage" in got3["title"] and
+          got3["mode"] == "sent" and got3["select"] == "sent" and
+          [e["text"] for e in lg] == ["sent", "excluded"] and
+          got3["totals"][0] == "unknown" and "target stage" in got3["totals"][1] and
+          got3["painted"].get(rgb(got3["used"]), 0) == 0 and
+          got3["painted"].get(rgb(got3["unused"]), 0) == 0,
+          (got3 and (got3["disabled"], got3["title"], got3["mode"], got3["totals"]), lg, d))
+
+
 def main():
     work = tempfile.mkdtemp(prefix="ctxpack-html-")
     os.chmod(work, 0o755)
@@ -945,6 +1085,10 @@ def main():
                            stderr=subprocess.PIPE, timeout=120)
         check("html_render writes the page of a context that sends little", r.returncode == 0,
               r.stderr[-300:])
+        try:
+            test_use(binary, work)
+        except Exception:  # noqa: BLE001
+            check("colour by use: the checks ran to their end", False, traceback.format_exc()[-600:])
         if not binary:
             skip("headless Chromium: interaction tests", no_browser_why())
         elif isinstance(got, tuple) and r.returncode == 0:

@@ -82,7 +82,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "html_render: cannot open '%s': %s\n", argv[3], strerror(errno));
 		rc = -errno;
 	} else {
-		rc = html_report_write(out, stats, &res, ctx.rules, err, sizeof(err));
+		rc = html_report_write(out, stats, &res, ctx.rules, NULL, err, sizeof(err));
 		if (rc)
 			fprintf(stderr, "html_render: %s\n", err);
 		if (out != stdout && fclose(out) && !rc) {
