@@ -396,7 +396,11 @@ static int pack_and_report(struct pack_args *a, char *err, size_t errsz)
 	else if (rc)
 		fprintf(stderr, "ctxpack: %s\n", err);
 	if (!rc && a->stats) {
+		static const char *const names[] = { "none", "gzip", "zstd" };
 		r.tar_bytes = rep.tar_bytes;
+		r.archive_compression = names[a->o.tar.compression];
+		r.archive_level = a->o.tar.level;
+		r.archive_bytes = rep.out_bytes;
 		if (write_stats(a, &r, &stats_out))
 			rc = -EIO;
 	}

@@ -492,6 +492,11 @@ void report_json(FILE *f, const struct report *r)
 			(unsigned long long)r->zstd_bytes, (unsigned long long)r->gzip_bytes);
 	else
 		fputs("\"compression\":null,\n", f);
+	if (r->archive_compression)
+		fprintf(f, "\"archive\":{\"compression\":\"%s\",\"level\":%d,\"bytes\":%llu},\n",
+			r->archive_compression, r->archive_level, (unsigned long long)r->archive_bytes);
+	else
+		fputs("\"archive\":null,\n", f);
 	fputs("\"rules\":[", f);
 	for (size_t i = 0; i < s->nrules; i++) {
 		const struct stats_rule *x = &s->rules[i];

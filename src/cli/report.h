@@ -61,6 +61,11 @@ struct report {
 	uint64_t tar_bytes;
 	bool compressed; /* --estimate-compression: zstd_bytes and gzip_bytes are set */
 	uint64_t zstd_bytes, gzip_bytes;
+	/* pack --stats: the archive as written, after its compression
+	 * ("none", "gzip", "zstd"; level 0: the codec's default); else NULL */
+	const char *archive_compression;
+	int archive_level;
+	uint64_t archive_bytes;
 	struct budget_result budgets[4];
 	size_t nbudgets;
 	const struct dupes *dupes; /* --duplicates, or NULL */

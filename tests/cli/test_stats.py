@@ -270,6 +270,16 @@ def test_pack_stats(d):
     check("pack --stats=FILE equals stats --json (one walk, the same numbers)",
           {k: doc.get(k) for k in ("scanned", "sent", "excluded", "rules")} ==
           {k: sdoc.get(k) for k in ("scanned", "sent", "excluded", "rules")})
+    check("stats --json has no archive; pack --stats=FILE names the uncompressed one",
+          sdoc.get("archive", 0) is None and
+          doc.get("archive") == {"compression": "none", "level": 0, "bytes": len(tar)}, doc.get("archive"))
+    for comp, level in (("zstd", 5), ("gzip", 0)):
+        rc, z, err = run(["pack", "--compress=" + comp] + (["--level", str(level)] if level else []) +
+                         ["--stats=" + jf, d])
+        doc = json.load(open(jf)) if rc == 0 else {}
+        check(f"pack --compress={comp} --stats=FILE records the compressed archive's size",
+              rc == 0 and doc.get("archive") == {"compression": comp, "level": level, "bytes": len(z)}
+              and len(z) < len(plain), (rc, err, doc.get("archive")))
     rc, tar, err = run(["pack", "--stats", d])
     check("pack --stats: the report on stderr, the archive unchanged on stdout",
           rc == 0 and tar == plain and b"reduction" in err, (rc, err[:300]))
