@@ -1641,7 +1641,7 @@ int members_diff(struct member_diff *d, const struct member_list *a, const struc
 		goto out;
 	}
 	while (i < na || j < nb) {
-		struct member_delta dl = {0};
+		struct member_delta dl = {.renamed = SIZE_MAX};
 		int c = i == na ? 1 : j == nb ? -1 : cmp_path(va[i], vb[j]);
 		if (c < 0) {
 			dl.a = va[i++];
@@ -1679,6 +1679,76 @@ out:
 	if (rc < 0)
 		member_diff_release(d);
 	return rc;
+}
+
+static int rename_cmp(const void *x, const void *y, void *arg)
+{
+	const struct member_delta *v = arg;
+	const struct member *a = v[*(const size_t *)x].a, *b = v[*(const size_t *)y].a;
+	int c = memcmp(a->hash, b->hash, sizeof(a->hash));
+
+	if (c)
+		return c;
+	if (a->size != b->size)
+		return a->size < b->size ? -1 : 1;
+	if (a->mode != b->mode)
+		return a->mode < b->mode ? -1 : 1;
+	return *(const size_t *)x < *(const size_t *)y ? -1 : 1;
+}
+
+static bool renamable(const struct member *m)
+{
+	return m && m->type == '0' && m->hashed;
+}
+
+int members_diff_renames(struct member_diff *d)
+{
+	size_t *rem = malloc((d->n ? d->n : 1) * sizeof(*rem)), nrem = 0;
+
+	if (!rem)
+		return -ENOMEM;
+	d->renames = 0;
+	for (size_t i = 0; i < d->n; i++) {
+		d->v[i].renamed = SIZE_MAX;
+		if ((d->v[i].changes & MC_REMOVED) && renamable(d->v[i].a))
+			rem[nrem++] = i;
+	}
+	qsort_r(rem, nrem, sizeof(*rem), rename_cmp, d->v);
+	for (size_t i = 0; i < d->n; i++) {
+		const struct member *b = d->v[i].b;
+		size_t lo = 0, hi = nrem;
+
+		if (!(d->v[i].changes & MC_ADDED) || !renamable(b))
+			continue;
+		/* the first removed one not yet paired with this content */
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			const struct member *a = d->v[rem[mid]].a;
+			int c = memcmp(a->hash, b->hash, sizeof(a->hash));
+			if (!c)
+				c = a->size != b->size ? (a->size < b->size ? -1 : 1) : 0;
+			if (!c)
+				c = a->mode != b->mode ? (a->mode < b->mode ? -1 : 1) : 0;
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (; lo < nrem; lo++) {
+			const struct member *a = d->v[rem[lo]].a;
+			if (memcmp(a->hash, b->hash, sizeof(a->hash)) || a->size != b->size ||
+			    a->mode != b->mode)
+				break;
+			if (d->v[rem[lo]].renamed == SIZE_MAX) {
+				d->v[rem[lo]].renamed = i;
+				d->v[i].renamed = rem[lo];
+				d->renames++;
+				break;
+			}
+		}
+	}
+	free(rem);
+	return 0;
 }
 
 void member_diff_release(struct member_diff *d)

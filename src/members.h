@@ -144,6 +144,10 @@ enum member_change {
 struct member_delta {
 	const struct member *a, *b; /* NULL when absent on that side */
 	unsigned changes;           /* enum member_change bits */
+	/* members_diff_renames: the index in member_diff.v of the added
+	 * (for a removed delta) or removed (for an added one) regular file
+	 * with the same content, mode and size; SIZE_MAX: none */
+	size_t renamed;
 };
 
 struct member_diff {
@@ -153,6 +157,7 @@ struct member_diff {
 	uint64_t added_bytes, removed_bytes;       /* regular files' sizes */
 	uint64_t changed_bytes_a, changed_bytes_b; /* sizes of the changed files, before/after */
 	uint64_t same;                             /* members equal on both sides */
+	uint64_t renames;                          /* members_diff_renames' pairs */
 };
 
 /* Compares a and b (both stay valid while d is used).  with_mtime: an
@@ -160,5 +165,10 @@ struct member_diff {
 int members_diff(struct member_diff *d, const struct member_list *a, const struct member_list *b,
 		 bool with_mtime);
 void member_diff_release(struct member_diff *d);
+/* Pairs each removed regular file with an added one of the same content
+ * (both hashed), size and mode, first come first paired in path order:
+ * a rename (delta.renamed); d->renames counts the pairs.  Returns 0 or
+ * -ENOMEM. */
+int members_diff_renames(struct member_diff *d);
 
 #endif

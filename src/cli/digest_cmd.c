@@ -281,12 +281,20 @@ static void put_path(FILE *out, const char *p, size_t len, bool json)
 	}
 }
 
-static void delta_text(FILE *out, const struct member_delta *d)
+static void delta_text(FILE *out, const struct member_diff *all, const struct member_delta *d)
 {
 	const struct member *a = d->a, *b = d->b;
 	char s1[32], s2[32];
 
-	if (d->changes & MC_ADDED) {
+	if ((d->changes & MC_REMOVED) && d->renamed != SIZE_MAX)
+		return; /* said with the added name */
+	if ((d->changes & MC_ADDED) && d->renamed != SIZE_MAX) {
+		const struct member *from = all->v[d->renamed].a;
+		fprintf(out, "renamed  %-8s %10s  ", type_word(b->type), human_size(b->size, s1, sizeof(s1)));
+		put_path(out, from->path, from->len, false);
+		fputs(" -> ", out);
+		put_path(out, b->path, b->len, false);
+	} else if (d->changes & MC_ADDED) {
 		fprintf(out, "added    %-8s %10s  ", type_word(b->type), human_size(b->size, s1, sizeof(s1)));
 		put_path(out, b->path, b->len, false);
 	} else if (d->changes & MC_REMOVED) {
@@ -301,8 +309,16 @@ static void delta_text(FILE *out, const struct member_delta *d)
 			sep = "; ";
 		}
 		if (d->changes & MC_CONTENT) {
-			fprintf(out, "%scontent %s -> %s", sep, human_size(a->size, s1, sizeof(s1)),
-				human_size(b->size, s2, sizeof(s2)));
+			human_size(a->size, s1, sizeof(s1));
+			human_size(b->size, s2, sizeof(s2));
+			if (a->size == b->size)
+				fprintf(out, "%scontent, the same size %s", sep, s1);
+			else if (!strcmp(s1, s2)) /* rounded alike: the exact sizes */
+				fprintf(out, "%scontent %llu B -> %llu B (%+lld B)", sep,
+					(unsigned long long)a->size, (unsigned long long)b->size,
+					(long long)(b->size - a->size));
+			else
+				fprintf(out, "%scontent %s -> %s", sep, s1, s2);
 			sep = "; ";
 		}
 		if (d->changes & MC_MODE) {
@@ -431,11 +447,19 @@ static int cmd_diff(const struct command *cmd, int argc, char **argv)
 	if (a.json) {
 		diff_json(stdout, &d, same);
 	} else {
+		if (members_diff_renames(&d)) {
+			fprintf(stderr, "ctxpack: out of memory\n");
+			goto out;
+		}
 		if (!a.summary)
 			for (size_t i = 0; i < d.n; i++)
-				delta_text(stdout, &d.v[i]);
+				delta_text(stdout, &d, &d.v[i]);
+		if (d.renames)
+			printf("%s%llu renamed (the same content under another name: counted as added "
+			       "and removed below)\n",
+			       !a.summary ? "\n" : "", (unsigned long long)d.renames);
 		printf("%s%llu added (%s), %llu removed (%s), %llu changed (%s -> %s), %llu the same\n",
-		       d.n && !a.summary ? "\n" : "", (unsigned long long)d.added,
+		       d.n && !a.summary && !d.renames ? "\n" : "", (unsigned long long)d.added,
 		       human_size(d.added_bytes, s1, sizeof(s1)), (unsigned long long)d.removed,
 		       human_size(d.removed_bytes, s2, sizeof(s2)), (unsigned long long)d.changed,
 		       human_size(d.changed_bytes_a, s3, sizeof(s3)),

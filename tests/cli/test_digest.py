@@ -281,6 +281,25 @@ tap.check("diff of a tar against a directory, in text",
           rc == 1 and "added    file" in text and "new.txt" in text and
           "mode 0644 -> 0700" in text and "type symlink -> dir" in text and
           "1 added (2.0 KiB), 1 removed (14 B), 3 changed" in text, text)
+# a renamed directory: one line per file, old -> new, not an added and a
+# removed line each; a small change to a large file in exact bytes
+ra, rb = tap.mkdtemp(), tap.mkdtemp()
+for top in (ra, rb):
+    for i in range(24):
+        tap.write(top, f"{'old' if top == ra else 'new'}/f{i}", b"file %d\n" % i)
+    tap.write(top, "big", b"x" * 211456 + (b"" if top == ra else b"yy"))
+    tap.write(top, "same", b"a" * 100 if top == ra else b"b" * 100)
+    tap.write(top, "Dockerfile", b"FROM scratch\n")
+rc, out, err = run("diff", ra, rb)
+text = out.decode()
+tap.check("diff: a renamed directory's files are one 'renamed' line each",
+          rc == 1 and text.count("renamed  file") == 24 and "old/f7 -> new/f7" in text and
+          "added    file" not in text and "removed  file" not in text and
+          "24 renamed" in text and len(text.splitlines()) <= 32, text)
+tap.check("diff: a +2 B change to a 206.5 KiB file is shown in bytes",
+          "content 211456 B -> 211458 B (+2 B)" in text, text)
+tap.check("diff: new content of the same size says so",
+          "same (content, the same size 100 B)" in text, text)
 rc, out, err = run("diff", mf, d)
 tap.check("diff of a manifest against its directory: identical", rc == 0, out + err.encode())
 rc, out, err = run("diff", a)
