@@ -533,6 +533,8 @@ static int read_ignore_buildkit(struct dockerctx *ctx, const char *df_arg)
 		return rc;
 	if (rc && broken_read(rc))
 		return set_err(ctx, -rc, "cannot read '.dockerignore': %s", strerror(-rc));
+	if (rc == -EACCES)
+		ctx->ignore_unreadable = EACCES;
 	if (rc)
 		return ctx->ignore_text ? load_rules(ctx, ".dockerignore", NULL, 0) : 0;
 	return load_rules(ctx, ".dockerignore", ctx->dockerignore.data, ctx->dockerignore.len);

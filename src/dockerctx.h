@@ -48,6 +48,10 @@ struct dockerctx {
 			      * follows, or beside a -f outside): no message or report
 			      * quotes its lines (rules_hide_text) */
 	char *ignore_target; /* with ignore_outside: where it lies */
+	/* BuildKit: the context's .dockerignore is there but cannot be read
+	 * (its errno): BuildKit reads it as empty, so no rule applies, and
+	 * pack fails when it sends it; 0 otherwise. */
+	int ignore_unreadable;
 	/* The context's own .dockerignore as read when the rules were loaded
 	 * (when it was read: always by the classic builder, by BuildKit when
 	 * it is the ignore file or the Dockerfile lies outside): pack writes

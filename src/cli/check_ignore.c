@@ -331,6 +331,16 @@ static int cmd_check_ignore(const struct command *cmd, int argc, char **argv)
 		dockerctx_close(&r.ctx);
 		return 2;
 	}
+	if (r.ctx.ignore_unreadable && !r.ctx.ignore_text) {
+		/* As every other command: pack cannot send it, so no build
+		 * of this context happens as ctxpack would describe it. */
+		fprintf(stderr,
+			"ctxpack: cannot read '.dockerignore': %s (BuildKit would read it as empty, so "
+			"no rule would apply; ctxpack pack fails on it)\n",
+			strerror(r.ctx.ignore_unreadable));
+		dockerctx_close(&r.ctx);
+		return 2;
+	}
 	if (explainer_init(&r.ex, r.ctx.match)) {
 		fprintf(stderr, "ctxpack: out of memory\n");
 		dockerctx_close(&r.ctx);

@@ -46,6 +46,25 @@ def open_up(top):
             os.chmod(os.path.join(d, f), 0o644)
 
 
+def test_unreadable_ignore_file():
+    """An unreadable .dockerignore: BuildKit reads it as empty, pack cannot
+    send it; check-ignore fails as every other command does, saying so,
+    instead of answering as if the file were not there."""
+    name = "an unreadable .dockerignore"
+    if os.getuid() != 0:
+        tap.skip(name, "needs root to run as uid %d" % NOBODY)
+        return
+    ctx = tree({"Dockerfile": b"FROM scratch\n", "a": b"a"}, b"a\n")
+    open_up(ctx)
+    os.chmod(os.path.join(ctx, ".dockerignore"), 0)
+    for b in ("buildkit", "classic"):
+        prc, _, perr = run_as(["ls", "--builder", b], ctx, as_nobody)
+        rc, out, err = run_as(["check-ignore", "--builder", b, "a"], ctx, as_nobody)
+        check("%s (%s): ls fails, and check-ignore exits 2 naming it" % (name, b),
+              prc != 0 and rc == 2 and not out and b"'.dockerignore'" in err and
+              b"Permission denied" in err, (prc, perr, rc, out, err))
+
+
 def test_probe_unreadable():
     """check-ignore asks the walker whether anything below an excluded
     directory is sent: what it cannot read there, it reports as pack does."""
@@ -231,6 +250,7 @@ def main():
     check("ls: what pack sends", rc == 0 and out.decode().splitlines() == [
         ".dockerignore", "Dockerfile", "build/", "build/keep/", "build/keep/x", "src/", "src/a.js"], out)
 
+    test_unreadable_ignore_file()
     test_probe_unreadable()
     test_probe_deep()
 
