@@ -18,7 +18,9 @@
 #     bk-skip      ctxpack build --skip-unchanged DIR: nothing sent when the image is there
 #     cl-dir       DOCKER_BUILDKIT=0 docker build DIR                 (classic)
 #     cl-pipe      ctxpack pack --builder=classic DIR | DOCKER_BUILDKIT=0 docker build -
+#     cl-api       the classic tar, packed beforehand, POSTed to /build?version=1 (classic)
 #     cl-build     ctxpack build --builder=classic DIR                (classic)
+#     cl-skip      ctxpack build --builder=classic --skip-unchanged DIR (classic)
 #   warm: one untimed build by the same method first, then RUNS timed rebuilds
 #   of the unchanged tree; cold: before each timed build (untimed) `docker
 #   builder prune -af` and the bench's images removed (on many-small, minutes
@@ -117,6 +119,12 @@ one() { # method dir tag
 	cl-dir)
 		DOCKER_BUILDKIT=0 /usr/bin/time -f %M -o "$work/rss" \
 			docker build -q -t "$tag" "$d" > "$work/out" 2>&1 || rc=$? ;;
+	cl-api)
+		curl -sS --unix-socket "$sock" -X POST -H 'Content-Type: application/x-tar' \
+			-T "$work/ctx-classic.tar" "$url&version=1&q=1" > "$work/out" 2>&1 || rc=$? ;;
+	cl-skip)
+		/usr/bin/time -f %M -o "$work/rss" "$ctxpack" build --builder=classic -q --skip-unchanged \
+			-t "$tag" "$d" > "$work/out" 2>&1 || rc=$? ;;
 	cl-build)
 		/usr/bin/time -f %M -o "$work/rss" "$ctxpack" build --builder=classic -q -t "$tag" "$d" \
 			> "$work/out" 2>&1 || rc=$? ;;
@@ -156,6 +164,7 @@ for shape in "${shapes[@]}"; do
 	rm -f "$dir/Dockerfile"
 	printf 'FROM scratch\nCOPY . /ctx/\n' > "$dir/Dockerfile"
 	"$ctxpack" pack -o "$work/ctx-buildkit.tar" "$dir"
+	"$ctxpack" pack --builder=classic -o "$work/ctx-classic.tar" "$dir"
 	sent=$(stat -c %s "$work/ctx-buildkit.tar")
 	echo "engine_pipe.sh: $shape: the BuildKit tar is $sent bytes" >&2
 	declare -A base=()
@@ -183,7 +192,7 @@ for shape in "${shapes[@]}"; do
 			[ -n "${base[$ref/$temp]:-}" ] && ratio=$(awk -v a="$med" -v b="${base[$ref/$temp]}" \
 				'BEGIN { printf "%.2f×", a / b }')
 			# bk-dir, cl-dir: the docker CLI's (buildx's) peak; the pipes: ctxpack pack's
-			case $m in bk-api) mem=- ;; *) mem="$((rss / 1024)) MiB" ;; esac
+			case $m in bk-api | cl-api) mem=- ;; *) mem="$((rss / 1024)) MiB" ;; esac
 			echo "| $shape | $b | $m | $temp | $med | ${times[*]} | $ratio | $mem | ${xfer:--} |"
 		done
 	done
