@@ -489,6 +489,20 @@ static int unchanged(const struct build_request *a, const struct engine_addr *ad
 	return rc;
 }
 
+int build_refuses(const struct build_request *rq, enum tar_compression c, char *err, size_t errsz)
+{
+	if (rq->builder == CTXPACK_BUILDER_BUILDKIT && c == TAR_ZSTD)
+		/* measured on dockerd 26.1: its BuildKit reads a gzip body, not
+		 * zstd (the Dockerfile is then read from the compressed bytes) */
+		return set_errmsg(
+			err, errsz, -EINVAL,
+			"the engine's BuildKit does not read a zstd-compressed context; use --compress=gzip (or zstd with --builder=classic)");
+	if (rq->skip_unchanged && !rq->ntags)
+		return set_errmsg(err, errsz, -EINVAL,
+				  "--skip-unchanged needs a tag (-t) to compare the image with");
+	return 0;
+}
+
 void build_outcome_release(struct build_outcome *out)
 {
 	free(out->image_id);

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "ctxpack/ctxpack.h"
+#include "tarwriter.h"
 
 struct engine_addr;
 struct hashcache;
@@ -66,6 +67,10 @@ struct build_outcome {
 	char *labels[2]; /* skip_unchanged: "ctxpack.context=..." and "ctxpack.build=..." */
 	uint64_t sent;	 /* bytes of the body sent (the archive as compressed) */
 };
+
+/* What no engine is asked for: zstd with BuildKit, skip_unchanged
+ * without a tag.  0, or -EINVAL with the reason in err. */
+int build_refuses(const struct build_request *rq, enum tar_compression c, char *err, size_t errsz);
 
 /* Runs the build of the session ps (opened with rq's builder and its
  * compression) on the engine at addr, speaking API version: its

@@ -271,23 +271,10 @@ static int show_trace(void *arg, const char *line, size_t n, const char *b64, si
 	return 0;
 }
 
-static int run_build(struct build_args *a)
+/* What the options put in the request. */
+static void request_of(const struct build_args *a, struct build_request *rq)
 {
-	struct engine_env env = {
-		.host = a->host,
-		.context = a->context,
-		.docker_host = getenv("DOCKER_HOST"),
-		.docker_context = getenv("DOCKER_CONTEXT"),
-		.docker_config = getenv("DOCKER_CONFIG"),
-		.home = getenv("HOME"),
-		.tls_verify = getenv("DOCKER_TLS_VERIFY"),
-	};
-	char err[1024] = "", version[16];
-	struct engine_addr addr;
-	struct pack_session *ps = NULL;
-	struct progress_out po = {.quiet = a->quiet || a->progress == BP_QUIET};
-	struct build_hooks hooks = {.arg = &po, .text = show_text, .trace = show_trace};
-	struct build_request rq = {
+	*rq = (struct build_request){
 		.builder = a->o.builder,
 		.compressed = a->o.tar.compression != TAR_NONE,
 		.tags = a->tags,
@@ -304,10 +291,30 @@ static int run_build(struct build_args *a)
 		.quiet = a->quiet,
 		.skip_unchanged = a->skip_unchanged,
 	};
+}
+
+static int run_build(struct build_args *a)
+{
+	struct engine_env env = {
+		.host = a->host,
+		.context = a->context,
+		.docker_host = getenv("DOCKER_HOST"),
+		.docker_context = getenv("DOCKER_CONTEXT"),
+		.docker_config = getenv("DOCKER_CONFIG"),
+		.home = getenv("HOME"),
+		.tls_verify = getenv("DOCKER_TLS_VERIFY"),
+	};
+	char err[1024] = "", version[16];
+	struct engine_addr addr;
+	struct pack_session *ps = NULL;
+	struct progress_out po = {.quiet = a->quiet || a->progress == BP_QUIET};
+	struct build_hooks hooks = {.arg = &po, .text = show_text, .trace = show_trace};
+	struct build_request rq;
 	struct build_outcome res = {0};
 	char cerr[512];
 	int rc, status = 1;
 
+	request_of(a, &rq);
 	if (engine_resolve(&addr, &env, err, sizeof(err)) ||
 	    engine_ping(&addr, version, err, sizeof(err))) {
 		fprintf(stderr, "ctxpack: %s\n", err);
@@ -412,7 +419,8 @@ static int env_build_args(struct build_args *a, char ***owned, size_t *nowned)
 static int cmd_build(const struct command *cmd, int argc, char **argv)
 {
 	struct build_args a = {.o = {.builder = CTXPACK_BUILDER_BUILDKIT, .dir = "."}};
-	char **owned = NULL;
+	struct build_request rq;
+	char **owned = NULL, err[512];
 	size_t nowned = 0;
 	int first = opts_parse(cmd, argc, argv, build_opt, &a), rc;
 
@@ -433,17 +441,9 @@ static int cmd_build(const struct command *cmd, int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
-	if (a.o.builder == CTXPACK_BUILDER_BUILDKIT && a.o.tar.compression == TAR_ZSTD) {
-		/* measured on dockerd 26.1: its BuildKit reads a gzip body, not
-		 * zstd (the Dockerfile is then read from the compressed bytes) */
-		usage_error(
-			cmd,
-			"the engine's BuildKit does not read a zstd-compressed context; use --compress=gzip (or zstd with --builder=classic)");
-		rc = 2;
-		goto out;
-	}
-	if (a.skip_unchanged && !a.ntags) {
-		usage_error(cmd, "--skip-unchanged needs a tag (-t) to compare the image with");
+	request_of(&a, &rq);
+	if (build_refuses(&rq, a.o.tar.compression, err, sizeof(err))) {
+		usage_error(cmd, "%s", err);
 		rc = 2;
 		goto out;
 	}
