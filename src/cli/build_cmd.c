@@ -42,6 +42,8 @@ enum {
 	OPT_CACHE_FROM,
 	OPT_CACHE_TO,
 	OPT_SKIP_UNCHANGED,
+	OPT_STATS,
+	OPT_COLOR,
 };
 
 enum build_progress { BP_AUTO, BP_PLAIN, BP_TTY, BP_QUIET };
@@ -53,6 +55,9 @@ struct build_args {
 	size_t ntags, nbuild_args, nlabels, atags, abuild_args, alabels;
 	const char *target, *platform, *network, *iidfile, *context, *host;
 	bool no_cache, pull, quiet, skip_unchanged;
+	bool stats;
+	const char *stats_file; /* --stats=FILE: JSON there; --stats: text on stderr */
+	enum color_mode color;	/* of the --stats report */
 	enum build_progress progress;
 };
 
@@ -103,6 +108,12 @@ static int build_opt(int id, const char *arg, void *payload)
 	case OPT_SKIP_UNCHANGED:
 		a->skip_unchanged = true;
 		break;
+	case OPT_STATS:
+		a->stats = true;
+		a->stats_file = arg;
+		break;
+	case OPT_COLOR:
+		return color_mode_parse(arg, &a->color);
 	case 'q':
 		a->quiet = true;
 		break;
@@ -185,6 +196,12 @@ static const struct opt build_opts[] = {
 	{"host", OPT_HOST, OPT_ARG_REQUIRED, "URL",
 	 "the engine: unix://SOCKET or tcp://HOST:PORT (default: $DOCKER_HOST, else the context's)",
 	 NULL, 0},
+	{"stats", OPT_STATS, OPT_ARG_OPTIONAL, "FILE",
+	 "after the build, the size report (as `ctxpack stats`, the archive as sent) on stderr, or as JSON into FILE",
+	 NULL, OPT_PATH_FILE},
+	{"color", OPT_COLOR, OPT_ARG_OPTIONAL, "WHEN",
+	 "colour the --stats report: auto (default: a terminal, no NO_COLOR), always (a bare --color), never",
+	 CHOICES_WHEN, 0},
 	BUDGET_OPTS,
 	{"secret", OPT_SECRET, OPT_ARG_REQUIRED, "SPEC", "refused: needs a BuildKit session", NULL,
 	 0},
@@ -222,6 +239,11 @@ static const char build_details[] =
 	"says so (-q and --iidfile give that image's ID).  --pull and --no-cache\n"
 	"always build.  Files are then read twice when the build runs: once for\n"
 	"the digest (the labels go in the request, before the body), once to send.\n"
+	"\n"
+	"--stats reports, once the engine has built the image, what `ctxpack stats`\n"
+	"reports for DIR (on stderr, or as JSON into FILE, as `ctxpack pack --stats`),\n"
+	"its archive the body as sent: compression, level, bytes on the wire (null\n"
+	"when --skip-unchanged sent nothing).\n"
 	"\n"
 	"Exit status: 0 the image was built; 1 it was not (the builder's message, or\n"
 	"where ctxpack looked for the engine, on stderr); 2 usage error; 4 a budget\n"
@@ -311,6 +333,10 @@ static int run_build(struct build_args *a)
 	struct build_hooks hooks = {.arg = &po, .text = show_text, .trace = show_trace};
 	struct build_request rq;
 	struct build_outcome res = {0};
+	bool measure = a->stats || budgets_any(&a->b);
+	struct stats s = {0};
+	struct report r;
+	struct outfile stats_out = {0};
 	char cerr[512];
 	int rc, status = 1;
 
@@ -320,29 +346,30 @@ static int run_build(struct build_args *a)
 		fprintf(stderr, "ctxpack: %s\n", err);
 		return 1;
 	}
-	if (budgets_any(&a->b)) {
+	if (measure) {
+		/* Sizes below pruned directories: for the report, and for
+		 * --min-reduction; the other budgets do without them. */
 		a->o.list_all = true;
-		a->o.measure_pruned = a->b.min_reduction_set;
+		a->o.measure_pruned = a->stats || a->b.min_reduction_set;
 	}
 	rc = pack_open(&ps, &a->o, err, sizeof(err));
-	if (!rc && budgets_any(&a->b)) {
-		struct stats s = {0};
-		struct report r;
+	if (!rc && measure) {
 		struct pack_report rep;
 
-		rc = stats_measure(ps, &a->o, 10, a->b.fail_dead ? STATS_USES_ALL : STATS_USES_NONE,
+		rc = stats_measure(ps, &a->o, 10,
+				   a->stats_file || a->b.fail_dead ? STATS_USES_ALL
+				   : a->stats			   ? STATS_USES_SHOWN
+								   : STATS_USES_NONE,
 				   NULL, &s, &r, err, sizeof(err));
-		if (!rc && a->b.max_size_set) {
-			rc = pack_write(ps, -1, &rep, err, sizeof(err));
+		if (!rc && (a->stats || a->b.max_size_set)) {
+			rc = pack_write(ps, -1, &rep, err, sizeof(err)); /* counts; reads nothing */
 			r.tar_bytes = rep.tar_bytes;
 		}
 		if (!rc && budgets_check(&r, &a->b)) {
 			budgets_print_broken(stderr, &r);
-			stats_free(&s);
 			status = EXIT_BUDGET;
 			goto out;
 		}
-		stats_free(&s);
 	}
 	if (rc) {
 		fprintf(stderr, "ctxpack: %s\n", err);
@@ -378,6 +405,14 @@ static int run_build(struct build_args *a)
 	}
 	if (a->iidfile && write_iidfile(a->iidfile, res.image_id))
 		goto out;
+	if (a->stats) {
+		/* the archive as it went out (none: nothing was sent) */
+		if (!res.skipped)
+			stats_archive(&r, &a->o.tar, res.sent);
+		if (stats_write(a->stats_file, a->color, &r, &stats_out) ||
+		    outfile_commit(&stats_out))
+			goto out;
+	}
 	if (a->quiet)
 		printf("%s\n", res.image_id);
 	if (fflush(stdout) || ferror(stdout)) {
@@ -390,6 +425,8 @@ out:
 		bktrace_free(po.trace);
 	hashcache_free(&rq.cache);
 	build_outcome_release(&res);
+	outfile_abort(&stats_out);
+	stats_free(&s);
 	pack_close(&ps);
 	return status;
 }
@@ -418,10 +455,12 @@ static int env_build_args(struct build_args *a, char ***owned, size_t *nowned)
 
 static int cmd_build(const struct command *cmd, int argc, char **argv)
 {
-	struct build_args a = {.o = {.builder = CTXPACK_BUILDER_BUILDKIT, .dir = "."}};
+	struct build_args a = {.o = {.builder = CTXPACK_BUILDER_BUILDKIT, .dir = "."},
+			       .color = cli_color};
 	struct build_request rq;
+	struct outfile_use outs[2];
 	char **owned = NULL, err[512];
-	size_t nowned = 0;
+	size_t nowned = 0, nouts = 0;
 	int first = opts_parse(cmd, argc, argv, build_opt, &a), rc;
 
 	if (context_arg(cmd, argc, argv, first, &a.o.dir)) {
@@ -447,8 +486,11 @@ static int cmd_build(const struct command *cmd, int argc, char **argv)
 		rc = 2;
 		goto out;
 	}
-	if (a.iidfile &&
-	    outfile_distinct(cmd, (struct outfile_use[]){{"--iidfile", a.iidfile}}, 1)) {
+	if (a.iidfile)
+		outs[nouts++] = (struct outfile_use){"--iidfile", a.iidfile};
+	if (a.stats_file)
+		outs[nouts++] = (struct outfile_use){"--stats", a.stats_file};
+	if (nouts && outfile_distinct(cmd, outs, nouts)) {
 		rc = 2;
 		goto out;
 	}
