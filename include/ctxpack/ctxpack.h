@@ -613,10 +613,11 @@ struct ctxpack_engine_info {
  * message, on failure, goes into err[0..errsz) (when err is not NULL) and
  * names where the engine was looked for and the cause.
  * @return 0; -EINVAL when eo->size is below the first version's struct or
- *   an option is refused (a DOCKER_CONTEXT naming no context, a scheme
- *   other than unix:// and tcp://, TLS); -ECONNREFUSED, -ENOENT, -EACCES,
- *   -ETIMEDOUT, ... when the engine cannot be reached; -EBADMSG when what
- *   answers is not an engine; -ENOMEM.
+ *   an address is malformed; -EPROTONOSUPPORT for what ctxpack does not
+ *   speak (TLS, ssh:// and other schemes); -ENOENT for a context that does
+ *   not exist; -ECONNREFUSED, -ENOENT, -EACCES, -ETIMEDOUT, ... when the
+ *   engine cannot be reached; -EBADMSG, -EPROTO when what answers is not
+ *   an engine; -ENOMEM.
  */
 CTXPACK_API int ctxpack_engine_ping(const struct ctxpack_engine_options *eo,
 				    struct ctxpack_engine_info *out, char *err, size_t errsz);
@@ -722,8 +723,8 @@ struct ctxpack_build_result {
  *   -ECANCELED when fn stopped it; -EINVAL when c is not open, for an
  *   option refused (bo->size or eo->size below the first version's,
  *   skip_unchanged without a tag, zstd with BuildKit, a compression or
- *   level out of range) or an engine address refused as
- *   ctxpack_engine_ping() says; -ECONNREFUSED, -ENOENT, ... when the
+ *   level out of range); the engine's errors as ctxpack_engine_ping()
+ *   gives them; -ECONNREFUSED, -ENOENT, ... when the
  *   engine cannot be reached; -EIO when it refuses the request (its
  *   message quoted); -EPIPE, -ECONNRESET when it broke off; -EBADMSG for
  *   an answer that is not a message stream; -ESTALE, -EACCES, ... when a
