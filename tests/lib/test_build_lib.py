@@ -9,7 +9,10 @@ returns an error with the builder's message; a refused request, an engine
 that is not there, a refused option and a callback that stops are errors
 naming what happened.
 
-usage: test_build_lib.py BUILD_LIB CTXPACK"""
+The example examples/libctxpack/build_image.c builds what `ctxpack build`
+builds.
+
+usage: test_build_lib.py BUILD_LIB CTXPACK [BUILD_IMAGE]"""
 import gzip
 import json
 import os
@@ -25,6 +28,7 @@ from fakeengine import FakeEngine, IMAGE_ID  # noqa: E402
 
 BUILD_LIB = os.path.abspath(sys.argv[1])
 CTXPACK = os.path.abspath(sys.argv[2])
+BUILD_IMAGE = os.path.abspath(sys.argv[3]) if len(sys.argv) > 3 else None
 VECTORS = os.path.join(HERE, "..", "vectors", "bktrace")
 
 
@@ -250,8 +254,29 @@ def test_where():
               "'ssh'" in r.res.get("message", ""), r)
 
 
+def test_example():
+    if not BUILD_IMAGE:
+        tap.skip("the example build_image", "not given")
+        return
+    ctx = ctx_tree()
+    with FakeEngine() as eng:
+        env = clean_env(DOCKER_HOST=eng.docker_host)
+        p = subprocess.run([BUILD_IMAGE, "-b", "classic", "-t", "ex:1", ctx], env=env,
+                           capture_output=True, timeout=60)
+        eng.wait_idle()
+        c = cli(eng, ["--builder=classic", "-t", "ex:1"], ctx, env)
+        caps = eng.captures
+        tap.check("the example build_image: the image ID on stdout, the builder's text on "
+                  "stderr, the request and body `ctxpack build`'s",
+                  p.returncode == 0 and p.stdout.decode() == IMAGE_ID + "\n" and
+                  b"Successfully built" in p.stderr and c.returncode == 0 and
+                  len(caps) == 2 and caps[0].query == caps[1].query and
+                  caps[0].body == caps[1].body, (p.returncode, p.stdout, p.stderr, caps))
+
+
 def main():
     test_same_request()
+    test_example()
     test_refusals()
     test_answers()
     test_where()
