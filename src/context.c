@@ -471,13 +471,15 @@ int ctxpack_context_entry(const ctxpack_context *c, size_t i, struct ctxpack_ent
 
 /* ---- pack and digest ---- */
 
+/* The header's codecs as the tar writer names them. */
+static const enum tar_compression codec_of[] = {
+	[CTXPACK_COMPRESS_NONE] = TAR_NONE, [CTXPACK_COMPRESS_GZIP] = TAR_GZIP,
+	[CTXPACK_COMPRESS_ZSTD] = TAR_ZSTD,
+};
+
 int ctxpack_context_pack(ctxpack_context *c, int fd, enum ctxpack_compression comp, int level,
 			 struct ctxpack_pack_report *report)
 {
-	static const enum tar_compression map[] = {
-		[CTXPACK_COMPRESS_NONE] = TAR_NONE, [CTXPACK_COMPRESS_GZIP] = TAR_GZIP,
-		[CTXPACK_COMPRESS_ZSTD] = TAR_ZSTD,
-	};
 	struct tar_options to;
 	struct pack_report rep;
 	int rc;
@@ -488,7 +490,7 @@ int ctxpack_context_pack(ctxpack_context *c, int fd, enum ctxpack_compression co
 		return -EINVAL;
 	if (!c->s)
 		return not_open(c);
-	if ((unsigned)comp >= ARRAY_SIZE(map))
+	if ((unsigned)comp >= ARRAY_SIZE(codec_of))
 		return fail(c, -EINVAL, "unknown compression %d", (int)comp);
 	if (fd < 0)
 		return fail(c, -EBADF, "no output (file descriptor %d)", fd);
@@ -496,7 +498,7 @@ int ctxpack_context_pack(ctxpack_context *c, int fd, enum ctxpack_compression co
 	 * clamped with them), the codec as asked; zstd's threads as the
 	 * program leaves them. */
 	to = c->tar;
-	to.compression = map[comp];
+	to.compression = codec_of[comp];
 	to.level = level;
 	c->errmsg[0] = '\0';
 	rc = pack_write_with(c->s, fd, &to, &rep, c->errmsg, sizeof(c->errmsg));
@@ -770,10 +772,6 @@ int ctxpack_engine_build(ctxpack_context *c, const struct ctxpack_engine_options
 			 const struct ctxpack_build_options *bo, ctxpack_build_progress_fn fn,
 			 void *arg, struct ctxpack_build_result *out)
 {
-	static const enum tar_compression map[] = {
-		[CTXPACK_COMPRESS_NONE] = TAR_NONE, [CTXPACK_COMPRESS_GZIP] = TAR_GZIP,
-		[CTXPACK_COMPRESS_ZSTD] = TAR_ZSTD,
-	};
 	struct ctxpack_build_options o = { 0 };
 	struct build_progress p = { .fn = fn, .arg = arg };
 	struct build_hooks hooks = { .arg = &p, .text = progress_text, .trace = progress_trace };
@@ -796,7 +794,7 @@ int ctxpack_engine_build(ctxpack_context *c, const struct ctxpack_engine_options
 			    bo->size);
 	if (bo)
 		memcpy(&o, bo, bo->size < sizeof(o) ? bo->size : sizeof(o));
-	if ((unsigned)o.compression >= ARRAY_SIZE(map))
+	if ((unsigned)o.compression >= ARRAY_SIZE(codec_of))
 		return fail(c, -EINVAL, "unknown compression %d", (int)o.compression);
 	rq = (struct build_request){
 		.builder = c->builder,
@@ -815,7 +813,7 @@ int ctxpack_engine_build(ctxpack_context *c, const struct ctxpack_engine_options
 		.quiet = o.quiet,
 		.skip_unchanged = o.skip_unchanged,
 	};
-	rc = build_refuses(&rq, map[o.compression], c->errmsg, sizeof(c->errmsg));
+	rc = build_refuses(&rq, codec_of[o.compression], c->errmsg, sizeof(c->errmsg));
 	if (!rc)
 		rc = engine_find(eo, &addr, version, c->errmsg, sizeof(c->errmsg));
 	if (rc)
@@ -837,7 +835,7 @@ int ctxpack_engine_build(ctxpack_context *c, const struct ctxpack_engine_options
 	}
 	/* the session's codec for this build, then back to none (pack sets
 	 * its own for every call) */
-	pack_set_compression(c->s, map[o.compression], o.level);
+	pack_set_compression(c->s, codec_of[o.compression], o.level);
 	rc = pack_write(c->s, -1, &rep, c->errmsg, sizeof(c->errmsg)); /* counts; reads nothing */
 	if (!rc)
 		rc = build_run(c->s, &addr, version, &rq, &hooks, &res, c->errmsg,
