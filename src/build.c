@@ -489,14 +489,17 @@ static int unchanged(const struct build_request *a, const struct engine_addr *ad
 	return rc;
 }
 
-int build_refuses(const struct build_request *rq, enum tar_compression c, char *err, size_t errsz)
+int build_refuses(const struct build_request *rq, const struct tar_options *to, char *err,
+		  size_t errsz)
 {
-	if (rq->builder == CTXPACK_BUILDER_BUILDKIT && c == TAR_ZSTD)
+	if (rq->builder == CTXPACK_BUILDER_BUILDKIT && to->compression == TAR_ZSTD)
 		/* measured on dockerd 26.1: its BuildKit reads a gzip body, not
 		 * zstd (the Dockerfile is then read from the compressed bytes) */
 		return set_errmsg(
 			err, errsz, -EINVAL,
 			"the engine's BuildKit does not read a zstd-compressed context; use --compress=gzip (or zstd with --builder=classic)");
+	if (tar_options_check(to, err, errsz))
+		return -EINVAL;
 	if (rq->skip_unchanged && !rq->ntags)
 		return set_errmsg(err, errsz, -EINVAL,
 				  "--skip-unchanged needs a tag (-t) to compare the image with");

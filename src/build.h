@@ -68,9 +68,11 @@ struct build_outcome {
 	uint64_t sent;	 /* bytes of the body sent (the archive as compressed) */
 };
 
-/* What no engine is asked for: zstd with BuildKit, skip_unchanged
- * without a tag.  0, or -EINVAL with the reason in err. */
-int build_refuses(const struct build_request *rq, enum tar_compression c, char *err, size_t errsz);
+/* What no engine is asked for: zstd with BuildKit, a level the codec
+ * does not take, skip_unchanged without a tag.  0, or -EINVAL with the
+ * reason in err. */
+int build_refuses(const struct build_request *rq, const struct tar_options *to, char *err,
+		  size_t errsz);
 
 /* Runs the build of the session ps (opened with rq's builder and its
  * compression) on the engine at addr, speaking API version: its

@@ -777,6 +777,7 @@ int ctxpack_engine_build(ctxpack_context *c, const struct ctxpack_engine_options
 	struct build_hooks hooks = { .arg = &p, .text = progress_text, .trace = progress_trace };
 	struct build_outcome res = { 0 };
 	struct build_request rq;
+	struct tar_options to;
 	struct engine_addr addr;
 	struct pack_report rep;
 	char version[16];
@@ -813,7 +814,10 @@ int ctxpack_engine_build(ctxpack_context *c, const struct ctxpack_engine_options
 		.quiet = o.quiet,
 		.skip_unchanged = o.skip_unchanged,
 	};
-	rc = build_refuses(&rq, codec_of[o.compression], c->errmsg, sizeof(c->errmsg));
+	to = c->tar;
+	to.compression = codec_of[o.compression];
+	to.level = o.level;
+	rc = build_refuses(&rq, &to, c->errmsg, sizeof(c->errmsg));
 	if (!rc)
 		rc = engine_find(eo, &addr, version, c->errmsg, sizeof(c->errmsg));
 	if (rc)
@@ -835,7 +839,7 @@ int ctxpack_engine_build(ctxpack_context *c, const struct ctxpack_engine_options
 	}
 	/* the session's codec for this build, then back to none (pack sets
 	 * its own for every call) */
-	pack_set_compression(c->s, codec_of[o.compression], o.level);
+	pack_set_compression(c->s, to.compression, to.level);
 	rc = pack_write(c->s, -1, &rep, c->errmsg, sizeof(c->errmsg)); /* counts; reads nothing */
 	if (!rc)
 		rc = build_run(c->s, &addr, version, &rq, &hooks, &res, c->errmsg,

@@ -481,7 +481,7 @@ static int cmd_build(const struct command *cmd, int argc, char **argv)
 		goto out;
 	}
 	request_of(&a, &rq);
-	if (build_refuses(&rq, a.o.tar.compression, err, sizeof(err))) {
+	if (build_refuses(&rq, &a.o.tar, err, sizeof(err))) {
 		usage_error(cmd, "%s", err);
 		rc = 2;
 		goto out;

@@ -142,6 +142,16 @@ def test_refusals():
         tap.check("zstd with BuildKit: EINVAL, the program's reason, nothing sent",
                   r.returncode == 1 and r.res.get("errno") == os.strerror(22) and
                   "zstd" in r.res.get("message", "") and not eng.captures, r)
+        for args, words in ((["--level", "5"], "needs compression"),
+                            (["--compress=gzip", "--level", "12"], "out of range")):
+            r = lib(eng, args, ctx)
+            tap.check("%s: EINVAL before the engine is asked, nothing sent" % " ".join(args),
+                      r.returncode == 1 and r.res.get("errno") == os.strerror(22) and
+                      words in r.res.get("message", "") and not eng.captures, r)
+            c = cli(eng, args, ctx)
+            tap.check("ctxpack build %s: the same reason, a usage error (exit 2), nothing sent"
+                      % " ".join(args), c.returncode == 2 and words.encode() in c.stderr and
+                      not eng.captures, c.stderr)
         r = lib(eng, ["--skip-unchanged"], ctx)
         tap.check("skip_unchanged without a tag: EINVAL, nothing sent",
                   r.returncode == 1 and r.res.get("errno") == os.strerror(22) and
