@@ -6,8 +6,9 @@ BuildKit and on the classic builder: the same tree with the same options
 save, layers applied) agree member by member and whose labels agree; the
 image ID the library returns is the one its tag names; a failing build
 returns an error with the builder's message (BuildKit: the failing step
-reaches the callback).  Without CTXPACK_ENGINE_HOST every check is skipped
-visibly.
+reaches the callback); --skip-unchanged's labels are the program's (each
+finds the image the other made unchanged).  Without CTXPACK_ENGINE_HOST
+every check is skipped visibly.
 
 usage: test_build_lib_engine.py BUILD_LIB PATH_TO_CTXPACK"""
 import json
@@ -115,9 +116,45 @@ def failure(ctx, classic):
               (classic or "COPY secret.txt" in res.get("failed_step", "")), res)
 
 
+def skip_unchanged(classic):
+    """An image `ctxpack build --skip-unchanged` labelled is found unchanged
+    by the library (the same labels), and the other way round; a changed
+    file builds anew.  `build --stats=FILE` of a skipped build records no
+    archive."""
+    kind = "classic" if classic else "BuildKit"
+    ctx = tap.tree({"Dockerfile": b"FROM scratch\nCOPY . /ctx/\n", "f.txt": b"one\n"},
+                   prefix="ctxpack-buildlib-skip-")
+    tag = "%s-skip-%s" % (TAG, kind.lower())
+    tags.append(tag)
+    env = dict(teb.env(classic), XDG_CACHE_HOME=tap.mkdtemp("ctxpack-buildlib-xdg-"))
+    stats = os.path.join(tap.mkdtemp("ctxpack-buildlib-stats-"), "s.json")
+
+    def cli(extra=()):
+        return subprocess.run([CTXPACK, "build", builder(classic), "--skip-unchanged", "-q",
+                               "-t", tag] + list(extra) + [ctx], env=env, capture_output=True,
+                              timeout=300)
+
+    r = cli()
+    _, res = lib_build(["--skip-unchanged", "-t", tag], ctx, classic)
+    tap.check("%s --skip-unchanged: the library finds the image ctxpack build made "
+              "unchanged (nothing sent, its ID)" % kind,
+              r.returncode == 0 and res.get("rc") == 0 and res.get("skipped") is True and
+              res.get("sent_bytes") == 0 and
+              res.get("image_id") == r.stdout.decode().strip(), (r.stderr[-800:], res))
+    tap.write(ctx, "f.txt", b"two\n")
+    _, res = lib_build(["--skip-unchanged", "-t", tag], ctx, classic)
+    r = cli(["--stats=" + stats])
+    doc = json.load(open(stats)) if os.path.exists(stats) else {}
+    tap.check("%s --skip-unchanged: a changed file: the library builds, ctxpack build then "
+              "finds that image unchanged, its --stats records no archive" % kind,
+              res.get("rc") == 0 and res.get("skipped") is False and r.returncode == 0 and
+              r.stdout.decode().strip() == res.get("image_id") and "archive" in doc and
+              doc["archive"] is None, (res, r.stderr[-800:], doc.get("archive", "absent")))
+
+
 def main():
     names = ["%s: %s" % (k, c) for k in ("classic", "BuildKit")
-             for c in ("images agree", "a failing build")]
+             for c in ("images agree", "a failing build", "--skip-unchanged")]
     if not teb.HOST:
         for c in names:
             tap.skip(c, "no engine (CTXPACK_ENGINE_HOST unset)")
@@ -131,6 +168,7 @@ def main():
         for classic in (True, False):
             compare(ctx, classic)
             failure(ctx, classic)
+            skip_unchanged(classic)
     finally:
         if tags:
             teb.run(["docker", "rmi", "-f"] + tags, classic=True, timeout=120)
