@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,9 +18,13 @@
 
 #include "ctxpack/ctxpack.h"
 #include "beneath.h"
+#include "bktrace.h"
+#include "build.h"
 #include "buildview.h"
 #include "dockerctx.h"
+#include "engine.h"
 #include "explain.h"
+#include "hashcache.h"
 #include "hashfiles.h"
 #include "internal.h"
 #include "match.h"
@@ -466,13 +471,15 @@ int ctxpack_context_entry(const ctxpack_context *c, size_t i, struct ctxpack_ent
 
 /* ---- pack and digest ---- */
 
+/* The header's codecs as the tar writer names them. */
+static const enum tar_compression codec_of[] = {
+	[CTXPACK_COMPRESS_NONE] = TAR_NONE, [CTXPACK_COMPRESS_GZIP] = TAR_GZIP,
+	[CTXPACK_COMPRESS_ZSTD] = TAR_ZSTD,
+};
+
 int ctxpack_context_pack(ctxpack_context *c, int fd, enum ctxpack_compression comp, int level,
 			 struct ctxpack_pack_report *report)
 {
-	static const enum tar_compression map[] = {
-		[CTXPACK_COMPRESS_NONE] = TAR_NONE, [CTXPACK_COMPRESS_GZIP] = TAR_GZIP,
-		[CTXPACK_COMPRESS_ZSTD] = TAR_ZSTD,
-	};
 	struct tar_options to;
 	struct pack_report rep;
 	int rc;
@@ -483,7 +490,7 @@ int ctxpack_context_pack(ctxpack_context *c, int fd, enum ctxpack_compression co
 		return -EINVAL;
 	if (!c->s)
 		return not_open(c);
-	if ((unsigned)comp >= ARRAY_SIZE(map))
+	if ((unsigned)comp >= ARRAY_SIZE(codec_of))
 		return fail(c, -EINVAL, "unknown compression %d", (int)comp);
 	if (fd < 0)
 		return fail(c, -EBADF, "no output (file descriptor %d)", fd);
@@ -491,7 +498,7 @@ int ctxpack_context_pack(ctxpack_context *c, int fd, enum ctxpack_compression co
 	 * clamped with them), the codec as asked; zstd's threads as the
 	 * program leaves them. */
 	to = c->tar;
-	to.compression = map[comp];
+	to.compression = codec_of[comp];
 	to.level = level;
 	c->errmsg[0] = '\0';
 	rc = pack_write_with(c->s, fd, &to, &rep, c->errmsg, sizeof(c->errmsg));
@@ -640,4 +647,226 @@ int ctxpack_context_entry_used(ctxpack_context *c, size_t i, bool *out)
 	m = &c->plan->v[i];
 	*out = m->e && m->at != SIZE_MAX && c->used[m->at];
 	return 0;
+}
+
+/* ---- the engine: a build on the Docker Engine API ---- */
+
+/* The caller's options, as large as this library knows them: the fields
+ * past its size zero (the defaults).  false when size is below the
+ * first version's struct. */
+static bool engine_options(const struct ctxpack_engine_options *eo, struct engine_env *env)
+{
+	struct ctxpack_engine_options o = { 0 };
+
+	memset(env, 0, sizeof(*env));
+	if (!eo)
+		return true;
+	if (eo->size < offsetof(struct ctxpack_engine_options, tls_verify) + sizeof(eo->tls_verify))
+		return false;
+	memcpy(&o, eo, eo->size < sizeof(o) ? eo->size : sizeof(o));
+	env->host = o.host;
+	env->context = o.context;
+	env->docker_host = o.docker_host;
+	env->docker_context = o.docker_context;
+	env->docker_config = o.docker_config;
+	env->home = o.home;
+	env->tls_verify = o.tls_verify;
+	return true;
+}
+
+/* Where the engine is and the API version to speak. */
+static int engine_find(const struct ctxpack_engine_options *eo, struct engine_addr *addr,
+		       char version[16], char *err, size_t errsz)
+{
+	struct engine_env env;
+	int rc;
+
+	if (!engine_options(eo, &env))
+		return set_errmsg(err, errsz, -EINVAL,
+				  "struct ctxpack_engine_options: size %zu is not a size it had",
+				  eo->size);
+	rc = engine_resolve(addr, &env, err, errsz);
+	return rc ? rc : engine_ping(addr, version, err, errsz);
+}
+
+int ctxpack_engine_ping(const struct ctxpack_engine_options *eo, struct ctxpack_engine_info *out,
+			char *err, size_t errsz)
+{
+	struct engine_addr addr;
+	char version[16], scratch[1];
+	int rc;
+
+	if (out)
+		memset(out, 0, sizeof(*out));
+	if (!err) {
+		err = scratch;
+		errsz = sizeof(scratch);
+	}
+	if (errsz)
+		err[0] = '\0';
+	rc = engine_find(eo, &addr, version, err, errsz);
+	if (!rc && out) {
+		snprintf(out->host, sizeof(out->host), "%s", addr.host);
+		snprintf(out->where, sizeof(out->where), "%s", addr.where);
+		snprintf(out->api_version, sizeof(out->api_version), "%s", version);
+	}
+	return rc;
+}
+
+/* The library's rendering of the answer: the classic builder's text as
+ * it is, BuildKit's trace decoded and rendered as --progress=plain (into
+ * a memory stream handed on after every message). */
+struct build_progress {
+	ctxpack_build_progress_fn fn;
+	void *arg;
+	struct bktrace *trace;
+	FILE *mem;
+	char *buf;
+	size_t len;
+};
+
+static int progress_text(void *arg, const char *line, size_t n, const char *text, size_t tn)
+{
+	struct build_progress *p = arg;
+	struct ctxpack_build_event ev = { .kind = CTXPACK_BUILD_TEXT, .message = line,
+					  .message_len = n, .text = text, .text_len = tn };
+
+	return p->fn ? p->fn(p->arg, &ev) : 0;
+}
+
+/* One trace event: what the trace rendered since the last one. */
+static int trace_event(struct build_progress *p, const char *line, size_t n)
+{
+	struct ctxpack_build_event ev = { .kind = CTXPACK_BUILD_TRACE, .message = line,
+					  .message_len = n };
+	struct bktrace_counts k;
+	int rc;
+
+	if (fflush(p->mem))
+		return -ENOMEM;
+	bktrace_counts(p->trace, &k);
+	ev.text = p->buf ? p->buf : "";
+	ev.text_len = p->len;
+	ev.steps = k.vertexes;
+	ev.completed = k.completed;
+	ev.cached = k.cached;
+	ev.errors = k.errors;
+	if (!bktrace_failure(p->trace, &ev.failed_step, &ev.failed_error))
+		ev.failed_step = ev.failed_error = NULL;
+	rc = p->fn ? p->fn(p->arg, &ev) : 0;
+	rewind(p->mem); /* the next rendering from the start of the buffer */
+	return rc;
+}
+
+static int progress_trace(void *arg, const char *line, size_t n, const char *b64, size_t bn)
+{
+	struct build_progress *p = arg;
+
+	if (!p->trace)
+		return 0;
+	bktrace_feed_base64(p->trace, b64, bn); /* a message it cannot read: skipped */
+	return trace_event(p, line, n);
+}
+
+int ctxpack_engine_build(ctxpack_context *c, const struct ctxpack_engine_options *eo,
+			 const struct ctxpack_build_options *bo, ctxpack_build_progress_fn fn,
+			 void *arg, struct ctxpack_build_result *out)
+{
+	struct ctxpack_build_options o = { 0 };
+	struct build_progress p = { .fn = fn, .arg = arg };
+	struct build_hooks hooks = { .arg = &p, .text = progress_text, .trace = progress_trace };
+	struct build_outcome res = { 0 };
+	struct build_request rq;
+	struct tar_options to;
+	struct engine_addr addr;
+	struct pack_report rep;
+	char version[16];
+	int rc;
+
+	if (out)
+		memset(out, 0, sizeof(*out));
+	if (!c)
+		return -EINVAL;
+	if (!c->s)
+		return not_open(c);
+	c->errmsg[0] = '\0';
+	if (bo && bo->size < offsetof(struct ctxpack_build_options, level) + sizeof(bo->level))
+		return fail(c, -EINVAL, "struct ctxpack_build_options: size %zu is not a size it had",
+			    bo->size);
+	if (bo)
+		memcpy(&o, bo, bo->size < sizeof(o) ? bo->size : sizeof(o));
+	if ((unsigned)o.compression >= ARRAY_SIZE(codec_of))
+		return fail(c, -EINVAL, "unknown compression %d", (int)o.compression);
+	rq = (struct build_request){
+		.builder = c->builder,
+		.compressed = o.compression != CTXPACK_COMPRESS_NONE,
+		.tags = (const char **)o.tags,
+		.ntags = o.ntags,
+		.build_args = (const char **)o.build_args,
+		.nbuild_args = o.nbuild_args,
+		.labels = (const char **)o.labels,
+		.nlabels = o.nlabels,
+		.target = o.target,
+		.platform = o.platform,
+		.network = o.network,
+		.no_cache = o.no_cache,
+		.pull = o.pull,
+		.quiet = o.quiet,
+		.skip_unchanged = o.skip_unchanged,
+	};
+	to = c->tar;
+	to.compression = codec_of[o.compression];
+	to.level = o.level;
+	rc = build_refuses(&rq, &to, c->errmsg, sizeof(c->errmsg));
+	if (!rc)
+		rc = engine_find(eo, &addr, version, c->errmsg, sizeof(c->errmsg));
+	if (rc)
+		return rc;
+	if (out) {
+		snprintf(out->engine_where, sizeof(out->engine_where), "%s", addr.where);
+		snprintf(out->api_version, sizeof(out->api_version), "%s", version);
+	}
+	if (o.skip_unchanged && o.hash_cache &&
+	    hashcache_open(&rq.cache, o.hash_cache, c->errmsg, sizeof(c->errmsg)))
+		return -ENOMEM;
+	if (c->builder == CTXPACK_BUILDER_BUILDKIT) {
+		if (!(p.mem = open_memstream(&p.buf, &p.len)) ||
+		    !(p.trace = bktrace_new(p.mem, BKTRACE_PLAIN))) {
+			rc = fail(c, -ENOMEM, "out of memory");
+			goto out;
+		}
+		bktrace_set_interval(p.trace, 0);
+	}
+	/* the session's codec for this build, then back to none (pack sets
+	 * its own for every call) */
+	pack_set_compression(c->s, to.compression, to.level);
+	rc = pack_write(c->s, -1, &rep, c->errmsg, sizeof(c->errmsg)); /* counts; reads nothing */
+	if (!rc)
+		rc = build_run(c->s, &addr, version, &rq, &hooks, &res, c->errmsg,
+			       sizeof(c->errmsg));
+	pack_set_compression(c->s, TAR_NONE, 0);
+	if (p.trace && (!rc || res.failed) && !res.skipped) {
+		int r;
+
+		bktrace_finish(p.trace);
+		r = trace_event(&p, NULL, 0);
+		if (!rc && r)
+			rc = fail(c, -ECANCELED, "the build was stopped after it finished");
+	}
+	if (out) {
+		out->skipped = res.skipped;
+		out->failed = res.failed;
+		out->tar_bytes = rep.tar_bytes;
+		out->sent_bytes = res.sent;
+		if (res.image_id)
+			snprintf(out->image_id, sizeof(out->image_id), "%s", res.image_id);
+	}
+out:
+	bktrace_free(p.trace);
+	if (p.mem)
+		fclose(p.mem);
+	free(p.buf);
+	hashcache_free(&rq.cache);
+	build_outcome_release(&res);
+	return rc;
 }

@@ -492,6 +492,12 @@ int pack_write(struct pack_session *s, int outfd, struct pack_report *rep, char 
 	return write_archive(s, outfd, &to, s->o.hash, rep, err, errsz);
 }
 
+void pack_set_compression(struct pack_session *s, enum tar_compression c, int level)
+{
+	s->o.tar.compression = c;
+	s->o.tar.level = level;
+}
+
 int pack_write_with(struct pack_session *s, int outfd, const struct tar_options *to,
 		    struct pack_report *rep, char *err, size_t errsz)
 {

@@ -113,6 +113,9 @@ int pack_write(struct pack_session *s, int outfd, struct pack_report *rep, char 
  * threads of their own. */
 int pack_write_with(struct pack_session *s, int outfd, const struct tar_options *to,
 		    struct pack_report *rep, char *err, size_t errsz);
+/* Sets the codec and level pack_write uses from now on (the members, their
+ * mtimes included, stay as planned). */
+void pack_set_compression(struct pack_session *s, enum tar_compression c, int level);
 void pack_close(struct pack_session **s);
 
 struct hashcache;

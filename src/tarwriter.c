@@ -440,21 +440,40 @@ static int set_option(struct tar_writer *w, const char *mod, const char *opt, co
 	return 0;
 }
 
-static int setup_filter(struct tar_writer *w, const struct tar_options *o, char *err, size_t errsz)
+int tar_options_check(const struct tar_options *o, char *err, size_t errsz)
 {
-	char v[24];
-	int rc = 0;
-
 	switch (o->compression) {
 	case TAR_NONE:
 		if (o->level)
 			return set_errmsg(err, errsz, -EINVAL,
 				       "a compression level needs compression");
-		return 0;
+		break;
 	case TAR_GZIP:
 		if (o->level && (o->level < 1 || o->level > 9))
 			return set_errmsg(err, errsz, -EINVAL,
 				       "gzip level %d is out of range (1 to 9)", o->level);
+		break;
+	case TAR_ZSTD:
+		if (o->level && (o->level < ZSTD_minCLevel() || o->level > ZSTD_maxCLevel()))
+			return set_errmsg(err, errsz, -EINVAL,
+				       "zstd level %d is out of range (%d to %d)", o->level,
+				       ZSTD_minCLevel(), ZSTD_maxCLevel());
+		break;
+	}
+	return 0;
+}
+
+static int setup_filter(struct tar_writer *w, const struct tar_options *o, char *err, size_t errsz)
+{
+	char v[24];
+	int rc = tar_options_check(o, err, errsz);
+
+	if (rc)
+		return rc;
+	switch (o->compression) {
+	case TAR_NONE:
+		return 0;
+	case TAR_GZIP:
 		if (archive_write_add_filter_gzip(w->a) != ARCHIVE_OK)
 			return set_errmsg(err, errsz, -ENOTSUP, "cannot compress with gzip: %s",
 				       archive_error_string(w->a));
@@ -467,10 +486,6 @@ static int setup_filter(struct tar_writer *w, const struct tar_options *o, char 
 		return rc;
 	case TAR_ZSTD: {
 		long threads = o->threads;
-		if (o->level && (o->level < ZSTD_minCLevel() || o->level > ZSTD_maxCLevel()))
-			return set_errmsg(err, errsz, -EINVAL,
-				       "zstd level %d is out of range (%d to %d)", o->level,
-				       ZSTD_minCLevel(), ZSTD_maxCLevel());
 		if (threads < 0)
 			return set_errmsg(err, errsz, -EINVAL, "zstd threads %ld: not a count",
 				       threads);

@@ -44,6 +44,9 @@ struct tar_options {
 struct tar_writer;
 
 /* Opens a writer onto fd (not closed).  Returns 0 or -errno; err says why. */
+/* Whether the codec takes the level: 0, or -EINVAL with the reason in err
+ * (tar_open refuses the same). */
+int tar_options_check(const struct tar_options *o, char *err, size_t errsz);
 int tar_open(struct tar_writer **out, int fd, const struct tar_options *o, char *err, size_t errsz);
 
 /* A writer that writes nothing and counts the bytes of the stream it would

@@ -16,6 +16,8 @@
  *        ctxpack_context_digest(), ctxpack_context_build(),
  *        _source() and _entry_used(), in any order, any number of times
  *     4) ctxpack_context_free(&c)
+ *   and build it on the Docker engine, as `ctxpack build` does:
+ *   ctxpack_engine_ping(), ctxpack_engine_build().
  *
  * - The rule engine underneath (rules, match, mstate, mscratch), for
  *   callers with a walker of their own:
@@ -554,6 +556,186 @@ CTXPACK_API int ctxpack_context_pack(ctxpack_context *c, int fd, enum ctxpack_co
  */
 CTXPACK_API int ctxpack_context_digest(ctxpack_context *c, bool with_mtime,
 				       char out[CTXPACK_DIGEST_SIZE]);
+
+/* ---- The engine: a build on the Docker Engine API ----
+ *
+ * A context opened with ctxpack_context_open() is built on the engine as
+ * `ctxpack build` builds it: the archive ctxpack_context_pack() writes is
+ * the body of the Engine API's POST /build, with the query the docker CLI
+ * sends (its imageBuildOptionsToQuery), the API version the lower of
+ * ctxpack's and the engine's (GET /_ping).  unix:// and plain tcp:// are
+ * spoken; TLS and ssh:// are refused with a message.  What needs a
+ * BuildKit session (secrets, ssh, cache export) is not available.
+ *
+ * The library reads no environment: the caller hands in what the docker
+ * CLI reads from its own (struct ctxpack_engine_options).
+ *
+ * Option structs: set size to sizeof the struct as the caller's header
+ * declares it (the fields after size, zero-initialised, are the defaults);
+ * a later version of the library adds fields only at the end and reads no
+ * field past size.
+ *
+ * Threads: the calls below may run on any thread; ctxpack_engine_build()
+ * uses its context as every context call does (one thread at a time) and
+ * runs a thread of its own for a compressed body.  The caller must ignore
+ * SIGPIPE (signal(SIGPIPE, SIG_IGN)): the library changes no signal
+ * disposition, and a connection the engine closes is otherwise fatal. */
+
+/** Where the engine is, as the docker CLI finds it: host; context;
+ *  docker_host; docker_context; the currentContext of
+ *  <docker_config>/config.json (default <home>/.docker); the default
+ *  socket unix:///var/run/docker.sock.  A context other than "default" is
+ *  read from <docker_config>/contexts/meta/.  Every string may be NULL;
+ *  none is kept after the call. */
+struct ctxpack_engine_options {
+	size_t size;                /**< sizeof(struct ctxpack_engine_options) */
+	const char *host;           /**< as `docker --host`: unix://SOCKET, tcp://HOST:PORT */
+	const char *context;        /**< as `docker --context` */
+	const char *docker_host;    /**< the value of $DOCKER_HOST */
+	const char *docker_context; /**< the value of $DOCKER_CONTEXT */
+	const char *docker_config;  /**< the value of $DOCKER_CONFIG */
+	const char *home;           /**< the value of $HOME */
+	const char *tls_verify;     /**< the value of $DOCKER_TLS_VERIFY (TLS is refused) */
+};
+
+/** The engine found and asked. */
+struct ctxpack_engine_info {
+	char host[256];       /**< its address as given, e.g. "unix:///run/docker.sock" */
+	char where[512];      /**< the address and where it was found, as messages
+				   name it: "unix:///x.sock (DOCKER_HOST)" */
+	char api_version[16]; /**< the API version the requests use: the lower of
+				   ctxpack's and the engine's */
+};
+
+/**
+ * Finds the engine as eo says (NULL: as with every field NULL) and asks it
+ * (GET /_ping, 30 s at most) for its API version.  out may be NULL.  The
+ * message, on failure, goes into err[0..errsz) (when err is not NULL) and
+ * names where the engine was looked for and the cause.
+ * @return 0; -EINVAL when eo->size is below the first version's struct or
+ *   an address is malformed; -EPROTONOSUPPORT for what ctxpack does not
+ *   speak (TLS, ssh:// and other schemes); -ENOENT for a context that does
+ *   not exist; -ECONNREFUSED, -ENOENT, -EACCES, -ETIMEDOUT, ... when the
+ *   engine cannot be reached; -EBADMSG, -EPROTO when what answers is not
+ *   an engine; -ENOMEM.
+ */
+CTXPACK_API int ctxpack_engine_ping(const struct ctxpack_engine_options *eo,
+				    struct ctxpack_engine_info *out, char *err, size_t errsz);
+
+/** What `docker build` takes besides the context, the builder and the
+ *  Dockerfile (those are the context's: ctxpack_context_set_builder(),
+ *  ctxpack_context_set_dockerfile()).  Strings are read during the call
+ *  only. */
+struct ctxpack_build_options {
+	size_t size;              /**< sizeof(struct ctxpack_build_options) */
+	const char *const *tags;  /**< -t NAME[:TAG], in order (none: an untagged image) */
+	size_t ntags;
+	const char *const *build_args; /**< --build-arg: "K=V", or "K" alone, sent
+					    without a value as the docker CLI sends
+					    an unset variable (the ARG's default);
+					    a later K wins */
+	size_t nbuild_args;
+	const char *const *labels; /**< --label "K=V" ("K" alone: ""); a later K wins */
+	size_t nlabels;
+	const char *target;       /**< --target STAGE, or NULL */
+	const char *platform;     /**< --platform os/arch[/variant], or NULL */
+	const char *network;      /**< --network MODE for RUN, or NULL */
+	bool no_cache;            /**< --no-cache */
+	bool pull;                /**< --pull */
+	bool quiet;               /**< -q: the engine sends only the image ID (and errors) */
+	bool skip_unchanged;      /**< label the image ctxpack.context (the context's
+				       digest, ctxpack_context_digest()) and
+				       ctxpack.build (a digest of the builder, the
+				       Dockerfile's name, build args, labels, target,
+				       platform and network); when every tag names an
+				       image carrying both, equal, send nothing
+				       (skipped, its image ID).  Needs a tag; no_cache
+				       and pull always build */
+	const char *hash_cache;   /**< skip_unchanged: the hash cache file to read and
+				       update (as `ctxpack digest` keeps one), or
+				       NULL: every file is read */
+	enum ctxpack_compression compression; /**< the body: none (sent with its
+				       length), gzip, or zstd (the classic builder
+				       only: the engine's BuildKit reads no zstd) */
+	int level;                /**< as ctxpack_context_pack() takes it */
+};
+
+/** What a progress event is about. */
+enum ctxpack_build_event_kind {
+	CTXPACK_BUILD_TEXT = 0,  /**< a message with text to show: the classic
+				      builder's output (a step, its command's
+				      output), a pull's status */
+	CTXPACK_BUILD_TRACE = 1, /**< BuildKit's progress (a moby.buildkit.trace
+				      message, decoded), and once at the end of a
+				      BuildKit build (message NULL) the logs of the
+				      steps that failed */
+};
+
+/** One progress event.  Everything points into the library's memory and
+ *  is valid during the callback only. */
+struct ctxpack_build_event {
+	enum ctxpack_build_event_kind kind;
+	const char *message;  /**< the engine's JSON message as received (one
+				   line, not NUL-terminated), or NULL */
+	size_t message_len;
+	const char *text;     /**< what to show, as `docker build --progress=plain`
+				   prints it (lines ending in '\n'; may be empty
+				   for a trace message that completes nothing) */
+	size_t text_len;
+	/* CTXPACK_BUILD_TRACE: the build so far */
+	size_t steps;         /**< steps (vertexes) seen */
+	size_t completed;     /**< of them, completed (cached ones included) */
+	size_t cached;        /**< of them, taken from the cache */
+	size_t errors;        /**< of them, failed */
+	const char *failed_step;  /**< the first step that failed ("[2/2] COPY x /"),
+				       NUL-terminated, or NULL */
+	const char *failed_error; /**< its error, or NULL */
+};
+
+/** The progress callback: return 0 to go on, anything else to stop the
+ *  build (the connection is closed, the engine cancels the build). */
+typedef int (*ctxpack_build_progress_fn)(void *arg, const struct ctxpack_build_event *ev);
+
+/** What ctxpack_engine_build() did. */
+struct ctxpack_build_result {
+	char image_id[128]; /**< the image built (or found unchanged), as the
+				 engine names it ("sha256:<64 hex digits>"), or
+				 "" when the engine sent none */
+	bool skipped;       /**< skip_unchanged found the image: nothing sent */
+	bool failed;        /**< the builder failed the build (its message on c) */
+	uint64_t tar_bytes; /**< the uncompressed archive */
+	uint64_t sent_bytes; /**< the body's bytes on the wire (the archive as
+				  compressed, without the chunked framing) */
+	char engine_where[512]; /**< the engine, as ctxpack_engine_info.where */
+	char api_version[16];   /**< the API version spoken */
+};
+
+/**
+ * Builds the open context c on the engine eo names (NULL: as with every
+ * field NULL) with the options bo (NULL: the defaults), as `ctxpack build`
+ * does: the same request and, byte for byte, the same body.  Progress goes
+ * to fn (may be NULL) with arg, on the calling thread, as it arrives.
+ * out may be NULL.  Files are read again for every call (twice with
+ * skip_unchanged, once for the digest and once to send).
+ * @return 0 when the engine built the image (or skip_unchanged found it);
+ *   -EIO with out->failed when the builder failed it (a Dockerfile error,
+ *   a failing RUN: the builder's message in ctxpack_context_errmsg(c));
+ *   -ECANCELED when fn stopped it; -EINVAL when c is not open, for an
+ *   option refused (bo->size or eo->size below the first version's,
+ *   skip_unchanged without a tag, zstd with BuildKit, a compression or
+ *   level out of range); the engine's errors as ctxpack_engine_ping()
+ *   gives them; -ECONNREFUSED, -ENOENT, ... when the
+ *   engine cannot be reached; -EIO when it refuses the request (its
+ *   message quoted); -EPIPE, -ECONNRESET when it broke off; -EBADMSG for
+ *   an answer that is not a message stream; -ESTALE, -EACCES, ... when a
+ *   file cannot be read as the walk saw it (nothing is built: the body
+ *   is cut short); -ENOMEM.  The message, naming the engine (where it was
+ *   looked for) or the file and the cause, is in ctxpack_context_errmsg(c).
+ */
+CTXPACK_API int ctxpack_engine_build(ctxpack_context *c, const struct ctxpack_engine_options *eo,
+				     const struct ctxpack_build_options *bo,
+				     ctxpack_build_progress_fn fn, void *arg,
+				     struct ctxpack_build_result *out);
 
 #ifdef __cplusplus
 }

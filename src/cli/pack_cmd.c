@@ -249,22 +249,6 @@ static int cmd_pack(const struct command *cmd, int argc, char **argv)
 	return rc == BUDGET_BROKEN ? EXIT_BUDGET : rc ? 1 : 0;
 }
 
-/* --stats: text on stderr, or JSON into the file named (opened in o,
- * committed by the caller). */
-static int write_stats(const struct pack_args *a, const struct report *r, struct outfile *o)
-{
-	FILE *f;
-
-	if (!a->stats_file) {
-		report_text(stderr, r, 10, color_enabled(a->color, stderr));
-		return 0;
-	}
-	if (outfile_open(o, a->stats_file) || !(f = outfile_stream(o)))
-		return -1;
-	report_json(f, r);
-	return 0; /* a write error is outfile_commit's to report */
-}
-
 /* --manifest FILE: the members just written, with the hashes taken in
  * the reads that archived them (opened in o, committed by the caller). */
 static int write_manifest(const char *path, const struct pack_session *ps, struct outfile *o)
@@ -396,12 +380,9 @@ static int pack_and_report(struct pack_args *a, char *err, size_t errsz)
 	else if (rc)
 		fprintf(stderr, "ctxpack: %s\n", err);
 	if (!rc && a->stats) {
-		static const char *const names[] = { "none", "gzip", "zstd" };
 		r.tar_bytes = rep.tar_bytes;
-		r.archive_compression = names[a->o.tar.compression];
-		r.archive_level = a->o.tar.level;
-		r.archive_bytes = rep.out_bytes;
-		if (write_stats(a, &r, &stats_out))
+		stats_archive(&r, &a->o.tar, rep.out_bytes);
+		if (stats_write(a->stats_file, a->color, &r, &stats_out))
 			rc = -EIO;
 	}
 	if (!rc && a->manifest && write_manifest(a->manifest, ps, &manifest_out))

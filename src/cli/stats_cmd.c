@@ -457,3 +457,27 @@ const struct command stats_command = {
 	cmd_stats,
 	OPT_PATH_DIR, /* operands */
 };
+
+void stats_archive(struct report *r, const struct tar_options *to, uint64_t out_bytes)
+{
+	static const char *const names[] = { "none", "gzip", "zstd" };
+
+	r->archive_compression = names[to->compression];
+	r->archive_level = to->level;
+	r->archive_bytes = out_bytes;
+}
+
+int stats_write(const char *file, enum color_mode color, const struct report *r,
+		struct outfile *o)
+{
+	FILE *f;
+
+	if (!file) {
+		report_text(stderr, r, 10, color_enabled(color, stderr));
+		return 0;
+	}
+	if (outfile_open(o, file) || !(f = outfile_stream(o)))
+		return -1;
+	report_json(f, r);
+	return 0; /* a write error is outfile_commit's to report */
+}

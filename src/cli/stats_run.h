@@ -1,5 +1,5 @@
-/* stats_run.h: measuring a walked context, shared by `stats` and
- * `pack --stats`. */
+/* stats_run.h: measuring a walked context, shared by `stats`, `pack
+ * --stats` and `build --stats`. */
 #ifndef CTXPACK_CLI_STATS_RUN_H
 #define CTXPACK_CLI_STATS_RUN_H
 
@@ -7,6 +7,8 @@
 #include <stdio.h>
 
 #include "buildview.h"
+#include "opts.h"
+#include "outfile.h"
 #include "pack.h"
 #include "report.h"
 #include "stats.h"
@@ -31,5 +33,15 @@ enum stats_uses {
 int stats_measure(struct pack_session *ps, const struct pack_options *o, size_t top,
 		  enum stats_uses uses, const struct buildview_options *bo, struct stats *s,
 		  struct report *r, char *err, size_t errsz);
+
+/* --stats of pack and build: the archive as it went out into r (its codec
+ * and level as to has them, out_bytes after compression). */
+void stats_archive(struct report *r, const struct tar_options *to, uint64_t out_bytes);
+
+/* --stats: the report as text on stderr (file NULL; coloured as color
+ * says), or as JSON into file (opened in o, committed by the caller).
+ * 0, or -1 after saying why. */
+int stats_write(const char *file, enum color_mode color, const struct report *r,
+		struct outfile *o);
 
 #endif

@@ -82,6 +82,14 @@ int main(void)
 	HAVE(ctxpack_context_source, int (*p)(ctxpack_context *, size_t, struct ctxpack_source *));
 	HAVE(ctxpack_context_entry_used, int (*p)(ctxpack_context *, size_t, bool *));
 
+	/* The engine. */
+	HAVE(ctxpack_engine_ping, int (*p)(const struct ctxpack_engine_options *,
+					   struct ctxpack_engine_info *, char *, size_t));
+	HAVE(ctxpack_engine_build,
+	     int (*p)(ctxpack_context *, const struct ctxpack_engine_options *,
+		      const struct ctxpack_build_options *, ctxpack_build_progress_fn, void *,
+		      struct ctxpack_build_result *));
+
 	/* The types: every field named once. */
 	info.builder = b;
 	info.root = info.dockerfile = info.ignore_file = "";
