@@ -17,6 +17,7 @@
 #include <xxhash.h>
 
 #include "build.h"
+#include "buildview.h"
 #include "dockerctx.h"
 #include "engine.h"
 #include "hashcache.h"
@@ -487,6 +488,27 @@ static int unchanged(const struct build_request *a, const struct engine_addr *ad
 	else
 		free(first);
 	return rc;
+}
+
+int build_restrict(struct pack_session *ps, const struct build_request *rq, char *why,
+		   size_t whysz)
+{
+	const char **args = calloc(rq->nbuild_args + 1, sizeof(*args));
+	struct buildview_options bo = {.builder = rq->builder,
+				       .build_args = args,
+				       .target = rq->target,
+				       .dfname = rq->dockerfile};
+	int rc;
+
+	if (!args)
+		return set_errmsg(why, whysz, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < rq->nbuild_args; i++)
+		args[i] = rq->build_args[i];
+	rc = buildview_restrict(ps, &bo, why, whysz);
+	free(args);
+	if (rc == -ENOMEM)
+		return rc;
+	return rc ? 0 : 1;
 }
 
 int build_refuses(const struct build_request *rq, const struct tar_options *to, char *err,

@@ -46,6 +46,7 @@ struct build_request {
 	 * nothing when every tag names an image with both (needs a tag). */
 	bool skip_unchanged;
 	struct hashcache *cache; /* skip_unchanged: the hash cache (saved), or NULL */
+	const char *dockerfile;	 /* -f as given (for messages), or NULL */
 };
 
 /* The caller's view of the answer.  A hook returning nonzero stops the
@@ -73,6 +74,15 @@ struct build_outcome {
  * reason in err. */
 int build_refuses(const struct build_request *rq, const struct tar_options *to, char *err,
 		  size_t errsz);
+
+/* Restricts ps (opened with list_all) to what the build rq describes
+ * reads (buildview_restrict: its Dockerfile, build args, target), the
+ * body `ctxpack build` sends unless asked for the whole context.  1 when
+ * restricted; 0 when the Dockerfile cannot be read (why in why: the whole
+ * context stays, the engine will say what it makes of the Dockerfile);
+ * -ENOMEM.  pack_restrict(ps, NULL) gives the whole plan back. */
+int build_restrict(struct pack_session *ps, const struct build_request *rq, char *why,
+		   size_t whysz);
 
 /* Runs the build of the session ps (opened with rq's builder and its
  * compression) on the engine at addr, speaking API version: its

@@ -6,6 +6,9 @@
 
 #include "buildview.h"
 #include "dockerctx.h"
+#include "internal.h"
+#include "pack.h"
+#include "transfer.h"
 #include "walk.h"
 
 /* err holds "NAME:LINE: reason" when line > 0: reason past the prefix. */
@@ -66,4 +69,40 @@ void buildview_close(struct buildview *v)
 	dockerfile_sources_free(&v->src, v->nsrc);
 	dockerfile_free(&v->df);
 	memset(v, 0, sizeof(*v));
+}
+
+int buildview_restrict(struct pack_session *ps, const struct buildview_options *o, char *err,
+		       size_t errsz)
+{
+	const struct walk_result *res = pack_entries(ps);
+	struct buildview v;
+	struct transfer t;
+	uint8_t *keep = calloc(res->n ? res->n : 1, 1);
+	int rc;
+
+	if (!keep)
+		return set_errmsg(err, errsz, -ENOMEM, "out of memory");
+	rc = buildview_open(&v, (struct dockerctx *)pack_context(ps), res, o, err, errsz);
+	/* BuildKit runs the frontend a syntax line names: what that reads is
+	 * its own (the classic builder ignores the line) */
+	if (!rc && o->builder == CTXPACK_BUILDER_BUILDKIT && v.df->syntax)
+		rc = set_errmsg(err, errsz, -ENOTSUP,
+				"%s:%d: '# syntax=%s' names the frontend BuildKit runs, which "
+				"decides what it reads",
+				v.dfname, v.df->syntax_line, v.df->syntax);
+	else if (!rc && o->builder == CTXPACK_BUILDER_BUILDKIT) {
+		rc = transfer_compute(&t, keep, &v.used);
+		/* a source naming the root: the whole context, as it is */
+		if (!rc && t.whole)
+			memset(keep, 1, res->n);
+	} else if (!rc) {
+		used_reads(&v.used, keep);
+	}
+	if (!rc)
+		rc = pack_restrict(ps, keep);
+	if (rc == -ENOMEM)
+		set_errmsg(err, errsz, rc, "out of memory");
+	buildview_close(&v);
+	free(keep);
+	return rc;
 }

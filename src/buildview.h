@@ -53,4 +53,18 @@ int buildview_open(struct buildview *v, struct dockerctx *ctx, const struct walk
 		   const struct buildview_options *o, char *err, size_t errsz);
 void buildview_close(struct buildview *v);
 
+struct pack_session;
+
+/* Restricts the member plan of ps (opened with list_all) to what the
+ * build reads: with BuildKit what it transfers (transfer_compute; a
+ * source naming the root keeps everything), with the classic builder what
+ * it reads (used_reads); pack_restrict adds the directories above, the
+ * Dockerfile and the ignore file.  pack --used and ctxpack build ask it.
+ * Returns 0, or a negative errno with the reason in err (a Dockerfile
+ * that cannot be read: buildview_open's message; with BuildKit, one with a
+ * `# syntax=` line: -ENOTSUP, the frontend it names decides; the plan
+ * unchanged). */
+int buildview_restrict(struct pack_session *ps, const struct buildview_options *o, char *err,
+		       size_t errsz);
+
 #endif

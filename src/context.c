@@ -780,8 +780,8 @@ int ctxpack_engine_build(ctxpack_context *c, const struct ctxpack_engine_options
 	struct tar_options to;
 	struct engine_addr addr;
 	struct pack_report rep;
-	char version[16];
-	int rc;
+	char version[16], why[512];
+	int rc, restricted = 0;
 
 	if (out)
 		memset(out, 0, sizeof(*out));
@@ -837,6 +837,19 @@ int ctxpack_engine_build(ctxpack_context *c, const struct ctxpack_engine_options
 		}
 		bktrace_set_interval(p.trace, 0);
 	}
+	rq.dockerfile = c->dockerfile;
+	/* only what the build reads (the context's walk lists every entry) */
+	restricted = o.whole_context ? 0
+				     : build_restrict(c->s, &rq, why, sizeof(why));
+	if (restricted < 0) {
+		rc = fail(c, restricted, "%s", why);
+		goto out;
+	}
+	if (out) {
+		out->only_read = restricted == 1;
+		if (!restricted && !o.whole_context)
+			snprintf(out->whole_why, sizeof(out->whole_why), "%s", why);
+	}
 	/* the session's codec for this build, then back to none (pack sets
 	 * its own for every call) */
 	pack_set_compression(c->s, to.compression, to.level);
@@ -845,6 +858,9 @@ int ctxpack_engine_build(ctxpack_context *c, const struct ctxpack_engine_options
 		rc = build_run(c->s, &addr, version, &rq, &hooks, &res, c->errmsg,
 			       sizeof(c->errmsg));
 	pack_set_compression(c->s, TAR_NONE, 0);
+	/* the whole plan back: the context serves other calls */
+	if (restricted == 1 && pack_restrict(c->s, NULL) && !rc)
+		rc = fail(c, -ENOMEM, "out of memory");
 	if (p.trace && (!rc || res.failed) && !res.skipped) {
 		int r;
 

@@ -658,6 +658,13 @@ struct ctxpack_build_options {
 				       length), gzip, or zstd (the classic builder
 				       only: the engine's BuildKit reads no zstd) */
 	int level;                /**< as ctxpack_context_pack() takes it */
+	bool whole_context;       /**< send the whole context; by default only
+				       what the build reads is sent (BuildKit: what
+				       it would transfer for the Dockerfile; classic:
+				       what the build reads; with the directories
+				       above, the Dockerfile and the ignore file), or
+				       the whole context when the Dockerfile cannot
+				       be read (result's whole_why says why) */
 };
 
 /** What a progress event is about. */
@@ -708,6 +715,10 @@ struct ctxpack_build_result {
 				  compressed, without the chunked framing) */
 	char engine_where[512]; /**< the engine, as ctxpack_engine_info.where */
 	char api_version[16];   /**< the API version spoken */
+	bool only_read;         /**< the body held only what the build reads */
+	char whole_why[512];    /**< when not only_read and whole_context was
+				     not asked: why not (the Dockerfile could not
+				     be read), else "" */
 };
 
 /**

@@ -42,6 +42,7 @@ enum {
 	OPT_CACHE_FROM,
 	OPT_CACHE_TO,
 	OPT_SKIP_UNCHANGED,
+	OPT_WHOLE_CONTEXT,
 	OPT_STATS,
 	OPT_COLOR,
 };
@@ -54,7 +55,7 @@ struct build_args {
 	const char **tags, **build_args, **labels;
 	size_t ntags, nbuild_args, nlabels, atags, abuild_args, alabels;
 	const char *target, *platform, *network, *iidfile, *context, *host;
-	bool no_cache, pull, quiet, skip_unchanged;
+	bool no_cache, pull, quiet, skip_unchanged, whole_context;
 	bool stats;
 	const char *stats_file; /* --stats=FILE: JSON there; --stats: text on stderr */
 	enum color_mode color;	/* of the --stats report */
@@ -104,6 +105,9 @@ static int build_opt(int id, const char *arg, void *payload)
 		break;
 	case OPT_PULL:
 		a->pull = true;
+		break;
+	case OPT_WHOLE_CONTEXT:
+		a->whole_context = true;
 		break;
 	case OPT_SKIP_UNCHANGED:
 		a->skip_unchanged = true;
@@ -183,6 +187,8 @@ static const struct opt build_opts[] = {
 	 0},
 	{"progress", OPT_PROGRESS, OPT_ARG_REQUIRED, "MODE", "auto (default), plain, tty or quiet",
 	 "auto|plain|tty|quiet", 0},
+	{"whole-context", OPT_WHOLE_CONTEXT, OPT_ARG_NONE, NULL,
+	 "send the whole context, not only what the build reads", NULL, 0},
 	{"skip-unchanged", OPT_SKIP_UNCHANGED, OPT_ARG_NONE, NULL,
 	 "label the image with the context's digest and the build's; send nothing when every tag names an image with the same labels",
 	 NULL, 0},
@@ -215,10 +221,19 @@ static const struct opt build_opts[] = {
 
 static const char build_details[] =
 	"Builds DIR (default: the current directory) on the engine: the archive\n"
-	"`ctxpack pack` makes for the chosen builder, byte for byte, is the body of\n"
-	"the Engine API's POST /build, with the parameters docker build sends.  No\n"
-	"docker CLI is involved, so BuildKit gets the context as one upload, like\n"
-	"`ctxpack pack DIR | docker build -` but without the CLI's hop (bench/README.md).\n"
+	"`ctxpack pack --used` makes for the chosen builder, byte for byte, is the\n"
+	"body of the Engine API's POST /build, with the parameters docker build\n"
+	"sends.  No docker CLI is involved, so BuildKit gets the context as one\n"
+	"upload, like `ctxpack pack DIR | docker build -` but without the CLI's hop\n"
+	"(bench/README.md).\n"
+	"\n"
+	"Only what the build reads is sent: with BuildKit what it would transfer for\n"
+	"the Dockerfile (the paths its COPY/ADD/RUN --mount sources name; a source\n"
+	"naming the context root sends everything), with the classic builder what\n"
+	"the build reads, with the directories above it, the Dockerfile and the\n"
+	"ignore file: the image is the same (tests/engine/).  A Dockerfile ctxpack\n"
+	"cannot read sends the whole context, saying why; --whole-context always\n"
+	"does (`ctxpack pack`'s archive).  --stats and budgets measure the context.\n"
 	"\n"
 	"The engine is found as the docker CLI finds it: --host; --context; DOCKER_HOST;\n"
 	"DOCKER_CONTEXT; the currentContext of $DOCKER_CONFIG/config.json (default\n"
@@ -312,6 +327,7 @@ static void request_of(const struct build_args *a, struct build_request *rq)
 		.pull = a->pull,
 		.quiet = a->quiet,
 		.skip_unchanged = a->skip_unchanged,
+		.dockerfile = a->o.dockerfile,
 	};
 }
 
@@ -352,6 +368,8 @@ static int run_build(struct build_args *a)
 		a->o.list_all = true;
 		a->o.measure_pruned = a->stats || a->b.min_reduction_set;
 	}
+	if (!a->whole_context)
+		a->o.list_all = true; /* the build's view resolves against every entry */
 	rc = pack_open(&ps, &a->o, err, sizeof(err));
 	if (!rc && measure) {
 		struct pack_report rep;
@@ -374,6 +392,22 @@ static int run_build(struct build_args *a)
 	if (rc) {
 		fprintf(stderr, "ctxpack: %s\n", err);
 		goto out;
+	}
+	/* only what the build reads: after the measures above, which are of
+	 * the context (as pack --used --stats) */
+	if (!a->whole_context) {
+		char why[512];
+
+		rc = build_restrict(ps, &rq, why, sizeof(why));
+		if (rc < 0) {
+			fprintf(stderr, "ctxpack: %s\n", why);
+			goto out;
+		}
+		if (rc == 0 && !a->quiet)
+			fprintf(stderr,
+				"ctxpack: the whole context is sent: cannot tell what the build "
+				"reads: %s\n",
+				why);
 	}
 	/* the context's digest through `ctxpack digest`'s cache */
 	if (a->skip_unchanged && hashcache_open(&rq.cache, NULL, cerr, sizeof(cerr)))

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buildview.h"
 #include "commands.h"
 #include "dockerctx.h"
 #include "members.h"
@@ -22,8 +23,6 @@
 #include "report.h"
 #include "rules.h"
 #include "stats_run.h"
-#include "transfer.h"
-#include "used.h"
 
 enum { OPT_BUILDER = 256, OPT_COMPRESS, OPT_LEVEL, OPT_MTIME, OPT_FORCE, OPT_JSON, OPT_ALL, OPT_EXCLUDED, OPT_STATS, OPT_PROGRESS, OPT_MANIFEST, OPT_COLOR, OPT_USED, OPT_TARGET, OPT_BUILD_ARG };
 
@@ -274,41 +273,21 @@ static int write_manifest(const char *path, const struct pack_session *ps, struc
 	return rc < 0 && rc != -EIO ? -1 : 0;
 }
 
-/* --used: the member plan restricted to what the build reads (buildview):
- * with BuildKit what it transfers (transfer_compute), with the classic
- * builder what it reads (used_reads).  A Dockerfile that cannot be read
- * is a failure: nothing is packed. */
+/* --used: the member plan restricted to what the build reads
+ * (buildview_restrict).  A Dockerfile that cannot be read is a failure:
+ * nothing is packed. */
 static int restrict_used(struct pack_session *ps, const struct pack_args *a, char *err,
 			 size_t errsz)
 {
-	const struct walk_result *res = pack_entries(ps);
 	struct buildview_options bo = { .builder = a->o.builder, .build_args = a->build_args,
 					.target = a->target, .dfname = a->o.dockerfile };
-	struct buildview v;
-	struct transfer t;
-	uint8_t *keep = calloc(res->n ? res->n : 1, 1);
 	char why[512];
-	int rc = keep ? buildview_open(&v, (struct dockerctx *)pack_context(ps), res, &bo, why,
-				       sizeof(why))
-		      : -ENOMEM;
+	int rc = buildview_restrict(ps, &bo, why, sizeof(why));
 
-	if (rc && keep) {
-		snprintf(err, errsz, "--used: cannot tell what the build reads: %s", why);
-	} else if (!rc && a->o.builder == CTXPACK_BUILDER_BUILDKIT) {
-		rc = transfer_compute(&t, keep, &v.used);
-		/* a source naming the root: the whole context, as it is */
-		if (!rc && t.whole)
-			memset(keep, 1, res->n);
-	} else if (!rc) {
-		used_reads(&v.used, keep);
-	}
-	if (!rc)
-		rc = pack_restrict(ps, keep);
 	if (rc == -ENOMEM)
 		snprintf(err, errsz, "out of memory");
-	if (keep)
-		buildview_close(&v);
-	free(keep);
+	else if (rc)
+		snprintf(err, errsz, "--used: cannot tell what the build reads: %s", why);
 	return rc;
 }
 

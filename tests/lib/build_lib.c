@@ -96,6 +96,7 @@ int main(int argc, char **argv)
 		O_CONTEXT,
 		O_STOP,
 		O_PING,
+		O_WHOLE,
 	};
 	static const struct option longopts[] = {
 		{"tag", required_argument, NULL, 't'},
@@ -117,6 +118,7 @@ int main(int argc, char **argv)
 		{"context", required_argument, NULL, O_CONTEXT},
 		{"stop-after", required_argument, NULL, O_STOP},
 		{"ping", no_argument, NULL, O_PING},
+		{"whole-context", no_argument, NULL, O_WHOLE},
 		{NULL, 0, NULL, 0},
 	};
 	struct ctxpack_engine_options eo;
@@ -201,6 +203,9 @@ int main(int argc, char **argv)
 		case O_PING:
 			ping = true;
 			break;
+		case O_WHOLE:
+			bo.whole_context = true;
+			break;
 		default:
 			return 2;
 		}
@@ -239,6 +244,8 @@ int main(int argc, char **argv)
 	fprintf(stderr, ",\"skipped\":%s,\"failed\":%s,\"tar_bytes\":%llu,\"sent_bytes\":%llu",
 		res.skipped ? "true" : "false", res.failed ? "true" : "false",
 		(unsigned long long)res.tar_bytes, (unsigned long long)res.sent_bytes);
+	fprintf(stderr, ",\"only_read\":%s,\"whole_why\":", res.only_read ? "true" : "false");
+	json_str(res.whole_why);
 	fprintf(stderr, ",\"where\":");
 	json_str(res.engine_where);
 	fprintf(stderr, ",\"api_version\":");

@@ -128,6 +128,19 @@ def test_same_request():
         r, _ = same_request("BuildKit, -f outside the context, -q", eng, ["-f", df, "-q"], ctx,
                             env)
         tap.check("-q: the image ID", r.res.get("image_id") == IMAGE_ID, r.res)
+        tap.check("COPY a.txt: only what the build reads sent (only_read), no whole_why",
+                  r.res.get("only_read") is True and r.res.get("whole_why") == "" and
+                  r.res.get("tar_bytes") == len(eng.captures[-1].body), r.res)
+        r, _ = same_request("--whole-context", eng, ["-f", df, "--whole-context"], ctx, env)
+        tap.check("--whole-context: not only_read, no whole_why, the whole context's size",
+                  r.res.get("only_read") is False and r.res.get("whole_why") == "" and
+                  r.res.get("tar_bytes") > len(eng.captures[-3].body), r.res)
+        with open(df, "wb") as f:
+            f.write(b"FROM scratch\nCOPY a.txt /\nBOGUS x\n")
+        r, _ = same_request("a Dockerfile ctxpack cannot read", eng, ["-f", df], ctx, env)
+        tap.check("... the whole context, whole_why naming the line",
+                  r.res.get("only_read") is False and
+                  "unknown instruction: BOGUS" in r.res.get("whole_why", ""), r.res)
         same_request("BuildKit, gzip level 1", eng, ["--compress=gzip", "--level=1"], ctx, env,
                      gz=True)
         same_request("classic, zstd", eng, ["--builder=classic", "--compress=zstd"], ctx, env)
