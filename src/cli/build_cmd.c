@@ -62,7 +62,7 @@ struct build_args {
 	const char **tags, **build_args, **labels;
 	size_t ntags, nbuild_args, nlabels, atags, abuild_args, alabels;
 	const char *target, *platform, *network, *iidfile, *context, *host;
-	bool no_cache, pull, quiet, skip_unchanged;
+	bool no_cache, pull, quiet, skip_unchanged, compress_set;
 	enum build_progress progress;
 };
 
@@ -134,6 +134,7 @@ static int build_opt(int id, const char *arg, void *payload)
 		}
 		break;
 	case OPT_COMPRESS:
+		a->compress_set = true;
 		return parse_compress(arg, &a->o.tar.compression);
 	case OPT_LEVEL:
 		if (opts_int("level", arg, 1, 22, &v))
@@ -186,7 +187,7 @@ static const struct opt build_opts[] = {
 	 "label the image with the context's digest and the build's; send nothing when every tag names an image with the same labels",
 	 NULL, 0},
 	{"compress", OPT_COMPRESS, OPT_ARG_REQUIRED, "C",
-	 "send the context compressed: none (default), gzip, or zstd (classic builder only)",
+	 "send the context compressed: none, gzip, or zstd (classic builder only); default gzip to a remote engine, none to a unix socket",
 	 "none|gzip|zstd", 0},
 	{"level", OPT_LEVEL, OPT_ARG_REQUIRED, "N", "compression level", NULL, 0},
 	{"context", OPT_CONTEXT, OPT_ARG_REQUIRED, "NAME",
@@ -215,9 +216,18 @@ static const char build_details[] =
 	"\n"
 	"The engine is found as the docker CLI finds it: --host; --context; DOCKER_HOST;\n"
 	"DOCKER_CONTEXT; the currentContext of $DOCKER_CONFIG/config.json (default\n"
-	"~/.docker); unix:///var/run/docker.sock.  unix:// and plain tcp:// are\n"
-	"spoken; TLS and ssh:// are refused with a message.  The API version is\n"
-	"the lower of ctxpack's (" ENGINE_API_VERSION ") and the engine's (GET /_ping).\n"
+	"~/.docker); unix:///var/run/docker.sock.  unix://, tcp:// and ssh:// are\n"
+	"spoken.  TLS as the docker CLI: DOCKER_TLS_VERIFY=1 verifies the engine\n"
+	"against ca.pem and offers cert.pem and key.pem (when present) from\n"
+	"DOCKER_CERT_PATH (default the config directory); a context's TLS material\n"
+	"and SkipTLSVerify are used as docker uses them.  ssh://[USER@]HOST[:PORT]\n"
+	"runs `ssh -o ConnectTimeout=30 -T [-l USER] [-p PORT] -- HOST docker\n"
+	"system dial-stdio` (ssh from PATH) and speaks HTTP over it.  The API\n"
+	"version is the lower of ctxpack's (" ENGINE_API_VERSION
+	") and the engine's (GET /_ping).\n"
+	"\n"
+	"--compress defaults to gzip when the engine is remote (tcp://, ssh://)\n"
+	"and to none on a unix socket; --compress=none sends it uncompressed.\n"
 	"\n"
 	"Output: the classic builder's messages on stdout as docker build prints\n"
 	"them; BuildKit's progress on stderr; -q prints only the image ID.  What\n"
@@ -414,7 +424,13 @@ static int send_build(struct engine *e, struct pack_session *ps, struct sbuf *he
 			return rc;
 		{
 			uint64_t want = rep.tar_bytes;
-			rc = pack_write(ps, engine_fd(e), &rep, err, errsz);
+			int fd;
+
+			rc = engine_body_begin(e, &fd, err, errsz);
+			if (rc)
+				return rc;
+			rc = pack_write(ps, fd, &rep, err, errsz);
+			rc = engine_body_end(e, rc, err, errsz);
 			*sent = rep.out_bytes;
 			if (!rc && rep.out_bytes != want)
 				rc = set_errmsg(
@@ -722,6 +738,7 @@ static int run_build(struct build_args *a)
 		.docker_config = getenv("DOCKER_CONFIG"),
 		.home = getenv("HOME"),
 		.tls_verify = getenv("DOCKER_TLS_VERIFY"),
+		.cert_path = getenv("DOCKER_CERT_PATH"),
 	};
 	char err[1024] = "", version[16], hostname[300];
 	struct engine_addr addr;
@@ -741,6 +758,9 @@ static int run_build(struct build_args *a)
 		fprintf(stderr, "ctxpack: %s\n", err);
 		return 1;
 	}
+	/* a remote engine's upload is the slow part: gzip unless told */
+	if (!a->compress_set && engine_is_remote(&addr))
+		a->o.tar.compression = TAR_GZIP;
 	if (budgets_any(&a->b)) {
 		a->o.list_all = true;
 		a->o.measure_pruned = a->b.min_reduction_set;
@@ -804,11 +824,7 @@ static int run_build(struct build_args *a)
 		fprintf(stderr, "ctxpack: out of memory\n");
 		goto out;
 	}
-	if (addr.kind == ENGINE_UNIX)
-		snprintf(hostname, sizeof(hostname), "api.moby.localhost");
-	else
-		snprintf(hostname, sizeof(hostname), strchr(addr.node, ':') ? "[%s]:%s" : "%s:%s",
-			 addr.node, addr.port);
+	engine_http_host(&addr, hostname, sizeof(hostname));
 	if (sb_add(&head, "POST /v") || sb_add(&head, version) || sb_add(&head, "/build") ||
 	    sb_add(&head, q.p) || sb_add(&head, " HTTP/1.1\r\nHost: ") || sb_add(&head, hostname) ||
 	    sb_add(&head, "\r\nUser-Agent: ctxpack/") || sb_add(&head, ctxpack_version()) ||
