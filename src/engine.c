@@ -1210,6 +1210,7 @@ static int tls_setup(struct engine *e, const struct engine_addr *a, char *err, s
 	const char *r;
 	unsigned char ip[16];
 	bool is_ip = inet_pton(AF_INET, a->node, ip) == 1 || inet_pton(AF_INET6, a->node, ip) == 1;
+	bool key_ok;
 	int rc;
 
 	ERR_clear_error();
@@ -1260,7 +1261,15 @@ static int tls_setup(struct engine *e, const struct engine_addr *a, char *err, s
 					  "certificate '%s' is not a PEM certificate (%s)",
 					  e->where, a->tls_cert,
 					  tls_reason(why, sizeof(why)) ?: "no certificate");
-		if (SSL_CTX_use_PrivateKey_file(e->ssl_ctx, a->tls_key, SSL_FILETYPE_PEM) != 1)
+		ERR_clear_error();
+		key_ok = SSL_CTX_use_PrivateKey_file(e->ssl_ctx, a->tls_key, SSL_FILETYPE_PEM) == 1;
+		if (!key_ok && ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH)
+			return set_errmsg(err, errsz, -EINVAL,
+					  "cannot use TLS with the engine at %s: the client key "
+					  "'%s' does not match the certificate '%s' (%s)",
+					  e->where, a->tls_key, a->tls_cert,
+					  tls_reason(why, sizeof(why)) ?: "mismatch");
+		if (!key_ok)
 			return set_errmsg(err, errsz, -EINVAL,
 					  "cannot use TLS with the engine at %s: the client key "
 					  "'%s' is not an unencrypted PEM private key (%s)",
@@ -1328,7 +1337,8 @@ static int tls_setup(struct engine *e, const struct engine_addr *a, char *err, s
 }
 
 /* A failure of SSL_read or SSL_write as a message: rc -errno. */
-static int tls_failure(struct engine *e, int k, const char *doing, char *err, size_t errsz)
+static int tls_failure(struct engine *e, int k, bool writing, const char *doing, char *err,
+		       size_t errsz)
 {
 	int ssl_err = SSL_get_error(e->ssl, k), en = errno;
 	char why[256];
@@ -1337,6 +1347,19 @@ static int tls_failure(struct engine *e, int k, const char *doing, char *err, si
 	if (ssl_err == SSL_ERROR_WANT_READ || ssl_err == SSL_ERROR_WANT_WRITE)
 		return set_errmsg(err, errsz, -ETIMEDOUT, "the engine at %s does not answer",
 				  e->where);
+	if (ssl_err == SSL_ERROR_SYSCALL && !r && writing) {
+		/* the engine may have said why it closed (an alert: no client
+		 * certificate) before our write met the closed connection */
+		char b[1];
+		int k2;
+
+		engine_timeout(e, 2);
+		ERR_clear_error();
+		k2 = SSL_read(e->ssl, b, 1);
+		if (k2 <= 0 && SSL_get_error(e->ssl, k2) == SSL_ERROR_SSL)
+			r = tls_reason(why, sizeof(why));
+		ERR_clear_error();
+	}
 	if (ssl_err == SSL_ERROR_SYSCALL && !r)
 		return set_errmsg(err, errsz, en ? -en : -ECONNRESET, "%s (%s): %s", doing,
 				  e->where, en ? strerror(en) : "the connection was closed");
@@ -1438,7 +1461,8 @@ static int send_raw(struct engine *e, const void *p, size_t n, char *err, size_t
 			errno = 0;
 			k = SSL_write(e->ssl, c, n > INT_MAX ? INT_MAX : (int)n);
 			if (k <= 0)
-				return tls_failure(e, k, "cannot send to the engine", err, errsz);
+				return tls_failure(e, k, true, "cannot send to the engine", err,
+						   errsz);
 			c += k;
 			n -= (size_t)k;
 			continue;
@@ -1574,7 +1598,8 @@ static long fill(struct engine *e, char *err, size_t errsz)
 		if (r <= 0) {
 			if (SSL_get_error(e->ssl, r) == SSL_ERROR_ZERO_RETURN)
 				return 0;
-			return tls_failure(e, r, "cannot read the engine's answer", err, errsz);
+			return tls_failure(e, r, false, "cannot read the engine's answer", err,
+					   errsz);
 		}
 		e->len += (size_t)r;
 		return r;

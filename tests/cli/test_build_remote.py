@@ -1,0 +1,371 @@
+#!/usr/bin/env python3
+"""`ctxpack build` to a remote engine, against the stand-in engine
+(tests/oracle/fakeengine.py): TLS over tcp:// (DOCKER_TLS_VERIFY with
+DOCKER_CERT_PATH, a context's TLS material; certificates made here with
+openssl(1) by tests/oracle/tlscerts.py), ssh:// through a fake `ssh` first
+on PATH that records its argv and bridges its standard input and output to
+the stand-in's socket, and the compression a remote engine gets by default.
+The request and body over each are the ones sent over a unix socket.
+
+usage: test_build_remote.py PATH_TO_CTXPACK"""
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import urllib.parse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "oracle"))
+import tap  # noqa: E402
+import tlscerts  # noqa: E402
+from fakeengine import FakeEngine, docker_cli  # noqa: E402
+from test_build import build, clean_env, ctx_tree, err, pack  # noqa: E402
+
+# What the docker CLI (28.x, cli/connhelper) runs for ssh://user@host:2222.
+DOCKER_SSH_ARGV = ["-o ConnectTimeout=30", "-T", "-l", "user", "-p", "2222", "--", "host",
+                   "docker", "system", "dial-stdio"]
+
+FAKE_SSH = r'''#!%s
+"""A stand-in for ssh: records its argv (one JSON line in $FAKE_SSH_LOG);
+with $FAKE_SSH_FAIL prints it on stderr and exits 255, as ssh does when it
+cannot log in; else bridges stdin/stdout to the unix socket $FAKE_SSH_SOCKET
+(what `docker system dial-stdio` does on the remote host)."""
+import json, os, socket, sys, threading
+with open(os.environ["FAKE_SSH_LOG"], "a") as f:
+    f.write(json.dumps(sys.argv[1:]) + "\n")
+if os.environ.get("FAKE_SSH_FAIL"):
+    sys.stderr.write(os.environ["FAKE_SSH_FAIL"] + "\n")
+    sys.exit(255)
+s = socket.socket(socket.AF_UNIX)
+s.connect(os.environ["FAKE_SSH_SOCKET"])
+def up():
+    while True:
+        d = os.read(0, 65536)
+        if not d:
+            s.shutdown(socket.SHUT_WR)
+            return
+        s.sendall(d)
+threading.Thread(target=up, daemon=True).start()
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    os.write(1, d)
+'''
+
+
+def headers(cap):
+    return {k.lower(): v for k, v in cap.headers.items()}
+
+
+def unix_reference(ctx, args):
+    """The capture of the same build over a unix socket."""
+    with FakeEngine() as eng:
+        r = build(eng, args, ctx)
+        assert r.returncode == 0, err(r)
+        return eng.captures[-1]
+
+
+def same_request(cap, ref):
+    """The path's query and the body equal the unix socket's."""
+    return cap is not None and cap.complete and cap.query == ref.query and cap.body == ref.body
+
+
+def tls_env(eng, certpath, **kw):
+    return clean_env(DOCKER_HOST=eng.docker_host, DOCKER_TLS_VERIFY="1",
+                     DOCKER_CERT_PATH=certpath, **kw)
+
+
+def test_tls(certs):
+    ctx = ctx_tree()
+    good = tlscerts.cert_dir(certs, tap.mkdtemp("ctxpack-remote-cp-"))
+    wrong = tlscerts.cert_dir(certs, tap.mkdtemp("ctxpack-remote-wrong-"), ca=certs.other_ca)
+    nocert = tlscerts.cert_dir(certs, tap.mkdtemp("ctxpack-remote-nocert-"), client=False)
+    args = ["-t", "x:1", "--build-arg", "A=1", "--compress=none"]
+    ref = unix_reference(ctx, args)
+    with FakeEngine(tls=tlscerts.server_context(certs, client_cert=True)) as eng:
+        r = build(eng, args, ctx, env=tls_env(eng, good))
+        cap = eng.captures[-1] if eng.captures else None
+        tap.check("TLS (DOCKER_TLS_VERIFY=1, DOCKER_CERT_PATH, client certificate asked "
+                  "for): exit 0", r.returncode == 0, err(r))
+        tap.check("TLS: the same query and body byte for byte as over a unix socket",
+                  same_request(cap, ref),
+                  cap and (cap.query, ref.query, len(cap.body), len(ref.body)))
+        hd = headers(cap) if cap else {}
+        tap.check("TLS, --compress=none: Content-Length, Host the address",
+                  hd.get("content-length") == str(len(ref.body)) and
+                  hd.get("host") == eng.docker_host[len("tcp://"):], hd)
+
+        # the default over TLS: gzip, chunked
+        r = build(eng, [], ctx, env=tls_env(eng, good))
+        cap = eng.captures[-1]
+        hd = headers(cap)
+        tap.check("remote engine, no --compress: gzip, chunked, the body `ctxpack pack "
+                  "--compress=gzip`'s archive", r.returncode == 0 and
+                  hd.get("transfer-encoding") == "chunked" and cap.body[:2] == b"\x1f\x8b" and
+                  gzip.decompress(cap.body) == pack([], ctx), (hd, err(r)))
+
+        # localhost: the name checked against the certificate's DNS name
+        port = eng.port
+        r = build(eng, [], ctx, env=clean_env(DOCKER_HOST="tcp://localhost:%d" % port,
+                                              DOCKER_TLS_VERIFY="1", DOCKER_CERT_PATH=good))
+        tap.check("TLS to tcp://localhost:PORT: verified against the DNS name", r.returncode == 0,
+                  err(r))
+
+        # (this engine sends its CA with its certificate: OpenSSL builds
+        # the chain from the CA it checks clients with)
+        n = len(eng.captures)
+        r = build(eng, [], ctx, env=tls_env(eng, wrong))
+        tap.check("a CA that did not sign the engine's chain: exit 1, one line naming "
+                  "the engine and the verification failure, nothing sent",
+                  r.returncode == 1 and eng.docker_host + " (DOCKER_HOST)" in err(r) and
+                  "certificate verify failed: self-signed certificate in certificate chain"
+                  in err(r) and err(r).count("\n") == 1 and len(eng.captures) == n, err(r))
+
+        r = build(eng, [], ctx, env=tls_env(eng, nocert))
+        tap.check("the engine asks for a client certificate, none in DOCKER_CERT_PATH: exit 1 "
+                  "naming the engine, the alert and the missing cert.pem",
+                  r.returncode == 1 and eng.docker_host in err(r) and
+                  "certificate required" in err(r) and "cert.pem" in err(r) and
+                  len(eng.captures) == n, err(r))
+
+        r = build(eng, [], ctx, env=clean_env(DOCKER_HOST=eng.docker_host))
+        tap.check("TLS engine without DOCKER_TLS_VERIFY: exit 1 naming the engine",
+                  r.returncode == 1 and eng.docker_host in err(r), err(r))
+
+        missing = os.path.join(tap.mkdtemp("ctxpack-remote-empty-"), "none")
+        r = build(eng, [], ctx, env=tls_env(eng, missing))
+        tap.check("DOCKER_CERT_PATH without ca.pem: exit 1 naming the file and the cause",
+                  r.returncode == 1 and os.path.join(missing, "ca.pem") in err(r) and
+                  "No such file or directory" in err(r), err(r))
+
+        bad = tlscerts.cert_dir(certs, tap.mkdtemp("ctxpack-remote-badkey-"))
+        shutil.copy(certs.server_key, os.path.join(bad, "key.pem"))
+        r = build(eng, [], ctx, env=tls_env(eng, bad))
+        tap.check("key.pem that is not cert.pem's key: exit 1 naming both",
+                  r.returncode == 1 and "does not match" in err(r) and
+                  os.path.join(bad, "key.pem") in err(r) and
+                  os.path.join(bad, "cert.pem") in err(r), err(r))
+
+        junk = tlscerts.cert_dir(certs, tap.mkdtemp("ctxpack-remote-junk-"))
+        with open(os.path.join(junk, "ca.pem"), "w") as f:
+            f.write("not a certificate\n")
+        r = build(eng, [], ctx, env=tls_env(eng, junk))
+        tap.check("ca.pem that holds no certificate: exit 1 naming it",
+                  r.returncode == 1 and os.path.join(junk, "ca.pem") in err(r), err(r))
+
+        # the cert path defaults to the config directory
+        cfg = tlscerts.cert_dir(certs, tap.mkdtemp("ctxpack-remote-cfg-"))
+        r = build(eng, [], ctx, env=clean_env(DOCKER_HOST=eng.docker_host, DOCKER_TLS_VERIFY="1",
+                                              DOCKER_CONFIG=cfg))
+        tap.check("no DOCKER_CERT_PATH: ca.pem, cert.pem, key.pem from DOCKER_CONFIG",
+                  r.returncode == 0, err(r))
+
+    with FakeEngine(tls=tlscerts.server_context(certs)) as eng:
+        r = build(eng, [], ctx, env=tls_env(eng, wrong))
+        tap.check("a CA that did not sign the engine's certificate: exit 1, one line naming "
+                  "the engine and 'certificate verify failed: unable to get local issuer "
+                  "certificate'", r.returncode == 1 and
+                  eng.docker_host + " (DOCKER_HOST)" in err(r) and
+                  "certificate verify failed: unable to get local issuer certificate" in err(r)
+                  and err(r).count("\n") == 1 and not eng.captures, err(r))
+        r = build(eng, [], ctx, env=tls_env(eng, nocert))
+        tap.check("an engine that asks for no client certificate: none needed, exit 0",
+                  r.returncode == 0, err(r))
+
+    # plain tcp: gzip by default too; --compress=none overrides
+    with FakeEngine(tcp=True) as eng:
+        r = build(eng, [], ctx)
+        cap = eng.captures[-1]
+        tap.check("plain tcp://, no --compress: gzip", r.returncode == 0 and
+                  cap.body[:2] == b"\x1f\x8b" and gzip.decompress(cap.body) == pack([], ctx),
+                  err(r))
+        r = build(eng, ["--compress=none"], ctx)
+        cap = eng.captures[-1]
+        tap.check("plain tcp://, --compress=none: the uncompressed archive, Content-Length",
+                  r.returncode == 0 and cap.body == pack([], ctx) and
+                  "content-length" in headers(cap), err(r))
+    with FakeEngine() as eng:
+        r = build(eng, [], ctx)
+        cap = eng.captures[-1]
+        tap.check("unix://, no --compress: uncompressed, as before", r.returncode == 0 and
+                  cap.body == pack([], ctx), err(r))
+
+
+def closing_server(handshake_bytes):
+    """A TCP listener that reads handshake_bytes bytes (or none) of each
+    connection and closes it: an engine gone mid-handshake."""
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(8)
+
+    def run():
+        while True:
+            try:
+                c, _ = ls.accept()
+            except OSError:
+                return
+            if handshake_bytes:
+                c.recv(handshake_bytes)
+            c.close()
+    threading.Thread(target=run, daemon=True).start()
+    return ls
+
+
+def test_tls_cut(certs):
+    ctx = ctx_tree()
+    good = tlscerts.cert_dir(certs, tap.mkdtemp("ctxpack-remote-cp-"))
+    ls = closing_server(100)
+    host = "tcp://127.0.0.1:%d" % ls.getsockname()[1]
+    r = build(None, [], ctx, env=clean_env(DOCKER_HOST=host, DOCKER_TLS_VERIFY="1",
+                                           DOCKER_CERT_PATH=good), timeout=60)
+    ls.close()
+    tap.check("an engine that closes mid-handshake: exit 1 naming it and the handshake",
+              r.returncode == 1 and host in err(r) and "handshake" in err(r), err(r))
+
+
+def sha(name):
+    return hashlib.sha256(name.encode()).hexdigest()
+
+
+def make_context(cfg, name, host, skip=False, tls=None):
+    meta = os.path.join(cfg, "contexts", "meta", sha(name))
+    os.makedirs(meta, exist_ok=True)
+    with open(os.path.join(meta, "meta.json"), "w") as f:
+        json.dump({"Name": name, "Metadata": {},
+                   "Endpoints": {"docker": {"Host": host, "SkipTLSVerify": skip}}}, f)
+    if tls:
+        tls(os.path.join(cfg, "contexts", "tls", sha(name), "docker"))
+
+
+def test_context(certs):
+    ctx = ctx_tree()
+    with FakeEngine(tls=tlscerts.server_context(certs, client_cert=True)) as eng:
+        cfg = tap.mkdtemp("ctxpack-remote-ctx-")
+        make_context(cfg, "remote", eng.docker_host,
+                     tls=lambda d: tlscerts.cert_dir(certs, d))
+        make_context(cfg, "wrongca", eng.docker_host,
+                     tls=lambda d: tlscerts.cert_dir(certs, d, ca=certs.other_ca))
+        make_context(cfg, "skip", eng.docker_host, skip=True,
+                     tls=lambda d: tlscerts.cert_dir(certs, d, ca=certs.other_ca))
+        with open(os.path.join(cfg, "config.json"), "w") as f:
+            json.dump({"currentContext": "remote"}, f)
+        n = len(eng.captures)
+        r = build(eng, ["--compress=none"], ctx, env=clean_env(DOCKER_CONFIG=cfg))
+        tap.check("currentContext with TLS material (contexts/tls/<sha256>/docker): exit 0, "
+                  "the body sent", r.returncode == 0 and len(eng.captures) == n + 1 and
+                  eng.captures[-1].body == pack([], ctx), err(r))
+        r = build(eng, ["--context", "wrongca"], ctx, env=clean_env(DOCKER_CONFIG=cfg))
+        tap.check("a context whose ca.pem did not sign the engine: exit 1, the context named, "
+                  "certificate verify failed", r.returncode == 1 and "'wrongca'" in err(r) and
+                  "certificate verify failed" in err(r), err(r))
+        r = build(eng, ["--context", "skip"], ctx, env=clean_env(DOCKER_CONFIG=cfg))
+        tap.check("SkipTLSVerify: the same wrong CA is not checked, exit 0", r.returncode == 0,
+                  err(r))
+
+
+def fake_ssh_dir():
+    d = tap.mkdtemp("ctxpack-remote-bin-")
+    path = os.path.join(d, "ssh")
+    with open(path, "w") as f:
+        f.write(FAKE_SSH % sys.executable)
+    os.chmod(path, 0o755)
+    return d
+
+
+def ssh_env(bindir, log, sock, host, **kw):
+    return clean_env(DOCKER_HOST=host, PATH=bindir + os.pathsep + os.environ.get("PATH", ""),
+                     FAKE_SSH_LOG=log, FAKE_SSH_SOCKET=sock, **kw)
+
+
+def argvs(log):
+    if not os.path.exists(log):
+        return []
+    with open(log) as f:
+        return [json.loads(x) for x in f if x.strip()]
+
+
+def test_ssh():
+    ctx = ctx_tree()
+    bindir = fake_ssh_dir()
+    tmp = tap.mkdtemp("ctxpack-remote-ssh-")
+    args = ["-t", "x:1", "--compress=none"]
+    ref = unix_reference(ctx, args)
+    with FakeEngine() as eng:
+        log = os.path.join(tmp, "argv1")
+        env = ssh_env(bindir, log, eng.socket_path, "ssh://user@host:2222")
+        r = build(eng, args, ctx, env=env)
+        cap = eng.captures[-1] if eng.captures else None
+        tap.check("ssh://user@host:2222: exit 0", r.returncode == 0, err(r))
+        tap.check("ssh://: the same query and body byte for byte as over a unix socket",
+                  same_request(cap, ref), cap and (cap.query, ref.query))
+        got = argvs(log)
+        tap.check("ssh's argv is the docker CLI's, for the ping and the build",
+                  len(got) >= 2 and all(a == DOCKER_SSH_ARGV for a in got), got)
+        if docker_cli():
+            dlog = os.path.join(tmp, "argv-docker")
+            denv = ssh_env(bindir, dlog, eng.socket_path, "ssh://user@host:2222",
+                           DOCKER_CONFIG=tap.mkdtemp("ctxpack-remote-dcfg-"))
+            d = subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"],
+                               env=denv, capture_output=True, timeout=60)
+            dgot = argvs(dlog)
+            tap.check("the live docker CLI runs ssh with the same argv", dgot and
+                      all(a == DOCKER_SSH_ARGV for a in dgot), (dgot, d.stderr))
+        else:
+            tap.skip("the live docker CLI runs ssh with the same argv", "docker not installed")
+
+        r = build(eng, [], ctx, env=env)
+        cap = eng.captures[-1]
+        tap.check("ssh://, no --compress: gzip", r.returncode == 0 and
+                  cap.body[:2] == b"\x1f\x8b" and gzip.decompress(cap.body) == pack([], ctx),
+                  err(r))
+
+        log2 = os.path.join(tmp, "argv2")
+        r = build(eng, ["--compress=none"], ctx,
+                  env=ssh_env(bindir, log2, eng.socket_path, "ssh://h/run/other.sock"))
+        got = argvs(log2)
+        tap.check("ssh://HOST/SOCKET: the remote docker is given --host unix://SOCKET, as "
+                  "docker 28 does", r.returncode == 0 and got and
+                  got[0] == ["-o ConnectTimeout=30", "-T", "--", "h", "docker", "--host",
+                             "unix:///run/other.sock", "system", "dial-stdio"], (got, err(r)))
+
+        n = len(eng.captures)
+        log3 = os.path.join(tmp, "argv3")
+        r = build(eng, [], ctx, env=ssh_env(bindir, log3, eng.socket_path, "ssh://user@host:2222",
+                                            FAKE_SSH_FAIL="user@host: Permission denied "
+                                            "(publickey)."))
+        tap.check("ssh failing to log in: exit 1, the engine and ssh's message in ctxpack's",
+                  r.returncode == 1 and "ssh://user@host:2222" in err(r) and
+                  "Permission denied (publickey)" in err(r) and "255" in err(r) and
+                  len(eng.captures) == n, err(r))
+
+    for host, what in (("ssh://u:pw@h", "password"), ("ssh://h?x=1", "query"),
+                       ("ssh://h#f", "fragment")):
+        r = build(None, [], ctx, env=clean_env(DOCKER_HOST=host))
+        tap.check("%s: refused as the docker CLI refuses it (%s)" % (host, what),
+                  r.returncode == 1 and what in err(r) and host in err(r), err(r))
+    r = build(None, [], ctx, env=clean_env(DOCKER_HOST="ssh://h", PATH=tap.mkdtemp("empty-")))
+    tap.check("no ssh in PATH: exit 1 saying so", r.returncode == 1 and
+              "no ssh program in PATH" in err(r), err(r))
+
+
+def main():
+    if not shutil.which("openssl"):
+        tap.skip("TLS cases", "openssl(1) not installed (scripts/install-deps.sh)")
+    else:
+        certs = tlscerts.make(tap.mkdtemp("ctxpack-remote-certs-"))
+        test_tls(certs)
+        test_tls_cut(certs)
+        test_context(certs)
+    test_ssh()
+    return tap.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
