@@ -194,7 +194,7 @@ static const struct opt build_opts[] = {
 	 "the docker context naming the engine (default: $DOCKER_CONTEXT, the CLI configuration's current one)",
 	 NULL, 0},
 	{"host", OPT_HOST, OPT_ARG_REQUIRED, "URL",
-	 "the engine: unix://SOCKET or tcp://HOST:PORT (default: $DOCKER_HOST, else the context's)",
+	 "the engine: unix://SOCKET, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default: $DOCKER_HOST, else the context's)",
 	 NULL, 0},
 	BUDGET_OPTS,
 	{"secret", OPT_SECRET, OPT_ARG_REQUIRED, "SPEC", "refused: needs a BuildKit session", NULL,
