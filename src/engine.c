@@ -988,7 +988,7 @@ static void *ssh_stderr_run(void *arg)
 /* Appends to err what ssh said and how it ended, when it has ended or
  * ends within a moment: a failure of the connection is most often ssh's
  * (no route, a refused key) and it says why on its standard error. */
-static void ssh_note(struct engine *e, char *err, size_t errsz)
+void engine_note(struct engine *e, char *err, size_t errsz)
 {
 	struct ssh_child *c = e->ssh;
 	struct timespec until;
@@ -1484,7 +1484,7 @@ int engine_send(struct engine *e, const void *p, size_t n, char *err, size_t err
 	int rc = send_raw(e, p, n, err, errsz);
 
 	if (rc)
-		ssh_note(e, err, errsz);
+		engine_note(e, err, errsz);
 	return rc;
 }
 
@@ -1572,7 +1572,7 @@ int engine_body_end(struct engine *e, int rc, char *err, size_t errsz)
 	e->pump_on = false;
 	if (e->pump_rc && (!rc || rc == -EPIPE)) {
 		rc = set_errmsg(err, errsz, e->pump_rc, "%s", e->pump_err);
-		ssh_note(e, err, errsz);
+		engine_note(e, err, errsz);
 	}
 	return rc;
 }
@@ -1829,7 +1829,7 @@ int engine_response(struct engine *e, struct engine_response *r, char *err, size
 	int rc = read_response(e, r, err, errsz);
 
 	if (rc)
-		ssh_note(e, err, errsz);
+		engine_note(e, err, errsz);
 	return rc;
 }
 
@@ -1889,7 +1889,7 @@ long engine_read(struct engine *e, void *p, size_t n, char *err, size_t errsz)
 	long k = read_body(e, p, n, err, errsz);
 
 	if (k < 0)
-		ssh_note(e, err, errsz);
+		engine_note(e, err, errsz);
 	return k;
 }
 

@@ -104,6 +104,11 @@ int engine_body_end(struct engine *e, int rc, char *err, size_t errsz);
 int engine_send(struct engine *e, const void *p, size_t n, char *err, size_t errsz);
 /* Sends one chunk of a chunked body (n == 0: the last chunk). */
 int engine_send_chunk(struct engine *e, const void *p, size_t n, char *err, size_t errsz);
+/* Appends to err what the way to the engine said of a failure: for
+ * ssh://, "; `ssh ...` exited with status N: ITS STDERR" (waiting a moment
+ * for ssh to end); nothing otherwise.  The engine's functions add it to
+ * their own messages; this is for a failure met on the descriptor. */
+void engine_note(struct engine *e, char *err, size_t errsz);
 /* Sets (seconds > 0) or clears a receive timeout on the connection. */
 void engine_timeout(struct engine *e, int seconds);
 

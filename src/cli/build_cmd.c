@@ -848,9 +848,12 @@ static int run_build(struct build_args *a)
 		if (answered && resp.status != 200) {
 			refused(e, &resp, addr.where);
 		} else if (rc == -EPIPE || rc == -ECONNRESET) {
+			char note[1024] = "";
+
+			engine_note(e, note, sizeof(note));
 			fprintf(stderr,
-				"ctxpack: the engine at %s closed the connection while the context was sent (%llu bytes sent): %s\n",
-				addr.where, (unsigned long long)sent, strerror(-rc));
+				"ctxpack: the engine at %s closed the connection while the context was sent (%llu bytes sent): %s%s\n",
+				addr.where, (unsigned long long)sent, strerror(-rc), note);
 		} else {
 			/* a failure of ours: cut the body short, so that the
 			 * engine builds nothing from it */

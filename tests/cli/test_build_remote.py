@@ -35,28 +35,49 @@ FAKE_SSH = r'''#!%s
 """A stand-in for ssh: records its argv (one JSON line in $FAKE_SSH_LOG);
 with $FAKE_SSH_FAIL prints it on stderr and exits 255, as ssh does when it
 cannot log in; else bridges stdin/stdout to the unix socket $FAKE_SSH_SOCKET
-(what `docker system dial-stdio` does on the remote host)."""
+(what `docker system dial-stdio` does on the remote host).  The connection
+lost: on its $FAKE_SSH_CUT_CALL-th run (counted in the log) it stops after
+$FAKE_SSH_CUT_UP bytes up or $FAKE_SSH_CUT_DOWN bytes down, prints
+$FAKE_SSH_CUT_MSG and exits 255."""
 import json, os, socket, sys, threading
-with open(os.environ["FAKE_SSH_LOG"], "a") as f:
+log = os.environ["FAKE_SSH_LOG"]
+with open(log, "a") as f:
     f.write(json.dumps(sys.argv[1:]) + "\n")
 if os.environ.get("FAKE_SSH_FAIL"):
     sys.stderr.write(os.environ["FAKE_SSH_FAIL"] + "\n")
     sys.exit(255)
+call = len(open(log).read().splitlines())
+cut = call == int(os.environ.get("FAKE_SSH_CUT_CALL", "0"))
+limits = {"up": int(os.environ.get("FAKE_SSH_CUT_UP", "0")) if cut else 0,
+          "down": int(os.environ.get("FAKE_SSH_CUT_DOWN", "0")) if cut else 0}
+def die():
+    sys.stderr.write(os.environ.get("FAKE_SSH_CUT_MSG", "") + "\n")
+    sys.stderr.flush()
+    os._exit(255)
+def forward(way, n, d, put):
+    lim = limits[way]
+    if lim and n + len(d) >= lim:
+        put(d[:lim - n])
+        die()
+    put(d)
+    return n + len(d)
 s = socket.socket(socket.AF_UNIX)
 s.connect(os.environ["FAKE_SSH_SOCKET"])
 def up():
+    n = 0
     while True:
         d = os.read(0, 65536)
         if not d:
             s.shutdown(socket.SHUT_WR)
             return
-        s.sendall(d)
+        n = forward("up", n, d, s.sendall)
 threading.Thread(target=up, daemon=True).start()
+n = 0
 while True:
     d = s.recv(65536)
     if not d:
         break
-    os.write(1, d)
+    n = forward("down", n, d, lambda b: os.write(1, b))
 '''
 
 
@@ -344,6 +365,23 @@ def test_ssh():
                   r.returncode == 1 and "ssh://user@host:2222" in err(r) and
                   "Permission denied (publickey)" in err(r) and "255" in err(r) and
                   len(eng.captures) == n, err(r))
+
+        # the connection lost mid-answer and mid-upload (the build's is
+        # ssh's second run: the first is /_ping's)
+        msg = "Connection to host closed by remote host."
+        for i, (what, extra, cut) in enumerate((("mid-answer", [], {"FAKE_SSH_CUT_DOWN": "40"}),
+                                 ("mid-upload (uncompressed)", ["--compress=none"],
+                                  {"FAKE_SSH_CUT_UP": "200000"}),
+                                 ("mid-upload (gzip)", ["--level=1"],
+                                  {"FAKE_SSH_CUT_UP": "200000"}))):
+            logc = os.path.join(tmp, "argv-cut-%d" % i)
+            big = ctx_tree(big=3 << 20)
+            r = build(eng, extra, big, env=ssh_env(
+                bindir, logc, eng.socket_path, "ssh://host", FAKE_SSH_CUT_CALL="2",
+                FAKE_SSH_CUT_MSG=msg, **cut))
+            tap.check("ssh's connection lost %s: exit 1, the engine and ssh's last words in the "
+                      "message" % what, r.returncode == 1 and "ssh://host" in err(r) and
+                      msg in err(r) and "exited with status 255" in err(r), err(r))
 
     for host, what in (("ssh://u:pw@h", "password"), ("ssh://h?x=1", "query"),
                        ("ssh://h#f", "fragment")):
