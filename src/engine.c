@@ -1349,16 +1349,27 @@ static int tls_failure(struct engine *e, int k, bool writing, const char *doing,
 				  e->where);
 	if (ssl_err == SSL_ERROR_SYSCALL && !r && writing) {
 		/* the engine may have said why it closed (an alert: no client
-		 * certificate) before our write met the closed connection */
-		char b[1];
+		 * certificate) before our write met the closed connection; what
+		 * it answered instead stays in buf for engine_response */
 		int k2;
 
-		engine_timeout(e, 2);
-		ERR_clear_error();
-		k2 = SSL_read(e->ssl, b, 1);
-		if (k2 <= 0 && SSL_get_error(e->ssl, k2) == SSL_ERROR_SSL)
-			r = tls_reason(why, sizeof(why));
-		ERR_clear_error();
+		if (e->off == e->len)
+			e->off = e->len = 0;
+		if (e->len < sizeof(e->buf)) {
+			struct timeval saved = {0, 0};
+			socklen_t sl = sizeof(saved);
+
+			getsockopt(e->fd, SOL_SOCKET, SO_RCVTIMEO, &saved, &sl);
+			engine_timeout(e, 2);
+			ERR_clear_error();
+			k2 = SSL_read(e->ssl, e->buf + e->len, (int)(sizeof(e->buf) - e->len));
+			if (k2 > 0)
+				e->len += (size_t)k2;
+			else if (SSL_get_error(e->ssl, k2) == SSL_ERROR_SSL)
+				r = tls_reason(why, sizeof(why));
+			ERR_clear_error();
+			setsockopt(e->fd, SOL_SOCKET, SO_RCVTIMEO, &saved, sizeof(saved));
+		}
 	}
 	if (ssl_err == SSL_ERROR_SYSCALL && !r)
 		return set_errmsg(err, errsz, en ? -en : -ECONNRESET, "%s (%s): %s", doing,

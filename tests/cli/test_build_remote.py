@@ -393,7 +393,69 @@ def test_ssh():
               "no ssh program in PATH" in err(r), err(r))
 
 
+def refuse_unread(h, query):
+    """400 before reading the body, the connection closed."""
+    h._send_json(400, {"message": "no such thing as 400"})
+    h.close_connection = True
+
+
+def die_mid_upload(h, query):
+    h.rfile.read(100000)
+    h.record(query, b"", False)
+    h.close_connection = True
+    h.connection.shutdown(socket.SHUT_RDWR)
+
+
+def cut_answer(h, query):
+    h.read_body_into([])
+    h.send_response(200)
+    h.send_header("Transfer-Encoding", "chunked")
+    h.end_headers()
+    msg = b'{"stream":"Step 1/2\\n"}\r\n'
+    h.wfile.write(b"%x\r\n%s\r\n" % (len(msg), msg) + b"40\r\n{\"stream\":")
+    h.wfile.flush()
+    h.close_connection = True
+
+
+def test_failures(certs):
+    """The engine's failures of test_build.py, met over TLS and ssh://."""
+    big = ctx_tree(big=3 << 20)
+    bindir = fake_ssh_dir()
+    tmp = tap.mkdtemp("ctxpack-remote-fail-")
+    cp = tlscerts.cert_dir(certs, tap.mkdtemp("ctxpack-remote-cp-")) if certs else None
+    cases = [("400 before reading the body", refuse_unread, ["refused the build (400 Bad "
+                                                             "Request): no such thing as 400"]),
+             ("the engine dies mid-upload", die_mid_upload,
+              ["closed the connection while the context was sent"]),
+             ("an answer cut mid-stream", cut_answer,
+              ["closed the connection in the middle of its answer"])]
+    for way in ("TLS", "ssh"):
+        if way == "TLS" and not certs:
+            tap.skip("TLS failures", "openssl(1) not installed")
+            continue
+        for name, handler, words in cases:
+            for extra in (["--compress=none"], ["--level=1"]):
+                tls = tlscerts.server_context(certs) if way == "TLS" else None
+                with FakeEngine(tls=tls) as eng:
+                    eng.build_handler = handler
+                    env = (tls_env(eng, cp) if way == "TLS" else
+                           ssh_env(bindir, os.path.join(tmp, "log"), eng.socket_path,
+                                   "ssh://host"))
+                    try:
+                        r = build(eng, ["--builder=classic"] + extra, big, env=env,
+                                  timeout=60)
+                    except subprocess.TimeoutExpired:
+                        tap.check("%s %s %s: no hang" % (way, name, extra[0]), False,
+                                  "timed out")
+                        continue
+                    e = err(r)
+                    tap.check("%s, %s, %s: exit 1, '%s'" % (way, name, extra[0], words[0]),
+                              r.returncode == 1 and all(w in e for w in words) and
+                              e.startswith("ctxpack: ") and e.count("\n") == 1, e)
+
+
 def main():
+    certs = None
     if not shutil.which("openssl"):
         tap.skip("TLS cases", "openssl(1) not installed (scripts/install-deps.sh)")
     else:
@@ -402,6 +464,7 @@ def main():
         test_tls_cut(certs)
         test_context(certs)
     test_ssh()
+    test_failures(certs)
     return tap.finish()
 
 
