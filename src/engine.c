@@ -682,15 +682,21 @@ static bool file_exists(const char *path)
 	return stat(path, &st) == 0;
 }
 
+static bool env_set(const char *v)
+{
+	return v && *v;
+}
+
 /* The docker CLI's TLS for the default context: DOCKER_TLS_VERIFY turns it
- * on with verification; ca.pem, and cert.pem and key.pem when each exists,
- * from DOCKER_CERT_PATH, else the config directory. */
+ * on with verification, DOCKER_TLS without; ca.pem (which must be there),
+ * and cert.pem with key.pem when both exist, from DOCKER_CERT_PATH, else
+ * the config directory. */
 static int tls_from_env(struct engine_addr *a, const struct engine_env *env, char *err,
 			size_t errsz)
 {
 	char dir[ENGINE_PATH_MAX];
 
-	if (a->kind != ENGINE_TCP || !env->tls_verify || !*env->tls_verify)
+	if (a->kind != ENGINE_TCP || (!env_set(env->tls_verify) && !env_set(env->tls)))
 		return 0;
 	if (env->cert_path && *env->cert_path) {
 		snprintf(dir, sizeof(dir), "%s", env->cert_path);
@@ -700,21 +706,21 @@ static int tls_from_env(struct engine_addr *a, const struct engine_env *env, cha
 	} else {
 		return set_errmsg(
 			err, errsz, -ENOENT,
-			"the engine at %s: DOCKER_TLS_VERIFY asks for TLS, and none of "
+			"the engine at %s: DOCKER_TLS_VERIFY or DOCKER_TLS asks for TLS, and none of "
 			"DOCKER_CERT_PATH, DOCKER_CONFIG and HOME is set to find ca.pem in",
 			a->where);
 	}
-	a->tls = a->tls_verify = true;
+	a->tls = true;
+	a->tls_verify = env_set(env->tls_verify);
 	if (snprintf(a->tls_ca, sizeof(a->tls_ca), "%s/ca.pem", dir) >= (int)sizeof(a->tls_ca))
 		return set_errmsg(err, errsz, -ENAMETOOLONG, "'%s': name too long", dir);
 	if (snprintf(a->tls_cert, sizeof(a->tls_cert), "%s/cert.pem", dir) >=
 		    (int)sizeof(a->tls_cert) ||
 	    snprintf(a->tls_key, sizeof(a->tls_key), "%s/key.pem", dir) >= (int)sizeof(a->tls_key))
 		return set_errmsg(err, errsz, -ENAMETOOLONG, "'%s': name too long", dir);
-	if (!file_exists(a->tls_cert))
-		a->tls_cert[0] = '\0';
-	if (!file_exists(a->tls_key))
-		a->tls_key[0] = '\0';
+	/* docker offers the pair only: one without the other is not used */
+	if (!file_exists(a->tls_cert) || !file_exists(a->tls_key))
+		a->tls_cert[0] = a->tls_key[0] = '\0';
 	return 0;
 }
 
@@ -822,7 +828,7 @@ static int from_context(struct engine_addr *a, const struct engine_env *env, con
 
 int engine_resolve(struct engine_addr *out, const struct engine_env *env, char *err, size_t errsz)
 {
-	bool tls = env->tls_verify && *env->tls_verify;
+	bool tls = env_set(env->tls_verify) || env_set(env->tls);
 	const char *name = NULL, *from = NULL;
 	char cfg[PATH_MAX], path[PATH_MAX + 16], src[PATH_MAX + 40];
 	char *data = NULL, *cur = NULL;
@@ -873,7 +879,9 @@ int engine_resolve(struct engine_addr *out, const struct engine_env *env, char *
 	if (env->docker_host && *env->docker_host)
 		rc = parse_host(out, env->docker_host, "DOCKER_HOST", err, errsz);
 	else if (tls)
-		rc = parse_host(out, "tcp://localhost:2376", "the default with DOCKER_TLS_VERIFY",
+		rc = parse_host(out, "tcp://localhost:2376",
+				env_set(env->tls_verify) ? "the default with DOCKER_TLS_VERIFY"
+							 : "the default with DOCKER_TLS",
 				err, errsz);
 	else
 		rc = parse_host(out, ENGINE_DEFAULT_HOST, "the default", err, errsz);
@@ -1223,18 +1231,21 @@ static int tls_setup(struct engine *e, const struct engine_addr *a, char *err, s
 	 * that does; the HTTP framing still tells a cut answer */
 	SSL_CTX_set_options(e->ssl_ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_set_mode(e->ssl_ctx, SSL_MODE_AUTO_RETRY);
+	/* ca.pem is read (and must be a certificate) even when nothing is
+	 * verified, as the docker CLI reads it */
+	if (a->tls_ca[0]) {
+		if ((rc = tls_readable(e, "CA certificate", a->tls_ca, err, errsz)))
+			return rc;
+		if (SSL_CTX_load_verify_locations(e->ssl_ctx, a->tls_ca, NULL) != 1)
+			return set_errmsg(err, errsz, -EINVAL,
+					  "cannot use TLS with the engine at %s: the CA "
+					  "certificate '%s' is not a PEM certificate (%s)",
+					  e->where, a->tls_ca,
+					  tls_reason(why, sizeof(why)) ?: "no certificate");
+	}
 	if (a->tls_verify) {
 		SSL_CTX_set_verify(e->ssl_ctx, SSL_VERIFY_PEER, NULL);
-		if (a->tls_ca[0]) {
-			if ((rc = tls_readable(e, "CA certificate", a->tls_ca, err, errsz)))
-				return rc;
-			if (SSL_CTX_load_verify_locations(e->ssl_ctx, a->tls_ca, NULL) != 1)
-				return set_errmsg(err, errsz, -EINVAL,
-						  "cannot use TLS with the engine at %s: the CA "
-						  "certificate '%s' is not a PEM certificate (%s)",
-						  e->where, a->tls_ca,
-						  tls_reason(why, sizeof(why)) ?: "no certificate");
-		} else if (SSL_CTX_set_default_verify_paths(e->ssl_ctx) != 1) {
+		if (!a->tls_ca[0] && SSL_CTX_set_default_verify_paths(e->ssl_ctx) != 1) {
 			return set_errmsg(err, errsz, -EINVAL,
 					  "cannot use TLS with the engine at %s: cannot load the "
 					  "system's CA certificates (%s)",

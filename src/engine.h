@@ -39,6 +39,7 @@ struct engine_env {
 	const char *docker_config;  /* $DOCKER_CONFIG, else NULL: $HOME/.docker */
 	const char *home;	    /* $HOME */
 	const char *tls_verify;	    /* $DOCKER_TLS_VERIFY */
+	const char *tls;	    /* $DOCKER_TLS: TLS without verification */
 	const char *cert_path;	    /* $DOCKER_CERT_PATH, else NULL: the config directory */
 };
 
@@ -69,9 +70,10 @@ struct engine_addr {
  * CONFIG/contexts/meta/ (its meta.json whose Name is the context; the
  * docker CLI names that directory by the name's SHA-256) as its
  * Endpoints.docker.Host.  TLS as the docker CLI turns it on: for the
- * default context DOCKER_TLS_VERIFY (non-empty) with ca.pem, and cert.pem
- * and key.pem when they exist, from DOCKER_CERT_PATH (default the config
- * directory), tcp://localhost:2376 when no host is given; for another
+ * default context DOCKER_TLS_VERIFY (non-empty; DOCKER_TLS: without
+ * verification) with ca.pem, and cert.pem and key.pem when both exist,
+ * from DOCKER_CERT_PATH (default the config directory),
+ * tcp://localhost:2376 when no host is given; for another
  * context its CONFIG/contexts/tls/<sha256 of name>/docker/ files and
  * Endpoints.docker.SkipTLSVerify.  ssh://[USER@]HOST[:PORT][/SOCKET] as
  * the docker CLI parses it; npipe:// and other schemes are refused with a

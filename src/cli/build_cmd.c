@@ -218,9 +218,10 @@ static const char build_details[] =
 	"DOCKER_CONTEXT; the currentContext of $DOCKER_CONFIG/config.json (default\n"
 	"~/.docker); unix:///var/run/docker.sock.  unix://, tcp:// and ssh:// are\n"
 	"spoken.  TLS as the docker CLI: DOCKER_TLS_VERIFY=1 verifies the engine\n"
-	"against ca.pem and offers cert.pem and key.pem (when present) from\n"
-	"DOCKER_CERT_PATH (default the config directory); a context's TLS material\n"
-	"and SkipTLSVerify are used as docker uses them.  ssh://[USER@]HOST[:PORT]\n"
+	"against ca.pem and offers cert.pem and key.pem (when both are there)\n"
+	"from DOCKER_CERT_PATH (default the config directory); DOCKER_TLS=1 is\n"
+	"TLS without verification; a context's TLS material and SkipTLSVerify\n"
+	"are used as docker uses them.  ssh://[USER@]HOST[:PORT]\n"
 	"runs `ssh -o ConnectTimeout=30 -T [-l USER] [-p PORT] -- HOST docker\n"
 	"system dial-stdio` (ssh from PATH) and speaks HTTP over it.  The API\n"
 	"version is the lower of ctxpack's (" ENGINE_API_VERSION
@@ -738,6 +739,7 @@ static int run_build(struct build_args *a)
 		.docker_config = getenv("DOCKER_CONFIG"),
 		.home = getenv("HOME"),
 		.tls_verify = getenv("DOCKER_TLS_VERIFY"),
+		.tls = getenv("DOCKER_TLS"),
 		.cert_path = getenv("DOCKER_CERT_PATH"),
 	};
 	char err[1024] = "", version[16], hostname[300];

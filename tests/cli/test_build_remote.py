@@ -166,6 +166,13 @@ def test_tls(certs):
                   r.returncode == 1 and os.path.join(missing, "ca.pem") in err(r) and
                   "No such file or directory" in err(r), err(r))
 
+        half = tlscerts.cert_dir(certs, tap.mkdtemp("ctxpack-remote-half-"))
+        os.unlink(os.path.join(half, "key.pem"))
+        r = build(eng, [], ctx, env=tls_env(eng, half))
+        tap.check("cert.pem without key.pem: no client certificate offered (as the docker "
+                  "CLI), the engine's demand for one named", r.returncode == 1 and
+                  "certificate required" in err(r), err(r))
+
         bad = tlscerts.cert_dir(certs, tap.mkdtemp("ctxpack-remote-badkey-"))
         shutil.copy(certs.server_key, os.path.join(bad, "key.pem"))
         r = build(eng, [], ctx, env=tls_env(eng, bad))
@@ -199,6 +206,15 @@ def test_tls(certs):
         r = build(eng, [], ctx, env=tls_env(eng, nocert))
         tap.check("an engine that asks for no client certificate: none needed, exit 0",
                   r.returncode == 0, err(r))
+        r = build(eng, [], ctx, env=clean_env(DOCKER_HOST=eng.docker_host, DOCKER_TLS="1",
+                                              DOCKER_CERT_PATH=wrong))
+        tap.check("DOCKER_TLS=1 (TLS, nothing verified, as the docker CLI): the unrelated "
+                  "CA is not checked, exit 0", r.returncode == 0, err(r))
+        empty = tap.mkdtemp("ctxpack-remote-noca-")
+        r = build(eng, [], ctx, env=clean_env(DOCKER_HOST=eng.docker_host, DOCKER_TLS="1",
+                                              DOCKER_CERT_PATH=empty))
+        tap.check("DOCKER_TLS=1 still reads ca.pem, as the docker CLI: missing, exit 1 naming it",
+                  r.returncode == 1 and os.path.join(empty, "ca.pem") in err(r), err(r))
 
     # plain tcp: gzip by default too; --compress=none overrides
     with FakeEngine(tcp=True) as eng:

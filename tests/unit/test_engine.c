@@ -379,6 +379,15 @@ static void test_addresses(void **state)
 	assert_string_equal(a.port, "2376");
 	assert_int_equal(resolve("tcp://h:2376", NULL, &a, err, sizeof(err)), 0);
 	assert_false(a.tls);
+	{
+		/* DOCKER_TLS: TLS, nothing verified; the default host is TLS's */
+		struct engine_env env = {.tls = "1", .cert_path = "/c", .home = "/nonexistent"};
+
+		assert_int_equal(engine_resolve(&a, &env, err, sizeof(err)), 0);
+		assert_true(a.tls && !a.tls_verify);
+		assert_string_equal(a.port, "2376");
+		assert_string_equal(a.tls_ca, "/c/ca.pem");
+	}
 	/* ssh:// as the docker CLI parses it */
 	assert_int_equal(resolve("ssh://u@h:2222", "1", &a, err, sizeof(err)), 0);
 	assert_int_equal(a.kind, ENGINE_SSH);
