@@ -216,6 +216,18 @@ def test_tls(certs):
         tap.check("DOCKER_TLS=1 still reads ca.pem, as the docker CLI: missing, exit 1 naming it",
                   r.returncode == 1 and os.path.join(empty, "ca.pem") in err(r), err(r))
 
+    with FakeEngine(tls=tlscerts.server_context(certs, other_name=True)) as eng:
+        r = build(eng, [], ctx, env=tls_env(eng, good))
+        tap.check("a certificate for another name (other.invalid) at 127.0.0.1: exit 1, "
+                  "'certificate verify failed: IP address mismatch'", r.returncode == 1 and
+                  eng.docker_host in err(r) and
+                  "certificate verify failed: IP address mismatch" in err(r) and
+                  not eng.captures, err(r))
+        r = build(eng, [], ctx, env=clean_env(DOCKER_HOST="tcp://localhost:%d" % eng.port,
+                                              DOCKER_TLS_VERIFY="1", DOCKER_CERT_PATH=good))
+        tap.check("the same at localhost: 'hostname mismatch'", r.returncode == 1 and
+                  "certificate verify failed: hostname mismatch" in err(r), err(r))
+
     # plain tcp: gzip by default too; --compress=none overrides
     with FakeEngine(tcp=True) as eng:
         r = build(eng, [], ctx)

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """tlscerts.py: throwaway TLS material for the remote-engine tests, made
 with the openssl(1) command: a CA, a server certificate for 127.0.0.1 and
-localhost, a client certificate, and a second CA that signed neither.
+localhost, one for other.invalid only, a client certificate, and a second
+CA that signed none of them.
 
     import tlscerts
     c = tlscerts.make(tmpdir)      # c.ca, c.server, c.server_key, c.client,
@@ -51,6 +52,8 @@ def make(d):
     _leaf(d, "server", "localhost",
           "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
     _leaf(d, "client", "ctxpack client", "extendedKeyUsage=clientAuth\n")
+    _leaf(d, "othername", "other.invalid",
+          "subjectAltName=DNS:other.invalid\nextendedKeyUsage=serverAuth\n")
     c = Certs()
     c.dir = d
     c.ca = os.path.join(d, "ca.pem")
@@ -59,14 +62,20 @@ def make(d):
     c.server_key = os.path.join(d, "server-key.pem")
     c.client = os.path.join(d, "client.pem")
     c.client_key = os.path.join(d, "client-key.pem")
+    c.othername = os.path.join(d, "othername.pem")
+    c.othername_key = os.path.join(d, "othername-key.pem")
     return c
 
 
-def server_context(c, client_cert=False):
-    """A server-side SSLContext with the server certificate; client_cert:
-    a client certificate signed by the CA is required."""
+def server_context(c, client_cert=False, other_name=False):
+    """A server-side SSLContext with the server certificate (other_name:
+    the one for other.invalid only); client_cert: a client certificate
+    signed by the CA is required."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(c.server, c.server_key)
+    if other_name:
+        ctx.load_cert_chain(c.othername, c.othername_key)
+    else:
+        ctx.load_cert_chain(c.server, c.server_key)
     if client_cert:
         ctx.verify_mode = ssl.CERT_REQUIRED
         ctx.load_verify_locations(c.ca)
