@@ -580,6 +580,17 @@ static int parse_ssh(struct engine_addr *a, const char *host, const char *rest, 
 		goto bad;
 	if (strlen(rest + alen) >= sizeof(a->remote_socket))
 		goto bad;
+	/* the socket's path reaches the remote shell as a word of the
+	 * command line ssh sends (unquoted, as docker 28 sends it): only
+	 * characters no shell reads specially */
+	if (strspn(rest + alen,
+		   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._-+@,=") !=
+	    strlen(rest + alen))
+		return set_errmsg(err, errsz, -EINVAL,
+				  "the engine address '%s' (%s): the socket path holds characters "
+				  "the remote shell would read (letters, digits and /._-+@,= are "
+				  "allowed)",
+				  host, from);
 	snprintf(a->remote_socket, sizeof(a->remote_socket), "%s", rest + alen);
 	a->kind = ENGINE_SSH;
 	return 0;

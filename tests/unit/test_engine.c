@@ -408,6 +408,8 @@ static void test_addresses(void **state)
 	assert_int_equal(resolve("ssh://u@", NULL, &a, err, sizeof(err)), -EINVAL);
 	assert_int_equal(resolve("ssh://h:22x", NULL, &a, err, sizeof(err)), -EINVAL);
 	assert_int_equal(resolve("ssh://-oProxyCommand=x", NULL, &a, err, sizeof(err)), -EINVAL);
+	assert_int_equal(resolve("ssh://h/run/x;reboot", NULL, &a, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "remote shell"));
 	assert_int_equal(resolve("npipe:////./pipe/docker", NULL, &a, err, sizeof(err)),
 			 -EPROTONOSUPPORT);
 	assert_int_equal(resolve("unix://", NULL, &a, err, sizeof(err)), -EINVAL);
