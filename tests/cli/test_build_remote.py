@@ -94,8 +94,11 @@ def unix_reference(ctx, args):
 
 
 def same_request(cap, ref):
-    """The path's query and the body equal the unix socket's."""
-    return cap is not None and cap.complete and cap.query == ref.query and cap.body == ref.body
+    """The query, the headers but Host, and the body equal the unix socket's."""
+    def hd(c):
+        return {k: v for k, v in headers(c).items() if k != "host"}
+    return (cap is not None and cap.complete and cap.query == ref.query and
+            hd(cap) == hd(ref) and cap.body == ref.body)
 
 
 def tls_env(eng, certpath, **kw):
@@ -115,7 +118,8 @@ def test_tls(certs):
         cap = eng.captures[-1] if eng.captures else None
         tap.check("TLS (DOCKER_TLS_VERIFY=1, DOCKER_CERT_PATH, client certificate asked "
                   "for): exit 0", r.returncode == 0, err(r))
-        tap.check("TLS: the same query and body byte for byte as over a unix socket",
+        tap.check("TLS: the same query, headers but Host, and body byte for byte as over a "
+                  "unix socket",
                   same_request(cap, ref),
                   cap and (cap.query, ref.query, len(cap.body), len(ref.body)))
         hd = headers(cap) if cap else {}
@@ -352,8 +356,10 @@ def test_ssh():
         r = build(eng, args, ctx, env=env)
         cap = eng.captures[-1] if eng.captures else None
         tap.check("ssh://user@host:2222: exit 0", r.returncode == 0, err(r))
-        tap.check("ssh://: the same query and body byte for byte as over a unix socket",
-                  same_request(cap, ref), cap and (cap.query, ref.query))
+        tap.check("ssh://: the same query, headers and body byte for byte as over a unix "
+                  "socket (Host: docker.example.com, the docker CLI's)",
+                  same_request(cap, ref) and headers(cap).get("host") == "docker.example.com",
+                  cap and (cap.query, ref.query, cap.headers, ref.headers))
         got = argvs(log)
         tap.check("ssh's argv is the docker CLI's, for the ping and the build",
                   len(got) >= 2 and all(a == DOCKER_SSH_ARGV for a in got), got)
