@@ -1223,6 +1223,17 @@ static int tls_readable(const struct engine *e, const char *what, const char *pa
 	return 0;
 }
 
+/* No passphrase is asked for (OpenSSL's default reads the terminal): an
+ * encrypted key is refused, as the docker CLI refuses it. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return 0;
+}
+
 static int tls_setup(struct engine *e, const struct engine_addr *a, char *err, size_t errsz)
 {
 	char why[256];
@@ -1242,6 +1253,7 @@ static int tls_setup(struct engine *e, const struct engine_addr *a, char *err, s
 	 * that does; the HTTP framing still tells a cut answer */
 	SSL_CTX_set_options(e->ssl_ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_set_mode(e->ssl_ctx, SSL_MODE_AUTO_RETRY);
+	SSL_CTX_set_default_passwd_cb(e->ssl_ctx, no_passphrase);
 	/* ca.pem is read (and must be a certificate) even when nothing is
 	 * verified, as the docker CLI reads it */
 	if (a->tls_ca[0]) {

@@ -185,6 +185,15 @@ def test_tls(certs):
                   os.path.join(bad, "key.pem") in err(r) and
                   os.path.join(bad, "cert.pem") in err(r), err(r))
 
+        enc = tlscerts.cert_dir(certs, tap.mkdtemp("ctxpack-remote-enc-"))
+        subprocess.run(["openssl", "pkey", "-in", certs.client_key, "-aes256", "-passout",
+                        "pass:secret", "-out", os.path.join(enc, "key.pem")], check=True,
+                       capture_output=True)
+        r = build(eng, [], ctx, env=tls_env(eng, enc), stdin=subprocess.DEVNULL)
+        tap.check("an encrypted key.pem: exit 1 naming it (refused, as the docker CLI refuses it)",
+                  r.returncode == 1 and os.path.join(enc, "key.pem") in err(r) and
+                  "unencrypted" in err(r), err(r))
+
         junk = tlscerts.cert_dir(certs, tap.mkdtemp("ctxpack-remote-junk-"))
         with open(os.path.join(junk, "ca.pem"), "w") as f:
             f.write("not a certificate\n")
