@@ -372,17 +372,22 @@ def test_ssh():
         got = argvs(log)
         tap.check("ssh's argv is the docker CLI's, for the ping and the build",
                   len(got) >= 2 and all(a == DOCKER_SSH_ARGV for a in got), got)
-        if docker_cli():
-            dlog = os.path.join(tmp, "argv-docker")
-            denv = ssh_env(bindir, dlog, eng.socket_path, "ssh://user@host:2222",
+        for url in ("ssh://user@host:2222", "ssh://h/run/other.sock"):
+            name = "the live docker CLI runs ssh with the argv ctxpack runs (%s)" % url
+            if not docker_cli():
+                tap.skip(name, "docker not installed")
+                continue
+            dlog = os.path.join(tmp, "argv-docker-" + sha(url)[:8])
+            clog = os.path.join(tmp, "argv-ctxpack-" + sha(url)[:8])
+            denv = ssh_env(bindir, dlog, eng.socket_path, url,
                            DOCKER_CONFIG=tap.mkdtemp("ctxpack-remote-dcfg-"))
             d = subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"],
                                env=denv, capture_output=True, timeout=60)
-            dgot = argvs(dlog)
-            tap.check("the live docker CLI runs ssh with the same argv", dgot and
-                      all(a == DOCKER_SSH_ARGV for a in dgot), (dgot, d.stderr))
-        else:
-            tap.skip("the live docker CLI runs ssh with the same argv", "docker not installed")
+            r = build(eng, ["--compress=none"], ctx,
+                      env=ssh_env(bindir, clog, eng.socket_path, url))
+            dgot, cgot = argvs(dlog), argvs(clog)
+            tap.check(name, r.returncode == 0 and dgot and cgot and
+                      all(a == dgot[0] for a in dgot + cgot), (dgot, cgot, d.stderr, err(r)))
 
         r = build(eng, [], ctx, env=env)
         cap = eng.captures[-1]
