@@ -2,7 +2,7 @@
 # What `ctxpack pack DIR | docker build -` costs on a real engine, against
 # `docker build DIR` and against the same tar POSTed to the Engine API, on
 # BuildKit and on the classic builder, warm and cold.  Prints a Markdown
-# table of medians and ratios, and ctxpack's peak RSS.
+# table of medians and ratios, and the client's peak RSS (the docker CLI's, or ctxpack's).
 #
 # usage: bench/engine_pipe.sh [-n RUNS] [-c CORPORA_DIR] [-m METHODS] [-t warm,cold] SHAPE...
 #   SHAPE: node-app monorepo many-small few-large (../shared/corpora/); a shape
@@ -15,6 +15,7 @@
 #     bk-api       the tar, packed beforehand, POSTed to /build?version=2 (BuildKit)
 #     bk-api-pipe  ctxpack pack DIR | curl -T - POST /build?version=2 (streamed, chunked)
 #     bk-build     ctxpack build DIR: pack's tar POSTed by ctxpack itself (BuildKit)
+#     bk-skip      ctxpack build --skip-unchanged DIR: nothing sent when the image is there
 #     cl-dir       DOCKER_BUILDKIT=0 docker build DIR                 (classic)
 #     cl-pipe      ctxpack pack --builder=classic DIR | DOCKER_BUILDKIT=0 docker build -
 #     cl-build     ctxpack build --builder=classic DIR                (classic)
@@ -31,7 +32,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 runs=5
 corpora=/tmp/ctxpack-corpora
-methods=bk-dir,bk-pipe,bk-api,bk-api-pipe,bk-build,cl-dir,cl-pipe,cl-build
+methods=bk-dir,bk-pipe,bk-api,bk-api-pipe,bk-build,bk-skip,cl-dir,cl-pipe,cl-build
 temps=warm,cold
 while getopts n:c:m:t: o; do
 	case $o in
@@ -95,7 +96,8 @@ one() { # method dir tag
 	t0=$(now)
 	case $m in
 	bk-dir)
-		DOCKER_BUILDKIT=1 docker build --progress=plain -t "$tag" "$d" > "$work/out" 2>&1 || rc=$? ;;
+		DOCKER_BUILDKIT=1 /usr/bin/time -f %M -o "$work/rss" \
+			docker build --progress=plain -t "$tag" "$d" > "$work/out" 2>&1 || rc=$? ;;
 	bk-pipe)
 		{ /usr/bin/time -f %M -o "$work/rss" "$ctxpack" pack "$d" |
 			DOCKER_BUILDKIT=1 docker build --progress=plain -t "$tag" -; } > "$work/out" 2>&1 || rc=$? ;;
@@ -109,8 +111,12 @@ one() { # method dir tag
 	bk-build)
 		/usr/bin/time -f %M -o "$work/rss" "$ctxpack" build -q -t "$tag" "$d" \
 			> "$work/out" 2>&1 || rc=$? ;;
+	bk-skip)
+		/usr/bin/time -f %M -o "$work/rss" "$ctxpack" build -q --skip-unchanged -t "$tag" "$d" \
+			> "$work/out" 2>&1 || rc=$? ;;
 	cl-dir)
-		DOCKER_BUILDKIT=0 docker build -q -t "$tag" "$d" > "$work/out" 2>&1 || rc=$? ;;
+		DOCKER_BUILDKIT=0 /usr/bin/time -f %M -o "$work/rss" \
+			docker build -q -t "$tag" "$d" > "$work/out" 2>&1 || rc=$? ;;
 	cl-build)
 		/usr/bin/time -f %M -o "$work/rss" "$ctxpack" build --builder=classic -q -t "$tag" "$d" \
 			> "$work/out" 2>&1 || rc=$? ;;
@@ -141,11 +147,13 @@ median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]
 
 IFS=, read -r -a mlist <<< "$methods"
 IFS=, read -r -a tlist <<< "$temps"
-echo "| shape | builder | method | warm/cold | median s | runs (s) | vs docker build DIR | ctxpack peak RSS | BuildKit transferred |"
+echo "| shape | builder | method | warm/cold | median s | runs (s) | vs docker build DIR | client peak RSS | BuildKit transferred |"
 echo "|---|---|---|---|---:|---|---:|---:|---|"
 for shape in "${shapes[@]}"; do
 	dir=$corpora/$shape
 	make_shape "$shape" "$dir"
+	# a new file, not the tree's: the trees may be hard-linked copies
+	rm -f "$dir/Dockerfile"
 	printf 'FROM scratch\nCOPY . /ctx/\n' > "$dir/Dockerfile"
 	"$ctxpack" pack -o "$work/ctx-buildkit.tar" "$dir"
 	sent=$(stat -c %s "$work/ctx-buildkit.tar")
@@ -174,7 +182,8 @@ for shape in "${shapes[@]}"; do
 			ratio=-
 			[ -n "${base[$ref/$temp]:-}" ] && ratio=$(awk -v a="$med" -v b="${base[$ref/$temp]}" \
 				'BEGIN { printf "%.2f×", a / b }')
-			case $m in bk-dir | cl-dir | bk-api) mem=- ;; *) mem="$((rss / 1024)) MiB" ;; esac
+			# bk-dir, cl-dir: the docker CLI's (buildx's) peak; the pipes: ctxpack pack's
+			case $m in bk-api) mem=- ;; *) mem="$((rss / 1024)) MiB" ;; esac
 			echo "| $shape | $b | $m | $temp | $med | ${times[*]} | $ratio | $mem | ${xfer:--} |"
 		done
 	done

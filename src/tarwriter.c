@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -53,7 +54,7 @@ struct tar_writer {
 	uint64_t flushes; /* buffer flushes so far */
 	uint64_t raw;	  /* tar bytes accepted (buffered or written) */
 	uint64_t direct;  /* bytes copied to fd past libarchive (spliced) */
-	enum { DIRECT_NONE, DIRECT_SPLICE, DIRECT_COPY_RANGE } direct_mode;
+	enum { DIRECT_NONE, DIRECT_SPLICE, DIRECT_COPY_RANGE, DIRECT_SENDFILE } direct_mode;
 	int tee[2];	  /* hashing into a pipe: the file's pages pass through here, -1 */
 	bool no_tee;	  /* tee(2) is not available: hashing goes through buf */
 	char *name;	  /* scratch: the member name */
@@ -209,7 +210,8 @@ static int wait_writable(int fd)
 }
 
 /* Moves up to size bytes of fd to the output without passing them through
- * user space: splice(2) into a pipe, copy_file_range(2) into a file.
+ * user space: splice(2) into a pipe, copy_file_range(2) into a file,
+ * sendfile(2) into a socket (the body of `ctxpack build`'s request).
  * Everything buffered is written first, so the stream stays in order.
  * Returns the bytes moved (< size: fd ended early), or -errno; sets
  * *unsupported (and moves nothing) when the kernel or the file systems
@@ -227,6 +229,8 @@ static int64_t copy_direct(struct tar_writer *w, int fd, const char *path, uint6
 		ssize_t n;
 		if (w->direct_mode == DIRECT_SPLICE)
 			n = splice(fd, NULL, w->fd, NULL, want, SPLICE_F_MOVE | SPLICE_F_MORE);
+		else if (w->direct_mode == DIRECT_SENDFILE)
+			n = sendfile(w->fd, fd, NULL, want);
 		else
 			n = copy_file_range(fd, NULL, w->fd, NULL, want, 0);
 		if (n > 0) {
@@ -504,8 +508,8 @@ static void grow_pipe(int fd)
 			break;
 }
 
-/* Uncompressed output into a pipe or a regular file can take file bodies
- * straight from the kernel (copy_direct); anything else (a socket, a
+/* Uncompressed output into a pipe, a regular file or a socket can take
+ * file bodies straight from the kernel (copy_direct); anything else (a
  * terminal, a device, a compressor in between) goes through the buffer. */
 static void setup_output(struct tar_writer *w)
 {
@@ -521,6 +525,8 @@ static void setup_output(struct tar_writer *w)
 		w->direct_mode = DIRECT_SPLICE;
 	else if (S_ISREG(st.st_mode) && !(fcntl(w->fd, F_GETFL) & O_APPEND))
 		w->direct_mode = DIRECT_COPY_RANGE;
+	else if (S_ISSOCK(st.st_mode))
+		w->direct_mode = DIRECT_SENDFILE;
 }
 
 int tar_open(struct tar_writer **out, int fd, const struct tar_options *o, char *err, size_t errsz)

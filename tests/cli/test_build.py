@@ -13,6 +13,7 @@ usage: test_build.py PATH_TO_CTXPACK"""
 import gzip
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -387,6 +388,30 @@ def test_skip_unchanged():
                   labels.get("mine") == "1", (labels, d.stdout, err(r)))
 
 
+def test_sendfile():
+    """File bodies go from the file to the socket by sendfile(2): the bytes
+    of a 1 MiB file never pass through ctxpack's buffer."""
+    if not shutil.which("strace"):
+        tap.skip("file bodies sent by sendfile(2)", "strace is not installed")
+        return
+    ctx = ctx_tree(big=1 << 20)
+    trace = os.path.join(tap.mkdtemp("ctxpack-build-strace-"), "trace")
+    with FakeEngine() as eng:
+        e = clean_env(DOCKER_HOST=eng.docker_host)
+        r = subprocess.run(["strace", "-f", "-e", "trace=sendfile", "-o", trace, CTXPACK,
+                            "build", "-q", ctx], env=e, capture_output=True, timeout=60)
+        eng.wait_idle()
+        with open(trace) as f:
+            calls = [ln for ln in f if "sendfile(" in ln and "= " in ln]
+        moved = sum(int(ln.rsplit("= ", 1)[1].split()[0]) for ln in calls
+                    if ln.rsplit("= ", 1)[1].split()[0].isdigit())
+        tap.check("the 1 MiB file moved by sendfile(2) into the engine's socket",
+                  r.returncode == 0 and moved == 1 << 20, "rc %s, %s" % (r.returncode, calls))
+        tap.check("... and the body is still pack's archive byte for byte",
+                  eng.captures and eng.captures[-1].body == pack([], ctx),
+                  len(eng.captures[-1].body) if eng.captures else None)
+
+
 def main():
     test_request()
     test_versions()
@@ -394,6 +419,7 @@ def main():
     test_sigint()
     test_where()
     test_skip_unchanged()
+    test_sendfile()
     return tap.finish()
 
 
