@@ -398,11 +398,16 @@ def test_sendfile():
     trace = os.path.join(tap.mkdtemp("ctxpack-build-strace-"), "trace")
     with FakeEngine() as eng:
         e = clean_env(DOCKER_HOST=eng.docker_host)
-        r = subprocess.run(["strace", "-f", "-e", "trace=sendfile", "-o", trace, CTXPACK,
+        # -ff: one file per thread, so that another thread's exit never
+        # splits a call into "<unfinished ...>" and "<... resumed>" lines
+        r = subprocess.run(["strace", "-ff", "-e", "trace=sendfile", "-o", trace, CTXPACK,
                             "build", "-q", ctx], env=e, capture_output=True, timeout=60)
         eng.wait_idle()
-        with open(trace) as f:
-            calls = [ln for ln in f if "sendfile(" in ln and "= " in ln]
+        calls = []
+        tdir = os.path.dirname(trace)
+        for name in sorted(os.listdir(tdir)):
+            with open(os.path.join(tdir, name)) as f:
+                calls += [ln for ln in f if "sendfile(" in ln and "= " in ln]
         moved = sum(int(ln.rsplit("= ", 1)[1].split()[0]) for ln in calls
                     if ln.rsplit("= ", 1)[1].split()[0].isdigit())
         tap.check("the 1 MiB file moved by sendfile(2) into the engine's socket",
