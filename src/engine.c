@@ -1318,8 +1318,8 @@ static int tls_setup(struct engine *e, const struct engine_addr *a, char *err, s
 		e->client_cert = true;
 	} else {
 		snprintf(e->cert_hint, sizeof(e->cert_hint),
-			 " (the engine may ask for a client certificate: none was offered, "
-			 "no cert.pem and key.pem from %s)",
+			 " (no client certificate was offered: no cert.pem and key.pem "
+			 "from %s)",
 			 a->tls_from[0] ? a->tls_from : "the TLS settings");
 	}
 	if (!(e->ssl = SSL_new(e->ssl_ctx)) || SSL_set_fd(e->ssl, e->fd) != 1)
@@ -1364,7 +1364,10 @@ static int tls_setup(struct engine *e, const struct engine_addr *a, char *err, s
 					  en ? strerror(en) : "the engine closed the connection");
 		return set_errmsg(err, errsz, -EPROTO,
 				  "cannot reach the engine at %s: TLS handshake failed: %s%s",
-				  e->where, r ? r : "unknown error", e->cert_hint);
+				  e->where, r ? r : "unknown error",
+				  r && (strstr(r, "certificate") || strstr(r, "handshake failure"))
+					  ? e->cert_hint
+					  : "");
 	}
 	engine_timeout(e, 0);
 	return 0;
