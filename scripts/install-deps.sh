@@ -5,6 +5,9 @@ set -euo pipefail
 
 pkgs=(build-essential meson ninja-build pkg-config python3
       libarchive-dev libzstd-dev libxxhash-dev libcmocka-dev)
+# src/engine.c speaks TLS to a remote engine with OpenSSL; the tests make
+# their certificates with openssl(1)
+pkgs+=(libssl-dev openssl)
 # tests/cli/test_html.py renders the `stats --html` page in headless Chromium
 pkgs+=(chromium)
 # scripts/test.sh runs the unit tests under valgrind; the hostile-tree tests

@@ -203,7 +203,13 @@ static int send_build(struct engine *e, struct pack_session *ps, struct sbuf *he
 			return rc;
 		{
 			uint64_t want = rep.tar_bytes;
-			rc = pack_write(ps, engine_fd(e), &rep, err, errsz);
+			int fd;
+
+			rc = engine_body_begin(e, &fd, err, errsz);
+			if (rc)
+				return rc;
+			rc = pack_write(ps, fd, &rep, err, errsz);
+			rc = engine_body_end(e, rc, err, errsz);
 			*sent = rep.out_bytes;
 			if (!rc && rep.out_bytes != want)
 				rc = set_errmsg(
@@ -549,11 +555,7 @@ static int build_head(struct sbuf *head, const struct engine_addr *addr, const c
 		free(q.p);
 		return -ENOMEM;
 	}
-	if (addr->kind == ENGINE_UNIX)
-		snprintf(hostname, sizeof(hostname), "api.moby.localhost");
-	else
-		snprintf(hostname, sizeof(hostname), strchr(addr->node, ':') ? "[%s]:%s" : "%s:%s",
-			 addr->node, addr->port);
+	engine_http_host(addr, hostname, sizeof(hostname));
 	rc = sb_add(head, "POST /v") || sb_add(head, version) || sb_add(head, "/build") ||
 			     sb_add(head, q.p) || sb_add(head, " HTTP/1.1\r\nHost: ") ||
 			     sb_add(head, hostname) || sb_add(head, "\r\nUser-Agent: ctxpack/") ||
@@ -636,10 +638,13 @@ int build_run(struct pack_session *ps, const struct engine_addr *addr, const cha
 		if (answered && resp.status != 200) {
 			rc = refused(e, &resp, addr->where, err, errsz);
 		} else if (rc == -EPIPE || rc == -ECONNRESET) {
+			char note[1024] = "";
+
+			engine_note(e, note, sizeof(note));
 			set_errmsg(
 				err, errsz, rc,
-				"the engine at %s closed the connection while the context was sent (%llu bytes sent): %s",
-				addr->where, (unsigned long long)out->sent, strerror(-rc));
+				"the engine at %s closed the connection while the context was sent (%llu bytes sent): %s%s",
+				addr->where, (unsigned long long)out->sent, strerror(-rc), note);
 		} else {
 			/* a failure of ours: cut the body short, so that the
 			 * engine builds nothing from it */

@@ -671,6 +671,8 @@ static bool engine_options(const struct ctxpack_engine_options *eo, struct engin
 	env->docker_config = o.docker_config;
 	env->home = o.home;
 	env->tls_verify = o.tls_verify;
+	env->tls = o.tls;
+	env->cert_path = o.cert_path;
 	return true;
 }
 

@@ -2,10 +2,16 @@
  * as the docker CLI does, HTTP/1.1 over one connection per request, the
  * JSON values of the engine's answers. */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +19,13 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "ctxpack/ctxpack.h"
 #include "engine.h"
@@ -301,7 +313,8 @@ struct find {
 	size_t nkeys;
 	char *out;
 	size_t outlen;
-	int found;
+	int found; /* 1: a string (out), 2: true or false (boolean) */
+	bool boolean;
 };
 
 static int jp_find(struct jp *j, struct find *f);
@@ -314,7 +327,7 @@ static int find_member(struct jp *j, const char *key, size_t klen, void *arg)
 
 	if (klen != strlen(f->keys[0]) || memcmp(key, f->keys[0], klen))
 		return jp_skip(j);
-	sub = (struct find){f->keys + 1, f->nkeys - 1, NULL, 0, 0};
+	sub = (struct find){f->keys + 1, f->nkeys - 1, NULL, 0, 0, false};
 	rc = jp_find(j, &sub);
 	if (rc) {
 		/* a value found below, and the document broken after it */
@@ -326,6 +339,7 @@ static int find_member(struct jp *j, const char *key, size_t klen, void *arg)
 	f->out = sub.out;
 	f->outlen = sub.outlen;
 	f->found = sub.found;
+	f->boolean = sub.boolean;
 	return 0;
 }
 
@@ -338,6 +352,11 @@ static int jp_find(struct jp *j, struct find *f)
 		f->found = !rc;
 		return rc;
 	}
+	if (!f->nkeys && (*j->p == 't' || *j->p == 'f')) {
+		f->boolean = *j->p == 't';
+		f->found = 2;
+		return jp_word(j, f->boolean ? "true" : "false");
+	}
 	if (f->nkeys && *j->p == '{')
 		return jp_members(j, find_member, f);
 	return jp_skip(j);
@@ -347,7 +366,7 @@ int engine_json_string_keys(const char *json, size_t n, const char *const *keys,
 			    char **out, size_t *outlen)
 {
 	struct jp j = {json, json + n, 0};
-	struct find f = {keys, nkeys, NULL, 0, 0};
+	struct find f = {keys, nkeys, NULL, 0, 0, false};
 	int rc;
 
 	jp_ws(&j);
@@ -355,7 +374,7 @@ int engine_json_string_keys(const char *json, size_t n, const char *const *keys,
 	jp_ws(&j);
 	if (!rc && j.p != j.end)
 		rc = -EBADMSG;
-	if (rc || !f.found) {
+	if (rc || f.found != 1) {
 		free(f.out);
 		return rc;
 	}
@@ -380,6 +399,22 @@ int engine_json_string(const char *json, size_t n, const char *path, char **out,
 		keys[nkeys++] = k;
 	}
 	return engine_json_string_keys(json, n, (const char *const *)keys, nkeys, out, outlen);
+}
+
+/* The boolean at keys[0..nkeys) of json: 1 true, 0 false or absent, -EBADMSG. */
+static int json_bool(const char *json, size_t n, const char *const *keys, size_t nkeys)
+{
+	struct jp j = {json, json + n, 0};
+	struct find f = {keys, nkeys, NULL, 0, 0, false};
+	int rc;
+
+	jp_ws(&j);
+	rc = jp_find(&j, &f);
+	jp_ws(&j);
+	free(f.out);
+	if (!rc && j.p != j.end)
+		rc = -EBADMSG;
+	return rc ? rc : f.found == 2 && f.boolean;
 }
 
 static int buf_add(char **buf, size_t *len, size_t *alloc, const char *s, size_t n)
@@ -479,9 +514,95 @@ static int read_small_file(const char *path, char **out, size_t *len)
 	return 0;
 }
 
+/* An ssh:// address as the docker CLI's connhelper/ssh reads it (Go's
+ * url.Parse): [USER@]HOST[:PORT][/PATH]; a password, a query or a fragment
+ * is refused.  PATH is the engine's socket on that host. */
+static int parse_ssh(struct engine_addr *a, const char *host, const char *rest, const char *from,
+		     char *err, size_t errsz)
+{
+	size_t alen = strcspn(rest, "/?#"), n;
+	const char *at = NULL, *hp, *colon = NULL, *q;
+
+	if (rest[alen] == '?' || strchr(rest + alen, '?'))
+		return set_errmsg(err, errsz, -EINVAL,
+				  "the engine address '%s' (%s): query parameters are not allowed "
+				  "in an ssh:// address",
+				  host, from);
+	if (strchr(rest, '#'))
+		return set_errmsg(err, errsz, -EINVAL,
+				  "the engine address '%s' (%s): fragments are not allowed in an "
+				  "ssh:// address",
+				  host, from);
+	for (q = rest; q < rest + alen; q++)
+		if (*q == '@')
+			at = q;
+	hp = at ? at + 1 : rest;
+	if (at) {
+		n = (size_t)(at - rest);
+		if (memchr(rest, ':', n))
+			return set_errmsg(err, errsz, -EINVAL,
+					  "the engine address '%s' (%s): a plain-text password is "
+					  "not supported in an ssh:// address",
+					  host, from);
+		if (n >= sizeof(a->user))
+			goto bad;
+		memcpy(a->user, rest, n);
+	}
+	if (*hp == '[') {
+		const char *close = memchr(hp, ']', (size_t)(rest + alen - hp));
+		if (!close || (size_t)(close - hp - 1) >= sizeof(a->node))
+			goto bad;
+		memcpy(a->node, hp + 1, (size_t)(close - hp - 1));
+		if (close + 1 < rest + alen) {
+			if (close[1] != ':')
+				goto bad;
+			colon = close + 1;
+		}
+	} else {
+		colon = memchr(hp, ':', (size_t)(rest + alen - hp));
+		n = colon ? (size_t)(colon - hp) : (size_t)(rest + alen - hp);
+		if (n >= sizeof(a->node))
+			goto bad;
+		memcpy(a->node, hp, n);
+	}
+	if (colon) {
+		n = (size_t)(rest + alen - colon - 1);
+		if (n >= sizeof(a->port) || strspn(colon + 1, "0123456789") < n)
+			goto bad;
+		memcpy(a->port, colon + 1, n);
+	}
+	if (!a->node[0])
+		return set_errmsg(err, errsz, -EINVAL, "the engine address '%s' (%s) names no host",
+				  host, from);
+	/* the names go to ssh as arguments of their own: one that starts
+	 * with '-' would be read as an option */
+	if (a->node[0] == '-' || a->user[0] == '-')
+		goto bad;
+	if (strlen(rest + alen) >= sizeof(a->remote_socket))
+		goto bad;
+	/* the socket's path reaches the remote shell as a word of the
+	 * command line ssh sends (unquoted, as docker 28 sends it): only
+	 * characters no shell reads specially */
+	if (strspn(rest + alen,
+		   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._-+@,=") !=
+	    strlen(rest + alen))
+		return set_errmsg(err, errsz, -EINVAL,
+				  "the engine address '%s' (%s): the socket path holds characters "
+				  "the remote shell would read (letters, digits and /._-+@,= are "
+				  "allowed)",
+				  host, from);
+	snprintf(a->remote_socket, sizeof(a->remote_socket), "%s", rest + alen);
+	a->kind = ENGINE_SSH;
+	return 0;
+bad:
+	return set_errmsg(err, errsz, -EINVAL,
+			  "the engine address '%s' (%s) is not ssh://[USER@]HOST[:PORT][/SOCKET]",
+			  host, from);
+}
+
 /* docker's ParseHost for the schemes ctxpack speaks. */
-static int parse_host(struct engine_addr *a, const char *host, const char *from, bool tls,
-		      char *err, size_t errsz)
+static int parse_host(struct engine_addr *a, const char *host, const char *from, char *err,
+		      size_t errsz)
 {
 	const char *sep = strstr(host, "://"), *rest, *colon;
 	size_t n;
@@ -508,19 +629,14 @@ static int parse_host(struct engine_addr *a, const char *host, const char *from,
 			snprintf(a->path, sizeof(a->path), "%s", rest);
 			return 0;
 		}
+		if ((size_t)(sep - host) == 3 && !strncmp(host, "ssh", 3))
+			return parse_ssh(a, host, rest, from, err, errsz);
 		if ((size_t)(sep - host) != 3 || strncmp(host, "tcp", 3))
-			return set_errmsg(
-				err, errsz, -EPROTONOSUPPORT,
-				"the engine address '%s' (%s): the scheme '%.*s' is not "
-				"supported by ctxpack (unix:// and tcp:// are; for ssh://, "
-				"forward the engine's socket: ssh -L /tmp/docker.sock:/var/run/docker.sock HOST)",
-				host, from, (int)(sep - host), host);
+			return set_errmsg(err, errsz, -EPROTONOSUPPORT,
+					  "the engine address '%s' (%s): the scheme '%.*s' is not "
+					  "supported by ctxpack (unix://, tcp:// and ssh:// are)",
+					  host, from, (int)(sep - host), host);
 	}
-	if (tls)
-		return set_errmsg(err, errsz, -EPROTONOSUPPORT,
-				  "the engine at %s asks for TLS (DOCKER_TLS_VERIFY or the "
-				  "context's TLS material), which ctxpack does not support yet",
-				  a->where);
 	a->kind = ENGINE_TCP;
 	if (*rest == '[') {
 		const char *close = strchr(rest, ']');
@@ -549,6 +665,8 @@ static int parse_host(struct engine_addr *a, const char *host, const char *from,
 			goto bad;
 		memcpy(a->port, p, d);
 	} else {
+		/* docker's ParseTCPAddr: 2375 whether TLS is on or not (2376
+		 * is only the port of its TLS default, no host given at all) */
 		snprintf(a->port, sizeof(a->port), "2375");
 	}
 	return 0;
@@ -568,14 +686,94 @@ static int config_dir(const struct engine_env *env, char *out, size_t outsz)
 	return 0;
 }
 
+static bool file_exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+static bool env_set(const char *v)
+{
+	return v && *v;
+}
+
+/* The docker CLI's TLS for the default context: DOCKER_TLS_VERIFY turns it
+ * on with verification, DOCKER_TLS without; ca.pem (which must be there),
+ * and cert.pem with key.pem when both exist, from DOCKER_CERT_PATH, else
+ * the config directory. */
+static int tls_from_env(struct engine_addr *a, const struct engine_env *env, char *err,
+			size_t errsz)
+{
+	char dir[ENGINE_PATH_MAX];
+
+	if (a->kind != ENGINE_TCP || (!env_set(env->tls_verify) && !env_set(env->tls)))
+		return 0;
+	if (env->cert_path && *env->cert_path) {
+		snprintf(dir, sizeof(dir), "%s", env->cert_path);
+		snprintf(a->tls_from, sizeof(a->tls_from), "DOCKER_CERT_PATH");
+	} else if (!config_dir(env, dir, sizeof(dir))) {
+		snprintf(a->tls_from, sizeof(a->tls_from), "the docker config directory");
+	} else {
+		return set_errmsg(
+			err, errsz, -ENOENT,
+			"the engine at %s: DOCKER_TLS_VERIFY or DOCKER_TLS asks for TLS, and none of "
+			"DOCKER_CERT_PATH, DOCKER_CONFIG and HOME is set to find ca.pem in",
+			a->where);
+	}
+	a->tls = true;
+	a->tls_verify = env_set(env->tls_verify);
+	if (snprintf(a->tls_ca, sizeof(a->tls_ca), "%s/ca.pem", dir) >= (int)sizeof(a->tls_ca))
+		return set_errmsg(err, errsz, -ENAMETOOLONG, "'%s': name too long", dir);
+	if (snprintf(a->tls_cert, sizeof(a->tls_cert), "%s/cert.pem", dir) >=
+		    (int)sizeof(a->tls_cert) ||
+	    snprintf(a->tls_key, sizeof(a->tls_key), "%s/key.pem", dir) >= (int)sizeof(a->tls_key))
+		return set_errmsg(err, errsz, -ENAMETOOLONG, "'%s': name too long", dir);
+	/* docker offers the pair only: one without the other is not used */
+	if (!file_exists(a->tls_cert) || !file_exists(a->tls_key))
+		a->tls_cert[0] = a->tls_key[0] = '\0';
+	return 0;
+}
+
+/* A context's TLS for a tcp:// endpoint: on when its TLS directory holds
+ * material or its meta.json says SkipTLSVerify; ca.pem (else the system's
+ * roots), cert.pem with key.pem (one without the other is not used). */
+static void tls_from_context(struct engine_addr *a, const char *tlsdir, bool skip_verify)
+{
+	char ca[ENGINE_PATH_MAX], cert[ENGINE_PATH_MAX], key[ENGINE_PATH_MAX];
+	bool has_ca, has_cert, has_key;
+
+	if (a->kind != ENGINE_TCP || !tlsdir[0])
+		return;
+	has_ca = snprintf(ca, sizeof(ca), "%s/ca.pem", tlsdir) < (int)sizeof(ca) && file_exists(ca);
+	has_cert = snprintf(cert, sizeof(cert), "%s/cert.pem", tlsdir) < (int)sizeof(cert) &&
+		   file_exists(cert);
+	has_key = snprintf(key, sizeof(key), "%s/key.pem", tlsdir) < (int)sizeof(key) &&
+		  file_exists(key);
+	if (!has_ca && !has_cert && !has_key && !skip_verify)
+		return;
+	a->tls = true;
+	a->tls_verify = !skip_verify;
+	snprintf(a->tls_from, sizeof(a->tls_from), "the context's TLS material");
+	if (has_ca)
+		snprintf(a->tls_ca, sizeof(a->tls_ca), "%s", ca);
+	if (has_cert && has_key) {
+		snprintf(a->tls_cert, sizeof(a->tls_cert), "%s", cert);
+		snprintf(a->tls_key, sizeof(a->tls_key), "%s", key);
+	}
+}
+
 /* The context named name: its meta.json under CONFIG/contexts/meta/. */
 static int from_context(struct engine_addr *a, const struct engine_env *env, const char *name,
 			const char *from, char *err, size_t errsz)
 {
-	char cfg[PATH_MAX], dir[PATH_MAX + 32], path[PATH_MAX * 2], tlsdir[PATH_MAX * 2];
+	static const char *const skip_key[] = {"Endpoints", "docker", "SkipTLSVerify"};
+	char cfg[PATH_MAX], dir[PATH_MAX + 32], path[PATH_MAX * 2],
+		tlsdir[ENGINE_PATH_MAX - 16] = "";
 	char what[PATH_MAX + 64];
 	struct dirent *d;
 	char *host = NULL;
+	bool skip_verify = false;
 	DIR *dh;
 	int rc = -ENOENT;
 
@@ -599,7 +797,9 @@ static int from_context(struct engine_addr *a, const struct engine_env *env, con
 		    nlen == strlen(name) && !memcmp(nm, name, nlen)) {
 			int r = engine_json_string(data, len, "Endpoints.docker.Host", &host,
 						   &hlen);
-			if (r < 0 || (r == 1 && strlen(host) != hlen)) {
+			int sk = json_bool(data, len, skip_key, 3);
+
+			if (r < 0 || sk < 0 || (r == 1 && strlen(host) != hlen)) {
 				free(host);
 				free(nm);
 				free(data);
@@ -610,9 +810,11 @@ static int from_context(struct engine_addr *a, const struct engine_env *env, con
 					"not valid JSON",
 					name, from, path);
 			}
+			skip_verify = sk == 1;
 			rc = r == 1 ? 0 : -ENOENT;
-			snprintf(tlsdir, sizeof(tlsdir), "%s/contexts/tls/%s/docker", cfg,
-				 d->d_name);
+			if (snprintf(tlsdir, sizeof(tlsdir), "%s/contexts/tls/%s/docker", cfg,
+				     d->d_name) >= (int)sizeof(tlsdir))
+				tlsdir[0] = '\0'; /* no TLS directory that long */
 			free(nm);
 			free(data);
 			break;
@@ -628,31 +830,32 @@ static int from_context(struct engine_addr *a, const struct engine_env *env, con
 				  "endpoint, in '%s'",
 				  name, from, dir);
 	snprintf(what, sizeof(what), "docker context '%s' from %s", name, from);
-	{
-		struct stat st;
-		bool tls = stat(tlsdir, &st) == 0;
-		rc = parse_host(a, host, what, tls && strncmp(host, "unix://", 7), err, errsz);
-	}
+	rc = parse_host(a, host, what, err, errsz);
+	if (!rc)
+		tls_from_context(a, tlsdir, skip_verify);
 	free(host);
 	return rc;
 }
 
 int engine_resolve(struct engine_addr *out, const struct engine_env *env, char *err, size_t errsz)
 {
-	bool tls = env->tls_verify && *env->tls_verify;
+	bool tls = env_set(env->tls_verify) || env_set(env->tls);
 	const char *name = NULL, *from = NULL;
 	char cfg[PATH_MAX], path[PATH_MAX + 16], src[PATH_MAX + 40];
 	char *data = NULL, *cur = NULL;
 	size_t len, clen;
 	int rc;
 
-	if (env->host && *env->host)
-		return parse_host(out, env->host, "--host", tls, err, errsz);
+	if (env->host && *env->host) {
+		rc = parse_host(out, env->host, "--host", err, errsz);
+		return rc ? rc : tls_from_env(out, env, err, errsz);
+	}
 	if (env->context && *env->context) {
 		name = env->context;
 		from = "--context";
 	} else if (env->docker_host && *env->docker_host) {
-		return parse_host(out, env->docker_host, "DOCKER_HOST", tls, err, errsz);
+		rc = parse_host(out, env->docker_host, "DOCKER_HOST", err, errsz);
+		return rc ? rc : tls_from_env(out, env, err, errsz);
 	} else if (env->docker_context && *env->docker_context) {
 		name = env->docker_context;
 		from = "DOCKER_CONTEXT";
@@ -682,18 +885,73 @@ int engine_resolve(struct engine_addr *out, const struct engine_env *env, char *
 		return rc;
 	}
 	free(cur);
-	/* the default context: DOCKER_HOST, else the default socket */
+	/* the default context: DOCKER_HOST, else the default socket (with
+	 * DOCKER_TLS_VERIFY: tcp://localhost:2376, as the docker CLI) */
 	if (env->docker_host && *env->docker_host)
-		return parse_host(out, env->docker_host, "DOCKER_HOST", tls, err, errsz);
-	return parse_host(out, ENGINE_DEFAULT_HOST, "the default", tls, err, errsz);
+		rc = parse_host(out, env->docker_host, "DOCKER_HOST", err, errsz);
+	else if (tls)
+		rc = parse_host(out, "tcp://localhost:2376",
+				env_set(env->tls_verify) ? "the default with DOCKER_TLS_VERIFY"
+							 : "the default with DOCKER_TLS",
+				err, errsz);
+	else
+		rc = parse_host(out, ENGINE_DEFAULT_HOST, "the default", err, errsz);
+	return rc ? rc : tls_from_env(out, env, err, errsz);
+}
+
+bool engine_is_remote(const struct engine_addr *a)
+{
+	return a->kind != ENGINE_UNIX;
+}
+
+void engine_http_host(const struct engine_addr *a, char *out, size_t outsz)
+{
+	/* the docker client: a dummy name over a socket, the connection
+	 * helper's over ssh, the address over tcp */
+	if (a->kind == ENGINE_UNIX)
+		snprintf(out, outsz, "api.moby.localhost");
+	else if (a->kind == ENGINE_SSH)
+		snprintf(out, outsz, "docker.example.com");
+	else
+		snprintf(out, outsz, strchr(a->node, ':') ? "[%s]:%s" : "%s:%s", a->node, a->port);
 }
 
 /* ---- the connection and HTTP ---- */
 
 enum body_mode { BODY_NONE, BODY_LENGTH, BODY_CHUNKED, BODY_CLOSE };
 
+/* What ssh wrote on its standard error, kept for messages: its first
+ * bytes, read by a thread of their own so that ssh never blocks on a
+ * full pipe. */
+#define SSH_STDERR_MAX 2048
+
+struct ssh_child {
+	pid_t pid;
+	int status; /* waitpid's, once reaped */
+	bool reaped;
+	int errfd;
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool eof, stop;
+	size_t len;
+	char text[SSH_STDERR_MAX];
+	char cmd[1024]; /* the command line, for messages */
+};
+
 struct engine {
 	int fd;
+	SSL_CTX *ssl_ctx;
+	SSL *ssl;
+	bool client_cert; /* TLS: a client certificate was offered */
+	char cert_hint[ENGINE_PATH_MAX + 64];
+	struct ssh_child *ssh; /* ssh://: the child and its standard error */
+	/* engine_body_begin over TLS: the pipe a thread sends from */
+	int pump_rd, pump_wr;
+	pthread_t pump_th;
+	bool pump_on;
+	int pump_rc;
+	char pump_err[1024];
 	enum body_mode mode;
 	bool done;	 /* the body's end was read */
 	bool trailer;	 /* a chunk's data was read: its CRLF comes next */
@@ -705,6 +963,461 @@ struct engine {
 	char buf[65536];
 };
 
+/* ---- ssh:// ---- */
+
+static void *ssh_stderr_run(void *arg)
+{
+	struct ssh_child *c = arg;
+	char b[4096];
+
+	for (;;) {
+		struct pollfd p = {.fd = c->errfd, .events = POLLIN};
+		ssize_t k;
+		bool stop;
+
+		pthread_mutex_lock(&c->mu);
+		stop = c->stop;
+		pthread_mutex_unlock(&c->mu);
+		if (stop)
+			break;
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		k = read(c->errfd, b, sizeof(b));
+		if (k < 0 && errno == EINTR)
+			continue;
+		pthread_mutex_lock(&c->mu);
+		if (k <= 0) {
+			c->eof = true;
+			pthread_cond_broadcast(&c->cv);
+			pthread_mutex_unlock(&c->mu);
+			break;
+		}
+		if (c->len < sizeof(c->text) - 1) {
+			size_t n = (size_t)k < sizeof(c->text) - 1 - c->len
+					   ? (size_t)k
+					   : sizeof(c->text) - 1 - c->len;
+			memcpy(c->text + c->len, b, n);
+			c->len += n;
+		}
+		pthread_mutex_unlock(&c->mu);
+	}
+	return NULL;
+}
+
+/* Appends to err what ssh said and how it ended, when it has ended or
+ * ends within a moment: a failure of the connection is most often ssh's
+ * (no route, a refused key) and it says why on its standard error. */
+void engine_note(struct engine *e, char *err, size_t errsz)
+{
+	struct ssh_child *c = e->ssh;
+	struct timespec until;
+	char text[SSH_STDERR_MAX], quoted[SSH_STDERR_MAX], status[64] = "";
+	size_t n, used;
+	bool ended;
+
+	if (!c || !err || !errsz || (used = strlen(err)) >= errsz - 1)
+		return;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 2;
+	pthread_mutex_lock(&c->mu);
+	while (!c->eof && !c->stop && pthread_cond_timedwait(&c->cv, &c->mu, &until) != ETIMEDOUT)
+		;
+	n = c->len;
+	memcpy(text, c->text, n);
+	ended = c->eof;
+	pthread_mutex_unlock(&c->mu);
+	text[n] = '\0';
+	/* one line: ssh's lines joined, its last line end dropped */
+	while (n && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' '))
+		text[--n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (text[i] == '\n' || text[i] == '\r' || (unsigned char)text[i] < 0x20)
+			text[i] = ' ';
+	if (ended && !c->reaped) {
+		for (int i = 0; i < 50 && !c->reaped; i++) {
+			if (waitpid(c->pid, &c->status, WNOHANG) == c->pid)
+				c->reaped = true;
+			else
+				usleep(10000);
+		}
+	}
+	if (c->reaped && WIFEXITED(c->status))
+		snprintf(status, sizeof(status), " exited with status %d", WEXITSTATUS(c->status));
+	else if (c->reaped && WIFSIGNALED(c->status))
+		snprintf(status, sizeof(status), " was killed by signal %d", WTERMSIG(c->status));
+	if (!n && !status[0])
+		return;
+	snprintf(err + used, errsz - used, "; `%s`%s%s%s", c->cmd, status[0] ? status : "",
+		 n ? ": " : "", n ? text_quote(quoted, sizeof(quoted), text, n) : "");
+}
+
+static void ssh_end(struct engine *e)
+{
+	struct ssh_child *c = e->ssh;
+
+	if (!c)
+		return;
+	/* ssh ends when its standard input does (closed by the caller
+	 * first); one that does not is killed, as the docker CLI kills it */
+	for (int i = 0; i < 200 && !c->reaped; i++) {
+		if (waitpid(c->pid, &c->status, WNOHANG) == c->pid)
+			c->reaped = true;
+		else
+			usleep(10000);
+	}
+	if (!c->reaped) {
+		kill(c->pid, SIGKILL);
+		while (waitpid(c->pid, &c->status, 0) < 0 && errno == EINTR)
+			;
+		c->reaped = true;
+	}
+	pthread_mutex_lock(&c->mu);
+	c->stop = true;
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	pthread_join(c->th, NULL);
+	close(c->errfd);
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->cv);
+	free(c);
+	e->ssh = NULL;
+}
+
+/* The docker CLI's ssh connection helper: `ssh -o ConnectTimeout=30 -T
+ * [-l USER] [-p PORT] -- HOST docker [--host unix://SOCKET] system
+ * dial-stdio`, ssh found in PATH, HTTP over its standard input and
+ * output (one end of a socket pair). */
+static int ssh_start(struct engine *e, const struct engine_addr *a, char *err, size_t errsz)
+{
+	char remote[300];
+	const char *argv[20];
+	int n = 0, sv[2] = {-1, -1}, ep[2] = {-1, -1}, rc;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t def;
+	struct ssh_child *c = calloc(1, sizeof(*c));
+	size_t used = 0;
+
+	if (!c)
+		return set_errmsg(err, errsz, -ENOMEM, "out of memory");
+	argv[n++] = "ssh";
+	argv[n++] = "-o ConnectTimeout=30";
+	argv[n++] = "-T";
+	if (a->user[0]) {
+		argv[n++] = "-l";
+		argv[n++] = a->user;
+	}
+	if (a->port[0]) {
+		argv[n++] = "-p";
+		argv[n++] = a->port;
+	}
+	argv[n++] = "--";
+	argv[n++] = a->node;
+	argv[n++] = "docker";
+	if (a->remote_socket[0]) {
+		snprintf(remote, sizeof(remote), "unix://%s", a->remote_socket);
+		argv[n++] = "--host";
+		argv[n++] = remote;
+	}
+	argv[n++] = "system";
+	argv[n++] = "dial-stdio";
+	argv[n] = NULL;
+	for (int i = 0; i < n && used < sizeof(c->cmd); i++)
+		used += (size_t)snprintf(c->cmd + used, sizeof(c->cmd) - used, "%s%s", i ? " " : "",
+					 argv[i]);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
+	    pipe2(ep, O_CLOEXEC) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, sv[1], 0);
+	posix_spawn_file_actions_adddup2(&fa, sv[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, ep[1], 2);
+	posix_spawnattr_init(&attr);
+	/* the caller ignores SIGPIPE; ssh gets the default */
+	sigemptyset(&def);
+	sigaddset(&def, SIGPIPE);
+	posix_spawnattr_setsigdefault(&attr, &def);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+	rc = -posix_spawnp(&c->pid, "ssh", &fa, &attr, (char *const *)argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	if (rc == -ENOENT) {
+		close(sv[0]);
+		close(sv[1]);
+		close(ep[0]);
+		close(ep[1]);
+		rc = set_errmsg(err, errsz, -ENOENT,
+				"cannot reach the engine at %s: no ssh program in PATH (ssh:// "
+				"runs `%s`)",
+				a->where, c->cmd);
+		free(c);
+		return rc;
+	}
+	if (rc)
+		goto fail;
+	close(sv[1]);
+	close(ep[1]);
+	sv[1] = ep[1] = -1;
+	c->errfd = ep[0];
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, NULL);
+	if ((rc = -pthread_create(&c->th, NULL, ssh_stderr_run, c))) {
+		/* nothing reads ssh's standard error: end it now */
+		kill(c->pid, SIGKILL);
+		waitpid(c->pid, NULL, 0);
+		pthread_mutex_destroy(&c->mu);
+		pthread_cond_destroy(&c->cv);
+		goto fail;
+	}
+	e->fd = sv[0];
+	e->ssh = c;
+	return 0;
+fail:
+	for (int i = 0; i < 2; i++) {
+		if (sv[i] >= 0)
+			close(sv[i]);
+		if (ep[i] >= 0)
+			close(ep[i]);
+	}
+	rc = set_errmsg(err, errsz, rc, "cannot reach the engine at %s: cannot run `%s`: %s",
+			a->where, c->cmd, strerror(-rc));
+	free(c);
+	return rc;
+}
+
+/* ---- TLS ---- */
+
+/* OpenSSL's reason for the last failure ("certificate verify failed"),
+ * its queue emptied. */
+static const char *tls_reason(char *buf, size_t n)
+{
+	unsigned long ec = 0, last;
+	const char *r;
+
+	while ((last = ERR_get_error()))
+		ec = last;
+	if (!ec)
+		return NULL;
+	r = ERR_reason_error_string(ec);
+	if (r)
+		snprintf(buf, n, "%s", r);
+	else
+		ERR_error_string_n(ec, buf, n);
+	return buf;
+}
+
+/* A file OpenSSL is to read: a clear message when it cannot be read. */
+static int tls_readable(const struct engine *e, const char *what, const char *path, char *err,
+			size_t errsz)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return set_errmsg(
+			err, errsz, -errno,
+			"cannot use TLS with the engine at %s: cannot read the %s '%s': %s",
+			e->where, what, path, strerror(errno));
+	close(fd);
+	return 0;
+}
+
+/* No passphrase is asked for (OpenSSL's default reads the terminal): an
+ * encrypted key is refused, as the docker CLI refuses it. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return 0;
+}
+
+static int tls_setup(struct engine *e, const struct engine_addr *a, char *err, size_t errsz)
+{
+	char why[256];
+	const char *r;
+	unsigned char ip[16];
+	bool is_ip = inet_pton(AF_INET, a->node, ip) == 1 || inet_pton(AF_INET6, a->node, ip) == 1;
+	bool key_ok;
+	int rc;
+
+	ERR_clear_error();
+	if (!(e->ssl_ctx = SSL_CTX_new(TLS_client_method())))
+		return set_errmsg(err, errsz, -ENOMEM, "cannot use TLS: %s",
+				  tls_reason(why, sizeof(why)) ?: "out of memory");
+	/* the docker CLI's client default: TLS 1.2 at least */
+	SSL_CTX_set_min_proto_version(e->ssl_ctx, TLS1_2_VERSION);
+	/* an engine that closes without close_notify ends its answer as one
+	 * that does; the HTTP framing still tells a cut answer */
+	SSL_CTX_set_options(e->ssl_ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_mode(e->ssl_ctx, SSL_MODE_AUTO_RETRY);
+	SSL_CTX_set_default_passwd_cb(e->ssl_ctx, no_passphrase);
+	/* ca.pem is read (and must be a certificate) even when nothing is
+	 * verified, as the docker CLI reads it */
+	if (a->tls_ca[0]) {
+		if ((rc = tls_readable(e, "CA certificate", a->tls_ca, err, errsz)))
+			return rc;
+		if (SSL_CTX_load_verify_locations(e->ssl_ctx, a->tls_ca, NULL) != 1)
+			return set_errmsg(err, errsz, -EINVAL,
+					  "cannot use TLS with the engine at %s: the CA "
+					  "certificate '%s' is not a PEM certificate (%s)",
+					  e->where, a->tls_ca,
+					  tls_reason(why, sizeof(why)) ?: "no certificate");
+	}
+	if (a->tls_verify) {
+		SSL_CTX_set_verify(e->ssl_ctx, SSL_VERIFY_PEER, NULL);
+		if (!a->tls_ca[0] && SSL_CTX_set_default_verify_paths(e->ssl_ctx) != 1) {
+			return set_errmsg(err, errsz, -EINVAL,
+					  "cannot use TLS with the engine at %s: cannot load the "
+					  "system's CA certificates (%s)",
+					  e->where, tls_reason(why, sizeof(why)) ?: "unknown");
+		}
+	} else {
+		SSL_CTX_set_verify(e->ssl_ctx, SSL_VERIFY_NONE, NULL);
+	}
+	if (a->tls_cert[0] || a->tls_key[0]) {
+		if (!a->tls_cert[0] || !a->tls_key[0])
+			return set_errmsg(
+				err, errsz, -ENOENT,
+				"cannot use TLS with the engine at %s: the client %s '%s' "
+				"has no %s beside it",
+				e->where, a->tls_cert[0] ? "certificate" : "key",
+				a->tls_cert[0] ? a->tls_cert : a->tls_key,
+				a->tls_cert[0] ? "key.pem" : "cert.pem");
+		if ((rc = tls_readable(e, "client certificate", a->tls_cert, err, errsz)) ||
+		    (rc = tls_readable(e, "client key", a->tls_key, err, errsz)))
+			return rc;
+		if (SSL_CTX_use_certificate_chain_file(e->ssl_ctx, a->tls_cert) != 1)
+			return set_errmsg(err, errsz, -EINVAL,
+					  "cannot use TLS with the engine at %s: the client "
+					  "certificate '%s' is not a PEM certificate (%s)",
+					  e->where, a->tls_cert,
+					  tls_reason(why, sizeof(why)) ?: "no certificate");
+		ERR_clear_error();
+		key_ok = SSL_CTX_use_PrivateKey_file(e->ssl_ctx, a->tls_key, SSL_FILETYPE_PEM) == 1;
+		if (!key_ok && ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH)
+			return set_errmsg(err, errsz, -EINVAL,
+					  "cannot use TLS with the engine at %s: the client key "
+					  "'%s' does not match the certificate '%s' (%s)",
+					  e->where, a->tls_key, a->tls_cert,
+					  tls_reason(why, sizeof(why)) ?: "mismatch");
+		if (!key_ok)
+			return set_errmsg(err, errsz, -EINVAL,
+					  "cannot use TLS with the engine at %s: the client key "
+					  "'%s' is not an unencrypted PEM private key (%s)",
+					  e->where, a->tls_key,
+					  tls_reason(why, sizeof(why)) ?: "no key");
+		if (SSL_CTX_check_private_key(e->ssl_ctx) != 1)
+			return set_errmsg(err, errsz, -EINVAL,
+					  "cannot use TLS with the engine at %s: the client key "
+					  "'%s' does not match the certificate '%s' (%s)",
+					  e->where, a->tls_key, a->tls_cert,
+					  tls_reason(why, sizeof(why)) ?: "mismatch");
+		e->client_cert = true;
+	} else {
+		snprintf(e->cert_hint, sizeof(e->cert_hint),
+			 " (no client certificate was offered: no cert.pem and key.pem "
+			 "from %s)",
+			 a->tls_from[0] ? a->tls_from : "the TLS settings");
+	}
+	if (!(e->ssl = SSL_new(e->ssl_ctx)) || SSL_set_fd(e->ssl, e->fd) != 1)
+		return set_errmsg(err, errsz, -ENOMEM, "cannot use TLS: %s",
+				  tls_reason(why, sizeof(why)) ?: "out of memory");
+	/* Go's crypto/tls: the name sent (SNI) and checked is the address's
+	 * host; an IP address is checked against the certificate's IPs */
+	if (!is_ip)
+		SSL_set_tlsext_host_name(e->ssl, a->node);
+	if (a->tls_verify) {
+		int ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(e->ssl), a->node)
+			       : SSL_set1_host(e->ssl, a->node);
+		if (ok != 1)
+			return set_errmsg(
+				err, errsz, -EINVAL,
+				"cannot use TLS with the engine at %s: bad host name '%s'",
+				e->where, a->node);
+	}
+	engine_timeout(e, 30);
+	ERR_clear_error();
+	errno = 0;
+	rc = SSL_connect(e->ssl);
+	if (rc != 1) {
+		int ssl_err = SSL_get_error(e->ssl, rc), en = errno;
+		long vr = SSL_get_verify_result(e->ssl);
+
+		if (vr != X509_V_OK)
+			return set_errmsg(err, errsz, -EPROTO,
+					  "cannot reach the engine at %s: TLS handshake failed: "
+					  "certificate verify failed: %s",
+					  e->where, X509_verify_cert_error_string(vr));
+		r = tls_reason(why, sizeof(why));
+		if (ssl_err == SSL_ERROR_WANT_READ || ssl_err == SSL_ERROR_WANT_WRITE)
+			return set_errmsg(err, errsz, -ETIMEDOUT,
+					  "cannot reach the engine at %s: no answer to the TLS "
+					  "handshake",
+					  e->where);
+		if (ssl_err == SSL_ERROR_SYSCALL && !r)
+			return set_errmsg(err, errsz, en ? -en : -ECONNRESET,
+					  "cannot reach the engine at %s: TLS handshake failed: %s",
+					  e->where,
+					  en ? strerror(en) : "the engine closed the connection");
+		return set_errmsg(err, errsz, -EPROTO,
+				  "cannot reach the engine at %s: TLS handshake failed: %s%s",
+				  e->where, r ? r : "unknown error",
+				  r && (strstr(r, "certificate") || strstr(r, "handshake failure"))
+					  ? e->cert_hint
+					  : "");
+	}
+	engine_timeout(e, 0);
+	return 0;
+}
+
+/* A failure of SSL_read or SSL_write as a message: rc -errno. */
+static int tls_failure(struct engine *e, int k, bool writing, const char *doing, char *err,
+		       size_t errsz)
+{
+	int ssl_err = SSL_get_error(e->ssl, k), en = errno;
+	char why[256];
+	const char *r = tls_reason(why, sizeof(why));
+
+	if (ssl_err == SSL_ERROR_WANT_READ || ssl_err == SSL_ERROR_WANT_WRITE)
+		return set_errmsg(err, errsz, -ETIMEDOUT, "the engine at %s does not answer",
+				  e->where);
+	if (ssl_err == SSL_ERROR_SYSCALL && !r && writing) {
+		/* the engine may have said why it closed (an alert: no client
+		 * certificate) before our write met the closed connection; what
+		 * it answered instead stays in buf for engine_response */
+		int k2;
+
+		if (e->off == e->len)
+			e->off = e->len = 0;
+		if (e->len < sizeof(e->buf)) {
+			struct timeval saved = {0, 0};
+			socklen_t sl = sizeof(saved);
+
+			getsockopt(e->fd, SOL_SOCKET, SO_RCVTIMEO, &saved, &sl);
+			engine_timeout(e, 2);
+			ERR_clear_error();
+			k2 = SSL_read(e->ssl, e->buf + e->len, (int)(sizeof(e->buf) - e->len));
+			if (k2 > 0)
+				e->len += (size_t)k2;
+			else if (SSL_get_error(e->ssl, k2) == SSL_ERROR_SSL)
+				r = tls_reason(why, sizeof(why));
+			ERR_clear_error();
+			setsockopt(e->fd, SOL_SOCKET, SO_RCVTIMEO, &saved, sizeof(saved));
+		}
+	}
+	if (ssl_err == SSL_ERROR_SYSCALL && !r)
+		return set_errmsg(err, errsz, en ? -en : -ECONNRESET, "%s (%s): %s", doing,
+				  e->where, en ? strerror(en) : "the connection was closed");
+	return set_errmsg(err, errsz, -EPROTO, "%s (%s): TLS: %s%s", doing, e->where,
+			  r ? r : "unknown error",
+			  r && strstr(r, "certificate required") ? e->cert_hint : "");
+}
+
+/* ---- the connection ---- */
+
 int engine_connect(struct engine **out, const struct engine_addr *a, char *err, size_t errsz)
 {
 	struct engine *e = calloc(1, sizeof(*e));
@@ -712,7 +1425,17 @@ int engine_connect(struct engine **out, const struct engine_addr *a, char *err, 
 
 	if (!e)
 		return set_errmsg(err, errsz, -ENOMEM, "out of memory");
+	e->fd = e->pump_rd = e->pump_wr = -1;
 	snprintf(e->where, sizeof(e->where), "%s", a->where);
+	if (a->kind == ENGINE_SSH) {
+		rc = ssh_start(e, a, err, errsz);
+		if (rc) {
+			free(e);
+			return rc;
+		}
+		*out = e;
+		return 0;
+	}
 	if (a->kind == ENGINE_UNIX) {
 		struct sockaddr_un sa = {.sun_family = AF_UNIX};
 
@@ -748,6 +1471,10 @@ int engine_connect(struct engine **out, const struct engine_addr *a, char *err, 
 			goto fail;
 	}
 	e->fd = fd;
+	if (a->kind == ENGINE_TCP && a->tls && (rc = tls_setup(e, a, err, errsz))) {
+		engine_close(&e);
+		return rc;
+	}
 	*out = e;
 	return 0;
 fail:
@@ -770,11 +1497,24 @@ void engine_timeout(struct engine *e, int seconds)
 	setsockopt(e->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 }
 
-int engine_send(struct engine *e, const void *p, size_t n, char *err, size_t errsz)
+static int send_raw(struct engine *e, const void *p, size_t n, char *err, size_t errsz)
 {
 	const char *c = p;
 
 	while (n) {
+		if (e->ssl) {
+			int k;
+
+			ERR_clear_error();
+			errno = 0;
+			k = SSL_write(e->ssl, c, n > INT_MAX ? INT_MAX : (int)n);
+			if (k <= 0)
+				return tls_failure(e, k, true, "cannot send to the engine", err,
+						   errsz);
+			c += k;
+			n -= (size_t)k;
+			continue;
+		}
 		ssize_t k = send(e->fd, c, n, MSG_NOSIGNAL);
 		if (k < 0 && errno == EINTR)
 			continue;
@@ -785,6 +1525,15 @@ int engine_send(struct engine *e, const void *p, size_t n, char *err, size_t err
 		n -= (size_t)k;
 	}
 	return 0;
+}
+
+int engine_send(struct engine *e, const void *p, size_t n, char *err, size_t errsz)
+{
+	int rc = send_raw(e, p, n, err, errsz);
+
+	if (rc)
+		engine_note(e, err, errsz);
+	return rc;
 }
 
 int engine_send_chunk(struct engine *e, const void *p, size_t n, char *err, size_t errsz)
@@ -801,6 +1550,81 @@ int engine_send_chunk(struct engine *e, const void *p, size_t n, char *err, size
 	return rc;
 }
 
+/* The TLS body's pump: the pipe's bytes through SSL_write.  On a failure
+ * it closes the pipe, so the writer meets EPIPE rather than a full pipe. */
+static void *pump_run(void *arg)
+{
+	struct engine *e = arg;
+	static const size_t bufsz = 1 << 16;
+	char *b = malloc(bufsz);
+
+	if (!b) {
+		e->pump_rc = set_errmsg(e->pump_err, sizeof(e->pump_err), -ENOMEM, "out of memory");
+		goto out;
+	}
+	for (;;) {
+		ssize_t k = read(e->pump_rd, b, bufsz);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			e->pump_rc = set_errmsg(e->pump_err, sizeof(e->pump_err), -errno,
+						"cannot read the body's pipe: %s", strerror(errno));
+			break;
+		}
+		if (k == 0)
+			break;
+		e->pump_rc = send_raw(e, b, (size_t)k, e->pump_err, sizeof(e->pump_err));
+		if (e->pump_rc)
+			break;
+	}
+out:
+	free(b);
+	close(e->pump_rd);
+	e->pump_rd = -1;
+	return NULL;
+}
+
+int engine_body_begin(struct engine *e, int *fd, char *err, size_t errsz)
+{
+	int pfd[2], rc;
+
+	if (!e->ssl) {
+		*fd = e->fd;
+		return 0;
+	}
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return set_errmsg(err, errsz, -errno, "cannot make a pipe: %s", strerror(errno));
+	e->pump_rd = pfd[0];
+	e->pump_wr = pfd[1];
+	e->pump_rc = 0;
+	e->pump_err[0] = '\0';
+	if ((rc = pthread_create(&e->pump_th, NULL, pump_run, e))) {
+		close(pfd[0]);
+		close(pfd[1]);
+		e->pump_rd = e->pump_wr = -1;
+		return set_errmsg(err, errsz, -rc, "cannot start the TLS sender: %s", strerror(rc));
+	}
+	e->pump_on = true;
+	*fd = pfd[1];
+	return 0;
+}
+
+int engine_body_end(struct engine *e, int rc, char *err, size_t errsz)
+{
+	if (!e->pump_on)
+		return rc;
+	close(e->pump_wr);
+	e->pump_wr = -1;
+	pthread_join(e->pump_th, NULL);
+	e->pump_on = false;
+	if (e->pump_rc && (!rc || rc == -EPIPE)) {
+		rc = set_errmsg(err, errsz, e->pump_rc, "%s", e->pump_err);
+		engine_note(e, err, errsz);
+	}
+	return rc;
+}
+
 /* More bytes into buf: the count, 0 at the end of the connection, -errno. */
 static long fill(struct engine *e, char *err, size_t errsz)
 {
@@ -812,6 +1636,21 @@ static long fill(struct engine *e, char *err, size_t errsz)
 		memmove(e->buf, e->buf + e->off, e->len - e->off);
 		e->len -= e->off;
 		e->off = 0;
+	}
+	if (e->ssl) {
+		int r;
+
+		ERR_clear_error();
+		errno = 0;
+		r = SSL_read(e->ssl, e->buf + e->len, (int)(sizeof(e->buf) - e->len));
+		if (r <= 0) {
+			if (SSL_get_error(e->ssl, r) == SSL_ERROR_ZERO_RETURN)
+				return 0;
+			return tls_failure(e, r, false, "cannot read the engine's answer", err,
+					   errsz);
+		}
+		e->len += (size_t)r;
+		return r;
 	}
 	do
 		k = recv(e->fd, e->buf + e->len, sizeof(e->buf) - e->len, 0);
@@ -879,7 +1718,7 @@ static void copy_trim(char *out, size_t outsz, const char *v)
 	snprintf(out, outsz, "%.*s", (int)n, v);
 }
 
-int engine_response(struct engine *e, struct engine_response *r, char *err, size_t errsz)
+static int read_response(struct engine *e, struct engine_response *r, char *err, size_t errsz)
 {
 	char line[LINE_MAX_BYTES], te[64] = "";
 	size_t total = 0;
@@ -1033,7 +1872,16 @@ bad:
 			  e->where);
 }
 
-long engine_read(struct engine *e, void *p, size_t n, char *err, size_t errsz)
+int engine_response(struct engine *e, struct engine_response *r, char *err, size_t errsz)
+{
+	int rc = read_response(e, r, err, errsz);
+
+	if (rc)
+		engine_note(e, err, errsz);
+	return rc;
+}
+
+static long read_body(struct engine *e, void *p, size_t n, char *err, size_t errsz)
 {
 	size_t take;
 	long k;
@@ -1082,6 +1930,15 @@ long engine_read(struct engine *e, void *p, size_t n, char *err, size_t errsz)
 		return (long)take;
 	}
 	return 0;
+}
+
+long engine_read(struct engine *e, void *p, size_t n, char *err, size_t errsz)
+{
+	long k = read_body(e, p, n, err, errsz);
+
+	if (k < 0)
+		engine_note(e, err, errsz);
+	return k;
 }
 
 int engine_read_line(struct engine *e, char **line, size_t *len, size_t max, char *err,
@@ -1173,8 +2030,17 @@ void engine_close(struct engine **e)
 {
 	if (!*e)
 		return;
+	if ((*e)->pump_on) {
+		int rc = engine_body_end(*e, 0, NULL, 0);
+		(void)rc;
+	}
+	if ((*e)->ssl)
+		SSL_free((*e)->ssl);
+	if ((*e)->ssl_ctx)
+		SSL_CTX_free((*e)->ssl_ctx);
 	if ((*e)->fd >= 0)
 		close((*e)->fd);
+	ssh_end(*e);
 	free((*e)->line);
 	free(*e);
 	*e = NULL;
@@ -1203,7 +2069,7 @@ int engine_get(const struct engine_addr *a, const char *path, struct engine_resp
 	       char **body, size_t *len, size_t max, char *err, size_t errsz)
 {
 	struct engine *e = NULL;
-	char *req = NULL;
+	char *req = NULL, host[300];
 	int rc = engine_connect(&e, a, err, errsz);
 
 	*body = NULL;
@@ -1212,7 +2078,7 @@ int engine_get(const struct engine_addr *a, const char *path, struct engine_resp
 	if (asprintf(&req,
 		     "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: ctxpack/%s\r\n"
 		     "Connection: close\r\n\r\n",
-		     path, a->kind == ENGINE_UNIX ? "api.moby.localhost" : a->node,
+		     path, (engine_http_host(a, host, sizeof(host)), host),
 		     ctxpack_version()) < 0) {
 		engine_close(&e);
 		return set_errmsg(err, errsz, -ENOMEM, "out of memory");

@@ -4,8 +4,13 @@
  * Content-Length bodies, bounded sizes), the API version negotiated from
  * /_ping, and the JSON values of the engine's answers.
  *
+ * The connection is a unix or tcp socket, TLS over tcp (OpenSSL, the
+ * certificates as the docker CLI finds them), or ssh:// (the docker CLI's
+ * `ssh ... docker system dial-stdio`, HTTP over its standard input and
+ * output).
+ *
  * It knows sockets and HTTP, not archives or builds: the caller writes the
- * request body (engine_send, or the connection's descriptor) and reads the
+ * request body (engine_send, or the descriptor of engine_body_begin) and reads the
  * answer (engine_response, engine_read_line).  Like the rest of the
  * library it reads no environment variable: the caller hands them in
  * (struct engine_env).  Every failure is a negative errno with a message
@@ -34,17 +39,29 @@ struct engine_env {
 	const char *docker_config;  /* $DOCKER_CONFIG, else NULL: $HOME/.docker */
 	const char *home;	    /* $HOME */
 	const char *tls_verify;	    /* $DOCKER_TLS_VERIFY */
+	const char *tls;	    /* $DOCKER_TLS: TLS without verification */
+	const char *cert_path;	    /* $DOCKER_CERT_PATH, else NULL: the config directory */
 };
 
-enum engine_kind { ENGINE_UNIX, ENGINE_TCP };
+enum engine_kind { ENGINE_UNIX, ENGINE_TCP, ENGINE_SSH };
+
+#define ENGINE_PATH_MAX 4096
 
 struct engine_addr {
 	enum engine_kind kind;
-	char host[256]; /* as given: unix:///run/docker.sock, tcp://h:2375 */
-	char path[108]; /* ENGINE_UNIX: the socket */
-	char node[256]; /* ENGINE_TCP: host name or address, port */
-	char port[8];
-	char where[512]; /* for messages: the host and where it came from */
+	char host[256];		 /* as given: unix:///run/docker.sock, tcp://h:2375 */
+	char path[108];		 /* ENGINE_UNIX: the socket */
+	char node[256];		 /* ENGINE_TCP, ENGINE_SSH: host name or address, port */
+	char port[8];		 /* ENGINE_SSH: "" when the address names none */
+	char user[128];		 /* ENGINE_SSH: the login, or "" */
+	char remote_socket[256]; /* ENGINE_SSH: the URL's path, the engine's socket there */
+	/* ENGINE_TCP over TLS: the certificate checked (tls_verify: against
+	 * tls_ca, or the system's roots when that is ""; and the host name),
+	 * the client certificate and key offered ("": none) */
+	bool tls, tls_verify;
+	char tls_ca[ENGINE_PATH_MAX], tls_cert[ENGINE_PATH_MAX], tls_key[ENGINE_PATH_MAX];
+	char tls_from[64]; /* for messages: "DOCKER_CERT_PATH", "the context's TLS material" */
+	char where[512];   /* for messages: the host and where it came from */
 };
 
 /* Where the engine is, in the docker CLI's order: --host; --context;
@@ -52,20 +69,48 @@ struct engine_addr {
  * default socket.  A context other than "default" is read from
  * CONFIG/contexts/meta/ (its meta.json whose Name is the context; the
  * docker CLI names that directory by the name's SHA-256) as its
- * Endpoints.docker.Host.  TLS (DOCKER_TLS_VERIFY, a context's TLS
- * material), ssh:// and the other schemes are refused with a message
- * naming what is not supported. */
+ * Endpoints.docker.Host.  TLS as the docker CLI turns it on: for the
+ * default context DOCKER_TLS_VERIFY (non-empty; DOCKER_TLS: without
+ * verification) with ca.pem, and cert.pem and key.pem when both exist,
+ * from DOCKER_CERT_PATH (default the config directory),
+ * tcp://localhost:2376 when no host is given; for another
+ * context its CONFIG/contexts/tls/<sha256 of name>/docker/ files and
+ * Endpoints.docker.SkipTLSVerify.  ssh://[USER@]HOST[:PORT][/SOCKET] as
+ * the docker CLI parses it; npipe:// and other schemes are refused with a
+ * message naming what is not supported. */
 int engine_resolve(struct engine_addr *out, const struct engine_env *env, char *err, size_t errsz);
 
 struct engine;
 
-/* Connects to a.  The message names a->where. */
+/* The engine is reached over a network (tcp://, TLS or not, and ssh://),
+ * not a local socket. */
+bool engine_is_remote(const struct engine_addr *a);
+/* The Host header of a request to a, as the docker CLI sends it. */
+void engine_http_host(const struct engine_addr *a, char *out, size_t outsz);
+
+/* Connects to a (for TLS: the handshake, the engine's certificate checked;
+ * for ssh://: ssh started from PATH).  The message names a->where, and
+ * for ssh:// what ssh said on its standard error. */
 int engine_connect(struct engine **out, const struct engine_addr *a, char *err, size_t errsz);
+/* The connection's socket (TLS: the one beneath it; ssh://: our end of
+ * ssh's standard input and output): for shutdown(2), never for data. */
 int engine_fd(const struct engine *e);
+/* A body written by a descriptor (pack_write): *fd is the socket itself,
+ * or for TLS a pipe whose bytes a thread of the engine sends encrypted.
+ * engine_body_end ends it (rc: the writer's outcome, its message in
+ * err); a failure to send replaces the writer's EPIPE.  Nothing else may
+ * use the connection in between. */
+int engine_body_begin(struct engine *e, int *fd, char *err, size_t errsz);
+int engine_body_end(struct engine *e, int rc, char *err, size_t errsz);
 /* Sends n bytes (SIGPIPE must be ignored by the caller). */
 int engine_send(struct engine *e, const void *p, size_t n, char *err, size_t errsz);
 /* Sends one chunk of a chunked body (n == 0: the last chunk). */
 int engine_send_chunk(struct engine *e, const void *p, size_t n, char *err, size_t errsz);
+/* Appends to err what the way to the engine said of a failure: for
+ * ssh://, "; `ssh ...` exited with status N: ITS STDERR" (waiting a moment
+ * for ssh to end); nothing otherwise.  The engine's functions add it to
+ * their own messages; this is for a failure met on the descriptor. */
+void engine_note(struct engine *e, char *err, size_t errsz);
 /* Sets (seconds > 0) or clears a receive timeout on the connection. */
 void engine_timeout(struct engine *e, int seconds);
 

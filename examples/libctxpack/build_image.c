@@ -57,6 +57,8 @@ int main(int argc, char **argv)
 	eo.docker_config = getenv("DOCKER_CONFIG");
 	eo.home = getenv("HOME");
 	eo.tls_verify = getenv("DOCKER_TLS_VERIFY");
+	eo.tls = getenv("DOCKER_TLS");
+	eo.cert_path = getenv("DOCKER_CERT_PATH");
 	memset(&bo, 0, sizeof(bo));
 	bo.size = sizeof(bo);
 	if (tag) {

@@ -589,13 +589,18 @@ CTXPACK_API int ctxpack_context_digest(ctxpack_context *c, bool with_mtime,
  *  none is kept after the call. */
 struct ctxpack_engine_options {
 	size_t size;                /**< sizeof(struct ctxpack_engine_options) */
-	const char *host;           /**< as `docker --host`: unix://SOCKET, tcp://HOST:PORT */
+	const char *host;           /**< as `docker --host`: unix://SOCKET, tcp://HOST:PORT,
+				         ssh://[USER@]HOST[:PORT] */
 	const char *context;        /**< as `docker --context` */
 	const char *docker_host;    /**< the value of $DOCKER_HOST */
 	const char *docker_context; /**< the value of $DOCKER_CONTEXT */
 	const char *docker_config;  /**< the value of $DOCKER_CONFIG */
 	const char *home;           /**< the value of $HOME */
-	const char *tls_verify;     /**< the value of $DOCKER_TLS_VERIFY (TLS is refused) */
+	const char *tls_verify;     /**< the value of $DOCKER_TLS_VERIFY: TLS, the engine
+				         verified against ca.pem */
+	const char *tls;            /**< the value of $DOCKER_TLS: TLS, not verified */
+	const char *cert_path;      /**< the value of $DOCKER_CERT_PATH: ca.pem, cert.pem,
+				         key.pem (default the config directory) */
 };
 
 /** The engine found and asked. */

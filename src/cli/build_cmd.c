@@ -55,7 +55,7 @@ struct build_args {
 	const char **tags, **build_args, **labels;
 	size_t ntags, nbuild_args, nlabels, atags, abuild_args, alabels;
 	const char *target, *platform, *network, *iidfile, *context, *host;
-	bool no_cache, pull, quiet, skip_unchanged, whole_context;
+	bool no_cache, pull, quiet, skip_unchanged, whole_context, compress_set;
 	bool stats;
 	const char *stats_file; /* --stats=FILE: JSON there; --stats: text on stderr */
 	enum color_mode color;	/* of the --stats report */
@@ -139,6 +139,7 @@ static int build_opt(int id, const char *arg, void *payload)
 		}
 		break;
 	case OPT_COMPRESS:
+		a->compress_set = true;
 		return parse_compress(arg, &a->o.tar.compression);
 	case OPT_LEVEL:
 		if (opts_int("level", arg, 1, 22, &v))
@@ -193,14 +194,14 @@ static const struct opt build_opts[] = {
 	 "label the image with the context's digest and the build's; send nothing when every tag names an image with the same labels",
 	 NULL, 0},
 	{"compress", OPT_COMPRESS, OPT_ARG_REQUIRED, "C",
-	 "send the context compressed: none (default), gzip, or zstd (classic builder only)",
+	 "send the context compressed: none, gzip, or zstd (classic builder only); default gzip to a remote engine, none to a unix socket",
 	 "none|gzip|zstd", 0},
 	{"level", OPT_LEVEL, OPT_ARG_REQUIRED, "N", "compression level", NULL, 0},
 	{"context", OPT_CONTEXT, OPT_ARG_REQUIRED, "NAME",
 	 "the docker context naming the engine (default: $DOCKER_CONTEXT, the CLI configuration's current one)",
 	 NULL, 0},
 	{"host", OPT_HOST, OPT_ARG_REQUIRED, "URL",
-	 "the engine: unix://SOCKET or tcp://HOST:PORT (default: $DOCKER_HOST, else the context's)",
+	 "the engine: unix://SOCKET, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT] (default: $DOCKER_HOST, else the context's)",
 	 NULL, 0},
 	{"stats", OPT_STATS, OPT_ARG_OPTIONAL, "FILE",
 	 "after the build, the size report (as `ctxpack stats`, the archive as sent) on stderr, or as JSON into FILE",
@@ -237,9 +238,19 @@ static const char build_details[] =
 	"\n"
 	"The engine is found as the docker CLI finds it: --host; --context; DOCKER_HOST;\n"
 	"DOCKER_CONTEXT; the currentContext of $DOCKER_CONFIG/config.json (default\n"
-	"~/.docker); unix:///var/run/docker.sock.  unix:// and plain tcp:// are\n"
-	"spoken; TLS and ssh:// are refused with a message.  The API version is\n"
-	"the lower of ctxpack's (" ENGINE_API_VERSION ") and the engine's (GET /_ping).\n"
+	"~/.docker); unix:///var/run/docker.sock.  unix://, tcp:// and ssh:// are\n"
+	"spoken.  TLS as the docker CLI: DOCKER_TLS_VERIFY=1 verifies the engine\n"
+	"against ca.pem and offers cert.pem and key.pem (when both are there)\n"
+	"from DOCKER_CERT_PATH (default the config directory); DOCKER_TLS=1 is\n"
+	"TLS without verification; a context's TLS material and SkipTLSVerify\n"
+	"are used as docker uses them.  ssh://[USER@]HOST[:PORT]\n"
+	"runs `ssh -o ConnectTimeout=30 -T [-l USER] [-p PORT] -- HOST docker\n"
+	"system dial-stdio` (ssh from PATH) and speaks HTTP over it.  The API\n"
+	"version is the lower of ctxpack's (" ENGINE_API_VERSION
+	") and the engine's (GET /_ping).\n"
+	"\n"
+	"--compress defaults to gzip when the engine is remote (tcp://, ssh://)\n"
+	"and to none on a unix socket; --compress=none sends it uncompressed.\n"
 	"\n"
 	"Output: the classic builder's messages on stdout as docker build prints\n"
 	"them; BuildKit's progress on stderr; -q prints only the image ID.  What\n"
@@ -341,6 +352,8 @@ static int run_build(struct build_args *a)
 		.docker_config = getenv("DOCKER_CONFIG"),
 		.home = getenv("HOME"),
 		.tls_verify = getenv("DOCKER_TLS_VERIFY"),
+		.tls = getenv("DOCKER_TLS"),
+		.cert_path = getenv("DOCKER_CERT_PATH"),
 	};
 	char err[1024] = "", version[16];
 	struct engine_addr addr;
@@ -356,12 +369,15 @@ static int run_build(struct build_args *a)
 	char cerr[512];
 	int rc, status = 1;
 
-	request_of(a, &rq);
 	if (engine_resolve(&addr, &env, err, sizeof(err)) ||
 	    engine_ping(&addr, version, err, sizeof(err))) {
 		fprintf(stderr, "ctxpack: %s\n", err);
 		return 1;
 	}
+	/* a remote engine's upload is the slow part: gzip unless told */
+	if (!a->compress_set && engine_is_remote(&addr))
+		a->o.tar.compression = TAR_GZIP;
+	request_of(a, &rq);
 	if (measure) {
 		/* Sizes below pruned directories: for the report, and for
 		 * --min-reduction; the other budgets do without them. */

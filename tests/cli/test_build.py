@@ -6,7 +6,8 @@ the output, and what a real engine cannot be made to do on demand:
 connection refused, the engine dying mid-upload, a slow reader, 4xx/5xx
 answers, an answer cut mid-stream, a malformed chunk or message, SIGINT.
 Also where the engine is looked for (DOCKER_HOST, --host, DOCKER_CONTEXT,
-config.json's currentContext) and what is refused (TLS, ssh://, --secret).
+config.json's currentContext) and what is refused (npipe://, --secret).
+TLS and ssh:// are tests/cli/test_build_remote.py's.
 
 usage: test_build.py PATH_TO_CTXPACK"""
 import gzip
@@ -384,12 +385,9 @@ def test_where():
         r = build(eng, ["--host", eng.docker_host], ctx,
                   env=clean_env(DOCKER_CONFIG=cfg, DOCKER_CONTEXT="nope"))
         tap.check("--host wins over everything", r.returncode == 0, err(r))
-    r = build(None, [], ctx, env=clean_env(DOCKER_HOST="tcp://127.0.0.1:9", DOCKER_TLS_VERIFY="1"))
-    tap.check("TLS: refused, naming DOCKER_TLS_VERIFY", r.returncode == 1 and
-              "TLS" in err(r) and "DOCKER_TLS_VERIFY" in err(r), err(r))
-    r = build(None, [], ctx, env=clean_env(DOCKER_HOST="ssh://me@host"))
-    tap.check("ssh://: refused, naming the scheme", r.returncode == 1 and
-              "'ssh'" in err(r) and "not supported" in err(r), err(r))
+    r = build(None, [], ctx, env=clean_env(DOCKER_HOST="npipe:////./pipe/docker_engine"))
+    tap.check("npipe://: refused, naming the scheme", r.returncode == 1 and
+              "'npipe'" in err(r) and "not supported" in err(r), err(r))
     r = build(None, [], ctx, env=clean_env(DOCKER_HOST="tcp://127.0.0.1:9"))
     tap.check("tcp:// spoken: a closed port is 'connection refused' naming it",
               r.returncode == 1 and "tcp://127.0.0.1:9 (DOCKER_HOST)" in err(r) and
@@ -426,18 +424,22 @@ def test_sendfile():
     ctx = ctx_tree(big=1 << 20)
     trace = os.path.join(tap.mkdtemp("ctxpack-build-strace-"), "trace")
     with FakeEngine() as eng:
-        # LeakSanitizer cannot run under ptrace: no leak check in this run
-        e = clean_env(DOCKER_HOST=eng.docker_host,
-                      ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":detect_leaks=0")
-        r = subprocess.run(["strace", "-f", "-e", "trace=sendfile", "-o", trace, CTXPACK,
+        e = clean_env(DOCKER_HOST=eng.docker_host)
+        # LeakSanitizer does not work under ptrace: an ASan build's leak
+        # check would end the traced run with a fatal error
+        e["ASAN_OPTIONS"] = ":".join(x for x in (e.get("ASAN_OPTIONS"), "detect_leaks=0") if x)
+        # -ff: one file per thread, so that another thread's exit never
+        # splits a call into "<unfinished ...>" and "<... resumed>" lines
+        r = subprocess.run(["strace", "-ff", "-e", "trace=sendfile", "-o", trace, CTXPACK,
                             "build", "-q", ctx], env=e, capture_output=True, timeout=60)
         eng.wait_idle()
-        # a call another thread's event interrupts is logged in two lines,
-        # "sendfile(... <unfinished ...>" and "<... sendfile resumed>) = N"
-        with open(trace) as f:
-            calls = [m for m in (re.search(r"sendfile.*\) += (\d+)", ln) for ln in f) if m]
-        moved = sum(int(m.group(1)) for m in calls)
-        calls = [m.group(0) for m in calls]
+        calls = []
+        tdir = os.path.dirname(trace)
+        for name in sorted(os.listdir(tdir)):
+            with open(os.path.join(tdir, name)) as f:
+                calls += [ln for ln in f if "sendfile(" in ln and "= " in ln]
+        moved = sum(int(ln.rsplit("= ", 1)[1].split()[0]) for ln in calls
+                    if ln.rsplit("= ", 1)[1].split()[0].isdigit())
         tap.check("the 1 MiB file moved by sendfile(2) into the engine's socket",
                   r.returncode == 0 and moved == 1 << 20, "rc %s, %s" % (r.returncode, calls))
         tap.check("... and the body is still pack's archive byte for byte",

@@ -222,6 +222,8 @@ int main(int argc, char **argv)
 	eo.docker_config = getenv("DOCKER_CONFIG");
 	eo.home = getenv("HOME");
 	eo.tls_verify = getenv("DOCKER_TLS_VERIFY");
+	eo.tls = getenv("DOCKER_TLS");
+	eo.cert_path = getenv("DOCKER_CERT_PATH");
 	signal(SIGPIPE, SIG_IGN); /* the library's callers' part */
 
 	if (ping) {

@@ -93,7 +93,8 @@ pkgconf() {
 requires_private() {
 	local r
 	r=$(pkgconf --print-requires-private ctxpack) &&
-		grep -q libarchive <<<"$r" && grep -q libzstd <<<"$r" && grep -q libxxhash <<<"$r"
+		grep -q libarchive <<<"$r" && grep -q libzstd <<<"$r" && grep -q libxxhash <<<"$r" &&
+		grep -q openssl <<<"$r"
 }
 cflags=""
 libs=""
@@ -107,7 +108,7 @@ if command -v pkg-config >/dev/null && [ -n "$pc" ]; then
 		pkgconf --exists ctxpack
 	check "pkg-config: -I points into DESTDIR" grep -q -- "-I$root/include" <<<"$cflags"
 	check "pkg-config: -L points into DESTDIR" grep -q -- "-L$libdir" <<<"$libs"
-	check "pkg-config: Requires.private libarchive libzstd libxxhash" requires_private
+	check "pkg-config: Requires.private libarchive libzstd libxxhash openssl" requires_private
 else
 	not_ok "pkg-config available and ctxpack.pc found"
 fi

@@ -13,6 +13,12 @@ for `DOCKER_BUILDKIT=0 docker build` to run to completion:
 
 Anything else gets 404 with a JSON error message.
 
+Over TCP: FakeEngine(tcp=True) listens on 127.0.0.1 (a free port);
+FakeEngine(tls=ssl_context) also wraps each connection in TLS (the
+handshake in the connection's own thread: a failed one is recorded in
+engine.tls_errors, not raised).  engine.docker_host is then
+tcp://127.0.0.1:PORT.
+
 For tests of a client's failure paths (tests/cli/test_build.py): set
 `engine.api_version` (None: /_ping sends no API-Version header) and
 `engine.build_handler`, a function (handler, query) that answers POST
@@ -272,6 +278,33 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
     allow_reuse_address = True
 
+    def handle_error(self, request, client_address):
+        # a client gone mid-answer (the failure tests cut connections on
+        # purpose) is no error of the stand-in's
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
+
+
+class _TCPServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def get_request(self):
+        sock, addr = super().get_request()
+        ctx = self.engine.tls
+        if ctx is not None:
+            # the handshake happens on the first read, in the handler's thread
+            sock = ctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, addr
+
+    def handle_error(self, request, client_address):
+        err = sys.exc_info()[1]
+        with self.engine._cv:
+            self.engine.tls_errors.append(err)
+        if self.engine.verbose:
+            sys.stderr.write("fakeengine: %r\n" % (err,))
+
 
 class BuildResult:
     """The outcome of one `docker build` through the engine."""
@@ -310,7 +343,11 @@ class FakeEngine:
     worker thread to run builds in parallel.
     """
 
-    def __init__(self, socket_path=None, outdir=None, verbose=False):
+    def __init__(self, socket_path=None, outdir=None, verbose=False, tcp=False, tls=None):
+        self.tcp = tcp or tls is not None
+        self.tls = tls                   # an ssl.SSLContext (server side), or None
+        self.tls_errors = []             # exceptions of connections that failed
+        self.port = None
         self._tmpdir = None
         if socket_path is None:
             self._tmpdir = tempfile.mkdtemp(prefix="fakeengine.")
@@ -332,11 +369,22 @@ class FakeEngine:
 
     @property
     def docker_host(self):
+        if self.tcp:
+            return "tcp://127.0.0.1:%d" % self.port
         return "unix://" + self.socket_path
 
     # -- lifecycle ------------------------------------------------------
 
     def start(self):
+        if self.tcp:
+            self._server = _TCPServer(("127.0.0.1", 0), _Handler)
+            self._server.engine = self
+            self.port = self._server.server_address[1]
+            self._thread = threading.Thread(target=self._server.serve_forever,
+                                            kwargs={"poll_interval": 0.2},
+                                            daemon=True)
+            self._thread.start()
+            return self
         if os.path.exists(self.socket_path):
             os.unlink(self.socket_path)
         self._server = _Server(self.socket_path, _Handler)

@@ -362,12 +362,54 @@ static void test_addresses(void **state)
 	assert_string_equal(a.node, "h");
 	assert_int_equal(resolve(NULL, NULL, &a, err, sizeof(err)), 0);
 	assert_string_equal(a.where, "unix:///var/run/docker.sock (the default)");
-	/* a unix socket is fine with DOCKER_TLS_VERIFY; tcp is refused */
+	/* DOCKER_TLS_VERIFY: a unix socket stays plain; tcp is TLS, verified,
+	 * ca.pem from the config directory (no HOME/.docker/cert.pem here:
+	 * no client certificate); no host at all is tcp://localhost:2376 */
 	assert_int_equal(resolve("unix:///x", "1", &a, err, sizeof(err)), 0);
-	assert_int_equal(resolve("tcp://h:2376", "1", &a, err, sizeof(err)), -EPROTONOSUPPORT);
-	assert_non_null(strstr(err, "TLS"));
-	assert_int_equal(resolve("ssh://u@h", NULL, &a, err, sizeof(err)), -EPROTONOSUPPORT);
-	assert_non_null(strstr(err, "'ssh'"));
+	assert_false(a.tls);
+	assert_int_equal(resolve("tcp://h:2376", "1", &a, err, sizeof(err)), 0);
+	assert_true(a.tls && a.tls_verify);
+	assert_string_equal(a.tls_ca, "/nonexistent/.docker/ca.pem");
+	assert_string_equal(a.tls_cert, "");
+	assert_int_equal(resolve("tcp://h", "1", &a, err, sizeof(err)), 0);
+	assert_string_equal(a.port, "2375");
+	assert_int_equal(resolve(NULL, "1", &a, err, sizeof(err)), 0);
+	assert_true(a.kind == ENGINE_TCP && a.tls);
+	assert_string_equal(a.node, "localhost");
+	assert_string_equal(a.port, "2376");
+	assert_int_equal(resolve("tcp://h:2376", NULL, &a, err, sizeof(err)), 0);
+	assert_false(a.tls);
+	{
+		/* DOCKER_TLS: TLS, nothing verified; the default host is TLS's */
+		struct engine_env env = {.tls = "1", .cert_path = "/c", .home = "/nonexistent"};
+
+		assert_int_equal(engine_resolve(&a, &env, err, sizeof(err)), 0);
+		assert_true(a.tls && !a.tls_verify);
+		assert_string_equal(a.port, "2376");
+		assert_string_equal(a.tls_ca, "/c/ca.pem");
+	}
+	/* ssh:// as the docker CLI parses it */
+	assert_int_equal(resolve("ssh://u@h:2222", "1", &a, err, sizeof(err)), 0);
+	assert_int_equal(a.kind, ENGINE_SSH);
+	assert_false(a.tls);
+	assert_string_equal(a.user, "u");
+	assert_string_equal(a.node, "h");
+	assert_string_equal(a.port, "2222");
+	assert_string_equal(a.remote_socket, "");
+	assert_int_equal(resolve("ssh://[::1]/run/d.sock", NULL, &a, err, sizeof(err)), 0);
+	assert_string_equal(a.node, "::1");
+	assert_string_equal(a.user, "");
+	assert_string_equal(a.port, "");
+	assert_string_equal(a.remote_socket, "/run/d.sock");
+	assert_int_equal(resolve("ssh://u:pw@h", NULL, &a, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "password"));
+	assert_int_equal(resolve("ssh://h?x=1", NULL, &a, err, sizeof(err)), -EINVAL);
+	assert_int_equal(resolve("ssh://h#x", NULL, &a, err, sizeof(err)), -EINVAL);
+	assert_int_equal(resolve("ssh://u@", NULL, &a, err, sizeof(err)), -EINVAL);
+	assert_int_equal(resolve("ssh://h:22x", NULL, &a, err, sizeof(err)), -EINVAL);
+	assert_int_equal(resolve("ssh://-oProxyCommand=x", NULL, &a, err, sizeof(err)), -EINVAL);
+	assert_int_equal(resolve("ssh://h/run/x;reboot", NULL, &a, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "remote shell"));
 	assert_int_equal(resolve("npipe:////./pipe/docker", NULL, &a, err, sizeof(err)),
 			 -EPROTONOSUPPORT);
 	assert_int_equal(resolve("unix://", NULL, &a, err, sizeof(err)), -EINVAL);
