@@ -196,7 +196,7 @@ static const struct opt build_opts[] = {
 	{"compress", OPT_COMPRESS, OPT_ARG_REQUIRED, "C",
 	 "send the context compressed: none, gzip, or zstd (classic builder only); default gzip to a remote engine, none to a unix socket",
 	 "none|gzip|zstd", 0},
-	{"level", OPT_LEVEL, OPT_ARG_REQUIRED, "N", "compression level", NULL, 0},
+	{"level", OPT_LEVEL, OPT_ARG_REQUIRED, "N", "compression level (without --compress: gzip at that level)", NULL, 0},
 	{"context", OPT_CONTEXT, OPT_ARG_REQUIRED, "NAME",
 	 "the docker context naming the engine (default: $DOCKER_CONTEXT, the CLI configuration's current one)",
 	 NULL, 0},
@@ -529,6 +529,11 @@ static int cmd_build(const struct command *cmd, int argc, char **argv)
 		fprintf(stderr, "ctxpack: out of memory\n");
 		rc = 1;
 		goto out;
+	}
+	/* --level alone: gzip at that level (to any engine) */
+	if (a.o.tar.level && !a.compress_set) {
+		a.o.tar.compression = TAR_GZIP;
+		a.compress_set = true;
 	}
 	request_of(&a, &rq);
 	if (build_refuses(&rq, &a.o.tar, err, sizeof(err))) {

@@ -161,6 +161,8 @@ def test_refusals():
             tap.check("%s: EINVAL before the engine is asked, nothing sent" % " ".join(args),
                       r.returncode == 1 and r.res.get("errno") == os.strerror(22) and
                       words in r.res.get("message", "") and not eng.captures, r)
+            if args == ["--level", "5"]:
+                continue  # ctxpack build: --level alone is gzip at that level (below)
             c = cli(eng, args, ctx)
             tap.check("ctxpack build %s: the same reason, a usage error (exit 2), nothing sent"
                       % " ".join(args), c.returncode == 2 and words.encode() in c.stderr and
@@ -169,6 +171,10 @@ def test_refusals():
         tap.check("skip_unchanged without a tag: EINVAL, nothing sent",
                   r.returncode == 1 and r.res.get("errno") == os.strerror(22) and
                   "needs a tag" in r.res.get("message", "") and not eng.captures, r)
+        c = cli(eng, ["--level", "5"], ctx)
+        tap.check("ctxpack build --level 5 (no --compress): the body gzip at that level",
+                  c.returncode == 0 and len(eng.captures) == 1 and
+                  eng.captures[0].body[:2] == b"\x1f\x8b", c.stderr)
 
 
 def stream_reply(h, lines):
@@ -272,9 +278,18 @@ def test_where():
         r = lib(eng, [], ctx)
         tap.check("the build speaks the engine's version", r.returncode == 0 and
                   eng.paths and eng.paths[-1].startswith("/v1.41/build?"), (eng.paths, r))
-    r = lib(None, [], ctx, env=clean_env(DOCKER_HOST="ssh://me@host"))
-    tap.check("ssh://: refused, naming the scheme", r.returncode == 1 and
-              "'ssh'" in r.res.get("message", ""), r)
+    # ssh:// runs ssh from PATH: one that fails as ssh fails on an unknown host
+    bindir = tap.mkdtemp("ctxpack-buildlib-ssh-")
+    with open(os.path.join(bindir, "ssh"), "w") as f:
+        f.write("#!/bin/sh\necho 'ssh: Could not resolve hostname host' >&2\nexit 255\n")
+    os.chmod(os.path.join(bindir, "ssh"), 0o755)
+    env = clean_env(DOCKER_HOST="ssh://me@host")
+    env["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+    r = lib(None, [], ctx, env=env)
+    m = r.res.get("message", "")
+    tap.check("ssh://: ssh's failure in the message, with the command it ran",
+              r.returncode == 1 and "Could not resolve hostname host" in m and
+              "-l me -- host docker system dial-stdio" in m, r)
 
 
 def test_example():
