@@ -81,10 +81,20 @@ def compare(ctx, classic):
             tap.check("%s --target %s: docker build DIR" % (kind, target), False, r.stderr[-1500:])
             continue
         tags.append(ta)
-        r2 = ctxpack_build(common + ["-t", tb, "-t", tb2, "--iidfile", iid], ctx, classic)
+        stats = os.path.join(tap.mkdtemp("ctxpack-buildcmd-stats-"), "stats.json")
+        r2 = ctxpack_build(common + ["-t", tb, "-t", tb2, "--iidfile", iid, "--stats=" + stats],
+                           ctx, classic)
         if r2.returncode:
             tap.check("%s --target %s: ctxpack build" % (kind, target), False, r2.stderr[-1500:])
             continue
+        # base reads a.txt and sub/: only that is sent; final's COPY . sends it all
+        with open(stats) as f:
+            sent = json.load(f)["archive"]["bytes"]
+        whole = len(subprocess.run([CTXPACK, "pack", "--builder=" + ("classic" if classic else
+                                    "buildkit"), ctx], capture_output=True).stdout)
+        tap.check("%s --target %s: the body %s the whole context (%d of %d bytes)"
+                  % (kind, target, "is" if target == "final" else "is smaller than", sent, whole),
+                  sent == whole if target == "final" else 0 < sent < whole, (sent, whole))
         tags.extend([tb, tb2])
         ma, mb = teb.built(teb.image_members(ta)), teb.built(teb.image_members(tb))
         tap.check("%s --target %s: ctxpack build builds what docker build DIR builds "
