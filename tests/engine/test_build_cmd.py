@@ -21,7 +21,6 @@ Without CTXPACK_ENGINE_HOST every check is skipped visibly.
 usage: test_build_cmd.py PATH_TO_CTXPACK"""
 import json
 import os
-import shutil
 import subprocess
 import sys
 
@@ -197,13 +196,7 @@ def skip_unchanged(classic):
 def main():
     names = ["%s: %s" % (k, c) for k in ("classic", "BuildKit")
              for c in ("images agree", "failures", "--skip-unchanged")]
-    if not HOST:
-        for c in names:
-            tap.skip(c, "no engine (CTXPACK_ENGINE_HOST unset)")
-        return tap.finish()
-    if not shutil.which("docker"):
-        for c in names:
-            tap.skip(c, "the docker CLI is not installed")
+    if not teb.engine_ready(names):
         return tap.finish()
     ctx = tree()
     try:

@@ -13,7 +13,6 @@ every check is skipped visibly.
 usage: test_build_lib_engine.py BUILD_LIB PATH_TO_CTXPACK"""
 import json
 import os
-import shutil
 import subprocess
 import sys
 
@@ -155,13 +154,7 @@ def skip_unchanged(classic):
 def main():
     names = ["%s: %s" % (k, c) for k in ("classic", "BuildKit")
              for c in ("images agree", "a failing build", "--skip-unchanged")]
-    if not teb.HOST:
-        for c in names:
-            tap.skip(c, "no engine (CTXPACK_ENGINE_HOST unset)")
-        return tap.finish()
-    if not shutil.which("docker"):
-        for c in names:
-            tap.skip(c, "the docker CLI is not installed")
+    if not teb.engine_ready(names):
         return tap.finish()
     ctx = tree()
     try:
