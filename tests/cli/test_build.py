@@ -29,7 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "oracle"))
 import tap  # noqa: E402
-from fakeengine import FakeEngine, IMAGE_ID  # noqa: E402
+from fakeengine import FakeEngine, IMAGE_ID, cut_answer, die_mid_upload, refuse  # noqa: E402
 
 CTXPACK = os.path.abspath(sys.argv[1])
 
@@ -230,20 +230,6 @@ def test_failures():
     tap.check("no engine anywhere: names the default socket",
               r.returncode == 1 and "unix:///var/run/docker.sock (the default)" in err(r), err(r))
 
-    def die_mid_upload(h, query):
-        h.rfile.read(100000)
-        h.record(query, b"", False)
-        h.close_connection = True
-        h.connection.shutdown(socket.SHUT_RDWR)
-
-    def refuse(code, read):
-        def f(h, query):
-            if read:
-                h.read_body_into([])
-            h._send_json(code, {"message": "no such thing as %d" % code})
-            h.close_connection = True
-        return f
-
     def slow(h, query):
         sink, n = [], 0
         while True:
@@ -255,16 +241,6 @@ def test_failures():
             time.sleep(0.005)
         h.record(query, b"".join(sink), True)
         stream_reply(h, [{"stream": "ok\n"}, {"aux": {"ID": IMAGE_ID}}])
-
-    def cut(h, query):
-        h.read_body_into([])
-        h.send_response(200)
-        h.send_header("Transfer-Encoding", "chunked")
-        h.end_headers()
-        msg = b'{"stream":"Step 1/2\\n"}\r\n'
-        h.wfile.write(b"%x\r\n%s\r\n" % (len(msg), msg) + b"40\r\n{\"stream\":")
-        h.wfile.flush()
-        h.close_connection = True
 
     def bad_chunk(h, query):
         h.read_body_into([])
@@ -300,7 +276,7 @@ def test_failures():
          ["refused the build (400 Bad Request): no such thing as 400"]),
         ("500 after reading the body", refuse(500, True), 1,
          ["refused the build (500 Internal Server Error): no such thing as 500"]),
-        ("an answer cut mid-stream", cut, 1,
+        ("an answer cut mid-stream", cut_answer, 1,
          ["closed the connection in the middle of its answer"]),
         ("a malformed chunk", bad_chunk, 1, ["a bad chunk"]),
         ("a message that is not JSON", bad_json, 1, ["is not a JSON message"]),

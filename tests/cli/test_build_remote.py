@@ -24,7 +24,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "oracle"))
 import tap  # noqa: E402
 import tlscerts  # noqa: E402
-from fakeengine import FakeEngine, docker_cli  # noqa: E402
+from fakeengine import FakeEngine, cut_answer, die_mid_upload, docker_cli, refuse  # noqa: E402
 from test_build import build, clean_env, ctx_tree, err, pack  # noqa: E402
 
 # What the docker CLI (28.x, cli/connhelper) runs for ssh://user@host:2222.
@@ -441,37 +441,13 @@ def test_ssh():
               "no ssh program in PATH" in err(r), err(r))
 
 
-def refuse_unread(h, query):
-    """400 before reading the body, the connection closed."""
-    h._send_json(400, {"message": "no such thing as 400"})
-    h.close_connection = True
-
-
-def die_mid_upload(h, query):
-    h.rfile.read(100000)
-    h.record(query, b"", False)
-    h.close_connection = True
-    h.connection.shutdown(socket.SHUT_RDWR)
-
-
-def cut_answer(h, query):
-    h.read_body_into([])
-    h.send_response(200)
-    h.send_header("Transfer-Encoding", "chunked")
-    h.end_headers()
-    msg = b'{"stream":"Step 1/2\\n"}\r\n'
-    h.wfile.write(b"%x\r\n%s\r\n" % (len(msg), msg) + b"40\r\n{\"stream\":")
-    h.wfile.flush()
-    h.close_connection = True
-
-
 def test_failures(certs):
     """The engine's failures of test_build.py, met over TLS and ssh://."""
     big = ctx_tree(big=3 << 20)
     bindir = fake_ssh_dir()
     tmp = tap.mkdtemp("ctxpack-remote-fail-")
     cp = tlscerts.cert_dir(certs, tap.mkdtemp("ctxpack-remote-cp-")) if certs else None
-    cases = [("400 before reading the body", refuse_unread, ["refused the build (400 Bad "
+    cases = [("400 before reading the body", refuse(400, False), ["refused the build (400 Bad "
                                                              "Request): no such thing as 400"]),
              ("the engine dies mid-upload", die_mid_upload,
               ["closed the connection while the context was sent"]),

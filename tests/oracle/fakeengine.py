@@ -45,6 +45,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import socketserver
 import subprocess
 import sys
@@ -326,6 +327,39 @@ class BuildResult:
     def tar(self):
         c = self.capture
         return c.body if c else None
+
+
+# Canned answers to POST /build for FakeEngine.build_handler, as the
+# engine's failures look on the wire.
+def refuse(code, read):
+    """code with the engine's JSON message, the body read first or not, the
+    connection closed."""
+    def f(h, query):
+        if read:
+            h.read_body_into([])
+        h._send_json(code, {"message": "no such thing as %d" % code})
+        h.close_connection = True
+    return f
+
+
+def die_mid_upload(h, query):
+    """The engine reads 100 kB of the body and goes away."""
+    h.rfile.read(100000)
+    h.record(query, b"", False)
+    h.close_connection = True
+    h.connection.shutdown(socket.SHUT_RDWR)
+
+
+def cut_answer(h, query):
+    """One message, then the connection closed in the middle of the next."""
+    h.read_body_into([])
+    h.send_response(200)
+    h.send_header("Transfer-Encoding", "chunked")
+    h.end_headers()
+    msg = b'{"stream":"Step 1/2\\n"}\r\n'
+    h.wfile.write(b"%x\r\n%s\r\n" % (len(msg), msg) + b"40\r\n{\"stream\":")
+    h.wfile.flush()
+    h.close_connection = True
 
 
 def docker_cli():
