@@ -177,6 +177,12 @@ def skip_unchanged(classic):
              ("the Dockerfile changed", lambda: tap.write(ctx, "Dockerfile",
               b"FROM scratch\nARG A\nLABEL a=$A b=1\nCOPY . /ctx/\n"), ("--build-arg", "A=z"),
               False),
+             ("the Dockerfile now reads f.txt alone", lambda: tap.write(ctx, "Dockerfile",
+              b"FROM scratch\nARG A\nLABEL a=$A b=1\nCOPY f.txt /ctx/\n"), ("--build-arg", "A=z"),
+              False),
+             # only what the build reads is sent, and digested
+             ("a file no instruction reads changed", lambda: tap.write(ctx, "big.bin",
+              b"y" * 200000), ("--build-arg", "A=z"), True),
              ("unchanged, --no-cache", None, ("--build-arg", "A=z", "--no-cache"), False)]
     ids = []
     for name, change, extra, skipped in steps:
