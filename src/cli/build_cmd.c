@@ -366,18 +366,23 @@ static int run_build(struct build_args *a)
 	struct stats s = {0};
 	struct report r;
 	struct outfile stats_out = {0};
-	char cerr[512];
+	char cerr[512], **proxies = NULL;
+	size_t nproxies = 0;
 	int rc, status = 1;
 
 	if (engine_resolve(&addr, &env, err, sizeof(err)) ||
+	    engine_proxy_args(&addr, &env, &proxies, &nproxies, err, sizeof(err)) ||
 	    engine_ping(&addr, version, err, sizeof(err))) {
 		fprintf(stderr, "ctxpack: %s\n", err);
+		engine_strv_free(proxies);
 		return 1;
 	}
 	/* a remote engine's upload is the slow part: gzip unless told */
 	if (!a->compress_set && engine_is_remote(&addr))
 		a->o.tar.compression = TAR_GZIP;
 	request_of(a, &rq);
+	rq.proxy_args = (const char *const *)proxies;
+	rq.nproxy_args = nproxies;
 	if (measure) {
 		/* Sizes below pruned directories: for the report, and for
 		 * --min-reduction; the other budgets do without them. */
@@ -478,6 +483,7 @@ out:
 	outfile_abort(&stats_out);
 	stats_free(&s);
 	pack_close(&ps);
+	engine_strv_free(proxies);
 	return status;
 }
 
