@@ -518,8 +518,7 @@ static int unchanged(const struct build_request *a, const struct engine_addr *ad
 	return rc;
 }
 
-int build_restrict(struct pack_session *ps, const struct build_request *rq, char *why,
-		   size_t whysz)
+int build_restrict(struct pack_session *ps, const struct build_request *rq, char *why, size_t whysz)
 {
 	size_t n;
 	const char **args = all_build_args(rq, &n);

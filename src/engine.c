@@ -680,8 +680,8 @@ static int parse_host(struct engine_addr *a, const char *host, const char *from,
 	 * path kept */
 	n = strlen(host);
 	snprintf(a->daemon_host, sizeof(a->daemon_host), "tcp://%s%s%s:%s%s",
-		 strchr(a->node, ':') ? "[" : "", a->node, strchr(a->node, ':') ? "]" : "",
-		 a->port, n && host[n - 1] == '/' ? "/" : "");
+		 strchr(a->node, ':') ? "[" : "", a->node, strchr(a->node, ':') ? "]" : "", a->port,
+		 n && host[n - 1] == '/' ? "/" : "");
 	return 0;
 bad:
 	return set_errmsg(err, errsz, -EINVAL, "the engine address '%s' (%s) is not HOST:PORT",
@@ -1000,8 +1000,8 @@ static int proxies_member(struct jp *j, const char *key, size_t klen, void *arg)
 	char q[100];
 
 	p->which = klen == strlen(p->host) && !memcmp(key, p->host, klen) ? 0
-		   : klen == 7 && !memcmp(key, "default", 7)		   ? 1
-									   : -1;
+		   : klen == 7 && !memcmp(key, "default", 7)		  ? 1
+									  : -1;
 	p->entry = key;
 	p->elen = klen;
 	if (p->which >= 0) {
