@@ -2,7 +2,8 @@
 """`ctxpack build` and the build args the docker CLI adds from the proxies
 of its config.json ($DOCKER_CONFIG/config.json): the entry named by the
 engine's host as the docker CLI writes it (its DaemonHost: the unix://
-socket, tcp://HOST:PORT, a context's host as written), else "default";
+socket, tcp://HOST:PORT, a context's host as written,
+http://docker.example.com for ssh://), else "default";
 HTTP_PROXY and http_proxy (and HTTPS_, NO_, FTP_, ALL_) for each value; a
 --build-arg naming the key wins, a bare one stays null.
 
@@ -197,6 +198,25 @@ def test_hosts(ctx):
                                                  "no_proxy": "ctx.local"})
 
 
+def test_ssh(ctx):
+    """ssh://: the docker CLI's client talks to its connection helper as
+    http://docker.example.com, the key it looks up (through the fake ssh of
+    test_build_remote.py, bridging to the stand-in engine)."""
+    from test_build_remote import fake_ssh_dir
+    bindir = fake_ssh_dir()
+    with FakeEngine() as eng:
+        url = "ssh://user@host:2222"
+        cfg = config({"proxies": {"default": {"httpProxy": "http://default:1"},
+                                  url: {"allProxy": "socks5://as-written:1"},
+                                  "http://docker.example.com": {"noProxy": "ssh.local"}}})
+        env = env_for(eng, cfg, host=url)
+        env["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+        env["FAKE_SSH_LOG"] = os.path.join(tap.mkdtemp("ctxpack-proxy-ssh-"), "argv")
+        env["FAKE_SSH_SOCKET"] = eng.socket_path
+        both("ssh://user@host:2222: the entry of http://docker.example.com", eng, ctx, env,
+             [], {"NO_PROXY": "ssh.local", "no_proxy": "ssh.local"})
+
+
 def test_skip_unchanged(ctx):
     """The proxies change the build: --skip-unchanged's ctxpack.build label
     (the query's digest) differs with them."""
@@ -221,6 +241,7 @@ def main():
                    prefix="ctxpack-proxy-ctx-")
     test_proxies(ctx)
     test_hosts(ctx)
+    test_ssh(ctx)
     test_skip_unchanged(ctx)
     return tap.finish()
 
