@@ -105,6 +105,24 @@ static int kv_json(struct sbuf *out, const char **v, size_t n, bool null_bare)
 	return rc;
 }
 
+/* The build args of the request: the proxies' first, so that a key
+ * build_args names keeps build_args' value (kv_json: the last wins), as
+ * the docker CLI's ParseProxyConfig adds a proxy only where no build arg
+ * is.  NULL-terminated; NULL when out of memory. */
+static const char **all_build_args(const struct build_request *a, size_t *n)
+{
+	const char **v = calloc(a->nproxy_args + a->nbuild_args + 1, sizeof(*v));
+
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < a->nproxy_args; i++)
+		v[i] = a->proxy_args[i];
+	for (size_t i = 0; i < a->nbuild_args; i++)
+		v[a->nproxy_args + i] = a->build_args[i];
+	*n = a->nproxy_args + a->nbuild_args;
+	return v;
+}
+
 /* The query string of POST /build, as the docker CLI's
  * imageBuildOptionsToQuery makes it (url.Values.Encode: keys sorted; only
  * the parameters ctxpack sets, the CLI's empty ones left out). */
@@ -115,9 +133,13 @@ static int build_query(struct sbuf *q, const struct build_request *a, const char
 	int rc = 0;
 
 	/* alphabetical, as url.Values.Encode */
-	if (a->nbuild_args) {
-		rc = kv_json(&j, a->build_args, a->nbuild_args, true);
+	if (a->nbuild_args || a->nproxy_args) {
+		size_t n;
+		const char **args = all_build_args(a, &n);
+
+		rc = args ? kv_json(&j, args, n, true) : -ENOMEM;
 		rc = rc ? rc : q_param(q, "buildargs", j.p, j.len);
+		free(args);
 	}
 	rc = rc ? rc : q_param(q, "dockerfile", dockerfile, strlen(dockerfile));
 	if (!rc && a->nlabels) {
@@ -496,10 +518,10 @@ static int unchanged(const struct build_request *a, const struct engine_addr *ad
 	return rc;
 }
 
-int build_restrict(struct pack_session *ps, const struct build_request *rq, char *why,
-		   size_t whysz)
+int build_restrict(struct pack_session *ps, const struct build_request *rq, char *why, size_t whysz)
 {
-	const char **args = calloc(rq->nbuild_args + 1, sizeof(*args));
+	size_t n;
+	const char **args = all_build_args(rq, &n);
 	struct buildview_options bo = {.builder = rq->builder,
 				       .build_args = args,
 				       .target = rq->target,
@@ -508,8 +530,6 @@ int build_restrict(struct pack_session *ps, const struct build_request *rq, char
 
 	if (!args)
 		return set_errmsg(why, whysz, -ENOMEM, "out of memory");
-	for (size_t i = 0; i < rq->nbuild_args; i++)
-		args[i] = rq->build_args[i];
 	rc = buildview_restrict(ps, &bo, why, whysz);
 	free(args);
 	if (rc == -ENOMEM)

@@ -38,6 +38,11 @@ struct build_request {
 	size_t ntags;
 	const char **build_args; /* "K=V", or "K" alone: sent as null */
 	size_t nbuild_args;
+	/* The build args the docker CLI adds from its config.json's proxies
+	 * (engine_proxy_args), "K=V": sent with build_args, which win for
+	 * the keys they name (a bare "K" there too: sent as null). */
+	const char *const *proxy_args;
+	size_t nproxy_args;
 	const char **labels; /* "K=V" ("K" alone: "") */
 	size_t nlabels;
 	const char *target, *platform, *network; /* NULL: not sent */

@@ -676,9 +676,12 @@ static bool engine_options(const struct ctxpack_engine_options *eo, struct engin
 	return true;
 }
 
-/* Where the engine is and the API version to speak. */
+/* Where the engine is and the API version to speak; with proxies, the
+ * build args the docker CLI adds from its configuration's proxies for
+ * it (engine_proxy_args: *proxies to free with engine_strv_free). */
 static int engine_find(const struct ctxpack_engine_options *eo, struct engine_addr *addr,
-		       char version[16], char *err, size_t errsz)
+		       char version[16], char ***proxies, size_t *nproxies, char *err,
+		       size_t errsz)
 {
 	struct engine_env env;
 	int rc;
@@ -688,6 +691,8 @@ static int engine_find(const struct ctxpack_engine_options *eo, struct engine_ad
 				  "struct ctxpack_engine_options: size %zu is not a size it had",
 				  eo->size);
 	rc = engine_resolve(addr, &env, err, errsz);
+	if (!rc && proxies)
+		rc = engine_proxy_args(addr, &env, proxies, nproxies, err, errsz);
 	return rc ? rc : engine_ping(addr, version, err, errsz);
 }
 
@@ -706,7 +711,7 @@ int ctxpack_engine_ping(const struct ctxpack_engine_options *eo, struct ctxpack_
 	}
 	if (errsz)
 		err[0] = '\0';
-	rc = engine_find(eo, &addr, version, err, errsz);
+	rc = engine_find(eo, &addr, version, NULL, NULL, err, errsz);
 	if (!rc && out) {
 		snprintf(out->host, sizeof(out->host), "%s", addr.host);
 		snprintf(out->where, sizeof(out->where), "%s", addr.where);
@@ -782,7 +787,8 @@ int ctxpack_engine_build(ctxpack_context *c, const struct ctxpack_engine_options
 	struct tar_options to;
 	struct engine_addr addr;
 	struct pack_report rep;
-	char version[16], why[512];
+	char version[16], why[512], **proxies = NULL;
+	size_t nproxies = 0;
 	int rc, restricted = 0;
 
 	if (out)
@@ -821,16 +827,23 @@ int ctxpack_engine_build(ctxpack_context *c, const struct ctxpack_engine_options
 	to.level = o.level;
 	rc = build_refuses(&rq, &to, c->errmsg, sizeof(c->errmsg));
 	if (!rc)
-		rc = engine_find(eo, &addr, version, c->errmsg, sizeof(c->errmsg));
-	if (rc)
+		rc = engine_find(eo, &addr, version, &proxies, &nproxies, c->errmsg,
+				 sizeof(c->errmsg));
+	if (rc) {
+		engine_strv_free(proxies);
 		return rc;
+	}
+	rq.proxy_args = (const char *const *)proxies;
+	rq.nproxy_args = nproxies;
 	if (out) {
 		snprintf(out->engine_where, sizeof(out->engine_where), "%s", addr.where);
 		snprintf(out->api_version, sizeof(out->api_version), "%s", version);
 	}
 	if (o.skip_unchanged && o.hash_cache &&
-	    hashcache_open(&rq.cache, o.hash_cache, c->errmsg, sizeof(c->errmsg)))
-		return -ENOMEM;
+	    hashcache_open(&rq.cache, o.hash_cache, c->errmsg, sizeof(c->errmsg))) {
+		rc = -ENOMEM;
+		goto out;
+	}
 	if (c->builder == CTXPACK_BUILDER_BUILDKIT) {
 		if (!(p.mem = open_memstream(&p.buf, &p.len)) ||
 		    !(p.trace = bktrace_new(p.mem, BKTRACE_PLAIN))) {
@@ -886,5 +899,6 @@ out:
 	free(p.buf);
 	hashcache_free(&rq.cache);
 	build_outcome_release(&res);
+	engine_strv_free(proxies);
 	return rc;
 }

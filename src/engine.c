@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -609,6 +610,7 @@ static int parse_host(struct engine_addr *a, const char *host, const char *from,
 
 	memset(a, 0, sizeof(*a));
 	snprintf(a->host, sizeof(a->host), "%s", host);
+	snprintf(a->daemon_host, sizeof(a->daemon_host), "%s", host);
 	snprintf(a->where, sizeof(a->where), "%s (%s)", host, from);
 	if (!sep) {
 		/* docker: an address without a scheme is tcp:// */
@@ -629,8 +631,13 @@ static int parse_host(struct engine_addr *a, const char *host, const char *from,
 			snprintf(a->path, sizeof(a->path), "%s", rest);
 			return 0;
 		}
-		if ((size_t)(sep - host) == 3 && !strncmp(host, "ssh", 3))
+		if ((size_t)(sep - host) == 3 && !strncmp(host, "ssh", 3)) {
+			/* the docker CLI's client talks to its connection
+			 * helper under this name */
+			snprintf(a->daemon_host, sizeof(a->daemon_host),
+				 "http://docker.example.com");
 			return parse_ssh(a, host, rest, from, err, errsz);
+		}
 		if ((size_t)(sep - host) != 3 || strncmp(host, "tcp", 3))
 			return set_errmsg(err, errsz, -EPROTONOSUPPORT,
 					  "the engine address '%s' (%s): the scheme '%.*s' is not "
@@ -669,6 +676,12 @@ static int parse_host(struct engine_addr *a, const char *host, const char *from,
 		 * is only the port of its TLS default, no host given at all) */
 		snprintf(a->port, sizeof(a->port), "2375");
 	}
+	/* docker's ParseTCPAddr: tcp://HOST:PORT (IPv6 in brackets), the
+	 * path kept */
+	n = strlen(host);
+	snprintf(a->daemon_host, sizeof(a->daemon_host), "tcp://%s%s%s:%s%s",
+		 strchr(a->node, ':') ? "[" : "", a->node, strchr(a->node, ':') ? "]" : "", a->port,
+		 n && host[n - 1] == '/' ? "/" : "");
 	return 0;
 bad:
 	return set_errmsg(err, errsz, -EINVAL, "the engine address '%s' (%s) is not HOST:PORT",
@@ -831,6 +844,10 @@ static int from_context(struct engine_addr *a, const struct engine_env *env, con
 				  name, from, dir);
 	snprintf(what, sizeof(what), "docker context '%s' from %s", name, from);
 	rc = parse_host(a, host, what, err, errsz);
+	if (!rc && a->kind != ENGINE_SSH)
+		/* the docker CLI's client is made with the context's host as
+		 * written */
+		snprintf(a->daemon_host, sizeof(a->daemon_host), "%s", host);
 	if (!rc)
 		tls_from_context(a, tlsdir, skip_verify);
 	free(host);
@@ -897,6 +914,231 @@ int engine_resolve(struct engine_addr *out, const struct engine_env *env, char *
 	else
 		rc = parse_host(out, ENGINE_DEFAULT_HOST, "the default", err, errsz);
 	return rc ? rc : tls_from_env(out, env, err, errsz);
+}
+
+/* ---- the proxies of config.json ---- */
+
+static const char *const proxy_field[5] = {"httpProxy", "httpsProxy", "noProxy", "ftpProxy",
+					   "allProxy"};
+static const char *const proxy_arg[5] = {"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "FTP_PROXY",
+					 "ALL_PROXY"};
+
+/* config.json as the docker CLI's encoding/json decodes its ConfigFile: a
+ * struct field's key matched without regard to case (the last of a
+ * repeated one wins); proxies a map (null: none; a repeated "proxies"
+ * adds to it), a repeated key's entry replaced whole; an entry a
+ * ProxyConfig (null: an empty one) whose fields are strings (null:
+ * unchanged).  What it cannot decode is the first problem kept in bad,
+ * the rest of the document still checked. */
+struct proxies {
+	const char *host; /* the daemon host */
+	char *val[2][5];  /* [0]: proxies[host], [1]: proxies.default */
+	bool found[2];	  /* the entry is in the map */
+	int which;	  /* the entry being read: 0, 1, or -1 (another) */
+	const char *entry;
+	size_t elen;
+	char bad[256]; /* what the docker CLI could not decode, or "" */
+};
+
+static bool key_is(const char *key, size_t klen, const char *name)
+{
+	return klen == strlen(name) && !strncasecmp(key, name, klen);
+}
+
+static void proxies_clear(struct proxies *p, int which)
+{
+	for (int f = 0; f < 5; f++) {
+		free(p->val[which][f]);
+		p->val[which][f] = NULL;
+	}
+}
+
+static int proxy_field_member(struct jp *j, const char *key, size_t klen, void *arg)
+{
+	struct proxies *p = arg;
+	char *v = NULL, q[100];
+	size_t vl;
+	int rc;
+
+	for (int f = 0; f < 5; f++) {
+		if (!key_is(key, klen, proxy_field[f]))
+			continue;
+		if (*j->p == 'n')
+			return jp_word(j, "null"); /* unchanged */
+		if (*j->p != '"') {
+			if (!p->bad[0])
+				snprintf(p->bad, sizeof(p->bad), "proxies[%s].%s is not a string",
+					 text_quote(q, sizeof(q), p->entry, p->elen),
+					 proxy_field[f]);
+			return jp_skip(j);
+		}
+		if ((rc = jp_string(j, &v, &vl)))
+			return rc;
+		if (strlen(v) != vl) {
+			/* a build arg of ours is a C string */
+			if (!p->bad[0])
+				snprintf(p->bad, sizeof(p->bad), "proxies[%s].%s holds a NUL byte",
+					 text_quote(q, sizeof(q), p->entry, p->elen),
+					 proxy_field[f]);
+			free(v);
+			return 0;
+		}
+		if (p->which < 0) {
+			free(v);
+		} else {
+			free(p->val[p->which][f]);
+			p->val[p->which][f] = v;
+		}
+		return 0;
+	}
+	return jp_skip(j);
+}
+
+static int proxies_member(struct jp *j, const char *key, size_t klen, void *arg)
+{
+	struct proxies *p = arg;
+	char q[100];
+
+	p->which = klen == strlen(p->host) && !memcmp(key, p->host, klen) ? 0
+		   : klen == 7 && !memcmp(key, "default", 7)		  ? 1
+									  : -1;
+	p->entry = key;
+	p->elen = klen;
+	if (p->which >= 0) {
+		/* the entry replaced whole */
+		proxies_clear(p, p->which);
+		p->found[p->which] = true;
+	}
+	if (*j->p == '{')
+		return jp_members(j, proxy_field_member, p);
+	if (*j->p != 'n' && !p->bad[0])
+		snprintf(p->bad, sizeof(p->bad), "proxies[%s] is not an object",
+			 text_quote(q, sizeof(q), key, klen));
+	return jp_skip(j);
+}
+
+static int config_member(struct jp *j, const char *key, size_t klen, void *arg)
+{
+	struct proxies *p = arg;
+
+	if (!key_is(key, klen, "proxies"))
+		return jp_skip(j);
+	if (*j->p == '{')
+		return jp_members(j, proxies_member, p);
+	if (*j->p == 'n') {
+		/* null: no map */
+		proxies_clear(p, 0);
+		proxies_clear(p, 1);
+		p->found[0] = p->found[1] = false;
+	} else if (!p->bad[0]) {
+		snprintf(p->bad, sizeof(p->bad), "proxies is not an object");
+	}
+	return jp_skip(j);
+}
+
+void engine_strv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+int engine_proxy_args(const struct engine_addr *a, const struct engine_env *env, char ***out,
+		      size_t *n, char *err, size_t errsz)
+{
+	struct proxies p = {.host = a->daemon_host};
+	char cfg[PATH_MAX], path[PATH_MAX + 16], *data = NULL, **v = NULL;
+	size_t len = 0, k = 0;
+	struct jp j;
+	int rc = 0, e;
+
+	*out = NULL;
+	*n = 0;
+	if (config_dir(env, cfg, sizeof(cfg)))
+		goto done; /* no config directory: no proxies */
+	snprintf(path, sizeof(path), "%s/config.json", cfg);
+	rc = read_small_file(path, &data, &len);
+	if (rc == -ENOENT) {
+		rc = 0;
+		goto done;
+	}
+	if (rc) {
+		rc = set_errmsg(err, errsz, rc, "cannot read '%s': %s", path, strerror(-rc));
+		goto done;
+	}
+	j = (struct jp){data, data + len, 0};
+	jp_ws(&j);
+	if (j.p == j.end)
+		goto done; /* empty: the docker CLI's empty configuration */
+	if (*j.p == 'n') {
+		/* null: decoded as nothing */
+		rc = jp_word(&j, "null");
+		jp_ws(&j);
+		if (rc || j.p != j.end)
+			rc = set_errmsg(err, errsz, -EBADMSG, "cannot read '%s': not valid JSON",
+					path);
+		goto done;
+	}
+	if (*j.p != '{') {
+		rc = set_errmsg(err, errsz, -EINVAL,
+				"cannot read '%s': it is not a JSON object, as the docker CLI "
+				"reads it",
+				path);
+		goto done;
+	}
+	rc = jp_members(&j, config_member, &p);
+	jp_ws(&j);
+	if (!rc && j.p != j.end)
+		rc = -EBADMSG;
+	if (rc) {
+		rc = set_errmsg(err, errsz, rc, "cannot read '%s': %s", path,
+				rc == -ENOMEM ? "out of memory" : "not valid JSON");
+		goto done;
+	}
+	if (p.bad[0]) {
+		/* the docker CLI warns ("Error parsing config file") and
+		 * builds with what it could decode; ctxpack does not guess */
+		rc = set_errmsg(err, errsz, -EINVAL,
+				"cannot read the proxies of '%s': %s (the docker CLI warns "
+				"and builds without what it cannot decode)",
+				path, p.bad);
+		goto done;
+	}
+	e = p.found[0] ? 0 : 1; /* the daemon host's entry, else default's */
+	if (!(v = calloc(11, sizeof(*v)))) {
+		rc = set_errmsg(err, errsz, -ENOMEM, "out of memory");
+		goto done;
+	}
+	for (int f = 0; f < 5; f++) {
+		const char *val = p.val[e][f];
+
+		if (!val || !*val)
+			continue;
+		if (asprintf(&v[k], "%s=%s", proxy_arg[f], val) < 0) {
+			v[k] = NULL;
+			rc = set_errmsg(err, errsz, -ENOMEM, "out of memory");
+			goto done;
+		}
+		if (asprintf(&v[++k], "%s=%s", proxy_arg[f], val) < 0) {
+			v[k] = NULL;
+			rc = set_errmsg(err, errsz, -ENOMEM, "out of memory");
+			goto done;
+		}
+		/* the lower-case name */
+		for (char *c = v[k]; *c != '='; c++)
+			if (*c >= 'A' && *c <= 'Z')
+				*c = (char)(*c - 'A' + 'a');
+		k++;
+	}
+	*out = v;
+	*n = k;
+	v = NULL;
+done:
+	engine_strv_free(v);
+	proxies_clear(&p, 0);
+	proxies_clear(&p, 1);
+	free(data);
+	return rc;
 }
 
 bool engine_is_remote(const struct engine_addr *a)

@@ -62,6 +62,11 @@ struct engine_addr {
 	char tls_ca[ENGINE_PATH_MAX], tls_cert[ENGINE_PATH_MAX], tls_key[ENGINE_PATH_MAX];
 	char tls_from[64]; /* for messages: "DOCKER_CERT_PATH", "the context's TLS material" */
 	char where[512];   /* for messages: the host and where it came from */
+	/* the docker CLI's DaemonHost(), the key of config.json's proxies:
+	 * the address as its ParseHost writes it ("tcp://h:2375" for
+	 * "tcp://h"), a context's as written, "http://docker.example.com"
+	 * for ssh:// (its connection helper's) */
+	char daemon_host[300];
 };
 
 /* Where the engine is, in the docker CLI's order: --host; --context;
@@ -79,6 +84,21 @@ struct engine_addr {
  * the docker CLI parses it; npipe:// and other schemes are refused with a
  * message naming what is not supported. */
 int engine_resolve(struct engine_addr *out, const struct engine_env *env, char *err, size_t errsz);
+
+/* The build args the docker CLI adds from the proxies of its config.json
+ * (CONFIG/config.json, as engine_resolve finds CONFIG; none without one)
+ * for the engine a: the entry proxies[a->daemon_host], else
+ * proxies.default; for each of httpProxy, httpsProxy, noProxy, ftpProxy,
+ * allProxy with a value, "HTTP_PROXY=v" and "http_proxy=v" (and so on),
+ * in that order.  The caller's own build args go after these, a later
+ * key winning (build.h: build_request.proxy_args).  *out is
+ * NULL-terminated (engine_strv_free), *n its count.  A proxies part the
+ * docker CLI cannot decode (a value not a string, an entry not an
+ * object) is -EINVAL, a config.json that is not JSON -EBADMSG, each with a
+ * message naming the file. */
+int engine_proxy_args(const struct engine_addr *a, const struct engine_env *env, char ***out,
+		      size_t *n, char *err, size_t errsz);
+void engine_strv_free(char **v);
 
 struct engine;
 

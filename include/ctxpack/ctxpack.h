@@ -638,7 +638,10 @@ struct ctxpack_build_options {
 	const char *const *build_args; /**< --build-arg: "K=V", or "K" alone, sent
 					    without a value as the docker CLI sends
 					    an unset variable (the ARG's default);
-					    a later K wins */
+					    a later K wins.  As docker build, the
+					    proxies of <docker_config>/config.json
+					    add HTTP_PROXY, http_proxy and the
+					    rest for the keys these do not name */
 	size_t nbuild_args;
 	const char *const *labels; /**< --label "K=V" ("K" alone: ""); a later K wins */
 	size_t nlabels;

@@ -196,7 +196,8 @@ static const struct opt build_opts[] = {
 	{"compress", OPT_COMPRESS, OPT_ARG_REQUIRED, "C",
 	 "send the context compressed: none, gzip, or zstd (classic builder only); default gzip to a remote engine, none to a unix socket",
 	 "none|gzip|zstd", 0},
-	{"level", OPT_LEVEL, OPT_ARG_REQUIRED, "N", "compression level (without --compress: gzip at that level)", NULL, 0},
+	{"level", OPT_LEVEL, OPT_ARG_REQUIRED, "N",
+	 "compression level (without --compress: gzip at that level)", NULL, 0},
 	{"context", OPT_CONTEXT, OPT_ARG_REQUIRED, "NAME",
 	 "the docker context naming the engine (default: $DOCKER_CONTEXT, the CLI configuration's current one)",
 	 NULL, 0},
@@ -248,6 +249,13 @@ static const char build_details[] =
 	"system dial-stdio` (ssh from PATH) and speaks HTTP over it.  The API\n"
 	"version is the lower of ctxpack's (" ENGINE_API_VERSION
 	") and the engine's (GET /_ping).\n"
+	"\n"
+	"As docker build, the proxies of $DOCKER_CONFIG/config.json are build args:\n"
+	"the entry of proxies named by the engine's host as the docker CLI writes\n"
+	"it (unix:///var/run/docker.sock, tcp://HOST:PORT, a context's host as\n"
+	"written), else proxies.default; httpProxy, httpsProxy, noProxy, ftpProxy\n"
+	"and allProxy as HTTP_PROXY and http_proxy and so on, unless a --build-arg\n"
+	"names that key.  Proxies the docker CLI cannot decode are an error.\n"
 	"\n"
 	"--compress defaults to gzip when the engine is remote (tcp://, ssh://)\n"
 	"and to none on a unix socket; --compress=none sends it uncompressed.\n"
@@ -366,18 +374,23 @@ static int run_build(struct build_args *a)
 	struct stats s = {0};
 	struct report r;
 	struct outfile stats_out = {0};
-	char cerr[512];
+	char cerr[512], **proxies = NULL;
+	size_t nproxies = 0;
 	int rc, status = 1;
 
 	if (engine_resolve(&addr, &env, err, sizeof(err)) ||
+	    engine_proxy_args(&addr, &env, &proxies, &nproxies, err, sizeof(err)) ||
 	    engine_ping(&addr, version, err, sizeof(err))) {
 		fprintf(stderr, "ctxpack: %s\n", err);
+		engine_strv_free(proxies);
 		return 1;
 	}
 	/* a remote engine's upload is the slow part: gzip unless told */
 	if (!a->compress_set && engine_is_remote(&addr))
 		a->o.tar.compression = TAR_GZIP;
 	request_of(a, &rq);
+	rq.proxy_args = (const char *const *)proxies;
+	rq.nproxy_args = nproxies;
 	if (measure) {
 		/* Sizes below pruned directories: for the report, and for
 		 * --min-reduction; the other budgets do without them. */
@@ -478,6 +491,7 @@ out:
 	outfile_abort(&stats_out);
 	stats_free(&s);
 	pack_close(&ps);
+	engine_strv_free(proxies);
 	return status;
 }
 

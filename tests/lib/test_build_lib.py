@@ -19,6 +19,7 @@ import os
 import socket
 import subprocess
 import sys
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "cli"))
@@ -146,6 +147,34 @@ def test_same_request():
         same_request("classic, zstd", eng, ["--builder=classic", "--compress=zstd"], ctx, env)
         same_request("--skip-unchanged (no such image: built, the same labels)", eng,
                      ["--skip-unchanged", "-t", "x:1", "--label", "mine=1"], ctx, env)
+
+        # config.json's proxies, from the docker_config the caller hands in
+        cfg = tap.mkdtemp("ctxpack-buildlib-cfg-")
+        with open(os.path.join(cfg, "config.json"), "w") as f:
+            json.dump({"proxies": {"default": {"httpProxy": "http://d:1", "ftpProxy": "f"},
+                                   eng.docker_host: {"httpProxy": "http://p:3128",
+                                                     "noProxy": "a,b", "allProxy": "s"}}}, f)
+        penv = dict(env, DOCKER_CONFIG=cfg)
+        for k in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "FTP_PROXY", "ALL_PROXY"):
+            penv.pop(k, None)
+            penv.pop(k.lower(), None)
+        r, cap = same_request("DOCKER_CONFIG with proxies, --build-arg HTTP_PROXY=x and a bare "
+                              "no_proxy, --skip-unchanged", eng,
+                              ["--builder=classic", "--build-arg", "HTTP_PROXY=x", "--build-arg",
+                               "no_proxy", "--skip-unchanged", "-t", "p:1"], ctx, penv)
+        q = urllib.parse.parse_qs(cap.query) if cap else {}
+        want = {"HTTP_PROXY": "x", "http_proxy": "http://p:3128", "NO_PROXY": "a,b",
+                "no_proxy": None, "ALL_PROXY": "s", "all_proxy": "s"}
+        tap.check("... the buildargs: the engine's entry of the proxies, the build args winning",
+                  json.loads(q.get("buildargs", ["null"])[0]) == want, q)
+        with open(os.path.join(cfg, "config.json"), "w") as f:
+            f.write('{"proxies": {"default": {"httpProxy": true}}}')
+        n = len(eng.captures)
+        r = lib(eng, [], ctx, penv)
+        tap.check("proxies the docker CLI cannot decode: an error naming the file, nothing sent",
+                  r.returncode == 1 and len(eng.captures) == n and
+                  os.path.join(cfg, "config.json") in r.res.get("message", "") and
+                  "httpProxy is not a string" in r.res.get("message", ""), r)
 
 
 def test_refusals():
