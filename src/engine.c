@@ -882,6 +882,12 @@ int engine_resolve(struct engine_addr *out, const struct engine_env *env, char *
 		if (rc && rc != -ENOENT)
 			return set_errmsg(err, errsz, rc, "cannot read '%s': %s", path,
 					  strerror(-rc));
+		/* an empty file (or only white space) is no configuration, as
+		 * the docker CLI's decoder reads it (io.EOF) */
+		if (!rc && strspn(data, " \t\r\n") == len) {
+			free(data);
+			rc = -ENOENT;
+		}
 		if (!rc) {
 			rc = engine_json_string(data, len, "currentContext", &cur, &clen);
 			free(data);

@@ -560,11 +560,12 @@ CTXPACK_API int ctxpack_context_digest(ctxpack_context *c, bool with_mtime,
 /* ---- The engine: a build on the Docker Engine API ----
  *
  * A context opened with ctxpack_context_open() is built on the engine as
- * `ctxpack build` builds it: the archive ctxpack_context_pack() writes is
- * the body of the Engine API's POST /build, with the query the docker CLI
+ * `ctxpack build` builds it: the archive ctxpack_context_pack() writes
+ * (only what the build reads unless whole_context) is the body of the
+ * Engine API's POST /build, with the query the docker CLI
  * sends (its imageBuildOptionsToQuery), the API version the lower of
- * ctxpack's and the engine's (GET /_ping).  unix:// and plain tcp:// are
- * spoken; TLS and ssh:// are refused with a message.  What needs a
+ * ctxpack's and the engine's (GET /_ping).  unix://, tcp:// (TLS as the
+ * docker CLI turns it on) and ssh:// are spoken.  What needs a
  * BuildKit session (secrets, ssh, cache export) is not available.
  *
  * The library reads no environment: the caller hands in what the docker

@@ -229,6 +229,12 @@ def test_failures():
     r = build(None, [], ctx, env=clean_env(HOME=d))
     tap.check("no engine anywhere: names the default socket",
               r.returncode == 1 and "unix:///var/run/docker.sock (the default)" in err(r), err(r))
+    os.makedirs(os.path.join(d, ".docker"))
+    with open(os.path.join(d, ".docker", "config.json"), "w") as f:
+        f.write(" \n")
+    r = build(None, [], ctx, env=clean_env(HOME=d))
+    tap.check("an empty config.json is no configuration (as the docker CLI reads it)",
+              r.returncode == 1 and "unix:///var/run/docker.sock (the default)" in err(r), err(r))
 
     def slow(h, query):
         sink, n = [], 0
