@@ -22,11 +22,8 @@
 #include "stats_run.h"
 
 enum {
-	OPT_BUILDER = 256,
-	OPT_COMPRESS,
+	OPT_COMPRESS = 256,
 	OPT_LEVEL,
-	OPT_BUILD_ARG,
-	OPT_TARGET,
 	OPT_PLATFORM,
 	OPT_LABEL,
 	OPT_NO_CACHE,
@@ -65,26 +62,23 @@ struct build_args {
 static int build_opt(int id, const char *arg, void *payload)
 {
 	struct build_args *a = payload;
+	const struct common_dest to = {.builder = &a->o.builder,
+				       .dockerfile = &a->o.dockerfile,
+				       .target = &a->target,
+				       .build_args = &a->build_args,
+				       .nbuild_args = &a->nbuild_args,
+				       .abuild_args = &a->abuild_args,
+				       .budgets = &a->b};
 	long v;
-	int rc = budget_opt(id, arg, &a->b);
+	int rc = common_opt(id, arg, &to);
 
 	if (rc <= 0)
 		return rc;
 	switch (id) {
-	case OPT_BUILDER:
-		return parse_builder(arg, &a->o.builder);
-	case 'f':
-		a->o.dockerfile = arg;
-		break;
 	case 't':
 		return strv_push(&a->tags, &a->ntags, &a->atags, arg);
-	case OPT_BUILD_ARG:
-		return strv_push(&a->build_args, &a->nbuild_args, &a->abuild_args, arg);
 	case OPT_LABEL:
 		return strv_push(&a->labels, &a->nlabels, &a->alabels, arg);
-	case OPT_TARGET:
-		a->target = arg;
-		break;
 	case OPT_PLATFORM:
 		a->platform = arg;
 		break;
@@ -165,15 +159,11 @@ static int build_opt(int id, const char *arg, void *payload)
 static const struct opt build_opts[] = {
 	{"tag", 't', OPT_ARG_REQUIRED, "NAME",
 	 "name and optionally tag the image (NAME[:TAG]; repeatable)", NULL, 0},
-	{"file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE",
-	 "the Dockerfile, relative to the current directory (default DIR/Dockerfile; -: standard input)",
-	 NULL, OPT_PATH_FILE},
-	{"builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B",
-	 "buildkit (default; the engine's API version=2) or classic (version=1)", CHOICES_BUILDER,
-	 0},
-	{"build-arg", OPT_BUILD_ARG, OPT_ARG_REQUIRED, "NAME[=VALUE]",
-	 "a build argument (repeatable; NAME alone takes the environment's value)", NULL, 0},
-	{"target", OPT_TARGET, OPT_ARG_REQUIRED, "STAGE", "the build stage to build", NULL, 0},
+	FILE_OPT,
+	BUILDER_OPT("buildkit (default; the engine's API version=2) or classic (version=1)"),
+	BUILD_ARG_OPT("NAME[=VALUE]",
+		      "a build argument (repeatable; NAME alone takes the environment's value)"),
+	TARGET_OPT("the build stage to build"),
 	{"platform", OPT_PLATFORM, OPT_ARG_REQUIRED, "PLATFORM",
 	 "the target platform (os/arch[/variant])", NULL, 0},
 	{"label", OPT_LABEL, OPT_ARG_REQUIRED, "KEY=VALUE", "a label on the image (repeatable)",

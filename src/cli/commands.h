@@ -32,6 +32,44 @@ int parse_builder(const char *arg, enum ctxpack_builder *out);
  * error otherwise. */
 int parse_compress(const char *arg, enum tar_compression *out);
 
+/* The options that name the build a command looks at (pack, ls, stats,
+ * build, lint, suggest; check-ignore's --builder and -f), handled by
+ * common_opt: their ids (long-only, >= 256) and their rows of an option
+ * table.  -f's row is one for all of them; --builder, --target and
+ * --build-arg are one option each whose help a command may qualify
+ * ("with --used: " TARGET_HELP) or word for what it does with it. */
+enum {
+	OPT_BUILDER = 420,
+	OPT_TARGET,
+	OPT_BUILD_ARG,
+};
 
+#define BUILDER_HELP "buildkit (default) or classic semantics"
+#define TARGET_HELP "the stage to build (default the last)"
+#define BUILD_ARG_HELP "a build argument, as docker build --build-arg (repeatable)"
+
+#define FILE_OPT \
+	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory (default DIR/Dockerfile; -: standard input)", NULL, OPT_PATH_FILE }
+#define BUILDER_OPT(help) { "builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B", help, CHOICES_BUILDER, 0 }
+#define TARGET_OPT(help) { "target", OPT_TARGET, OPT_ARG_REQUIRED, "STAGE", help, NULL, 0 }
+#define BUILD_ARG_OPT(metavar, help) { "build-arg", OPT_BUILD_ARG, OPT_ARG_REQUIRED, metavar, help, NULL, 0 }
+
+struct budgets;
+
+/* Where common_opt puts each option: the command's own fields.  A NULL
+ * one is an option the command's table has no row for (budgets: the
+ * budget options of report.h, handled by budget_opt). */
+struct common_dest {
+	enum ctxpack_builder *builder; /* --builder */
+	const char **dockerfile;       /* -f */
+	const char **target;           /* --target */
+	const char ***build_args;      /* --build-arg, appended as strv_push does */
+	size_t *nbuild_args, *abuild_args;
+	struct budgets *budgets;
+};
+
+/* Handles the options above and the budgets into to: 1 if id is not one
+ * of them, 0 done, -1 usage error (printed). */
+int common_opt(int id, const char *arg, const struct common_dest *to);
 
 #endif

@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "internal.h"
 #include "generate.h"
+#include "report.h"
 
 static const struct command *const commands[] = {
 	&pack_command,
@@ -67,6 +68,27 @@ int strv_push(const char ***v, size_t *n, size_t *alloc, const char *arg)
 	(*v)[(*n)++] = arg;
 	(*v)[*n] = NULL;
 	return 0;
+}
+
+int common_opt(int id, const char *arg, const struct common_dest *to)
+{
+	int rc = to->budgets ? budget_opt(id, arg, to->budgets) : 1;
+
+	if (rc <= 0)
+		return rc;
+	switch (id) {
+	case OPT_BUILDER:
+		return parse_builder(arg, to->builder);
+	case 'f':
+		*to->dockerfile = arg;
+		return 0;
+	case OPT_TARGET:
+		*to->target = arg;
+		return 0;
+	case OPT_BUILD_ARG:
+		return strv_push(to->build_args, to->nbuild_args, to->abuild_args, arg);
+	}
+	return 1;
 }
 
 int parse_compress(const char *arg, enum tar_compression *out)

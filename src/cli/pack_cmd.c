@@ -24,7 +24,7 @@
 #include "rules.h"
 #include "stats_run.h"
 
-enum { OPT_BUILDER = 256, OPT_COMPRESS, OPT_LEVEL, OPT_MTIME, OPT_FORCE, OPT_JSON, OPT_ALL, OPT_EXCLUDED, OPT_STATS, OPT_PROGRESS, OPT_MANIFEST, OPT_COLOR, OPT_USED, OPT_TARGET, OPT_BUILD_ARG };
+enum { OPT_COMPRESS = 256, OPT_LEVEL, OPT_MTIME, OPT_FORCE, OPT_JSON, OPT_ALL, OPT_EXCLUDED, OPT_STATS, OPT_PROGRESS, OPT_MANIFEST, OPT_COLOR, OPT_USED };
 
 struct pack_args {
 	struct pack_options o;
@@ -45,20 +45,18 @@ struct pack_args {
 static int pack_opt(int id, const char *arg, void *payload)
 {
 	struct pack_args *a = payload;
+	const struct common_dest to = { .builder = &a->o.builder, .dockerfile = &a->o.dockerfile,
+					.target = &a->target, .build_args = &a->build_args,
+					.nbuild_args = &a->nbuild_args, .abuild_args = &a->abuild_args,
+					.budgets = &a->b };
 	long v;
-	int rc = budget_opt(id, arg, &a->b);
+	int rc = common_opt(id, arg, &to);
 
 	if (rc <= 0)
 		return rc;
 	switch (id) {
-	case OPT_BUILDER:
-		return parse_builder(arg, &a->o.builder);
-	case 'f': a->o.dockerfile = arg; break;
 	case 'o': a->output = arg; break;
 	case OPT_USED: a->used = true; break;
-	case OPT_TARGET: a->target = arg; break;
-	case OPT_BUILD_ARG:
-		return strv_push(&a->build_args, &a->nbuild_args, &a->abuild_args, arg);
 	case OPT_STATS:
 		a->stats = true;
 		a->stats_file = arg;
@@ -101,12 +99,12 @@ static int pack_opt(int id, const char *arg, void *payload)
 }
 
 static const struct opt pack_opts[] = {
-	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory (default DIR/Dockerfile; -: standard input)", NULL, OPT_PATH_FILE },
-	{ "builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B", "buildkit (default) or classic semantics", CHOICES_BUILDER, 0 },
+	FILE_OPT,
+	BUILDER_OPT(BUILDER_HELP),
 	{ "output", 'o', OPT_ARG_REQUIRED, "FILE", "write the archive to FILE (atomically) instead of stdout", NULL, OPT_PATH_FILE },
 	{ "used", OPT_USED, OPT_ARG_NONE, NULL, "only what the Dockerfile's build reads (BuildKit: what it transfers), the directories above it, the Dockerfile and the ignore file", NULL, 0 },
-	{ "target", OPT_TARGET, OPT_ARG_REQUIRED, "STAGE", "with --used: the stage to build (default the last)", NULL, 0 },
-	{ "build-arg", OPT_BUILD_ARG, OPT_ARG_REQUIRED, "K=V", "with --used: a build argument, as docker build --build-arg (repeatable)", NULL, 0 },
+	TARGET_OPT("with --used: " TARGET_HELP),
+	BUILD_ARG_OPT("K=V", "with --used: " BUILD_ARG_HELP),
 	{ "compress", OPT_COMPRESS, OPT_ARG_REQUIRED, "C", "none (default), gzip or zstd", "none|gzip|zstd", 0 },
 	{ "level", OPT_LEVEL, OPT_ARG_REQUIRED, "N", "compression level", NULL, 0 },
 	{ "threads", 'j', OPT_ARG_REQUIRED, "N", "walker threads (default: online CPUs)", NULL, 0 },
@@ -509,7 +507,7 @@ static int cmd_ls(const struct command *cmd, int argc, char **argv)
 
 static const struct opt ls_opts[] = {
 	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory (-: standard input)", NULL, OPT_PATH_FILE },
-	{ "builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B", "buildkit (default) or classic semantics", CHOICES_BUILDER, 0 },
+	BUILDER_OPT(BUILDER_HELP),
 	{ "long", 'l', OPT_ARG_NONE, NULL, "show type, mode and size", NULL, 0 },
 	{ "all", OPT_ALL, OPT_ARG_NONE, NULL, "also what is not sent: STATUS<TAB>RULE<TAB>PATH", NULL, 0 },
 	{ "excluded", OPT_EXCLUDED, OPT_ARG_NONE, NULL, "only what is not sent: RULE<TAB>PATH", NULL, 0 },

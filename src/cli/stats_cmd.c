@@ -21,7 +21,7 @@
 #include "report.h"
 #include "stats_run.h"
 
-enum { OPT_BUILDER = 256, OPT_JSON, OPT_TOP, OPT_HTML, OPT_PROGRESS, OPT_ESTIMATE, OPT_DUPLICATES, OPT_NO_CACHE, OPT_COLOR, OPT_TARGET, OPT_BUILD_ARG };
+enum { OPT_JSON = 256, OPT_TOP, OPT_HTML, OPT_PROGRESS, OPT_ESTIMATE, OPT_DUPLICATES, OPT_NO_CACHE, OPT_COLOR };
 
 struct stats_args {
 	struct pack_options o;
@@ -220,24 +220,22 @@ static int estimate_compression(struct pack_session *ps, const struct pack_optio
 static int stats_opt(int id, const char *arg, void *payload)
 {
 	struct stats_args *a = payload;
+	const struct common_dest to = { .builder = &a->o.builder, .dockerfile = &a->o.dockerfile,
+					.target = &a->target, .build_args = &a->build_args,
+					.nbuild_args = &a->nbuild_args, .abuild_args = &a->abuild_args,
+					.budgets = &a->b };
 	long v;
-	int rc = budget_opt(id, arg, &a->b);
+	int rc = common_opt(id, arg, &to);
 
 	if (rc <= 0)
 		return rc;
 	switch (id) {
-	case OPT_BUILDER:
-		return parse_builder(arg, &a->o.builder);
-	case 'f': a->o.dockerfile = arg; break;
 	case OPT_JSON: a->json = true; break;
 	case OPT_HTML: a->html = arg; break;
 	case 'q': a->quiet = true; break;
 	case OPT_ESTIMATE: a->estimate = true; break;
 	case OPT_DUPLICATES: a->duplicates = true; break;
 	case OPT_NO_CACHE: a->no_cache = true; break;
-	case OPT_TARGET: a->target = arg; break;
-	case OPT_BUILD_ARG:
-		return strv_push(&a->build_args, &a->nbuild_args, &a->abuild_args, arg);
 	case OPT_PROGRESS:
 		return progress_mode_parse(arg, &a->progress);
 	case OPT_COLOR:
@@ -399,10 +397,10 @@ static int cmd_stats(const struct command *cmd, int argc, char **argv)
 }
 
 static const struct opt stats_opts[] = {
-	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory (default DIR/Dockerfile; -: standard input)", NULL, OPT_PATH_FILE },
-	{ "builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B", "buildkit (default) or classic semantics", CHOICES_BUILDER, 0 },
-	{ "target", OPT_TARGET, OPT_ARG_REQUIRED, "STAGE", "the stage to build (default the last): what the stages the build runs read", NULL, 0 },
-	{ "build-arg", OPT_BUILD_ARG, OPT_ARG_REQUIRED, "K=V", "a build argument, as docker build --build-arg (repeatable)", NULL, 0 },
+	FILE_OPT,
+	BUILDER_OPT(BUILDER_HELP),
+	TARGET_OPT(TARGET_HELP ": what the stages the build runs read"),
+	BUILD_ARG_OPT("K=V", BUILD_ARG_HELP),
 	{ "json", OPT_JSON, OPT_ARG_NONE, NULL, "one JSON document (schema: docs/stats.md)", NULL, 0 },
 	{ "top", OPT_TOP, OPT_ARG_REQUIRED, "N", "length of each top list (default 10)", NULL, 0 },
 	{ "estimate-compression", OPT_ESTIMATE, OPT_ARG_NONE, NULL, "also the zstd and gzip sizes of what is sent (reads every sent file)", NULL, 0 },
