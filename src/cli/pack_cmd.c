@@ -506,7 +506,7 @@ static int cmd_ls(const struct command *cmd, int argc, char **argv)
 }
 
 static const struct opt ls_opts[] = {
-	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory (-: standard input)", NULL, OPT_PATH_FILE },
+	FILE_OPT,
 	BUILDER_OPT(BUILDER_HELP),
 	{ "long", 'l', OPT_ARG_NONE, NULL, "show type, mode and size", NULL, 0 },
 	{ "all", OPT_ALL, OPT_ARG_NONE, NULL, "also what is not sent: STATUS<TAB>RULE<TAB>PATH", NULL, 0 },
