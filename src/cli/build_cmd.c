@@ -163,7 +163,7 @@ static const struct opt build_opts[] = {
 	BUILDER_OPT("buildkit (default; the engine's API version=2) or classic (version=1)"),
 	BUILD_ARG_OPT("NAME[=VALUE]",
 		      "a build argument (repeatable; NAME alone takes the environment's value)"),
-	TARGET_OPT("the build stage to build"),
+	TARGET_OPT(TARGET_HELP),
 	{"platform", OPT_PLATFORM, OPT_ARG_REQUIRED, "PLATFORM",
 	 "the target platform (os/arch[/variant])", NULL, 0},
 	{"label", OPT_LABEL, OPT_ARG_REQUIRED, "KEY=VALUE", "a label on the image (repeatable)",
