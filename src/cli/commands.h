@@ -72,4 +72,14 @@ struct common_dest {
  * of them, 0 done, -1 usage error (printed). */
 int common_opt(int id, const char *arg, const struct common_dest *to);
 
+/* The common_dest of arguments a that keep them as pack, stats, lint and
+ * build do: a->o.builder and a->o.dockerfile (struct pack_options),
+ * a->target, a->build_args with a->nbuild_args and a->abuild_args; and
+ * the budgets b (NULL: none). */
+#define COMMON_DEST(a, b) \
+	(&(const struct common_dest){ .builder = &(a)->o.builder, .dockerfile = &(a)->o.dockerfile, \
+				      .target = &(a)->target, .build_args = &(a)->build_args, \
+				      .nbuild_args = &(a)->nbuild_args, .abuild_args = &(a)->abuild_args, \
+				      .budgets = (b) })
+
 #endif

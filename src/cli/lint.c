@@ -1797,11 +1797,8 @@ static int lint_run(struct lint *l, char *err, size_t errsz)
 static int lint_opt(int id, const char *arg, void *payload)
 {
 	struct lint_args *a = payload;
-	const struct common_dest to = { .builder = &a->o.builder, .dockerfile = &a->o.dockerfile,
-					.target = &a->target, .build_args = &a->build_args,
-					.nbuild_args = &a->nbuild_args, .abuild_args = &a->abuild_args };
 	uint64_t v;
-	int rc = common_opt(id, arg, &to);
+	int rc = common_opt(id, arg, COMMON_DEST(a, NULL));
 
 	if (rc <= 0)
 		return rc;

@@ -45,12 +45,8 @@ struct pack_args {
 static int pack_opt(int id, const char *arg, void *payload)
 {
 	struct pack_args *a = payload;
-	const struct common_dest to = { .builder = &a->o.builder, .dockerfile = &a->o.dockerfile,
-					.target = &a->target, .build_args = &a->build_args,
-					.nbuild_args = &a->nbuild_args, .abuild_args = &a->abuild_args,
-					.budgets = &a->b };
 	long v;
-	int rc = common_opt(id, arg, &to);
+	int rc = common_opt(id, arg, COMMON_DEST(a, &a->b));
 
 	if (rc <= 0)
 		return rc;
