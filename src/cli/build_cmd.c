@@ -41,7 +41,6 @@ enum {
 	OPT_SKIP_UNCHANGED,
 	OPT_WHOLE_CONTEXT,
 	OPT_STATS,
-	OPT_COLOR,
 };
 
 enum build_progress { BP_AUTO, BP_PLAIN, BP_TTY, BP_QUIET };
@@ -63,7 +62,7 @@ static int build_opt(int id, const char *arg, void *payload)
 {
 	struct build_args *a = payload;
 	long v;
-	int rc = common_opt(id, arg, COMMON_DEST(a, &a->b));
+	int rc = common_opt(id, arg, COMMON_DEST(a, .color = &a->color, .budgets = &a->b));
 
 	if (rc <= 0)
 		return rc;
@@ -103,8 +102,6 @@ static int build_opt(int id, const char *arg, void *payload)
 		a->stats = true;
 		a->stats_file = arg;
 		break;
-	case OPT_COLOR:
-		return color_mode_parse(arg, &a->color);
 	case 'q':
 		a->quiet = true;
 		break;
@@ -189,9 +186,7 @@ static const struct opt build_opts[] = {
 	{"stats", OPT_STATS, OPT_ARG_OPTIONAL, "FILE",
 	 "after the build, the size report (as `ctxpack stats`, the archive as sent) on stderr, or as JSON into FILE",
 	 NULL, OPT_PATH_FILE},
-	{"color", OPT_COLOR, OPT_ARG_OPTIONAL, "WHEN",
-	 "colour the --stats report: auto (default: a terminal, no NO_COLOR), always (a bare --color), never",
-	 CHOICES_WHEN, 0},
+	COLOR_OPT("the --stats report"),
 	BUDGET_OPTS,
 	{"secret", OPT_SECRET, OPT_ARG_REQUIRED, "SPEC", "refused: needs a BuildKit session", NULL,
 	 0},

@@ -1798,7 +1798,7 @@ static int lint_opt(int id, const char *arg, void *payload)
 {
 	struct lint_args *a = payload;
 	uint64_t v;
-	int rc = common_opt(id, arg, COMMON_DEST(a, NULL));
+	int rc = common_opt(id, arg, COMMON_DEST(a, .budgets = NULL));
 
 	if (rc <= 0)
 		return rc;

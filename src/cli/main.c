@@ -72,21 +72,38 @@ int strv_push(const char ***v, size_t *n, size_t *alloc, const char *arg)
 
 int common_opt(int id, const char *arg, const struct common_dest *to)
 {
+	long v;
 	int rc = to->budgets ? budget_opt(id, arg, to->budgets) : 1;
 
 	if (rc <= 0)
 		return rc;
 	switch (id) {
 	case OPT_BUILDER:
-		return parse_builder(arg, to->builder);
+		return to->builder ? parse_builder(arg, to->builder) : 1;
 	case 'f':
+		if (!to->dockerfile)
+			return 1;
 		*to->dockerfile = arg;
 		return 0;
 	case OPT_TARGET:
+		if (!to->target)
+			return 1;
 		*to->target = arg;
 		return 0;
 	case OPT_BUILD_ARG:
-		return strv_push(to->build_args, to->nbuild_args, to->abuild_args, arg);
+		return to->build_args ? strv_push(to->build_args, to->nbuild_args, to->abuild_args, arg)
+				      : 1;
+	case 'j':
+		if (!to->threads)
+			return 1;
+		if (opts_int("threads", arg, 1, 1024, &v))
+			return -1;
+		*to->threads = (int)v;
+		return 0;
+	case OPT_PROGRESS_LINE:
+		return to->progress ? progress_mode_parse(arg, to->progress) : 1;
+	case OPT_COLOR:
+		return to->color ? color_mode_parse(arg, to->color) : 1;
 	}
 	return 1;
 }

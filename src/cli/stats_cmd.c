@@ -21,7 +21,7 @@
 #include "report.h"
 #include "stats_run.h"
 
-enum { OPT_JSON = 256, OPT_TOP, OPT_HTML, OPT_PROGRESS, OPT_ESTIMATE, OPT_DUPLICATES, OPT_NO_CACHE, OPT_COLOR };
+enum { OPT_JSON = 256, OPT_TOP, OPT_HTML, OPT_ESTIMATE, OPT_DUPLICATES, OPT_NO_CACHE };
 
 struct stats_args {
 	struct pack_options o;
@@ -220,8 +220,8 @@ static int estimate_compression(struct pack_session *ps, const struct pack_optio
 static int stats_opt(int id, const char *arg, void *payload)
 {
 	struct stats_args *a = payload;
-	long v;
-	int rc = common_opt(id, arg, COMMON_DEST(a, &a->b));
+	int rc = common_opt(id, arg, COMMON_DEST(a, .progress = &a->progress, .color = &a->color,
+						     .budgets = &a->b));
 
 	if (rc <= 0)
 		return rc;
@@ -232,17 +232,8 @@ static int stats_opt(int id, const char *arg, void *payload)
 	case OPT_ESTIMATE: a->estimate = true; break;
 	case OPT_DUPLICATES: a->duplicates = true; break;
 	case OPT_NO_CACHE: a->no_cache = true; break;
-	case OPT_PROGRESS:
-		return progress_mode_parse(arg, &a->progress);
-	case OPT_COLOR:
-		return color_mode_parse(arg, &a->color);
 	case OPT_TOP:
 		return opts_int("top", arg, 0, 100000, &a->top);
-	case 'j':
-		if (opts_int("threads", arg, 1, 1024, &v))
-			return -1;
-		a->o.threads = (int)v;
-		break;
 	}
 	return 0;
 }
@@ -404,10 +395,10 @@ static const struct opt stats_opts[] = {
 	{ "duplicates", OPT_DUPLICATES, OPT_ARG_NONE, NULL, "also sent files with identical content and the bytes they repeat (reads the files that share a size)", NULL, 0 },
 	{ "no-cache", OPT_NO_CACHE, OPT_ARG_NONE, NULL, "with --duplicates: neither use nor update the hash cache", NULL, 0 },
 	BUDGET_OPTS,
-	{ "threads", 'j', OPT_ARG_REQUIRED, "N", "walker threads (default: online CPUs)", NULL, 0 },
-	{ "progress", OPT_PROGRESS, OPT_ARG_REQUIRED, "WHEN", "progress line on stderr: auto (when a terminal; default), always, never", CHOICES_WHEN, 0 },
+	THREADS_OPT,
+	PROGRESS_LINE_OPT,
 	{ "quiet", 'q', OPT_ARG_NONE, NULL, "no progress line", NULL, 0 },
-	{ "color", OPT_COLOR, OPT_ARG_OPTIONAL, "WHEN", "colour the report: auto (default: a terminal, no NO_COLOR), always (a bare --color), never", CHOICES_WHEN, 0 },
+	COLOR_OPT("the report"),
 	{ NULL, 0, 0, NULL, NULL, NULL, 0 },
 };
 
