@@ -35,9 +35,10 @@ int parse_compress(const char *arg, enum tar_compression *out);
 
 /* The options several commands share, handled by common_opt: those that
  * name the build a command looks at (pack, ls, stats, build, lint,
- * suggest; check-ignore's --builder and -f), the walk's threads and
- * progress line (pack, ls, stats), the report's colour (pack, stats,
- * build) and the budgets (report.h).  Their ids (long-only, >= 256) and
+ * suggest; check-ignore's, digest's, manifest's and diff's --builder and
+ * -f), the walk's threads and progress line (pack, ls, stats; digest,
+ * manifest and diff), the report's colour (pack, stats, build) and the
+ * budgets (report.h).  Their ids (long-only, >= 256) and
  * their rows of an option table: -f's, -j's and --progress's row is one
  * for all; --builder, --target, --build-arg and --color are one option
  * each whose help a command may qualify ("with --used: " TARGET_HELP) or
