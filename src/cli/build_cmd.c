@@ -22,11 +22,8 @@
 #include "stats_run.h"
 
 enum {
-	OPT_BUILDER = 256,
-	OPT_COMPRESS,
+	OPT_COMPRESS = 256,
 	OPT_LEVEL,
-	OPT_BUILD_ARG,
-	OPT_TARGET,
 	OPT_PLATFORM,
 	OPT_LABEL,
 	OPT_NO_CACHE,
@@ -44,7 +41,6 @@ enum {
 	OPT_SKIP_UNCHANGED,
 	OPT_WHOLE_CONTEXT,
 	OPT_STATS,
-	OPT_COLOR,
 };
 
 enum build_progress { BP_AUTO, BP_PLAIN, BP_TTY, BP_QUIET };
@@ -66,25 +62,15 @@ static int build_opt(int id, const char *arg, void *payload)
 {
 	struct build_args *a = payload;
 	long v;
-	int rc = budget_opt(id, arg, &a->b);
+	int rc = common_opt(id, arg, COMMON_DEST(a, .color = &a->color, .budgets = &a->b));
 
 	if (rc <= 0)
 		return rc;
 	switch (id) {
-	case OPT_BUILDER:
-		return parse_builder(arg, &a->o.builder);
-	case 'f':
-		a->o.dockerfile = arg;
-		break;
 	case 't':
 		return strv_push(&a->tags, &a->ntags, &a->atags, arg);
-	case OPT_BUILD_ARG:
-		return strv_push(&a->build_args, &a->nbuild_args, &a->abuild_args, arg);
 	case OPT_LABEL:
 		return strv_push(&a->labels, &a->nlabels, &a->alabels, arg);
-	case OPT_TARGET:
-		a->target = arg;
-		break;
 	case OPT_PLATFORM:
 		a->platform = arg;
 		break;
@@ -116,8 +102,6 @@ static int build_opt(int id, const char *arg, void *payload)
 		a->stats = true;
 		a->stats_file = arg;
 		break;
-	case OPT_COLOR:
-		return color_mode_parse(arg, &a->color);
 	case 'q':
 		a->quiet = true;
 		break;
@@ -165,15 +149,11 @@ static int build_opt(int id, const char *arg, void *payload)
 static const struct opt build_opts[] = {
 	{"tag", 't', OPT_ARG_REQUIRED, "NAME",
 	 "name and optionally tag the image (NAME[:TAG]; repeatable)", NULL, 0},
-	{"file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE",
-	 "the Dockerfile, relative to the current directory (default DIR/Dockerfile; -: standard input)",
-	 NULL, OPT_PATH_FILE},
-	{"builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B",
-	 "buildkit (default; the engine's API version=2) or classic (version=1)", CHOICES_BUILDER,
-	 0},
-	{"build-arg", OPT_BUILD_ARG, OPT_ARG_REQUIRED, "NAME[=VALUE]",
-	 "a build argument (repeatable; NAME alone takes the environment's value)", NULL, 0},
-	{"target", OPT_TARGET, OPT_ARG_REQUIRED, "STAGE", "the build stage to build", NULL, 0},
+	FILE_OPT,
+	BUILDER_OPT("buildkit (default; the engine's API version=2) or classic (version=1)"),
+	BUILD_ARG_OPT("NAME[=VALUE]",
+		      "a build argument (repeatable; NAME alone takes the environment's value)"),
+	TARGET_OPT(TARGET_HELP),
 	{"platform", OPT_PLATFORM, OPT_ARG_REQUIRED, "PLATFORM",
 	 "the target platform (os/arch[/variant])", NULL, 0},
 	{"label", OPT_LABEL, OPT_ARG_REQUIRED, "KEY=VALUE", "a label on the image (repeatable)",
@@ -207,9 +187,7 @@ static const struct opt build_opts[] = {
 	{"stats", OPT_STATS, OPT_ARG_OPTIONAL, "FILE",
 	 "after the build, the size report (as `ctxpack stats`, the archive as sent) on stderr, or as JSON into FILE",
 	 NULL, OPT_PATH_FILE},
-	{"color", OPT_COLOR, OPT_ARG_OPTIONAL, "WHEN",
-	 "colour the --stats report: auto (default: a terminal, no NO_COLOR), always (a bare --color), never",
-	 CHOICES_WHEN, 0},
+	COLOR_OPT("the --stats report"),
 	BUDGET_OPTS,
 	{"secret", OPT_SECRET, OPT_ARG_REQUIRED, "SPEC", "refused: needs a BuildKit session", NULL,
 	 0},

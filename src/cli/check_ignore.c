@@ -20,10 +20,10 @@
 #include "rules.h"
 #include "walk.h"
 
-enum { OPT_BUILDER = 256, OPT_JSON, OPT_STDIN };
+enum { OPT_JSON = 256, OPT_STDIN };
 
 static const struct opt check_ignore_opts[] = {
-	{ "builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B", "buildkit (default) or classic semantics", CHOICES_BUILDER, 0 },
+	BUILDER_OPT(BUILDER_HELP),
 	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory (-: standard input)", NULL, OPT_PATH_FILE },
 	{ "directory", 'C', OPT_ARG_REQUIRED, "DIR", "run in DIR (the build context), as git -C", NULL, OPT_PATH_DIR },
 	{ "verbose", 'v', OPT_ARG_NONE, NULL, "show the deciding rule as SOURCE:LINE:PATTERN<TAB>PATH", NULL, 0 },
@@ -70,13 +70,12 @@ struct ci_args {
 static int ci_opt(int id, const char *arg, void *payload)
 {
 	struct ci_args *a = payload;
+	int rc = common_opt(id, arg, &(const struct common_dest){ .builder = &a->builder,
+								  .dockerfile = &a->file });
 
+	if (rc <= 0)
+		return rc;
 	switch (id) {
-	case OPT_BUILDER:
-		if (parse_builder(arg, &a->builder))
-			return -1;
-		break;
-	case 'f': a->file = arg; break;
 	case 'C': a->dir = arg; break;
 	case 'v': a->verbose = true; break;
 	case 'n': a->nonmatching = true; break;

@@ -4,6 +4,7 @@
 
 #include "ctxpack/ctxpack.h"
 #include "opts.h"
+#include "progress_line.h"
 #include "tarwriter.h"
 
 extern const struct command check_ignore_command;
@@ -32,6 +33,70 @@ int parse_builder(const char *arg, enum ctxpack_builder *out);
  * error otherwise. */
 int parse_compress(const char *arg, enum tar_compression *out);
 
+/* The options several commands share, handled by common_opt: those that
+ * name the build a command looks at (pack, ls, stats, build, lint,
+ * suggest; check-ignore's, digest's, manifest's and diff's --builder and
+ * -f), the walk's threads and progress line (pack, ls, stats; digest,
+ * manifest and diff), the report's colour (pack, stats, build) and the
+ * budgets (report.h).  Their ids (long-only, >= 256) and
+ * their rows of an option table: -f's, -j's and --progress's row is one
+ * for all; --builder, --target, --build-arg and --color are one option
+ * each whose help a command may qualify ("with --used: " TARGET_HELP) or
+ * word for what it does with it. */
+enum {
+	OPT_BUILDER = 420,
+	OPT_TARGET,
+	OPT_BUILD_ARG,
+	OPT_PROGRESS_LINE,
+	OPT_COLOR,
+};
 
+#define BUILDER_HELP "buildkit (default) or classic semantics"
+#define TARGET_HELP "the stage to build (default the last)"
+#define BUILD_ARG_HELP "a build argument, as docker build --build-arg (repeatable)"
+
+#define FILE_OPT \
+	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory (default DIR/Dockerfile; -: standard input)", NULL, OPT_PATH_FILE }
+#define BUILDER_OPT(help) { "builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B", help, CHOICES_BUILDER, 0 }
+#define TARGET_OPT(help) { "target", OPT_TARGET, OPT_ARG_REQUIRED, "STAGE", help, NULL, 0 }
+#define BUILD_ARG_OPT(metavar, help) { "build-arg", OPT_BUILD_ARG, OPT_ARG_REQUIRED, metavar, help, NULL, 0 }
+#define THREADS_OPT { "threads", 'j', OPT_ARG_REQUIRED, "N", "walker threads (default: online CPUs)", NULL, 0 }
+#define PROGRESS_LINE_OPT \
+	{ "progress", OPT_PROGRESS_LINE, OPT_ARG_REQUIRED, "WHEN", "progress line on stderr: auto (when a terminal; default), always, never", CHOICES_WHEN, 0 }
+/* what: the report it colours ("the report", "the --stats report") */
+#define COLOR_OPT(what) \
+	{ "color", OPT_COLOR, OPT_ARG_OPTIONAL, "WHEN", "colour " what ": auto (default: a terminal, no NO_COLOR), always (a bare --color), never", CHOICES_WHEN, 0 }
+
+struct budgets;
+
+/* Where common_opt puts each option: the command's own fields.  NULL:
+ * the command takes no such option, or handles it itself (common_opt
+ * returns 1 for it). */
+struct common_dest {
+	enum ctxpack_builder *builder; /* --builder */
+	const char **dockerfile;       /* -f */
+	const char **target;           /* --target */
+	const char ***build_args;      /* --build-arg, appended as strv_push does */
+	size_t *nbuild_args, *abuild_args;
+	int *threads;                  /* -j */
+	enum progress_mode *progress;  /* --progress (of the progress line) */
+	enum color_mode *color;        /* --color */
+	struct budgets *budgets;       /* the budget options, as budget_opt */
+};
+
+/* Handles the options above into to: 1 if id is not one of them (or its
+ * field is NULL), 0 done, -1 usage error (printed). */
+int common_opt(int id, const char *arg, const struct common_dest *to);
+
+/* The common_dest of arguments a that keep the build's options as pack,
+ * stats, lint and build do: a->o.builder, a->o.dockerfile and a->o.threads
+ * (struct pack_options), a->target, a->build_args with a->nbuild_args and
+ * a->abuild_args; then the command's other fields as designated
+ * initializers (".color = &a->color"). */
+#define COMMON_DEST(a, ...) \
+	(&(const struct common_dest){ .builder = &(a)->o.builder, .dockerfile = &(a)->o.dockerfile, \
+				      .target = &(a)->target, .build_args = &(a)->build_args, \
+				      .nbuild_args = &(a)->nbuild_args, .abuild_args = &(a)->abuild_args, \
+				      .threads = &(a)->o.threads, __VA_ARGS__ })
 
 #endif

@@ -38,10 +38,10 @@ static int digest_opt(int id, const char *arg, void *payload)
 
 #define SRC_OPTS \
 	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory (for a directory)", NULL, OPT_PATH_FILE }, \
-	{ "builder", SRC_OPT_BUILDER, OPT_ARG_REQUIRED, "B", "buildkit (default) or classic semantics (for a directory)", CHOICES_BUILDER, 0 }, \
+	BUILDER_OPT(BUILDER_HELP " (for a directory)"), \
 	{ "threads", 'j', OPT_ARG_REQUIRED, "N", "hashing threads (default: online CPUs)", NULL, 0 }, \
 	{ "no-cache", SRC_OPT_NO_CACHE, OPT_ARG_NONE, NULL, "read and hash every file; neither use nor update the hash cache", NULL, 0 }, \
-	{ "progress", SRC_OPT_PROGRESS, OPT_ARG_REQUIRED, "WHEN", "progress line on stderr: auto (when a terminal; default), always, never", CHOICES_WHEN, 0 }, \
+	PROGRESS_LINE_OPT, \
 	{ "quiet", 'q', OPT_ARG_NONE, NULL, "no messages but errors (and no progress line)", NULL, 0 }
 
 #define SOURCE_DETAILS \

@@ -32,8 +32,7 @@
 #include "used.h"
 #include "dockerfile.h"
 
-enum { OPT_BUILDER = 256, OPT_JSON, OPT_FORMAT, OPT_CONFIG, OPT_MAX_FILE_SIZE, OPT_TARGET, OPT_BUILD_ARG, OPT_DISABLE,
-       OPT_SEVERITY };
+enum { OPT_JSON = 256, OPT_FORMAT, OPT_CONFIG, OPT_MAX_FILE_SIZE, OPT_DISABLE, OPT_SEVERITY };
 
 enum severity { SEV_INFO, SEV_WARNING, SEV_ERROR };
 
@@ -1799,11 +1798,11 @@ static int lint_opt(int id, const char *arg, void *payload)
 {
 	struct lint_args *a = payload;
 	uint64_t v;
+	int rc = common_opt(id, arg, COMMON_DEST(a, .budgets = NULL));
 
+	if (rc <= 0)
+		return rc;
 	switch (id) {
-	case OPT_BUILDER:
-		return parse_builder(arg, &a->o.builder);
-	case 'f': a->o.dockerfile = arg; break;
 	case OPT_JSON: a->format = FMT_JSON; break;
 	case OPT_FORMAT: {
 		static const char *const names[] = { "text", "json", "sarif", "github" };
@@ -1817,10 +1816,7 @@ static int lint_opt(int id, const char *arg, void *payload)
 		a->format = (enum format)k;
 		break;
 	}
-	case OPT_TARGET: a->target = arg; break;
 	case OPT_CONFIG: a->config = arg; break;
-	case OPT_BUILD_ARG:
-		return strv_push(&a->build_args, &a->nbuild_args, &a->abuild_args, arg);
 	case OPT_DISABLE: {
 		long c = check_index(arg, strlen(arg));
 		if (c < 0) {
@@ -1856,10 +1852,10 @@ static int lint_opt(int id, const char *arg, void *payload)
 }
 
 static const struct opt lint_opts[] = {
-	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory (default DIR/Dockerfile; -: standard input)", NULL, OPT_PATH_FILE },
-	{ "builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B", "buildkit (default) or classic semantics", CHOICES_BUILDER, 0 },
-	{ "target", OPT_TARGET, OPT_ARG_REQUIRED, "STAGE", "the stage to build (default the last): the sources of the stages the build runs are checked", NULL, 0 },
-	{ "build-arg", OPT_BUILD_ARG, OPT_ARG_REQUIRED, "K=V", "a build argument, as docker build --build-arg (repeatable)", NULL, 0 },
+	FILE_OPT,
+	BUILDER_OPT(BUILDER_HELP),
+	TARGET_OPT(TARGET_HELP ": the sources of the stages the build runs are checked"),
+	BUILD_ARG_OPT("K=V", BUILD_ARG_HELP),
 	{ "format", OPT_FORMAT, OPT_ARG_REQUIRED, "F", "text (default), json (one document), sarif (SARIF 2.1.0) or github (workflow annotations)", "text|json|sarif|github", 0 },
 	{ "json", OPT_JSON, OPT_ARG_NONE, NULL, "one JSON document (--format=json)", NULL, 0 },
 	{ "config", OPT_CONFIG, OPT_ARG_REQUIRED, "FILE", "the lint config (default .ctxpack.conf in the context, when there): 'disable ID...', 'severity ID LEVEL' lines", NULL, OPT_PATH_FILE },

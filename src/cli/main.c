@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "internal.h"
 #include "generate.h"
+#include "report.h"
 
 static const struct command *const commands[] = {
 	&pack_command,
@@ -67,6 +68,44 @@ int strv_push(const char ***v, size_t *n, size_t *alloc, const char *arg)
 	(*v)[(*n)++] = arg;
 	(*v)[*n] = NULL;
 	return 0;
+}
+
+int common_opt(int id, const char *arg, const struct common_dest *to)
+{
+	long v;
+	int rc = to->budgets ? budget_opt(id, arg, to->budgets) : 1;
+
+	if (rc <= 0)
+		return rc;
+	switch (id) {
+	case OPT_BUILDER:
+		return to->builder ? parse_builder(arg, to->builder) : 1;
+	case 'f':
+		if (!to->dockerfile)
+			return 1;
+		*to->dockerfile = arg;
+		return 0;
+	case OPT_TARGET:
+		if (!to->target)
+			return 1;
+		*to->target = arg;
+		return 0;
+	case OPT_BUILD_ARG:
+		return to->build_args ? strv_push(to->build_args, to->nbuild_args, to->abuild_args, arg)
+				      : 1;
+	case 'j':
+		if (!to->threads)
+			return 1;
+		if (opts_int("threads", arg, 1, 1024, &v))
+			return -1;
+		*to->threads = (int)v;
+		return 0;
+	case OPT_PROGRESS_LINE:
+		return to->progress ? progress_mode_parse(arg, to->progress) : 1;
+	case OPT_COLOR:
+		return to->color ? color_mode_parse(arg, to->color) : 1;
+	}
+	return 1;
 }
 
 int parse_compress(const char *arg, enum tar_compression *out)

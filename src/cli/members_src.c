@@ -17,24 +17,18 @@
 
 int members_src_opt(int id, const char *arg, struct members_src_opts *o)
 {
-	long v;
+	int rc = common_opt(id, arg,
+			    &(const struct common_dest){ .builder = &o->builder,
+							 .dockerfile = &o->dockerfile,
+							 .threads = &o->threads,
+							 .progress = &o->progress });
 
+	if (rc <= 0)
+		return rc;
 	switch (id) {
-	case SRC_OPT_BUILDER:
-		return parse_builder(arg, &o->builder);
-	case 'f':
-		o->dockerfile = arg;
-		return 0;
-	case 'j':
-		if (opts_int("threads", arg, 1, 1024, &v))
-			return -1;
-		o->threads = (int)v;
-		return 0;
 	case SRC_OPT_NO_CACHE:
 		o->no_cache = true;
 		return 0;
-	case SRC_OPT_PROGRESS:
-		return progress_mode_parse(arg, &o->progress);
 	case 'q':
 		o->quiet = true;
 		return 0;

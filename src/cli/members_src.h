@@ -46,14 +46,12 @@ void members_src_release(struct member_list *l, struct members_src_info *info);
 
 /* Option ids shared by the three commands (>= 256, see opts.h). */
 enum {
-	SRC_OPT_BUILDER = 300,
-	SRC_OPT_NO_CACHE,
-	SRC_OPT_PROGRESS,
+	SRC_OPT_NO_CACHE = 300,
 };
 
-/* Handles -f, --builder, -j, --no-cache, --progress and -q into o.
- * Returns 1 when id is not one of them, 0 when handled, -1 on a usage
- * error. */
+/* Handles -f, --builder, -j, --no-cache, --progress and -q into o (the
+ * first four through common_opt, commands.h).  Returns 1 when id is not
+ * one of them, 0 when handled, -1 on a usage error. */
 int members_src_opt(int id, const char *arg, struct members_src_opts *o);
 
 #endif

@@ -24,7 +24,7 @@
 #include "rules.h"
 #include "stats_run.h"
 
-enum { OPT_BUILDER = 256, OPT_COMPRESS, OPT_LEVEL, OPT_MTIME, OPT_FORCE, OPT_JSON, OPT_ALL, OPT_EXCLUDED, OPT_STATS, OPT_PROGRESS, OPT_MANIFEST, OPT_COLOR, OPT_USED, OPT_TARGET, OPT_BUILD_ARG };
+enum { OPT_COMPRESS = 256, OPT_LEVEL, OPT_MTIME, OPT_FORCE, OPT_JSON, OPT_ALL, OPT_EXCLUDED, OPT_STATS, OPT_MANIFEST, OPT_USED };
 
 struct pack_args {
 	struct pack_options o;
@@ -46,35 +46,21 @@ static int pack_opt(int id, const char *arg, void *payload)
 {
 	struct pack_args *a = payload;
 	long v;
-	int rc = budget_opt(id, arg, &a->b);
+	int rc = common_opt(id, arg, COMMON_DEST(a, .progress = &a->progress, .color = &a->color,
+						     .budgets = &a->b));
 
 	if (rc <= 0)
 		return rc;
 	switch (id) {
-	case OPT_BUILDER:
-		return parse_builder(arg, &a->o.builder);
-	case 'f': a->o.dockerfile = arg; break;
 	case 'o': a->output = arg; break;
 	case OPT_USED: a->used = true; break;
-	case OPT_TARGET: a->target = arg; break;
-	case OPT_BUILD_ARG:
-		return strv_push(&a->build_args, &a->nbuild_args, &a->abuild_args, arg);
 	case OPT_STATS:
 		a->stats = true;
 		a->stats_file = arg;
 		break;
-	case OPT_PROGRESS:
-		return progress_mode_parse(arg, &a->progress);
-	case OPT_COLOR:
-		return color_mode_parse(arg, &a->color);
 	case OPT_MANIFEST:
 		a->manifest = arg;
 		a->o.hash = true;
-		break;
-	case 'j':
-		if (opts_int("threads", arg, 1, 1024, &v))
-			return -1;
-		a->o.threads = (int)v;
 		break;
 	case OPT_COMPRESS:
 		return parse_compress(arg, &a->o.tar.compression);
@@ -101,21 +87,21 @@ static int pack_opt(int id, const char *arg, void *payload)
 }
 
 static const struct opt pack_opts[] = {
-	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory (default DIR/Dockerfile; -: standard input)", NULL, OPT_PATH_FILE },
-	{ "builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B", "buildkit (default) or classic semantics", CHOICES_BUILDER, 0 },
+	FILE_OPT,
+	BUILDER_OPT(BUILDER_HELP),
 	{ "output", 'o', OPT_ARG_REQUIRED, "FILE", "write the archive to FILE (atomically) instead of stdout", NULL, OPT_PATH_FILE },
 	{ "used", OPT_USED, OPT_ARG_NONE, NULL, "only what the Dockerfile's build reads (BuildKit: what it transfers), the directories above it, the Dockerfile and the ignore file", NULL, 0 },
-	{ "target", OPT_TARGET, OPT_ARG_REQUIRED, "STAGE", "with --used: the stage to build (default the last)", NULL, 0 },
-	{ "build-arg", OPT_BUILD_ARG, OPT_ARG_REQUIRED, "K=V", "with --used: a build argument, as docker build --build-arg (repeatable)", NULL, 0 },
+	TARGET_OPT("with --used: " TARGET_HELP),
+	BUILD_ARG_OPT("K=V", "with --used: " BUILD_ARG_HELP),
 	{ "compress", OPT_COMPRESS, OPT_ARG_REQUIRED, "C", "none (default), gzip or zstd", "none|gzip|zstd", 0 },
 	{ "level", OPT_LEVEL, OPT_ARG_REQUIRED, "N", "compression level", NULL, 0 },
-	{ "threads", 'j', OPT_ARG_REQUIRED, "N", "walker threads (default: online CPUs)", NULL, 0 },
+	THREADS_OPT,
 	{ "mtime", OPT_MTIME, OPT_ARG_REQUIRED, "EPOCH", "clamp every mtime to EPOCH (default: $SOURCE_DATE_EPOCH if set)", NULL, 0 },
 	{ "force", OPT_FORCE, OPT_ARG_NONE, NULL, "write the archive even when stdout is a terminal", NULL, 0 },
 	{ "quiet", 'q', OPT_ARG_NONE, NULL, "no messages but errors (and no progress line)", NULL, 0 },
-	{ "progress", OPT_PROGRESS, OPT_ARG_REQUIRED, "WHEN", "progress line on stderr: auto (when a terminal; default), always, never", CHOICES_WHEN, 0 },
+	PROGRESS_LINE_OPT,
 	{ "stats", OPT_STATS, OPT_ARG_OPTIONAL, "FILE", "after packing, the size report (as `ctxpack stats`) on stderr, or as JSON into FILE", NULL, OPT_PATH_FILE },
-	{ "color", OPT_COLOR, OPT_ARG_OPTIONAL, "WHEN", "colour the --stats report: auto (default: a terminal, no NO_COLOR), always (a bare --color), never", CHOICES_WHEN, 0 },
+	COLOR_OPT("the --stats report"),
 	{ "manifest", OPT_MANIFEST, OPT_ARG_REQUIRED, "FILE", "also write the manifest (as `ctxpack manifest`; JSON when FILE ends in .json), hashed in the same read", NULL, OPT_PATH_FILE },
 	BUDGET_OPTS,
 	{ NULL, 0, 0, NULL, NULL, NULL, 0 },
@@ -508,14 +494,14 @@ static int cmd_ls(const struct command *cmd, int argc, char **argv)
 }
 
 static const struct opt ls_opts[] = {
-	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory (-: standard input)", NULL, OPT_PATH_FILE },
-	{ "builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B", "buildkit (default) or classic semantics", CHOICES_BUILDER, 0 },
+	FILE_OPT,
+	BUILDER_OPT(BUILDER_HELP),
 	{ "long", 'l', OPT_ARG_NONE, NULL, "show type, mode and size", NULL, 0 },
 	{ "all", OPT_ALL, OPT_ARG_NONE, NULL, "also what is not sent: STATUS<TAB>RULE<TAB>PATH", NULL, 0 },
 	{ "excluded", OPT_EXCLUDED, OPT_ARG_NONE, NULL, "only what is not sent: RULE<TAB>PATH", NULL, 0 },
 	{ "json", OPT_JSON, OPT_ARG_NONE, NULL, "one JSON document", NULL, 0 },
 	{ "null", 'z', OPT_ARG_NONE, NULL, "NUL-terminated names", NULL, 0 },
-	{ "threads", 'j', OPT_ARG_REQUIRED, "N", "walker threads (default: online CPUs)", NULL, 0 },
+	THREADS_OPT,
 	{ NULL, 0, 0, NULL, NULL, NULL, 0 },
 };
 

@@ -21,7 +21,7 @@
 #include "report.h"
 #include "stats_run.h"
 
-enum { OPT_BUILDER = 256, OPT_JSON, OPT_TOP, OPT_HTML, OPT_PROGRESS, OPT_ESTIMATE, OPT_DUPLICATES, OPT_NO_CACHE, OPT_COLOR, OPT_TARGET, OPT_BUILD_ARG };
+enum { OPT_JSON = 256, OPT_TOP, OPT_HTML, OPT_ESTIMATE, OPT_DUPLICATES, OPT_NO_CACHE };
 
 struct stats_args {
 	struct pack_options o;
@@ -220,35 +220,20 @@ static int estimate_compression(struct pack_session *ps, const struct pack_optio
 static int stats_opt(int id, const char *arg, void *payload)
 {
 	struct stats_args *a = payload;
-	long v;
-	int rc = budget_opt(id, arg, &a->b);
+	int rc = common_opt(id, arg, COMMON_DEST(a, .progress = &a->progress, .color = &a->color,
+						     .budgets = &a->b));
 
 	if (rc <= 0)
 		return rc;
 	switch (id) {
-	case OPT_BUILDER:
-		return parse_builder(arg, &a->o.builder);
-	case 'f': a->o.dockerfile = arg; break;
 	case OPT_JSON: a->json = true; break;
 	case OPT_HTML: a->html = arg; break;
 	case 'q': a->quiet = true; break;
 	case OPT_ESTIMATE: a->estimate = true; break;
 	case OPT_DUPLICATES: a->duplicates = true; break;
 	case OPT_NO_CACHE: a->no_cache = true; break;
-	case OPT_TARGET: a->target = arg; break;
-	case OPT_BUILD_ARG:
-		return strv_push(&a->build_args, &a->nbuild_args, &a->abuild_args, arg);
-	case OPT_PROGRESS:
-		return progress_mode_parse(arg, &a->progress);
-	case OPT_COLOR:
-		return color_mode_parse(arg, &a->color);
 	case OPT_TOP:
 		return opts_int("top", arg, 0, 100000, &a->top);
-	case 'j':
-		if (opts_int("threads", arg, 1, 1024, &v))
-			return -1;
-		a->o.threads = (int)v;
-		break;
 	}
 	return 0;
 }
@@ -399,10 +384,10 @@ static int cmd_stats(const struct command *cmd, int argc, char **argv)
 }
 
 static const struct opt stats_opts[] = {
-	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory (default DIR/Dockerfile; -: standard input)", NULL, OPT_PATH_FILE },
-	{ "builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B", "buildkit (default) or classic semantics", CHOICES_BUILDER, 0 },
-	{ "target", OPT_TARGET, OPT_ARG_REQUIRED, "STAGE", "the stage to build (default the last): what the stages the build runs read", NULL, 0 },
-	{ "build-arg", OPT_BUILD_ARG, OPT_ARG_REQUIRED, "K=V", "a build argument, as docker build --build-arg (repeatable)", NULL, 0 },
+	FILE_OPT,
+	BUILDER_OPT(BUILDER_HELP),
+	TARGET_OPT(TARGET_HELP ": what the stages the build runs read"),
+	BUILD_ARG_OPT("K=V", BUILD_ARG_HELP),
 	{ "json", OPT_JSON, OPT_ARG_NONE, NULL, "one JSON document (schema: docs/stats.md)", NULL, 0 },
 	{ "top", OPT_TOP, OPT_ARG_REQUIRED, "N", "length of each top list (default 10)", NULL, 0 },
 	{ "estimate-compression", OPT_ESTIMATE, OPT_ARG_NONE, NULL, "also the zstd and gzip sizes of what is sent (reads every sent file)", NULL, 0 },
@@ -410,10 +395,10 @@ static const struct opt stats_opts[] = {
 	{ "duplicates", OPT_DUPLICATES, OPT_ARG_NONE, NULL, "also sent files with identical content and the bytes they repeat (reads the files that share a size)", NULL, 0 },
 	{ "no-cache", OPT_NO_CACHE, OPT_ARG_NONE, NULL, "with --duplicates: neither use nor update the hash cache", NULL, 0 },
 	BUDGET_OPTS,
-	{ "threads", 'j', OPT_ARG_REQUIRED, "N", "walker threads (default: online CPUs)", NULL, 0 },
-	{ "progress", OPT_PROGRESS, OPT_ARG_REQUIRED, "WHEN", "progress line on stderr: auto (when a terminal; default), always, never", CHOICES_WHEN, 0 },
+	THREADS_OPT,
+	PROGRESS_LINE_OPT,
 	{ "quiet", 'q', OPT_ARG_NONE, NULL, "no progress line", NULL, 0 },
-	{ "color", OPT_COLOR, OPT_ARG_OPTIONAL, "WHEN", "colour the report: auto (default: a terminal, no NO_COLOR), always (a bare --color), never", CHOICES_WHEN, 0 },
+	COLOR_OPT("the report"),
 	{ NULL, 0, 0, NULL, NULL, NULL, 0 },
 };
 

@@ -35,7 +35,7 @@
 #include "used.h"
 #include "walk.h"
 
-enum { OPT_BUILDER = 256, OPT_JSON, OPT_TARGET, OPT_BUILD_ARG, OPT_MIN_SIZE, OPT_WRITE };
+enum { OPT_JSON = 256, OPT_MIN_SIZE, OPT_WRITE };
 
 #define BLOCK_BEGIN                                                                                \
 	"# >>> ctxpack suggest: generated, `ctxpack suggest --write` replaces this block"
@@ -1310,25 +1310,26 @@ out:
 static int suggest_opt(int id, const char *arg, void *payload)
 {
 	struct suggest_args *a = payload;
+	const struct common_dest to = {.builder = &a->builder,
+				       .dockerfile = &a->dockerfile,
+				       .target = &a->target,
+				       .build_args = &a->build_args,
+				       .nbuild_args = &a->nbuild_args,
+				       .abuild_args = &a->abuild_args};
+	int rc;
 
+	if (id == OPT_BUILDER)
+		a->both = false; /* only the builder named */
+	rc = common_opt(id, arg, &to);
+	if (rc <= 0)
+		return rc;
 	switch (id) {
-	case OPT_BUILDER:
-		a->both = false;
-		return parse_builder(arg, &a->builder);
-	case 'f':
-		a->dockerfile = arg;
-		break;
 	case OPT_JSON:
 		a->json = true;
 		break;
 	case OPT_WRITE:
 		a->write = true;
 		break;
-	case OPT_TARGET:
-		a->target = arg;
-		break;
-	case OPT_BUILD_ARG:
-		return strv_push(&a->build_args, &a->nbuild_args, &a->abuild_args, arg);
 	case OPT_MIN_SIZE:
 		if (parse_size(arg, &a->min_size)) {
 			usage_error(
@@ -1343,16 +1344,11 @@ static int suggest_opt(int id, const char *arg, void *payload)
 }
 
 static const struct opt suggest_opts[] = {
-	{"file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE",
-	 "the Dockerfile, relative to the current directory (default DIR/Dockerfile; -: standard input)",
-	 NULL, OPT_PATH_FILE},
-	{"builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B",
-	 "check only this builder, buildkit or classic (default: both must read the same)",
-	 CHOICES_BUILDER, 0},
-	{"target", OPT_TARGET, OPT_ARG_REQUIRED, "STAGE", "the stage to build (default the last)",
-	 NULL, 0},
-	{"build-arg", OPT_BUILD_ARG, OPT_ARG_REQUIRED, "K=V",
-	 "a build argument, as docker build --build-arg (repeatable)", NULL, 0},
+	FILE_OPT,
+	BUILDER_OPT(
+		"check only this builder, buildkit or classic (default: both must read the same)"),
+	TARGET_OPT(TARGET_HELP),
+	BUILD_ARG_OPT("K=V", BUILD_ARG_HELP),
 	{"min-size", OPT_MIN_SIZE, OPT_ARG_REQUIRED, "BYTES",
 	 "suggest no rule that saves less (default 0; a single file's rule: 1M at least; K/M/G: 1024s, KB/MB/GB: 1000s)",
 	 NULL, 0},
