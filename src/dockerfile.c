@@ -3220,7 +3220,10 @@ static int meta_push(struct dockerfile *df, const char *k, const char *v)
 	return 0;
 }
 
-/* opt.BuildArgs[key] */
+/* opt.BuildArgs[key]: the last "KEY=VALUE" given, or NULL.  A bare
+ * "KEY" (the docker CLI sends it as null: --build-arg KEY with no KEY in
+ * its environment) is no value, so the ARG keeps its default, as the
+ * engine passes BuildKit only the args that have one. */
 static const char *build_arg(const struct dockerfile *df, const char *key)
 {
 	size_t kl = strlen(key);
@@ -3230,7 +3233,7 @@ static const char *build_arg(const struct dockerfile *df, const char *key)
 		const char *a = df->build_args[i], *eq = strchr(a, '=');
 		size_t al = eq ? (size_t)(eq - a) : strlen(a);
 		if (al == kl && !memcmp(a, key, kl))
-			found = eq ? eq + 1 : "";
+			found = eq ? eq + 1 : NULL;
 	}
 	return found;
 }

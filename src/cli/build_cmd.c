@@ -151,8 +151,7 @@ static const struct opt build_opts[] = {
 	 "name and optionally tag the image (NAME[:TAG]; repeatable)", NULL, 0},
 	FILE_OPT,
 	BUILDER_OPT("buildkit (default; the engine's API version=2) or classic (version=1)"),
-	BUILD_ARG_OPT("NAME[=VALUE]",
-		      "a build argument (repeatable; NAME alone takes the environment's value)"),
+	BUILD_ARG_OPT(BUILD_ARG_HELP),
 	TARGET_OPT(TARGET_HELP),
 	{"platform", OPT_PLATFORM, OPT_ARG_REQUIRED, "PLATFORM",
 	 "the target platform (os/arch[/variant])", NULL, 0},
@@ -475,51 +474,18 @@ out:
 
 /* --build-arg NAME without '=': the environment's value, as the docker
  * CLI's ValidateEnv (unset: sent as null). */
-static int env_build_args(struct build_args *a, char ***owned, size_t *nowned)
-{
-	*owned = calloc(a->nbuild_args ? a->nbuild_args : 1, sizeof(**owned));
-	*nowned = 0;
-	if (!*owned)
-		return -1;
-	for (size_t i = 0; i < a->nbuild_args; i++) {
-		const char *v;
-		char *s;
-
-		if (strchr(a->build_args[i], '=') || !(v = getenv(a->build_args[i])))
-			continue;
-		if (asprintf(&s, "%s=%s", a->build_args[i], v) < 0)
-			return -1;
-		(*owned)[(*nowned)++] = s;
-		a->build_args[i] = s;
-	}
-	return 0;
-}
-
 static int cmd_build(const struct command *cmd, int argc, char **argv)
 {
 	struct build_args a = {.o = {.builder = CTXPACK_BUILDER_BUILDKIT, .dir = "."},
 			       .color = cli_color};
 	struct build_request rq;
 	struct outfile_use outs[2];
-	char **owned = NULL, err[512];
-	size_t nowned = 0, nouts = 0;
+	char err[512];
+	size_t nouts = 0;
 	int first = opts_parse(cmd, argc, argv, build_opt, &a), rc;
 
 	if (context_arg(cmd, argc, argv, first, &a.o.dir)) {
 		rc = first == -2 ? 0 : 2;
-		goto out;
-	}
-	for (size_t i = 0; i < a.nbuild_args; i++)
-		if (!a.build_args[i][0] || a.build_args[i][0] == '=') {
-			usage_error(cmd,
-				    "invalid argument '%s' for --build-arg: expected NAME[=VALUE]",
-				    a.build_args[i]);
-			rc = 2;
-			goto out;
-		}
-	if (env_build_args(&a, &owned, &nowned)) {
-		fprintf(stderr, "ctxpack: out of memory\n");
-		rc = 1;
 		goto out;
 	}
 	/* --level alone: gzip at that level (to any engine) */
@@ -547,9 +513,6 @@ static int cmd_build(const struct command *cmd, int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	rc = run_build(&a);
 out:
-	for (size_t i = 0; i < nowned; i++)
-		free(owned[i]);
-	free(owned);
 	free(a.tags);
 	free(a.build_args);
 	free(a.labels);

@@ -53,13 +53,14 @@ enum {
 
 #define BUILDER_HELP "buildkit (default) or classic semantics"
 #define TARGET_HELP "the stage to build (default the last)"
-#define BUILD_ARG_HELP "a build argument, as docker build --build-arg (repeatable)"
+#define BUILD_ARG_HELP \
+	"a build argument, as docker build --build-arg (repeatable; NAME alone takes the environment's value)"
 
 #define FILE_OPT \
 	{ "file", 'f', OPT_ARG_REQUIRED, "DOCKERFILE", "the Dockerfile, relative to the current directory (default DIR/Dockerfile; -: standard input)", NULL, OPT_PATH_FILE }
 #define BUILDER_OPT(help) { "builder", OPT_BUILDER, OPT_ARG_REQUIRED, "B", help, CHOICES_BUILDER, 0 }
 #define TARGET_OPT(help) { "target", OPT_TARGET, OPT_ARG_REQUIRED, "STAGE", help, NULL, 0 }
-#define BUILD_ARG_OPT(metavar, help) { "build-arg", OPT_BUILD_ARG, OPT_ARG_REQUIRED, metavar, help, NULL, 0 }
+#define BUILD_ARG_OPT(help) { "build-arg", OPT_BUILD_ARG, OPT_ARG_REQUIRED, "NAME[=VALUE]", help, NULL, 0 }
 #define THREADS_OPT { "threads", 'j', OPT_ARG_REQUIRED, "N", "walker threads (default: online CPUs)", NULL, 0 }
 #define PROGRESS_LINE_OPT \
 	{ "progress", OPT_PROGRESS_LINE, OPT_ARG_REQUIRED, "WHEN", "progress line on stderr: auto (when a terminal; default), always, never", CHOICES_WHEN, 0 }

@@ -123,7 +123,7 @@ struct lint_args {
 	enum format format;
 	unsigned long long max_file_size;
 	const char *target;       /* --target, or NULL: the last stage */
-	const char **build_args;  /* --build-arg K=V, NULL-terminated */
+	const char **build_args;  /* --build-arg NAME[=VALUE], NULL-terminated */
 	size_t nbuild_args, abuild_args;
 	bool disabled[NCHECKS];   /* --disable ID */
 	int severity[NCHECKS];    /* --severity ID=LEVEL: the level, or -1 */
@@ -1855,7 +1855,7 @@ static const struct opt lint_opts[] = {
 	FILE_OPT,
 	BUILDER_OPT(BUILDER_HELP),
 	TARGET_OPT(TARGET_HELP ": the sources of the stages the build runs are checked"),
-	BUILD_ARG_OPT("K=V", BUILD_ARG_HELP),
+	BUILD_ARG_OPT(BUILD_ARG_HELP),
 	{ "format", OPT_FORMAT, OPT_ARG_REQUIRED, "F", "text (default), json (one document), sarif (SARIF 2.1.0) or github (workflow annotations)", "text|json|sarif|github", 0 },
 	{ "json", OPT_JSON, OPT_ARG_NONE, NULL, "one JSON document (--format=json)", NULL, 0 },
 	{ "config", OPT_CONFIG, OPT_ARG_REQUIRED, "FILE", "the lint config (default .ctxpack.conf in the context, when there): 'disable ID...', 'severity ID LEVEL' lines", NULL, OPT_PATH_FILE },
@@ -1986,7 +1986,7 @@ const struct command lint_command = {
 	"lint",
 	"Report likely mistakes in a build context: dead rules, secrets and bulky\n"
 	"directories that would be sent, paths the two builders disagree on.",
-	"[DIR] [-f DOCKERFILE] [--builder=buildkit|classic] [--target STAGE] [--build-arg K=V]... [--format=F] [--max-file-size BYTES]",
+	"[DIR] [-f DOCKERFILE] [--builder=buildkit|classic] [--target STAGE] [--build-arg NAME[=VALUE]]... [--format=F] [--max-file-size BYTES]",
 	lint_details,
 	lint_opts,
 	cmd_lint,

@@ -1,5 +1,6 @@
 /* main.c: ctxpack's entry point: the global options (-C, --color, --help,
  * --version), then pick the subcommand and run it. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -70,8 +71,36 @@ int strv_push(const char ***v, size_t *n, size_t *alloc, const char *arg)
 	return 0;
 }
 
+/* --build-arg NAME=VALUE as given; NAME alone takes NAME's value from the
+ * environment when it has one, as docker build does (else it stays bare:
+ * no value, the ARG's default).  The strings made here live as long as the
+ * process (kept in a list, freed by nothing). */
+static int build_arg(const char *arg, const char **out)
+{
+	static char **made;
+	static size_t nmade, amade;
+	const char *v;
+	char *s;
+
+	*out = arg;
+	if (!arg[0] || arg[0] == '=') {
+		usage_error(NULL, "invalid argument '%s' for --build-arg: expected NAME[=VALUE]", arg);
+		return -1;
+	}
+	if (strchr(arg, '=') || !(v = getenv(arg)))
+		return 0;
+	if (GROW(made, amade, nmade + 1) || asprintf(&s, "%s=%s", arg, v) < 0) {
+		fprintf(stderr, "ctxpack: out of memory\n");
+		return -1;
+	}
+	made[nmade++] = s;
+	*out = s;
+	return 0;
+}
+
 int common_opt(int id, const char *arg, const struct common_dest *to)
 {
+	const char *ba;
 	long v;
 	int rc = to->budgets ? budget_opt(id, arg, to->budgets) : 1;
 
@@ -91,8 +120,11 @@ int common_opt(int id, const char *arg, const struct common_dest *to)
 		*to->target = arg;
 		return 0;
 	case OPT_BUILD_ARG:
-		return to->build_args ? strv_push(to->build_args, to->nbuild_args, to->abuild_args, arg)
-				      : 1;
+		if (!to->build_args)
+			return 1;
+		if (build_arg(arg, &ba))
+			return -1;
+		return strv_push(to->build_args, to->nbuild_args, to->abuild_args, ba);
 	case 'j':
 		if (!to->threads)
 			return 1;

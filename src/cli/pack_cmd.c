@@ -38,7 +38,7 @@ struct pack_args {
 	enum color_mode color;  /* of the --stats report */
 	bool used;              /* --used: only what the build reads */
 	const char *target;     /* --target */
-	const char **build_args; /* --build-arg K=V, NULL-terminated */
+	const char **build_args; /* --build-arg NAME[=VALUE], NULL-terminated */
 	size_t nbuild_args, abuild_args;
 };
 
@@ -92,7 +92,7 @@ static const struct opt pack_opts[] = {
 	{ "output", 'o', OPT_ARG_REQUIRED, "FILE", "write the archive to FILE (atomically) instead of stdout", NULL, OPT_PATH_FILE },
 	{ "used", OPT_USED, OPT_ARG_NONE, NULL, "only what the Dockerfile's build reads (BuildKit: what it transfers), the directories above it, the Dockerfile and the ignore file", NULL, 0 },
 	TARGET_OPT("with --used: " TARGET_HELP),
-	BUILD_ARG_OPT("K=V", "with --used: " BUILD_ARG_HELP),
+	BUILD_ARG_OPT("with --used: " BUILD_ARG_HELP),
 	{ "compress", OPT_COMPRESS, OPT_ARG_REQUIRED, "C", "none (default), gzip or zstd", "none|gzip|zstd", 0 },
 	{ "level", OPT_LEVEL, OPT_ARG_REQUIRED, "N", "compression level", NULL, 0 },
 	THREADS_OPT,

@@ -33,7 +33,7 @@ struct stats_args {
 	enum color_mode color;
 	bool quiet, estimate, duplicates, no_cache;
 	const char *target;	 /* --target, or NULL: the last stage */
-	const char **build_args; /* --build-arg K=V, NULL-terminated */
+	const char **build_args; /* --build-arg NAME[=VALUE], NULL-terminated */
 	size_t nbuild_args, abuild_args;
 };
 
@@ -387,7 +387,7 @@ static const struct opt stats_opts[] = {
 	FILE_OPT,
 	BUILDER_OPT(BUILDER_HELP),
 	TARGET_OPT(TARGET_HELP ": what the stages the build runs read"),
-	BUILD_ARG_OPT("K=V", BUILD_ARG_HELP),
+	BUILD_ARG_OPT(BUILD_ARG_HELP),
 	{ "json", OPT_JSON, OPT_ARG_NONE, NULL, "one JSON document (schema: docs/stats.md)", NULL, 0 },
 	{ "top", OPT_TOP, OPT_ARG_REQUIRED, "N", "length of each top list (default 10)", NULL, 0 },
 	{ "estimate-compression", OPT_ESTIMATE, OPT_ARG_NONE, NULL, "also the zstd and gzip sizes of what is sent (reads every sent file)", NULL, 0 },

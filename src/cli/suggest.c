@@ -1348,7 +1348,7 @@ static const struct opt suggest_opts[] = {
 	BUILDER_OPT(
 		"check only this builder, buildkit or classic (default: both must read the same)"),
 	TARGET_OPT(TARGET_HELP),
-	BUILD_ARG_OPT("K=V", BUILD_ARG_HELP),
+	BUILD_ARG_OPT(BUILD_ARG_HELP),
 	{"min-size", OPT_MIN_SIZE, OPT_ARG_REQUIRED, "BYTES",
 	 "suggest no rule that saves less (default 0; a single file's rule: 1M at least; K/M/G: 1024s, KB/MB/GB: 1000s)",
 	 NULL, 0},
@@ -1410,7 +1410,7 @@ const struct command suggest_command = {
 	"suggest",
 	"Suggest .dockerignore rules that leave out what no build instruction reads\n"
 	"(checked: the build reads the same), and write them with --write.",
-	"[DIR] [-f DOCKERFILE] [--builder=buildkit|classic] [--target STAGE] [--build-arg K=V]... [--min-size BYTES] [--write] [--json]",
+	"[DIR] [-f DOCKERFILE] [--builder=buildkit|classic] [--target STAGE] [--build-arg NAME[=VALUE]]... [--min-size BYTES] [--write] [--json]",
 	suggest_details,
 	suggest_opts,
 	cmd_suggest,

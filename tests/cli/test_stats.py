@@ -203,6 +203,18 @@ def test_used(d):
           t is not None and not t["whole_context"] and t["data_bytes"] ==
           u["read"]["bytes"] - os.path.getsize(os.path.join(d, "src/main.c")) and
           t["bytes"] > t["data_bytes"], (t, u))
+    # --build-arg D alone: D's value from the environment, as docker build
+    # takes it; without D there, the ARG's default (src)
+    def read_bytes(env):
+        rc, out, _ = run(["stats", "--json", "--build-arg", "D", "-f", df, d], env=env)
+        return rc, json.loads(out)["used"]["read"]["bytes"]
+    check("--build-arg D with D=dist in the environment: COPY dist/ is what is read",
+          read_bytes({"D": "dist"}) == (0, fs_totals(os.path.join(d, "dist"))["bytes"] + readme),
+          read_bytes({"D": "dist"}))
+    rc, out, _ = run(["stats", "--json", "--build-arg", "D", "-f", df, d], env=None)
+    check("--build-arg D with no D in the environment: the ARG's default, src/",
+          rc == 0 and json.loads(out)["used"]["read"]["bytes"] == src["bytes"] + readme,
+          json.loads(out)["used"]["read"] if rc == 0 else err)
     rc, out, err = run(["stats", "--json", "--builder=classic", "-f", df, d])
     doc = json.loads(out)
     check("classic: used known, no transfer", rc == 0 and doc["transfer"] is None and
