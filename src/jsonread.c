@@ -327,18 +327,24 @@ static int jp_find(struct jp *j, struct find *f)
 	return jp_skip(j);
 }
 
-int engine_json_string_keys(const char *json, size_t n, const char *const *keys, size_t nkeys,
-			    char **out, size_t *outlen)
+/* f over json[0..n), which must be one JSON value and nothing more. */
+static int find_whole(const char *json, size_t n, struct find *f)
 {
 	struct jp j = {json, json + n, 0};
-	struct find f = {keys, nkeys, NULL, 0, 0, false};
 	int rc;
 
 	jp_ws(&j);
-	rc = jp_find(&j, &f);
+	rc = jp_find(&j, f);
 	jp_ws(&j);
-	if (!rc && j.p != j.end)
-		rc = -EBADMSG;
+	return !rc && j.p != j.end ? -EBADMSG : rc;
+}
+
+int engine_json_string_keys(const char *json, size_t n, const char *const *keys, size_t nkeys,
+			    char **out, size_t *outlen)
+{
+	struct find f = {keys, nkeys, NULL, 0, 0, false};
+	int rc = find_whole(json, n, &f);
+
 	if (rc || f.found != 1) {
 		free(f.out);
 		return rc;
@@ -369,16 +375,10 @@ int engine_json_string(const char *json, size_t n, const char *path, char **out,
 /* The boolean at keys[0..nkeys) of json: 1 true, 0 false or absent, -EBADMSG. */
 int json_bool(const char *json, size_t n, const char *const *keys, size_t nkeys)
 {
-	struct jp j = {json, json + n, 0};
 	struct find f = {keys, nkeys, NULL, 0, 0, false};
-	int rc;
+	int rc = find_whole(json, n, &f);
 
-	jp_ws(&j);
-	rc = jp_find(&j, &f);
-	jp_ws(&j);
 	free(f.out);
-	if (!rc && j.p != j.end)
-		rc = -EBADMSG;
 	return rc ? rc : f.found == 2 && f.boolean;
 }
 
