@@ -206,7 +206,7 @@ static void *pump_run(void *arg)
  * writer fills on a thread of its own.  Either way nothing holds more
  * than a buffer of the archive. */
 static int send_build(struct engine *e, struct pack_session *ps, struct sbuf *head, bool compressed,
-		      uint64_t *sent, char *err, size_t errsz)
+		      struct build_outcome *out, char *err, size_t errsz)
 {
 	struct pack_report rep;
 	char line[64];
@@ -216,6 +216,7 @@ static int send_build(struct engine *e, struct pack_session *ps, struct sbuf *he
 		rc = pack_write(ps, -1, &rep, err, errsz);
 		if (rc)
 			return rc;
+		out->tar_bytes = rep.tar_bytes;
 		snprintf(line, sizeof(line), "Content-Length: %llu\r\n\r\n",
 			 (unsigned long long)rep.tar_bytes);
 		if (sb_add(head, line))
@@ -232,7 +233,7 @@ static int send_build(struct engine *e, struct pack_session *ps, struct sbuf *he
 				return rc;
 			rc = pack_write(ps, fd, &rep, err, errsz);
 			rc = engine_body_end(e, rc, err, errsz);
-			*sent = rep.out_bytes;
+			out->sent = rep.out_bytes;
 			if (!rc && rep.out_bytes != want)
 				rc = set_errmsg(
 					err, errsz, -EIO,
@@ -251,20 +252,26 @@ static int send_build(struct engine *e, struct pack_session *ps, struct sbuf *he
 		int pfd[2];
 		pthread_t th;
 		struct pump p = {.ps = ps};
-		static char buf[1 << 16];
+		enum { CHUNK = 1 << 16 };
+		char *buf = malloc(CHUNK);
 
-		if (pipe2(pfd, O_CLOEXEC) < 0)
+		if (!buf)
+			return set_errmsg(err, errsz, -ENOMEM, "out of memory");
+		if (pipe2(pfd, O_CLOEXEC) < 0) {
+			free(buf);
 			return set_errmsg(err, errsz, -errno, "cannot make a pipe: %s",
 					  strerror(errno));
+		}
 		p.fd = pfd[1];
 		if ((rc = pthread_create(&th, NULL, pump_run, &p))) {
 			close(pfd[0]);
 			close(pfd[1]);
+			free(buf);
 			return set_errmsg(err, errsz, -rc, "cannot start the archiver: %s",
 					  strerror(rc));
 		}
 		for (;;) {
-			ssize_t k = read(pfd[0], buf, sizeof(buf));
+			ssize_t k = read(pfd[0], buf, CHUNK);
 			if (k < 0 && errno == EINTR)
 				continue;
 			if (k <= 0)
@@ -272,10 +279,12 @@ static int send_build(struct engine *e, struct pack_session *ps, struct sbuf *he
 			rc = engine_send_chunk(e, buf, (size_t)k, err, errsz);
 			if (rc)
 				break;
-			*sent += (uint64_t)k;
+			out->sent += (uint64_t)k;
 		}
 		close(pfd[0]); /* a writer still writing gets EPIPE */
 		pthread_join(th, NULL);
+		free(buf);
+		out->tar_bytes = p.rep.tar_bytes;
 		if (!rc && p.rc)
 			rc = set_errmsg(err, errsz, p.rc, "%s", p.err);
 		if (!rc)
@@ -646,7 +655,7 @@ int build_run(struct pack_session *ps, const struct engine_addr *addr, const cha
 	rc = engine_connect(&e, addr, err, errsz);
 	if (rc)
 		goto out;
-	rc = send_build(e, ps, &head, a.compressed, &out->sent, err, errsz);
+	rc = send_build(e, ps, &head, a.compressed, out, err, errsz);
 	if (rc) {
 		/* The engine may have answered (and closed) before reading it
 		 * all: its answer says more than our broken pipe. */

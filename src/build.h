@@ -72,6 +72,7 @@ struct build_outcome {
 	bool skipped;	 /* skip_unchanged found the image: nothing sent */
 	char *labels[2]; /* skip_unchanged: "ctxpack.context=..." and "ctxpack.build=..." */
 	uint64_t sent;	 /* bytes of the body sent (the archive as compressed) */
+	uint64_t tar_bytes; /* the uncompressed archive sent (0: none was) */
 };
 
 /* What no engine is asked for: zstd with BuildKit, a level the codec

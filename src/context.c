@@ -868,10 +868,11 @@ int ctxpack_engine_build(ctxpack_context *c, const struct ctxpack_engine_options
 	/* the session's codec for this build, then back to none (pack sets
 	 * its own for every call) */
 	pack_set_compression(c->s, to.compression, to.level);
-	rc = pack_write(c->s, -1, &rep, c->errmsg, sizeof(c->errmsg)); /* counts; reads nothing */
-	if (!rc)
-		rc = build_run(c->s, &addr, version, &rq, &hooks, &res, c->errmsg,
-			       sizeof(c->errmsg));
+	rc = build_run(c->s, &addr, version, &rq, &hooks, &res, c->errmsg, sizeof(c->errmsg));
+	rep.tar_bytes = res.tar_bytes;
+	/* nothing sent (skipped): the archive's size from a counting pass */
+	if (!rc && res.skipped)
+		rc = pack_write(c->s, -1, &rep, c->errmsg, sizeof(c->errmsg));
 	pack_set_compression(c->s, TAR_NONE, 0);
 	/* the whole plan back: the context serves other calls */
 	if (restricted == 1 && pack_restrict(c->s, NULL) && !rc)

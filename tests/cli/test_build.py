@@ -14,7 +14,6 @@ import gzip
 import io
 import json
 import os
-import re
 import shutil
 import signal
 import socket

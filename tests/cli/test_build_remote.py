@@ -17,7 +17,6 @@ import socket
 import subprocess
 import sys
 import threading
-import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
