@@ -67,11 +67,11 @@ struct build_hooks {
 };
 
 struct build_outcome {
-	char *image_id;	 /* the image built (or found unchanged), malloc'd; NULL: none sent */
-	bool failed;	 /* the builder failed the build: its message is err */
-	bool skipped;	 /* skip_unchanged found the image: nothing sent */
-	char *labels[2]; /* skip_unchanged: "ctxpack.context=..." and "ctxpack.build=..." */
-	uint64_t sent;	 /* bytes of the body sent (the archive as compressed) */
+	char *image_id;	    /* the image built (or found unchanged), malloc'd; NULL: none sent */
+	bool failed;	    /* the builder failed the build: its message is err */
+	bool skipped;	    /* skip_unchanged found the image: nothing sent */
+	char *labels[2];    /* skip_unchanged: "ctxpack.context=..." and "ctxpack.build=..." */
+	uint64_t sent;	    /* bytes of the body sent (the archive as compressed) */
 	uint64_t tar_bytes; /* the uncompressed archive sent (0: none was) */
 };
 
