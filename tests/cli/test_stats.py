@@ -364,12 +364,14 @@ def test_progress(d):
     check("stats --progress=never: no progress line", rc == 0 and clear not in err, err)
     rc, out, err = run(["stats", "--progress=sometimes", d])
     check("--progress with an unknown value: usage error", rc == 2 and b"--progress" in err, err)
-    # A reader that waits 0.6 s holds pack on a full pipe: the line is
-    # redrawn (about six times a second) with the bytes written so far.
+    # A reader that waits 2 s holds pack on a full pipe: the line is
+    # redrawn (about six times a second) with the bytes written so far
+    # (0.6 s was once too short for a draw under ThreadSanitizer on a
+    # loaded machine).
     big = tap.mkdtemp("ctxpack-stats-big-")
     write(big, "Dockerfile", b"FROM scratch\n")
     write(big, "blob", b"\x07" * (8 << 20))
-    p = subprocess.Popen("%s pack --progress=always . | (sleep 0.6; cat >/dev/null)" % CTXPACK,
+    p = subprocess.Popen("%s pack --progress=always . | (sleep 2; cat >/dev/null)" % CTXPACK,
                          shell=True, cwd=big, stderr=subprocess.PIPE)
     err = p.communicate(timeout=60)[1]
     lines = [x for x in err.split(b"\r") if b"written" in x]

@@ -130,6 +130,33 @@ FAILURES = [
 ]
 
 
+def dockerfile_elsewhere(ctx, classic):
+    """-f naming a Dockerfile outside the context, and one in a subdirectory
+    of it: the image docker build DIR -f makes (the target reading a.txt
+    and sub/; a COPY of the whole context would also copy the Dockerfile
+    pack adds from outside, as the pipe does: README)."""
+    kind = "classic" if classic else "BuildKit"
+    out = os.path.join(tap.mkdtemp("ctxpack-buildcmd-df-"), "outside.Dockerfile")
+    inside = os.path.join(ctx, "sub", "x", "in.Dockerfile")
+    for path, where in ((out, "outside the context"), (inside, "in a subdirectory")):
+        with open(path, "wb") as f:
+            f.write(DOCKERFILE)
+        ta, tb = ("%s-%s-df-%s-%s" % (TAG, kind.lower(), "out" if path == out else "in", w)
+                  for w in ("docker", "ctxpack"))
+        args = ["--no-cache", "--target", "base", "-f", path]
+        r = teb.run(["docker", "build", "-q", "-t", ta] + args + [ctx], classic=classic)
+        r2 = ctxpack_build(args + ["-q", "-t", tb], ctx, classic)
+        if r.returncode or r2.returncode:
+            tap.check("%s -f %s: both build" % (kind, where), False,
+                      (r.stderr[-800:], r2.stderr[-800:]))
+            continue
+        tags.extend([ta, tb])
+        ma, mb = teb.built(teb.image_members(ta)), teb.built(teb.image_members(tb))
+        tap.check("%s -f %s: ctxpack build builds what docker build DIR builds (%d members)"
+                  % (kind, where, len(ma)), ma and ma == mb, teb.diff(ma, mb))
+    os.unlink(inside)
+
+
 def failures(ctx, classic):
     kind = "classic" if classic else "BuildKit"
     d = tap.mkdtemp("ctxpack-buildcmd-fail-")
@@ -201,13 +228,14 @@ def skip_unchanged(classic):
 
 def main():
     names = ["%s: %s" % (k, c) for k in ("classic", "BuildKit")
-             for c in ("images agree", "failures", "--skip-unchanged")]
+             for c in ("images agree", "-f elsewhere", "failures", "--skip-unchanged")]
     if not teb.engine_ready(names):
         return tap.finish()
     ctx = tree()
     try:
         for classic in (True, False):
             compare(ctx, classic)
+            dockerfile_elsewhere(ctx, classic)
             failures(ctx, classic)
             skip_unchanged(classic)
     finally:
