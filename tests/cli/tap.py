@@ -159,8 +159,13 @@ def finish(detail_chars=1500):
                                 " # TODO " + todo if todo else ""))
         if not ok:
             failed += 0 if todo else 1
-            for line in repr(detail)[:detail_chars].splitlines():
-                print("# " + line)
+            # On stderr too: meson's --print-errorlogs shows a failed
+            # test's stderr, not its TAP comments.
+            for out in (sys.stdout, sys.stderr):
+                if out is sys.stderr:
+                    print("not ok %d - %s" % (i, name), file=out)
+                for line in repr(detail)[:detail_chars].splitlines():
+                    print("# " + line, file=out)
     for d in _cleanup:
         remove_tree(d)
     return 1 if failed else 0
