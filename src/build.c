@@ -22,6 +22,7 @@
 #include "engine.h"
 #include "hashcache.h"
 #include "hashfiles.h"
+#include "imageref.h"
 #include "internal.h"
 #include "members.h"
 #include "pack.h"
@@ -560,6 +561,19 @@ int build_refuses(const struct build_request *rq, const struct tar_options *to, 
 	if (rq->skip_unchanged && !rq->ntags)
 		return set_errmsg(err, errsz, -EINVAL,
 				  "--skip-unchanged needs a tag (-t) to compare the image with");
+	/* as the docker CLI: a name it cannot parse is refused before
+	 * anything is sent */
+	for (size_t i = 0; i < rq->ntags; i++) {
+		char why[400], q[300];
+		int rc = imageref_check(rq->tags[i], why, sizeof(why));
+
+		if (rc == -ENOMEM)
+			return set_errmsg(err, errsz, rc, "out of memory");
+		if (rc)
+			return set_errmsg(
+				err, errsz, rc, "invalid tag '%s': %s",
+				text_quote(q, sizeof(q), rq->tags[i], strlen(rq->tags[i])), why);
+	}
 	return 0;
 }
 

@@ -742,8 +742,9 @@ struct ctxpack_build_result {
  *   a failing RUN: the builder's message in ctxpack_context_errmsg(c));
  *   -ECANCELED when fn stopped it; -EINVAL when c is not open, for an
  *   option refused (bo->size or eo->size below the first version's,
- *   skip_unchanged without a tag, zstd with BuildKit, a compression or
- *   level out of range); the engine's errors as ctxpack_engine_ping()
+ *   skip_unchanged without a tag, a tag the docker CLI would refuse
+ *   (not an image name: the reason in the message), zstd with BuildKit,
+ *   a compression or level out of range); the engine's errors as ctxpack_engine_ping()
  *   gives them; -ECONNREFUSED, -ENOENT, ... when the
  *   engine cannot be reached; -EIO when it refuses the request (its
  *   message quoted); -EPIPE, -ECONNRESET when it broke off; -EBADMSG for

@@ -148,7 +148,8 @@ static int build_opt(int id, const char *arg, void *payload)
 
 static const struct opt build_opts[] = {
 	{"tag", 't', OPT_ARG_REQUIRED, "NAME",
-	 "name and optionally tag the image (NAME[:TAG]; repeatable)", NULL, 0},
+	 "name and optionally tag the image (NAME[:TAG]; repeatable; checked as docker build checks it)",
+	 NULL, 0},
 	FILE_OPT,
 	BUILDER_OPT("buildkit (default; the engine's API version=2) or classic (version=1)"),
 	BUILD_ARG_OPT(BUILD_ARG_HELP),
