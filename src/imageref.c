@@ -16,17 +16,17 @@
  *   algorithm  := [A-Za-z][A-Za-z0-9]* ( [-_+.] [A-Za-z][A-Za-z0-9]* )*
  *
  * A name's first component is its domain when it holds '.' or ':', is
- * "localhost" or has a capital letter; otherwise the domain is docker.io
+ * "localhost" or is changed by Go's strings.ToLower (a capital letter, a
+ * byte that is not UTF-8); otherwise the domain is docker.io
  * (and a name of one component is under "library/"); that path must be
  * in lower case, and at most 255 characters long. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <locale.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <locale.h>
 #include <wctype.h>
 
 #include "imageref.h"

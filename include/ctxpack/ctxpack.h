@@ -744,8 +744,8 @@ struct ctxpack_build_result {
  *   option refused (bo->size or eo->size below the first version's,
  *   skip_unchanged without a tag, a tag the docker CLI would refuse
  *   (not an image name: the reason in the message), zstd with BuildKit,
- *   a compression or level out of range); the engine's errors as ctxpack_engine_ping()
- *   gives them; -ECONNREFUSED, -ENOENT, ... when the
+ *   a compression or level out of range); the engine's errors as
+ *   ctxpack_engine_ping() gives them; -ECONNREFUSED, -ENOENT, ... when the
  *   engine cannot be reached; -EIO when it refuses the request (its
  *   message quoted); -EPIPE, -ECONNRESET when it broke off; -EBADMSG for
  *   an answer that is not a message stream; -ESTALE, -EACCES, ... when a

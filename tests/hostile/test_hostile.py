@@ -1609,9 +1609,9 @@ class Mutator(threading.Thread):
         after: the kernel copies a write a page at a time and moves the
         size after each page, mtime and ctime already set at its start, so
         a stat, a read and another stat can all meet the file cut at a page
-        boundary (seen here on a loaded machine, once in 1500 runs).  No
-        reader can tell such a moment from a finished write: each is a
-        content the file had."""
+        boundary (the likely cause of this check's one failure in CI, on
+        a loaded machine).  No reader can tell such a moment from a
+        finished write: each is a content the file had."""
         first = (len(before) // PAGE + 1) * PAGE
         return {after[:n] for n in range(first, len(after), PAGE)} | {after}
 
