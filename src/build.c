@@ -312,6 +312,8 @@ static int show_status(struct progress_out *po, const char *line, size_t n)
 	size_t l;
 	int rc = 0;
 
+	if (!po->h->text) /* nobody shows it */
+		return 0;
 	if (engine_json_string(line, n, "id", &id, &l) < 0)
 		return 0;
 	engine_json_string(line, n, "stream", &stream, &l);
@@ -328,7 +330,7 @@ static int show_status(struct progress_out *po, const char *line, size_t n)
 			rc = sb_add(&t, stream);
 		else if (!rc)
 			rc = sb_add(&t, status) || sb_add(&t, "\n") ? -ENOMEM : 0;
-		if (!rc && po->h->text && po->h->text(po->h->arg, line, n, t.p, t.len))
+		if (!rc && po->h->text(po->h->arg, line, n, t.p, t.len))
 			po->stopped = true;
 	}
 	free(t.p);
@@ -618,7 +620,8 @@ int build_run(struct pack_session *ps, const struct engine_addr *addr, const cha
 	struct build_request a = *rq;
 	struct engine *e = NULL;
 	struct engine_response resp;
-	struct sbuf df = {0}, head = {0};
+	struct sbuf head = {0};
+	const char *dfname;
 	struct progress_out po = {.h = h ? h : &none, .quiet = rq->quiet};
 	struct pack_report gen;
 	const char **labels = NULL;
@@ -630,15 +633,12 @@ int build_run(struct pack_session *ps, const struct engine_addr *addr, const cha
 	 * or the name pack adds it under from outside (or standard input). */
 	ctx = pack_context(ps);
 	pack_generated(ps, &gen);
-	if (sb_add(&df, gen.dockerfile_name[0] ? gen.dockerfile_name
-			: ctx->dockerfile_link ? ctx->dockerfile_link
-			: ctx->dockerfile      ? ctx->dockerfile
-					       : "Dockerfile")) {
-		rc = set_errmsg(err, errsz, -ENOMEM, "out of memory");
-		goto out;
-	}
+	dfname = gen.dockerfile_name[0] ? gen.dockerfile_name
+		 : ctx->dockerfile_link ? ctx->dockerfile_link
+		 : ctx->dockerfile	? ctx->dockerfile
+					: "Dockerfile";
 	if (a.skip_unchanged) {
-		rc = unchanged_labels(&a, ps, df.p, out->labels, err, errsz);
+		rc = unchanged_labels(&a, ps, dfname, out->labels, err, errsz);
 		if (rc)
 			goto out;
 		/* the labels asked for, then ours */
@@ -662,7 +662,7 @@ int build_run(struct pack_session *ps, const struct engine_addr *addr, const cha
 			goto out;
 		}
 	}
-	if (build_head(&head, addr, version, &a, df.p)) {
+	if (build_head(&head, addr, version, &a, dfname)) {
 		rc = set_errmsg(err, errsz, -ENOMEM, "out of memory");
 		goto out;
 	}
@@ -751,7 +751,6 @@ out:
 	free(po.image_id);
 	free(po.error);
 	free(labels);
-	free(df.p);
 	free(head.p);
 	engine_close(&e);
 	return rc;

@@ -678,22 +678,18 @@ static bool engine_options(const struct ctxpack_engine_options *eo, struct engin
 
 /* Where the engine is and the API version to speak; with proxies, the
  * build args the docker CLI adds from its configuration's proxies for
- * it (engine_proxy_args: *proxies to free with engine_strv_free). */
+ * it: engine_locate with the options as its environment. */
 static int engine_find(const struct ctxpack_engine_options *eo, struct engine_addr *addr,
 		       char version[16], char ***proxies, size_t *nproxies, char *err,
 		       size_t errsz)
 {
 	struct engine_env env;
-	int rc;
 
 	if (!engine_options(eo, &env))
 		return set_errmsg(err, errsz, -EINVAL,
 				  "struct ctxpack_engine_options: size %zu is not a size it had",
 				  eo->size);
-	rc = engine_resolve(addr, &env, err, errsz);
-	if (!rc && proxies)
-		rc = engine_proxy_args(addr, &env, proxies, nproxies, err, errsz);
-	return rc ? rc : engine_ping(addr, version, err, errsz);
+	return engine_locate(addr, &env, version, proxies, nproxies, err, errsz);
 }
 
 int ctxpack_engine_ping(const struct ctxpack_engine_options *eo, struct ctxpack_engine_info *out,

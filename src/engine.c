@@ -691,13 +691,11 @@ int engine_proxy_args(const struct engine_addr *a, const struct engine_env *env,
 
 		if (!val || !*val)
 			continue;
-		if (asprintf(&v[k], "%s=%s", proxy_arg[f], val) < 0) {
+		if (asprintf(&v[k], "%s=%s", proxy_arg[f], val) < 0)
 			v[k] = NULL;
-			rc = set_errmsg(err, errsz, -ENOMEM, "out of memory");
-			goto done;
-		}
-		if (asprintf(&v[++k], "%s=%s", proxy_arg[f], val) < 0) {
-			v[k] = NULL;
+		else
+			v[k + 1] = strdup(v[k]);
+		if (!v[k] || !v[++k]) {
 			rc = set_errmsg(err, errsz, -ENOMEM, "out of memory");
 			goto done;
 		}
@@ -784,6 +782,17 @@ struct engine {
 
 /* ---- ssh:// ---- */
 
+/* Waits up to tries * 10 ms for ssh to end; c->reaped when it did. */
+static void ssh_reap(struct ssh_child *c, int tries)
+{
+	for (int i = 0; i < tries && !c->reaped; i++) {
+		if (waitpid(c->pid, &c->status, WNOHANG) == c->pid)
+			c->reaped = true;
+		else
+			usleep(10000);
+	}
+}
+
 static void *ssh_stderr_run(void *arg)
 {
 	struct ssh_child *c = arg;
@@ -850,16 +859,10 @@ void engine_note(struct engine *e, char *err, size_t errsz)
 	while (n && (text[n - 1] == '\n' || text[n - 1] == '\r' || text[n - 1] == ' '))
 		text[--n] = '\0';
 	for (size_t i = 0; i < n; i++)
-		if (text[i] == '\n' || text[i] == '\r' || (unsigned char)text[i] < 0x20)
+		if ((unsigned char)text[i] < 0x20)
 			text[i] = ' ';
-	if (ended && !c->reaped) {
-		for (int i = 0; i < 50 && !c->reaped; i++) {
-			if (waitpid(c->pid, &c->status, WNOHANG) == c->pid)
-				c->reaped = true;
-			else
-				usleep(10000);
-		}
-	}
+	if (ended)
+		ssh_reap(c, 50);
 	if (c->reaped && WIFEXITED(c->status))
 		snprintf(status, sizeof(status), " exited with status %d", WEXITSTATUS(c->status));
 	else if (c->reaped && WIFSIGNALED(c->status))
@@ -878,12 +881,7 @@ static void ssh_end(struct engine *e)
 		return;
 	/* ssh ends when its standard input does (closed by the caller
 	 * first); one that does not is killed, as the docker CLI kills it */
-	for (int i = 0; i < 200 && !c->reaped; i++) {
-		if (waitpid(c->pid, &c->status, WNOHANG) == c->pid)
-			c->reaped = true;
-		else
-			usleep(10000);
-	}
+	ssh_reap(c, 200);
 	if (!c->reaped) {
 		kill(c->pid, SIGKILL);
 		while (waitpid(c->pid, &c->status, 0) < 0 && errno == EINTR)
@@ -1116,19 +1114,15 @@ static int tls_setup(struct engine *e, const struct engine_addr *a, char *err, s
 					  tls_reason(why, sizeof(why)) ?: "no certificate");
 		ERR_clear_error();
 		key_ok = SSL_CTX_use_PrivateKey_file(e->ssl_ctx, a->tls_key, SSL_FILETYPE_PEM) == 1;
-		if (!key_ok && ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH)
-			return set_errmsg(err, errsz, -EINVAL,
-					  "cannot use TLS with the engine at %s: the client key "
-					  "'%s' does not match the certificate '%s' (%s)",
-					  e->where, a->tls_key, a->tls_cert,
-					  tls_reason(why, sizeof(why)) ?: "mismatch");
-		if (!key_ok)
+		if (!key_ok && ERR_GET_REASON(ERR_peek_last_error()) != X509_R_KEY_VALUES_MISMATCH)
 			return set_errmsg(err, errsz, -EINVAL,
 					  "cannot use TLS with the engine at %s: the client key "
 					  "'%s' is not an unencrypted PEM private key (%s)",
 					  e->where, a->tls_key,
 					  tls_reason(why, sizeof(why)) ?: "no key");
-		if (SSL_CTX_check_private_key(e->ssl_ctx) != 1)
+		/* a key of another certificate: OpenSSL says so when it loads
+		 * the key, or at the pair's check */
+		if (!key_ok || SSL_CTX_check_private_key(e->ssl_ctx) != 1)
 			return set_errmsg(err, errsz, -EINVAL,
 					  "cannot use TLS with the engine at %s: the client key "
 					  "'%s' does not match the certificate '%s' (%s)",
@@ -1930,5 +1924,27 @@ int engine_ping(const struct engine_addr *a, char version[16], char *err, size_t
 		snprintf(version, 16, "%s", v);
 	}
 	free(body);
+	return rc;
+}
+
+int engine_locate(struct engine_addr *addr, const struct engine_env *env, char version[16],
+		  char ***proxies, size_t *nproxies, char *err, size_t errsz)
+{
+	int rc;
+
+	if (proxies) {
+		*proxies = NULL;
+		*nproxies = 0;
+	}
+	rc = engine_resolve(addr, env, err, errsz);
+	if (!rc && proxies)
+		rc = engine_proxy_args(addr, env, proxies, nproxies, err, errsz);
+	if (!rc)
+		rc = engine_ping(addr, version, err, errsz);
+	if (rc && proxies) {
+		engine_strv_free(*proxies);
+		*proxies = NULL;
+		*nproxies = 0;
+	}
 	return rc;
 }

@@ -164,6 +164,11 @@ int engine_get(const struct engine_addr *a, const char *path, struct engine_resp
 /* GET /_ping: the version to use, min(ENGINE_API_VERSION, the engine's),
  * into version. */
 int engine_ping(const struct engine_addr *a, char version[16], char *err, size_t errsz);
+/* The engine to build on, as a build finds it: engine_resolve, then (with
+ * proxies not NULL) engine_proxy_args into *proxies and *nproxies (NULL and 0
+ * on a failure), then engine_ping. */
+int engine_locate(struct engine_addr *addr, const struct engine_env *env, char version[16],
+		  char ***proxies, size_t *nproxies, char *err, size_t errsz);
 
 /* -1, 0, 1 as version a is lower, equal, higher than b ("1.45"). */
 int engine_version_cmp(const char *a, const char *b);

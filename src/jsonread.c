@@ -11,6 +11,7 @@
 #include "engine.h"
 #include "internal.h"
 #include "jsonread.h"
+#include "utf8.h"
 
 enum { JSON_MAX_DEPTH = 128 };
 
@@ -35,30 +36,6 @@ static int jp_hex4(struct jp *j, unsigned *out)
 	j->p += 4;
 	*out = v;
 	return 0;
-}
-
-static size_t utf8_put(char *o, unsigned c)
-{
-	if (c < 0x80) {
-		o[0] = (char)c;
-		return 1;
-	}
-	if (c < 0x800) {
-		o[0] = (char)(0xc0 | c >> 6);
-		o[1] = (char)(0x80 | (c & 0x3f));
-		return 2;
-	}
-	if (c < 0x10000) {
-		o[0] = (char)(0xe0 | c >> 12);
-		o[1] = (char)(0x80 | (c >> 6 & 0x3f));
-		o[2] = (char)(0x80 | (c & 0x3f));
-		return 3;
-	}
-	o[0] = (char)(0xf0 | c >> 18);
-	o[1] = (char)(0x80 | (c >> 12 & 0x3f));
-	o[2] = (char)(0x80 | (c >> 6 & 0x3f));
-	o[3] = (char)(0x80 | (c & 0x3f));
-	return 4;
 }
 
 /* A string at j->p (its opening quote); decoded into *out (malloc'd) when
@@ -135,11 +112,10 @@ int jp_string(struct jp *j, char **out, size_t *outlen)
 					j->p = k.p;
 				}
 			}
-			if (u >= 0xd800 && u < 0xe000)
-				u = 0xfffd;
-			/* \uXXXX is 6 source bytes, at most 4 decoded (a pair: 12, 4) */
+			/* a lone surrogate: U+FFFD (utf8_encode's); \uXXXX is 6
+			 * source bytes, at most 4 decoded (a pair: 12, 4) */
 			if (o)
-				n += utf8_put(o + n, u);
+				n += utf8_encode(u, o + n);
 			continue;
 		default:
 			goto bad;

@@ -289,14 +289,11 @@ struct progress_out {
 
 static int show_text(void *arg, const char *line, size_t n, const char *text, size_t tn)
 {
-	struct progress_out *po = arg;
-
+	(void)arg;
 	(void)line;
 	(void)n;
-	if (!po->quiet) {
-		fwrite(text, 1, tn, stdout);
-		fflush(stdout);
-	}
+	fwrite(text, 1, tn, stdout);
+	fflush(stdout);
 	return 0;
 }
 
@@ -351,7 +348,8 @@ static int run_build(struct build_args *a)
 	struct engine_addr addr;
 	struct pack_session *ps = NULL;
 	struct progress_out po = {.quiet = a->quiet || a->progress == BP_QUIET};
-	struct build_hooks hooks = {.arg = &po, .text = show_text, .trace = show_trace};
+	struct build_hooks hooks = {
+		.arg = &po, .text = po.quiet ? NULL : show_text, .trace = show_trace};
 	struct build_request rq;
 	struct build_outcome res = {0};
 	bool measure = a->stats || budgets_any(&a->b);
@@ -362,11 +360,8 @@ static int run_build(struct build_args *a)
 	size_t nproxies = 0;
 	int rc, status = 1;
 
-	if (engine_resolve(&addr, &env, err, sizeof(err)) ||
-	    engine_proxy_args(&addr, &env, &proxies, &nproxies, err, sizeof(err)) ||
-	    engine_ping(&addr, version, err, sizeof(err))) {
+	if (engine_locate(&addr, &env, version, &proxies, &nproxies, err, sizeof(err))) {
 		fprintf(stderr, "ctxpack: %s\n", err);
-		engine_strv_free(proxies);
 		return 1;
 	}
 	/* a remote engine's upload is the slow part: gzip unless told */
@@ -479,8 +474,6 @@ out:
 	return status;
 }
 
-/* --build-arg NAME without '=': the environment's value, as the docker
- * CLI's ValidateEnv (unset: sent as null). */
 static int cmd_build(const struct command *cmd, int argc, char **argv)
 {
 	struct build_args a = {.o = {.builder = CTXPACK_BUILDER_BUILDKIT, .dir = "."},

@@ -27,8 +27,6 @@ int context_arg(const struct command *cmd, int argc, char **argv, int first, con
  * *v (*n entries, *alloc allocated).  Returns 0, or -1 after printing "out of memory". */
 int strv_push(const char ***v, size_t *n, size_t *alloc, const char *arg);
 
-/* "buildkit" or "classic"; prints a usage error otherwise. */
-int parse_builder(const char *arg, enum ctxpack_builder *out);
 /* --compress's "none", "gzip" or "zstd" (pack, build); prints a usage
  * error otherwise. */
 int parse_compress(const char *arg, enum tar_compression *out);
@@ -40,7 +38,7 @@ int parse_compress(const char *arg, enum tar_compression *out);
  * manifest and diff), the report's colour (pack, stats, build) and the
  * budgets (report.h).  Their ids (long-only, >= 256) and
  * their rows of an option table: -f's, -j's and --progress's row is one
- * for all; --builder, --target, --build-arg and --color are one option
+ * for the commands whose help for them is the same; --builder, --target, --build-arg and --color are one option
  * each whose help a command may qualify ("with --used: " TARGET_HELP) or
  * word for what it does with it. */
 enum {

@@ -46,7 +46,8 @@ static const struct cli_tables tables = {
 	sizeof(commands) / sizeof(commands[0]),
 };
 
-int parse_builder(const char *arg, enum ctxpack_builder *out)
+/* "buildkit" or "classic"; prints a usage error otherwise. */
+static int parse_builder(const char *arg, enum ctxpack_builder *out)
 {
 	if (strcmp(arg, "buildkit") == 0) {
 		*out = CTXPACK_BUILDER_BUILDKIT;

@@ -49,8 +49,8 @@ enum {
 	SRC_OPT_NO_CACHE = 300,
 };
 
-/* Handles -f, --builder, -j, --no-cache, --progress and -q into o (the
- * first four through common_opt, commands.h).  Returns 1 when id is not
+/* Handles -f, --builder, -j, --no-cache, --progress and -q into o (-f,
+ * --builder, -j and --progress through common_opt, commands.h).  Returns 1 when id is not
  * one of them, 0 when handled, -1 on a usage error. */
 int members_src_opt(int id, const char *arg, struct members_src_opts *o);
 

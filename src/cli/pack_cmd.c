@@ -232,6 +232,12 @@ static int cmd_pack(const struct command *cmd, int argc, char **argv)
 		free(a.build_args);
 		return 2;
 	}
+	/* a level the codec refuses: before the walk, not after it */
+	if (tar_options_check(&a.o.tar, err, sizeof(err))) {
+		fprintf(stderr, "ctxpack: %s\n", err);
+		free(a.build_args);
+		return 1;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	rc = pack_and_report(&a, err, sizeof(err));
 	free(a.build_args);
