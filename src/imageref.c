@@ -248,6 +248,14 @@ static int digest_check(const char *d, char *why, size_t whysz)
 						  "invalid checksum digest format");
 		return 0;
 	}
+	/* an algorithm go-digest does not have: its grammar, lower case
+	 * only ([a-z0-9]+ joined by single [.+_-]), says which error */
+	for (size_t i = 0; i < alen; i++) {
+		bool sep = strchr(".+_-", d[i]) != NULL;
+		if (!lower_alnum(d[i]) &&
+		    !(sep && i > 0 && i + 1 < alen && !strchr(".+_-", d[i + 1])))
+			return set_errmsg(why, whysz, -EINVAL, "invalid checksum digest format");
+	}
 	return set_errmsg(why, whysz, -EINVAL, "unsupported digest algorithm");
 }
 

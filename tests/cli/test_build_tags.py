@@ -49,6 +49,8 @@ CASES = [
     "x@sha256:abc", "x@sha512:" + "b" * 128, "x@sha384:" + "c" * 96, "x@md5:" + "d" * 32,
     "x@sha256:" + "a" * 64 + "z", "x:1@sha256:" + "e" * 64, "x@SHA256:" + "a" * 64,
     "x@foo+bar:" + "f" * 40, "x@1sha:" + "f" * 40, "x@@sha256:" + "a" * 64,
+    "x:1@sha25Z6:" + "ab" * 20, "x:1@Md5:" + "d" * 32, "x@a.b_c-d+e:" + "e" * 32,
+    "x@a..b:" + "e" * 32,
     "a" * 64, "a" * 63, "A" * 64, "f" * 64 + ":1", "b" * 246, "b" * 247, "c" * 300,
     "d.com/" + "e" * 249, "d.com/" + "e" * 250, "", " ", "a b", "a\tb", "app!", "émoji",
     "Ä/x", "x/Ä", "x/ǅ", "ǅ", "x/É:1", "Éa/x", "b" * 248, "d.com/" + "e" * 255,
@@ -98,7 +100,8 @@ def random_name(rng):
     if rng.random() < 0.15:
         name += "@" + rng.choice(["sha256:" + "".join(rng.choice(HEX) for _ in range(64)),
                                   "sha256:" + "ab" * 20, "sha512:" + "0" * 128,
-                                  "x:" + "9" * 32])
+                                  "x:" + "9" * 32, "Sha256:" + "a" * 64, "sha-256:" + "b" * 32,
+                                  "a.B:" + "c" * 32, "sha384:" + "D" * 96])
     for _ in range(rng.choice([0, 0, 1, 2])):
         i = rng.randrange(len(name) + 1)
         op = rng.random()
