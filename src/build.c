@@ -669,7 +669,7 @@ int build_run(struct pack_session *ps, const struct engine_addr *addr, const cha
 	rc = engine_connect(&e, addr, err, errsz);
 	if (rc)
 		goto out;
-	rc = send_build(e, ps, &head, a.compressed, out, err, errsz);
+	rc = send_build(e, ps, &head, pack_compression(ps) != TAR_NONE, out, err, errsz);
 	if (rc) {
 		/* The engine may have answered (and closed) before reading it
 		 * all: its answer says more than our broken pipe. */

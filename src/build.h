@@ -33,7 +33,6 @@ struct pack_session;
 /* What docker build's options put in the request. */
 struct build_request {
 	enum ctxpack_builder builder; /* version=1 (classic) or 2 */
-	bool compressed;	      /* the session writes a compressed stream */
 	const char **tags;	      /* -t, in order */
 	size_t ntags;
 	const char **build_args; /* "K=V", or "K" alone: sent as null */

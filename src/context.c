@@ -803,7 +803,6 @@ int ctxpack_engine_build(ctxpack_context *c, const struct ctxpack_engine_options
 		return fail(c, -EINVAL, "unknown compression %d", (int)o.compression);
 	rq = (struct build_request){
 		.builder = c->builder,
-		.compressed = o.compression != CTXPACK_COMPRESS_NONE,
 		.tags = (const char **)o.tags,
 		.ntags = o.ntags,
 		.build_args = (const char **)o.build_args,

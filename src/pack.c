@@ -498,6 +498,11 @@ void pack_set_compression(struct pack_session *s, enum tar_compression c, int le
 	s->o.tar.level = level;
 }
 
+enum tar_compression pack_compression(const struct pack_session *s)
+{
+	return s->o.tar.compression;
+}
+
 int pack_write_with(struct pack_session *s, int outfd, const struct tar_options *to,
 		    struct pack_report *rep, char *err, size_t errsz)
 {

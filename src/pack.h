@@ -116,6 +116,8 @@ int pack_write_with(struct pack_session *s, int outfd, const struct tar_options 
 /* Sets the codec and level pack_write uses from now on (the members, their
  * mtimes included, stay as planned). */
 void pack_set_compression(struct pack_session *s, enum tar_compression c, int level);
+/* The codec pack_write uses. */
+enum tar_compression pack_compression(const struct pack_session *s);
 void pack_close(struct pack_session **s);
 
 struct hashcache;

@@ -313,7 +313,6 @@ static void request_of(const struct build_args *a, struct build_request *rq)
 {
 	*rq = (struct build_request){
 		.builder = a->o.builder,
-		.compressed = a->o.tar.compression != TAR_NONE,
 		.tags = a->tags,
 		.ntags = a->ntags,
 		.build_args = a->build_args,
